@@ -1,0 +1,60 @@
+/**
+ * Shapes shared by config loading, resolution and launching. The TOML file's shape is pinned
+ * by issue #2 (other tools read it): see README "Configuration".
+ */
+
+/** How a backend gets its connection file. */
+export type ConnectionMode = 'router-writes' | 'kernel-writes';
+export type InterruptMode = 'signal' | 'message';
+
+export interface RuntimeConfig {
+  /** Name of an installed Jupyter kernelspec (found on the Jupyter data path). */
+  kernelspec?: string;
+  /** argv template; placeholders {connection_file} {kernel_id} {runtime} {provider} {config} {resource_dir}. */
+  argv?: string[];
+  connection?: ConnectionMode;
+  language?: string;
+  interrupt_mode?: InterruptMode;
+  env?: Record<string, string>;
+  /** Seconds to wait for the backend to be ready (default 60). */
+  startup_timeout?: number;
+}
+
+export interface ProviderConfig {
+  /** Path to the provider's llmspell config file ("~" expanded); fills {config}. */
+  config?: string;
+  env?: Record<string, string>;
+}
+
+export interface FleetConfig {
+  default_runtime: string;
+  default_provider: string;
+  runtimes: Record<string, RuntimeConfig>;
+  providers: Record<string, ProviderConfig>;
+  linger_seconds: number;
+  /** The file this came from, or undefined for built-in defaults only. */
+  source?: string;
+}
+
+export interface Requirement {
+  runtime: string;
+  provider: string;
+  group?: string;
+}
+
+/** Everything needed to start one backend, after config, kernelspec lookup and templating. */
+export interface LaunchPlan {
+  kernelId: string;
+  requirement: Requirement;
+  argv: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  connection: ConnectionMode;
+  interruptMode: InterruptMode;
+  /** Absolute path where the connection file is written (router-writes) or expected (kernel-writes). */
+  connectionFile: string;
+  logFile: string;
+  startupTimeoutMs: number;
+  /** Names of env keys that came from provider/runtime config: their values are secrets and never logged. */
+  secretEnvKeys: string[];
+}

@@ -1,0 +1,46 @@
+/**
+ * One error base for the whole project. `code` is public API: never rename or reuse one.
+ * Context travels as fields so that callers (and tests) branch on data, not on message text.
+ */
+export type FleetErrorCode =
+  // wire
+  | 'BAD_CONNECTION_FILE'
+  | 'UNSUPPORTED_SCHEME'
+  // config and resolution
+  | 'BAD_CONFIG'
+  | 'UNKNOWN_RUNTIME'
+  | 'UNKNOWN_PROVIDER'
+  | 'KERNELSPEC_NOT_FOUND'
+  // backend processes
+  | 'SPAWN_FAILED'
+  | 'BACKEND_EXITED'
+  | 'READY_TIMEOUT'
+  // router
+  | 'BIND_FAILED'
+  // install
+  | 'INSTALL_FAILED';
+
+const brand = Symbol.for('llmspell-fleet.error');
+
+export class FleetError extends Error {
+  readonly [brand] = true;
+  override readonly name = 'FleetError';
+  constructor(
+    readonly code: FleetErrorCode,
+    message: string,
+    readonly context: Readonly<Record<string, unknown>> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isFleetError(value: unknown): value is FleetError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/** A message for any thrown value, without leaking a stack into user-facing text. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,30 @@
+import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+
+export type Logger = PinoLogger;
+
+export interface LoggerOptions {
+  level?: string;
+  /** Where log lines go. Default: stderr, which Jupyter shows in its own log. */
+  destination?: DestinationStream | number;
+  name?: string;
+}
+
+/**
+ * Keys that may hold secrets. Provider env (API keys) and HMAC keys must never reach a log;
+ * redaction is a safety net, the first rule is not to log them at all.
+ */
+export const REDACT_PATHS = ['key', '*.key', 'env', '*.env', 'signature', '*.signature', 'config.key'];
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? process.env.LLMSPELL_FLEET_LOG_LEVEL ?? 'info';
+  const destination = options.destination ?? 2;
+  return pino(
+    { name: options.name ?? 'llmspell-fleet', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
+  );
+}
+
+/** A logger that drops everything, for library use and tests. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
