@@ -18,7 +18,10 @@ export type FleetErrorCode =
   // router
   | 'BIND_FAILED'
   // install
-  | 'INSTALL_FAILED';
+  | 'INSTALL_FAILED'
+  | 'BAD_KERNEL_NAME'
+  | 'BAD_INSTALL_OPTIONS'
+  | 'FOREIGN_KERNELSPEC';
 
 const brand = Symbol.for('llmspell-fleet.error');
 

@@ -31,7 +31,8 @@ export function createSigner(key: string, scheme = 'hmac-sha256'): Signer {
   if (key.length === 0) {
     return { enabled: false, sign: () => EMPTY, verify: () => true };
   }
-  const keyBytes = Buffer.from(key, 'ascii');
+  // UTF-8, as jupyter_client and ipykernel encode the connection file's key (str.encode()).
+  const keyBytes = Buffer.from(key, 'utf8');
   const sign = (signed: SignedFrames): Buffer => {
     const h = createHmac(algorithm, keyBytes);
     for (const frame of signed) h.update(frame);

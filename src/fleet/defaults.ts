@@ -1,0 +1,43 @@
+import type { FleetConfig, ProviderConfig, RuntimeConfig } from './types.js';
+
+/**
+ * `--port 0` lets the OS pick every port (no port races); no `--daemon`, so the spawned pid is
+ * the kernel itself and its errors reach stderr. See notes/llmspell-kernel.md.
+ */
+export const LLMSPELL_ARGV: readonly string[] = [
+  'llmspell', '--config', '{config}', 'kernel', 'start', '--port', '0',
+  '--id', '{kernel_id}', '--connection-file', '{connection_file}',
+];
+
+/** tslab reads the connection file we write; `--js` picks its JavaScript mode. */
+export const TSLAB_ARGV: readonly string[] = ['tslab', 'kernel', '--config-path', '{connection_file}', '--js'];
+
+export const DEFAULT_RUNTIME = 'lua';
+export const DEFAULT_PROVIDER = 'openai';
+export const DEFAULT_LINGER_SECONDS = 300;
+export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
+export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
+
+function defaultRuntimes(): Record<string, RuntimeConfig> {
+  return {
+    lua: { argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua', interrupt_mode: 'signal' },
+    javascript: { argv: [...TSLAB_ARGV], connection: 'router-writes' },
+    python: { kernelspec: 'python3' },
+  };
+}
+
+function defaultProviders(): Record<string, ProviderConfig> {
+  // No config file by default: llmspell needs one per provider, and only the user knows where it is.
+  return Object.fromEntries(DEFAULT_PROVIDERS.map((name) => [name, { env: { LLMSPELL_PROVIDER: name } }]));
+}
+
+/** A fresh copy each call, so a caller that mutates its config never changes anyone else's defaults. */
+export function defaultFleetConfig(): FleetConfig {
+  return {
+    default_runtime: DEFAULT_RUNTIME,
+    default_provider: DEFAULT_PROVIDER,
+    runtimes: defaultRuntimes(),
+    providers: defaultProviders(),
+    linger_seconds: DEFAULT_LINGER_SECONDS,
+  };
+}

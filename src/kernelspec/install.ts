@@ -1,0 +1,214 @@
+/**
+ * Writing and removing our kernelspec directory. Everything that can be decided without the
+ * file system (name, spec, target dir) is decided first, so a bad option writes nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FleetError, describeError, isFleetError } from '../shared/errors.js';
+import {
+  type HostContext,
+  type InstallScope,
+  currentHost,
+  dataDirFor,
+  defaultCliPath,
+  defaultResourcesDir,
+  detectSysPrefix,
+  kernelDirFor,
+} from './paths.js';
+import {
+  type AliasOptions,
+  type KernelSpecJson,
+  LOGO_FILES,
+  buildKernelSpec,
+  isFleetKernelSpec,
+  resolveKernelName,
+} from './spec.js';
+
+/** The PNGs are what notebook front ends show; the SVG is a nicety and may be absent. */
+const REQUIRED_LOGOS: ReadonlySet<string> = new Set(['logo-32x32.png', 'logo-64x64.png']);
+
+interface TargetOptions extends AliasOptions {
+  /** Default: the user's Jupyter data dir. */
+  scope?: InstallScope;
+  name?: string;
+  host?: HostContext;
+  /** The Python asked for sys.prefix (sys-prefix scope without VIRTUAL_ENV). Default `python3`. */
+  python?: string;
+}
+
+export interface InstallOptions extends TargetOptions {
+  displayName?: string;
+  /** Absolute path of the node binary the kernelspec runs. Default: this process's. */
+  nodePath?: string;
+  /** Absolute path of the built CLI. Default: this package's dist/src/cli/main.js. */
+  cliPath?: string;
+  /** Folder holding the logo files. Default: this package's kernelspec/. */
+  resourcesDir?: string;
+}
+
+export type UninstallOptions = TargetOptions;
+
+export interface InstallResult {
+  name: string;
+  kernelDir: string;
+  spec: KernelSpecJson;
+}
+
+export interface UninstallResult {
+  name: string;
+  kernelDir: string;
+}
+
+async function resolveDataDir(scope: InstallScope, host: HostContext, python?: string): Promise<string> {
+  const sysPrefix = scope.kind === 'sys-prefix' ? await detectSysPrefix({ env: host.env, python }) : undefined;
+  return dataDirFor(scope, host, sysPrefix);
+}
+
+type Existing = 'missing' | 'ours' | 'foreign';
+
+async function inspectExisting(kernelDir: string): Promise<Existing> {
+  try {
+    await stat(kernelDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+  try {
+    return isFleetKernelSpec(JSON.parse(await readFile(path.join(kernelDir, 'kernel.json'), 'utf8')))
+      ? 'ours'
+      : 'foreign';
+  } catch {
+    // No kernel.json, or one we cannot parse: not something we wrote, so not ours to touch.
+    return 'foreign';
+  }
+}
+
+function foreignError(name: string, kernelDir: string, action: 'replace' | 'remove'): FleetError {
+  return new FleetError(
+    'FOREIGN_KERNELSPEC',
+    `refusing to ${action} ${kernelDir}: it is not a kernelspec written by llmspell-fleet; pick another --name, or remove it with \`jupyter kernelspec remove ${name}\` if you are sure`,
+    { name, kernelDir },
+  );
+}
+
+function writeError(error: unknown, kernelDir: string): FleetError {
+  if (isFleetError(error)) return error;
+  return new FleetError(
+    'INSTALL_FAILED',
+    `could not write the kernelspec to ${kernelDir} (${describeError(error)}); install somewhere you can write, e.g. --user or --prefix DIR`,
+    { kernelDir, errno: (error as NodeJS.ErrnoException).code },
+    { cause: error },
+  );
+}
+
+async function checkBuiltCli(cliPath: string, nodePath: string): Promise<void> {
+  for (const [what, file] of [
+    ['CLI', cliPath],
+    ['node binary', nodePath],
+  ] as const) {
+    if (!path.isAbsolute(file)) {
+      throw new FleetError('BAD_INSTALL_OPTIONS', `the ${what} path ${file} is not absolute; Jupyter starts kernels from any directory`, {
+        path: file,
+      });
+    }
+  }
+  try {
+    await stat(cliPath);
+  } catch (error) {
+    throw new FleetError(
+      'INSTALL_FAILED',
+      `the built CLI is missing at ${cliPath}, so the kernelspec could not start; run \`npm run build\` first`,
+      { cliPath },
+      { cause: error },
+    );
+  }
+}
+
+/** Writes kernel.json and the logos into a fresh folder next to the target, for a rename into place. */
+async function stage(options: { dataDir: string; name: string; spec: KernelSpecJson; resourcesDir: string }): Promise<string> {
+  const staging = path.join(options.dataDir, `.${options.name}.staging-${randomBytes(6).toString('hex')}`);
+  await mkdir(options.dataDir, { recursive: true });
+  await mkdir(staging);
+  try {
+    // Readable by everyone on purpose: Jupyter reads it, maybe as another user, and it holds no secret.
+    await writeFile(path.join(staging, 'kernel.json'), `${JSON.stringify(options.spec, null, 2)}\n`, { mode: 0o644 });
+    for (const logo of LOGO_FILES) {
+      try {
+        await copyFile(path.join(options.resourcesDir, logo), path.join(staging, logo));
+      } catch (error) {
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        if (!missing || REQUIRED_LOGOS.has(logo)) throw error;
+      }
+    }
+    return staging;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Installs (or replaces) our kernelspec. Like `jupyter kernelspec install`, an existing spec of
+ * the same name is replaced, but only if we wrote it.
+ */
+export async function installKernelSpec(options: InstallOptions = {}): Promise<InstallResult> {
+  const host = options.host ?? currentHost();
+  const scope = options.scope ?? { kind: 'user' };
+  const name = resolveKernelName(options);
+  const nodePath = options.nodePath ?? process.execPath;
+  const cliPath = options.cliPath ?? defaultCliPath();
+  const spec = buildKernelSpec({
+    command: [nodePath, cliPath],
+    displayName: options.displayName,
+    runtime: options.runtime,
+    provider: options.provider,
+  });
+  await checkBuiltCli(cliPath, nodePath);
+  const dataDir = await resolveDataDir(scope, host, options.python);
+  const kernelDir = kernelDirFor(dataDir, name, host.platform);
+  try {
+    if ((await inspectExisting(kernelDir)) === 'foreign') throw foreignError(name, kernelDir, 'replace');
+    const staging = await stage({ dataDir, name, spec, resourcesDir: options.resourcesDir ?? defaultResourcesDir() });
+    try {
+      await mkdir(path.dirname(kernelDir), { recursive: true });
+      await rm(kernelDir, { recursive: true, force: true });
+      await rename(staging, kernelDir);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  } catch (error) {
+    throw writeError(error, kernelDir);
+  }
+  return { name, kernelDir, spec };
+}
+
+/** Removes a kernelspec we installed; a missing or foreign one is an error that says where we looked. */
+export async function uninstallKernelSpec(options: UninstallOptions = {}): Promise<UninstallResult> {
+  const host = options.host ?? currentHost();
+  const scope = options.scope ?? { kind: 'user' };
+  const name = resolveKernelName(options);
+  const dataDir = await resolveDataDir(scope, host, options.python);
+  const kernelDir = kernelDirFor(dataDir, name, host.platform);
+  let existing: Existing;
+  try {
+    existing = await inspectExisting(kernelDir);
+  } catch (error) {
+    throw writeError(error, kernelDir);
+  }
+  if (existing === 'missing') {
+    throw new FleetError(
+      'KERNELSPEC_NOT_FOUND',
+      `no kernelspec named ${name} at ${kernelDir}, nothing removed; use the same --user/--prefix/--sys-prefix and --name as at install (\`jupyter kernelspec list\` shows where it is)`,
+      { name, kernelDir },
+    );
+  }
+  if (existing === 'foreign') throw foreignError(name, kernelDir, 'remove');
+  try {
+    await rm(kernelDir, { recursive: true });
+  } catch (error) {
+    throw writeError(error, kernelDir);
+  }
+  return { name, kernelDir };
+}

@@ -1,0 +1,73 @@
+import * as zmq from 'zeromq';
+import { FleetError } from '../shared/errors.js';
+import { endpoint, type ConnectionInfo } from '../wire/connection-file.js';
+
+/**
+ * High-water marks are chosen, not inherited: zeromq's default of 1000 silently drops on
+ * PUB sockets (including the final `idle`), and a proxy adds a hop with its own queue. The
+ * router holds messages in memory rather than lose them (0 = no limit); the bounded queues
+ * in front of the sockets are where overload becomes visible.
+ */
+const HWM = 0;
+
+/** The five sockets Jupyter's client connects to, bound from the connection file it wrote. */
+export interface FrontendSockets {
+  shell: zmq.Router;
+  control: zmq.Router;
+  stdin: zmq.Router;
+  iopub: zmq.XPublisher;
+  hb: zmq.Reply;
+}
+
+export async function bindFrontend(info: ConnectionInfo): Promise<FrontendSockets> {
+  const routerOpts = { mandatory: true, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 1000 };
+  const sockets: FrontendSockets = {
+    shell: new zmq.Router(routerOpts),
+    control: new zmq.Router(routerOpts),
+    stdin: new zmq.Router(routerOpts),
+    // XPUB so that subscriptions are visible: a new subscriber gets iopub_welcome (protocol 5.5).
+    iopub: new zmq.XPublisher({ sendHighWaterMark: HWM, verbosity: 'allSubs', linger: 1000 }),
+    hb: new zmq.Reply({ linger: 0 }),
+  };
+  try {
+    await Promise.all(
+      (Object.keys(sockets) as (keyof FrontendSockets)[]).map((ch) => sockets[ch].bind(endpoint(info, ch))),
+    );
+  } catch (cause) {
+    closeAll(sockets);
+    throw new FleetError(
+      'BIND_FAILED',
+      `cannot bind the kernel's sockets on ${info.ip} (ports ${info.shell_port}, ${info.iopub_port}, ${info.stdin_port}, ${info.control_port}, ${info.hb_port}): ${(cause as Error).message}. Another process may hold a port; restart the kernel so Jupyter picks new ones.`,
+      { ip: info.ip },
+      { cause },
+    );
+  }
+  return sockets;
+}
+
+/** The router's side of one backend: shell, control and stdin share one routing id, as a client's do. */
+export interface BackendSockets {
+  shell: zmq.Dealer;
+  control: zmq.Dealer;
+  stdin: zmq.Dealer;
+  iopub: zmq.Subscriber;
+}
+
+export function connectBackend(info: ConnectionInfo, routingId: string): BackendSockets {
+  const dealerOpts = { routingId, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 0 };
+  const sockets: BackendSockets = {
+    shell: new zmq.Dealer(dealerOpts),
+    control: new zmq.Dealer(dealerOpts),
+    stdin: new zmq.Dealer(dealerOpts),
+    iopub: new zmq.Subscriber({ receiveHighWaterMark: HWM, linger: 0 }),
+  };
+  sockets.iopub.subscribe();
+  for (const ch of Object.keys(sockets) as (keyof BackendSockets)[]) sockets[ch].connect(endpoint(info, ch));
+  return sockets;
+}
+
+export function closeAll(sockets: object): void {
+  for (const s of Object.values(sockets) as zmq.Socket[]) {
+    if (!s.closed) s.close();
+  }
+}
