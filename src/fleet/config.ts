@@ -174,10 +174,10 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
     for (const [name, t] of namedTables(source, 'providers', raw.providers)) config.providers[name] = parseProvider(source, name, t);
   }
   if (!Object.hasOwn(config.runtimes, config.default_runtime)) {
-    fail(source, 'default_runtime', `names no runtime; defined runtimes: ${Object.keys(config.runtimes).join(', ')}`, config.default_runtime);
+    fail(source, 'default_runtime', `must name a defined runtime (${Object.keys(config.runtimes).join(', ')}) or one you add as [runtimes.NAME]`, config.default_runtime);
   }
   if (!Object.hasOwn(config.providers, config.default_provider)) {
-    fail(source, 'default_provider', `names no provider; defined providers: ${Object.keys(config.providers).join(', ')}`, config.default_provider);
+    fail(source, 'default_provider', `must name a defined provider (${Object.keys(config.providers).join(', ')}) or one you add as [providers.NAME]`, config.default_provider);
   }
   return config;
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import { execa } from 'execa';
+import { execa, type StdoutStderrOption } from 'execa';
 import { FleetError, describeError } from '../shared/errors.js';
 
 /**
@@ -53,29 +53,13 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   await mkdir(dirname(options.logFile), { recursive: true, mode: 0o700 });
   const log = await open(options.logFile, 'a', 0o600);
   let logOffset: number;
-  let subprocess;
+  let subprocess: ReturnType<typeof startDetached>;
   try {
     // `open` only applies the mode to a new file; an existing log may hold earlier secrets-adjacent output.
     await chmod(options.logFile, 0o600);
     if (options.banner !== undefined) await log.appendFile(`${options.banner}\n`);
     logOffset = (await log.stat()).size;
-    subprocess = execa(file, args, {
-      // A new process group: Jupyter's signals to the router's group never reach the backend, and
-      // we can signal the backend together with anything it starts.
-      detached: true,
-      // cleanup would kill the child when we exit; whether a backend outlives its router is the
-      // caller's decision (execa ignores cleanup for detached children anyway).
-      cleanup: false,
-      shell: false,
-      cwd: options.cwd,
-      env: { ...options.env },
-      extendEnv: false,
-      stdin: 'ignore',
-      stdout: log.fd,
-      stderr: log.fd,
-      buffer: false,
-      reject: false,
-    });
+    subprocess = startDetached(file, args, { cwd: options.cwd, env: options.env, fd: log.fd });
   } finally {
     // The child holds its own duplicate of the descriptor (spawn is synchronous).
     await log.close();
@@ -122,6 +106,28 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
       }
     },
   };
+}
+
+function startDetached(file: string, args: string[], io: { cwd: string | undefined; env: Readonly<Record<string, string>>; fd: number }) {
+  // execa's types reject a non-literal `number` although it documents file descriptors as valid.
+  const sink = io.fd as StdoutStderrOption;
+  return execa(file, args, {
+    // A new process group: Jupyter's signals to the router's group never reach the backend, and
+    // we can signal the backend together with anything it starts.
+    detached: true,
+    // cleanup would kill the child when we exit; whether a backend outlives its router is the
+    // caller's decision (execa ignores cleanup for detached children anyway).
+    cleanup: false,
+    shell: false,
+    cwd: io.cwd,
+    env: { ...io.env },
+    extendEnv: false,
+    stdin: 'ignore',
+    stdout: sink,
+    stderr: sink,
+    buffer: false,
+    reject: false,
+  });
 }
 
 export interface SpawnErrorInput {

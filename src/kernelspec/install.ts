@@ -3,7 +3,7 @@
  * file system (name, spec, target dir) is decided first, so a bad option writes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FleetError, describeError, isFleetError } from '../shared/errors.js';
 import {
@@ -92,21 +92,20 @@ function foreignError(name: string, kernelDir: string, action: 'replace' | 'remo
   );
 }
 
-function writeError(error: unknown, kernelDir: string): FleetError {
+function fsError(error: unknown, kernelDir: string, action: 'write' | 'remove'): FleetError {
   if (isFleetError(error)) return error;
+  const where = action === 'write' ? `write the kernelspec to ${kernelDir}` : `remove ${kernelDir}`;
   return new FleetError(
     'INSTALL_FAILED',
-    `could not write the kernelspec to ${kernelDir} (${describeError(error)}); install somewhere you can write, e.g. --user or --prefix DIR`,
+    `could not ${where} (${describeError(error)}); check the permissions there, or use --user or --prefix DIR`,
     { kernelDir, errno: (error as NodeJS.ErrnoException).code },
     { cause: error },
   );
 }
 
 async function checkBuiltCli(cliPath: string, nodePath: string): Promise<void> {
-  for (const [what, file] of [
-    ['CLI', cliPath],
-    ['node binary', nodePath],
-  ] as const) {
+  const paths = { CLI: cliPath, 'node binary': nodePath };
+  for (const [what, file] of Object.entries(paths)) {
     if (!path.isAbsolute(file)) {
       throw new FleetError('BAD_INSTALL_OPTIONS', `the ${what} path ${file} is not absolute; Jupyter starts kernels from any directory`, {
         path: file,
@@ -132,7 +131,9 @@ async function stage(options: { dataDir: string; name: string; spec: KernelSpecJ
   await mkdir(staging);
   try {
     // Readable by everyone on purpose: Jupyter reads it, maybe as another user, and it holds no secret.
-    await writeFile(path.join(staging, 'kernel.json'), `${JSON.stringify(options.spec, null, 2)}\n`, { mode: 0o644 });
+    const specFile = path.join(staging, 'kernel.json');
+    await writeFile(specFile, `${JSON.stringify(options.spec, null, 2)}\n`);
+    await chmod(specFile, 0o644); // explicit: a strict umask would otherwise hide it from other users
     for (const logo of LOGO_FILES) {
       try {
         await copyFile(path.join(options.resourcesDir, logo), path.join(staging, logo));
@@ -179,7 +180,7 @@ export async function installKernelSpec(options: InstallOptions = {}): Promise<I
       throw error;
     }
   } catch (error) {
-    throw writeError(error, kernelDir);
+    throw fsError(error, kernelDir, 'write');
   }
   return { name, kernelDir, spec };
 }
@@ -195,7 +196,7 @@ export async function uninstallKernelSpec(options: UninstallOptions = {}): Promi
   try {
     existing = await inspectExisting(kernelDir);
   } catch (error) {
-    throw writeError(error, kernelDir);
+    throw fsError(error, kernelDir, 'remove');
   }
   if (existing === 'missing') {
     throw new FleetError(
@@ -208,7 +209,7 @@ export async function uninstallKernelSpec(options: UninstallOptions = {}): Promi
   try {
     await rm(kernelDir, { recursive: true });
   } catch (error) {
-    throw writeError(error, kernelDir);
+    throw fsError(error, kernelDir, 'remove');
   }
   return { name, kernelDir };
 }

@@ -71,7 +71,8 @@ export async function readConnectionFile(path: string): Promise<ConnectionInfo> 
 
 /** Written to a temporary name then renamed, mode 0600: readers never see half a file or a key they may not read. */
 export async function writeConnectionFile(path: string, info: ConnectionInfo): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  // Unique per call: two concurrent writes of one path must not share (and steal) a temporary file.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(info, null, 1) + '\n', { mode: 0o600 });
   await chmod(tmp, 0o600);
   await rename(tmp, path);

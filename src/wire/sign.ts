@@ -18,6 +18,8 @@ const SCHEMES: Readonly<Record<string, string>> = {
   'hmac-sha256': 'sha256',
   'hmac-sha1': 'sha1',
   'hmac-sha512': 'sha512',
+  'hmac-sha384': 'sha384',
+  'hmac-sha224': 'sha224',
   'hmac-md5': 'md5',
 };
 

@@ -132,9 +132,13 @@ import base64, json, sys, logging
 logging.disable(logging.WARNING)
 from jupyter_client.session import Session
 req = json.load(sys.stdin)
-s = Session(key=req["key"].encode("utf-8"), signature_scheme=req["scheme"])
+def new_session():
+    return Session(key=req["key"].encode("utf-8"), signature_scheme=req["scheme"])
+s = new_session()
 out = []
 for frames in req["messages"]:
+    if not req["shared"]:
+        s = new_session()
     frames = [base64.b64decode(f) for f in frames]
     try:
         idents, rest = s.feed_identities(frames)
@@ -152,13 +156,20 @@ json.dump(out, sys.stdout, default=str)
 `;
 
 /**
- * Feed multiparts to one jupyter_client Session (key, scheme), in order, as a kernel would
- * receive them: its replay protection applies across the batch. One Python process per call.
+ * Feed multiparts to jupyter_client's Session.deserialize (key, scheme), in order; one Python
+ * process per call. Each message gets a fresh Session unless `sharedSession` is set: then one
+ * Session sees them all, as a kernel would, and its replay protection applies across the batch.
  */
-export function jupyterDeserialize(options: { key: string; scheme?: string; messages: readonly (readonly Buffer[])[] }): JupyterDeserializeResult[] {
+export function jupyterDeserialize(options: {
+  key: string;
+  scheme?: string;
+  messages: readonly (readonly Buffer[])[];
+  sharedSession?: boolean;
+}): JupyterDeserializeResult[] {
   const input = JSON.stringify({
     key: options.key,
     scheme: options.scheme ?? 'hmac-sha256',
+    shared: options.sharedSession ?? false,
     messages: options.messages.map(toBase64),
   });
   const stdout = execFileSync(PYTHON, ['-c', DESERIALIZE], { input, encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });

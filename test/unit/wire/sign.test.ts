@@ -19,7 +19,7 @@ function flip(signed: SignedFrames, which: number): SignedFrames {
   return signed.map((f, i) => {
     if (i !== which) return f;
     const c = Buffer.from(f);
-    c[c.length - 1] ^= 0x01;
+    c[c.length - 1] = c[c.length - 1]! ^ 0x01;
     return c;
   }) as unknown as SignedFrames;
 }

@@ -1,0 +1,139 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackendProcess } from '../src/fleet/backend-process.js';
+import { packageRoot } from '../src/fleet/plan.js';
+import type { LaunchPlan } from '../src/fleet/types.js';
+import { silentLogger } from '../src/shared/log.js';
+import { BenchClient } from './client.js';
+import { percentile, ratio, table } from './stats.js';
+
+/**
+ * Direct vs routed, in the same run, against the same kind of backend. The router is launched
+ * the way Jupyter launches a kernel (it writes nothing; we write its connection file) and is
+ * configured to start the backend itself, so the routed numbers include every hop.
+ */
+const root = packageRoot()!;
+const python = join(root, '.venv', 'bin', 'python');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const fastPeer = join(root, 'dist', 'bench', 'fast-peer.js');
+const quick = process.argv.includes('--quick');
+const N_INFO = quick ? 100 : 1000;
+const N_EXEC = quick ? 50 : 300;
+const N_LINES = quick ? 5000 : 20000;
+const N_FLOOD = quick ? 20000 : 200000;
+
+interface Target { name: string; argv: string[] }
+const ipykernel: Target = { name: 'ipykernel', argv: [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'] };
+const peer: Target = { name: 'fast-peer', argv: [process.execPath, fastPeer, '{connection_file}'] };
+
+async function launch(dir: string, id: string, argv: string[], env: Record<string, string> = {}): Promise<BackendProcess> {
+  const connectionFile = join(dir, `${id}.json`);
+  const plan: LaunchPlan = {
+    kernelId: id,
+    requirement: { runtime: 'bench', provider: 'none' },
+    argv: argv.map((a) => a.replace('{connection_file}', connectionFile)),
+    env: { ...env, PATH: `${join(root, '.venv', 'bin')}:${process.env.PATH}` },
+    connection: 'router-writes',
+    interruptMode: 'signal',
+    connectionFile,
+    logFile: join(dir, `${id}.log`),
+    startupTimeoutMs: 60_000,
+    secretEnvKeys: [],
+  };
+  return BackendProcess.launch(plan, { logger: silentLogger() });
+}
+
+/** Starts `target` directly, or behind a router that starts it. */
+async function start(dir: string, target: Target, routed: boolean): Promise<{ proc: BackendProcess; client: BenchClient }> {
+  let proc: BackendProcess;
+  if (!routed) {
+    proc = await launch(dir, `direct-${target.name}`, target.argv);
+  } else {
+    const home = join(dir, `home-${target.name}`);
+    const config = join(dir, `fleet-${target.name}.toml`);
+    await writeFile(config, `default_runtime = "bench"\ndefault_provider = "none"\n[runtimes.bench]\nargv = ${JSON.stringify(target.argv)}\n[providers.none]\n`);
+    proc = await launch(dir, `routed-${target.name}`, [process.execPath, cli, 'router', '--connection-file', '{connection_file}', '--log-level', 'warn'], {
+      LLMSPELL_FLEET_HOME: home,
+      LLMSPELL_FLEET_CONFIG: config,
+    });
+  }
+  const client = new BenchClient(proc.connection);
+  await client.waitReady();
+  return { proc, client };
+}
+
+async function roundTrips(n: number, once: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await once();
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+interface Measure { infoP50: number; infoP99: number; execP50: number; execP99: number; rate: number; lost: number; outOfOrder: number }
+
+async function measure(client: BenchClient, target: Target): Promise<Measure> {
+  await roundTrips(20, () => client.request('kernel_info_request', {}).reply); // warm-up
+  const info = await roundTrips(N_INFO, () => client.request('kernel_info_request', {}).reply);
+  const noop = target === peer ? 'noop' : 'pass';
+  const exec = await roundTrips(N_EXEC, () => client.execute(noop));
+  const n = target === peer ? N_FLOOD : N_LINES;
+  const code = target === peer ? `flood ${n} 100` : `import sys\nfor i in range(${n}):\n    sys.stdout.write(f"{i}\\n"); sys.stdout.flush()`;
+  let next = 0;
+  let outOfOrder = 0;
+  let messages = 0;
+  let carry = '';
+  const t = process.hrtime.bigint();
+  await client.execute(code, (m) => {
+    if (m.msgType !== 'stream') return;
+    messages++;
+    const text = carry + m.content<{ text: string }>().text;
+    const lines = text.split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) {
+      if (Number(line.split(' ')[0]) !== next) outOfOrder++;
+      next++;
+    }
+  });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  return {
+    infoP50: percentile(info, 50), infoP99: percentile(info, 99),
+    execP50: percentile(exec, 50), execP99: percentile(exec, 99),
+    rate: messages / seconds, lost: n - next, outOfOrder,
+  };
+}
+
+async function compare(dir: string, target: Target): Promise<string[][]> {
+  const results: Record<'direct' | 'routed', Measure> = {} as never;
+  for (const mode of ['direct', 'routed'] as const) {
+    const { proc, client } = await start(dir, target, mode === 'routed');
+    try {
+      results[mode] = await measure(client, target);
+    } finally {
+      client.close();
+      await proc.stop();
+    }
+  }
+  const d = results.direct;
+  const r = results.routed;
+  const ms = (x: number) => x.toFixed(3);
+  return [
+    [target.name, 'kernel_info p50 (ms)', ms(d.infoP50), ms(r.infoP50), ratio(r.infoP50, d.infoP50)],
+    [target.name, 'kernel_info p99 (ms)', ms(d.infoP99), ms(r.infoP99), ratio(r.infoP99, d.infoP99)],
+    [target.name, 'execute p50 (ms)', ms(d.execP50), ms(r.execP50), ratio(r.execP50, d.execP50)],
+    [target.name, 'execute p99 (ms)', ms(d.execP99), ms(r.execP99), ratio(r.execP99, d.execP99)],
+    [target.name, 'iopub stream msgs/s', d.rate.toFixed(0), r.rate.toFixed(0), ratio(r.rate, d.rate)],
+    [target.name, 'lines lost / out of order', `${d.lost} / ${d.outOfOrder}`, `${r.lost} / ${r.outOfOrder}`, r.lost === 0 && r.outOfOrder === 0 ? 'zero loss' : 'LOSS'],
+  ];
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
+try {
+  const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer))];
+  process.stdout.write(table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows) + '\n');
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

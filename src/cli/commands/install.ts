@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { installKernelSpec } from '../../kernelspec/install.js';
+import { resolveScope } from '../../kernelspec/paths.js';
+import { DEFAULT_DISPLAY_NAME, DEFAULT_KERNEL_NAME } from '../../kernelspec/spec.js';
+import { reportFailure } from './kernelspec-report.js';
+
+interface InstallFlags {
+  user?: boolean;
+  prefix?: string;
+  sysPrefix?: boolean;
+  name?: string;
+  displayName?: string;
+  runtime?: string;
+  provider?: string;
+}
+
+export function registerInstall(program: Command): void {
+  program
+    .command('install')
+    .description(
+      'install the Jupyter kernelspec that runs this router: writes <data dir>/kernels/<name>/kernel.json and the logos, replacing an earlier llmspell-fleet install of the same name',
+    )
+    .option('--user', 'install for the current user: $JUPYTER_DATA_DIR, else ~/.local/share/jupyter ($XDG_DATA_HOME respected) (the default)')
+    .option('--prefix <dir>', 'install into <dir>/share/jupyter; Jupyter finds it if <dir> is its environment prefix or <dir>/share/jupyter is on $JUPYTER_PATH')
+    .option('--sys-prefix', "install into the active Python environment: $VIRTUAL_ENV, else python3's sys.prefix, then /share/jupyter")
+    .option('--name <name>', `kernelspec name: letters, digits, . _ - (lowercased, as Jupyter does) (default: "${DEFAULT_KERNEL_NAME}", or "${DEFAULT_KERNEL_NAME}-<runtime>-<provider>" with --runtime/--provider)`)
+    .option('--display-name <text>', `name shown in notebook front ends (default: "${DEFAULT_DISPLAY_NAME}", or "${DEFAULT_DISPLAY_NAME} (<runtime>, <provider>)")`)
+    .option('--runtime <name>', 'make an alias kernelspec that always asks for this backend runtime (passed to the router as --runtime)')
+    .option('--provider <name>', 'make an alias kernelspec that always asks for this LLM provider (passed to the router as --provider)')
+    .action(async (flags: InstallFlags) => {
+      try {
+        const result = await installKernelSpec({
+          scope: resolveScope(flags),
+          name: flags.name,
+          displayName: flags.displayName,
+          runtime: flags.runtime,
+          provider: flags.provider,
+        });
+        process.stdout.write(`Installed kernelspec ${result.name} in ${result.kernelDir}\n`);
+      } catch (error) {
+        reportFailure(error);
+      }
+    });
+}

@@ -1,0 +1,313 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, isAbsolute } from 'node:path';
+import { FleetError, isFleetError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
+import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
+import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
+import type { LaunchPlan } from './types.js';
+import { probeConnectionFile, waitForConnectionFile } from './wait-connection-file.js';
+
+/** Why a backend is gone: machine-readable, the numbers are in exitCode/signal. */
+export type ExitReason = 'stopped' | 'startup-failed' | 'exited' | 'signalled';
+
+export interface BackendExit {
+  exitCode: number | null;
+  signal: string | null;
+  reason: ExitReason;
+  /** Last lines the backend wrote to its log in this run. */
+  stderrTail: string;
+}
+
+export interface LaunchOptions {
+  logger?: Logger;
+  /** Injected in tests; the default serialises allocations process-wide. */
+  allocatePorts?: (ip: string, count: number) => Promise<number[]>;
+}
+
+export interface StopOptions {
+  /** Time between SIGTERM and SIGKILL. */
+  graceMs?: number;
+  /** Time to wait after SIGKILL before giving up (logged; the process is then beyond our reach). */
+  killMs?: number;
+}
+
+type Termination = { requested?: 'stopped' | 'startup-failed' };
+
+const TAIL_LINES = 20;
+const STARTUP_FAILURE_GRACE_MS = 500;
+
+/**
+ * One backend kernel process, owned from spawn to exit. Single-use: a restart is a new instance.
+ *
+ * Readiness here means "the connection info is known and the process is running"; whether the
+ * kernel answers on its sockets is the router's business.
+ */
+export class BackendProcess {
+  readonly pid: number;
+  readonly exited: Promise<BackendExit>;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly plan: LaunchPlan,
+    readonly connection: ConnectionInfo,
+    private readonly child: SpawnedChild,
+    private readonly termination: Termination,
+    exited: Promise<BackendExit>,
+    private readonly log: Logger,
+  ) {
+    this.pid = child.pid;
+    this.exited = exited;
+  }
+
+  static async launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<BackendProcess> {
+    validatePlan(plan);
+    const { requirement } = plan;
+    const log = (options.logger ?? silentLogger()).child({
+      component: 'backend',
+      kernelId: plan.kernelId,
+      runtime: requirement.runtime,
+      provider: requirement.provider,
+    });
+    await mkdir(dirname(plan.connectionFile), { recursive: true, mode: 0o700 });
+
+    let written: ConnectionInfo | undefined;
+    if (plan.connection === 'router-writes') {
+      const ports = await (options.allocatePorts ?? defaultAllocatePorts)('127.0.0.1', 5);
+      written = routerConnectionInfo(ports);
+      await writeConnectionFile(plan.connectionFile, written);
+    } else {
+      // A file left by an earlier run would look ready before our kernel has bound anything.
+      await rm(plan.connectionFile, { force: true });
+    }
+
+    let child: SpawnedChild;
+    try {
+      child = await spawnBackend({
+        argv: plan.argv,
+        env: backendEnv(plan.env),
+        cwd: plan.cwd,
+        logFile: plan.logFile,
+        configKey: `runtimes.${requirement.runtime}.argv (or its kernelspec)`,
+        banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describe(plan)} ---`,
+      });
+    } catch (error) {
+      await removeConnectionFile(plan.connectionFile, written?.key);
+      throw error;
+    }
+    log.info({ pid: child.pid, argv: redactArgv(plan.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
+
+    const termination: Termination = {};
+    const exited = child.exit.then(async (exit) => {
+      if (written !== undefined) releasePorts(portsOf(written));
+      const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
+      const result: BackendExit = { ...exit, reason: exitReason(termination, exit), stderrTail };
+      log.info({ pid: child.pid, exitCode: exit.exitCode, signal: exit.signal, reason: result.reason }, 'backend exited');
+      return result;
+    });
+
+    let connection: ConnectionInfo;
+    try {
+      connection = written ?? (await awaitKernelConnection(plan, child));
+    } catch (error) {
+      termination.requested = 'startup-failed';
+      await terminate(child, { graceMs: STARTUP_FAILURE_GRACE_MS, killMs: 3000 }, log);
+      await removeConnectionFile(plan.connectionFile);
+      log.warn({ pid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
+      throw isFleetError(error) && error.code === 'BACKEND_EXITED' ? await withTail(error, plan, child) : error;
+    }
+    log.info({ pid: child.pid, ports: portsOf(connection) }, 'backend connection known');
+    return new BackendProcess(plan, connection, child, termination, exited, log);
+  }
+
+  get alive(): boolean {
+    return this.child.alive;
+  }
+
+  /** SIGINT to the backend's process group, as Jupyter does for interrupt_mode "signal". */
+  interrupt(): void {
+    const sent = this.child.signalGroup('SIGINT');
+    this.log.debug({ pid: this.pid, sent }, 'interrupt');
+  }
+
+  /** Idempotent: every call returns the same promise. Resolves once the process has exited. */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.stopping ??= this.stopOnce(options);
+    return this.stopping;
+  }
+
+  private async stopOnce({ graceMs = 2000, killMs = 3000 }: StopOptions): Promise<void> {
+    if (this.child.alive) this.termination.requested ??= 'stopped';
+    const gone = await terminate(this.child, { graceMs, killMs }, this.log);
+    if (gone) await this.exited;
+    await removeConnectionFile(this.plan.connectionFile, this.connection.key);
+  }
+}
+
+/** Pure: the connection info we write for a kernel that reads its file (ipykernel, tslab). */
+export function routerConnectionInfo(ports: readonly number[], key: string = newKey()): ConnectionInfo {
+  const [shell, iopub, stdin, control, hb] = ports;
+  if (hb === undefined || shell === undefined || iopub === undefined || stdin === undefined || control === undefined) {
+    throw new TypeError(`routerConnectionInfo: need 5 ports, got ${ports.length}`);
+  }
+  return {
+    transport: 'tcp',
+    ip: '127.0.0.1',
+    shell_port: shell,
+    iopub_port: iopub,
+    stdin_port: stdin,
+    control_port: control,
+    hb_port: hb,
+    key,
+    signature_scheme: 'hmac-sha256',
+  };
+}
+
+/** Pure: our own termination request wins over what the exit status suggests. */
+export function exitReason(termination: Termination, exit: ChildExit): ExitReason {
+  if (termination.requested !== undefined) return termination.requested;
+  return exit.signal !== null ? 'signalled' : 'exited';
+}
+
+/** Pure: argv for logging, with any element that contains a secret value masked. */
+export function redactArgv(argv: readonly string[], secrets: readonly string[]): string[] {
+  const real = secrets.filter((s) => s.length > 0);
+  return argv.map((arg) => (real.some((s) => arg.includes(s)) ? '[redacted]' : arg));
+}
+
+function backendEnv(planEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // JPY_PARENT_PID lets ipykernel notice when we die and exit instead of lingering.
+  return { ...env, ...planEnv, JPY_PARENT_PID: String(process.pid) };
+}
+
+function secretValues(plan: LaunchPlan): string[] {
+  return plan.secretEnvKeys.map((k) => plan.env[k]).filter((v): v is string => v !== undefined);
+}
+
+function portsOf(info: ConnectionInfo): number[] {
+  return [info.shell_port, info.iopub_port, info.stdin_port, info.control_port, info.hb_port];
+}
+
+function describe(plan: LaunchPlan): string {
+  return `${plan.requirement.runtime}/${plan.requirement.provider} backend (kernel ${plan.kernelId})`;
+}
+
+function validatePlan(plan: LaunchPlan): void {
+  const bad = (field: string, value: unknown, want: string): never => {
+    throw new TypeError(`LaunchPlan.${field} must be ${want}, got ${JSON.stringify(value)} (${typeof value})`);
+  };
+  if (!Array.isArray(plan.argv) || plan.argv.length === 0 || typeof plan.argv[0] !== 'string' || plan.argv[0] === '') bad('argv', plan.argv, 'a non-empty array of strings');
+  if (typeof plan.connectionFile !== 'string' || !isAbsolute(plan.connectionFile)) bad('connectionFile', plan.connectionFile, 'an absolute path');
+  if (typeof plan.logFile !== 'string' || !isAbsolute(plan.logFile)) bad('logFile', plan.logFile, 'an absolute path');
+  if (!Number.isFinite(plan.startupTimeoutMs) || plan.startupTimeoutMs <= 0) bad('startupTimeoutMs', plan.startupTimeoutMs, 'a positive number');
+  if (plan.connection !== 'router-writes' && plan.connection !== 'kernel-writes') bad('connection', plan.connection, '"router-writes" or "kernel-writes"');
+}
+
+type StartupAbort = { kind: 'timeout' } | { kind: 'exited'; exit: ChildExit };
+
+/** Race: the kernel's connection file vs its exit vs the startup timeout. */
+async function awaitKernelConnection(plan: LaunchPlan, child: SpawnedChild): Promise<ConnectionInfo> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies StartupAbort), plan.startupTimeoutMs);
+  void child.exit.then((exit) => controller.abort({ kind: 'exited', exit } satisfies StartupAbort));
+  try {
+    const info = await waitForConnectionFile(plan.connectionFile, { signal: controller.signal });
+    // The file may be complete while the process is already dying: that is not a ready backend.
+    if (!child.alive) throw exitedError(plan, child, await child.exit);
+    return info;
+  } catch (error) {
+    if (isFleetError(error)) throw error;
+    const reason = controller.signal.reason as StartupAbort;
+    if (reason.kind === 'exited') throw exitedError(plan, child, reason.exit);
+    const probe = await probeConnectionFile(plan.connectionFile);
+    const state = probe.ok ? 'it appeared just now' : probe.detail;
+    throw new FleetError(
+      'READY_TIMEOUT',
+      `${describe(plan)} did not write its connection file ${plan.connectionFile} within ${plan.startupTimeoutMs} ms (${state}); ` +
+        `it was stopped. Raise runtimes.${plan.requirement.runtime}.startup_timeout if it is just slow, or read ${plan.logFile}`,
+      {
+        kernelId: plan.kernelId,
+        runtime: plan.requirement.runtime,
+        provider: plan.requirement.provider,
+        pid: child.pid,
+        waitedFor: 'connection file',
+        connectionFile: plan.connectionFile,
+        timeoutMs: plan.startupTimeoutMs,
+        logFile: plan.logFile,
+      },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function exitedError(plan: LaunchPlan, child: SpawnedChild, exit: ChildExit): FleetError {
+  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  return new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it was ready; see ${plan.logFile}`, {
+    kernelId: plan.kernelId,
+    runtime: plan.requirement.runtime,
+    provider: plan.requirement.provider,
+    pid: child.pid,
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    logFile: plan.logFile,
+    stderrTail: '',
+  });
+}
+
+/** The log tail is only complete once the process is gone, so it is added after termination. */
+async function withTail(error: FleetError, plan: LaunchPlan, child: SpawnedChild): Promise<FleetError> {
+  const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
+  const shown = stderrTail.length > 0 ? `\nlast lines of ${plan.logFile}:\n${stderrTail}` : ` (it wrote nothing to ${plan.logFile})`;
+  return new FleetError(error.code, `${error.message}${shown}`, { ...error.context, stderrTail }, { cause: error.cause });
+}
+
+/**
+ * SIGTERM to the group, SIGKILL after graceMs. Returns whether the child is gone. Every signal
+ * goes through signalGroup, which refuses once the child has been reaped.
+ */
+async function terminate(child: SpawnedChild, { graceMs, killMs }: Required<StopOptions>, log: Logger): Promise<boolean> {
+  if (!child.alive) return true;
+  child.signalGroup('SIGTERM');
+  if (await exitsWithin(child, graceMs)) return true;
+  log.warn({ pid: child.pid, graceMs }, 'backend ignored SIGTERM; sending SIGKILL');
+  child.signalGroup('SIGKILL');
+  if (await exitsWithin(child, killMs)) return true;
+  log.error({ pid: child.pid, killMs }, 'backend did not exit after SIGKILL; giving up on it');
+  return false;
+}
+
+async function exitsWithin(child: SpawnedChild, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([child.exit.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Deletes the connection file only if it is ours: with `key`, only when the file still holds that
+ * key (another process may have reused the path); without, whatever our kernel left there.
+ */
+async function removeConnectionFile(path: string, key?: string): Promise<void> {
+  if (key !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return;
+    }
+    try {
+      if (parseConnectionInfo(text, path).key !== key) return;
+    } catch {
+      return;
+    }
+  }
+  await rm(path, { force: true });
+}

@@ -1,0 +1,182 @@
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { FleetError } from '../shared/errors.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface KernelSpec {
+  argv: string[];
+  env?: Record<string, string>;
+  interrupt_mode?: 'signal' | 'message';
+  language?: string;
+  display_name?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface FoundKernelspec {
+  /** The kernelspec's directory: what Jupyter calls {resource_dir}. */
+  dir: string;
+  spec: KernelSpec;
+}
+
+export interface FindKernelspecOptions {
+  env?: Env;
+  /** Searched before the Jupyter data path, e.g. a --spec-dir's parent. Each holds `kernels/<name>/`. */
+  extraDirs?: string[];
+}
+
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Validate a kernel.json; `source` names the file in errors. */
+export function parseKernelspec(text: string, source: string): KernelSpec {
+  const bad = (what: string): never => {
+    throw new FleetError('BAD_CONFIG', `${source}: ${what}; fix or reinstall this kernelspec`, { source });
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    bad('is not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('must hold a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (!Array.isArray(o.argv) || o.argv.length === 0 || !o.argv.every((a) => typeof a === 'string')) {
+    bad('argv must be a non-empty array of strings');
+  }
+  const spec: KernelSpec = { argv: [...(o.argv as string[])] };
+  if (o.env !== undefined) {
+    const env = o.env as Record<string, unknown>;
+    if (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string')) {
+      bad('env must be an object of strings');
+    }
+    spec.env = { ...(env as Record<string, string>) };
+  }
+  if (o.interrupt_mode !== undefined) {
+    if (o.interrupt_mode !== 'signal' && o.interrupt_mode !== 'message') bad('interrupt_mode must be "signal" or "message"');
+    spec.interrupt_mode = o.interrupt_mode as 'signal' | 'message';
+  }
+  if (typeof o.language === 'string') spec.language = o.language;
+  if (typeof o.display_name === 'string') spec.display_name = o.display_name;
+  if (typeof o.metadata === 'object' && o.metadata !== null) spec.metadata = o.metadata as Record<string, unknown>;
+  return spec;
+}
+
+function userDataDir(env: Env): string {
+  if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
+  const home = env.HOME || homedir();
+  if (process.platform === 'darwin') return join(home, 'Library', 'Jupyter');
+  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'jupyter');
+}
+
+function splitPath(value: string | undefined): string[] {
+  return (value ?? '').split(delimiter).filter((p) => p.length > 0);
+}
+
+/** The standard data path when `jupyter` itself cannot be asked. Pure. */
+export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
+  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir(env)];
+  if (pythonPrefix) dirs.push(join(pythonPrefix, 'share', 'jupyter'));
+  dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
+  return [...new Set(dirs)];
+}
+
+async function probe(command: string, args: string[], env: Env): Promise<string | undefined> {
+  try {
+    const r = await execa(command, args, { env, extendEnv: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
+    return r.stdout;
+  } catch {
+    return undefined;
+  }
+}
+
+async function computeDataDirs(env: Env): Promise<string[]> {
+  // Jupyter's own answer already applies JUPYTER_PATH, JUPYTER_PREFER_ENV_PATH and its env prefix.
+  const json = await probe('jupyter', ['--paths', '--json'], env);
+  if (json !== undefined) {
+    try {
+      const data = (JSON.parse(json) as { data?: unknown }).data;
+      if (Array.isArray(data) && data.every((d) => typeof d === 'string') && data.length > 0) {
+        return [...new Set([...splitPath(env.JUPYTER_PATH), ...(data as string[])])];
+      }
+    } catch {
+      // fall through to the standard list
+    }
+  }
+  const prefix = (await probe('python3', ['-c', 'import sys;print(sys.prefix)'], env))?.trim();
+  return fallbackDataDirs(env, prefix || undefined);
+}
+
+const CACHE_KEYS = ['PATH', 'HOME', 'JUPYTER_PATH', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'JUPYTER_PREFER_ENV_PATH', 'VIRTUAL_ENV', 'CONDA_PREFIX'];
+const dataDirCache = new Map<string, Promise<string[]>>();
+
+/** Jupyter data directories in search order; asked once per process per relevant environment. */
+export function jupyterDataDirs(env: Env = process.env): Promise<string[]> {
+  const key = JSON.stringify(CACHE_KEYS.map((k) => env[k] ?? null));
+  let dirs = dataDirCache.get(key);
+  if (!dirs) {
+    dirs = computeDataDirs(env);
+    dataDirCache.set(key, dirs);
+  }
+  return dirs;
+}
+
+export function clearKernelspecCache(): void {
+  dataDirCache.clear();
+}
+
+/** Find an installed kernelspec by name, as `jupyter kernelspec list` would. */
+export async function findKernelspec(name: string, options: FindKernelspecOptions = {}): Promise<FoundKernelspec> {
+  const env = options.env ?? process.env;
+  const install = `install it (for Python: python -m ipykernel install --user --name ${name}) or pick a name that \`jupyter kernelspec list\` shows`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new FleetError('KERNELSPEC_NOT_FOUND', `"${name}" is not a valid kernelspec name; ${install}`, { name, searched: [] });
+  }
+  const dataDirs = [...(options.extraDirs ?? []), ...(await jupyterDataDirs(env))];
+  // Jupyter treats kernel names case-insensitively and installs them lower-cased.
+  const names = [...new Set([name, name.toLowerCase()])];
+  const searched: string[] = [];
+  for (const base of dataDirs) {
+    for (const n of names) {
+      const dir = join(base, 'kernels', n);
+      const file = join(dir, 'kernel.json');
+      searched.push(file);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        continue;
+      }
+      return { dir, spec: parseKernelspec(text, file) };
+    }
+  }
+  throw new FleetError('KERNELSPEC_NOT_FOUND', `no kernelspec "${name}" found; looked for ${searched.join(', ')}. To fix: ${install}`, {
+    name,
+    searched,
+  });
+}
+
+/**
+ * A spec installed under `<prefix>/share/jupyter/kernels/` whose argv starts with a bare
+ * `python` means that prefix's Python (jupyter_client substitutes its own interpreter the same
+ * way). Without this, a venv kernel started from an unactivated shell would run whatever
+ * `python` PATH finds, usually one without ipykernel.
+ */
+export async function preferPrefixInterpreter(found: FoundKernelspec): Promise<string[]> {
+  const [first, ...rest] = found.spec.argv;
+  if (first === undefined || !/^python(\d+(\.\d+)?)?$/.test(first)) return [...found.spec.argv];
+  const kernelsDir = dirname(found.dir);
+  const shareJupyter = dirname(kernelsDir);
+  if (basename(kernelsDir) !== 'kernels' || basename(shareJupyter) !== 'jupyter' || basename(dirname(shareJupyter)) !== 'share') {
+    return [...found.spec.argv];
+  }
+  const candidate = join(dirname(dirname(shareJupyter)), 'bin', first);
+  try {
+    await access(candidate, constants.X_OK);
+    return [candidate, ...rest];
+  } catch {
+    return [...found.spec.argv];
+  }
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FleetError } from '../shared/errors.js';
+import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
+import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
+import { backendDir, configPath, expandHome, logDir } from './paths.js';
+import { checkRequirement } from './resolve.js';
+import { expandArgv } from './template.js';
+import type { FleetConfig, InterruptMode, LaunchPlan, ProviderConfig, Requirement, RuntimeConfig } from './types.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface PlanOptions {
+  requirement: Requirement;
+  config: FleetConfig;
+  /** Fleet home (see fleetHome()); connection and log files go below it. */
+  home: string;
+  kernelId?: string;
+  /** The environment the router runs in: PATH, HOME and the Jupyter path come from here. Default process.env. */
+  env?: Env;
+  /** Kernelspec lookup; swap in a fixed answer where running Jupyter is not wanted. */
+  findSpec?: (name: string, options: FindKernelspecOptions) => Promise<FoundKernelspec>;
+}
+
+const KERNEL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** `<runtime>-<provider>-<8 hex>`: readable in `ps` and file listings, unique enough per user. */
+export function newKernelId(req: Requirement): string {
+  return `${req.runtime}-${req.provider}-${randomBytes(4).toString('hex')}`;
+}
+
+let cachedRoot: string | null | undefined;
+
+/**
+ * This package's root, found by walking up from this file: it sits at src/fleet/ in a checkout
+ * and at dist/src/fleet/ when built, so a fixed number of `..` would be wrong in one of them.
+ */
+export function packageRoot(fromUrl: string = import.meta.url): string | undefined {
+  if (fromUrl === import.meta.url && cachedRoot !== undefined) return cachedRoot ?? undefined;
+  let dir = dirname(fileURLToPath(fromUrl));
+  let found: string | undefined;
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'llmspell-fleet') {
+          found = dir;
+          break;
+        }
+      } catch {
+        // an unreadable package.json on the way up is not ours; keep walking
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  if (fromUrl === import.meta.url) cachedRoot = found ?? null;
+  return found;
+}
+
+/** Backends find our bundled tslab first; PATH from provider/runtime env is left as the user wrote it. */
+function withBinPath(env: Record<string, string>, processEnv: Env): Record<string, string> {
+  if (env.PATH !== undefined) return env;
+  const root = packageRoot();
+  if (root === undefined) return env;
+  const bin = join(root, 'node_modules', '.bin');
+  const rest = processEnv.PATH;
+  return { ...env, PATH: rest ? `${bin}${delimiter}${rest}` : bin };
+}
+
+/** Absolute path of the provider's llmspell config, or undefined when the provider has none. */
+async function providerConfigFile(name: string, provider: ProviderConfig, env: Env, where: string): Promise<string | undefined> {
+  if (provider.config === undefined) return undefined;
+  const file = resolve(expandHome(provider.config, env.HOME || undefined));
+  try {
+    await access(file);
+  } catch {
+    throw new FleetError('BAD_CONFIG', `provider "${name}" config file ${file} does not exist: create it or change providers.${name}.config in ${where}`, {
+      provider: name,
+      file,
+    });
+  }
+  return file;
+}
+
+interface Launchable {
+  argv: string[];
+  env: Record<string, string>;
+  interruptMode: InterruptMode;
+  connection: LaunchPlan['connection'];
+}
+
+async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectionFile: string): Promise<Launchable> {
+  const env = options.env ?? process.env;
+  const found = await (options.findSpec ?? findKernelspec)(rt.kernelspec as string, { env });
+  const argv = expandArgv(await preferPrefixInterpreter(found), { connection_file: connectionFile, resource_dir: found.dir }, {
+    where: `${found.dir}/kernel.json argv`,
+    strict: false,
+  });
+  return {
+    argv,
+    env: substituteEnv(found.spec.env ?? {}, env),
+    interruptMode: rt.interrupt_mode ?? found.spec.interrupt_mode ?? 'signal',
+    connection: 'router-writes',
+  };
+}
+
+/** kernel.json env values may say ${VAR}, as jupyter_client allows; unknown names stay as written. */
+export function substituteEnv(specEnv: Record<string, string>, env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(specEnv)) {
+    out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => env[name] ?? whole);
+  }
+  return out;
+}
+
+/** Turn a checked requirement into everything the launcher needs. Reads files, starts no backend. */
+export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
+  const { requirement: req, config, home } = options;
+  const env = options.env ?? process.env;
+  const where = config.source ?? configPath(env);
+  checkRequirement(req, config, { configPath: where });
+  const rt = config.runtimes[req.runtime] as RuntimeConfig;
+  const provider = config.providers[req.provider] as ProviderConfig;
+  const kernelId = options.kernelId ?? newKernelId(req);
+  if (!KERNEL_ID.test(kernelId)) {
+    throw new FleetError('BAD_CONFIG', `kernel id "${kernelId}" is not a safe file name; use letters, digits, "_", "-", "."`, { kernelId });
+  }
+  const absHome = isAbsolute(home) ? home : resolve(home);
+  const connectionFile = join(backendDir(absHome), `${kernelId}.json`);
+
+  let launch: Launchable;
+  if (rt.kernelspec !== undefined) {
+    launch = await fromKernelspec(rt, options, connectionFile);
+  } else {
+    const argv = expandArgv(
+      rt.argv ?? [],
+      {
+        connection_file: connectionFile,
+        kernel_id: kernelId,
+        runtime: req.runtime,
+        provider: req.provider,
+        config: await providerConfigFile(req.provider, provider, env, where),
+        resource_dir: undefined,
+      },
+      {
+        where: `runtimes.${req.runtime}.argv`,
+        hints: {
+          config: `provider "${req.provider}" has no config file; set providers.${req.provider}.config = "/path/to/llmspell.toml" in ${where}`,
+          resource_dir: `only kernelspec runtimes have a resource dir; remove it from runtimes.${req.runtime}.argv in ${where}`,
+        },
+      },
+    );
+    launch = { argv, env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
+  }
+
+  const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
+  return {
+    kernelId,
+    requirement: { runtime: req.runtime, provider: req.provider, ...(req.group !== undefined ? { group: req.group } : {}) },
+    argv: launch.argv,
+    // Only what config adds; the launcher layers this over process.env.
+    env: withBinPath({ ...launch.env, ...configured }, env),
+    connection: launch.connection,
+    interruptMode: launch.interruptMode,
+    connectionFile,
+    logFile: join(logDir(absHome), `${kernelId}.log`),
+    startupTimeoutMs: (rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS) * 1000,
+    secretEnvKeys: Object.keys(configured),
+  };
+}

@@ -1,0 +1,179 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetError, isFleetError } from '../../../src/shared/errors.js';
+import { loadFleetConfig, parseFleetConfig } from '../../../src/fleet/config.js';
+import { defaultFleetConfig, LLMSPELL_ARGV, TSLAB_ARGV } from '../../../src/fleet/defaults.js';
+
+const SRC = '/etc/llmspell/fleet.toml';
+
+function configError(text: string, source = SRC): FleetError {
+  try {
+    parseFleetConfig(text, source);
+  } catch (e) {
+    if (isFleetError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a FleetError');
+}
+
+describe('defaults', () => {
+  it('match the pinned built-ins', () => {
+    const d = defaultFleetConfig();
+    expect(d).toMatchObject({ default_runtime: 'lua', default_provider: 'openai', linger_seconds: 300 });
+    expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua', interrupt_mode: 'signal' });
+    expect(d.runtimes.javascript).toEqual({ argv: [...TSLAB_ARGV], connection: 'router-writes' });
+    expect(d.runtimes.python).toEqual({ kernelspec: 'python3' });
+    expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'ollama', 'openai']);
+    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+    expect(d.source).toBeUndefined();
+  });
+
+  it('are a fresh copy on every call', () => {
+    const a = defaultFleetConfig();
+    a.runtimes.lua!.argv!.push('--oops');
+    a.providers.openai!.env!.X = 'y';
+    const b = defaultFleetConfig();
+    expect(b.runtimes.lua!.argv).toEqual([...LLMSPELL_ARGV]);
+    expect(b.providers.openai!.env).toEqual({ LLMSPELL_PROVIDER: 'openai' });
+  });
+});
+
+describe('parseFleetConfig', () => {
+  it('an empty file is the defaults, with its source', () => {
+    expect(parseFleetConfig('', SRC)).toEqual({ ...defaultFleetConfig(), source: SRC });
+  });
+
+  it('reads the pinned example shape', () => {
+    const text = `
+default_runtime = "python"
+default_provider = "anthropic"
+linger_seconds = 30
+[runtimes.python]
+kernelspec = "python3"
+interrupt_mode = "message"
+startup_timeout = 90
+env = { PYTHONUNBUFFERED = "1" }
+[runtimes.javascript]
+argv = ["tslab", "kernel", "--config-path", "{connection_file}", "--js"]
+[runtimes.lua]
+argv = ["llmspell", "--config", "{config}", "kernel", "start", "--port", "0",
+        "--id", "{kernel_id}", "--connection-file", "{connection_file}"]
+connection = "kernel-writes"
+language = "lua"
+[providers.openai]
+config = "~/.llmspell/openai.toml"
+env = { LLMSPELL_PROVIDER = "openai", OPENAI_API_KEY = "sk-test" }
+[providers.local]
+config = "local/llmspell.toml"
+`;
+    const c = parseFleetConfig(text, SRC);
+    expect(c).toMatchObject({ default_runtime: 'python', default_provider: 'anthropic', linger_seconds: 30, source: SRC });
+    expect(c.runtimes.python).toEqual({ kernelspec: 'python3', interrupt_mode: 'message', startup_timeout: 90, env: { PYTHONUNBUFFERED: '1' } });
+    expect(c.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua' });
+    expect(c.providers.openai).toEqual({ config: '~/.llmspell/openai.toml', env: { LLMSPELL_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' } });
+    // relative config paths mean "next to fleet.toml"
+    expect(c.providers.local).toEqual({ config: '/etc/llmspell/local/llmspell.toml' });
+    // untouched defaults survive the merge
+    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+  });
+
+  it('a user runtime table replaces the default of that name wholesale', () => {
+    const c = parseFleetConfig('[runtimes.lua]\nkernelspec = "xlua"\n', SRC);
+    expect(c.runtimes.lua).toEqual({ kernelspec: 'xlua' });
+  });
+
+  it('accepts a default_runtime defined only by the user', () => {
+    const c = parseFleetConfig('default_runtime = "r"\n[runtimes.r]\nargv = ["r-kernel", "{connection_file}"]\n', SRC);
+    expect(c.default_runtime).toBe('r');
+  });
+
+  it.each<[string, string, string, RegExp?]>([
+    ['unknown top-level key', 'foo = 1', 'foo', /allowed here: default_runtime/],
+    ['default_runtime not a string', 'default_runtime = 3', 'default_runtime', /non-empty string/],
+    ['default_runtime undefined', 'default_runtime = "cobol"', 'default_runtime', /defined runtime \(lua, javascript, python\)/],
+    ['default_provider undefined', 'default_provider = "acme"', 'default_provider', /defined provider \(openai, anthropic, ollama\)/],
+    ['negative linger', 'linger_seconds = -1', 'linger_seconds', />= 0/],
+    ['linger not a number', 'linger_seconds = "5m"', 'linger_seconds', /number/],
+    ['runtimes not a table', 'runtimes = 3', 'runtimes', /named tables/],
+    ['runtime not a table', 'runtimes = { x = 1 }', 'runtimes.x', /must be a table/],
+    ['bad runtime name', '[runtimes."a b"]\nkernelspec = "k"', 'runtimes.a b', /bad name/],
+    ['neither kernelspec nor argv', '[runtimes.x]\nlanguage = "x"', 'runtimes.x', /exactly one of kernelspec/],
+    ['both kernelspec and argv', '[runtimes.x]\nkernelspec = "k"\nargv = ["k", "{connection_file}"]', 'runtimes.x', /exactly one/],
+    ['unknown runtime key', '[runtimes.x]\nkernelspec = "k"\ncmd = "x"', 'runtimes.x.cmd', /allowed here: kernelspec, argv/],
+    ['bad connection', '[runtimes.lua]\nargv = ["l", "{connection_file}"]\nconnection = "kernel"', 'runtimes.lua.connection', /"router-writes", "kernel-writes"/],
+    ['kernelspec that writes its file', '[runtimes.x]\nkernelspec = "k"\nconnection = "kernel-writes"', 'runtimes.x.connection', /router-writes/],
+    ['bad kernelspec name', '[runtimes.x]\nkernelspec = "../evil"', 'runtimes.x.kernelspec', /kernelspec name/],
+    ['empty argv', '[runtimes.x]\nargv = []', 'runtimes.x.argv', /non-empty array/],
+    ['argv with a number', '[runtimes.x]\nargv = ["a", 1, "{connection_file}"]', 'runtimes.x.argv[1]', /string/],
+    ['argv with an empty program', '[runtimes.x]\nargv = ["", "{connection_file}"]', 'runtimes.x.argv[0]', /program/],
+    ['argv with unknown placeholder', '[runtimes.x]\nargv = ["a", "--f={connection_fil}", "{connection_file}"]', 'runtimes.x.argv[1]', /\{connection_fil\}/],
+    ['argv without connection file', '[runtimes.x]\nargv = ["a", "{kernel_id}"]', 'runtimes.x.argv', /\{connection_file\}/],
+    ['bad interrupt_mode', '[runtimes.x]\nkernelspec = "k"\ninterrupt_mode = "kill"', 'runtimes.x.interrupt_mode', /"signal", "message"/],
+    ['zero startup_timeout', '[runtimes.x]\nkernelspec = "k"\nstartup_timeout = 0', 'runtimes.x.startup_timeout', /> 0/],
+    ['env not a table', '[runtimes.x]\nkernelspec = "k"\nenv = "A=1"', 'runtimes.x.env', /table/],
+    ['env bad name', '[runtimes.x]\nkernelspec = "k"\nenv = { "1A" = "x" }', 'runtimes.x.env.1A', /environment variable name/],
+    ['unknown provider key', '[providers.p]\napi_key = "x"', 'providers.p.api_key', /allowed here: config, env/],
+    ['provider config not a string', '[providers.p]\nconfig = 1', 'providers.p.config', /string/],
+  ])('%s -> BAD_CONFIG at %s', (_name, text, key, message) => {
+    const err = configError(text);
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.context).toMatchObject({ source: SRC, key });
+    expect(err.message.startsWith(`${SRC}: ${key} `)).toBe(true);
+    if (message) expect(err.message).toMatch(message);
+  });
+
+  it('never echoes env values, which may be API keys', () => {
+    const err = configError('[providers.openai]\nenv = { OPENAI_API_KEY = 123456789 }');
+    expect(err.context.key).toBe('providers.openai.env.OPENAI_API_KEY');
+    expect(err.message).not.toContain('123456789');
+  });
+
+  it('reports TOML syntax errors with file and line', () => {
+    const err = configError('default_runtime = "lua"\n[runtimes.lua\nargv = []\n');
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.context).toMatchObject({ source: SRC, line: 2 });
+    expect(err.message).toMatch(/^\/etc\/llmspell\/fleet\.toml:2:\d+: TOML syntax error/);
+  });
+});
+
+describe('loadFleetConfig', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'fleet-config-'));
+    await mkdir(join(tmp, 'withfile'));
+    await writeFile(join(tmp, 'withfile', 'fleet.toml'), 'linger_seconds = 7\n', { mode: 0o600 });
+    await writeFile(join(tmp, 'other.toml'), 'default_provider = "ollama"\n', { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('uses built-in defaults when the default file is absent', async () => {
+    const c = await loadFleetConfig({ env: { HOME: tmp, LLMSPELL_FLEET_HOME: join(tmp, 'empty') } });
+    expect(c).toEqual(defaultFleetConfig());
+  });
+
+  it('reads the file at the default path', async () => {
+    const c = await loadFleetConfig({ env: { HOME: tmp, LLMSPELL_FLEET_HOME: join(tmp, 'withfile') } });
+    expect(c.linger_seconds).toBe(7);
+    expect(c.source).toBe(join(tmp, 'withfile', 'fleet.toml'));
+  });
+
+  it('reads the file named by LLMSPELL_FLEET_CONFIG', async () => {
+    const c = await loadFleetConfig({ env: { HOME: tmp, LLMSPELL_FLEET_CONFIG: join(tmp, 'other.toml') } });
+    expect(c.default_provider).toBe('ollama');
+  });
+
+  it.each([
+    ['LLMSPELL_FLEET_CONFIG', { env: { HOME: '/nowhere', LLMSPELL_FLEET_CONFIG: '/nowhere/missing.toml' } }, /LLMSPELL_FLEET_CONFIG/],
+    ['the path option', { path: '/nowhere/missing.toml', env: { HOME: '/nowhere' } }, /pass an existing file/],
+  ])('a missing file named by %s is an error', async (_name, options, fix) => {
+    const err = await loadFleetConfig(options).catch((e: unknown) => e);
+    expect(isFleetError(err) && err.code).toBe('BAD_CONFIG');
+    expect(isFleetError(err) && err.context.source).toBe('/nowhere/missing.toml');
+    expect((err as Error).message).toMatch(/does not exist/);
+    expect((err as Error).message).toMatch(fix);
+  });
+});
