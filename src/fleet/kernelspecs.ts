@@ -49,7 +49,7 @@ export function parseKernelspec(text: string, source: string): KernelSpec {
   const spec: KernelSpec = { argv: [...(o.argv as string[])] };
   if (o.env !== undefined) {
     const env = o.env as Record<string, unknown>;
-    if (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string')) {
+    if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((v) => typeof v === 'string')) {
       bad('env must be an object of strings');
     }
     spec.env = { ...(env as Record<string, string>) };

@@ -22,7 +22,7 @@ export function registerInstall(program: Command): void {
     )
     .option('--user', 'install for the current user: $JUPYTER_DATA_DIR, else ~/.local/share/jupyter ($XDG_DATA_HOME respected) (the default)')
     .option('--prefix <dir>', 'install into <dir>/share/jupyter; Jupyter finds it if <dir> is its environment prefix or <dir>/share/jupyter is on $JUPYTER_PATH')
-    .option('--sys-prefix', "install into the active Python environment: $VIRTUAL_ENV, else python3's sys.prefix, then /share/jupyter")
+    .option('--sys-prefix', "install into <env>/share/jupyter of the active Python environment (<env> is $VIRTUAL_ENV, else python3's sys.prefix)")
     .option('--name <name>', `kernelspec name: letters, digits, . _ - (lowercased, as Jupyter does) (default: "${DEFAULT_KERNEL_NAME}", or "${DEFAULT_KERNEL_NAME}-<runtime>-<provider>" with --runtime/--provider)`)
     .option('--display-name <text>', `name shown in notebook front ends (default: "${DEFAULT_DISPLAY_NAME}", or "${DEFAULT_DISPLAY_NAME} (<runtime>, <provider>)")`)
     .option('--runtime <name>', 'make an alias kernelspec that always asks for this backend runtime (passed to the router as --runtime)')

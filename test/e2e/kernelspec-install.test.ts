@@ -1,0 +1,163 @@
+/**
+ * The built CLI installs a kernelspec that the real `jupyter kernelspec list` finds, where and as
+ * we say. Builds nothing: `npm test` runs the build first.
+ */
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { detectSysPrefix } from '../../src/kernelspec/paths.js';
+import { LOGO_FILES } from '../../src/kernelspec/spec.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
+const venv = path.join(repo, '.venv');
+const jupyter = path.join(venv, 'bin', 'jupyter');
+const ROUTER_ARGS = ['router', '--connection-file', '{connection_file}', '--spec-dir', '{resource_dir}'];
+
+type Env = Record<string, string>;
+
+interface ListedSpec {
+  resource_dir: string;
+  spec: { argv: string[]; display_name: string; language: string; interrupt_mode: string; metadata: Record<string, unknown> };
+}
+
+let tmp: string;
+
+/** The inherited environment minus everything that steers Jupyter's paths, with a private HOME. */
+function cleanEnv(extra: Env = {}): Env {
+  const steering = ['JUPYTER_PATH', 'JUPYTER_DATA_DIR', 'JUPYTER_CONFIG_DIR', 'XDG_DATA_HOME', 'VIRTUAL_ENV', 'JUPYTER_PLATFORM_DIRS'];
+  const env: Env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !steering.includes(key)) env[key] = value;
+  }
+  return { ...env, HOME: path.join(tmp, 'home'), ...extra };
+}
+
+function runCli(args: string[], env: Env = cleanEnv()) {
+  return execa(process.execPath, [cli, ...args], { env, extendEnv: false, reject: false, stdin: 'ignore' });
+}
+
+async function listKernels(env: Env): Promise<Record<string, ListedSpec>> {
+  const result = await execa(jupyter, ['kernelspec', 'list', '--json'], { env, extendEnv: false, stdin: 'ignore' });
+  return (JSON.parse(result.stdout) as { kernelspecs: Record<string, ListedSpec> }).kernelspecs;
+}
+
+beforeAll(() => {
+  if (!existsSync(cli)) {
+    throw new Error(`${cli} is missing: build first with \`npm run build\` (\`npm test\` does it for you)`);
+  }
+  if (!existsSync(jupyter)) {
+    throw new Error(`${jupyter} is missing: create the venv with jupyter_client (see README, development set-up)`);
+  }
+});
+
+beforeEach(() => {
+  tmp = realpathSync(mkdtempSync(path.join(tmpdir(), 'fleet-e2e-kernelspec-')));
+});
+
+afterEach(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('llmspell-fleet install / uninstall with real Jupyter', () => {
+  it('installs into --prefix where jupyter kernelspec list finds it, with our argv, language, interrupt mode and logos', async () => {
+    const result = await runCli(['install', '--prefix', tmp]);
+    const kernelDir = path.join(tmp, 'share', 'jupyter', 'kernels', 'llmspell-fleet');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}`);
+
+    const listed = (await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') })))['llmspell-fleet'];
+    expect(listed?.resource_dir).toBe(kernelDir);
+    expect(listed?.spec).toMatchObject({
+      argv: [process.execPath, cli, ...ROUTER_ARGS],
+      display_name: 'LLMSpell Fleet',
+      language: 'lua',
+      interrupt_mode: 'message',
+      metadata: { llmspell: {}, debugger: false },
+    });
+    for (const logo of LOGO_FILES) {
+      expect(readFileSync(path.join(kernelDir, logo)).equals(readFileSync(path.join(repo, 'kernelspec', logo)))).toBe(true);
+    }
+  });
+
+  it.each<[string, (t: string) => Env, (t: string) => string]>([
+    ['JUPYTER_DATA_DIR', (t) => ({ JUPYTER_DATA_DIR: path.join(t, 'jdd') }), (t) => path.join(t, 'jdd')],
+    ['XDG_DATA_HOME', (t) => ({ XDG_DATA_HOME: path.join(t, 'xdg') }), (t) => path.join(t, 'xdg', 'jupyter')],
+    ['only HOME', () => ({}), (t) => path.join(t, 'home', '.local', 'share', 'jupyter')],
+  ])('installs --user where jupyter_core looks, given %s', async (_title, extraEnv, expectedDataDir) => {
+    const env = cleanEnv(extraEnv(tmp));
+    const kernelDir = path.join(expectedDataDir(tmp), 'kernels', 'llmspell-fleet');
+    const result = await runCli(['install', '--user'], env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}`);
+    expect((await listKernels(env))['llmspell-fleet']?.resource_dir).toBe(kernelDir);
+  });
+
+  it('installs into the active venv with --sys-prefix', async () => {
+    const fakeVenv = path.join(tmp, 'venv');
+    const result = await runCli(['install', '--sys-prefix'], cleanEnv({ VIRTUAL_ENV: fakeVenv }));
+    expect(result.exitCode).toBe(0);
+    const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(fakeVenv, 'share', 'jupyter') }));
+    expect(listed['llmspell-fleet']?.resource_dir).toBe(path.join(fakeVenv, 'share', 'jupyter', 'kernels', 'llmspell-fleet'));
+  });
+
+  it("asks the real python for sys.prefix when no venv is active", async () => {
+    const prefix = await detectSysPrefix({ env: cleanEnv(), python: path.join(venv, 'bin', 'python') });
+    expect(realpathSync(prefix)).toBe(realpathSync(venv));
+  });
+
+  it('installs an alias kernelspec next to the plain one', async () => {
+    expect((await runCli(['install', '--prefix', tmp])).exitCode).toBe(0);
+    const result = await runCli(['install', '--prefix', tmp, '--runtime', 'ipykernel', '--provider', 'openai']);
+    expect(result.exitCode).toBe(0);
+    const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') }));
+    expect(listed['llmspell-fleet']).toBeDefined();
+    expect(listed['llmspell-fleet-ipykernel-openai']?.spec).toMatchObject({
+      argv: [process.execPath, cli, ...ROUTER_ARGS, '--runtime', 'ipykernel', '--provider', 'openai'],
+      display_name: 'LLMSpell Fleet (ipykernel, openai)',
+      language: 'lua',
+      interrupt_mode: 'message',
+      metadata: { llmspell: { runtime: 'ipykernel', provider: 'openai' }, debugger: false },
+    });
+  });
+
+  it('uninstalls, and a second uninstall fails saying where it looked', async () => {
+    const env = cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') });
+    const kernelDir = path.join(tmp, 'share', 'jupyter', 'kernels', 'llmspell-fleet');
+    expect((await runCli(['install', '--prefix', tmp])).exitCode).toBe(0);
+    expect((await listKernels(env))['llmspell-fleet']).toBeDefined();
+
+    const removed = await runCli(['uninstall', '--prefix', tmp]);
+    expect(removed.exitCode).toBe(0);
+    expect(removed.stdout).toBe(`Removed kernelspec llmspell-fleet from ${kernelDir}`);
+    expect((await listKernels(env))['llmspell-fleet']).toBeUndefined();
+
+    const again = await runCli(['uninstall', '--prefix', tmp]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(kernelDir);
+  });
+
+  it.each([
+    ['a bad --name', ['install', '--prefix', '{tmp}', '--name', 'bad name!'], 'invalid kernelspec name'],
+    ['two locations', ['install', '--user', '--prefix', '{tmp}'], '--user and --prefix cannot be combined'],
+  ])('exits 1 on %s and writes nothing', async (_title, args, says) => {
+    const result = await runCli(args.map((a) => a.replace('{tmp}', tmp)));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(says);
+    expect(result.stdout).toBe('');
+    expect(existsSync(path.join(tmp, 'share'))).toBe(false);
+    expect(existsSync(path.join(tmp, 'home'))).toBe(false);
+  });
+
+  it.each(['install', 'uninstall'])('%s --help lists the location flags', async (command) => {
+    const result = await runCli([command, '--help']);
+    expect(result.exitCode).toBe(0);
+    for (const flag of ['--user', '--prefix <dir>', '--sys-prefix', '--name <name>', '--runtime <name>', '--provider <name>']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,184 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFleetError } from '../../../src/shared/errors.js';
+import { parseFleetConfig } from '../../../src/fleet/config.js';
+import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
+import { newKernelId, packageRoot, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import type { FleetConfig } from '../../../src/fleet/types.js';
+
+const ROOT = resolve('.');
+const BIN = join(ROOT, 'node_modules', '.bin');
+const VENV = join(ROOT, '.venv');
+
+let tmp: string;
+let home: string;
+let env: Record<string, string>;
+let providerConfig: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'fleet-plan-'));
+  home = join(tmp, 'fleet');
+  await mkdir(join(tmp, 'home', '.llmspell'), { recursive: true });
+  providerConfig = join(tmp, 'home', '.llmspell', 'openai.toml');
+  await writeFile(providerConfig, '# llmspell config\n', { mode: 0o600 });
+  env = { PATH: `${VENV}/bin:/usr/bin:/bin`, HOME: join(tmp, 'home') };
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function config(toml = ''): FleetConfig {
+  return parseFleetConfig(toml, join(tmp, 'fleet.toml'));
+}
+
+async function planError(promise: Promise<unknown>) {
+  const err = await promise.catch((e: unknown) => e);
+  if (!isFleetError(err)) throw new Error(`expected a FleetError, got ${String(err)}`);
+  return err;
+}
+
+describe('planLaunch', () => {
+  it('python: a kernelspec runtime, found for real in the venv', async () => {
+    const plan = await planLaunch({ requirement: { runtime: 'python', provider: 'ollama' }, config: config(), home, kernelId: 'python-ollama-00000001', env });
+    const connectionFile = join(home, 'backends', 'python-ollama-00000001.json');
+    expect(plan).toEqual({
+      kernelId: 'python-ollama-00000001',
+      requirement: { runtime: 'python', provider: 'ollama' },
+      argv: [join(VENV, 'bin', 'python'), '-m', 'ipykernel_launcher', '-f', connectionFile],
+      env: { LLMSPELL_PROVIDER: 'ollama', PATH: `${BIN}:${env.PATH}` },
+      connection: 'router-writes',
+      interruptMode: 'signal',
+      connectionFile,
+      logFile: join(home, 'logs', 'python-ollama-00000001.log'),
+      startupTimeoutMs: 60_000,
+      secretEnvKeys: ['LLMSPELL_PROVIDER'],
+    });
+  });
+
+  it('javascript: tslab from our node_modules/.bin', async () => {
+    const plan = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env });
+    expect(plan.kernelId).toMatch(/^javascript-openai-[0-9a-f]{8}$/);
+    expect(plan.argv).toEqual(['tslab', 'kernel', '--config-path', plan.connectionFile, '--js']);
+    expect(plan.connectionFile).toBe(join(home, 'backends', `${plan.kernelId}.json`));
+    expect(plan.connection).toBe('router-writes');
+    expect(plan.env.PATH?.split(':')[0]).toBe(BIN);
+    expect(existsSync(join(plan.env.PATH!.split(':')[0]!, 'tslab'))).toBe(true);
+  });
+
+  it('lua: kernel-writes, {config} from the provider with ~ expanded', async () => {
+    const c = config('[providers.openai]\nconfig = "~/.llmspell/openai.toml"\nenv = { LLMSPELL_PROVIDER = "openai", OPENAI_API_KEY = "sk-secret" }\n');
+    const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, kernelId: 'k1', env });
+    expect(plan.argv).toEqual([
+      'llmspell', '--config', providerConfig, 'kernel', 'start', '--port', '0',
+      '--id', 'k1', '--connection-file', join(home, 'backends', 'k1.json'),
+    ]);
+    expect(plan.connection).toBe('kernel-writes');
+    expect(plan.interruptMode).toBe('signal');
+    expect(plan.env).toMatchObject({ LLMSPELL_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-secret' });
+    expect(plan.secretEnvKeys.sort()).toEqual(['LLMSPELL_PROVIDER', 'OPENAI_API_KEY']);
+  });
+
+  it('lua with a provider that has no config file: BAD_CONFIG saying what to set', async () => {
+    const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'anthropic' }, config: config(), home, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.context).toMatchObject({ placeholder: 'config', where: 'runtimes.lua.argv' });
+    expect(err.message).toContain('providers.anthropic.config');
+    expect(err.message).toContain(join(tmp, 'fleet.toml'));
+  });
+
+  it('a provider config file that does not exist is named', async () => {
+    const c = config('[providers.openai]\nconfig = "/nowhere/openai.toml"\n');
+    const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.context).toMatchObject({ provider: 'openai', file: '/nowhere/openai.toml' });
+  });
+
+  it.each([
+    [{ runtime: 'cobol', provider: 'openai' }, 'UNKNOWN_RUNTIME'],
+    [{ runtime: 'lua', provider: 'acme' }, 'UNKNOWN_PROVIDER'],
+  ] as const)('%j -> %s', async (requirement, code) => {
+    expect((await planError(planLaunch({ requirement, config: config(), home, env }))).code).toBe(code);
+  });
+
+  it('a missing kernelspec surfaces as KERNELSPEC_NOT_FOUND', async () => {
+    const c = config('[runtimes.r]\nkernelspec = "no-such-kernel"\n');
+    const bare = { PATH: join(tmp, 'nobin'), HOME: env.HOME };
+    expect((await planError(planLaunch({ requirement: { runtime: 'r', provider: 'openai' }, config: c, home, env: bare }))).code).toBe(
+      'KERNELSPEC_NOT_FOUND',
+    );
+  });
+
+  it('layers spec env, provider env and runtime env; config sets timeouts and interrupt mode', async () => {
+    const c = config(`
+[runtimes.custom]
+kernelspec = "custom"
+interrupt_mode = "signal"
+startup_timeout = 2.5
+env = { SHARED = "runtime", PATH = "/only/this" }
+[providers.openai]
+env = { SHARED = "provider", OPENAI_API_KEY = "sk-x" }
+`);
+    const plan = await planLaunch({
+      requirement: { runtime: 'custom', provider: 'openai' },
+      config: c,
+      home,
+      kernelId: 'c1',
+      env,
+      findSpec: async () => ({
+        dir: '/specs/kernels/custom',
+        spec: { argv: ['ck', '{connection_file}', '--res={resource_dir}', '{prefix}'], env: { FROM_SPEC: '${HOME}/x', SHARED: 'spec' }, interrupt_mode: 'message' },
+      }),
+    });
+    expect(plan.argv).toEqual(['ck', join(home, 'backends', 'c1.json'), '--res=/specs/kernels/custom', '{prefix}']);
+    expect(plan.env).toEqual({ FROM_SPEC: `${env.HOME}/x`, SHARED: 'runtime', PATH: '/only/this', OPENAI_API_KEY: 'sk-x' });
+    expect(plan.secretEnvKeys.sort()).toEqual(['OPENAI_API_KEY', 'PATH', 'SHARED']);
+    expect(plan.interruptMode).toBe('signal');
+    expect(plan.startupTimeoutMs).toBe(2500);
+  });
+
+  it('takes the interrupt mode from the spec when the runtime sets none', async () => {
+    const plan = await planLaunch({
+      requirement: { runtime: 'python', provider: 'openai' },
+      config: config(),
+      home,
+      env,
+      findSpec: async () => ({ dir: '/s/kernels/python3', spec: { argv: ['k', '{connection_file}'], interrupt_mode: 'message' } }),
+    });
+    expect(plan.interruptMode).toBe('message');
+  });
+
+  it.each(['../escape', 'a/b', ''])('refuses the unsafe kernel id %j', async (kernelId) => {
+    const err = await planError(planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, kernelId, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+  });
+
+  it('starts no process and writes nothing', async () => {
+    await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: defaultFleetConfig(), home, env });
+    expect(existsSync(home)).toBe(false);
+  });
+});
+
+describe('helpers', () => {
+  it('newKernelId is runtime-provider-8hex and random', () => {
+    const a = newKernelId({ runtime: 'lua', provider: 'openai' });
+    expect(a).toMatch(/^lua-openai-[0-9a-f]{8}$/);
+    expect(newKernelId({ runtime: 'lua', provider: 'openai' })).not.toBe(a);
+  });
+
+  it('packageRoot walks up to the llmspell-fleet package', () => {
+    expect(packageRoot()).toBe(ROOT);
+    expect(packageRoot('file:///')).toBeUndefined();
+  });
+
+  it.each([
+    [{ A: '${HOME}/x' }, { HOME: '/h' }, { A: '/h/x' }],
+    [{ A: '${NOPE}-$HOME' }, { HOME: '/h' }, { A: '${NOPE}-$HOME' }],
+    [{ A: 'plain' }, {}, { A: 'plain' }],
+  ])('substituteEnv(%j)', (specEnv, processEnv, expected) => {
+    expect(substituteEnv(specEnv, processEnv)).toEqual(expected);
+  });
+});
