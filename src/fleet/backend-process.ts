@@ -92,17 +92,18 @@ export class BackendProcess {
         banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describe(plan)} ---`,
       });
     } catch (error) {
+      if (written !== undefined) releasePorts(portsOf(written));
       await removeConnectionFile(plan.connectionFile, written?.key);
       throw error;
     }
-    log.info({ pid: child.pid, argv: redactArgv(plan.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
+    log.info({ backendPid: child.pid, argv: redactArgv(plan.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
 
     const termination: Termination = {};
     const exited = child.exit.then(async (exit) => {
       if (written !== undefined) releasePorts(portsOf(written));
       const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
       const result: BackendExit = { ...exit, reason: exitReason(termination, exit), stderrTail };
-      log.info({ pid: child.pid, exitCode: exit.exitCode, signal: exit.signal, reason: result.reason }, 'backend exited');
+      log.info({ backendPid: child.pid, exitCode: exit.exitCode, signal: exit.signal, reason: result.reason }, 'backend exited');
       return result;
     });
 
@@ -113,10 +114,10 @@ export class BackendProcess {
       termination.requested = 'startup-failed';
       await terminate(child, { graceMs: STARTUP_FAILURE_GRACE_MS, killMs: 3000 }, log);
       await removeConnectionFile(plan.connectionFile);
-      log.warn({ pid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
-      throw isFleetError(error) && error.code === 'BACKEND_EXITED' ? await withTail(error, plan, child) : error;
+      log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
+      throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
     }
-    log.info({ pid: child.pid, ports: portsOf(connection) }, 'backend connection known');
+    log.info({ backendPid: child.pid, ports: portsOf(connection) }, 'backend connection known');
     return new BackendProcess(plan, connection, child, termination, exited, log);
   }
 
@@ -127,7 +128,7 @@ export class BackendProcess {
   /** SIGINT to the backend's process group, as Jupyter does for interrupt_mode "signal". */
   interrupt(): void {
     const sent = this.child.signalGroup('SIGINT');
-    this.log.debug({ pid: this.pid, sent }, 'interrupt');
+    this.log.debug({ backendPid: this.pid, sent }, 'interrupt');
   }
 
   /** Idempotent: every call returns the same promise. Resolves once the process has exited. */
@@ -253,7 +254,6 @@ function exitedError(plan: LaunchPlan, child: SpawnedChild, exit: ChildExit): Fl
     exitCode: exit.exitCode,
     signal: exit.signal,
     logFile: plan.logFile,
-    stderrTail: '',
   });
 }
 
@@ -272,10 +272,10 @@ async function terminate(child: SpawnedChild, { graceMs, killMs }: Required<Stop
   if (!child.alive) return true;
   child.signalGroup('SIGTERM');
   if (await exitsWithin(child, graceMs)) return true;
-  log.warn({ pid: child.pid, graceMs }, 'backend ignored SIGTERM; sending SIGKILL');
+  log.warn({ backendPid: child.pid, graceMs }, 'backend ignored SIGTERM; sending SIGKILL');
   child.signalGroup('SIGKILL');
   if (await exitsWithin(child, killMs)) return true;
-  log.error({ pid: child.pid, killMs }, 'backend did not exit after SIGKILL; giving up on it');
+  log.error({ backendPid: child.pid, killMs }, 'backend did not exit after SIGKILL; giving up on it');
   return false;
 }
 

@@ -54,12 +54,29 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   const log = await open(options.logFile, 'a', 0o600);
   let logOffset: number;
   let subprocess: ReturnType<typeof startDetached>;
+  let spawned: Promise<NodeJS.ErrnoException | undefined>;
+  let alive = true;
+  let exit: Promise<ChildExit>;
   try {
     // `open` only applies the mode to a new file; an existing log may hold earlier secrets-adjacent output.
     await chmod(options.logFile, 0o600);
     if (options.banner !== undefined) await log.appendFile(`${options.banner}\n`);
     logOffset = (await log.stat()).size;
     subprocess = startDetached(file, args, { cwd: options.cwd, env: options.env, fd: log.fd });
+    // Listeners go on before any await: 'spawn' or 'error' fires on the next tick and would be missed.
+    spawned = once(subprocess, 'spawn').then(
+      () => undefined,
+      (error: NodeJS.ErrnoException) => error,
+    );
+    const child = subprocess;
+    exit = new Promise<ChildExit>((resolve) => {
+      // 'exit' runs synchronously when libuv reaps the child, so `alive` flips before any other
+      // JavaScript can see a reaped pid.
+      child.once('exit', (exitCode, signal) => {
+        alive = false;
+        resolve({ exitCode, signal });
+      });
+    });
   } finally {
     // The child holds its own duplicate of the descriptor (spawn is synchronous).
     await log.close();
@@ -67,20 +84,9 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   // The result is read from the ChildProcess events; execa's promise must still not go unhandled.
   subprocess.catch(() => undefined);
 
-  let alive = true;
-  const exit = new Promise<ChildExit>((resolve) => {
-    // 'exit' runs synchronously when libuv reaps the child, so `alive` flips before any other
-    // JavaScript can see a reaped pid.
-    subprocess.once('exit', (exitCode, signal) => {
-      alive = false;
-      resolve({ exitCode, signal });
-    });
-  });
-
-  try {
-    await once(subprocess, 'spawn');
-  } catch (error) {
-    throw spawnError(error as NodeJS.ErrnoException, { file, cwd: options.cwd, configKey: options.configKey });
+  const spawnFailure = await spawned;
+  if (spawnFailure !== undefined) {
+    throw spawnError(spawnFailure, { file, cwd: options.cwd, configKey: options.configKey });
   }
   const pid = subprocess.pid;
   if (pid === undefined) {

@@ -21,11 +21,45 @@ import time
 import unittest
 
 import jupyter_kernel_test as jkt
+from jupyter_kernel_test.msgspec_v5 import validate_message
 
 KERNEL_NAME = os.environ.get("KERNEL_NAME", "python3")
 
 
-class PythonKernelTests(jkt.KernelTests):
+class PatientExecuteMixin:
+    """execute_helper with the upstream assertions but a patient IOPub wait.
+
+    Upstream waits only 0.1 s for each IOPub message after the execute_reply (and 1 s for
+    the busy status). Nothing orders shell against IOPub, and on a loaded 2-core machine,
+    or behind a proxy that adds a hop, the idle status can trail the reply by more than
+    that. Every message is still validated and the same sequence is required.
+    """
+
+    IOPUB_TIMEOUT = 10.0
+
+    def execute_helper(self, code, timeout=jkt.TIMEOUT, silent=False, store_history=True,
+                       stop_on_error=True):  # type: ignore[no-untyped-def]
+        msg_id = self.kc.execute(code=code, silent=silent, store_history=store_history,
+                                 stop_on_error=stop_on_error)
+        reply = self.get_non_kernel_info_reply(timeout=timeout)
+        validate_message(reply, "execute_reply", msg_id)
+        busy = self.kc.get_iopub_msg(timeout=self.IOPUB_TIMEOUT)
+        validate_message(busy, "status", msg_id)
+        self.assertEqual(busy["content"]["execution_state"], "busy")
+        outputs = []
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=self.IOPUB_TIMEOUT)
+            validate_message(msg, msg["msg_type"], msg_id)
+            if msg["msg_type"] == "status":
+                self.assertEqual(msg["content"]["execution_state"], "idle")
+                return reply, outputs
+            if msg["msg_type"] == "execute_input":
+                self.assertEqual(msg["content"]["code"], code)
+                continue
+            outputs.append(msg)
+
+
+class PythonKernelTests(PatientExecuteMixin, jkt.KernelTests):
     kernel_name = KERNEL_NAME
     language_name = "python"
     file_extension = ".py"

@@ -26,6 +26,7 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.session import Session
+from jupyter_core.paths import jupyter_runtime_dir
 
 KERNEL_NAME = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KERNEL_NAME", "python3")
 START_TIMEOUT = 60.0
@@ -196,7 +197,12 @@ def main() -> int:
         log("  ->", "ok" if ok else "FAILED", f"({seconds}s)", "" if ok else detail)
         return ok
 
-    km = KernelManager(kernel_name=KERNEL_NAME)
+    # The connection file goes into $JUPYTER_RUNTIME_DIR (a bare KernelManager would put it in
+    # /tmp), so the kernel's argv names the test's temp dir, like jupyter console/server do.
+    km = KernelManager(
+        kernel_name=KERNEL_NAME,
+        connection_file=os.path.join(jupyter_runtime_dir(), f"kernel-session-{uuid.uuid4().hex}.json"),
+    )
 
     def c_start() -> Any:
         km.start_kernel()

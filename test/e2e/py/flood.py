@@ -1,0 +1,147 @@
+"""Flood IOPub with output and check that every line arrives, complete and in order.
+
+Usage: python flood.py [KERNEL_NAME] [N]   (defaults: $KERNEL_NAME or python3, 20000)
+
+Executes code that prints N numbered lines ("fleet-line <i>"), flushing after each one
+(Python: print(..., flush=True); JavaScript/TypeScript kernels: console.log, which tslab
+turns into one stream message per call). The client collects the stdout stream messages
+with our execute_request as parent until the idle status, joins their text and compares
+it with the expected lines: the kernel may batch lines into fewer messages, but none may be
+lost, duplicated, split wrongly or reordered. The idle status itself must arrive too (it is
+the last message of the request; a dropped idle would leave a notebook "busy" forever).
+
+The code to run is chosen from the language in the kernel_info_reply.
+
+Progress goes to stderr; the last stdout line is one JSON object:
+    {"ok": bool, "kernel": NAME, "language": str, "n": N, "checks": {...},
+     "stream_messages": int, "seconds": float}
+Exit status 0 only if every check passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+from jupyter_client import KernelManager
+from jupyter_core.paths import jupyter_runtime_dir
+
+KERNEL_NAME = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KERNEL_NAME", "python3")
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+TIMEOUT = float(os.environ.get("FLOOD_TIMEOUT", "90"))
+
+CODE = {
+    "python": "for i in range({n}):\n    print(f'fleet-line {{i}}', flush=True)\n",
+    "javascript": "for (let i = 0; i < {n}; i++) {{ console.log('fleet-line ' + i); }}",
+    "typescript": "for (let i = 0; i < {n}; i++) {{ console.log('fleet-line ' + i); }}",
+}
+
+
+def log(*args: Any) -> None:
+    print("[flood]", *args, file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    checks: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Any] = {"kernel": KERNEL_NAME, "n": N}
+
+    def record(name: str, ok: bool, detail: Any) -> None:
+        checks[name] = {"ok": bool(ok), "detail": detail}
+        log(name, "ok" if ok else "FAILED", detail)
+
+    km = KernelManager(
+        kernel_name=KERNEL_NAME,
+        connection_file=os.path.join(jupyter_runtime_dir(), f"kernel-flood-{uuid.uuid4().hex}.json"),
+    )
+    kc = None
+    try:
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        info = kc.kernel_info(reply=True, timeout=30)["content"]
+        language = info["language_info"]["name"].lower()
+        summary["language"] = language
+        code = CODE[language].format(n=N)
+
+        # drain what wait_for_ready left behind
+        for ch in (kc.shell_channel, kc.iopub_channel):
+            while ch.msg_ready():
+                ch.get_msg(timeout=0)
+
+        t0 = time.monotonic()
+        msg_id = kc.execute(code)
+        chunks: list[str] = []
+        other: list[str] = []
+        reply = None
+        idle = False
+        deadline = time.monotonic() + TIMEOUT
+        while reply is None or not idle:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"after {TIMEOUT}s: reply={'yes' if reply else 'no'} idle={idle} "
+                    f"stream messages={len(chunks)}"
+                )
+            if reply is None and kc.shell_channel.msg_ready():
+                msg = kc.shell_channel.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    reply = msg
+                continue
+            # block on iopub (most traffic); wake at least every 0.2 s to look at shell
+            if not kc.iopub_channel.socket.poll(min(remaining, 0.2) * 1000):
+                continue
+            msg = kc.iopub_channel.get_msg(timeout=0)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream" and msg["content"]["name"] == "stdout":
+                chunks.append(msg["content"]["text"])
+            elif kind == "status":
+                if msg["content"]["execution_state"] == "idle":
+                    idle = True
+            elif kind == "execute_input":
+                pass
+            else:
+                other.append(kind)
+        seconds = round(time.monotonic() - t0, 3)
+        summary["seconds"] = seconds
+        summary["stream_messages"] = len(chunks)
+
+        record("reply_ok", reply["content"]["status"] == "ok", reply["content"]["status"])
+        text = "".join(chunks)
+        record("ends_with_newline", text.endswith("\n"), repr(text[-30:]))
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        expected = [f"fleet-line {i}" for i in range(N)]
+        first_bad = next((i for i, (a, b) in enumerate(zip(lines, expected)) if a != b), None)
+        detail: dict[str, Any] = {"lines": len(lines), "expected": N, "stream_messages": len(chunks),
+                                  "seconds": seconds, "lines_per_s": round(N / seconds) if seconds else None}
+        if first_bad is not None:
+            detail["first_mismatch"] = {"index": first_bad, "got": lines[first_bad],
+                                        "want": expected[first_bad]}
+        record("all_lines_in_order", lines == expected, detail)
+        record("no_other_output", not other, other)
+    except Exception as e:  # noqa: BLE001
+        record("no_exception", False, f"{type(e).__name__}: {e}")
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=False)
+        except Exception as e:  # noqa: BLE001
+            log("shutdown failed:", e)
+
+    ok = bool(checks) and all(c["ok"] for c in checks.values())
+    print(json.dumps({"ok": ok, **summary, "checks": checks}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+/**
+ * Finding the processes a test left behind.
+ *
+ * Every router and backend a test starts carries the test's unique temp dir in its argv or
+ * its environment (LLMSPELL_FLEET_HOME, JUPYTER_RUNTIME_DIR, connection file paths), so a
+ * scan of /proc for that path finds exactly the processes that test is responsible for.
+ * Linux only (reads /proc).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface ProcessInfo {
+  pid: number;
+  /** argv joined with spaces */
+  cmdline: string;
+}
+
+async function readProc(pid: number, file: 'cmdline' | 'environ'): Promise<Buffer | undefined> {
+  try {
+    return await readFile(`/proc/${pid}/${file}`);
+  } catch {
+    // gone, or not ours to read (EACCES): neither can be a process we started
+    return undefined;
+  }
+}
+
+/**
+ * Processes (other than this one) whose argv or environment contains `marker`.
+ * Zombies have an empty cmdline and unreadable environ, so they are not reported
+ * (they are already dead; their parent only has to reap them).
+ */
+export async function processesReferencing(marker: string): Promise<ProcessInfo[]> {
+  if (marker.length === 0) throw new Error('processesReferencing: empty marker');
+  const needle = Buffer.from(marker);
+  const found: ProcessInfo[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch (err) {
+    throw new Error(`processesReferencing: cannot list /proc: ${String(err)}`);
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const cmdline = await readProc(pid, 'cmdline');
+    if (cmdline === undefined || cmdline.length === 0) continue;
+    let hit = cmdline.includes(needle);
+    if (!hit) {
+      const environ = await readProc(pid, 'environ');
+      hit = environ !== undefined && environ.includes(needle);
+    }
+    if (hit) {
+      found.push({ pid, cmdline: cmdline.toString('utf8').replace(/\0+$/, '').split('\0').join(' ') });
+    }
+  }
+  return found;
+}
+
+/**
+ * Waits until no process references `marker`. If some are still there after `timeoutMs`,
+ * kills them with SIGKILL (so that one failing test does not leave load behind for the
+ * next ones) and throws an error that lists them.
+ */
+export async function waitForNoProcesses(marker: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await processesReferencing(marker);
+  while (left.length > 0 && Date.now() < deadline) {
+    await delay(100);
+    left = await processesReferencing(marker);
+  }
+  if (left.length === 0) return;
+  for (const p of left) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const list = left.map((p) => `  ${p.pid}: ${p.cmdline}`).join('\n');
+  throw new Error(
+    `${left.length} process(es) referencing ${marker} still running after ${timeoutMs} ms ` +
+      `(now killed with SIGKILL):\n${list}`,
+  );
+}
