@@ -58,7 +58,7 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   let alive = true;
   let exit: Promise<ChildExit>;
   try {
-    // `open` only applies the mode to a new file; an existing log may hold earlier secrets-adjacent output.
+    // `open` applies the mode only when it creates the file; a log left with a wider mode is narrowed.
     await chmod(options.logFile, 0o600);
     if (options.banner !== undefined) await log.appendFile(`${options.banner}\n`);
     logOffset = (await log.stat()).size;

@@ -83,3 +83,17 @@ export async function waitForNoProcesses(marker: string, timeoutMs = 10_000): Pr
       `(now killed with SIGKILL):\n${list}`,
   );
 }
+
+/**
+ * True while `pid` runs. A zombie counts as gone: when its parent died first, PID 1 on some
+ * machines never reaps it, and `kill(pid, 0)` would still succeed.
+ */
+export async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}

@@ -221,6 +221,23 @@ describe('BackendProcess with the llmspell stand-in (kernel-writes)', () => {
     }
   });
 
+  it('the stand-in accepts global flags after the subcommand, as llmspell does', async () => {
+    const p = standinPlan();
+    p.argv.push('--profile', 'development');
+    const backend = await launch(p);
+    const reply = await request(backend.connection, 'kernel_info_request');
+    expect(reply.content<{ standin: { profile: string } }>().standin.profile).toBe('development');
+  });
+
+  it.each([['--daemon'], ['--bogus']])('the stand-in refuses %s: BACKEND_EXITED with its message', async (flag) => {
+    const p = standinPlan();
+    p.argv.push(flag);
+    const error = await launchError(p);
+    expect(error.code).toBe('BACKEND_EXITED');
+    expect(error.context.exitCode).toBe(2);
+    expect(error.context.stderrTail).toContain(flag);
+  });
+
   it('deletes a stale connection file before starting, so old ports are never used', async () => {
     const p = standinPlan();
     const { mkdir } = await import('node:fs/promises');

@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT, type JupyterEnv } from './e2e.js';
+
+const run = promisify(execFile);
+export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Runs the built CLI with the env's variables; `npm test` builds before running the suite. */
+export async function cli(jenv: JupyterEnv, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  return run(process.execPath, [CLI, ...args], { env: jenv.env });
+}
+
+/**
+ * Installs the llmspell-fleet kernelspec (and a javascript alias) into the env's Jupyter path
+ * and writes a fleet.toml whose default runtime is `defaultRuntime`: what a user does once.
+ */
+export async function setupFleet(jenv: JupyterEnv, options: { defaultRuntime?: string; toml?: string } = {}): Promise<void> {
+  const prefix = join(jenv.dir);
+  await cli(jenv, ['install', '--prefix', prefix]);
+  await cli(jenv, ['install', '--prefix', prefix, '--runtime', 'javascript', '--provider', 'openai']);
+  const toml = options.toml ?? `default_runtime = "${options.defaultRuntime ?? 'python'}"\ndefault_provider = "openai"\n`;
+  await writeFile(join(jenv.homeDir, 'fleet.toml'), toml, { mode: 0o600 });
+}
+
+/** Kernel names installed by setupFleet. */
+export const FLEET_PYTHON = 'llmspell-fleet';
+export const FLEET_JAVASCRIPT = 'llmspell-fleet-javascript-openai';
