@@ -1,0 +1,86 @@
+/**
+ * The fleet manager's protocol: newline-delimited JSON over a unix socket at
+ * `<fleet home>/manager.sock` (mode 0600, in a 0700 home). One request per line, one response
+ * per line, matched by `id`. A router keeps its connection open for as long as it uses a
+ * backend: the open connection IS the attachment lease, so a router killed with SIGKILL
+ * detaches the moment the kernel closes its socket.
+ *
+ * Secrets: responses carry a backend's connection info (with its HMAC key) only to the
+ * socket's owner (the same user); the registry on disk holds no key and no provider env.
+ */
+import type { ConnectionInfo } from '../../wire/connection-file.js';
+import type { InterruptMode, Requirement } from '../types.js';
+
+export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** What the registry and `list` show about one backend. No secrets. */
+export interface BackendRecord {
+  kernelId: string;
+  pid: number;
+  requirement: Requirement;
+  state: BackendState;
+  interruptMode: InterruptMode;
+  connectionFile: string;
+  logFile: string;
+  /** ms since epoch */
+  startedAt: number;
+  /** ports in the order shell, iopub, stdin, control, hb */
+  ports: number[];
+  ip: string;
+  /** Routers attached now: id and pid of each. */
+  attached: { routerId: string; pid: number }[];
+  /** When the last router left (ms since epoch), if none is attached. */
+  idleSince?: number;
+  /** Process start time from /proc (clock ticks), to tell our pid from a reused one. */
+  procStart?: number;
+}
+
+/** A lease as a router needs it: where to connect, with the key. */
+export interface BackendHandle {
+  record: BackendRecord;
+  connection: ConnectionInfo;
+}
+
+export type ManagerRequest =
+  | { id: number; op: 'ping' }
+  /** Find a running backend with this requirement or spawn one; attach the caller to it. */
+  | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number }
+  /** Re-attach after a manager restart (the router already holds the data path). */
+  | { id: number; op: 'attach'; kernelId: string; routerId: string; pid: number }
+  | { id: number; op: 'release'; kernelId: string; routerId: string }
+  /** Restart a shared backend for everyone attached: same requirement, new process, new kernelId. */
+  | { id: number; op: 'restart'; kernelId: string; routerId: string }
+  /** Spawn a new backend even if one with the requirement exists (CLI `spawn`). */
+  | { id: number; op: 'spawn'; requirement: Requirement }
+  /** Find or spawn without attaching (CLI `find`). */
+  | { id: number; op: 'find'; requirement: Requirement }
+  | { id: number; op: 'list' }
+  | { id: number; op: 'stop'; target: string }
+  | { id: number; op: 'stop-all' }
+  /** Remove dead entries and stale files. */
+  | { id: number; op: 'cleanup' }
+  | { id: number; op: 'health' }
+  | { id: number; op: 'shutdown' };
+
+export type ManagerOp = ManagerRequest['op'];
+
+export interface HealthReport {
+  kernelId: string;
+  pid: number;
+  processAlive: boolean;
+  heartbeat: boolean;
+  heartbeatMs?: number;
+}
+
+export type ManagerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; context?: Record<string, unknown> } };
+
+/** Pushed to attached routers (no `id`): the backend they use was replaced. */
+export interface ManagerEvent {
+  event: 'backend-restarted' | 'backend-exited';
+  kernelId: string;
+  /** For backend-restarted: the new backend. */
+  handle?: BackendHandle;
+  reason?: string;
+}
