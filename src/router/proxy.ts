@@ -1,29 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import type * as zmq from 'zeromq';
-import { describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { createMessage, decode, encode, type RejectReason, type WireMessage } from '../wire/codec.js';
+import { createMessage, decode, encode, WireMessage, type RejectReason } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import { ReplayGuard, createSigner, type Signer } from '../wire/sign.js';
-import { BackendLink, type RequestChannel } from './backend-link.js';
+import type { RequestChannel } from './backend-link.js';
+import { BackendSlot, requirementKey } from './backend-slot.js';
 import { serveHeartbeat } from './heartbeat.js';
+import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
 import { routeClientRequest } from './routes.js';
 import { SendQueue } from './send-queue.js';
 import { bindFrontend, closeAll, type FrontendSockets } from './sockets.js';
-import type { BackendDirectory, BackendLease, RequirementRef } from './types.js';
+import type { BackendDirectory, RequirementRef } from './types.js';
 
-export type RouterState = 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
+export type RouterState = 'running' | 'stopping' | 'stopped';
+
+/** Which backend a request wants. `code` is set when a cell directive was stripped from it. */
+export interface ResolvedRequest {
+  requirement: RequirementRef;
+  sources?: Record<string, string>;
+  code?: string;
+  error?: string;
+}
+
+export interface RequestResolver {
+  resolve(input: { code?: string; metadata?: unknown; sticky?: RequirementRef }): ResolvedRequest;
+}
 
 export interface RouterOptions {
   /** The connection file Jupyter wrote for "the kernel", i.e. for us. */
   connection: ConnectionInfo;
   directory: BackendDirectory;
+  /** The launch-time requirement: started at once so it is warm for the first kernel_info. */
   requirement: RequirementRef;
+  /** Per-request resolution (cell directive, message metadata, sticky choice); default: always `requirement`. */
+  resolver?: RequestResolver;
   logger: Logger;
   /** Inbound messages larger than this are dropped and counted. Default 1 GiB. */
   maxMessageBytes?: number;
-  /** Requests held while the backend starts; beyond this they are refused with an error reply. */
+  /** Requests held per backend while it starts; beyond this they are refused with an error reply. */
   maxPending?: number;
   /** Called once when the router has stopped; the CLI turns it into the process exit code. */
   onStopped?: (exitCode: number) => void;
@@ -37,39 +53,52 @@ export interface RouterStats {
 }
 
 /**
- * ProxyRouter: Jupyter's client talks to it as to a kernel; it relays every channel to one
- * backend. Named so it does not clash with zeromq's Router socket.
+ * ProxyRouter: Jupyter's client talks to it as to a kernel; it relays each request to the
+ * backend the request asks for (one slot per requirement) and every backend's iopub to the
+ * clients. Named so it does not clash with zeromq's Router socket.
  */
 export class ProxyRouter {
   readonly session = randomUUID();
   readonly stats: RouterStats = { rejected: {}, forwardedToBackend: 0, forwardedToClients: 0, iopubPublished: 0 };
-  #state: RouterState = 'starting';
+  #state: RouterState = 'running';
   #frontend!: FrontendSockets;
   #queues!: Record<RequestChannel | 'iopub', SendQueue>;
   readonly #signer: Signer;
   readonly #replay = new ReplayGuard();
   readonly #log: Logger;
-  #pending: { channel: RequestChannel; msg: WireMessage }[] = [];
-  #lease: BackendLease | undefined;
-  #link: BackendLink | undefined;
-  #failure: string | undefined;
-  readonly #attachAbort = new AbortController();
+  readonly #slots = new Map<string, BackendSlot>();
+  /** comm_id -> the slot whose backend holds that comm. */
+  readonly #commOwner = new Map<string, BackendSlot>();
+  /** client routing id -> the slot that last asked that client for input. */
+  readonly #stdinOwner = new Map<string, BackendSlot>();
+  #sticky: RequirementRef | undefined;
+  readonly #magics: FleetMagics;
   #stopping: Promise<void> | undefined;
 
   constructor(private readonly options: RouterOptions) {
     this.#signer = createSigner(options.connection.key, options.connection.signature_scheme);
     this.#log = options.logger.child({ component: 'router' });
+    this.#magics = new FleetMagics({
+      session: this.session,
+      directory: options.directory,
+      current: () => this.#slotFor(this.#defaultRequirement()),
+      slots: () => [...this.#slots.values()],
+      setSticky: (r) => { this.#sticky = r; return this.#slotFor(r ?? this.options.requirement); },
+      reply: (channel, request, msgType, content) => this.#reply(channel, request, msgType, content),
+      broadcast: (msgType, content, parent) => this.#broadcast(msgType, content, parent),
+    });
   }
 
   get state(): RouterState { return this.#state; }
-  get lease(): BackendLease | undefined { return this.#lease; }
+  /** The slot serving requests that name no requirement. */
+  get defaultSlot(): BackendSlot | undefined { return this.#slots.get(requirementKey(this.#defaultRequirement())); }
 
-  /** Binds the client's sockets (throws BIND_FAILED), then starts the backend without waiting for it. */
+  /** Binds the client's sockets (throws BIND_FAILED), then starts the launch backend without waiting for it. */
   async start(): Promise<void> {
     this.#frontend = await bindFrontend(this.options.connection);
     const f = this.#frontend;
     const onSendError = (channel: string) => (error: unknown) => {
-      this.#count(`frontend.${channel}:${(error as { code?: string }).code ?? 'SEND_FAILED'}`);
+      this.#count(`frontend.${channel}`, ((error as { code?: string }).code ?? 'SEND_FAILED') as RejectReason);
     };
     this.#queues = {
       shell: new SendQueue(f.shell, { name: 'frontend.shell', logger: this.#log, onSendError: onSendError('shell') }),
@@ -80,67 +109,62 @@ export class ProxyRouter {
     for (const ch of ['shell', 'control', 'stdin'] as const) void this.#readClients(ch, f[ch]);
     void this.#readSubscriptions(f.iopub);
     void serveHeartbeat(f.hb).catch((error) => this.#log.error({ err: error }, 'heartbeat failed'));
-    void this.#attach();
+    this.#slotFor(this.options.requirement);
   }
 
-  /** Interrupt whatever the backend is running, in the backend's own interrupt mode. */
+  /** Interrupt what the backends are running (the busy ones, or all if none says busy). */
   interrupt(): void {
-    const lease = this.#lease;
-    if (!lease || this.#state !== 'ready') return;
-    if (lease.interruptMode === 'signal') lease.interrupt();
-    else this.#link?.request('control', 'interrupt_request', {});
+    const slots = [...this.#slots.values()];
+    const busy = slots.filter((s) => s.busy);
+    for (const slot of busy.length > 0 ? busy : slots) slot.interrupt();
   }
 
-  /** Stop the backend and close every socket. Idempotent. */
-  stop(exitCode = 0, reason = 'stop requested'): Promise<void> {
-    return (this.#stopping ??= this.#stop(exitCode, reason));
+  /** Leave every backend (stopping the ones nobody else uses) and close every socket. Idempotent. */
+  stop(exitCode = 0, reason = 'stop requested', options: { restart?: boolean } = {}): Promise<void> {
+    return (this.#stopping ??= this.#stop(exitCode, reason, options.restart ?? false));
   }
 
-  async #attach(): Promise<void> {
-    const signal = this.#attachAbort.signal;
-    try {
-      const lease = await this.options.directory.acquire(this.options.requirement, { signal });
-      this.#lease = lease;
-      if (this.#state === 'stopping') return;
-      void lease.exited.then((exit) => this.#onBackendExit(exit.reason));
-      this.#link = new BackendLink({
-        lease,
-        logger: this.#log.child({ backend: lease.kernelId }),
-        maxMessageBytes: this.options.maxMessageBytes,
-        onClientBound: (channel, msg) => this.#toClient(channel, msg),
-        onIopub: (msg) => this.#publish(msg),
-        onRejected: (channel, reason) => this.#reject(channel, reason),
-        onHeartbeat: (ok) => this.#log.info({ backend: lease.kernelId, responsive: ok }, 'backend heartbeat changed'),
-      });
-      await this.#link.handshake(signal);
-      if (this.#state !== 'starting') return;
-      this.#state = 'ready';
-      this.#log.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
-      for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
-    } catch (error) {
-      if (this.#state === 'stopping' || this.#state === 'stopped') return;
-      this.#fail(describeError(error));
-    }
+  #defaultRequirement(): RequirementRef {
+    return this.#sticky ?? this.options.requirement;
   }
 
-  /** The backend could not be started: every request gets an error that says why, nothing hangs. */
-  #fail(message: string): void {
-    this.#state = 'failed';
-    this.#failure = message;
-    this.#log.error({ reason: message }, 'backend unavailable');
-    this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${message}\n`));
-    for (const { channel, msg } of this.#pending.splice(0)) this.#answerFailed(channel, msg);
+  #slotFor(requirement: RequirementRef): BackendSlot {
+    const key = requirementKey(requirement);
+    let slot = this.#slots.get(key);
+    if (slot) return slot;
+    slot = new BackendSlot({
+      requirement,
+      directory: this.options.directory,
+      logger: this.#log,
+      maxPending: this.options.maxPending,
+      maxMessageBytes: this.options.maxMessageBytes,
+      events: {
+        onClientBound: (s, channel, msg) => this.#toClient(s, channel, msg),
+        onIopub: (s, msg) => this.#fromBackendIopub(s, msg),
+        onRejected: (channel, reason) => this.#count(channel, reason),
+        onUnserved: (s, channel, msg) => this.#answerFailed(channel, msg, s.failure ?? 'the backend is not available'),
+        onReady: () => {},
+        onFailed: (s, reason) => {
+          // Forget it: the next request for this requirement tries again (the user may have fixed the config).
+          if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
+          this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${reason}\n`));
+        },
+        onExited: (s, reason) => this.#onBackendExit(s, reason),
+      },
+    });
+    this.#slots.set(key, slot);
+    void slot.start();
+    return slot;
   }
 
-  #onBackendExit(reason: string): void {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
-    const lease = this.#lease!;
-    const text = `llmspell-fleet: the ${lease.requirement.runtime}/${lease.requirement.provider} backend (pid ${lease.pid}) ${reason}. Restart the kernel to start a new one.\n`;
-    this.#log.error({ backend: lease.kernelId, reason }, 'backend exited');
+  #onBackendExit(slot: BackendSlot, reason: string): void {
+    if (this.#state !== 'running') return;
+    if (this.#slots.get(slot.key) === slot) this.#slots.delete(slot.key);
+    const text = `llmspell-fleet: the ${slot.key} backend (pid ${slot.lease?.pid}) ${reason}. Its state is lost; the next request starts a new one.\n`;
+    this.#log.error({ backend: slot.lease?.kernelId, reason }, 'backend exited');
     this.#broadcast('stream', streamContent('stderr', text));
-    this.#broadcast('status', statusContent('dead'));
-    // Exiting lets the client's kernel manager see a dead kernel and restart it with a fresh backend.
-    void this.stop(1, `backend exited: ${reason}`);
+    this.#broadcast('status', statusContent('idle'));
+    void slot.close({ stop: false });
   }
 
   async #readClients(channel: RequestChannel, socket: zmq.Router): Promise<void> {
@@ -148,62 +172,91 @@ export class ProxyRouter {
       for await (const frames of socket) {
         const result = decode(frames, { signer: this.#signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes ?? 2 ** 30 });
         if (!result.ok) {
-          this.#reject(`frontend.${channel}`, result.reason);
+          this.#count(`frontend.${channel}`, result.reason);
           continue;
         }
-        this.#onClientRequest(channel, result.msg);
+        try {
+          this.#onClientRequest(channel, result.msg);
+        } catch (error) {
+          // Content the router had to read was not JSON: drop it like any malformed message.
+          this.#count(`frontend.${channel}`, 'BAD_JSON');
+          this.#log.debug({ err: (error as Error).message }, 'request not routable');
+        }
       }
     } catch (error) {
-      if (this.#state !== 'stopping' && this.#state !== 'stopped') this.#log.error({ err: error, channel }, 'client reader failed');
+      if (this.#state === 'running') this.#log.error({ err: error, channel }, 'client reader failed');
     }
   }
 
   #onClientRequest(channel: RequestChannel, msg: WireMessage): void {
-    const interruptMode = this.#lease?.interruptMode ?? 'message';
-    let action;
-    try {
-      action = routeClientRequest(channel, msg.msgType, () => msg.content(), interruptMode);
-    } catch {
-      this.#reject(`frontend.${channel}`, 'BAD_JSON');
-      return;
-    }
+    if (this.#state !== 'running') return;
+    const action = routeClientRequest(channel, msg.msgType, () => msg.content(), 'message');
     if (action.kind === 'shutdown') {
       this.#reply(channel, msg, 'shutdown_reply', { status: 'ok', restart: action.restart });
-      void this.stop(0, action.restart ? 'restart requested by client' : 'shutdown requested by client');
+      void this.stop(0, action.restart ? 'restart requested by client' : 'shutdown requested by client', { restart: action.restart });
       return;
     }
-    if (action.kind === 'interrupt' && action.via === 'signal') {
-      if (this.#state === 'ready') this.#lease!.interrupt();
+    if (action.kind === 'interrupt') {
+      this.interrupt();
       this.#reply(channel, msg, 'interrupt_reply', { status: 'ok' });
       return;
     }
-    switch (this.#state) {
-      case 'ready': return this.#forward(channel, msg);
-      case 'starting': {
-        if (this.#pending.length >= (this.options.maxPending ?? 10_000)) {
-          this.#reject(`frontend.${channel}`, 'PENDING_FULL' as RejectReason);
-          return this.#answerFailed(channel, msg, 'too many requests while the backend is starting; try again when it is ready');
-        }
-        this.#pending.push({ channel, msg });
-        return;
-      }
-      case 'failed': return this.#answerFailed(channel, msg);
-      default: return;
+    const target = this.#target(channel, msg);
+    if (!target) return;
+    this.stats.forwardedToBackend++;
+    if (!target.slot.submit(channel, target.msg)) {
+      this.#count(`frontend.${channel}`, 'PENDING_FULL' as RejectReason);
+      this.#answerFailed(channel, msg, 'too many requests while the backend is starting; try again when it is ready');
     }
   }
 
-  #forward(channel: RequestChannel, msg: WireMessage): void {
-    this.stats.forwardedToBackend++;
-    this.#link!.forward(channel, msg);
+  /** Which slot gets a request, and the message to send (a stripped directive changes it). */
+  #target(channel: RequestChannel, msg: WireMessage): { slot: BackendSlot; msg: WireMessage } | undefined {
+    const type = msg.msgType;
+    if (channel === 'stdin') {
+      const owner = this.#stdinOwner.get(identityKey(msg.identities));
+      return { slot: owner && this.#live(owner) ? owner : this.#slotFor(this.#defaultRequirement()), msg };
+    }
+    if (type === 'comm_msg' || type === 'comm_close') {
+      const owner = this.#commOwner.get(String(msg.content<{ comm_id?: unknown }>().comm_id));
+      if (type === 'comm_close') this.#commOwner.delete(String(msg.content<{ comm_id?: unknown }>().comm_id));
+      return { slot: owner && this.#live(owner) ? owner : this.#slotFor(this.#defaultRequirement()), msg };
+    }
+    if (type === 'execute_request' || type === 'comm_open') {
+      const content = msg.content<{ code?: unknown; comm_id?: unknown }>();
+      const code = typeof content.code === 'string' ? content.code : undefined;
+      if (type === 'execute_request' && code !== undefined && this.#magics.handle(channel, msg, code)) return undefined;
+      const resolved = this.#resolve(code, msg.metadata());
+      if (resolved.error) {
+        this.#withStatus(msg, () => this.#reply(channel, msg, 'execute_reply', { ...errorReplyContent('FleetError', resolved.error!), execution_count: null }));
+        return undefined;
+      }
+      const slot = this.#slotFor(resolved.requirement);
+      if (type === 'comm_open' && typeof content.comm_id === 'string') this.#commOwner.set(content.comm_id, slot);
+      const out = resolved.code !== undefined && resolved.code !== code ? withContent(msg, { ...content, code: resolved.code }) : msg;
+      return { slot, msg: out };
+    }
+    if (type === 'complete_request' && this.#magics.complete(channel, msg)) return undefined;
+    return { slot: this.#slotFor(this.#defaultRequirement()), msg };
   }
 
-  #answerFailed(channel: RequestChannel, msg: WireMessage, reason = this.#failure ?? 'the backend is not available'): void {
+  #resolve(code: string | undefined, metadata: unknown): ResolvedRequest {
+    const resolver = this.options.resolver;
+    if (!resolver) return { requirement: this.#defaultRequirement() };
+    return resolver.resolve({ code, metadata, sticky: this.#sticky });
+  }
+
+  #live(slot: BackendSlot): boolean {
+    return this.#slots.get(slot.key) === slot;
+  }
+
+  #answerFailed(channel: RequestChannel, msg: WireMessage, reason: string): void {
     const type = msg.msgType;
     if (!type.endsWith('_request') || channel === 'stdin') return;
     const replyType = type.replace(/_request$/, '_reply');
     const content = type === 'kernel_info_request'
       ? fleetKernelInfo(`llmspell-fleet: ${reason}`)
-      : errorReplyContent('FleetError', reason);
+      : { ...errorReplyContent('FleetError', reason), ...(type === 'execute_request' ? { execution_count: null } : {}) };
     this.#withStatus(msg, () => this.#reply(channel, msg, replyType, content));
   }
 
@@ -219,12 +272,17 @@ export class ProxyRouter {
     this.#queues[channel].push(encode(reply, this.#signer));
   }
 
-  #toClient(channel: RequestChannel, msg: WireMessage): void {
+  #toClient(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void {
+    if (channel === 'stdin' && msg.msgType === 'input_request') this.#stdinOwner.set(identityKey(msg.identities), slot);
     this.stats.forwardedToClients++;
     this.#queues[channel].push(encode(msg, this.#signer));
   }
 
-  #publish(msg: WireMessage): void {
+  #fromBackendIopub(slot: BackendSlot, msg: WireMessage): void {
+    if (msg.msgType === 'comm_open') {
+      const id = msg.content<{ comm_id?: unknown }>().comm_id;
+      if (typeof id === 'string') this.#commOwner.set(id, slot);
+    }
     this.stats.iopubPublished++;
     this.#queues.iopub.push(encode(msg, this.#signer));
   }
@@ -241,40 +299,34 @@ export class ProxyRouter {
         if (!frame || frame[0] !== 1) continue;
         // A new subscriber missed everything before this moment (slow joiner): greet it.
         this.#broadcast('iopub_welcome', { subscription: frame.subarray(1).toString('utf8') });
-        if (this.#state === 'starting') this.#broadcast('status', statusContent('starting'));
+        if (this.defaultSlot?.state === 'starting') this.#broadcast('status', statusContent('starting'));
       }
     } catch (error) {
-      if (this.#state !== 'stopping' && this.#state !== 'stopped') this.#log.error({ err: error }, 'subscription reader failed');
+      if (this.#state === 'running') this.#log.error({ err: error }, 'subscription reader failed');
     }
   }
 
-  #reject(channel: string, reason: RejectReason): void {
+  #count(channel: string, reason: RejectReason | string): void {
     const key = `${channel}:${reason}`;
     const n = (this.stats.rejected[key] ?? 0) + 1;
     this.stats.rejected[key] = n;
-    // Log the first few of each kind at warn, then only every 1000th, so a flood cannot fill the disk.
+    // The first few of each kind at warn, then every 1000th, so a flood cannot fill the disk.
     if (n <= 5 || n % 1000 === 0) this.#log.warn({ channel, reason, count: n }, 'message dropped');
   }
 
-  #count(key: string): void {
-    this.#reject(key.split(':')[0]!, key.split(':')[1] as RejectReason);
-  }
-
-  async #stop(exitCode: number, reason: string): Promise<void> {
-    const wasReady = this.#state === 'ready';
+  async #stop(exitCode: number, reason: string, restart: boolean): Promise<void> {
     this.#state = 'stopping';
     this.#log.info({ reason, exitCode, stats: this.stats }, 'router stopping');
-    this.#attachAbort.abort(new Error(reason));
-    const lease = this.#lease;
-    if (lease) {
-      if (wasReady && this.#link) {
-        // A polite shutdown first (ipykernel cleans up); the lease's kill ladder covers kernels that ignore it.
-        this.#link.request('control', 'shutdown_request', { restart: false });
-        await Promise.race([lease.exited, delay(1000)]);
-      }
-      await lease.release({ stop: true }).catch((error) => this.#log.error({ err: error }, 'backend stop failed'));
-    }
-    this.#link?.close();
+    await Promise.all(
+      [...this.#slots.values()].map(async (slot) => {
+        const lease = slot.lease;
+        // A restart of a shared backend restarts it for everyone attached, as with two clients on one kernel.
+        if (restart && lease?.shared && lease.restart && slot.state === 'ready') {
+          await lease.restart().catch((error) => this.#log.error({ err: String(error) }, 'backend restart failed'));
+        }
+        await slot.close({ stop: !lease?.shared, politeShutdown: true });
+      }),
+    );
     if (this.#queues) {
       await Promise.race([Promise.all(Object.values(this.#queues).map((q) => q.drained())), delay(1000)]);
       for (const q of Object.values(this.#queues)) q.close();
@@ -283,6 +335,16 @@ export class ProxyRouter {
     this.#state = 'stopped';
     this.options.onStopped?.(exitCode);
   }
+}
+
+function identityKey(identities: readonly Buffer[]): string {
+  return identities.map((b) => b.toString('hex')).join('.');
+}
+
+/** The same request with new content (a stripped directive); header and ids unchanged, re-signed on send. */
+function withContent(msg: WireMessage, content: object): WireMessage {
+  const [h, p, m] = msg.parts.signed;
+  return new WireMessage({ ...msg.parts, signed: [h, p, m, Buffer.from(JSON.stringify(content))] });
 }
 
 function delay(ms: number): Promise<void> {

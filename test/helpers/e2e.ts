@@ -81,6 +81,8 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
       .filter((p) => p !== '')
       .join(':'),
     PYTHONUNBUFFERED: '1',
+    // no __pycache__ in test/e2e/py (kernel_test_tslab imports kernel_test_python)
+    PYTHONDONTWRITEBYTECODE: '1',
   };
   return {
     dir,

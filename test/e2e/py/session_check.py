@@ -5,8 +5,23 @@ Usage: python session_check.py [KERNEL_NAME]   (default: $KERNEL_NAME or python3
 The kernel must speak Python (the checks execute Python code): it is ipykernel
 directly, or our router when it routes to ipykernel.
 
-Checks, in order: start, heartbeat, kernel_info_control, execute_result, error,
-stdin, comm, interrupt, restart, restart_old_client, shutdown.
+Checks, in order (a check that fails is recorded and the next one still runs):
+  start                KernelManager.start_kernel + wait_for_ready(60) + kernel_info_reply
+  heartbeat            two raw REQ/REP echoes on the hb port (byte-exact)
+  kernel_info_control  kernel_info_request on the control channel is answered there
+  execute_result       `1+1` -> busy first, execute_result "2", reply ok
+  error                `1/0` -> reply status error, ename ZeroDivisionError, one iopub error
+  stdin                input() -> input_request (prompt, parent = the execute) -> kc.input
+                       ("fleet") -> `print(x)` writes "fleet"
+  comm                 kernel registers target "echo"; client comm_open -> echoed open data,
+                       comm_info lists the comm, comm_msg -> echoed comm_msg (parent = ours),
+                       comm_close -> comm gone from comm_info
+  interrupt            `time.sleep(30)` running -> km.interrupt_kernel() -> reply error
+                       KeyboardInterrupt within 10 s; the kernel still executes afterwards
+  restart              km.restart_kernel(now=False): new pid, a new client (own session id)
+                       gets ready, a variable set before is gone (NameError)
+  restart_old_client   the client connected before the restart still works (same ports)
+  shutdown             km.shutdown_kernel(now=False): not alive, exit status 0 (graceful)
 Progress goes to stderr; the last stdout line is one JSON object:
     {"ok": bool, "kernel": NAME, "checks": {name: {"ok": bool, "detail": ..., "seconds": float}}}
 Exit status 0 only if every check passed.

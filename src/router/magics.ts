@@ -1,0 +1,118 @@
+import type { WireMessage } from '../wire/codec.js';
+import type { RequestChannel } from './backend-link.js';
+import type { BackendSlot } from './backend-slot.js';
+import { errorReplyContent, statusContent, streamContent } from './replies.js';
+import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
+import type { BackendDirectory, FleetEntry, RequirementRef } from './types.js';
+
+export interface MagicsOptions {
+  session: string;
+  directory: BackendDirectory;
+  current(): BackendSlot;
+  slots(): BackendSlot[];
+  setSticky(requirement: RequirementRef | undefined): BackendSlot;
+  reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
+  broadcast(msgType: string, content: object, parent?: object): void;
+  known?: () => { runtimes: string[]; providers: string[] };
+}
+
+/**
+ * `%llmspell use|status|list|help`: answered by the router itself, in any runtime, with the
+ * same message sequence a kernel produces (busy, execute_input, output, reply, idle).
+ */
+export class FleetMagics {
+  #executionCount = 0;
+  constructor(private readonly options: MagicsOptions) {}
+
+  /** True if `code` was a fleet magic and has been answered (or will be). */
+  handle(channel: RequestChannel, msg: WireMessage, code: string): boolean {
+    const magic = parseFleetMagic(code);
+    if (!magic) return false;
+    void this.#run(channel, msg, code, async () => {
+      switch (magic.kind) {
+        case 'help': return helpText();
+        case 'status': return this.#status();
+        case 'list': return this.#list();
+        case 'error': throw new Error(magic.message);
+        case 'use': return this.#use({ runtime: magic.runtime, provider: magic.provider ?? this.options.current().requirement.provider });
+      }
+    });
+    return true;
+  }
+
+  /** Completion of the magic's own words; false when the request is not about them. */
+  complete(channel: RequestChannel, msg: WireMessage): boolean {
+    const { code, cursor_pos: cursor } = msg.content<{ code?: unknown; cursor_pos?: unknown }>();
+    if (typeof code !== 'string' || typeof cursor !== 'number') return false;
+    const known = this.options.known?.() ?? { runtimes: [], providers: [] };
+    const result = fleetMagicCompletions(code, cursor, known);
+    if (!result) return false;
+    this.options.reply(channel, msg, 'complete_reply', { status: 'ok', ...result, metadata: {} });
+    return true;
+  }
+
+  async #use(requirement: RequirementRef): Promise<string> {
+    const before = this.options.current().requirement;
+    const slot = this.options.setSticky(requirement);
+    await slot.settled;
+    if (slot.state !== 'ready') {
+      this.options.setSticky(before);
+      throw new Error(`cannot use ${requirement.runtime}/${requirement.provider}: ${slot.failure ?? 'backend unavailable'}`);
+    }
+    return `Using ${describe(slot)} for this session (cells without a %%llmspell directive or llmspell metadata).\n`;
+  }
+
+  async #status(): Promise<string> {
+    const slot = this.options.current();
+    await slot.settled;
+    const fleet = await this.#fleet();
+    const lines = [`This session: ${slot.requirement.runtime}/${slot.requirement.provider}`];
+    for (const s of this.options.slots()) {
+      const entry = fleet?.find((e) => e.kernelId === s.lease?.kernelId);
+      const clients = entry ? `, shared by ${entry.clients} client${entry.clients === 1 ? '' : 's'}` : '';
+      lines.push(`  ${s === slot ? '*' : ' '} ${describe(s)}${clients}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  async #list(): Promise<string> {
+    const fleet = await this.#fleet();
+    if (!fleet) return this.options.slots().map((s) => describe(s)).join('\n') + '\n';
+    if (fleet.length === 0) return 'No backends are running.\n';
+    const rows = fleet.map((e) => [e.kernelId, String(e.pid), e.runtime, e.provider, e.state, String(e.clients)]);
+    return table(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
+  }
+
+  async #fleet(): Promise<FleetEntry[] | undefined> {
+    return this.options.directory.list ? this.options.directory.list().catch(() => undefined) : undefined;
+  }
+
+  async #run(channel: RequestChannel, msg: WireMessage, code: string, body: () => Promise<string>): Promise<void> {
+    const count = ++this.#executionCount;
+    const parent = msg.header;
+    this.options.broadcast('status', statusContent('busy'), parent);
+    this.options.broadcast('execute_input', { code, execution_count: count }, parent);
+    try {
+      const text = await body();
+      this.options.broadcast('stream', streamContent('stdout', text), parent);
+      this.options.reply(channel, msg, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
+    } catch (error) {
+      const content = errorReplyContent('FleetError', (error as Error).message);
+      this.options.broadcast('error', content, parent);
+      this.options.reply(channel, msg, 'execute_reply', { ...content, execution_count: count });
+    }
+    this.options.broadcast('status', statusContent('idle'), parent);
+  }
+}
+
+function describe(slot: BackendSlot): string {
+  const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
+  if (slot.state === 'ready' && slot.lease) return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}`;
+  return `${r}: ${slot.state}${slot.failure ? ` (${slot.failure})` : ''}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
