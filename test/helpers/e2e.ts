@@ -383,7 +383,7 @@ export function defineClientSuite(target: ClientTarget): void {
     ] as const) {
       it(`jupyter console runs code and exits, kernel gone (${kernel}, ${language})`, async () => {
         await inEnv(async (jenv) => {
-          const run = await runPython<CheckResult>('console_check.py', [kernel], {
+          const run = await runPython<CheckResult>('console_check.py', [kernel, '--language', language], {
             env: jenv.env,
             timeoutMs: SCRIPT_TIMEOUT_MS,
           });

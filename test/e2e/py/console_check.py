@@ -57,9 +57,11 @@ def main() -> int:
     ap.add_argument("--expect", default="answer: 42")
     ap.add_argument("--exit-command")
     ap.add_argument("--timeout", type=float, default=90.0)
+    # The backend's language, when the kernelspec's is not it (llmspell-fleet says "lua" and routes).
+    ap.add_argument("--language")
     args = ap.parse_args()
 
-    language = KernelSpecManager().get_kernel_spec(args.kernel).language.lower()
+    language = (args.language or KernelSpecManager().get_kernel_spec(args.kernel).language).lower()
     code = args.code if args.code is not None else DEFAULT_CODE.get(language)
     if code is None:
         raise SystemExit(f"no default code for kernel language {language!r}; pass --code")

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { registerCleanup } from './cleanup.js';
+import { registerFind } from './find.js';
+import { registerHealth } from './health.js';
+import { registerList } from './list.js';
+import { registerLogs } from './logs.js';
+import { registerSpawn } from './spawn.js';
+import { registerStop, registerStopAll } from './stop.js';
+
+/** The commands that show and manage the fleet through its manager (issue #3). */
+export function registerFleetCommands(program: Command): void {
+  registerSpawn(program);
+  registerFind(program);
+  registerList(program);
+  registerStop(program);
+  registerStopAll(program);
+  registerCleanup(program);
+  registerHealth(program);
+  registerLogs(program);
+}

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { logDir } from '../../fleet/paths.js';
+import { describeError } from '../../shared/errors.js';
+import { parseLineCount, parseStopTarget, type StopTarget } from '../fleet-args.js';
+import { lastLines } from '../format.js';
+import { findTarget, recordsIn } from '../fleet-views.js';
+import { CliError, action, fleetContext, withHomeOption, withManager, type FleetContext } from './fleet-shared.js';
+
+interface LogsFlags {
+  home?: string;
+  follow?: boolean;
+  lines: number;
+}
+
+const CHUNK = 64 * 1024;
+const POLL_MS = 200;
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The log file of a backend: the manager's record first (by id or port; a manager that is not
+ * running is not started for this), then <home>/logs/<ID>.log, so logs of a backend that is
+ * gone, or of a fleet whose manager is down, can still be read.
+ */
+export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
+  let managerNote = '';
+  try {
+    const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'list' }), { autostart: false });
+    const record = findTarget(recordsIn(result), target);
+    if (record) return record.logFile;
+  } catch (error) {
+    managerNote = ` (the fleet manager could not be asked: ${describeError(error)})`;
+  }
+  if (target.kind === 'id' && SAFE_ID.test(target.id)) {
+    const file = join(logDir(ctx.home), `${target.id}.log`);
+    if (existsSync(file)) return file;
+    throw new CliError(`no backend "${target.id}" in the fleet and no log file ${file}${managerNote}; see \`llmspell-fleet list\``);
+  }
+  const what = target.kind === 'port' ? `using port ${target.port}` : `"${target.id}"`;
+  throw new CliError(`no backend ${what} in the fleet${managerNote}; see \`llmspell-fleet list\``);
+}
+
+/** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */
+export async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (n === 0) return { text: '', size };
+    const chunks: Buffer[] = [];
+    let pos = size;
+    let newlines = 0;
+    // n lines need n+1 newlines in view (the one before the first line), plus a trailing one
+    while (pos > 0 && newlines <= n + 1) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await handle.read(buf, 0, len, pos);
+      chunks.unshift(buf);
+      for (const b of buf) if (b === 0x0a) newlines++;
+    }
+    return { text: lastLines(Buffer.concat(chunks).toString('utf8'), n), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Print what is appended to `file` from `offset` on until `signal` aborts; a truncated file is read from its start. */
+export async function follow(file: string, offset: number, signal: AbortSignal, write: (chunk: Buffer) => void): Promise<void> {
+  let pos = offset;
+  while (!signal.aborted) {
+    let size: number;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      size = pos; // rotated away or not there yet: keep waiting
+    }
+    if (size < pos) pos = 0;
+    if (size > pos) {
+      const handle = await open(file, 'r');
+      try {
+        const buf = Buffer.alloc(size - pos);
+        const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+        pos += bytesRead;
+        write(buf.subarray(0, bytesRead));
+      } finally {
+        await handle.close();
+      }
+    }
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+export function registerLogs(program: Command): void {
+  withHomeOption(program.command('logs'))
+    .description("print a backend's log (its stderr and stdout); works for stopped backends too while the log file is there")
+    .argument('<id|port>', 'backend id or one of its ports (see `llmspell-fleet list`)', parseStopTarget)
+    .option('-f, --follow', 'keep printing what the backend writes, until Ctrl-C')
+    .option('-n, --lines <n>', 'how many lines from the end to print first', parseLineCount, 50)
+    .action(
+      action(async (target: StopTarget, flags: LogsFlags) => {
+        const ctx = fleetContext(flags);
+        const file = await locateLog(target, ctx);
+        let tail: { text: string; size: number };
+        try {
+          tail = await readTail(file, flags.lines);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' || !flags.follow) throw new CliError(`cannot read log file ${file}: ${describeError(error)}`);
+          tail = { text: '', size: 0 }; // --follow waits for a backend that has not written yet
+        }
+        process.stdout.write(tail.text);
+        if (!flags.follow) return;
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          await follow(file, tail.size, stop.signal, (chunk) => process.stdout.write(chunk));
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { parseStopTarget, targetString, type StopTarget } from '../fleet-args.js';
+import { publicResult, stoppedLines } from '../fleet-views.js';
+import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
+
+export function registerStop(program: Command): void {
+  withCommonOptions(program.command('stop'))
+    .description('stop one backend, named by its id or any of its ports (see `llmspell-fleet list`); attached clients see it die')
+    .argument('<id|port>', 'backend id (e.g. lua-openai-1a2b3c4d) or one of its ports', parseStopTarget)
+    .action(
+      action(async (target: StopTarget, flags: CommonFlags) => {
+        const ctx = fleetContext(flags);
+        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'stop', target: targetString(target) }));
+        if (ctx.json) writeJson(publicResult(result, Date.now()));
+        else process.stdout.write(stoppedLines(result));
+      }),
+    );
+}
+
+export function registerStopAll(program: Command): void {
+  withCommonOptions(program.command('stop-all'))
+    .description('stop every backend of the fleet (the manager keeps running)')
+    .action(
+      action(async (flags: CommonFlags) => {
+        const ctx = fleetContext(flags);
+        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'stop-all' }));
+        if (ctx.json) writeJson(publicResult(result, Date.now()));
+        else process.stdout.write(stoppedLines(result));
+      }),
+    );
+}

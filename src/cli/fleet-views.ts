@@ -1,0 +1,204 @@
+/**
+ * Pure views of manager answers for the fleet commands: what `list`, `health`, `spawn` show,
+ * as human tables or as JSON for scripts. Only whitelisted record fields ever reach output, so
+ * a connection key or provider env value the manager might carry can never be printed.
+ */
+import type { BackendRecord, HealthReport } from '../fleet/manager/protocol.js';
+import type { StopTarget } from './fleet-args.js';
+import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
+
+/** A record as the manager may send it: rssBytes is an optional extra. */
+export type ListedRecord = BackendRecord & { rssBytes?: number };
+
+/** What --json prints for one backend: record fields plus derived ones, never secrets. */
+export interface PublicRecord {
+  kernelId: string;
+  pid: number;
+  requirement: { runtime: string; provider: string; group?: string };
+  state: string;
+  interruptMode: string;
+  connectionFile: string;
+  logFile: string;
+  ip: string;
+  ports: number[];
+  startedAt: number;
+  uptimeMs: number;
+  clients: number;
+  attached: { routerId: string; pid: number }[];
+  idleSince?: number;
+  rssBytes?: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True for anything shaped like a BackendRecord (the manager's answers are not typed at runtime). */
+export function isRecord(v: unknown): v is ListedRecord {
+  return isObject(v) && typeof v.kernelId === 'string' && typeof v.pid === 'number' && isObject(v.requirement);
+}
+
+/** The record in an answer that is a record or a handle ({record, connection}). */
+export function recordOf(result: unknown): ListedRecord | undefined {
+  if (isRecord(result)) return result;
+  if (isObject(result) && isRecord(result.record)) return result.record;
+  return undefined;
+}
+
+/**
+ * Records in any answer: a record, a handle, an array of either, or an object holding such an
+ * array under some key ({stopped: [...]}, {removed: [...]}).
+ */
+export function recordsIn(result: unknown): ListedRecord[] {
+  const one = recordOf(result);
+  if (one) return [one];
+  if (Array.isArray(result)) return result.map(recordOf).filter((r): r is ListedRecord => r !== undefined);
+  if (isObject(result)) {
+    for (const value of Object.values(result)) {
+      if (Array.isArray(value)) {
+        const found = recordsIn(value);
+        if (found.length > 0) return found;
+      }
+    }
+  }
+  return [];
+}
+
+/** Copy only the known, non-secret fields; `rss` fills in memory the manager did not report. */
+export function publicRecord(r: ListedRecord, now: number, rss?: number): PublicRecord {
+  const req = r.requirement;
+  const out: PublicRecord = {
+    kernelId: r.kernelId,
+    pid: r.pid,
+    requirement: { runtime: String(req.runtime), provider: String(req.provider), ...(req.group !== undefined ? { group: String(req.group) } : {}) },
+    state: String(r.state),
+    interruptMode: String(r.interruptMode),
+    connectionFile: String(r.connectionFile),
+    logFile: String(r.logFile),
+    ip: String(r.ip),
+    ports: Array.isArray(r.ports) ? r.ports.filter((p) => typeof p === 'number') : [],
+    startedAt: r.startedAt,
+    uptimeMs: Math.max(0, now - r.startedAt),
+    clients: Array.isArray(r.attached) ? r.attached.length : 0,
+    attached: Array.isArray(r.attached) ? r.attached.map((a) => ({ routerId: String(a.routerId), pid: Number(a.pid) })) : [],
+  };
+  if (typeof r.idleSince === 'number') out.idleSince = r.idleSince;
+  const bytes = typeof r.rssBytes === 'number' ? r.rssBytes : rss;
+  if (bytes !== undefined) out.rssBytes = bytes;
+  return out;
+}
+
+export const LIST_HEADERS = ['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE'] as const;
+
+/** Table cells for `list`; a GROUP column appears only when some backend has a group. */
+export function listTable(records: readonly PublicRecord[]): { headers: string[]; rows: string[][] } {
+  const grouped = records.some((r) => r.requirement.group !== undefined);
+  const headers: string[] = [...LIST_HEADERS];
+  if (grouped) headers.splice(4, 0, 'GROUP');
+  const rows = records.map((r) => {
+    const row = [
+      r.kernelId,
+      String(r.pid),
+      r.requirement.runtime,
+      r.requirement.provider,
+      formatPorts(r.ports),
+      String(r.clients),
+      formatUptime(r.uptimeMs),
+      formatBytes(r.rssBytes),
+      r.state,
+    ];
+    if (grouped) row.splice(4, 0, r.requirement.group ?? UNKNOWN);
+    return row;
+  });
+  return { headers, rows };
+}
+
+export function isHealthy(h: HealthReport): boolean {
+  return h.processAlive && h.heartbeat;
+}
+
+export const HEALTH_HEADERS = ['ID', 'PID', 'PROCESS', 'HEARTBEAT', 'LATENCY', 'STATUS'] as const;
+
+export function healthTable(reports: readonly HealthReport[]): { headers: string[]; rows: string[][] } {
+  const rows = reports.map((h) => [
+    h.kernelId,
+    String(h.pid),
+    h.processAlive ? 'alive' : 'dead',
+    h.heartbeat ? 'ok' : 'no reply',
+    h.heartbeat ? formatLatency(h.heartbeatMs) : UNKNOWN,
+    isHealthy(h) ? 'OK' : 'FAIL',
+  ]);
+  return { headers: [...HEALTH_HEADERS], rows };
+}
+
+/** Only the known fields of each report, for --json. */
+export function publicHealth(h: HealthReport): HealthReport & { healthy: boolean } {
+  return {
+    kernelId: String(h.kernelId),
+    pid: Number(h.pid),
+    processAlive: Boolean(h.processAlive),
+    heartbeat: Boolean(h.heartbeat),
+    ...(typeof h.heartbeatMs === 'number' ? { heartbeatMs: h.heartbeatMs } : {}),
+    healthy: isHealthy(h),
+  };
+}
+
+/** Health reports in an answer: an array, or an object holding one ({backends: [...]}). */
+export function healthReportsIn(result: unknown): HealthReport[] {
+  const ok = (v: unknown): v is HealthReport => isObject(v) && typeof v.kernelId === 'string' && typeof v.processAlive === 'boolean';
+  if (Array.isArray(result)) return result.filter(ok);
+  if (isObject(result)) {
+    for (const value of Object.values(result)) if (Array.isArray(value) && value.some(ok)) return value.filter(ok);
+  }
+  return [];
+}
+
+/** `spawn`'s human output: what a user needs to attach to the new backend. */
+export function backendFields(r: PublicRecord): string {
+  const fields: [string, string][] = [
+    ['id', r.kernelId],
+    ['pid', String(r.pid)],
+    ['runtime', r.requirement.runtime],
+    ['provider', r.requirement.provider],
+  ];
+  if (r.requirement.group !== undefined) fields.push(['group', r.requirement.group]);
+  fields.push(['ports', formatPorts(r.ports)], ['connection file', r.connectionFile], ['log file', r.logFile]);
+  return formatFields(fields);
+}
+
+/** One line per stopped backend, or a count when the manager answered without records. */
+export function stoppedLines(result: unknown, verb = 'stopped'): string {
+  const records = recordsIn(result);
+  if (records.length > 0) return records.map((r) => `${verb} ${r.kernelId} (pid ${r.pid})\n`).join('');
+  if (Array.isArray(result) && result.every((v) => typeof v === 'string')) {
+    return result.length === 0 ? `nothing ${verb}\n` : result.map((v) => `${verb} ${String(v)}\n`).join('');
+  }
+  const count = isObject(result) ? Object.values(result).find((v) => typeof v === 'number') : typeof result === 'number' ? result : undefined;
+  if (count !== undefined) return `${verb} ${String(count)}\n`;
+  if (Array.isArray(result) && result.length === 0) return `nothing ${verb}\n`;
+  return `${verb}\n`;
+}
+
+/** An answer stripped to what may be printed with --json: records become public records. */
+export function publicResult(result: unknown, now: number): unknown {
+  const records = recordsIn(result);
+  if (records.length > 0 || (Array.isArray(result) && result.length === 0)) return records.map((r) => publicRecord(r, now));
+  if (typeof result === 'number' || typeof result === 'boolean' || result === null || result === undefined) return result ?? null;
+  if (Array.isArray(result) && result.every((v) => typeof v === 'string' || typeof v === 'number')) return result;
+  if (isObject(result)) {
+    // counts and id lists only; nested objects may hold things we do not know to be safe
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(result)) {
+      if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[k] = v;
+    }
+    return out;
+  }
+  return null;
+}
+
+/** The record a `stop`/`logs` target names: by exact id, or by any of its ports. */
+export function findTarget<R extends Pick<BackendRecord, 'kernelId' | 'ports'>>(records: readonly R[], target: StopTarget): R | undefined {
+  if (target.kind === 'id') return records.find((r) => r.kernelId === target.id);
+  return records.find((r) => Array.isArray(r.ports) && r.ports.includes(target.port));
+}
