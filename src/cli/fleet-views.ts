@@ -3,12 +3,12 @@
  * as human tables or as JSON for scripts. Only whitelisted record fields ever reach output, so
  * a connection key or provider env value the manager might carry can never be printed.
  */
-import type { BackendRecord, HealthReport } from '../fleet/manager/protocol.js';
+import type { BackendRecord, HealthReport, ListedBackend } from '../fleet/manager/protocol.js';
 import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
 
-/** A record as the manager may send it: rssBytes is an optional extra. */
-export type ListedRecord = BackendRecord & { rssBytes?: number };
+/** A record as `list` answers it: rssBytes when the manager could read it. */
+export type ListedRecord = ListedBackend;
 
 /** What --json prints for one backend: record fields plus derived ones, never secrets. */
 export interface PublicRecord {
@@ -166,35 +166,37 @@ export function backendFields(r: PublicRecord): string {
   return formatFields(fields);
 }
 
-/** One line per stopped backend, or a count when the manager answered without records. */
-export function stoppedLines(result: unknown, verb = 'stopped'): string {
+/** `stop`/`stop-all` (answer `{stopped: BackendRecord[]}`): one line per stopped backend. */
+export function stoppedLines(result: unknown): string {
   const records = recordsIn(result);
-  if (records.length > 0) return records.map((r) => `${verb} ${r.kernelId} (pid ${r.pid})\n`).join('');
-  if (Array.isArray(result) && result.every((v) => typeof v === 'string')) {
-    return result.length === 0 ? `nothing ${verb}\n` : result.map((v) => `${verb} ${String(v)}\n`).join('');
-  }
-  const count = isObject(result) ? Object.values(result).find((v) => typeof v === 'number') : typeof result === 'number' ? result : undefined;
-  if (count !== undefined) return `${verb} ${String(count)}\n`;
-  if (Array.isArray(result) && result.length === 0) return `nothing ${verb}\n`;
-  return `${verb}\n`;
+  if (records.length === 0) return 'nothing to stop\n';
+  return records.map((r) => `stopped ${r.kernelId} (pid ${r.pid})\n`).join('');
 }
 
-/** An answer stripped to what may be printed with --json: records become public records. */
-export function publicResult(result: unknown, now: number): unknown {
-  const records = recordsIn(result);
-  if (records.length > 0 || (Array.isArray(result) && result.length === 0)) return records.map((r) => publicRecord(r, now));
-  if (typeof result === 'number' || typeof result === 'boolean' || result === null || result === undefined) return result ?? null;
-  if (Array.isArray(result) && result.every((v) => typeof v === 'string' || typeof v === 'number')) return result;
-  if (isObject(result)) {
-    // counts and id lists only; nested objects may hold things we do not know to be safe
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(result)) {
-      if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-      else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) out[k] = v;
-    }
-    return out;
-  }
-  return null;
+/** `--json` of stop/stop-all: the stopped backends as public records. */
+export function publicStopped(result: unknown, now: number): { stopped: PublicRecord[] } {
+  return { stopped: recordsIn(result).map((r) => publicRecord(r, now)) };
+}
+
+function filesIn(result: unknown): string[] {
+  const files = isObject(result) ? result.files : undefined;
+  return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
+}
+
+/** `cleanup` (answer `{removed: BackendRecord[], files: string[]}`): what was forgotten and deleted. */
+export function cleanupLines(result: unknown): string {
+  const removed = isObject(result) ? recordsIn(result.removed) : [];
+  const files = filesIn(result);
+  if (removed.length === 0 && files.length === 0) return 'nothing to clean up\n';
+  return [
+    ...removed.map((r) => `forgot ${r.kernelId} (pid ${r.pid} is gone)\n`),
+    ...files.map((f) => `deleted ${f}\n`),
+  ].join('');
+}
+
+export function publicCleanup(result: unknown, now: number): { removed: PublicRecord[]; files: string[] } {
+  const removed = isObject(result) ? recordsIn(result.removed) : [];
+  return { removed: removed.map((r) => publicRecord(r, now)), files: filesIn(result) };
 }
 
 /** The record a `stop`/`logs` target names: by exact id, or by any of its ports. */

@@ -69,12 +69,6 @@ export function formatPorts(ports: readonly number[]): string {
   return ports.join(',');
 }
 
-/** Resident set size in bytes from the text of /proc/<pid>/status, or undefined. */
-export function parseVmRss(status: string): number | undefined {
-  const match = /^VmRSS:\s*(\d+)\s*kB\s*$/m.exec(status);
-  return match ? Number(match[1]) * 1024 : undefined;
-}
-
 /** The last `n` lines of `text` (a trailing newline does not count as an empty last line). */
 export function lastLines(text: string, n: number): string {
   if (n <= 0 || text.length === 0) return '';

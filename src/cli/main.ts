@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { describeError, isFleetError } from '../shared/errors.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerFleetCommands } from './commands/fleet.js';
 import { registerInstall } from './commands/install.js';
+import { registerManager } from './commands/manager.js';
 import { registerRouter } from './commands/router.js';
 import { registerUninstall } from './commands/uninstall.js';
 import { VERSION } from './version.js';
@@ -15,6 +18,9 @@ const program = new Command()
 registerRouter(program);
 registerInstall(program);
 registerUninstall(program);
+registerManager(program);
+registerFleetCommands(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -10,7 +10,18 @@ export interface ResolveInput {
   env: Record<string, string | undefined>;
   /** `metadata.llmspell` of the kernel.json given by --spec-dir. */
   specMetadata?: { runtime?: unknown; provider?: unknown };
+  /** `metadata.llmspell` of the notebook named by JPY_SESSION_NAME or the connection file's `jupyter_session`. */
+  notebook?: SourceFile;
+  /** The `llmspell-fleet.toml` found walking up from the working directory. */
+  project?: SourceFile;
   config: FleetConfig;
+}
+
+/** Values read from a file; `path` goes into the source so users see which file decided. */
+export interface SourceFile {
+  path?: string;
+  runtime?: unknown;
+  provider?: unknown;
 }
 
 /** A value and the name of the layer that supplied it (shown to users: "from env:LLMSPELL_RUNTIME"). */
@@ -59,6 +70,26 @@ export const kernelspecLayer: ResolutionLayer = {
   },
 };
 
+function fileLayer(name: 'notebook' | 'project', pick: (input: ResolveInput) => SourceFile | undefined): ResolutionLayer {
+  return {
+    name,
+    lookup: (input, field) => {
+      const file = pick(input);
+      const value = present(file?.[field]);
+      return value === undefined ? undefined : { value, source: file?.path ? `${name}:${file.path}` : name };
+    },
+  };
+}
+
+/**
+ * Below argv and the kernelspec (what the user picked for this kernel), above env: a notebook
+ * that says which runtime it is written for beats a variable exported for the whole server.
+ */
+export const notebookLayer: ResolutionLayer = fileLayer('notebook', (input) => input.notebook);
+
+/** Below env, above the user config: a project default is more specific than a user default. */
+export const projectLayer: ResolutionLayer = fileLayer('project', (input) => input.project);
+
 export const envLayer: ResolutionLayer = {
   name: 'env',
   lookup: (input, field) => {
@@ -79,7 +110,29 @@ export const configLayer: ResolutionLayer = {
 };
 
 /** Highest precedence first. */
-export const DEFAULT_LAYERS: readonly ResolutionLayer[] = [argvLayer, kernelspecLayer, envLayer, configLayer];
+export const DEFAULT_LAYERS: readonly ResolutionLayer[] = [argvLayer, kernelspecLayer, notebookLayer, envLayer, projectLayer, configLayer];
+
+/** What one layer gave at launch; a field it left unset is absent. */
+export interface LaunchLayerValues {
+  name: string;
+  runtime?: Sourced;
+  provider?: Sourced;
+}
+
+/**
+ * Every launch layer's values, highest first. The router needs them apart, not just the
+ * winner: a per-request layer (the notebook a VS Code cellId names) must slot in between them.
+ */
+export function launchLayers(input: ResolveInput, layers: readonly ResolutionLayer[] = DEFAULT_LAYERS): LaunchLayerValues[] {
+  return layers.map((layer) => {
+    const values: LaunchLayerValues = { name: layer.name };
+    for (const field of FIELDS) {
+      const hit = layer.lookup(input, field);
+      if (hit !== undefined) values[field] = hit;
+    }
+    return values;
+  });
+}
 
 export function resolveField<I>(input: I, field: RequirementField, layers: readonly ResolutionLayer<I>[]): Sourced {
   for (const layer of layers) {

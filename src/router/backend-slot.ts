@@ -19,6 +19,8 @@ export interface SlotEvents {
   onReady(slot: BackendSlot): void;
   onFailed(slot: BackendSlot, reason: string): void;
   onExited(slot: BackendSlot, reason: string): void;
+  /** The shared backend is being replaced by a restart another client asked for. */
+  onRestarting?(slot: BackendSlot): void;
 }
 
 export interface SlotOptions {
@@ -66,6 +68,7 @@ export class BackendSlot {
         return;
       }
       this.#attach(lease);
+      lease.onReplaced?.((next) => void this.#replace(next));
       await this.link!.handshake(this.#abort.signal);
       if (this.state !== 'starting') return;
       this.state = 'ready';
@@ -124,6 +127,37 @@ export class BackendSlot {
     }
     this.link?.close();
     if (lease) await lease.release({ stop }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
+  }
+
+  /**
+   * Another router restarted the shared backend: switch to the new process. Requests wait
+   * (in order) while the new one gets ready, exactly as during the first start.
+   */
+  async #replace(next: BackendLease): Promise<void> {
+    if (this.state === 'closed') {
+      await next.release({ stop: false });
+      return;
+    }
+    this.options.logger.info({ from: this.lease?.kernelId, to: next.kernelId }, 'backend replaced by a restart');
+    this.link?.close();
+    this.state = 'starting';
+    this.busy = false;
+    this.options.events.onRestarting?.(this);
+    this.#attach(next);
+    next.onReplaced?.((n) => void this.#replace(n));
+    try {
+      await this.link!.handshake(this.#abort.signal);
+      if (this.state !== 'starting' || this.lease !== next) return;
+      this.state = 'ready';
+      this.options.events.onReady(this);
+      for (const { channel, msg } of this.#pending.splice(0)) this.link!.forward(channel, msg);
+    } catch (error) {
+      if ((this.state as SlotState) === 'closed') return;
+      this.state = 'failed';
+      this.failure = describeError(error);
+      this.options.events.onFailed(this, this.failure);
+      for (const { channel, msg } of this.#pending.splice(0)) this.options.events.onUnserved(this, channel, msg);
+    }
   }
 
   #attach(lease: BackendLease): void {

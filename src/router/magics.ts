@@ -3,14 +3,16 @@ import type { RequestChannel } from './backend-link.js';
 import type { BackendSlot } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
-import type { BackendDirectory, FleetEntry, RequirementRef } from './types.js';
+import type { StickyChoice } from './proxy.js';
+import type { BackendDirectory, FleetEntry } from './types.js';
 
 export interface MagicsOptions {
   session: string;
   directory: BackendDirectory;
   current(): BackendSlot;
   slots(): BackendSlot[];
-  setSticky(requirement: RequirementRef | undefined): BackendSlot;
+  /** Set the session's choice; resolves with the slot now serving requests that name nothing. */
+  setSticky(choice: StickyChoice | undefined): Promise<BackendSlot>;
   reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
   broadcast(msgType: string, content: object, parent?: object): void;
   known?: () => { runtimes: string[]; providers: string[] };
@@ -34,7 +36,7 @@ export class FleetMagics {
         case 'status': return this.#status();
         case 'list': return this.#list();
         case 'error': throw new Error(magic.message);
-        case 'use': return this.#use({ runtime: magic.runtime, provider: magic.provider ?? this.options.current().requirement.provider });
+        case 'use': return this.#use({ runtime: magic.runtime, ...(magic.provider ? { provider: magic.provider } : {}) });
       }
     });
     return true;
@@ -51,14 +53,17 @@ export class FleetMagics {
     return true;
   }
 
-  async #use(requirement: RequirementRef): Promise<string> {
-    const before = this.options.current().requirement;
-    const slot = this.options.setSticky(requirement);
+  #sticky: StickyChoice | undefined;
+
+  async #use(choice: StickyChoice): Promise<string> {
+    const before = this.#sticky;
+    const slot = await this.options.setSticky(choice);
     await slot.settled;
     if (slot.state !== 'ready') {
-      this.options.setSticky(before);
-      throw new Error(`cannot use ${requirement.runtime}/${requirement.provider}: ${slot.failure ?? 'backend unavailable'}`);
+      await this.options.setSticky(before);
+      throw new Error(`cannot use ${slot.requirement.runtime}/${slot.requirement.provider}: ${slot.failure ?? 'backend unavailable'}`);
     }
+    this.#sticky = choice;
     return `Using ${describe(slot)} for this session (cells without a %%llmspell directive or llmspell metadata).\n`;
   }
 

@@ -24,8 +24,18 @@ export interface ResolvedRequest {
   error?: string;
 }
 
+/** A `%llmspell use` choice: a field left out falls through to the layers below it. */
+export interface StickyChoice {
+  runtime?: string;
+  provider?: string;
+  group?: string;
+}
+
 export interface RequestResolver {
-  resolve(input: { code?: string; metadata?: unknown; sticky?: RequirementRef }): ResolvedRequest;
+  /** May be async when a file must be read first (the notebook a VS Code cellId names). */
+  resolve(input: { code?: string; metadata?: unknown; sticky?: StickyChoice }): ResolvedRequest | Promise<ResolvedRequest>;
+  /** Runtime and provider names, for completing `%llmspell use`. */
+  known?(): { runtimes: string[]; providers: string[] };
 }
 
 export interface RouterOptions {
@@ -71,19 +81,30 @@ export class ProxyRouter {
   readonly #commOwner = new Map<string, BackendSlot>();
   /** client routing id -> the slot that last asked that client for input. */
   readonly #stdinOwner = new Map<string, BackendSlot>();
-  #sticky: RequirementRef | undefined;
+  #sticky: StickyChoice | undefined;
+  /** The requirement of requests that name none (launch layers plus sticky). */
+  #default: RequirementRef;
+  /** Shell requests that arrived while an earlier one awaited an async resolution: kept in order. */
+  #shellBacklog: WireMessage[] | undefined;
   readonly #magics: FleetMagics;
   #stopping: Promise<void> | undefined;
 
   constructor(private readonly options: RouterOptions) {
     this.#signer = createSigner(options.connection.key, options.connection.signature_scheme);
     this.#log = options.logger.child({ component: 'router' });
+    this.#default = options.requirement;
     this.#magics = new FleetMagics({
       session: this.session,
       directory: options.directory,
       current: () => this.#slotFor(this.#defaultRequirement()),
       slots: () => [...this.#slots.values()],
-      setSticky: (r) => { this.#sticky = r; return this.#slotFor(r ?? this.options.requirement); },
+      setSticky: async (choice) => {
+        this.#sticky = choice;
+        const resolved = await this.#resolve(undefined, {});
+        this.#default = resolved.requirement;
+        return this.#slotFor(resolved.requirement);
+      },
+      known: () => this.options.resolver?.known?.() ?? { runtimes: [], providers: [] },
       reply: (channel, request, msgType, content) => this.#reply(channel, request, msgType, content),
       broadcast: (msgType, content, parent) => this.#broadcast(msgType, content, parent),
     });
@@ -125,7 +146,7 @@ export class ProxyRouter {
   }
 
   #defaultRequirement(): RequirementRef {
-    return this.#sticky ?? this.options.requirement;
+    return this.#default;
   }
 
   #slotFor(requirement: RequirementRef): BackendSlot {
@@ -150,6 +171,8 @@ export class ProxyRouter {
           this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${reason}\n`));
         },
         onExited: (s, reason) => this.#onBackendExit(s, reason),
+        // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
+        onRestarting: () => this.#broadcast('status', statusContent('restarting')),
       },
     });
     this.#slots.set(key, slot);
@@ -175,13 +198,7 @@ export class ProxyRouter {
           this.#count(`frontend.${channel}`, result.reason);
           continue;
         }
-        try {
-          this.#onClientRequest(channel, result.msg);
-        } catch (error) {
-          // Content the router had to read was not JSON: drop it like any malformed message.
-          this.#count(`frontend.${channel}`, 'BAD_JSON');
-          this.#log.debug({ err: (error as Error).message }, 'request not routable');
-        }
+        this.#onClientRequest(channel, result.msg);
       }
     } catch (error) {
       if (this.#state === 'running') this.#log.error({ err: error, channel }, 'client reader failed');
@@ -189,6 +206,40 @@ export class ProxyRouter {
   }
 
   #onClientRequest(channel: RequestChannel, msg: WireMessage): void {
+    if (channel !== 'shell') return void this.#dispatch(channel, msg);
+    if (this.#shellBacklog) {
+      this.#shellBacklog.push(msg);
+      return;
+    }
+    const pending = this.#dispatch(channel, msg);
+    if (pending) this.#awaitThenDrain(pending, []);
+  }
+
+  /** Shell order is kept across an async resolution: later requests wait in the backlog. */
+  #awaitThenDrain(pending: Promise<void>, backlog: WireMessage[]): void {
+    this.#shellBacklog = backlog;
+    void pending.finally(() => {
+      this.#shellBacklog = undefined;
+      while (backlog.length > 0) {
+        const next = this.#dispatch('shell', backlog.shift()!);
+        if (next) return this.#awaitThenDrain(next, backlog);
+      }
+    });
+  }
+
+  /** Handle one request; returns a promise only when it had to wait for an async resolution. */
+  #dispatch(channel: RequestChannel, msg: WireMessage): Promise<void> | undefined {
+    try {
+      return this.#handle(channel, msg);
+    } catch (error) {
+      // Content the router had to read was not JSON: drop it like any malformed message.
+      this.#count(`frontend.${channel}`, 'BAD_JSON');
+      this.#log.debug({ err: (error as Error).message }, 'request not routable');
+      return undefined;
+    }
+  }
+
+  #handle(channel: RequestChannel, msg: WireMessage): Promise<void> | undefined {
     if (this.#state !== 'running') return;
     const action = routeClientRequest(channel, msg.msgType, () => msg.content(), 'message');
     if (action.kind === 'shutdown') {
@@ -202,16 +253,22 @@ export class ProxyRouter {
       return;
     }
     const target = this.#target(channel, msg);
-    if (!target) return;
+    if (target instanceof Promise) return target.then((t) => this.#submit(channel, msg, t));
+    this.#submit(channel, msg, target);
+    return undefined;
+  }
+
+  #submit(channel: RequestChannel, original: WireMessage, target: Target | undefined): void {
+    if (!target || this.#state !== 'running') return;
     this.stats.forwardedToBackend++;
     if (!target.slot.submit(channel, target.msg)) {
       this.#count(`frontend.${channel}`, 'PENDING_FULL' as RejectReason);
-      this.#answerFailed(channel, msg, 'too many requests while the backend is starting; try again when it is ready');
+      this.#answerFailed(channel, original, 'too many requests while the backend is starting; try again when it is ready');
     }
   }
 
   /** Which slot gets a request, and the message to send (a stripped directive changes it). */
-  #target(channel: RequestChannel, msg: WireMessage): { slot: BackendSlot; msg: WireMessage } | undefined {
+  #target(channel: RequestChannel, msg: WireMessage): Target | undefined | Promise<Target | undefined> {
     const type = msg.msgType;
     if (channel === 'stdin') {
       const owner = this.#stdinOwner.get(identityKey(msg.identities));
@@ -226,23 +283,27 @@ export class ProxyRouter {
       const content = msg.content<{ code?: unknown; comm_id?: unknown }>();
       const code = typeof content.code === 'string' ? content.code : undefined;
       if (type === 'execute_request' && code !== undefined && this.#magics.handle(channel, msg, code)) return undefined;
+      const place = (resolved: ResolvedRequest): Target | undefined => {
+        if (resolved.error) {
+          const reply = { ...errorReplyContent('FleetError', resolved.error), execution_count: null };
+          this.#withStatus(msg, () => this.#reply(channel, msg, type.replace(/_request$|_open$/, '_reply'), reply));
+          return undefined;
+        }
+        const slot = this.#slotFor(resolved.requirement);
+        if (type === 'comm_open' && typeof content.comm_id === 'string') this.#commOwner.set(content.comm_id, slot);
+        const out = resolved.code !== undefined && resolved.code !== code ? withContent(msg, { ...content, code: resolved.code }) : msg;
+        return { slot, msg: out };
+      };
       const resolved = this.#resolve(code, msg.metadata());
-      if (resolved.error) {
-        this.#withStatus(msg, () => this.#reply(channel, msg, 'execute_reply', { ...errorReplyContent('FleetError', resolved.error!), execution_count: null }));
-        return undefined;
-      }
-      const slot = this.#slotFor(resolved.requirement);
-      if (type === 'comm_open' && typeof content.comm_id === 'string') this.#commOwner.set(content.comm_id, slot);
-      const out = resolved.code !== undefined && resolved.code !== code ? withContent(msg, { ...content, code: resolved.code }) : msg;
-      return { slot, msg: out };
+      return resolved instanceof Promise ? resolved.then(place) : place(resolved);
     }
     if (type === 'complete_request' && this.#magics.complete(channel, msg)) return undefined;
     return { slot: this.#slotFor(this.#defaultRequirement()), msg };
   }
 
-  #resolve(code: string | undefined, metadata: unknown): ResolvedRequest {
+  #resolve(code: string | undefined, metadata: unknown): ResolvedRequest | Promise<ResolvedRequest> {
     const resolver = this.options.resolver;
-    if (!resolver) return { requirement: this.#defaultRequirement() };
+    if (!resolver) return { requirement: { ...this.options.requirement, ...this.#sticky } };
     return resolver.resolve({ code, metadata, sticky: this.#sticky });
   }
 
@@ -336,6 +397,8 @@ export class ProxyRouter {
     this.options.onStopped?.(exitCode);
   }
 }
+
+type Target = { slot: BackendSlot; msg: WireMessage };
 
 function identityKey(identities: readonly Buffer[]): string {
   return identities.map((b) => b.toString('hex')).join('.');

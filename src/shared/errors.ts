@@ -21,7 +21,12 @@ export type FleetErrorCode =
   | 'INSTALL_FAILED'
   | 'BAD_KERNEL_NAME'
   | 'BAD_INSTALL_OPTIONS'
-  | 'FOREIGN_KERNELSPEC';
+  | 'FOREIGN_KERNELSPEC'
+  // fleet manager
+  | 'MANAGER_UNAVAILABLE'
+  | 'UNKNOWN_BACKEND'
+  | 'BAD_REQUEST'
+  | 'MANAGER_ERROR';
 
 const brand = Symbol.for('llmspell-fleet.error');
 

@@ -7,7 +7,7 @@ type LifecycleResult = CheckResult & { router_pid?: number; backend_pid?: number
 
 async function scenario(name: string): Promise<void> {
   await withJupyterEnv(async (jenv) => {
-    await setupFleet(jenv);
+    await setupFleet(jenv, { mode: 'local' });
     const r = await runPython<LifecycleResult>('router_lifecycle.py', [name, FLEET_PYTHON], { env: jenv.env, timeoutMs: 100_000 });
     const why = describeRun(name, r);
     expect(r.result, why).toBeDefined();
@@ -17,7 +17,7 @@ async function scenario(name: string): Promise<void> {
   });
 }
 
-describe('router lifecycle through jupyter_client (ipykernel backend)', () => {
+describe('router lifecycle through jupyter_client (ipykernel backend, local mode: one private backend per router)', () => {
   it('never lets a forged, unsigned or replayed message reach the backend', () => scenario('bad-signature'));
   it('stops the backend and exits on SIGTERM (what VS Code sends)', () => scenario('sigterm'));
   it('turns SIGINT to the router into an interrupt of the running cell', () => scenario('sigint'));
@@ -25,7 +25,7 @@ describe('router lifecycle through jupyter_client (ipykernel backend)', () => {
 
   it('stops router and backend when the parent (JPY_PARENT_PID) dies without a shutdown', async () => {
     await withJupyterEnv(async (jenv) => {
-      await setupFleet(jenv);
+      await setupFleet(jenv, { mode: 'local' });
       const r = await runPython<LifecycleResult>('router_lifecycle.py', ['parent-death', FLEET_PYTHON], { env: jenv.env, timeoutMs: 100_000 });
       const why = describeRun('parent-death', r);
       expect(r.result?.ok, why).toBe(true);

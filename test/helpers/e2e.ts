@@ -100,6 +100,9 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
  */
 export async function cleanupJupyterEnv(dir: string, timeoutMs = 15_000): Promise<void> {
   try {
+    // Shared backends outlive their routers by design; the test's own manager must go too.
+    const { stopFleetManager } = await import('./fleet-env.js');
+    await stopFleetManager(join(dir, 'home'));
     await waitForNoProcesses(dir, timeoutMs);
   } finally {
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });

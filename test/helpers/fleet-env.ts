@@ -18,14 +18,37 @@ export async function cli(jenv: JupyterEnv, args: string[]): Promise<{ stdout: s
  * Installs the llmspell-fleet kernelspec (and a javascript alias) into the env's Jupyter path
  * and writes a fleet.toml whose default runtime is `defaultRuntime`: what a user does once.
  */
-export async function setupFleet(jenv: JupyterEnv, options: { defaultRuntime?: string; toml?: string } = {}): Promise<void> {
+export async function setupFleet(
+  jenv: JupyterEnv,
+  options: { defaultRuntime?: string; toml?: string; mode?: 'fleet' | 'local' } = {},
+): Promise<void> {
   const prefix = join(jenv.dir);
   await cli(jenv, ['install', '--prefix', prefix]);
   await cli(jenv, ['install', '--prefix', prefix, '--runtime', 'javascript', '--provider', 'openai']);
-  const toml = options.toml ?? `default_runtime = "${options.defaultRuntime ?? 'python'}"\ndefault_provider = "openai"\n`;
+  // linger 0: a shared backend stops as soon as its last router leaves, so tests can check that nothing is left.
+  const toml = options.toml ?? `default_runtime = "${options.defaultRuntime ?? 'python'}"\ndefault_provider = "openai"\nlinger_seconds = 0\n`;
   await writeFile(join(jenv.homeDir, 'fleet.toml'), toml, { mode: 0o600 });
+  if (options.mode === 'local') jenv.env.LLMSPELL_FLEET_MODE = 'local';
 }
 
 /** Kernel names installed by setupFleet. */
 export const FLEET_PYTHON = 'llmspell-fleet';
 export const FLEET_JAVASCRIPT = 'llmspell-fleet-javascript-openai';
+
+/**
+ * Stops the fleet manager of a test's home (if one was started) with its own `shutdown` op,
+ * which stops every backend it owns; a test then checks that nothing is left.
+ */
+export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Promise<void> {
+  const socketPath = join(homeDir, 'manager.sock');
+  if (!existsSync(socketPath)) return;
+  const { createConnection } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { socket.destroy(); resolve(); }, timeoutMs);
+    const socket = createConnection(socketPath);
+    socket.on('connect', () => socket.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n'));
+    // The manager answers, then closes every connection as it exits.
+    socket.on('close', () => { clearTimeout(timer); resolve(); });
+    socket.on('error', () => { clearTimeout(timer); resolve(); });
+  });
+}

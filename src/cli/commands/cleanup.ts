@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { publicResult, stoppedLines } from '../fleet-views.js';
+import { cleanupLines, publicCleanup } from '../fleet-views.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 
 export function registerCleanup(program: Command): void {
@@ -9,8 +9,8 @@ export function registerCleanup(program: Command): void {
       action(async (flags: CommonFlags) => {
         const ctx = fleetContext(flags);
         const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'cleanup' }));
-        if (ctx.json) writeJson(publicResult(result, Date.now()));
-        else process.stdout.write(stoppedLines(result, 'removed'));
+        if (ctx.json) writeJson(publicCleanup(result, Date.now()));
+        else process.stdout.write(cleanupLines(result));
       }),
     );
 }

@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { readRegistry } from '../../fleet/manager/registry.js';
 import { logDir } from '../../fleet/paths.js';
 import { describeError } from '../../shared/errors.js';
 import { parseLineCount, parseStopTarget, type StopTarget } from '../fleet-args.js';
@@ -22,8 +23,9 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * The log file of a backend: the manager's record first (by id or port; a manager that is not
- * running is not started for this), then <home>/logs/<ID>.log, so logs of a backend that is
- * gone, or of a fleet whose manager is down, can still be read.
+ * running is not started for this), then the registry the manager left on disk, then
+ * <home>/logs/<ID>.log, so logs of a backend that is gone, or of a fleet whose manager is
+ * down, can still be read.
  */
 export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
   let managerNote = '';
@@ -34,6 +36,8 @@ export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<
   } catch (error) {
     managerNote = ` (the fleet manager could not be asked: ${describeError(error)})`;
   }
+  const onDisk = findTarget((await readRegistry(ctx.home)).records, target);
+  if (onDisk) return onDisk.logFile;
   if (target.kind === 'id' && SAFE_ID.test(target.id)) {
     const file = join(logDir(ctx.home), `${target.id}.log`);
     if (existsSync(file)) return file;

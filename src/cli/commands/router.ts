@@ -1,33 +1,41 @@
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
+import { FleetDirectory } from '../../fleet/fleet-directory.js';
 import { LocalBackendDirectory, UnavailableDirectory } from '../../fleet/local-directory.js';
+import { notebookPathFromEnv, readNotebookRequirement } from '../../fleet/notebook.js';
 import { ensurePrivateDir, fleetHome, logDir } from '../../fleet/paths.js';
-import { checkRequirement, resolveRequirement } from '../../fleet/resolve.js';
-import { ProxyRouter } from '../../router/proxy.js';
+import { loadProjectRequirement } from '../../fleet/project-file.js';
+import { checkRequirement, launchLayers, resolveRequirement, type ResolveInput } from '../../fleet/resolve.js';
+import { ProxyRouter, type RequestResolver } from '../../router/proxy.js';
 import type { BackendDirectory } from '../../router/types.js';
 import { describeError } from '../../shared/errors.js';
-import { readConnectionFile } from '../../wire/connection-file.js';
-import { routerLogger } from '../router-log.js';
+import type { Logger } from '../../shared/log.js';
+import { readConnectionFile, type ConnectionInfo } from '../../wire/connection-file.js';
 import { watchParent } from '../parent-watch.js';
+import { createRequestResolver } from '../request-resolver.js';
+import { routerLogger } from '../router-log.js';
 
 interface RouterFlags {
   connectionFile: string;
   specDir?: string;
   runtime?: string;
   provider?: string;
+  local?: boolean;
   logLevel?: string;
 }
 
 export function registerRouter(program: Command): void {
   program
     .command('router')
-    .description('run as the Jupyter kernel: bind the sockets in the connection file and relay them to a backend kernel (what kernel.json runs)')
+    .description('run as the Jupyter kernel: bind the sockets in the connection file and relay them to the backend each request asks for (what kernel.json runs)')
     .requiredOption('--connection-file <file>', 'connection file written by Jupyter ({connection_file})')
     .option('--spec-dir <dir>', "the kernelspec's directory ({resource_dir}); its metadata.llmspell may pin runtime/provider")
-    .option('--runtime <name>', 'backend runtime (lua, javascript, python, ...); default: $LLMSPELL_RUNTIME, then the config')
-    .option('--provider <name>', 'LLM provider (openai, anthropic, ollama, ...); default: $LLMSPELL_PROVIDER, then the config')
+    .option('--runtime <name>', 'backend runtime (lua, javascript, python, ...); see README "Which backend"')
+    .option('--provider <name>', 'LLM provider (openai, anthropic, ollama, ...)')
+    .option('--local', 'start a private backend that stops with this router instead of sharing the fleet (also LLMSPELL_FLEET_MODE=local)')
     .option('--log-level <level>', 'router log level (file log in $LLMSPELL_FLEET_HOME/logs)', 'info')
     .action(async (flags: RouterFlags) => {
       await runRouter(flags);
@@ -44,35 +52,56 @@ async function specMetadata(specDir: string | undefined): Promise<{ runtime?: un
   }
 }
 
-async function runRouter(flags: RouterFlags): Promise<void> {
+interface Plan {
+  directory: BackendDirectory;
+  requirement: { runtime: string; provider: string };
+  resolver?: RequestResolver;
+}
+
+/**
+ * Launch-time resolution. Config and resolution errors must not kill the kernel before the
+ * client connects (it would only see "kernel died"): the router starts and answers with the reason.
+ */
+async function plan(flags: RouterFlags, connection: ConnectionInfo, home: string, logger: Logger): Promise<Plan> {
   const env = process.env;
-  const home = await ensurePrivateDir(fleetHome(env));
+  try {
+    const config = await loadFleetConfig({ env });
+    const notebookPath = notebookPathFromEnv({ env, connectionInfo: connection });
+    const notebook = notebookPath ? { path: notebookPath, ...(await readNotebookRequirement(notebookPath)) } : undefined;
+    const project = await loadProjectRequirement(process.cwd(), { stopAt: homedir() });
+    const input: ResolveInput = { flags, env, specMetadata: await specMetadata(flags.specDir), notebook, project, config };
+    const resolved = resolveRequirement(input);
+    checkRequirement(resolved, config);
+    logger.info({ requirement: resolved, sources: resolved.sources, config: config.source ?? 'built-in defaults' }, 'launch requirement');
+    const local = flags.local === true || env.LLMSPELL_FLEET_MODE === 'local';
+    const directory = local
+      ? new LocalBackendDirectory({ config, home, logger, env })
+      : new FleetDirectory({ home, env, logger });
+    return { directory, requirement: resolved, resolver: createRequestResolver({ launch: launchLayers(input), config }) };
+  } catch (error) {
+    logger.error({ err: describeError(error) }, 'cannot plan a backend');
+    return {
+      directory: new UnavailableDirectory(error as Error),
+      requirement: { runtime: flags.runtime ?? 'unknown', provider: flags.provider ?? 'unknown' },
+    };
+  }
+}
+
+async function runRouter(flags: RouterFlags): Promise<void> {
+  const home = await ensurePrivateDir(fleetHome(process.env));
   await ensurePrivateDir(logDir(home));
   const logger = routerLogger({ file: join(logDir(home), `router-${process.pid}.log`), level: flags.logLevel ?? 'info' });
   const connection = await readConnectionFile(flags.connectionFile);
-
-  // Config and resolution errors must not kill the kernel before the client connects: the
-  // client would only see "kernel died". Instead the router starts and answers with the reason.
-  let directory: BackendDirectory;
-  let requirement = { runtime: flags.runtime ?? 'unknown', provider: flags.provider ?? 'unknown' };
-  try {
-    const config = await loadFleetConfig({ env });
-    const resolved = resolveRequirement({ flags, env, specMetadata: await specMetadata(flags.specDir), config });
-    checkRequirement(resolved, config);
-    requirement = resolved;
-    logger.info({ requirement: resolved, sources: resolved.sources, config: config.source ?? 'built-in defaults' }, 'backend requirement');
-    directory = new LocalBackendDirectory({ config, home, logger, env });
-  } catch (error) {
-    logger.error({ err: describeError(error) }, 'cannot plan a backend');
-    directory = new UnavailableDirectory(error as Error);
-  }
+  const { directory, requirement, resolver } = await plan(flags, connection, home, logger);
 
   const router = new ProxyRouter({
     connection,
     directory,
     requirement,
+    resolver,
     logger,
     onStopped: (code) => {
+      void (directory as { close?: () => Promise<void> }).close?.();
       logger.flush?.();
       process.exit(code);
     },
@@ -83,7 +112,7 @@ async function runRouter(flags: RouterFlags): Promise<void> {
   // SIGTERM is all VS Code sends; SIGHUP comes with a closed terminal. Both mean "stop cleanly".
   process.on('SIGTERM', () => void router.stop(0, 'SIGTERM'));
   process.on('SIGHUP', () => void router.stop(0, 'SIGHUP'));
-  // Jupyter interrupts a "signal" kernel with SIGINT to its group: pass it on in the backend's own mode.
+  // Jupyter interrupts a "signal" kernel with SIGINT to its group: pass it on in each backend's own mode.
   process.on('SIGINT', () => router.interrupt());
-  watchParent(env.JPY_PARENT_PID, () => void router.stop(0, 'parent process exited'));
+  watchParent(process.env.JPY_PARENT_PID, () => void router.stop(0, 'parent process exited'));
 }

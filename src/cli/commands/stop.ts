@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseStopTarget, targetString, type StopTarget } from '../fleet-args.js';
-import { publicResult, stoppedLines } from '../fleet-views.js';
+import { publicStopped, stoppedLines } from '../fleet-views.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 
 export function registerStop(program: Command): void {
@@ -11,7 +11,7 @@ export function registerStop(program: Command): void {
       action(async (target: StopTarget, flags: CommonFlags) => {
         const ctx = fleetContext(flags);
         const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'stop', target: targetString(target) }));
-        if (ctx.json) writeJson(publicResult(result, Date.now()));
+        if (ctx.json) writeJson(publicStopped(result, Date.now()));
         else process.stdout.write(stoppedLines(result));
       }),
     );
@@ -24,7 +24,7 @@ export function registerStopAll(program: Command): void {
       action(async (flags: CommonFlags) => {
         const ctx = fleetContext(flags);
         const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'stop-all' }));
-        if (ctx.json) writeJson(publicResult(result, Date.now()));
+        if (ctx.json) writeJson(publicStopped(result, Date.now()));
         else process.stdout.write(stoppedLines(result));
       }),
     );

@@ -83,4 +83,35 @@ export interface ManagerEvent {
   /** For backend-restarted: the new backend. */
   handle?: BackendHandle;
   reason?: string;
+  /** For backend-exited, when known (a backend this manager spawned). */
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+/**
+ * Results by op (what `result` holds in an ok response). Added with the manager; the wire
+ * format above is unchanged.
+ *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
+ *   release → { released: true }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
+ *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
+ *   (then the manager closes every connection and exits).
+ */
+export interface ManagerInfo {
+  pid: number;
+  home: string;
+  socket: string;
+  startedAt: number;
+  backends: number;
+}
+
+/** A record as `list` shows it: with the backend's resident memory when /proc tells it. */
+export interface ListedBackend extends BackendRecord {
+  rssBytes?: number;
+}
+
+export interface CleanupReport {
+  /** Backends whose process was gone, now forgotten. */
+  removed: BackendRecord[];
+  /** Connection files and temporary files nobody owned, now deleted. */
+  files: string[];
 }

@@ -4,6 +4,7 @@ import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
 import {
   checkRequirement,
   DEFAULT_LAYERS,
+  launchLayers,
   resolveRequirement,
   type ResolutionLayer,
   type ResolveInput,
@@ -13,7 +14,7 @@ const config = { ...defaultFleetConfig(), source: '/h/fleet.toml' };
 
 type Case = [
   string,
-  Pick<ResolveInput, 'flags' | 'env' | 'specMetadata'>,
+  Pick<ResolveInput, 'flags' | 'env' | 'specMetadata' | 'notebook' | 'project'>,
   { runtime: string; provider: string; sources: { runtime: string; provider: string } },
 ];
 
@@ -74,6 +75,41 @@ describe('resolveRequirement', () => {
       { flags: { runtime: 'cobol' }, env: {} },
       { runtime: 'cobol', provider: 'openai', sources: { runtime: 'argv', provider: 'config' } },
     ],
+    [
+      'notebook metadata alone',
+      { flags: {}, env: {}, notebook: { path: '/n/a.ipynb', runtime: 'python', provider: 'anthropic' } },
+      { runtime: 'python', provider: 'anthropic', sources: { runtime: 'notebook:/n/a.ipynb', provider: 'notebook:/n/a.ipynb' } },
+    ],
+    [
+      'project file alone',
+      { flags: {}, env: {}, project: { path: '/p/llmspell-fleet.toml', runtime: 'javascript' } },
+      { runtime: 'javascript', provider: 'openai', sources: { runtime: 'project:/p/llmspell-fleet.toml', provider: 'config' } },
+    ],
+    [
+      'kernelspec beats notebook',
+      { flags: {}, env: {}, specMetadata: { runtime: 'javascript' }, notebook: { path: '/n/a.ipynb', runtime: 'python', provider: 'ollama' } },
+      { runtime: 'javascript', provider: 'ollama', sources: { runtime: 'kernelspec', provider: 'notebook:/n/a.ipynb' } },
+    ],
+    [
+      'notebook beats env',
+      { flags: {}, env: { LLMSPELL_RUNTIME: 'lua', KERNEL_LLMSPELL_PROVIDER: 'ollama' }, notebook: { path: '/n/a.ipynb', runtime: 'python' } },
+      { runtime: 'python', provider: 'ollama', sources: { runtime: 'notebook:/n/a.ipynb', provider: 'env:KERNEL_LLMSPELL_PROVIDER' } },
+    ],
+    [
+      'env beats project',
+      { flags: {}, env: { LLMSPELL_PROVIDER: 'anthropic' }, project: { path: '/p/llmspell-fleet.toml', runtime: 'python', provider: 'ollama' } },
+      { runtime: 'python', provider: 'anthropic', sources: { runtime: 'project:/p/llmspell-fleet.toml', provider: 'env:LLMSPELL_PROVIDER' } },
+    ],
+    [
+      'project beats config',
+      { flags: {}, env: {}, project: { provider: 'ollama' } },
+      { runtime: 'lua', provider: 'ollama', sources: { runtime: 'config', provider: 'project' } },
+    ],
+    [
+      'blank or non-string file values are unset',
+      { flags: {}, env: {}, notebook: { runtime: ' ', provider: 7 }, project: { runtime: null } },
+      { runtime: 'lua', provider: 'openai', sources: { runtime: 'config', provider: 'config' } },
+    ],
   ])('%s', (_name, input, expected) => {
     expect(resolveRequirement({ ...input, config })).toEqual(expected);
   });
@@ -90,6 +126,39 @@ describe('resolveRequirement', () => {
 
   it('a layer list without a fallback fails loudly', () => {
     expect(() => resolveRequirement({ flags: {}, env: {}, config }, [])).toThrow(/no resolution layer/);
+  });
+});
+
+describe('launchLayers', () => {
+  it('lists every layer in precedence order with what it gave', () => {
+    const layers = launchLayers({
+      flags: { provider: 'ollama' },
+      specMetadata: { runtime: 'javascript' },
+      notebook: { path: '/n/a.ipynb', runtime: 'python' },
+      env: { LLMSPELL_RUNTIME: 'lua' },
+      project: { path: '/p/llmspell-fleet.toml', provider: 'anthropic' },
+      config,
+    });
+    expect(layers).toEqual([
+      { name: 'argv', provider: { value: 'ollama', source: 'argv' } },
+      { name: 'kernelspec', runtime: { value: 'javascript', source: 'kernelspec' } },
+      { name: 'notebook', runtime: { value: 'python', source: 'notebook:/n/a.ipynb' } },
+      { name: 'env', runtime: { value: 'lua', source: 'env:LLMSPELL_RUNTIME' } },
+      { name: 'project', provider: { value: 'anthropic', source: 'project:/p/llmspell-fleet.toml' } },
+      { name: 'config', runtime: { value: 'lua', source: 'config' }, provider: { value: 'openai', source: 'config' } },
+    ]);
+  });
+
+  it.each([
+    ['nothing set', { flags: {}, env: {} }],
+    ['everything set', { flags: { runtime: 'python' }, env: { LLMSPELL_PROVIDER: 'ollama' }, notebook: { runtime: 'javascript', provider: 'anthropic' } }],
+    ['per-field mix', { flags: {}, env: { KERNEL_LLMSPELL_RUNTIME: 'python' }, project: { provider: 'ollama' } }],
+  ] as Array<[string, Omit<ResolveInput, 'config'>]>)('its first value per field is what resolveRequirement picks: %s', (_name, input) => {
+    const layers = launchLayers({ ...input, config });
+    const first = (field: 'runtime' | 'provider') => layers.find((l) => l[field] !== undefined)![field]!;
+    const resolved = resolveRequirement({ ...input, config });
+    expect({ runtime: resolved.runtime, provider: resolved.provider }).toEqual({ runtime: first('runtime').value, provider: first('provider').value });
+    expect(resolved.sources).toEqual({ runtime: first('runtime').source, provider: first('provider').source });
   });
 });
 

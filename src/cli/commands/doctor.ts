@@ -1,0 +1,192 @@
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { loadFleetConfig } from '../../fleet/config.js';
+import { managerSocketPath } from '../../fleet/manager/files.js';
+import type { ManagerInfo } from '../../fleet/manager/protocol.js';
+import { expandHome } from '../../fleet/paths.js';
+import { packageRoot, planLaunch } from '../../fleet/plan.js';
+import type { FleetConfig } from '../../fleet/types.js';
+import { describeError, isFleetError } from '../../shared/errors.js';
+import {
+  doctorExitCode,
+  formatDoctor,
+  homeCheck,
+  pathCandidates,
+  providerCheck,
+  runtimeCheck,
+  socketCheck,
+  type Check,
+  type FileFacts,
+} from '../doctor-checks.js';
+import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags, type FleetContext } from './fleet-shared.js';
+
+const run = promisify(execFile);
+const PROBE_TIMEOUT_MS = 10_000;
+
+async function facts(path: string, follow: boolean): Promise<FileFacts | undefined> {
+  try {
+    const s = follow ? await stat(path) : await lstat(path);
+    return { isDirectory: s.isDirectory(), isSocket: s.isSocket(), mode: s.mode & 0o777, uid: s.uid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first executable regular file among the candidates, as exec would pick it. */
+export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
+  for (const candidate of pathCandidates(command, pathValue)) {
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await stat(candidate)).isFile()) return resolve(candidate);
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+/** The PATH a backend gets when no plan could be made: config's PATH, else our node_modules/.bin before the caller's. */
+function fallbackPath(config: FleetConfig, runtime: string, env: FleetContext['env']): string | undefined {
+  const fromConfig = config.runtimes[runtime]?.env?.PATH ?? config.providers[config.default_provider]?.env?.PATH;
+  if (fromConfig !== undefined) return fromConfig;
+  const root = packageRoot();
+  return root === undefined ? env.PATH : [join(root, 'node_modules', '.bin'), env.PATH].filter(Boolean).join(delimiter);
+}
+
+async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext): Promise<Check> {
+  const rt = config.runtimes[name] ?? {};
+  const configFile = config.source ?? join(ctx.home, 'fleet.toml');
+  const base = { name, isDefault: name === config.default_runtime, provider: config.default_provider, configFile, kernelspec: rt.kernelspec };
+  let command: string | undefined;
+  let pathValue: string | undefined;
+  let planError: string | undefined;
+  let connection: string | undefined = rt.connection;
+  try {
+    const plan = await planLaunch({
+      requirement: { runtime: name, provider: config.default_provider },
+      config,
+      home: ctx.home,
+      kernelId: 'doctor-check',
+      env: ctx.env,
+    });
+    command = plan.argv[0];
+    pathValue = plan.env.PATH ?? ctx.env.PATH;
+    connection = plan.connection;
+  } catch (error) {
+    if (!isFleetError(error)) throw error;
+    planError = error.message;
+    const first = rt.argv?.[0];
+    if (first !== undefined && !first.includes('{')) command = first;
+    pathValue = fallbackPath(config, name, ctx.env);
+  }
+  const resolved = command === undefined ? undefined : await findExecutable(command, pathValue);
+  return runtimeCheck({ ...base, command, resolved, planError, connection });
+}
+
+async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
+  const needing = Object.entries(config.runtimes)
+    .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true)
+    .map(([name]) => name);
+  const configFile = config.source ?? join(ctx.home, 'fleet.toml');
+  return Promise.all(
+    Object.entries(config.providers).map(async ([name, p]) => {
+      const file = p.config === undefined ? undefined : resolve(expandHome(p.config, ctx.env.HOME || undefined));
+      return providerCheck({
+        name,
+        isDefault: name === config.default_provider,
+        configFile: file,
+        configExists: file !== undefined && (await facts(file, true)) !== undefined,
+        envKeys: Object.keys(p.env ?? {}),
+        runtimesNeedingConfig: needing,
+        fleetConfig: configFile,
+      });
+    }),
+  );
+}
+
+async function checkZeromq(): Promise<Check> {
+  try {
+    const zmq = await import('zeromq');
+    return { name: 'zeromq', status: 'OK', detail: `loads (libzmq ${zmq.version})`, critical: true };
+  } catch (error) {
+    return { name: 'zeromq', status: 'FAIL', detail: `does not load: ${describeError(error)}`, fix: 'reinstall llmspell-fleet so npm rebuilds or downloads zeromq for this platform', critical: true };
+  }
+}
+
+async function checkPython(ctx: FleetContext): Promise<Check[]> {
+  const python = await findExecutable('python3', ctx.env.PATH);
+  const checks: Check[] = [];
+  if (python === undefined) {
+    checks.push({ name: 'python', status: 'FAIL', detail: 'python3 not found on PATH', fix: 'install Python 3 (needed for Python kernels and Jupyter clients)' });
+  } else {
+    try {
+      const { stdout } = await run(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeout: PROBE_TIMEOUT_MS });
+      checks.push({ name: 'python', status: 'OK', detail: `${python}, jupyter_client ${stdout.trim()}` });
+    } catch {
+      checks.push({ name: 'python', status: 'WARN', detail: `${python} cannot import jupyter_client`, fix: `${python} -m pip install jupyter_client ipykernel` });
+    }
+  }
+  const jupyter = await findExecutable('jupyter', ctx.env.PATH);
+  checks.push(
+    jupyter === undefined
+      ? { name: 'jupyter', status: 'WARN', detail: 'jupyter not found on PATH', fix: 'pip install jupyterlab (or notebook, jupyter_console) to use the fleet from a front end' }
+      : { name: 'jupyter', status: 'OK', detail: jupyter },
+  );
+  return checks;
+}
+
+async function pingManager(ctx: FleetContext): Promise<ManagerInfo | undefined> {
+  try {
+    return await withManager(ctx, (client) => client.request<ManagerInfo>({ op: 'ping' }), { autostart: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every check, in the order shown. Starts nothing (the manager is only pinged if its socket exists). */
+export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
+  const uid = process.getuid?.();
+  const checks: Check[] = [homeCheck(ctx.home, await facts(ctx.home, false), uid)];
+  const socket = managerSocketPath(ctx.home);
+  const socketFacts = await facts(socket, false);
+  checks.push(socketCheck(socket, socketFacts, uid, socketFacts === undefined ? undefined : await pingManager(ctx)));
+  checks.push(await checkZeromq());
+  let config: FleetConfig | undefined;
+  try {
+    config = await loadFleetConfig({ env: ctx.env });
+    checks.push({ name: 'config', status: 'OK', detail: config.source ?? `built-in defaults (no ${join(ctx.home, 'fleet.toml')})` });
+  } catch (error) {
+    if (!isFleetError(error)) throw error;
+    checks.push({ name: 'config', status: 'FAIL', detail: error.message, critical: true });
+  }
+  if (config !== undefined) {
+    const names = Object.keys(config.runtimes).sort((a, b) => Number(b === config.default_runtime) - Number(a === config.default_runtime) || a.localeCompare(b));
+    for (const name of names) checks.push(await checkRuntime(name, config, ctx));
+    checks.push(...(await checkProviders(config, ctx)));
+  }
+  checks.push(...(await checkPython(ctx)));
+  return checks;
+}
+
+export function registerDoctor(program: Command): void {
+  withCommonOptions(program.command('doctor'))
+    .description('check which runtimes can start here and why not, plus the fleet home, manager socket, zeromq, python and jupyter; exits 1 if the default runtime cannot start')
+    .action(
+      action(async (flags: CommonFlags) => {
+        const ctx = fleetContext(flags);
+        const checks = await runDoctor(ctx);
+        const code = doctorExitCode(checks);
+        if (ctx.json) writeJson({ ok: code === 0, checks });
+        else process.stdout.write(formatDoctor(checks));
+        if (code !== 0) {
+          const failed = checks.filter((c) => c.critical === true && c.status === 'FAIL').map((c) => c.name);
+          process.stderr.write(`llmspell-fleet: cannot start the default runtime here (failed: ${failed.join(', ')}); see the fix lines above\n`);
+          process.exitCode = code;
+        }
+      }),
+    );
+}

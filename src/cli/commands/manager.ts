@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { ManagerClient } from '../../fleet/manager/client.js';
+import { managerLogPath } from '../../fleet/manager/files.js';
+import { FleetManager } from '../../fleet/manager/fleet.js';
+import type { ManagerInfo } from '../../fleet/manager/protocol.js';
+import { ManagerServer } from '../../fleet/manager/server.js';
+import { createLogger } from '../../shared/log.js';
+import { envWithHome, resolveHome } from '../fleet-args.js';
+
+interface ManagerFlags {
+  foreground?: boolean;
+  home?: string;
+  logLevel?: string;
+}
+
+export function registerManager(program: Command): void {
+  program
+    .command('manager')
+    .description(
+      'make sure the fleet manager of this user runs (started in the background if needed; routers and fleet commands also start it on demand). ' +
+        'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends.',
+    )
+    .option('--foreground', 'run the manager in this process, logging to stderr, until a signal or the shutdown op (this is what the background start runs)')
+    .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
+    .option('--log-level <level>', 'manager log level', 'info')
+    .action(async (flags: ManagerFlags) => {
+      const home = resolveHome(flags.home, process.env);
+      if (flags.foreground) await runForeground(home, flags.logLevel ?? 'info');
+      else await ensureRunning(home);
+    });
+}
+
+async function ensureRunning(home: string): Promise<void> {
+  const client = await ManagerClient.connect({ home, autostart: true, env: envWithHome(process.env, home) });
+  try {
+    const info = await client.request<ManagerInfo>({ op: 'ping' });
+    process.stdout.write(`fleet manager running: pid ${info.pid}, socket ${info.socket}, log ${managerLogPath(home)}\n`);
+  } finally {
+    client.close();
+  }
+}
+
+async function runForeground(home: string, level: string): Promise<void> {
+  // Backends inherit this process's environment; they must agree with us on the home.
+  process.env.LLMSPELL_FLEET_HOME = home;
+  const logger = createLogger({ level, destination: 2, name: 'llmspell-fleet-manager' });
+  const fleet = new FleetManager({ home, env: process.env, logger });
+  const started = await ManagerServer.start({ home, fleet, logger });
+  if (started.status === 'already-running') {
+    // Not an error: whoever started us wanted a manager, and one runs.
+    logger.info({ pid: started.pid, home }, 'a fleet manager already runs for this home; exiting');
+    return;
+  }
+  const { server } = started;
+  logger.info({ pid: process.pid, socket: server.socketPath }, 'fleet manager listening');
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      logger.info({ signal }, 'stopping the manager; backends keep running and are adopted by the next one');
+      void server.close();
+    });
+  }
+  await server.closed;
+  logger.info('fleet manager stopped');
+  logger.flush();
+  // Backend child handles would keep the event loop alive; they are meant to outlive us.
+  process.exit(0);
+}

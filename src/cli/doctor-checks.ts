@@ -1,0 +1,159 @@
+/**
+ * `doctor`'s verdicts, as pure functions of facts the command gathered (file modes, lookups,
+ * launch plans). Each check says OK, WARN or FAIL, why, and for anything not OK how to fix it.
+ */
+import { delimiter, join } from 'node:path';
+import { formatTable } from './format.js';
+
+export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+  /** A FAIL here makes doctor exit 1 (the default runtime cannot start). */
+  critical?: boolean;
+}
+
+/** Where `command` may be, in the order exec looks: a path is taken as is, a bare name is searched on PATH. */
+export function pathCandidates(command: string, pathValue: string | undefined): string[] {
+  if (command.includes('/')) return [command];
+  return (pathValue ?? '')
+    .split(delimiter)
+    .filter((dir) => dir.length > 0)
+    .map((dir) => join(dir, command));
+}
+
+export interface FileFacts {
+  isDirectory: boolean;
+  isSocket: boolean;
+  /** permission bits only (mode & 0o777) */
+  mode: number;
+  uid: number;
+}
+
+const octal = (mode: number) => mode.toString(8).padStart(3, '0');
+
+/** The fleet home must be ours and 0700: it holds every backend's HMAC key. */
+export function homeCheck(path: string, facts: FileFacts | undefined, ownUid: number | undefined): Check {
+  const name = 'fleet home';
+  if (facts === undefined) return { name, status: 'OK', detail: `${path} not created yet; made with mode 0700 on first use` };
+  if (!facts.isDirectory) {
+    return { name, status: 'FAIL', detail: `${path} is not a directory`, fix: `remove it, or set LLMSPELL_FLEET_HOME (or --home) to another directory` };
+  }
+  if (ownUid !== undefined && facts.uid !== ownUid) {
+    return { name, status: 'FAIL', detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${ownUid})`, fix: 'set LLMSPELL_FLEET_HOME (or --home) to a directory of your own' };
+  }
+  if (facts.mode !== 0o700) {
+    return { name, status: 'FAIL', detail: `${path} has mode ${octal(facts.mode)}; others may read backend keys`, fix: `chmod 700 ${path}` };
+  }
+  return { name, status: 'OK', detail: `${path} (mode 700)` };
+}
+
+/** The manager's socket, if there is one: 0600 and ours; `answer` is the manager's ping reply, if one came. */
+export function socketCheck(path: string, facts: FileFacts | undefined, ownUid: number | undefined, answer: { pid: number } | undefined): Check {
+  const name = 'fleet manager';
+  if (facts === undefined) return { name, status: 'OK', detail: 'not running; started on demand by routers and fleet commands' };
+  if (!facts.isSocket) return { name, status: 'FAIL', detail: `${path} is not a socket`, fix: `remove ${path}` };
+  if (ownUid !== undefined && facts.uid !== ownUid) {
+    return { name, status: 'FAIL', detail: `${path} belongs to uid ${facts.uid}, not to you`, fix: 'set LLMSPELL_FLEET_HOME (or --home) to a directory of your own' };
+  }
+  if (facts.mode !== 0o600) {
+    return { name, status: 'FAIL', detail: `${path} has mode ${octal(facts.mode)}; other users could drive your fleet`, fix: `chmod 600 ${path}, or stop the manager and let it start again` };
+  }
+  if (answer === undefined) {
+    return { name, status: 'WARN', detail: `${path} is there but no manager answers on it (left over from a crash?)`, fix: 'nothing to do: the next fleet command replaces it' };
+  }
+  return { name, status: 'OK', detail: `running (pid ${answer.pid}), socket ${path} (mode 600)` };
+}
+
+export interface RuntimeFacts {
+  name: string;
+  isDefault: boolean;
+  /** The provider the check planned with (the default one). */
+  provider: string;
+  connection?: string;
+  kernelspec?: string;
+  /** argv[0] of the launch, when known. */
+  command?: string;
+  /** Where `command` was found; undefined when it was looked for and not found. */
+  resolved?: string;
+  /** Why no launch could be planned (config, kernelspec, provider config file). */
+  planError?: string;
+  configFile: string;
+}
+
+/** Can this runtime start here, and if not, every reason we found. */
+export function runtimeCheck(f: RuntimeFacts): Check {
+  const name = `runtime ${f.name}${f.isDefault ? ' (default)' : ''}`;
+  const critical = f.isDefault;
+  const reasons: string[] = [];
+  const fixes: string[] = [];
+  if (f.planError !== undefined) reasons.push(f.planError);
+  if (f.command !== undefined && f.resolved === undefined) {
+    reasons.push(`${f.command} not found${f.command.includes('/') ? ' or not executable' : ' on the PATH the backend gets'}`);
+    fixes.push(
+      f.kernelspec !== undefined
+        ? `fix argv[0] in kernelspec "${f.kernelspec}" (see \`jupyter kernelspec list\`)`
+        : `install ${f.command}, or set runtimes.${f.name}.argv[0] to its absolute path in ${f.configFile}`,
+    );
+  }
+  if (reasons.length > 0) {
+    const check: Check = { name, status: 'FAIL', detail: reasons.join('; '), critical };
+    if (fixes.length > 0) check.fix = fixes.join('; ');
+    return check;
+  }
+  const via = f.kernelspec !== undefined ? `kernelspec ${f.kernelspec}, ` : '';
+  return { name, status: 'OK', detail: `${f.resolved ?? f.command ?? '?'} (${via}${f.connection ?? 'router-writes'}, provider ${f.provider})`, critical };
+}
+
+export interface ProviderFacts {
+  name: string;
+  isDefault: boolean;
+  /** Absolute config file path, if the provider sets one. */
+  configFile?: string;
+  configExists: boolean;
+  /** Names of env keys the provider sets (never values: they may be API keys). */
+  envKeys: string[];
+  /** Runtimes whose argv needs {config}. */
+  runtimesNeedingConfig: string[];
+  fleetConfig: string;
+}
+
+export function providerCheck(f: ProviderFacts): Check {
+  const name = `provider ${f.name}${f.isDefault ? ' (default)' : ''}`;
+  const env = f.envKeys.length > 0 ? `; env ${f.envKeys.join(', ')}` : '';
+  if (f.configFile !== undefined && !f.configExists) {
+    return { name, status: 'FAIL', detail: `config file ${f.configFile} does not exist`, fix: `create it, or change providers.${f.name}.config in ${f.fleetConfig}` };
+  }
+  if (f.configFile === undefined && f.runtimesNeedingConfig.length > 0) {
+    return {
+      name,
+      status: 'WARN',
+      detail: `no config file, so runtime ${f.runtimesNeedingConfig.join(', ')} cannot start with it${env}`,
+      fix: `set providers.${f.name}.config = "~/.llmspell/${f.name}.toml" in ${f.fleetConfig}`,
+    };
+  }
+  return { name, status: 'OK', detail: `${f.configFile !== undefined ? `config ${f.configFile}` : 'no config file'}${env}` };
+}
+
+/** 1 when a critical check failed (the default runtime cannot start, or nothing can). */
+export function doctorExitCode(checks: readonly Check[]): number {
+  return checks.some((c) => c.critical === true && c.status === 'FAIL') ? 1 : 0;
+}
+
+/** The table, with a `fix:` line under each check that is not OK. */
+export function formatDoctor(checks: readonly Check[]): string {
+  const table = formatTable(
+    ['STATUS', 'CHECK', 'DETAIL'],
+    checks.map((c) => [c.status, c.name, c.detail]),
+  ).split('\n');
+  const indent = ' '.repeat(Math.max('STATUS'.length, ...checks.map((c) => c.status.length)) + 2);
+  const out = [table[0] as string];
+  checks.forEach((c, i) => {
+    out.push(table[i + 1] as string);
+    if (c.status !== 'OK' && c.fix !== undefined) out.push(`${indent}fix: ${c.fix}`);
+  });
+  return `${out.join('\n')}\n`;
+}

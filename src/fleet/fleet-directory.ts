@@ -1,0 +1,229 @@
+/**
+ * The router's BackendDirectory when backends are shared through the fleet manager. It has
+ * the router's shape structurally (fleet never imports router). One manager connection per
+ * router process is the lease for every backend it holds; if the manager dies, the leases stay
+ * valid (the data path never goes through the manager) and the directory reconnects (starting
+ * a new manager, which adopts the backends) and re-attaches.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isFleetError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import type { ConnectionInfo } from '../wire/connection-file.js';
+import { ManagerClient } from './manager/client.js';
+import { isSameProcess, killGroup } from './manager/proc.js';
+import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
+import type { InterruptMode, Requirement } from './types.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface FleetDirectoryOptions {
+  home: string;
+  /** Environment for an autostarted manager. Default process.env. */
+  env?: Env;
+  logger?: Logger;
+  /** Start a manager when none answers (default true). */
+  autostart?: boolean;
+  /** Identifies this router to the manager; default a random uuid. */
+  routerId?: string;
+  /** How often a held backend's pid is checked, the fallback for a missed exit event. Default 1000. */
+  pollMs?: number;
+}
+
+export interface LeaseExit {
+  exitCode: number | null;
+  signal: string | null;
+  reason: string;
+}
+
+export interface FleetLease {
+  readonly kernelId: string;
+  readonly pid: number;
+  readonly connection: ConnectionInfo;
+  readonly interruptMode: InterruptMode;
+  readonly requirement: Requirement;
+  readonly exited: Promise<LeaseExit>;
+  readonly shared: true;
+  interrupt(): void;
+  release(options?: { stop: boolean }): Promise<void>;
+  restart(): Promise<void>;
+  onReplaced(listener: (next: FleetLease) => void): void;
+}
+
+interface Held {
+  lease: FleetLease;
+  record: BackendRecord;
+  settle(exit: LeaseExit): void;
+  replaced: Set<(next: FleetLease) => void>;
+  poller: NodeJS.Timeout;
+}
+
+export type RestartedListener = (oldKernelId: string, handle: BackendHandle, next: FleetLease) => void;
+
+export class FleetDirectory {
+  readonly routerId: string;
+  readonly #held = new Map<string, Held>();
+  readonly #restarted = new Set<RestartedListener>();
+  readonly #log: Logger;
+  #client: Promise<ManagerClient> | undefined;
+  /** The live connection; a close of any older one is not news. */
+  #current: ManagerClient | undefined;
+  #closed = false;
+
+  constructor(private readonly options: FleetDirectoryOptions) {
+    this.routerId = options.routerId ?? randomUUID();
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet-directory' });
+  }
+
+  async acquire(requirement: Requirement, { signal }: { signal: AbortSignal }): Promise<FleetLease> {
+    signal.throwIfAborted();
+    const client = await this.#connection();
+    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid });
+    const lease = this.#hold(handle);
+    if (signal.aborted) {
+      await lease.release();
+      signal.throwIfAborted();
+    }
+    return lease;
+  }
+
+  /** The whole fleet, for `%llmspell list` and `status`. */
+  async list(): Promise<{ kernelId: string; pid: number; runtime: string; provider: string; group?: string; state: string; clients: number }[]> {
+    const records = await (await this.#connection()).request<ListedBackend[]>({ op: 'list' });
+    return records.map((r) => ({
+      kernelId: r.kernelId,
+      pid: r.pid,
+      runtime: r.requirement.runtime,
+      provider: r.requirement.provider,
+      ...(r.requirement.group !== undefined ? { group: r.requirement.group } : {}),
+      state: r.state,
+      clients: r.attached.length,
+    }));
+  }
+
+  /** Restart a shared backend for everyone attached; this router switches through onReplaced/onRestarted. */
+  async restart(kernelId: string): Promise<BackendHandle> {
+    const handle = await (await this.#connection()).request<BackendHandle>({ op: 'restart', kernelId, routerId: this.routerId });
+    this.#switch(kernelId, handle);
+    return handle;
+  }
+
+  onRestarted(listener: RestartedListener): () => void {
+    this.#restarted.add(listener);
+    return () => this.#restarted.delete(listener);
+  }
+
+  /** Closing the connection detaches this router everywhere; the backends linger for others. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const held of this.#held.values()) clearInterval(held.poller);
+    this.#held.clear();
+    const client = await this.#client?.catch(() => undefined);
+    client?.close();
+  }
+
+  #hold(handle: BackendHandle): FleetLease {
+    const { record, connection } = handle;
+    const existing = this.#held.get(record.kernelId);
+    if (existing !== undefined) return existing.lease;
+    let settle: (exit: LeaseExit) => void = () => undefined;
+    const exited = new Promise<LeaseExit>((resolve) => (settle = resolve));
+    const replaced = new Set<(next: FleetLease) => void>();
+    const lease: FleetLease = {
+      kernelId: record.kernelId,
+      pid: record.pid,
+      connection,
+      interruptMode: record.interruptMode,
+      requirement: record.requirement,
+      exited,
+      shared: true,
+      // Same process group, same incarnation: never signal a reused pid.
+      interrupt: () => void killGroup(record.pid, 'SIGINT', record.procStart),
+      release: () => this.#release(record.kernelId),
+      restart: async () => void (await this.restart(record.kernelId)),
+      onReplaced: (listener) => void replaced.add(listener),
+    };
+    const poller = setInterval(() => {
+      if (!isSameProcess(record.pid, record.procStart)) this.#settle(record.kernelId, { exitCode: null, signal: null, reason: 'exited' });
+    }, this.options.pollMs ?? 1000);
+    poller.unref();
+    this.#held.set(record.kernelId, { lease, record, settle, replaced, poller });
+    return lease;
+  }
+
+  async #release(kernelId: string): Promise<void> {
+    const held = this.#held.get(kernelId);
+    if (held === undefined) return;
+    clearInterval(held.poller);
+    this.#held.delete(kernelId);
+    const client = await this.#client?.catch(() => undefined);
+    if (client === undefined || client.isClosed) return; // the manager is gone: nothing is attached
+    await client.request({ op: 'release', kernelId, routerId: this.routerId }).catch((error: unknown) => {
+      this.#log.warn({ kernelId, err: String(error) }, 'release not confirmed by the manager');
+    });
+  }
+
+  #settle(kernelId: string, exit: LeaseExit): void {
+    const held = this.#held.get(kernelId);
+    if (held === undefined) return;
+    clearInterval(held.poller);
+    this.#held.delete(kernelId);
+    held.settle(exit);
+  }
+
+  /** The old backend was replaced: listeners get a lease on the new one, then the old lease ends. */
+  #switch(oldKernelId: string, handle: BackendHandle): void {
+    const old = this.#held.get(oldKernelId);
+    const next = this.#hold(handle);
+    if (old !== undefined) for (const listener of old.replaced) listener(next);
+    for (const listener of this.#restarted) listener(oldKernelId, handle, next);
+    this.#settle(oldKernelId, { exitCode: null, signal: null, reason: 'restarted' });
+  }
+
+  #onEvent(event: ManagerEvent): void {
+    if (event.event === 'backend-restarted' && event.handle !== undefined) this.#switch(event.kernelId, event.handle);
+    else if (event.event === 'backend-exited') {
+      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited' });
+    }
+  }
+
+  #connection(): Promise<ManagerClient> {
+    this.#client ??= this.#connect();
+    return this.#client;
+  }
+
+  async #connect(): Promise<ManagerClient> {
+    const client = await ManagerClient.connect({ home: this.options.home, autostart: this.options.autostart ?? true, env: this.options.env });
+    this.#current = client;
+    client.onEvent((event) => this.#onEvent(event));
+    void client.closed.then(() => {
+      if (this.#closed || this.#current !== client) return;
+      this.#current = undefined;
+      this.#log.warn('fleet manager connection lost; reconnecting (leases stay valid)');
+      this.#client = this.#reconnect();
+      this.#client.catch(() => undefined);
+    });
+    return client;
+  }
+
+  /** Reconnect (autostarting a manager that adopts our backends) and re-attach what we hold. */
+  async #reconnect(): Promise<ManagerClient> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+      if (this.#closed) throw new Error('fleet directory closed');
+      try {
+        const client = await this.#connect();
+        for (const kernelId of [...this.#held.keys()]) {
+          await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: process.pid }).catch((error: unknown) => {
+            // The new manager does not know it (its registry lost it): the pid poll still ends the lease when it dies.
+            this.#log.warn({ kernelId, code: isFleetError(error) ? error.code : undefined }, 'could not re-attach after reconnecting');
+          });
+        }
+        this.#log.info({ held: this.#held.size }, 'reconnected to the fleet manager');
+        return client;
+      } catch (error) {
+        this.#log.warn({ err: String(error), retryInMs: delay }, 'fleet manager unreachable');
+        await sleep(delay);
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Who is attached to which backend, and what happens when nobody is: a backend with no router
+ * attached is stopped after linger_seconds. One timer per backend (linger, or the grace an
+ * adopted backend gives its old routers to re-attach after a manager restart).
+ */
+import type { ManagedBackend, RouterRef } from './entry.js';
+import type { BackendRecord } from './protocol.js';
+
+export interface AttachmentsOptions {
+  /** Read when a backend goes idle, so a config edit applies to the next idle period. */
+  lingerMs(): number;
+  /** The attached set or idleSince changed: the registry is rewritten. */
+  onChange(): void;
+  /** The linger ran out with nobody attached: stop it. */
+  onIdleTimeout(backend: ManagedBackend): void;
+}
+
+/** Pure: how long from `now` until a backend idle since `idleSince` has lingered `lingerMs`. */
+export function lingerDelay(idleSince: number, lingerMs: number, now: number): number {
+  return Math.max(0, idleSince + lingerMs - now);
+}
+
+export class Attachments {
+  constructor(private readonly options: AttachmentsOptions) {}
+
+  /** Idempotent per routerId: re-attaching updates the router's pid and connection. */
+  attach(backend: ManagedBackend, router: RouterRef): void {
+    clear(backend);
+    backend.idleSince = undefined;
+    backend.attached.set(router.routerId, { ...router });
+    this.options.onChange();
+  }
+
+  /** Detaches the routers `match` selects; the last one leaving starts the linger. */
+  detach(backend: ManagedBackend, match: (router: RouterRef) => boolean): void {
+    let changed = false;
+    for (const [id, router] of backend.attached) {
+      if (match(router)) {
+        backend.attached.delete(id);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    if (backend.attached.size === 0) this.#idle(backend, Date.now());
+    this.options.onChange();
+  }
+
+  /** For a backend nobody attached to (spawned by `find`/`spawn`): linger starts now. */
+  idleIfUnused(backend: ManagedBackend): void {
+    if (backend.attached.size === 0 && backend.timer === undefined) {
+      this.#idle(backend, Date.now());
+      this.options.onChange();
+    }
+  }
+
+  /** Restart moves everyone to the new backend: the old one loses its attachments and timer. */
+  takeAll(backend: ManagedBackend): RouterRef[] {
+    clear(backend);
+    const all = [...backend.attached.values()];
+    backend.attached.clear();
+    return all;
+  }
+
+  /**
+   * A backend adopted from the registry has nobody attached yet. If routers were attached when
+   * the old manager died, they are reconnecting now: give them `graceMs` before lingering, so
+   * that linger_seconds = 0 does not stop a backend that is in use.
+   */
+  adopted(backend: ManagedBackend, record: BackendRecord, graceMs: number): void {
+    if (record.attached.length === 0) {
+      this.#idle(backend, record.idleSince ?? Date.now());
+      return;
+    }
+    clear(backend);
+    backend.timer = setTimeout(() => {
+      backend.timer = undefined;
+      this.idleIfUnused(backend);
+    }, graceMs);
+    backend.timer.unref();
+  }
+
+  #idle(backend: ManagedBackend, since: number): void {
+    clear(backend);
+    backend.idleSince = since;
+    backend.timer = setTimeout(() => {
+      backend.timer = undefined;
+      if (backend.attached.size === 0 && backend.state === 'ready') this.options.onIdleTimeout(backend);
+    }, lingerDelay(since, this.options.lingerMs(), Date.now()));
+    backend.timer.unref();
+  }
+}
+
+function clear(backend: ManagedBackend): void {
+  if (backend.timer !== undefined) clearTimeout(backend.timer);
+  backend.timer = undefined;
+}

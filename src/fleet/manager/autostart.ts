@@ -1,0 +1,101 @@
+/**
+ * Starting the manager on demand: `node <dist>/src/cli/main.js manager --foreground`, detached
+ * into its own session so that Jupyter's signals to a router's group never reach it, with its
+ * output appended to <home>/logs/manager.log, and unreferenced so the starter can exit.
+ *
+ * This is the one process start outside spawn.ts: spawnBackend keeps a reference to its child
+ * (a router or CLI that autostarts a manager would then never exit).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, open } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FleetError } from '../../shared/errors.js';
+import { ensurePrivateDir, logDir } from '../paths.js';
+import { packageRoot } from '../plan.js';
+import { managerLogPath } from './files.js';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Pure: the built CLI next to this module. Built, this file is dist/src/fleet/manager/autostart.js
+ * and the CLI dist/src/cli/main.js; run from sources (vitest), the CLI is the build's, found
+ * below the package root.
+ */
+export function cliEntryFor(moduleFile: string, root: string | undefined): string | undefined {
+  if (moduleFile.endsWith('.js') && basename(dirname(dirname(dirname(moduleFile)))) === 'src') {
+    return resolve(dirname(moduleFile), '..', '..', 'cli', 'main.js');
+  }
+  return root === undefined ? undefined : join(root, 'dist', 'src', 'cli', 'main.js');
+}
+
+export function cliEntry(): string {
+  const entry = cliEntryFor(fileURLToPath(import.meta.url), packageRoot());
+  if (entry === undefined || !existsSync(entry)) {
+    throw new FleetError('MANAGER_UNAVAILABLE', `cannot start the fleet manager: the built CLI ${entry ?? '(dist/src/cli/main.js)'} is missing; run \`npm run build\``, {
+      entry,
+    });
+  }
+  return entry;
+}
+
+/**
+ * Variables that describe one kernel session, not the user: the manager serves every router,
+ * so the first router's choices must not leak into it (and through it into every backend).
+ * JPY_PARENT_PID in particular would make the manager look like a kernel of that client.
+ */
+const SESSION_VARIABLES = [
+  'JPY_PARENT_PID',
+  'JPY_SESSION_NAME',
+  'JPY_INTERRUPT_EVENT',
+  'LLMSPELL_RUNTIME',
+  'LLMSPELL_PROVIDER',
+  'KERNEL_LLMSPELL_RUNTIME',
+  'KERNEL_LLMSPELL_PROVIDER',
+];
+
+/** Pure: the manager's environment: the starter's, minus session variables, with the home pinned. */
+export function managerEnv(env: Env, home: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !SESSION_VARIABLES.includes(k)) out[k] = v;
+  out.LLMSPELL_FLEET_HOME = home;
+  return out;
+}
+
+export interface StartedManager {
+  pid: number;
+  logFile: string;
+  /** Exit code when the started process ends (0: another manager was already there). */
+  exited: Promise<number | null>;
+}
+
+export async function startManagerProcess(options: { home: string; env: Env }): Promise<StartedManager> {
+  const home = await ensurePrivateDir(options.home);
+  await ensurePrivateDir(logDir(home));
+  const logFile = managerLogPath(home);
+  const log = await open(logFile, 'a', 0o600);
+  try {
+    await chmod(logFile, 0o600);
+    await log.appendFile(`--- llmspell-fleet ${new Date().toISOString()}: starting the fleet manager (by pid ${process.pid}) ---\n`);
+    const child = spawn(process.execPath, [cliEntry(), 'manager', '--foreground'], {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: managerEnv(options.env, home),
+      // Never the starter's cwd: the manager outlives it, and must not pin a directory it may delete.
+      cwd: home,
+      shell: false,
+    });
+    const exited = new Promise<number | null>((resolvePromise) => {
+      child.once('exit', (code) => resolvePromise(code));
+      child.once('error', () => resolvePromise(-1));
+    });
+    child.unref();
+    if (child.pid === undefined) {
+      throw new FleetError('MANAGER_UNAVAILABLE', `could not start the fleet manager (${process.execPath}); see ${logFile}`, { logFile });
+    }
+    return { pid: child.pid, logFile, exited };
+  } finally {
+    await log.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * A connection to the fleet manager, for routers and the CLI. If no manager answers, it starts
+ * one (detached) and waits for it. The connection itself is a lease: a router's attachments
+ * end when it closes, which is how a router killed with SIGKILL still detaches.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FleetError, type FleetErrorCode } from '../../shared/errors.js';
+import { readLogTail } from '../spawn.js';
+import { startManagerProcess, type StartedManager } from './autostart.js';
+import { managerLogPath, managerSocketPath } from './files.js';
+import { LineReader, encodeLine } from './lines.js';
+import type { ManagerEvent, ManagerRequest, ManagerResponse } from './protocol.js';
+
+type Env = Record<string, string | undefined>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A request as callers write it; the client numbers it. */
+export type ManagerRequestBody = DistributiveOmit<ManagerRequest, 'id'>;
+
+export interface ManagerConnectOptions {
+  home: string;
+  /** Start a manager when none answers (default true). */
+  autostart?: boolean;
+  /** Environment of an autostarted manager (and through it, of the backends). Default process.env. */
+  env?: Env;
+  /** How long to wait for an autostarted manager to listen. Default 10000. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+export class ManagerClient {
+  /** Settles when the connection is gone, whoever closed it. */
+  readonly closed: Promise<void>;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #listeners = new Set<(event: ManagerEvent) => void>();
+  #isClosed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly socketPath: string,
+  ) {
+    const reader = new LineReader((line) => this.#onLine(line));
+    socket.on('data', (chunk: Buffer) => {
+      if (!reader.push(chunk)) socket.destroy();
+    });
+    // Errors end in 'close', where pending requests are rejected; nothing to add here.
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.#isClosed = true;
+        const error = unavailable(`the fleet manager connection (${socketPath}) closed before it answered`, socketPath);
+        for (const p of this.#pending.values()) p.reject(error);
+        this.#pending.clear();
+        resolve();
+      });
+    });
+  }
+
+  /** Connect to the manager of `home`, starting one first if allowed and needed. */
+  static async connect(options: ManagerConnectOptions): Promise<ManagerClient> {
+    const socketPath = managerSocketPath(options.home);
+    try {
+      return await ManagerClient.#open(socketPath);
+    } catch (error) {
+      if (options.autostart === false) {
+        throw unavailable(
+          `no fleet manager answers on ${socketPath} (${(error as Error).message}); start one with \`llmspell-fleet manager\` (its log: ${managerLogPath(options.home)})`,
+          socketPath,
+        );
+      }
+    }
+    const started = await startManagerProcess({ home: options.home, env: options.env ?? process.env });
+    return ManagerClient.#waitFor(socketPath, started, options.timeoutMs ?? 10_000);
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Rejects with a FleetError carrying the manager's code, message and context. */
+  request<T = unknown>(body: ManagerRequestBody): Promise<T> {
+    if (this.#isClosed) return Promise.reject(unavailable(`the fleet manager connection (${this.socketPath}) is closed`, this.socketPath));
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.write(encodeLine({ ...body, id }));
+    });
+  }
+
+  /** Events the manager pushes to this connection (backend-restarted, backend-exited). */
+  onEvent(listener: (event: ManagerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #onLine(line: string): void {
+    let message: ManagerResponse | ManagerEvent;
+    try {
+      message = JSON.parse(line) as ManagerResponse | ManagerEvent;
+    } catch {
+      return;
+    }
+    if ('event' in message) {
+      for (const listener of this.#listeners) listener(message);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    if (message.ok) pending.resolve(message.result);
+    else pending.reject(new FleetError(message.error.code as FleetErrorCode, message.error.message, message.error.context ?? {}));
+  }
+
+  static #open(socketPath: string): Promise<ManagerClient> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect(socketPath);
+      const onError = (error: Error) => {
+        socket.destroy();
+        reject(error);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new ManagerClient(socket, socketPath));
+      });
+    });
+  }
+
+  /**
+   * Retries with a growing delay. A started manager that exits 0 lost the race to another
+   * manager, which is fine: keep trying. One that exits non-zero failed: say so at once.
+   */
+  static async #waitFor(socketPath: string, started: StartedManager, timeoutMs: number): Promise<ManagerClient> {
+    const deadline = Date.now() + timeoutMs;
+    let exitCode: number | null | undefined;
+    void started.exited.then((code) => (exitCode = code));
+    let delay = 20;
+    let last: Error | undefined;
+    while (Date.now() < deadline) {
+      try {
+        return await ManagerClient.#open(socketPath);
+      } catch (error) {
+        last = error as Error;
+      }
+      if (exitCode !== undefined && exitCode !== 0) break;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 500);
+    }
+    const tail = await readLogTail(started.logFile, { lines: 10 });
+    const why = exitCode !== undefined && exitCode !== 0 ? `the manager it started (pid ${started.pid}) exited with code ${exitCode}` : `nothing listened within ${timeoutMs} ms (${last?.message ?? 'no answer'})`;
+    throw unavailable(
+      `cannot reach the fleet manager on ${socketPath}: ${why}; see ${started.logFile}${tail ? `\nlast lines:\n${tail}` : ''}`,
+      socketPath,
+      { pid: started.pid, exitCode, logFile: started.logFile },
+    );
+  }
+}
+
+function unavailable(message: string, socketPath: string, extra: Record<string, unknown> = {}): FleetError {
+  return new FleetError('MANAGER_UNAVAILABLE', message, { socket: socketPath, logFile: managerLogPath(dirname(socketPath)), ...extra });
+}

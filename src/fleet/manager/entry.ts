@@ -1,0 +1,204 @@
+/**
+ * One backend as the manager holds it: either spawned by this manager (a BackendProcess with a
+ * child handle) or adopted from the registry after a manager restart (only a pid, watched by
+ * polling /proc and signalled by process group after re-checking its start time).
+ */
+import { readFile, rm } from 'node:fs/promises';
+import type { Logger } from '../../shared/log.js';
+import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
+import type { BackendProcess } from '../backend-process.js';
+import type { InterruptMode, Requirement } from '../types.js';
+import { isSameProcess, killGroup } from './proc.js';
+import type { BackendRecord, BackendState } from './protocol.js';
+import { isOwnConnectionFile } from './registry.js';
+
+/** A router attachment; `conn` is the manager connection that made it (its lease). */
+export interface RouterRef {
+  routerId: string;
+  pid: number;
+  conn?: number;
+}
+
+export interface BackendGone {
+  exitCode: number | null;
+  signal: string | null;
+  reason: string;
+}
+
+export interface ManagedBackendInit {
+  kernelId: string;
+  pid: number;
+  procStart: number | undefined;
+  requirement: Requirement;
+  interruptMode: InterruptMode;
+  connectionFile: string;
+  logFile: string;
+  startedAt: number;
+  connection: ConnectionInfo;
+  state: BackendState;
+}
+
+export interface StopLadder {
+  graceMs: number;
+  killMs: number;
+}
+
+export class ManagedBackend {
+  state: BackendState;
+  readonly attached = new Map<string, RouterRef>();
+  idleSince: number | undefined;
+  /** Linger or re-attach-grace timer; at most one at a time. */
+  timer: NodeJS.Timeout | undefined;
+  /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
+  replaced = false;
+  readonly gone: Promise<BackendGone>;
+  #stopping: Promise<void> | undefined;
+  #poller: NodeJS.Timeout | undefined;
+  #markGone: (gone: BackendGone) => void = () => undefined;
+
+  private constructor(
+    readonly init: ManagedBackendInit,
+    private readonly home: string,
+    private readonly process: BackendProcess | undefined,
+    pollMs: number,
+  ) {
+    this.state = init.state;
+    if (process !== undefined) {
+      this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason }));
+    } else {
+      this.gone = new Promise((resolve) => (this.#markGone = resolve));
+      this.#poller = setInterval(() => this.#poll(), pollMs);
+      this.#poller.unref();
+    }
+    void this.gone.then(() => {
+      this.state = 'exited';
+      this.#stopPolling();
+    });
+  }
+
+  static spawned(process: BackendProcess, init: ManagedBackendInit, home: string): ManagedBackend {
+    return new ManagedBackend(init, home, process, 0);
+  }
+
+  /** A backend this manager did not start: it has no child handle, only a pid to watch. */
+  static adopted(init: ManagedBackendInit, home: string, pollMs: number): ManagedBackend {
+    return new ManagedBackend(init, home, undefined, pollMs);
+  }
+
+  get kernelId(): string {
+    return this.init.kernelId;
+  }
+  get pid(): number {
+    return this.init.pid;
+  }
+  get connection(): ConnectionInfo {
+    return this.init.connection;
+  }
+  get requirement(): Requirement {
+    return this.init.requirement;
+  }
+  get isAdopted(): boolean {
+    return this.process === undefined;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited' && isSameProcess(this.pid, this.init.procStart);
+  }
+
+  ports(): number[] {
+    const c = this.connection;
+    return [c.shell_port, c.iopub_port, c.stdin_port, c.control_port, c.hb_port];
+  }
+
+  record(): BackendRecord {
+    const r: BackendRecord = {
+      kernelId: this.kernelId,
+      pid: this.pid,
+      requirement: { ...this.requirement },
+      state: this.state,
+      interruptMode: this.init.interruptMode,
+      connectionFile: this.init.connectionFile,
+      logFile: this.init.logFile,
+      startedAt: this.init.startedAt,
+      ports: this.ports(),
+      ip: this.connection.ip,
+      attached: [...this.attached.values()].map((a) => ({ routerId: a.routerId, pid: a.pid })),
+    };
+    if (this.idleSince !== undefined) r.idleSince = this.idleSince;
+    if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
+    return r;
+  }
+
+  /** Idempotent; resolves once the process is gone and its connection file removed. */
+  stop(ladder: StopLadder, log: Logger): Promise<void> {
+    this.#stopping ??= this.#stopOnce(ladder, log);
+    return this.#stopping;
+  }
+
+  /** Forget timers without touching the process: the manager is going away, the backend stays. */
+  release(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.#stopPolling();
+  }
+
+  async #stopOnce(ladder: StopLadder, log: Logger): Promise<void> {
+    if (this.state !== 'exited') this.state = 'stopping';
+    if (this.process !== undefined) {
+      await this.process.stop({ graceMs: ladder.graceMs, killMs: ladder.killMs });
+      return;
+    }
+    if (!(await this.#signalUntilGone('SIGTERM', ladder.graceMs))) {
+      log.warn({ kernelId: this.kernelId, backendPid: this.pid }, 'adopted backend ignored SIGTERM; sending SIGKILL');
+      if (!(await this.#signalUntilGone('SIGKILL', ladder.killMs))) {
+        log.error({ kernelId: this.kernelId, backendPid: this.pid }, 'adopted backend did not exit after SIGKILL');
+        return;
+      }
+    }
+    await this.gone;
+  }
+
+  async #signalUntilGone(signal: NodeJS.Signals, ms: number): Promise<boolean> {
+    killGroup(this.pid, signal, this.init.procStart);
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (this.#poll()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.#poll();
+  }
+
+  /** Adopted only: true (and `gone` settled, connection file removed) once the pid is not ours any more. */
+  #poll(): boolean {
+    if (this.state === 'exited') return true;
+    if (isSameProcess(this.pid, this.init.procStart)) return false;
+    const reason = this.state === 'stopping' ? 'stopped' : 'exited';
+    void removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).finally(() =>
+      this.#markGone({ exitCode: null, signal: null, reason }),
+    );
+    this.state = 'exited';
+    return true;
+  }
+
+  #stopPolling(): void {
+    if (this.#poller !== undefined) clearInterval(this.#poller);
+    this.#poller = undefined;
+  }
+}
+
+/**
+ * Remove a backend's connection file if it is in our backends dir and still holds that
+ * backend's key (a new backend may have been given the same path since).
+ */
+export async function removeConnectionFile(home: string, path: string, key: string | undefined): Promise<boolean> {
+  if (!isOwnConnectionFile(home, path)) return false;
+  if (key !== undefined) {
+    try {
+      if (parseConnectionInfo(await readFile(path, 'utf8'), path).key !== key) return false;
+    } catch {
+      return false;
+    }
+  }
+  await rm(path, { force: true });
+  return true;
+}

@@ -1,0 +1,282 @@
+/**
+ * The fleet manager's core, without the socket: which backends run, who is attached to each,
+ * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
+ * and the registry that lets a new manager adopt what an old one left running.
+ */
+import { silentLogger, type Logger } from '../../shared/log.js';
+import { FleetError } from '../../shared/errors.js';
+import { loadFleetConfig } from '../config.js';
+import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
+import type { FleetConfig, Requirement } from '../types.js';
+import { adoptFromRegistry } from './adopt.js';
+import { Attachments } from './attachments.js';
+import type { ManagedBackend, RouterRef } from './entry.js';
+import { launchBackend } from './launch.js';
+import { maintenance, type CleanupReport } from './maintenance.js';
+import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
+import { writeRegistry } from './registry.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface FleetManagerOptions {
+  home: string;
+  /** The environment backends are planned with (PATH, HOME, Jupyter paths). Default process.env. */
+  env?: Env;
+  logger?: Logger;
+  /** Read before every spawn, so edits to fleet.toml apply without restarting the manager. */
+  loadConfig?: () => Promise<FleetConfig>;
+  /** How often an adopted backend's pid is checked (it has no child handle). Default 1000. */
+  pollMs?: number;
+  /** After adoption, how long routers that were attached get to re-attach before linger starts. Default 15000. */
+  reattachGraceMs?: number;
+  /** SIGTERM → SIGKILL delay when stopping a backend. Default 2000. */
+  stopGraceMs?: number;
+  heartbeatGraceMs?: number;
+  /** Write registry.json (default true). */
+  persist?: boolean;
+}
+
+export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;
+
+/** Pure: backends are shared exactly when runtime, provider and group are all equal. */
+export function requirementKey(r: Requirement): string {
+  return JSON.stringify([r.runtime, r.provider, r.group ?? null]);
+}
+
+export class FleetManager {
+  readonly home: string;
+  readonly #backends = new Map<string, ManagedBackend>();
+  readonly #inflight = new Map<string, Promise<ManagedBackend>>();
+  readonly #restarts = new Map<string, Promise<BackendHandle>>();
+  readonly #listeners = new Set<FleetEventListener>();
+  readonly #log: Logger;
+  readonly #attachments: Attachments;
+  #lingerSeconds = DEFAULT_LINGER_SECONDS;
+  #writes: Promise<void> = Promise.resolve();
+  #dirty = false;
+  #closed = false;
+
+  constructor(private readonly options: FleetManagerOptions) {
+    this.home = options.home;
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet' });
+    this.#attachments = new Attachments({
+      lingerMs: () => this.#lingerSeconds * 1000,
+      onChange: () => this.#persist(),
+      onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
+    });
+  }
+
+  /** Adopt what the registry says still runs; returns the kernel ids adopted and forgotten. */
+  async start(): Promise<{ adopted: string[]; forgotten: string[] }> {
+    await this.#config().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'config unusable at start; linger default applies'));
+    const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log });
+    for (const { backend, record } of adoption.adopted) {
+      this.#add(backend);
+      this.#attachments.adopted(backend, record, this.options.reattachGraceMs ?? 15_000);
+    }
+    this.#persist();
+    return { adopted: adoption.adopted.map((a) => a.record.kernelId), forgotten: adoption.forgotten.map((f) => f.kernelId) };
+  }
+
+  onEvent(listener: FleetEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Find or spawn, then attach `router`. */
+  async acquire(requirement: Requirement, router: RouterRef): Promise<BackendHandle> {
+    for (let attempt = 0; ; attempt++) {
+      const backend = await this.#findOrSpawn(requirement);
+      // It can only have died in between if it crashed right after answering; spawn again once.
+      if (backend.state === 'ready' || attempt >= 1) return this.attach(backend.kernelId, router);
+    }
+  }
+
+  /** Find or spawn without attaching (CLI `find`): an unused backend lingers as usual. */
+  async find(requirement: Requirement): Promise<BackendHandle> {
+    const backend = await this.#findOrSpawn(requirement);
+    this.#attachments.idleIfUnused(backend);
+    return handle(backend);
+  }
+
+  /** A new backend even if a matching one runs (CLI `spawn`). */
+  async spawn(requirement: Requirement): Promise<BackendHandle> {
+    const backend = await this.#launch(requirement);
+    this.#attachments.idleIfUnused(backend);
+    return handle(backend);
+  }
+
+  attach(kernelId: string, router: RouterRef): BackendHandle {
+    const backend = this.#backends.get(kernelId);
+    if (backend === undefined || backend.state === 'stopping' || backend.state === 'exited') {
+      throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId}; acquire a new one (see \`llmspell-fleet list\`)`, { kernelId });
+    }
+    this.#attachments.attach(backend, router);
+    return handle(backend);
+  }
+
+  release(kernelId: string, routerId: string): void {
+    const backend = this.#backends.get(kernelId);
+    if (backend !== undefined) this.#attachments.detach(backend, (r) => r.routerId === routerId);
+  }
+
+  /** A manager connection closed: every attachment it made ends (that is the lease). */
+  detachConnection(conn: number): void {
+    for (const backend of this.#backends.values()) this.#attachments.detach(backend, (r) => r.conn === conn);
+  }
+
+  /**
+   * Replace a shared backend for everyone attached: stop it, start one with the same
+   * requirement, move the attachments, and tell every other attached router. Concurrent
+   * restarts of one backend share the new one; acquires for its requirement wait for it.
+   */
+  restart(kernelId: string, routerId?: string): Promise<BackendHandle> {
+    const pending = this.#restarts.get(kernelId);
+    if (pending !== undefined) return pending;
+    const old = this.#backends.get(kernelId);
+    if (old === undefined || old.state !== 'ready') {
+      return Promise.reject(new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId }));
+    }
+    old.replaced = true;
+    const routers = this.#attachments.takeAll(old);
+    const key = requirementKey(old.requirement);
+    const fresh = this.#track(key, this.#stop(old, 'restart').then(() => this.#launch(old.requirement)));
+    const result = fresh.then(
+      (backend) => {
+        for (const r of routers) this.#attachments.attach(backend, r);
+        this.#attachments.idleIfUnused(backend);
+        const next = handle(backend);
+        this.#emit({ event: 'backend-restarted', kernelId, handle: next }, routers.filter((r) => r.routerId !== routerId));
+        return next;
+      },
+      (error: unknown) => {
+        this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${String((error as Error).message ?? error)}` }, routers);
+        throw error;
+      },
+    );
+    this.#restarts.set(kernelId, result);
+    void result.catch(() => undefined).finally(() => this.#restarts.delete(kernelId));
+    return result;
+  }
+
+  /** Stop by kernel id or by any of its ports. */
+  async stop(target: string): Promise<{ stopped: BackendRecord[] }> {
+    const port = /^\d+$/.test(target) ? Number(target) : undefined;
+    const matches = [...this.#backends.values()].filter((b) => b.kernelId === target || (port !== undefined && b.ports().includes(port)));
+    if (matches.length === 0) {
+      throw new FleetError('UNKNOWN_BACKEND', `no backend has the id or port "${target}"; see \`llmspell-fleet list\``, { target });
+    }
+    return { stopped: await Promise.all(matches.map((b) => this.#stop(b, 'stopped'))) };
+  }
+
+  async stopAll(): Promise<{ stopped: BackendRecord[] }> {
+    return { stopped: await Promise.all([...this.#backends.values()].map((b) => this.#stop(b, 'stopped'))) };
+  }
+
+  list(): ListedBackend[] {
+    return maintenance.list(this.#backends.values());
+  }
+
+  health(): Promise<HealthReport[]> {
+    return maintenance.health(this.#backends.values());
+  }
+
+  /** Forget dead backends now (not at the next poll) and remove connection files nobody owns. */
+  async cleanup(): Promise<CleanupReport> {
+    const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0 });
+    this.#persist();
+    return report;
+  }
+
+  /** The manager is going away: timers stop, the registry is flushed, backends keep running. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const backend of this.#backends.values()) backend.release();
+    this.#persist(true);
+    await this.#writes;
+  }
+
+  #findOrSpawn(requirement: Requirement): Promise<ManagedBackend> {
+    const key = requirementKey(requirement);
+    for (const backend of this.#backends.values()) {
+      if (backend.state === 'ready' && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
+    }
+    return this.#inflight.get(key) ?? this.#track(key, this.#launch(requirement));
+  }
+
+  #track(key: string, pending: Promise<ManagedBackend>): Promise<ManagedBackend> {
+    this.#inflight.set(key, pending);
+    const forget = () => {
+      if (this.#inflight.get(key) === pending) this.#inflight.delete(key);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  async #launch(requirement: Requirement): Promise<ManagedBackend> {
+    if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
+    const config = await this.#config();
+    const backend = await launchBackend({
+      requirement,
+      config,
+      home: this.home,
+      env: this.options.env ?? process.env,
+      logger: this.#log,
+      heartbeatGraceMs: this.options.heartbeatGraceMs,
+      onSpawned: (b) => this.#add(b),
+    });
+    this.#persist();
+    return backend;
+  }
+
+  async #config(): Promise<FleetConfig> {
+    const config = await (this.options.loadConfig ?? (() => loadFleetConfig({ env: this.options.env ?? process.env })))();
+    this.#lingerSeconds = config.linger_seconds;
+    return config;
+  }
+
+  #add(backend: ManagedBackend): void {
+    this.#backends.set(backend.kernelId, backend);
+    this.#persist();
+    void backend.gone.then((gone) => {
+      backend.release();
+      if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
+      this.#persist();
+      // A backend that died on its own still has a connection file (llmspell never removes it).
+      if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
+      if (!backend.replaced && !this.#closed) {
+        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal };
+        this.#emit(event, [...backend.attached.values()]);
+      }
+    });
+  }
+
+  async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
+    this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
+    const graceMs = this.options.stopGraceMs ?? 2000;
+    await backend.stop({ graceMs, killMs: 3000 }, this.#log);
+    await backend.gone;
+    return backend.record();
+  }
+
+  #emit(event: ManagerEvent, to: readonly RouterRef[]): void {
+    if (to.length === 0) return;
+    for (const listener of this.#listeners) listener(event, to);
+  }
+
+  /** Writes are serialised and coalesced: each write takes the newest state at the time it runs. */
+  #persist(evenIfClosed = false): void {
+    if (this.options.persist === false || (this.#closed && !evenIfClosed)) return;
+    this.#dirty = true;
+    this.#writes = this.#writes.then(async () => {
+      if (!this.#dirty) return;
+      this.#dirty = false;
+      const records = [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
+      await writeRegistry(this.home, records).catch((error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json'));
+    });
+  }
+}
+
+function handle(backend: ManagedBackend): BackendHandle {
+  return { record: backend.record(), connection: backend.connection };
+}

@@ -1,0 +1,100 @@
+/**
+ * Starting one backend for the manager: plan, spawn, then wait until it answers kernel_info,
+ * so that `find` and `acquire` only ever hand out a backend that is ready to talk.
+ */
+import { FleetError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import { BackendProcess } from '../backend-process.js';
+import { planLaunch } from '../plan.js';
+import type { FleetConfig, LaunchPlan, Requirement } from '../types.js';
+import { ManagedBackend, type BackendGone } from './entry.js';
+import { procStartTime } from './proc.js';
+import { waitUntilAnswering } from './probe.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface LaunchBackendOptions {
+  requirement: Requirement;
+  config: FleetConfig;
+  home: string;
+  env: Env;
+  logger: Logger;
+  heartbeatGraceMs?: number;
+  /** Called once the process runs, before it answers: the manager records it at once. */
+  onSpawned(backend: ManagedBackend): void;
+}
+
+/**
+ * Pure: what the manager changes in a plan. Backends must outlive the manager (a restarted
+ * manager adopts them), so they are not told to watch its pid: ipykernel exits when the
+ * process named by JPY_PARENT_PID goes away, and treats an empty value as "no parent".
+ */
+export function managerPlan(plan: LaunchPlan): LaunchPlan {
+  return { ...plan, env: { ...plan.env, JPY_PARENT_PID: '' } };
+}
+
+/** Resolves with a ready backend; on failure the backend is stopped before the error is thrown. */
+export async function launchBackend(options: LaunchBackendOptions): Promise<ManagedBackend> {
+  const { logger: log } = options;
+  const plan = managerPlan(await planLaunch({ requirement: options.requirement, config: options.config, home: options.home, env: options.env }));
+  const child = await BackendProcess.launch(plan, { logger: log });
+  const backend = ManagedBackend.spawned(
+    child,
+    {
+      kernelId: plan.kernelId,
+      pid: child.pid,
+      procStart: procStartTime(child.pid),
+      requirement: plan.requirement,
+      interruptMode: plan.interruptMode,
+      connectionFile: plan.connectionFile,
+      logFile: plan.logFile,
+      startedAt: Date.now(),
+      connection: child.connection,
+      state: 'starting',
+    },
+    options.home,
+  );
+  options.onSpawned(backend);
+  try {
+    await waitReady(backend, plan, options.heartbeatGraceMs, log);
+  } catch (error) {
+    await backend.stop({ graceMs: 500, killMs: 3000 }, log);
+    throw error;
+  }
+  backend.state = 'ready';
+  return backend;
+}
+
+async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGraceMs: number | undefined, log: Logger): Promise<void> {
+  const exited = new AbortController();
+  void backend.gone.then((gone) => exited.abort(gone));
+  const context = { kernelId: plan.kernelId, runtime: plan.requirement.runtime, provider: plan.requirement.provider, pid: backend.pid, logFile: plan.logFile };
+  let evidence: Awaited<ReturnType<typeof waitUntilAnswering>>;
+  try {
+    evidence = await waitUntilAnswering(backend.connection, { timeoutMs: plan.startupTimeoutMs, signal: exited.signal, heartbeatGraceMs });
+  } catch (error) {
+    if (!exited.signal.aborted) throw error;
+    const gone = exited.signal.reason as BackendGone;
+    const how = gone.signal !== null ? `was killed by ${gone.signal}` : `exited with code ${gone.exitCode}`;
+    throw new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it answered kernel_info; see ${plan.logFile}`, {
+      ...context,
+      exitCode: gone.exitCode,
+      signal: gone.signal,
+    });
+  }
+  if (evidence === 'timeout') {
+    throw new FleetError(
+      'READY_TIMEOUT',
+      `${describe(plan)} did not answer kernel_info within ${plan.startupTimeoutMs} ms; it was stopped. ` +
+        `Raise runtimes.${plan.requirement.runtime}.startup_timeout if it is just slow, or read ${plan.logFile}`,
+      { ...context, waitedFor: 'kernel_info_reply', timeoutMs: plan.startupTimeoutMs },
+    );
+  }
+  if (evidence === 'heartbeat') {
+    log.warn({ kernelId: plan.kernelId }, 'backend answers heartbeats but not kernel_info on shell; treating it as ready');
+  }
+}
+
+function describe(plan: LaunchPlan): string {
+  return `${plan.requirement.runtime}/${plan.requirement.provider} backend (kernel ${plan.kernelId})`;
+}

@@ -1,0 +1,223 @@
+/**
+ * The manager daemon's socket: `<home>/manager.sock`, newline-delimited JSON (protocol.ts),
+ * one instance per home. Each connection that acquires or attaches holds a lease: when it
+ * closes, its routers are detached from every backend.
+ *
+ * Stopping: close() stops listening and leaves the backends running (a restarted manager
+ * adopts them); the `shutdown` op stops every backend first.
+ */
+import { rm, chmod } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { FleetError, isFleetError } from '../../shared/errors.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import { ensurePrivateDir } from '../paths.js';
+import { ManagerClient } from './client.js';
+import type { FleetManager } from './fleet.js';
+import { managerLockPath, managerSocketPath } from './files.js';
+import { LineReader, encodeLine } from './lines.js';
+import { acquireLock } from './lock.js';
+import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
+import { parseRequest } from './requests.js';
+
+export interface ManagerServerOptions {
+  home: string;
+  fleet: FleetManager;
+  logger?: Logger;
+}
+
+const PING_TIMEOUT_MS = 5000;
+
+export type ServerStart = { status: 'started'; server: ManagerServer } | { status: 'already-running'; pid: number | undefined };
+
+export class ManagerServer {
+  readonly socketPath: string;
+  /** Settles once the server has closed (close(), or after a `shutdown` op). */
+  readonly closed: Promise<void>;
+  readonly startedAt = Date.now();
+  readonly #connections = new Map<number, Socket>();
+  readonly #log: Logger;
+  #nextConn = 1;
+  #closing: Promise<void> | undefined;
+  #markClosed: () => void = () => undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: ManagerServerOptions,
+    private readonly ready: Promise<void>,
+  ) {
+    this.socketPath = managerSocketPath(options.home);
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'manager-server' });
+    this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    server.on('connection', (socket) => this.#accept(socket));
+    options.fleet.onEvent((event, to) => {
+      for (const conn of new Set(to.map((r) => r.conn))) {
+        const socket = conn === undefined ? undefined : this.#connections.get(conn);
+        if (socket !== undefined && !socket.destroyed) socket.write(encodeLine(event));
+      }
+    });
+  }
+
+  /**
+   * Bind the socket unless another manager answers on it, then adopt the registry's backends
+   * (requests wait for that). The check-and-bind runs under manager.lock, so two managers
+   * started together never both unlink a stale socket and bind.
+   */
+  static async start(options: ManagerServerOptions): Promise<ServerStart> {
+    const home = await ensurePrivateDir(options.home);
+    const socketPath = managerSocketPath(home);
+    const lock = await acquireLock(managerLockPath(home));
+    let server: Server;
+    try {
+      const other = await runningManager(home);
+      if (other !== undefined) return { status: 'already-running', pid: other.pid };
+      // Nothing answers: whatever socket file is there is stale (ECONNREFUSED).
+      await rm(socketPath, { force: true });
+      server = await listen(socketPath);
+    } finally {
+      await lock.release();
+    }
+    const ready = options.fleet.start().then((adoption) => {
+      (options.logger ?? silentLogger()).info({ ...adoption, socket: socketPath }, 'fleet manager ready');
+    });
+    const self = new ManagerServer(server, { ...options, home }, ready);
+    try {
+      await ready;
+    } catch (error) {
+      await self.close();
+      throw error;
+    }
+    return { status: 'started', server: self };
+  }
+
+  /** Stop listening and drop every connection; backends keep running. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        // end() flushes what was written (the answer to `shutdown`); destroy() bounds the wait.
+        for (const socket of this.#connections.values()) {
+          socket.end();
+          setTimeout(() => socket.destroy(), 1000).unref();
+        }
+      });
+      await this.options.fleet.close();
+      this.#markClosed();
+    })();
+    return this.#closing;
+  }
+
+  #accept(socket: Socket): void {
+    const conn = this.#nextConn++;
+    this.#connections.set(conn, socket);
+    const reader = new LineReader((line) => void this.#handle(conn, socket, line));
+    socket.on('data', (chunk: Buffer) => {
+      if (!reader.push(chunk)) {
+        this.#log.warn({ conn }, 'request line too long; dropping the connection');
+        socket.destroy();
+      }
+    });
+    socket.on('error', (error) => this.#log.debug({ conn, err: error.message }, 'connection error'));
+    socket.on('close', () => {
+      this.#connections.delete(conn);
+      this.options.fleet.detachConnection(conn);
+    });
+  }
+
+  async #handle(conn: number, socket: Socket, line: string): Promise<void> {
+    const parsed = parseRequest(line);
+    let response: ManagerResponse;
+    if (!parsed.ok) {
+      response = { id: parsed.id, ok: false, error: { code: 'BAD_REQUEST', message: parsed.message } };
+    } else {
+      try {
+        await this.ready;
+        response = { id: parsed.request.id, ok: true, result: await this.#dispatch(conn, parsed.request) };
+      } catch (error) {
+        response = { id: parsed.request.id, ok: false, error: errorBody(error) };
+        if (!isFleetError(error)) this.#log.error({ op: parsed.request.op, err: String(error) }, 'request failed unexpectedly');
+      }
+    }
+    if (!socket.destroyed) socket.write(encodeLine(response));
+    if (parsed.ok && parsed.request.op === 'shutdown' && response.ok) void this.close();
+  }
+
+  #dispatch(conn: number, req: ManagerRequest): Promise<unknown> | unknown {
+    const fleet = this.options.fleet;
+    switch (req.op) {
+      case 'ping':
+        return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().length } satisfies ManagerInfo;
+      case 'acquire':
+        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn });
+      case 'attach':
+        return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
+      case 'release':
+        fleet.release(req.kernelId, req.routerId);
+        return { released: true };
+      case 'restart':
+        return fleet.restart(req.kernelId, req.routerId);
+      case 'spawn':
+        return fleet.spawn(req.requirement);
+      case 'find':
+        return fleet.find(req.requirement);
+      case 'list':
+        return fleet.list();
+      case 'stop':
+        return fleet.stop(req.target);
+      case 'stop-all':
+      case 'shutdown':
+        return fleet.stopAll();
+      case 'cleanup':
+        return fleet.cleanup();
+      case 'health':
+        return fleet.health();
+    }
+  }
+}
+
+function errorBody(error: unknown): { code: string; message: string; context?: Record<string, unknown> } {
+  if (isFleetError(error)) return { code: error.code, message: error.message, context: { ...error.context } };
+  return { code: 'MANAGER_ERROR', message: `the fleet manager failed: ${error instanceof Error ? error.message : String(error)}; see its log` };
+}
+
+/** The manager that answers on this home's socket, if any (pid unknown if it did not answer in time). */
+async function runningManager(home: string): Promise<{ pid: number | undefined } | undefined> {
+  let client: ManagerClient;
+  try {
+    client = await ManagerClient.connect({ home, autostart: false });
+  } catch {
+    return undefined;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PING_TIMEOUT_MS)));
+    const info = await Promise.race([client.request<ManagerInfo>({ op: 'ping' }), timeout]);
+    return { pid: info?.pid };
+  } catch {
+    // It accepted the connection, so something lives there: never bind over it.
+    return { pid: undefined };
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+}
+
+async function listen(socketPath: string): Promise<Server> {
+  const server = createServer();
+  // The socket is created with the umask's mode; narrow it before it exists, not after.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw new FleetError('BIND_FAILED', `cannot listen on ${socketPath}: ${(error as Error).message}`, { socket: socketPath }, { cause: error });
+  } finally {
+    process.umask(umask);
+  }
+  await chmod(socketPath, 0o600);
+  return server;
+}

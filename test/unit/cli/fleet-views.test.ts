@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import {
+  backendFields,
+  findTarget,
+  healthReportsIn,
+  healthTable,
+  isHealthy,
+  listTable,
+  publicHealth,
+  cleanupLines,
+  publicCleanup,
+  publicRecord,
+  publicStopped,
+  recordOf,
+  recordsIn,
+  stoppedLines,
+  type ListedRecord,
+} from '../../../src/cli/fleet-views.js';
+import type { HealthReport } from '../../../src/fleet/manager/protocol.js';
+
+const NOW = 1_700_000_100_000;
+
+function rec(over: Partial<ListedRecord> = {}): ListedRecord {
+  return {
+    kernelId: 'lua-openai-1a2b3c4d',
+    pid: 4242,
+    requirement: { runtime: 'lua', provider: 'openai' },
+    state: 'ready',
+    interruptMode: 'signal',
+    connectionFile: '/f/backends/lua-openai-1a2b3c4d.json',
+    logFile: '/f/logs/lua-openai-1a2b3c4d.log',
+    startedAt: NOW - 192_000,
+    ports: [41001, 41002, 41003, 41004, 41005],
+    ip: '127.0.0.1',
+    attached: [
+      { routerId: 'r1', pid: 1 },
+      { routerId: 'r2', pid: 2 },
+    ],
+    ...over,
+  };
+}
+
+describe('publicRecord', () => {
+  it('derives uptime and clients and keeps only known fields', () => {
+    const leaky = { ...rec(), connection: { key: 'SECRET-KEY' }, env: { OPENAI_API_KEY: 'sk-secret' } } as ListedRecord;
+    const out = publicRecord(leaky, NOW, 2048);
+    expect(out).toMatchObject({ kernelId: 'lua-openai-1a2b3c4d', uptimeMs: 192_000, clients: 2, rssBytes: 2048 });
+    const text = JSON.stringify(out);
+    expect(text).not.toContain('SECRET-KEY');
+    expect(text).not.toContain('sk-secret');
+    expect(Object.keys(out)).not.toContain('connection');
+  });
+
+  it("prefers the manager's rssBytes over the one read here", () => {
+    expect(publicRecord(rec({ rssBytes: 10 }), NOW, 99).rssBytes).toBe(10);
+    expect(publicRecord(rec(), NOW).rssBytes).toBeUndefined();
+  });
+});
+
+describe('recordOf / recordsIn', () => {
+  const r = rec();
+  it.each([
+    ['a record', r, [r]],
+    ['a handle', { record: r, connection: { key: 'k' } }, [r]],
+    ['an array of records', [r, r], [r, r]],
+    ['an array of handles', [{ record: r }], [r]],
+    ['an object holding records', { stopped: [r] }, [r]],
+    ['an empty array', [], []],
+    ['ids only', ['a', 'b'], []],
+    ['nothing', undefined, []],
+    ['a number', 3, []],
+  ])('%s', (_name, input, expected) => {
+    expect(recordsIn(input)).toEqual(expected);
+  });
+
+  it('recordOf rejects what is not a record', () => {
+    expect(recordOf({ kernelId: 'x' })).toBeUndefined();
+    expect(recordOf(null)).toBeUndefined();
+  });
+});
+
+describe('listTable', () => {
+  it('has the documented columns and formats each cell', () => {
+    const { headers, rows } = listTable([publicRecord(rec(), NOW, 50 * 1024 * 1024)]);
+    expect(headers).toEqual(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE']);
+    expect(rows).toEqual([['lua-openai-1a2b3c4d', '4242', 'lua', 'openai', '41001-41005', '2', '3m12s', '50 MiB', 'ready']]);
+  });
+
+  it('adds a GROUP column only when some backend has a group', () => {
+    const grouped = publicRecord(rec({ requirement: { runtime: 'lua', provider: 'openai', group: 'team' } }), NOW);
+    const plain = publicRecord(rec({ attached: [] }), NOW);
+    const { headers, rows } = listTable([grouped, plain]);
+    expect(headers[4]).toBe('GROUP');
+    expect(rows.map((r) => r[4])).toEqual(['team', '-']);
+    expect(rows[1]?.[6]).toBe('0');
+    expect(rows[1]?.[8]).toBe('-');
+  });
+});
+
+describe('health', () => {
+  const h = (over: Partial<HealthReport>): HealthReport => ({ kernelId: 'k', pid: 1, processAlive: true, heartbeat: true, heartbeatMs: 2.5, ...over });
+  it.each([
+    [h({}), true, ['k', '1', 'alive', 'ok', '2.5ms', 'OK']],
+    [h({ heartbeat: false, heartbeatMs: undefined }), false, ['k', '1', 'alive', 'no reply', '-', 'FAIL']],
+    [h({ processAlive: false, heartbeat: false }), false, ['k', '1', 'dead', 'no reply', '-', 'FAIL']],
+  ])('%j', (report, healthy, row) => {
+    expect(isHealthy(report)).toBe(healthy);
+    expect(healthTable([report]).rows[0]).toEqual(row);
+    expect(publicHealth(report).healthy).toBe(healthy);
+  });
+
+  it('healthReportsIn takes an array or an object holding one', () => {
+    expect(healthReportsIn([h({})])).toHaveLength(1);
+    expect(healthReportsIn({ backends: [h({}), h({ kernelId: 'j' })] })).toHaveLength(2);
+    expect(healthReportsIn({ nope: 1 })).toEqual([]);
+  });
+});
+
+describe('findTarget', () => {
+  const a = rec();
+  const b = rec({ kernelId: 'python-openai-00', ports: [5, 6, 7, 8, 9] });
+  it.each([
+    [{ kind: 'id', id: 'python-openai-00' } as const, b],
+    [{ kind: 'port', port: 41003 } as const, a],
+    [{ kind: 'port', port: 9 } as const, b],
+    [{ kind: 'port', port: 10 } as const, undefined],
+    [{ kind: 'id', id: 'python' } as const, undefined],
+  ])('%j', (target, expected) => {
+    expect(findTarget([a, b], target)).toBe(expected);
+  });
+});
+
+describe('stop and cleanup views', () => {
+  it.each([
+    [{ stopped: [rec()] }, 'stopped lua-openai-1a2b3c4d (pid 4242)\n'],
+    [{ stopped: [] }, 'nothing to stop\n'],
+    [null, 'nothing to stop\n'],
+  ])('stoppedLines(%j)', (result, expected) => {
+    expect(stoppedLines(result)).toBe(expected);
+  });
+
+  it('publicStopped keeps only public fields', () => {
+    const leaky = { stopped: [{ ...rec(), connection: { key: 'SECRET' } }] };
+    const out = publicStopped(leaky, NOW);
+    expect(out.stopped.map((r) => r.kernelId)).toEqual(['lua-openai-1a2b3c4d']);
+    expect(JSON.stringify(out)).not.toContain('SECRET');
+  });
+
+  it.each([
+    [{ removed: [rec()], files: ['/f/backends/x.json'] }, 'forgot lua-openai-1a2b3c4d (pid 4242 is gone)\ndeleted /f/backends/x.json\n'],
+    [{ removed: [], files: [] }, 'nothing to clean up\n'],
+    [{}, 'nothing to clean up\n'],
+  ])('cleanupLines(%j)', (result, expected) => {
+    expect(cleanupLines(result)).toBe(expected);
+  });
+
+  it('publicCleanup', () => {
+    expect(publicCleanup({ removed: [rec()], files: ['a', 3] }, NOW)).toMatchObject({ removed: [{ kernelId: 'lua-openai-1a2b3c4d' }], files: ['a'] });
+    expect(publicCleanup(undefined, NOW)).toEqual({ removed: [], files: [] });
+  });
+});
+
+describe('backendFields', () => {
+  it('shows id, pid and connection file', () => {
+    const text = backendFields(publicRecord(rec(), NOW));
+    expect(text).toMatch(/^id +lua-openai-1a2b3c4d$/m);
+    expect(text).toMatch(/^pid +4242$/m);
+    expect(text).toMatch(/^connection file +\/f\/backends\/lua-openai-1a2b3c4d\.json$/m);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { lingerDelay } from '../../../../src/fleet/manager/attachments.js';
+import { cliEntryFor, managerEnv } from '../../../../src/fleet/manager/autostart.js';
+import { managerPlan } from '../../../../src/fleet/manager/launch.js';
+import { litter } from '../../../../src/fleet/manager/maintenance.js';
+import type { LaunchPlan } from '../../../../src/fleet/types.js';
+
+describe('cliEntryFor', () => {
+  it.each([
+    ['built', '/pkg/dist/src/fleet/manager/autostart.js', '/pkg', '/pkg/dist/src/cli/main.js'],
+    ['installed elsewhere', '/usr/lib/node_modules/llmspell-fleet/dist/src/fleet/manager/autostart.js', undefined, '/usr/lib/node_modules/llmspell-fleet/dist/src/cli/main.js'],
+    ['from sources (vitest)', '/pkg/src/fleet/manager/autostart.ts', '/pkg', '/pkg/dist/src/cli/main.js'],
+    ['from sources, no package root', '/x/src/fleet/manager/autostart.ts', undefined, undefined],
+  ])('%s', (_name, file, root, expected) => {
+    expect(cliEntryFor(file, root)).toBe(expected);
+  });
+});
+
+describe('managerEnv', () => {
+  it.each([
+    ['pins the home', { PATH: '/bin' }, { PATH: '/bin', LLMSPELL_FLEET_HOME: '/h' }],
+    ['replaces another home', { LLMSPELL_FLEET_HOME: '/other' }, { LLMSPELL_FLEET_HOME: '/h' }],
+    [
+      "drops the starting session's kernel variables",
+      { JPY_PARENT_PID: '77', JPY_SESSION_NAME: '/nb.ipynb', LLMSPELL_RUNTIME: 'lua', LLMSPELL_PROVIDER: 'x', KERNEL_LLMSPELL_PROVIDER: 'y', HOME: '/u' },
+      { HOME: '/u', LLMSPELL_FLEET_HOME: '/h' },
+    ],
+    ['keeps provider keys, which backends need', { OPENAI_API_KEY: 'sk' }, { OPENAI_API_KEY: 'sk', LLMSPELL_FLEET_HOME: '/h' }],
+    ['skips undefined values', { A: undefined }, { LLMSPELL_FLEET_HOME: '/h' }],
+  ])('%s', (_name, env, expected) => {
+    expect(managerEnv(env, '/h')).toEqual(expected);
+  });
+});
+
+describe('lingerDelay', () => {
+  it.each([
+    ['linger 0', 1000, 0, 1000, 0],
+    ['just idle', 1000, 300_000, 1000, 300_000],
+    ['idle for a while (adopted)', 1000, 300_000, 101_000, 200_000],
+    ['overdue', 1000, 5000, 99_000, 0],
+  ])('%s', (_name, since, linger, now, expected) => {
+    expect(lingerDelay(since, linger, now)).toBe(expected);
+  });
+});
+
+describe('managerPlan', () => {
+  it('launches backends with an empty JPY_PARENT_PID, so they outlive the manager', () => {
+    const plan = { kernelId: 'k', env: { LLMSPELL_PROVIDER: 'openai' } } as unknown as LaunchPlan;
+    expect(managerPlan(plan).env).toEqual({ LLMSPELL_PROVIDER: 'openai', JPY_PARENT_PID: '' });
+    expect(plan.env).toEqual({ LLMSPELL_PROVIDER: 'openai' });
+  });
+});
+
+describe('litter', () => {
+  const owned = new Set(['/h/backends/mine.json']);
+  const mentioned = (path: string) => path === '/h/backends/local-router.json';
+  it.each([
+    ['owned connection file', { name: 'mine.json', path: '/h/backends/mine.json', ageMs: 1e6 }, false],
+    ['orphan connection file', { name: 'gone.json', path: '/h/backends/gone.json', ageMs: 1e6 }, true],
+    ['a live process still has it in argv', { name: 'local-router.json', path: '/h/backends/local-router.json', ageMs: 1e6 }, false],
+    ['old temporary file', { name: 'x.json.1.ab.tmp', path: '/h/backends/x.json.1.ab.tmp', ageMs: 120_000 }, true],
+    ['fresh temporary file (a write in progress)', { name: 'x.json.1.ab.tmp', path: '/h/backends/x.json.1.ab.tmp', ageMs: 10 }, false],
+    ['something else', { name: 'notes.txt', path: '/h/backends/notes.txt', ageMs: 1e6 }, false],
+  ])('%s', (_name, entry, removed) => {
+    expect(litter([entry], owned, mentioned)).toEqual(removed ? [entry.path] : []);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { encodeLine, LineReader } from '../../../../src/fleet/manager/lines.js';
+import { parseRequest } from '../../../../src/fleet/manager/requests.js';
+
+const req = { runtime: 'lua', provider: 'openai' };
+
+describe('parseRequest', () => {
+  it.each([
+    ['ping', { id: 1, op: 'ping' }, { id: 1, op: 'ping' }],
+    ['acquire', { id: 2, op: 'acquire', requirement: req, routerId: 'r', pid: 10 }, { id: 2, op: 'acquire', requirement: req, routerId: 'r', pid: 10 }],
+    ['acquire with group', { id: 2, op: 'acquire', requirement: { ...req, group: 'team-a' }, routerId: 'r', pid: 10 }, { id: 2, op: 'acquire', requirement: { ...req, group: 'team-a' }, routerId: 'r', pid: 10 }],
+    ['find drops unknown fields', { id: 3, op: 'find', requirement: { ...req, extra: 1 }, junk: true }, { id: 3, op: 'find', requirement: req }],
+    ['attach', { id: 4, op: 'attach', kernelId: 'lua-openai-1', routerId: 'r', pid: 5 }, { id: 4, op: 'attach', kernelId: 'lua-openai-1', routerId: 'r', pid: 5 }],
+    ['release', { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }, { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }],
+    ['stop by port', { id: 6, op: 'stop', target: '5001' }, { id: 6, op: 'stop', target: '5001' }],
+    ['stop-all', { id: 7, op: 'stop-all' }, { id: 7, op: 'stop-all' }],
+  ])('accepts %s', (_name, input, expected) => {
+    expect(parseRequest(JSON.stringify(input))).toEqual({ ok: true, request: expected });
+  });
+
+  it.each([
+    ['not JSON', '{', -1, 'not valid JSON'],
+    ['an array', '[1]', -1, 'JSON object'],
+    ['no id', '{"op":"ping"}', -1, 'integer "id"'],
+    ['unknown op', '{"id":1,"op":"format-disk"}', 1, 'unknown op'],
+    ['acquire without requirement', '{"id":2,"op":"acquire","routerId":"r","pid":1}', 2, 'requirement'],
+    ['requirement with a path in a name', JSON.stringify({ id: 3, op: 'find', requirement: { runtime: '../x', provider: 'p' } }), 3, 'requirement'],
+    ['acquire without pid', JSON.stringify({ id: 4, op: 'acquire', requirement: req, routerId: 'r' }), 4, 'pid'],
+    ['attach with pid 0', JSON.stringify({ id: 5, op: 'attach', kernelId: 'k', routerId: 'r', pid: 0 }), 5, 'pid'],
+    ['stop without target', '{"id":6,"op":"stop"}', 6, 'target'],
+  ])('refuses %s', (_name, line, id, message) => {
+    const parsed = parseRequest(line);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.id).toBe(id);
+      expect(parsed.message).toContain(message);
+    }
+  });
+});
+
+describe('LineReader', () => {
+  it.each([
+    ['one line', ['{"a":1}\n'], ['{"a":1}']],
+    ['two lines in one chunk', ['a\nb\n'], ['a', 'b']],
+    ['a line split over chunks', ['{"a"', ':1', '}\nx', '\n'], ['{"a":1}', 'x']],
+    ['blank lines skipped', ['\n\n a \n'], ['a']],
+    ['no newline yet', ['abc'], []],
+  ])('%s', (_name, chunks, lines) => {
+    const got: string[] = [];
+    const reader = new LineReader((l) => got.push(l));
+    for (const c of chunks) expect(reader.push(Buffer.from(c))).toBe(true);
+    expect(got).toEqual(lines);
+  });
+
+  it('refuses a line over the limit, whether it comes in one chunk or many', () => {
+    const got: string[] = [];
+    expect(new LineReader((l) => got.push(l), 8).push(Buffer.from('123456789\n'))).toBe(false);
+    const reader = new LineReader((l) => got.push(l), 8);
+    expect(reader.push(Buffer.from('12345'))).toBe(true);
+    expect(reader.push(Buffer.from('6789'))).toBe(false);
+    expect(got).toEqual([]);
+  });
+
+  it('encodeLine ends with exactly one newline', () => {
+    expect(encodeLine({ id: 1, op: 'ping' })).toBe('{"id":1,"op":"ping"}\n');
+  });
+});
