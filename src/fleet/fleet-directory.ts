@@ -143,8 +143,12 @@ export class FleetDirectory {
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
     };
+    // Only while the manager is unreachable: when it is there, its event says more (exit code,
+    // signal) and a restart in progress must not look like a death.
     const poller = setInterval(() => {
-      if (!isSameProcess(record.pid, record.procStart)) this.#settle(record.kernelId, { exitCode: null, signal: null, reason: 'exited' });
+      if (this.#current === undefined && !isSameProcess(record.pid, record.procStart)) {
+        this.#settle(record.kernelId, { exitCode: null, signal: null, reason: 'exited' });
+      }
     }, this.options.pollMs ?? 1000);
     poller.unref();
     this.#held.set(record.kernelId, { lease, record, settle, replaced, poller });

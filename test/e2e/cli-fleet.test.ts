@@ -250,6 +250,8 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
 
     const left = await json<Rec[]>(['list']);
     expect(left.map((b) => b.kernelId)).toEqual([ids.found]);
+    // the log of a stopped backend is still there to read (<home>/logs/<id>.log)
+    expect((await ok(['logs', ids.spawned])).stdout).toContain(`kernel ${ids.spawned} ready`);
   });
 
   it('stop-all stops the rest and cleanup succeeds on an empty fleet', async () => {
@@ -297,7 +299,11 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     expect(bad.stdout).toMatch(/^FAIL +runtime missing \(default\)/m);
     expect(bad.stderr).toMatch(/^llmspell-fleet: cannot start the default runtime/);
 
-    const elsewhere = await json<{ checks: { name: string; detail: string }[] }>(['doctor', '--home', join(jenv.dir, 'nohome')]);
-    expect(elsewhere.checks.find((c) => c.name === 'fleet home')?.detail).toContain('not created yet');
+    // --home: another home, so no fleet.toml and the built-in default runtime (lua: no llmspell here)
+    const elsewhere = await fleet(['doctor', '--json', '--home', join(jenv.dir, 'nohome')]);
+    expect(elsewhere.code, show(elsewhere)).toBe(1);
+    const checks = (JSON.parse(elsewhere.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks;
+    expect(checks.find((c) => c.name === 'fleet home')?.detail).toContain('not created yet');
+    expect(checks.find((c) => c.name === 'runtime lua (default)')?.status).toBe('FAIL');
   });
 });

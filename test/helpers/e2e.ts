@@ -288,6 +288,8 @@ export interface ClientTarget {
   tslabKernel: string;
   /** Installs whatever kernelspecs / config the kernel names need into the env. */
   setup(jenv: JupyterEnv): Promise<void>;
+  /** Stops what the target keeps running by design (the fleet manager) before the leftover check. */
+  teardown?(jenv: JupyterEnv): Promise<void>;
   /** Whether clients get iopub_welcome on subscribing (ipykernel 7 does). Default true. */
   expectIopubWelcome?: boolean;
   /** Lines for the tslab flood; tslab itself loses IOPub messages past ~500 in one burst. */
@@ -360,6 +362,7 @@ export function defineClientSuite(target: ClientTarget): void {
     return withJupyterEnv(async (jenv) => {
       await target.setup(jenv);
       const r = await fn(jenv);
+      await target.teardown?.(jenv);
       await waitForNoProcesses(jenv.dir, 15_000);
       return r;
     });

@@ -119,7 +119,9 @@ export class ManagerServer {
     socket.on('error', (error) => this.#log.debug({ conn, err: error.message }, 'connection error'));
     socket.on('close', () => {
       this.#connections.delete(conn);
-      this.options.fleet.detachConnection(conn);
+      // Connections we drop while closing are not routers leaving: they come back to the next
+      // manager, which learns from the registry that they were attached.
+      if (this.#closing === undefined) this.options.fleet.detachConnection(conn);
     });
   }
 

@@ -1,0 +1,154 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FleetDirectory, type FleetLease } from '../../../../src/fleet/fleet-directory.js';
+import { ManagerClient } from '../../../../src/fleet/manager/client.js';
+import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
+import { isSameProcess } from '../../../../src/fleet/manager/proc.js';
+import { requestKernelInfo } from '../../../../src/fleet/manager/probe.js';
+import type { ListedBackend } from '../../../../src/fleet/manager/protocol.js';
+import { ManagerServer } from '../../../../src/fleet/manager/server.js';
+import type { BackendDirectory, BackendLease } from '../../../../src/router/types.js';
+import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+
+const OPENAI = { runtime: 'standin', provider: 'openai' };
+const signal = () => new AbortController().signal;
+
+let fleet: TempFleet;
+let servers: ManagerServer[];
+let directories: FleetDirectory[];
+
+beforeEach(async () => {
+  fleet = await makeTempFleet({ linger: 0 });
+  servers = [];
+  directories = [];
+});
+
+afterEach(async () => {
+  for (const d of directories) await d.close();
+  for (const s of servers) await s.close();
+  const sweeper = new FleetManager({ home: fleet.home, loadConfig: async () => fleet.config() });
+  await sweeper.start();
+  await sweeper.stopAll();
+  await sweeper.close();
+  await fleet.done();
+});
+
+async function startServer(linger = 0): Promise<ManagerServer> {
+  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }), reattachGraceMs: 10_000 });
+  const started = await ManagerServer.start({ home: fleet.home, fleet: fm });
+  if (started.status !== 'started') throw new Error('expected to start');
+  servers.push(started.server);
+  return started.server;
+}
+
+function directory(routerId?: string): FleetDirectory {
+  const d = new FleetDirectory({ home: fleet.home, autostart: false, pollMs: 100, ...(routerId !== undefined ? { routerId } : {}) });
+  directories.push(d);
+  return d;
+}
+
+async function list(): Promise<ListedBackend[]> {
+  const c = await ManagerClient.connect({ home: fleet.home, autostart: false });
+  try {
+    return await c.request<ListedBackend[]>({ op: 'list' });
+  } finally {
+    c.close();
+  }
+}
+
+describe('FleetDirectory', () => {
+  it("has the router's BackendDirectory shape, and its leases the BackendLease shape", () => {
+    const d: BackendDirectory = directory();
+    const leaseShape = (l: FleetLease): BackendLease => l;
+    expect(typeof d.acquire).toBe('function');
+    expect(typeof leaseShape).toBe('function');
+  });
+
+  it('acquires a shared, ready backend and lists the fleet', async () => {
+    await startServer();
+    const [a, b] = [directory('router-a'), directory('router-b')];
+    const [la, lb] = await Promise.all([a.acquire(OPENAI, { signal: signal() }), b.acquire(OPENAI, { signal: signal() })]);
+    expect(la.pid).toBe(lb.pid);
+    expect(la.shared).toBe(true);
+    expect(la.requirement).toEqual(OPENAI);
+    const info = (await requestKernelInfo(la.connection, { timeoutMs: 5000 })) as { standin: { pid: number } };
+    expect(info.standin.pid).toBe(la.pid);
+    expect(await a.list()).toEqual([{ kernelId: la.kernelId, pid: la.pid, runtime: 'standin', provider: 'openai', state: 'ready', clients: 2 }]);
+  });
+
+  it('exited settles when the backend dies, with what the manager saw', async () => {
+    await startServer();
+    const lease = await directory().acquire(OPENAI, { signal: signal() });
+    process.kill(lease.pid, 'SIGKILL');
+    expect(await lease.exited).toMatchObject({ signal: 'SIGKILL', reason: 'signalled' });
+  });
+
+  it("interrupt() sends SIGINT to the backend's group (the stand-in, like llmspell, dies of it)", async () => {
+    await startServer();
+    const lease = await directory().acquire(OPENAI, { signal: signal() });
+    lease.interrupt();
+    expect(await lease.exited).toMatchObject({ signal: 'SIGINT' });
+  });
+
+  it('restart switches this router through onReplaced and the others through onRestarted', async () => {
+    await startServer();
+    const [a, b] = [directory('router-a'), directory('router-b')];
+    const la = await a.acquire(OPENAI, { signal: signal() });
+    await b.acquire(OPENAI, { signal: signal() });
+    const replaced = new Promise<FleetLease>((resolve) => la.onReplaced(resolve));
+    const restartedB = new Promise<[string, FleetLease]>((resolve) => b.onRestarted((old, _h, next) => resolve([old, next])));
+    await la.restart();
+    const next = await replaced;
+    const [oldId, nextB] = await restartedB;
+    expect(oldId).toBe(la.kernelId);
+    expect(nextB.kernelId).toBe(next.kernelId);
+    expect(next.pid).not.toBe(la.pid);
+    expect(await la.exited).toMatchObject({ reason: 'restarted' });
+    expect((await list()).map((r) => r.attached.map((x) => x.routerId).sort())).toEqual([['router-a', 'router-b']]);
+  });
+
+  it('survives a manager restart: the lease keeps working and is re-attached to the new manager', async () => {
+    const first = await startServer();
+    const d = directory('router-a');
+    const lease = await d.acquire(OPENAI, { signal: signal() });
+    await first.close();
+    await startServer();
+    // The directory notices the lost connection, reconnects and sends `attach`.
+    for (;;) {
+      const records = await list();
+      if (records[0]?.attached.some((x) => x.routerId === 'router-a')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await list()).map((r) => r.pid)).toEqual([lease.pid]);
+    expect(isSameProcess(lease.pid, undefined)).toBe(true);
+    // With linger 0, the router leaving stops the adopted backend.
+    await lease.release();
+    for (;;) {
+      if ((await list()).length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  it('close() detaches the router; with linger 0 its backend stops', async () => {
+    await startServer();
+    const d = directory();
+    const lease = await d.acquire(OPENAI, { signal: signal() });
+    await d.close();
+    for (;;) {
+      if ((await list()).length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(isSameProcess(lease.pid, undefined)).toBe(false);
+  });
+
+  it('an acquire aborted while the manager spawns gives the backend back', async () => {
+    await startServer();
+    const controller = new AbortController();
+    const pending = directory().acquire(OPENAI, { signal: controller.signal });
+    controller.abort(new Error('client went away'));
+    await expect(pending).rejects.toThrow('client went away');
+    for (;;) {
+      if ((await list()).length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});

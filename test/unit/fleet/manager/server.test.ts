@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManagerClient } from '../../../../src/fleet/manager/client.js';
+import { managerSocketPath } from '../../../../src/fleet/manager/files.js';
+import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
+import type { BackendHandle, ManagerEvent, ManagerInfo } from '../../../../src/fleet/manager/protocol.js';
+import { ManagerServer } from '../../../../src/fleet/manager/server.js';
+import { isSameProcess } from '../../../../src/fleet/manager/proc.js';
+import { ensurePrivateDir } from '../../../../src/fleet/paths.js';
+import { isFleetError } from '../../../../src/shared/errors.js';
+import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+
+const OPENAI = { runtime: 'standin', provider: 'openai' };
+
+let fleet: TempFleet;
+let servers: ManagerServer[];
+let clients: ManagerClient[];
+
+beforeEach(async () => {
+  fleet = await makeTempFleet({ linger: 0 });
+  servers = [];
+  clients = [];
+});
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  // Whatever a test left running is stopped by a manager that adopts it.
+  for (const s of servers) await s.close();
+  const sweeper = new FleetManager({ home: fleet.home, loadConfig: async () => fleet.config() });
+  await sweeper.start();
+  await sweeper.stopAll();
+  await sweeper.close();
+  await fleet.done();
+});
+
+async function startServer(linger = 0): Promise<ManagerServer> {
+  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }) });
+  const started = await ManagerServer.start({ home: fleet.home, fleet: fm });
+  if (started.status !== 'started') throw new Error('expected to start');
+  servers.push(started.server);
+  return started.server;
+}
+
+async function client(): Promise<ManagerClient> {
+  const c = await ManagerClient.connect({ home: fleet.home, autostart: false });
+  clients.push(c);
+  return c;
+}
+
+describe('ManagerServer', () => {
+  it('listens on a 0600 socket in a 0700 home and answers ping', async () => {
+    const server = await startServer();
+    expect((await stat(fleet.home)).mode & 0o777).toBe(0o700);
+    expect((await stat(server.socketPath)).mode & 0o777).toBe(0o600);
+    const info = await (await client()).request<ManagerInfo>({ op: 'ping' });
+    expect(info).toMatchObject({ pid: process.pid, home: fleet.home, socket: server.socketPath, backends: 0 });
+  });
+
+  it('a second manager for the same home finds the first and does not bind', async () => {
+    await startServer();
+    const other = new FleetManager({ home: fleet.home, loadConfig: async () => fleet.config() });
+    expect(await ManagerServer.start({ home: fleet.home, fleet: other })).toEqual({ status: 'already-running', pid: process.pid });
+    expect((await (await client()).request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+  });
+
+  it('replaces a stale socket left by a manager killed with SIGKILL', async () => {
+    await ensurePrivateDir(fleet.home);
+    const path = managerSocketPath(fleet.home);
+    const script = `require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))`;
+    const dead = spawn(process.execPath, ['-e', script, path], { stdio: 'ignore' });
+    await once(dead, 'exit');
+    expect(existsSync(path)).toBe(true);
+    await startServer();
+    expect((await (await client()).request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+  });
+
+  it('answers a malformed request with BAD_REQUEST and keeps serving the connection', async () => {
+    const server = await startServer();
+    const socket = connect(server.socketPath);
+    await once(socket, 'connect');
+    socket.write('{"id": 5, "op": "acquire"}\n{"id": 6, "op": "ping"}\n');
+    const lines: string[] = [];
+    socket.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+    while (lines.length < 2) await once(socket, 'data');
+    socket.destroy();
+    const [bad, ping] = lines.map((l) => JSON.parse(l) as { id: number; ok: boolean; error?: { code: string } });
+    expect(bad).toMatchObject({ id: 5, ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(ping).toMatchObject({ id: 6, ok: true });
+  });
+
+  it("an acquiring connection is a lease: closing it detaches, and linger 0 stops the backend", async () => {
+    await startServer();
+    const router = await client();
+    const h = await router.request<BackendHandle>({ op: 'acquire', requirement: OPENAI, routerId: 'r1', pid: process.pid });
+    const cli = await client();
+    expect((await cli.request<{ attached: unknown[] }[]>({ op: 'list' }))[0]?.attached).toEqual([{ routerId: 'r1', pid: process.pid }]);
+    router.close();
+    await router.closed;
+    while ((await cli.request<unknown[]>({ op: 'list' })).length > 0) await new Promise((r) => setTimeout(r, 25));
+    expect(isSameProcess(h.record.pid, h.record.procStart)).toBe(false);
+  });
+
+  it('errors carry the fleet code and context to the client', async () => {
+    await startServer();
+    const error = await (await client()).request({ op: 'stop', target: '1' }).catch((e: unknown) => e);
+    expect(isFleetError(error) && { code: error.code, context: error.context }).toEqual({ code: 'UNKNOWN_BACKEND', context: { target: '1' } });
+  });
+
+  it('pushes backend-restarted to the other attached connection only', async () => {
+    await startServer();
+    const [a, b] = [await client(), await client()];
+    const eventsA: ManagerEvent[] = [];
+    a.onEvent((e) => eventsA.push(e));
+    const gotB = new Promise<ManagerEvent>((resolve) => b.onEvent(resolve));
+    const old = await a.request<BackendHandle>({ op: 'acquire', requirement: OPENAI, routerId: 'ra', pid: process.pid });
+    await b.request<BackendHandle>({ op: 'acquire', requirement: OPENAI, routerId: 'rb', pid: process.pid });
+    const next = await a.request<BackendHandle>({ op: 'restart', kernelId: old.record.kernelId, routerId: 'ra' });
+    expect(await gotB).toMatchObject({ event: 'backend-restarted', kernelId: old.record.kernelId, handle: { record: { kernelId: next.record.kernelId } } });
+    expect(eventsA).toEqual([]);
+  });
+
+  it('shutdown stops every backend, answers, then closes', async () => {
+    const server = await startServer(300);
+    const c = await client();
+    const h = await c.request<BackendHandle>({ op: 'find', requirement: OPENAI });
+    const result = await c.request<{ stopped: { kernelId: string }[] }>({ op: 'shutdown' });
+    expect(result.stopped.map((r) => r.kernelId)).toEqual([h.record.kernelId]);
+    await server.closed;
+    await c.closed;
+    expect(isSameProcess(h.record.pid, h.record.procStart)).toBe(false);
+    expect(existsSync(server.socketPath)).toBe(false);
+  });
+
+  it('close() stops listening but leaves the backends running for the next manager', async () => {
+    const server = await startServer(300);
+    const h = await (await client()).request<BackendHandle>({ op: 'find', requirement: OPENAI });
+    await server.close();
+    expect(isSameProcess(h.record.pid, h.record.procStart)).toBe(true);
+    await expect(ManagerClient.connect({ home: fleet.home, autostart: false })).rejects.toMatchObject({ code: 'MANAGER_UNAVAILABLE' });
+  });
+});
