@@ -16,7 +16,7 @@ import { allocatePorts } from '../../src/fleet/ports.js';
 import { newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { stopFleetManager } from '../helpers/fleet-env.js';
-import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
+import { isRunning, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
@@ -143,8 +143,15 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
         expect(argv.slice(argv.indexOf('kernel'), argv.indexOf('kernel') + 2)).toEqual(['kernel', 'start']);
         // The provider's env reached the backend; the defaults (javascript/openai) were not used.
         expect(standin.provider).toBe('anthropic');
-        // A local backend watches its router; a fleet backend outlives routers, so it watches nobody.
-        expect(standin.parentPid).toBe(mode === 'local' ? String(router.pid) : '');
+        // A local backend watches its router. A fleet backend must outlive routers and the manager
+        // (a new manager adopts it), so the manager launches it with JPY_PARENT_PID empty
+        // (managerPlan in src/fleet/manager/launch.ts).
+        if (mode === 'local') {
+          expect(standin.parentPid).toBe(String(router.pid));
+        } else {
+          const manager = (await processesReferencing(jenv.dir)).find((p) => p.cmdline.includes(' manager --foreground'));
+          expect(standin.parentPid, `JPY_PARENT_PID of a fleet backend (the manager is ${manager?.pid ?? 'not found'}: ${manager?.cmdline ?? ''})`).toBe('');
+        }
 
         expect(result.stdout).toBe('print("hi")');
         expect(result.execute_reply?.status).toBe('ok');

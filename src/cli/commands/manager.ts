@@ -52,7 +52,7 @@ async function runForeground(home: string, level: string): Promise<void> {
     return;
   }
   const { server } = started;
-  logger.info({ pid: process.pid, socket: server.socketPath }, 'fleet manager listening');
+  logger.info({ socket: server.socketPath }, 'fleet manager listening');
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       logger.info({ signal }, 'stopping the manager; backends keep running and are adopted by the next one');
