@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type * as zmq from 'zeromq';
 import type { Logger } from '../shared/log.js';
-import { createMessage, decode, encode, WireMessage, type RejectReason } from '../wire/codec.js';
+import { WireMessage, type RejectReason } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
-import { ReplayGuard, createSigner, type Signer } from '../wire/sign.js';
 import type { RequestChannel } from './backend-link.js';
 import { BackendSlot, requirementKey } from './backend-slot.js';
-import { serveHeartbeat } from './heartbeat.js';
+import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
 import { routeClientRequest } from './routes.js';
-import { SendQueue } from './send-queue.js';
-import { bindFrontend, closeAll, type FrontendSockets } from './sockets.js';
 import type { BackendDirectory, RequirementRef } from './types.js';
 
 export type RouterState = 'running' | 'stopping' | 'stopped';
@@ -71,10 +67,7 @@ export class ProxyRouter {
   readonly session = randomUUID();
   readonly stats: RouterStats = { rejected: {}, forwardedToBackend: 0, forwardedToClients: 0, iopubPublished: 0 };
   #state: RouterState = 'running';
-  #frontend!: FrontendSockets;
-  #queues!: Record<RequestChannel | 'iopub', SendQueue>;
-  readonly #signer: Signer;
-  readonly #replay = new ReplayGuard();
+  readonly #frontend: Frontend;
   readonly #log: Logger;
   readonly #slots = new Map<string, BackendSlot>();
   /** comm_id -> the slot whose backend holds that comm. */
@@ -90,8 +83,19 @@ export class ProxyRouter {
   #stopping: Promise<void> | undefined;
 
   constructor(private readonly options: RouterOptions) {
-    this.#signer = createSigner(options.connection.key, options.connection.signature_scheme);
     this.#log = options.logger.child({ component: 'router' });
+    this.#frontend = new Frontend({
+      connection: options.connection,
+      logger: this.#log,
+      maxMessageBytes: options.maxMessageBytes,
+      onRequest: (channel, msg) => this.#onClientRequest(channel, msg),
+      onDropped: (channel, reason) => this.#count(channel, reason),
+      onSubscribe: () => {
+        // A new subscriber missed everything before this moment (slow joiner): greet it.
+        this.#broadcast('iopub_welcome', { subscription: '' });
+        if (this.defaultSlot?.state === 'starting') this.#broadcast('status', statusContent('starting'));
+      },
+    });
     this.#default = options.requirement;
     this.#magics = new FleetMagics({
       session: this.session,
@@ -116,20 +120,7 @@ export class ProxyRouter {
 
   /** Binds the client's sockets (throws BIND_FAILED), then starts the launch backend without waiting for it. */
   async start(): Promise<void> {
-    this.#frontend = await bindFrontend(this.options.connection);
-    const f = this.#frontend;
-    const onSendError = (channel: string) => (error: unknown) => {
-      this.#count(`frontend.${channel}`, ((error as { code?: string }).code ?? 'SEND_FAILED') as RejectReason);
-    };
-    this.#queues = {
-      shell: new SendQueue(f.shell, { name: 'frontend.shell', logger: this.#log, onSendError: onSendError('shell') }),
-      control: new SendQueue(f.control, { name: 'frontend.control', logger: this.#log, onSendError: onSendError('control') }),
-      stdin: new SendQueue(f.stdin, { name: 'frontend.stdin', logger: this.#log, onSendError: onSendError('stdin') }),
-      iopub: new SendQueue(f.iopub, { name: 'frontend.iopub', logger: this.#log }),
-    };
-    for (const ch of ['shell', 'control', 'stdin'] as const) void this.#readClients(ch, f[ch]);
-    void this.#readSubscriptions(f.iopub);
-    void serveHeartbeat(f.hb).catch((error) => this.#log.error({ err: error }, 'heartbeat failed'));
+    await this.#frontend.bind(this.session);
     this.#slotFor(this.options.requirement);
   }
 
@@ -188,21 +179,6 @@ export class ProxyRouter {
     this.#broadcast('stream', streamContent('stderr', text));
     this.#broadcast('status', statusContent('idle'));
     void slot.close({ stop: false });
-  }
-
-  async #readClients(channel: RequestChannel, socket: zmq.Router): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        const result = decode(frames, { signer: this.#signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes ?? 2 ** 30 });
-        if (!result.ok) {
-          this.#count(`frontend.${channel}`, result.reason);
-          continue;
-        }
-        this.#onClientRequest(channel, result.msg);
-      }
-    } catch (error) {
-      if (this.#state === 'running') this.#log.error({ err: error, channel }, 'client reader failed');
-    }
   }
 
   #onClientRequest(channel: RequestChannel, msg: WireMessage): void {
@@ -329,14 +305,13 @@ export class ProxyRouter {
   }
 
   #reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void {
-    const reply = createMessage({ msgType, content, session: this.session, parentHeader: request.header, identities: request.identities });
-    this.#queues[channel].push(encode(reply, this.#signer));
+    this.#frontend.reply(channel, request, msgType, content);
   }
 
   #toClient(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void {
     if (channel === 'stdin' && msg.msgType === 'input_request') this.#stdinOwner.set(identityKey(msg.identities), slot);
     this.stats.forwardedToClients++;
-    this.#queues[channel].push(encode(msg, this.#signer));
+    this.#frontend.send(channel, msg);
   }
 
   #fromBackendIopub(slot: BackendSlot, msg: WireMessage): void {
@@ -345,26 +320,11 @@ export class ProxyRouter {
       if (typeof id === 'string') this.#commOwner.set(id, slot);
     }
     this.stats.iopubPublished++;
-    this.#queues.iopub.push(encode(msg, this.#signer));
+    this.#frontend.publish(msg);
   }
 
   #broadcast(msgType: string, content: object, parentHeader: object = {}): void {
-    const topic = Buffer.from(msgType === 'status' ? 'kernel.llmspell-fleet.status' : msgType);
-    const msg = createMessage({ msgType, content, session: this.session, parentHeader, identities: [topic] });
-    this.#queues?.iopub.push(encode(msg, this.#signer));
-  }
-
-  async #readSubscriptions(socket: zmq.XPublisher): Promise<void> {
-    try {
-      for await (const [frame] of socket) {
-        if (!frame || frame[0] !== 1) continue;
-        // A new subscriber missed everything before this moment (slow joiner): greet it.
-        this.#broadcast('iopub_welcome', { subscription: frame.subarray(1).toString('utf8') });
-        if (this.defaultSlot?.state === 'starting') this.#broadcast('status', statusContent('starting'));
-      }
-    } catch (error) {
-      if (this.#state === 'running') this.#log.error({ err: error }, 'subscription reader failed');
-    }
+    this.#frontend.broadcast(msgType, content, parentHeader);
   }
 
   #count(channel: string, reason: RejectReason | string): void {
@@ -388,11 +348,7 @@ export class ProxyRouter {
         await slot.close({ stop: !lease?.shared, politeShutdown: true });
       }),
     );
-    if (this.#queues) {
-      await Promise.race([Promise.all(Object.values(this.#queues).map((q) => q.drained())), delay(1000)]);
-      for (const q of Object.values(this.#queues)) q.close();
-    }
-    if (this.#frontend) closeAll(this.#frontend);
+    await this.#frontend.close();
     this.#state = 'stopped';
     this.options.onStopped?.(exitCode);
   }
@@ -408,8 +364,4 @@ function identityKey(identities: readonly Buffer[]): string {
 function withContent(msg: WireMessage, content: object): WireMessage {
   const [h, p, m] = msg.parts.signed;
   return new WireMessage({ ...msg.parts, signed: [h, p, m, Buffer.from(JSON.stringify(content))] });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
