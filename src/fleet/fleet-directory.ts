@@ -9,11 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import type { ConnectionInfo } from '../wire/connection-file.js';
 import { ManagerClient } from './manager/client.js';
 import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
-import type { InterruptMode, Requirement } from './types.js';
+import { fleetEntry, raceAbort, type FleetLease, type FleetListEntry, type LeaseExit } from './fleet-lease.js';
+import type { Requirement } from './types.js';
+
+export type { FleetLease, FleetListEntry, LeaseExit } from './fleet-lease.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -26,28 +28,10 @@ export interface FleetDirectoryOptions {
   autostart?: boolean;
   /** Identifies this router to the manager; default a random uuid. */
   routerId?: string;
+  /** Working directory for a backend this router's request starts. Default process.cwd() (Jupyter starts kernels where the notebook is). */
+  cwd?: string;
   /** How often a held backend's pid is checked, the fallback for a missed exit event. Default 1000. */
   pollMs?: number;
-}
-
-export interface LeaseExit {
-  exitCode: number | null;
-  signal: string | null;
-  reason: string;
-}
-
-export interface FleetLease {
-  readonly kernelId: string;
-  readonly pid: number;
-  readonly connection: ConnectionInfo;
-  readonly interruptMode: InterruptMode;
-  readonly requirement: Requirement;
-  readonly exited: Promise<LeaseExit>;
-  readonly shared: true;
-  interrupt(): void;
-  release(options?: { stop: boolean }): Promise<void>;
-  restart(): Promise<void>;
-  onReplaced(listener: (next: FleetLease) => void): void;
 }
 
 interface Held {
@@ -69,36 +53,30 @@ export class FleetDirectory {
   /** The live connection; a close of any older one is not news. */
   #current: ManagerClient | undefined;
   #closed = false;
+  readonly #cwd: string;
 
   constructor(private readonly options: FleetDirectoryOptions) {
     this.routerId = options.routerId ?? randomUUID();
+    this.#cwd = options.cwd ?? process.cwd();
     this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet-directory' });
   }
 
+  /** Aborting stops the wait at once; a backend the manager hands out afterwards is given back. */
   async acquire(requirement: Requirement, { signal }: { signal: AbortSignal }): Promise<FleetLease> {
     signal.throwIfAborted();
-    const client = await this.#connection();
-    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid });
-    const lease = this.#hold(handle);
-    if (signal.aborted) {
-      await lease.release();
-      signal.throwIfAborted();
+    const client = await raceAbort(this.#connection(), signal);
+    const pending = client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid, cwd: this.#cwd }).then((h) => this.#hold(h));
+    try {
+      return await raceAbort(pending, signal);
+    } catch (error) {
+      if (signal.aborted) void pending.then((lease) => lease.release(), () => undefined);
+      throw error;
     }
-    return lease;
   }
 
   /** The whole fleet, for `%llmspell list` and `status`. */
-  async list(): Promise<{ kernelId: string; pid: number; runtime: string; provider: string; group?: string; state: string; clients: number }[]> {
-    const records = await (await this.#connection()).request<ListedBackend[]>({ op: 'list' });
-    return records.map((r) => ({
-      kernelId: r.kernelId,
-      pid: r.pid,
-      runtime: r.requirement.runtime,
-      provider: r.requirement.provider,
-      ...(r.requirement.group !== undefined ? { group: r.requirement.group } : {}),
-      state: r.state,
-      clients: r.attached.length,
-    }));
+  async list(): Promise<FleetListEntry[]> {
+    return (await (await this.#connection()).request<ListedBackend[]>({ op: 'list' })).map(fleetEntry);
   }
 
   /** Restart a shared backend for everyone attached; this router switches through onReplaced/onRestarted. */
@@ -118,8 +96,7 @@ export class FleetDirectory {
     this.#closed = true;
     for (const held of this.#held.values()) clearInterval(held.poller);
     this.#held.clear();
-    const client = await this.#client?.catch(() => undefined);
-    client?.close();
+    this.#current?.close();
   }
 
   #hold(handle: BackendHandle): FleetLease {
@@ -160,8 +137,9 @@ export class FleetDirectory {
     if (held === undefined) return;
     clearInterval(held.poller);
     this.#held.delete(kernelId);
-    const client = await this.#client?.catch(() => undefined);
-    if (client === undefined || client.isClosed) return; // the manager is gone: nothing is attached
+    // No manager now: the next one has our attachment from the registry, and lets it lapse.
+    const client = this.#current;
+    if (client === undefined || client.isClosed) return;
     await client.request({ op: 'release', kernelId, routerId: this.routerId }).catch((error: unknown) => {
       this.#log.warn({ kernelId, err: String(error) }, 'release not confirmed by the manager');
     });
@@ -216,6 +194,10 @@ export class FleetDirectory {
       if (this.#closed) throw new Error('fleet directory closed');
       try {
         const client = await this.#connect();
+        if (this.#closed) {
+          client.close();
+          throw new Error('fleet directory closed');
+        }
         for (const kernelId of [...this.#held.keys()]) {
           await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: process.pid }).catch((error: unknown) => {
             // The new manager does not know it (its registry lost it): the pid poll still ends the lease when it dies.

@@ -150,7 +150,7 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
           expect(standin.parentPid).toBe(String(router.pid));
         } else {
           const manager = (await processesReferencing(jenv.dir)).find((p) => p.cmdline.includes(' manager --foreground'));
-          expect(standin.parentPid, `JPY_PARENT_PID of a fleet backend (the manager is ${manager?.pid ?? 'not found'}: ${manager?.cmdline ?? ''})`).toBe('');
+          expect.soft(standin.parentPid, `JPY_PARENT_PID of a fleet backend (the manager is ${manager?.pid ?? 'not found'}: ${manager?.cmdline ?? ''})`).toBe('');
         }
 
         expect(result.stdout).toBe('print("hi")');

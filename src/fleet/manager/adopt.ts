@@ -49,6 +49,7 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
         startedAt: record.startedAt,
         connection,
         state: 'ready',
+        ...(record.cwd !== undefined ? { cwd: record.cwd } : {}),
       },
       home,
       options.pollMs,

@@ -6,11 +6,13 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FleetError, type FleetErrorCode } from '../../shared/errors.js';
+import { FleetError, isFleetError, type FleetErrorCode } from '../../shared/errors.js';
+import { ensurePrivateDir } from '../paths.js';
 import { readLogTail } from '../spawn.js';
 import { startManagerProcess, type StartedManager } from './autostart.js';
-import { managerLogPath, managerSocketPath } from './files.js';
+import { managerLogPath, managerSocketPath, managerStartingPath } from './files.js';
 import { LineReader, encodeLine } from './lines.js';
+import { acquireLock, type HeldLock } from './lock.js';
 import type { ManagerEvent, ManagerRequest, ManagerResponse } from './protocol.js';
 
 type Env = Record<string, string | undefined>;
@@ -75,8 +77,7 @@ export class ManagerClient {
         );
       }
     }
-    const started = await startManagerProcess({ home: options.home, env: options.env ?? process.env });
-    return ManagerClient.#waitFor(socketPath, started, options.timeoutMs ?? 10_000);
+    return ManagerClient.#autostart(options, socketPath);
   }
 
   get isClosed(): boolean {
@@ -137,32 +138,58 @@ export class ManagerClient {
   }
 
   /**
-   * Retries with a growing delay. A started manager that exits 0 lost the race to another
-   * manager, which is fine: keep trying. One that exits non-zero failed: say so at once.
+   * One client starts the manager (it holds manager.starting); the others only wait for the
+   * socket, and take over the start if that client gives up. A started manager that exits 0
+   * lost a race to another manager, which is fine; one that exits non-zero failed: say so.
    */
-  static async #waitFor(socketPath: string, started: StartedManager, timeoutMs: number): Promise<ManagerClient> {
+  static async #autostart(options: ManagerConnectOptions, socketPath: string): Promise<ManagerClient> {
+    const home = await ensurePrivateDir(options.home);
+    const timeoutMs = options.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
+    let lock: HeldLock | undefined;
+    let started: StartedManager | undefined;
     let exitCode: number | null | undefined;
-    void started.exited.then((code) => (exitCode = code));
-    let delay = 20;
     let last: Error | undefined;
-    while (Date.now() < deadline) {
-      try {
-        return await ManagerClient.#open(socketPath);
-      } catch (error) {
-        last = error as Error;
+    try {
+      for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+        if (started === undefined && (lock = await tryLock(managerStartingPath(home))) !== undefined) {
+          // Whoever held the lock before us may have just finished starting one.
+          const ready = await ManagerClient.#open(socketPath).catch(() => undefined);
+          if (ready !== undefined) return ready;
+          started = await startManagerProcess({ home, env: options.env ?? process.env });
+          void started.exited.then((code) => (exitCode = code));
+        }
+        await sleep(delay);
+        try {
+          return await ManagerClient.#open(socketPath);
+        } catch (error) {
+          last = error as Error;
+        }
+        if (exitCode !== undefined && exitCode !== 0) break;
       }
-      if (exitCode !== undefined && exitCode !== 0) break;
-      await sleep(delay);
-      delay = Math.min(delay * 2, 500);
+    } finally {
+      await lock?.release();
     }
-    const tail = await readLogTail(started.logFile, { lines: 10 });
-    const why = exitCode !== undefined && exitCode !== 0 ? `the manager it started (pid ${started.pid}) exited with code ${exitCode}` : `nothing listened within ${timeoutMs} ms (${last?.message ?? 'no answer'})`;
-    throw unavailable(
-      `cannot reach the fleet manager on ${socketPath}: ${why}; see ${started.logFile}${tail ? `\nlast lines:\n${tail}` : ''}`,
-      socketPath,
-      { pid: started.pid, exitCode, logFile: started.logFile },
-    );
+    const logFile = managerLogPath(home);
+    const tail = await readLogTail(logFile, { lines: 10 });
+    const why =
+      exitCode !== undefined && exitCode !== 0
+        ? `the manager it started (pid ${started?.pid}) exited with code ${exitCode}`
+        : `nothing listened within ${timeoutMs} ms (${last?.message ?? 'no answer'})`;
+    throw unavailable(`cannot reach the fleet manager on ${socketPath}: ${why}; see ${logFile}${tail ? `\nlast lines:\n${tail}` : ''}`, socketPath, {
+      pid: started?.pid,
+      exitCode,
+    });
+  }
+}
+
+/** The lock if nobody else holds it right now; never waits. */
+async function tryLock(path: string): Promise<HeldLock | undefined> {
+  try {
+    return await acquireLock(path, { timeoutMs: 0 });
+  } catch (error) {
+    if (isFleetError(error) && error.code === 'MANAGER_UNAVAILABLE') return undefined;
+    throw error;
   }
 }
 

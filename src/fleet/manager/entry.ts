@@ -36,6 +36,8 @@ export interface ManagedBackendInit {
   startedAt: number;
   connection: ConnectionInfo;
   state: BackendState;
+  /** Working directory it was started in, if not the manager's (a restart keeps it). */
+  cwd?: string;
 }
 
 export interface StopLadder {
@@ -126,6 +128,7 @@ export class ManagedBackend {
     };
     if (this.idleSince !== undefined) r.idleSince = this.idleSince;
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
+    if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
     return r;
   }
 

@@ -11,6 +11,11 @@ export function managerLockPath(home: string): string {
   return join(home, 'manager.lock');
 }
 
+/** Held by the one client that is autostarting a manager, so that 20 routers starting at once spawn one. */
+export function managerStartingPath(home: string): string {
+  return join(home, 'manager.starting');
+}
+
 /** stdout/stderr of an autostarted manager, and its log. */
 export function managerLogPath(home: string): string {
   return join(logDir(home), 'manager.log');

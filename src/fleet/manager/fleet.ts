@@ -4,56 +4,32 @@
  * and the registry that lets a new manager adopt what an old one left running.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { FleetError } from '../../shared/errors.js';
+import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
 import type { FleetConfig, Requirement } from '../types.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
-import { launchBackend } from './launch.js';
+import { InflightStarts } from './inflight.js';
+import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
-import { writeRegistry } from './registry.js';
+import { requirementKey, type FleetEventListener, type FleetManagerOptions, type SpawnWhere } from './fleet-options.js';
+import { RegistryWriter } from './registry.js';
 
-type Env = Record<string, string | undefined>;
-
-export interface FleetManagerOptions {
-  home: string;
-  /** The environment backends are planned with (PATH, HOME, Jupyter paths). Default process.env. */
-  env?: Env;
-  logger?: Logger;
-  /** Read before every spawn, so edits to fleet.toml apply without restarting the manager. */
-  loadConfig?: () => Promise<FleetConfig>;
-  /** How often an adopted backend's pid is checked (it has no child handle). Default 1000. */
-  pollMs?: number;
-  /** After adoption, how long routers that were attached get to re-attach before linger starts. Default 15000. */
-  reattachGraceMs?: number;
-  /** SIGTERM → SIGKILL delay when stopping a backend. Default 2000. */
-  stopGraceMs?: number;
-  heartbeatGraceMs?: number;
-  /** Write registry.json (default true). */
-  persist?: boolean;
-}
-
-export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;
-
-/** Pure: backends are shared exactly when runtime, provider and group are all equal. */
-export function requirementKey(r: Requirement): string {
-  return JSON.stringify([r.runtime, r.provider, r.group ?? null]);
-}
+export { requirementKey, type FleetEventListener, type FleetManagerOptions, type SpawnWhere } from './fleet-options.js';
 
 export class FleetManager {
   readonly home: string;
   readonly #backends = new Map<string, ManagedBackend>();
-  readonly #inflight = new Map<string, Promise<ManagedBackend>>();
-  readonly #restarts = new Map<string, Promise<BackendHandle>>();
+  readonly #inflight = new InflightStarts<ManagedBackend>();
+  readonly #restarts = new InflightStarts<BackendHandle>();
   readonly #listeners = new Set<FleetEventListener>();
   readonly #log: Logger;
   readonly #attachments: Attachments;
+  readonly #registry: RegistryWriter | undefined;
   #lingerSeconds = DEFAULT_LINGER_SECONDS;
-  #writes: Promise<void> = Promise.resolve();
-  #dirty = false;
   #closed = false;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -64,6 +40,9 @@ export class FleetManager {
       onChange: () => this.#persist(),
       onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
     });
+    const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
+    const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
+    this.#registry = options.persist === false ? undefined : new RegistryWriter(this.home, live, failed);
   }
 
   /** Adopt what the registry says still runs; returns the kernel ids adopted and forgotten. */
@@ -84,35 +63,35 @@ export class FleetManager {
   }
 
   /** Find or spawn, then attach `router`. */
-  async acquire(requirement: Requirement, router: RouterRef): Promise<BackendHandle> {
+  async acquire(requirement: Requirement, router: RouterRef, where: SpawnWhere = {}): Promise<BackendHandle> {
     for (let attempt = 0; ; attempt++) {
-      const backend = await this.#findOrSpawn(requirement);
+      const backend = await this.#findOrSpawn(requirement, where);
       // It can only have died in between if it crashed right after answering; spawn again once.
-      if (backend.state === 'ready' || attempt >= 1) return this.attach(backend.kernelId, router);
+      if (backend.state === 'ready' || attempt >= 1) return await this.attach(backend.kernelId, router);
     }
   }
 
   /** Find or spawn without attaching (CLI `find`): an unused backend lingers as usual. */
-  async find(requirement: Requirement): Promise<BackendHandle> {
-    const backend = await this.#findOrSpawn(requirement);
+  async find(requirement: Requirement, where: SpawnWhere = {}): Promise<BackendHandle> {
+    const backend = await this.#findOrSpawn(requirement, where);
     this.#attachments.idleIfUnused(backend);
-    return handle(backend);
+    return this.#durable(handle(backend));
   }
 
   /** A new backend even if a matching one runs (CLI `spawn`). */
-  async spawn(requirement: Requirement): Promise<BackendHandle> {
-    const backend = await this.#launch(requirement);
+  async spawn(requirement: Requirement, where: SpawnWhere = {}): Promise<BackendHandle> {
+    const backend = await this.#launch(requirement, where);
     this.#attachments.idleIfUnused(backend);
-    return handle(backend);
+    return this.#durable(handle(backend));
   }
 
-  attach(kernelId: string, router: RouterRef): BackendHandle {
+  async attach(kernelId: string, router: RouterRef): Promise<BackendHandle> {
     const backend = this.#backends.get(kernelId);
     if (backend === undefined || backend.state === 'stopping' || backend.state === 'exited') {
       throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId}; acquire a new one (see \`llmspell-fleet list\`)`, { kernelId });
     }
     this.#attachments.attach(backend, router);
-    return handle(backend);
+    return this.#durable(handle(backend));
   }
 
   release(kernelId: string, routerId: string): void {
@@ -131,38 +110,31 @@ export class FleetManager {
    * restarts of one backend share the new one; acquires for its requirement wait for it.
    */
   restart(kernelId: string, routerId?: string): Promise<BackendHandle> {
-    const pending = this.#restarts.get(kernelId);
-    if (pending !== undefined) return pending;
+    return this.#restarts.join(kernelId, () => this.#restartOnce(kernelId, routerId));
+  }
+
+  async #restartOnce(kernelId: string, routerId: string | undefined): Promise<BackendHandle> {
     const old = this.#backends.get(kernelId);
-    if (old === undefined || old.state !== 'ready') {
-      return Promise.reject(new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId }));
-    }
+    if (old === undefined || old.state !== 'ready') throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId });
     old.replaced = true;
     const routers = this.#attachments.takeAll(old);
-    const key = requirementKey(old.requirement);
-    const fresh = this.#track(key, this.#stop(old, 'restart').then(() => this.#launch(old.requirement)));
-    const result = fresh.then(
-      (backend) => {
-        for (const r of routers) this.#attachments.attach(backend, r);
-        this.#attachments.idleIfUnused(backend);
-        const next = handle(backend);
-        this.#emit({ event: 'backend-restarted', kernelId, handle: next }, routers.filter((r) => r.routerId !== routerId));
-        return next;
-      },
-      (error: unknown) => {
-        this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${String((error as Error).message ?? error)}` }, routers);
-        throw error;
-      },
-    );
-    this.#restarts.set(kernelId, result);
-    void result.catch(() => undefined).finally(() => this.#restarts.delete(kernelId));
-    return result;
+    let backend: ManagedBackend;
+    try {
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd })));
+    } catch (error) {
+      this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
+      throw error;
+    }
+    for (const r of routers) this.#attachments.attach(backend, r);
+    this.#attachments.idleIfUnused(backend);
+    const next = handle(backend);
+    this.#emit({ event: 'backend-restarted', kernelId, handle: next }, routers.filter((r) => r.routerId !== routerId));
+    return this.#durable(next);
   }
 
   /** Stop by kernel id or by any of its ports. */
   async stop(target: string): Promise<{ stopped: BackendRecord[] }> {
-    const port = /^\d+$/.test(target) ? Number(target) : undefined;
-    const matches = [...this.#backends.values()].filter((b) => b.kernelId === target || (port !== undefined && b.ports().includes(port)));
+    const matches = maintenance.matching(this.#backends.values(), target);
     if (matches.length === 0) {
       throw new FleetError('UNKNOWN_BACKEND', `no backend has the id or port "${target}"; see \`llmspell-fleet list\``, { target });
     }
@@ -192,28 +164,19 @@ export class FleetManager {
   async close(): Promise<void> {
     this.#closed = true;
     for (const backend of this.#backends.values()) backend.release();
-    this.#persist(true);
-    await this.#writes;
+    this.#registry?.schedule();
+    await this.#registry?.flushed();
   }
 
-  #findOrSpawn(requirement: Requirement): Promise<ManagedBackend> {
+  #findOrSpawn(requirement: Requirement, where: SpawnWhere): Promise<ManagedBackend> {
     const key = requirementKey(requirement);
     for (const backend of this.#backends.values()) {
       if (backend.state === 'ready' && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
     }
-    return this.#inflight.get(key) ?? this.#track(key, this.#launch(requirement));
+    return this.#inflight.join(key, () => this.#launch(requirement, where));
   }
 
-  #track(key: string, pending: Promise<ManagedBackend>): Promise<ManagedBackend> {
-    this.#inflight.set(key, pending);
-    const forget = () => {
-      if (this.#inflight.get(key) === pending) this.#inflight.delete(key);
-    };
-    pending.then(forget, forget);
-    return pending;
-  }
-
-  async #launch(requirement: Requirement): Promise<ManagedBackend> {
+  async #launch(requirement: Requirement, where: SpawnWhere): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
     const backend = await launchBackend({
@@ -223,6 +186,7 @@ export class FleetManager {
       env: this.options.env ?? process.env,
       logger: this.#log,
       heartbeatGraceMs: this.options.heartbeatGraceMs,
+      cwd: where.cwd,
       onSpawned: (b) => this.#add(b),
     });
     this.#persist();
@@ -264,19 +228,17 @@ export class FleetManager {
     for (const listener of this.#listeners) listener(event, to);
   }
 
-  /** Writes are serialised and coalesced: each write takes the newest state at the time it runs. */
-  #persist(evenIfClosed = false): void {
-    if (this.options.persist === false || (this.#closed && !evenIfClosed)) return;
-    this.#dirty = true;
-    this.#writes = this.#writes.then(async () => {
-      if (!this.#dirty) return;
-      this.#dirty = false;
-      const records = [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
-      await writeRegistry(this.home, records).catch((error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json'));
-    });
+  /**
+   * Answers that hand out a backend wait until the registry says so: a manager killed right
+   * after answering must leave a registry from which the next one adopts that backend, with
+   * its routers (who then get time to re-attach).
+   */
+  async #durable<T>(value: T): Promise<T> {
+    await this.#registry?.flushed();
+    return value;
   }
-}
 
-function handle(backend: ManagedBackend): BackendHandle {
-  return { record: backend.record(), connection: backend.connection };
+  #persist(): void {
+    if (!this.#closed) this.#registry?.schedule();
+  }
 }

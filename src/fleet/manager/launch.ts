@@ -8,6 +8,7 @@ import { BackendProcess } from '../backend-process.js';
 import { planLaunch } from '../plan.js';
 import type { FleetConfig, LaunchPlan, Requirement } from '../types.js';
 import { ManagedBackend, type BackendGone } from './entry.js';
+import type { BackendHandle } from './protocol.js';
 import { procStartTime } from './proc.js';
 import { waitUntilAnswering } from './probe.js';
 
@@ -20,6 +21,7 @@ export interface LaunchBackendOptions {
   env: Env;
   logger: Logger;
   heartbeatGraceMs?: number;
+  cwd?: string;
   /** Called once the process runs, before it answers: the manager records it at once. */
   onSpawned(backend: ManagedBackend): void;
 }
@@ -36,7 +38,8 @@ export function managerPlan(plan: LaunchPlan): LaunchPlan {
 /** Resolves with a ready backend; on failure the backend is stopped before the error is thrown. */
 export async function launchBackend(options: LaunchBackendOptions): Promise<ManagedBackend> {
   const { logger: log } = options;
-  const plan = managerPlan(await planLaunch({ requirement: options.requirement, config: options.config, home: options.home, env: options.env }));
+  const planned = await planLaunch({ requirement: options.requirement, config: options.config, home: options.home, env: options.env });
+  const plan = managerPlan(options.cwd !== undefined ? { ...planned, cwd: options.cwd } : planned);
   const child = await BackendProcess.launch(plan, { logger: log });
   const backend = ManagedBackend.spawned(
     child,
@@ -51,6 +54,7 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
       startedAt: Date.now(),
       connection: child.connection,
       state: 'starting',
+      cwd: plan.cwd,
     },
     options.home,
   );
@@ -97,4 +101,9 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
 
 function describe(plan: LaunchPlan): string {
   return `${plan.requirement.runtime}/${plan.requirement.provider} backend (kernel ${plan.kernelId})`;
+}
+
+/** What a client is handed: the record and where to connect (with the key). */
+export function handle(backend: ManagedBackend): BackendHandle {
+  return { record: backend.record(), connection: backend.connection };
 }

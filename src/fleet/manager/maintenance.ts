@@ -34,6 +34,12 @@ async function health(backends: Iterable<ManagedBackend>, timeoutMs = 1000): Pro
   );
 }
 
+/** Pure: the backends `stop ID|PORT` means: the one with that id, or any with that port. */
+function matching<B extends { kernelId: string; ports(): number[] }>(backends: Iterable<B>, target: string): B[] {
+  const port = /^\d+$/.test(target) ? Number(target) : undefined;
+  return [...backends].filter((b) => b.kernelId === target || (port !== undefined && b.ports().includes(port)));
+}
+
 /**
  * Pure: which names in the backends dir are litter. A connection file is litter when no known
  * backend uses it and no process has it in its argv; a temporary file when it is old.
@@ -92,4 +98,4 @@ async function removeLitter(home: string, backends: Map<string, ManagedBackend>)
   return gone;
 }
 
-export const maintenance = { list, health, cleanup };
+export const maintenance = { list, health, cleanup, matching };

@@ -33,6 +33,8 @@ export interface BackendRecord {
   idleSince?: number;
   /** Process start time from /proc (clock ticks), to tell our pid from a reused one. */
   procStart?: number;
+  /** Working directory it was started in, when not the manager's (added with the manager). */
+  cwd?: string;
 }
 
 /** A lease as a router needs it: where to connect, with the key. */
@@ -43,17 +45,22 @@ export interface BackendHandle {
 
 export type ManagerRequest =
   | { id: number; op: 'ping' }
-  /** Find a running backend with this requirement or spawn one; attach the caller to it. */
-  | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number }
+  /**
+   * Find a running backend with this requirement or spawn one; attach the caller to it.
+   * `cwd` (optional, absolute; added with the manager): the working directory of a backend this
+   * request spawns, e.g. the router's (Jupyter starts kernels in the notebook's directory).
+   * A shared backend keeps the directory of whoever started it.
+   */
+  | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number; cwd?: string }
   /** Re-attach after a manager restart (the router already holds the data path). */
   | { id: number; op: 'attach'; kernelId: string; routerId: string; pid: number }
   | { id: number; op: 'release'; kernelId: string; routerId: string }
   /** Restart a shared backend for everyone attached: same requirement, new process, new kernelId. */
   | { id: number; op: 'restart'; kernelId: string; routerId: string }
   /** Spawn a new backend even if one with the requirement exists (CLI `spawn`). */
-  | { id: number; op: 'spawn'; requirement: Requirement }
+  | { id: number; op: 'spawn'; requirement: Requirement; cwd?: string }
   /** Find or spawn without attaching (CLI `find`). */
-  | { id: number; op: 'find'; requirement: Requirement }
+  | { id: number; op: 'find'; requirement: Requirement; cwd?: string }
   | { id: number; op: 'list' }
   | { id: number; op: 'stop'; target: string }
   | { id: number; op: 'stop-all' }

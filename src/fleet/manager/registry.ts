@@ -51,6 +51,7 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   };
   if (r.idleSince !== undefined) out.idleSince = r.idleSince;
   if (r.procStart !== undefined) out.procStart = r.procStart;
+  if (r.cwd !== undefined) out.cwd = r.cwd;
   return out;
 }
 
@@ -80,7 +81,8 @@ export function isBackendRecord(v: unknown): v is BackendRecord {
     Array.isArray(r.ports) && r.ports.every(isInt) &&
     isStr(r.ip) &&
     Array.isArray(r.attached) &&
-    (r.procStart === undefined || isInt(r.procStart))
+    (r.procStart === undefined || isInt(r.procStart)) &&
+    (r.cwd === undefined || (isStr(r.cwd) && isAbsolute(r.cwd)))
   );
 }
 
@@ -132,6 +134,35 @@ export async function writeRegistry(home: string, records: readonly BackendRecor
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Serialised, coalesced writes for the manager: a write takes the newest snapshot when it
+ * runs, so the last rename always carries the newest state, however many changes came in.
+ */
+export class RegistryWriter {
+  #writes: Promise<void> = Promise.resolve();
+  #dirty = false;
+
+  constructor(
+    private readonly home: string,
+    private readonly snapshot: () => BackendRecord[],
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  schedule(): void {
+    this.#dirty = true;
+    this.#writes = this.#writes.then(async () => {
+      if (!this.#dirty) return;
+      this.#dirty = false;
+      await writeRegistry(this.home, this.snapshot()).catch(this.onError);
+    });
+  }
+
+  /** Resolves once everything scheduled so far is on disk (or has failed and been reported). */
+  flushed(): Promise<void> {
+    return this.#writes;
   }
 }
 

@@ -3,6 +3,7 @@
  * private to the user, but a buggy client must get a clear BAD_REQUEST, never a crash or an
  * op run with half its fields.
  */
+import { isAbsolute } from 'node:path';
 import type { Requirement } from '../types.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
@@ -60,11 +61,13 @@ export function parseRequest(line: string): ParsedRequest {
     case 'find': {
       const requirement = requirementField(o);
       if (requirement === undefined) return bad('"requirement": {runtime, provider, group?} with names of letters, digits, _ . -');
-      if (op !== 'acquire') return { ok: true, request: { id, op, requirement } };
+      if (o.cwd !== undefined && !(typeof o.cwd === 'string' && isAbsolute(o.cwd))) return bad('"cwd", when given, to be an absolute path');
+      const where = typeof o.cwd === 'string' ? { cwd: o.cwd } : {};
+      if (op !== 'acquire') return { ok: true, request: { id, op, requirement, ...where } };
       const routerId = stringField(o, 'routerId');
       const pid = pidField(o);
       if (routerId === undefined || pid === undefined) return bad('"routerId" (string) and "pid" (positive integer)');
-      return { ok: true, request: { id, op, requirement, routerId, pid } };
+      return { ok: true, request: { id, op, requirement, routerId, pid, ...where } };
     }
     case 'attach': {
       const kernelId = nameField(o, 'kernelId');

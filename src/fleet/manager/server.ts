@@ -39,15 +39,25 @@ export class ManagerServer {
   #nextConn = 1;
   #closing: Promise<void> | undefined;
   #markClosed: () => void = () => undefined;
+  #markReady: () => void = () => undefined;
+  #markFailed: (error: unknown) => void = () => undefined;
+  /** Settles once the registry's backends are adopted; requests wait for it. */
+  private readonly ready: Promise<void>;
 
   private constructor(
     private readonly server: Server,
     private readonly options: ManagerServerOptions,
-    private readonly ready: Promise<void>,
   ) {
     this.socketPath = managerSocketPath(options.home);
     this.#log = (options.logger ?? silentLogger()).child({ component: 'manager-server' });
     this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.#markReady = resolve;
+      this.#markFailed = reject;
+    });
+    // Requests wait on `ready`; a failed adoption is reported by start(), not as unhandled.
+    this.ready.catch(() => undefined);
+    // Before listen: a connection accepted without a handler would never be read.
     server.on('connection', (socket) => this.#accept(socket));
     options.fleet.onEvent((event, to) => {
       for (const conn of new Set(to.map((r) => r.conn))) {
@@ -64,25 +74,23 @@ export class ManagerServer {
    */
   static async start(options: ManagerServerOptions): Promise<ServerStart> {
     const home = await ensurePrivateDir(options.home);
-    const socketPath = managerSocketPath(home);
+    const self = new ManagerServer(createServer(), { ...options, home });
     const lock = await acquireLock(managerLockPath(home));
-    let server: Server;
     try {
       const other = await runningManager(home);
       if (other !== undefined) return { status: 'already-running', pid: other.pid };
       // Nothing answers: whatever socket file is there is stale (ECONNREFUSED).
-      await rm(socketPath, { force: true });
-      server = await listen(socketPath);
+      await rm(self.socketPath, { force: true });
+      await listen(self.server, self.socketPath);
     } finally {
       await lock.release();
     }
-    const ready = options.fleet.start().then((adoption) => {
-      (options.logger ?? silentLogger()).info({ ...adoption, socket: socketPath }, 'fleet manager ready');
-    });
-    const self = new ManagerServer(server, { ...options, home }, ready);
     try {
-      await ready;
+      const adoption = await options.fleet.start();
+      self.#log.info({ ...adoption, socket: self.socketPath }, 'fleet manager ready');
+      self.#markReady();
     } catch (error) {
+      self.#markFailed(error);
       await self.close();
       throw error;
     }
@@ -149,7 +157,7 @@ export class ManagerServer {
       case 'ping':
         return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().length } satisfies ManagerInfo;
       case 'acquire':
-        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn });
+        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd });
       case 'attach':
         return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
       case 'release':
@@ -158,9 +166,9 @@ export class ManagerServer {
       case 'restart':
         return fleet.restart(req.kernelId, req.routerId);
       case 'spawn':
-        return fleet.spawn(req.requirement);
+        return fleet.spawn(req.requirement, { cwd: req.cwd });
       case 'find':
-        return fleet.find(req.requirement);
+        return fleet.find(req.requirement, { cwd: req.cwd });
       case 'list':
         return fleet.list();
       case 'stop':
@@ -203,8 +211,7 @@ async function runningManager(home: string): Promise<{ pid: number | undefined }
   }
 }
 
-async function listen(socketPath: string): Promise<Server> {
-  const server = createServer();
+async function listen(server: Server, socketPath: string): Promise<void> {
   // The socket is created with the umask's mode; narrow it before it exists, not after.
   const umask = process.umask(0o177);
   try {
@@ -221,5 +228,4 @@ async function listen(socketPath: string): Promise<Server> {
     process.umask(umask);
   }
   await chmod(socketPath, 0o600);
-  return server;
 }

@@ -95,6 +95,16 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect((await standinInfo(h)).parentPid).toBe('');
   });
 
+  it("a backend runs in the directory of the request that started it, and a restart keeps it", async () => {
+    const m = manager();
+    const h = await m.acquire(OPENAI, router('r1'), { cwd: fleet.dir });
+    expect(((await requestKernelInfo(h.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(fleet.dir);
+    // Shared: a second router from elsewhere gets the same backend, in the first one's directory.
+    expect((await m.acquire(OPENAI, router('r2'), { cwd: '/' })).record).toMatchObject({ pid: h.record.pid, cwd: fleet.dir });
+    const next = await m.restart(h.record.kernelId, 'r1');
+    expect(((await requestKernelInfo(next.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(fleet.dir);
+  });
+
   it('writes a registry (0600) with the backends but no key and no provider env value', async () => {
     const m = manager();
     const h = await m.acquire(ANTHROPIC, router('r1'));
@@ -195,7 +205,7 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect(await second.start()).toEqual({ adopted: [h.record.kernelId], forgotten: [] });
     expect(second.list().map((r) => [r.kernelId, r.pid])).toEqual([[h.record.kernelId, h.record.pid]]);
     // Routers re-attach to adopted backends by kernel id.
-    expect(second.attach(h.record.kernelId, router('r1')).connection.key).toBe(h.connection.key);
+    expect((await second.attach(h.record.kernelId, router('r1'))).connection.key).toBe(h.connection.key);
     // Same requirement: shared, not spawned again.
     expect((await second.acquire(OPENAI, router('r2'))).record.pid).toBe(h.record.pid);
     await second.stop(h.record.kernelId);

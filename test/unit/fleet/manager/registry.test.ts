@@ -42,7 +42,7 @@ afterEach(async () => {
 
 describe('registry file', () => {
   it('round-trips records, mode 0600, leaving no temporary file', async () => {
-    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5 })];
+    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' })];
     await writeRegistry(home, records);
     expect((await stat(registryPath(home))).mode & 0o777).toBe(0o600);
     expect(await readdir(home)).toEqual(['registry.json']);

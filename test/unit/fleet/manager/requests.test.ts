@@ -14,6 +14,8 @@ describe('parseRequest', () => {
     ['release', { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }, { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }],
     ['stop by port', { id: 6, op: 'stop', target: '5001' }, { id: 6, op: 'stop', target: '5001' }],
     ['stop-all', { id: 7, op: 'stop-all' }, { id: 7, op: 'stop-all' }],
+    ['acquire with a cwd', { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }, { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }],
+    ['spawn with a cwd', { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }, { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }],
   ])('accepts %s', (_name, input, expected) => {
     expect(parseRequest(JSON.stringify(input))).toEqual({ ok: true, request: expected });
   });
@@ -28,6 +30,7 @@ describe('parseRequest', () => {
     ['acquire without pid', JSON.stringify({ id: 4, op: 'acquire', requirement: req, routerId: 'r' }), 4, 'pid'],
     ['attach with pid 0', JSON.stringify({ id: 5, op: 'attach', kernelId: 'k', routerId: 'r', pid: 0 }), 5, 'pid'],
     ['stop without target', '{"id":6,"op":"stop"}', 6, 'target'],
+    ['a relative cwd', JSON.stringify({ id: 7, op: 'find', requirement: req, cwd: 'nb' }), 7, 'absolute path'],
   ])('refuses %s', (_name, line, id, message) => {
     const parsed = parseRequest(line);
     expect(parsed.ok).toBe(false);

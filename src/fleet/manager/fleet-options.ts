@@ -1,0 +1,39 @@
+/** Options, events and the sharing key of the FleetManager (fleet.ts). */
+import type { Logger } from '../../shared/log.js';
+import type { FleetConfig, Requirement } from '../types.js';
+import type { RouterRef } from './entry.js';
+import type { ManagerEvent } from './protocol.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface FleetManagerOptions {
+  home: string;
+  /** The environment backends are planned with (PATH, HOME, Jupyter paths). Default process.env. */
+  env?: Env;
+  logger?: Logger;
+  /** Read before every spawn, so edits to fleet.toml apply without restarting the manager. */
+  loadConfig?: () => Promise<FleetConfig>;
+  /** How often an adopted backend's pid is checked (it has no child handle). Default 1000. */
+  pollMs?: number;
+  /** After adoption, how long routers that were attached get to re-attach before linger starts. Default 15000. */
+  reattachGraceMs?: number;
+  /** SIGTERM → SIGKILL delay when stopping a backend. Default 2000. */
+  stopGraceMs?: number;
+  /** Readiness fallback for backends that never answer kernel_info on shell (see probe.ts). Default 10000. */
+  heartbeatGraceMs?: number;
+  /** Write registry.json (default true). */
+  persist?: boolean;
+}
+
+/** Where a backend that a request spawns runs; a backend found running keeps its own. */
+export interface SpawnWhere {
+  /** Absolute working directory; default the manager's (its home). */
+  cwd?: string;
+}
+
+export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;
+
+/** Pure: backends are shared exactly when runtime, provider and group are all equal. */
+export function requirementKey(r: Requirement): string {
+  return JSON.stringify([r.runtime, r.provider, r.group ?? null]);
+}

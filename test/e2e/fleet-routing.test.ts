@@ -1,0 +1,219 @@
+/**
+ * The fleet end to end (issue 3, item 9): real jupyter_client KernelManagers start the
+ * installed llmspell-fleet kernelspecs, i.e. real routers, which share backends through the
+ * real fleet manager (autostarted by the first router). Backends are ipykernel and tslab
+ * (python and javascript, the built-in runtimes) and the llmspell stand-in
+ * (test/fixtures/llmspell-standin.mjs, launched by llmspell's contract) as runtime "lua".
+ *
+ * Each scenario is one run of test/e2e/py/fleet_check.py, which records named checks; a test
+ * fails on any failed check and names it. One Jupyter environment serves the whole file, but
+ * every test ends with the manager stopped and no process of the environment left, so the
+ * next test starts from nothing (and autostarts its own manager).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv, type RunPythonResult } from '../helpers/e2e.js';
+import { cli, CLI, setupFleet } from '../helpers/fleet-env.js';
+import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
+
+const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
+/** llmspell's launch argv (src/fleet/defaults.ts LLMSPELL_ARGV) with the stand-in for llmspell and no {config}. */
+const STANDIN_ARGV = ['node', STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
+
+/** python (ipykernel) by default, javascript (tslab) built in, lua = the stand-in; two providers. */
+function fleetToml(lingerSeconds: number): string {
+  return [
+    'default_runtime = "python"',
+    'default_provider = "openai"',
+    `linger_seconds = ${lingerSeconds}`,
+    '',
+    '[runtimes.lua]',
+    `argv = ${JSON.stringify(STANDIN_ARGV)}`,
+    'connection = "kernel-writes"',
+    'language = "lua"',
+    '',
+    '[providers.openai]',
+    'env = { LLMSPELL_PROVIDER = "openai" }',
+    '',
+    '[providers.anthropic]',
+    'env = { LLMSPELL_PROVIDER = "anthropic" }',
+    '',
+  ].join('\n');
+}
+
+/** Variables that would decide a requirement or the mode if the developer's shell had them set. */
+const UNSET = [
+  'LLMSPELL_RUNTIME',
+  'LLMSPELL_PROVIDER',
+  'KERNEL_LLMSPELL_RUNTIME',
+  'KERNEL_LLMSPELL_PROVIDER',
+  'LLMSPELL_FLEET_MODE',
+  'LLMSPELL_FLEET_CONFIG',
+  'JPY_SESSION_NAME',
+];
+
+interface FleetResult {
+  ok: boolean;
+  scenario: string;
+  checks: Record<string, { ok: boolean; detail: unknown }>;
+  seconds?: number;
+  timing?: { routers: number; launch_seconds: number; all_ready_seconds: number; shutdown_seconds?: number };
+  [key: string]: unknown;
+}
+
+let jenv: JupyterEnv;
+
+function log(message: string): void {
+  console.log(`[e2e] ${message}`);
+}
+
+/**
+ * Runs one scenario; asserts every check passed, then that the routers and backends are gone
+ * (linger 0 stopped them: only the manager may be left), then stops the manager and asserts
+ * that no process of the environment is left at all.
+ */
+async function scenario(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FleetResult> {
+  let run: RunPythonResult<FleetResult> | undefined;
+  try {
+    run = await runPython<FleetResult>('fleet_check.py', [name], {
+      env: { ...jenv.env, FLEET_NODE: process.execPath, FLEET_CLI: CLI, FLEET_DIR: jenv.dir, ...extraEnv },
+      timeoutMs: 170_000,
+    });
+    const why = describeRun(`fleet_check ${name}`, run);
+    expect(run.timedOut, why).toBe(false);
+    expect(run.result, why).toBeDefined();
+    const result = run.result!;
+    expect(Object.entries(result.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
+    expect(Object.keys(result.checks).length, why).toBeGreaterThan(0);
+    expect(result.ok, why).toBe(true);
+    expect(run.code, why).toBe(0);
+    const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+    expect(left, 'routers and backends still running after the scenario (linger_seconds = 0)').toEqual([]);
+    log(`fleet ${name}: ${run.durationMs} ms`);
+    return result;
+  } catch (error) {
+    await stopManager().catch(() => undefined);
+    await waitForNoProcesses(jenv.dir, 15_000).catch((e: unknown) => console.error(`[e2e] after the failure: ${String(e)}`));
+    throw error;
+  } finally {
+    if (run !== undefined && (run.code !== 0 || process.env.FLEET_E2E_VERBOSE)) console.error(`[e2e] fleet_check ${name} stderr:\n${run.stderr.slice(-8000)}`);
+  }
+}
+
+/** The end of every test: the manager stops (with whatever it still owns), nothing is left. */
+async function nothingLeft(): Promise<void> {
+  await stopManager();
+  await waitForNoProcesses(jenv.dir, 15_000);
+}
+
+/**
+ * stopFleetManager (helpers/fleet-env.ts) without its 10 s wait: that helper never reads from
+ * its socket, so the manager's exit (EOF) is never noticed and it always runs into its timeout.
+ * A flowing socket sees the close as soon as the manager has stopped its backends and exited.
+ */
+async function stopManager(timeoutMs = 10_000): Promise<void> {
+  const socketPath = join(jenv.homeDir, 'manager.sock');
+  if (!existsSync(socketPath)) return;
+  await new Promise<void>((resolve) => {
+    const socket = createConnection(socketPath);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on('connect', () => socket.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n'));
+    socket.on('data', () => undefined);
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+describe('the fleet through jupyter_client: sharing, routing, concurrency, manager death, linger, restart', () => {
+  beforeAll(async () => {
+    jenv = await makeJupyterEnv();
+    for (const name of UNSET) delete jenv.env[name];
+    // kernelspecs llmspell-fleet and llmspell-fleet-javascript-openai, and fleet.toml in the fleet home
+    await setupFleet(jenv, { toml: fleetToml(0) });
+    await cli(jenv, ['install', '--prefix', jenv.dir, '--runtime', 'lua', '--provider', 'anthropic']);
+    await writeFile(join(jenv.dir, 'fleet-linger2.toml'), fleetToml(2), { mode: 0o600 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await jenv?.cleanup();
+  });
+
+  it('two routers with the same requirement share one backend: same pid, same variables, "shared by 2 clients"', async () => {
+    await scenario('share');
+    await nothingLeft();
+  }, 180_000);
+
+  it("different providers get different processes with the provider's env, launched by llmspell's contract", async () => {
+    const result = await scenario('providers');
+    log(`providers: ${JSON.stringify(result.standin)}`);
+    await nothingLeft();
+  }, 180_000);
+
+  it('routes by message metadata, flat key, tag, cellId notebook, directive (stripped), magic, argv, notebook, env, project file, with precedence', async () => {
+    const result = await scenario('routing');
+    // One check per source, as the issue lists them; a renamed or dropped check must not pass silently.
+    for (const name of [
+      'message_metadata_llmspell',
+      'message_metadata_flat_key',
+      'message_metadata_cell_tag',
+      'vscode_cellid_notebook_metadata',
+      'directive_routes_to_javascript',
+      'directive_stripped_for_javascript',
+      'directive_stripped_for_python',
+      'magic_use_routes_later_cells',
+      'magic_use_python_routes_back',
+      'argv_alias_kernelspec_routes_to_javascript',
+      'jpy_session_name_notebook_routes_to_javascript',
+      'env_LLMSPELL_RUNTIME_routes_to_javascript',
+      'env_KERNEL_LLMSPELL_RUNTIME_routes_to_javascript',
+      'project_file_walking_up_from_cwd_routes_to_javascript',
+      'directive_beats_metadata',
+      'metadata_beats_sticky',
+      'chain_sticky_beats_argv',
+      'chain_metadata_beats_sticky',
+      'chain_directive_beats_metadata',
+      'only_two_backends_all_along',
+    ]) {
+      expect(result.checks[name]?.ok, name).toBe(true);
+    }
+    await nothingLeft();
+  }, 240_000);
+
+  it('20 routers started at once for one requirement get exactly one backend', async () => {
+    const result = await scenario('many', { FLEET_ROUTERS: '20' });
+    expect(result.checks.list_one_backend_with_all_clients?.ok).toBe(true);
+    log(`20 routers: ${JSON.stringify(result.timing)}`);
+    await nothingLeft();
+  }, 240_000);
+
+  it('SIGKILL to the manager: both routers keep working, a new manager adopts the backend, linger 0 stops it after both leave', async () => {
+    await scenario('manager-kill');
+    await nothingLeft();
+  }, 180_000);
+
+  it('linger_seconds = 0 stops a backend as soon as its last client leaves', async () => {
+    const result = await scenario('linger0');
+    log(`linger 0: stopped ${String(result.stop_seconds)} s after the shutdown request`);
+    await nothingLeft();
+  }, 120_000);
+
+  it('linger_seconds = 2 keeps the backend for a router that arrives within the window, then stops it', async () => {
+    const result = await scenario('linger2', { LLMSPELL_FLEET_CONFIG: join(jenv.dir, 'fleet-linger2.toml') });
+    log(`linger 2: second router ready ${String(result.second_router_ready_after_seconds)} s after the first left; stopped ${String(result.stopped_after_seconds)} s after the last left`);
+    await nothingLeft();
+  }, 120_000);
+
+  it("a restart by one client restarts the shared backend for the other: 'restarting', state gone, both on the new process", async () => {
+    const result = await scenario('restart');
+    log(`restart: km.restart_kernel took ${String(result.restart_seconds)} s`);
+    await nothingLeft();
+  }, 180_000);
+});

@@ -1,0 +1,282 @@
+/**
+ * When the router cannot give a client its backend, the client hears why, in words that say
+ * what to fix, and the session never hangs: kernel_info is answered (its banner says what
+ * failed), a cell gets an execute_reply with status error, iopub carries the reason on stderr,
+ * and the router stays up until the client shuts it down. A backend that dies under a client
+ * is announced too, and the router then exits non-zero so that the client's kernel manager
+ * restarts the kernel. Where the backend mode matters (how the backend is started), both are
+ * run: through the fleet manager (the default) and started by the router itself
+ * (LLMSPELL_FLEET_MODE=local).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BenchClient } from '../../bench/client.js';
+import { allocatePorts } from '../../src/fleet/ports.js';
+import type { WireMessage } from '../../src/wire/codec.js';
+import { newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
+import { stopFleetManager } from '../helpers/fleet-env.js';
+import { waitForNoProcesses } from '../helpers/processes.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const FLOOD_KERNEL = join(REPO_ROOT, 'test', 'fixtures', 'flood-kernel.mjs');
+const CRASH_ON_START = join(REPO_ROOT, 'test', 'fixtures', 'crash-on-start.mjs');
+const GHOST = '/nonexistent/llmspell-fleet-test/ghost-kernel';
+const TEST_TIMEOUT_MS = 150_000;
+
+type Mode = 'fleet' | 'local';
+const MODES = ['fleet', 'local'] as const;
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A fleet.toml: defaults, then one runtime per entry (argv as given), and a provider "none". */
+function toml(defaultRuntime: string, runtimes: Record<string, string[]>): string {
+  const lines = [`default_runtime = "${defaultRuntime}"`, 'default_provider = "none"', 'linger_seconds = 0', '[providers.none]'];
+  for (const [name, argv] of Object.entries(runtimes)) lines.push(`[runtimes.${name}]`, `argv = ${JSON.stringify(argv)}`);
+  return lines.join('\n') + '\n';
+}
+
+interface Router {
+  child: ChildProcess;
+  info: ConnectionInfo;
+  connectionFile: string;
+  config: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  log(): string;
+}
+
+async function startRouter(jenv: JupyterEnv, options: { config: string; args?: string[]; mode?: Mode }): Promise<Router> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx tsc -p tsconfig.json" first`);
+  const config = join(jenv.dir, 'fleet.toml');
+  await writeFile(config, options.config);
+  const [shell, iopub, stdin, control, hb] = await allocatePorts('127.0.0.1', 5);
+  const info: ConnectionInfo = {
+    transport: 'tcp',
+    ip: '127.0.0.1',
+    shell_port: shell!,
+    iopub_port: iopub!,
+    stdin_port: stdin!,
+    control_port: control!,
+    hb_port: hb!,
+    key: newKey(),
+    signature_scheme: 'hmac-sha256',
+    kernel_name: 'llmspell-fleet',
+  };
+  const connectionFile = join(jenv.runtimeDir, `kernel-${randomUUID()}.json`);
+  await writeFile(connectionFile, JSON.stringify(info, null, 1), { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = { ...jenv.env, LLMSPELL_FLEET_CONFIG: config, JPY_PARENT_PID: String(process.pid) };
+  for (const name of ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE']) delete env[name];
+  if (options.mode === 'local') env.LLMSPELL_FLEET_MODE = 'local';
+  const child = spawn(process.execPath, [CLI, 'router', '--connection-file', connectionFile, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+  child.stdout!.resume();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const log = () => {
+    const file = join(jenv.homeDir, 'logs', `router-${child.pid}.log`);
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : `(no ${file})`;
+    return `router stderr:\n${Buffer.concat(stderr).toString('utf8')}\nrouter log (tail):\n${text.slice(-6000)}`;
+  };
+  return { child, info, connectionFile, config, exit, log };
+}
+
+/**
+ * Starts a router, runs `body`, then stops whatever is left and checks that nothing the test
+ * started still runs; a failure in `body` is never masked by one in that cleanup.
+ */
+async function withRouter(jenv: JupyterEnv, options: Parameters<typeof startRouter>[1], body: (router: Router) => Promise<void>): Promise<void> {
+  const router = await startRouter(jenv, options);
+  try {
+    await body(router);
+  } catch (error) {
+    await finish(jenv, router).catch((cleanupError: unknown) => console.error(`[router-errors] cleanup after a failure: ${String(cleanupError)}`));
+    throw error;
+  }
+  await finish(jenv, router);
+}
+
+/** Stops a router that is still running (SIGTERM, as VS Code does), then checks nothing is left. */
+async function finish(jenv: JupyterEnv, router: Router): Promise<void> {
+  if (router.child.exitCode === null && router.child.signalCode === null) {
+    router.child.kill('SIGTERM');
+    await within(router.exit, 15_000, 'router to exit on SIGTERM').catch(() => router.child.kill('SIGKILL'));
+  }
+  await stopFleetManager(jenv.homeDir);
+  await waitForNoProcesses(jenv.dir, 15_000);
+}
+
+interface IopubRecord {
+  msg_type: string;
+  parent_msg_id: string | null;
+  content: { name?: string; text?: string; ename?: string; evalue?: string; traceback?: string[] };
+}
+
+type ErrorCheckResult = CheckResult & {
+  kernel_info: { implementation?: string; banner?: string; status?: string } | null;
+  execute_msg_id: string | null;
+  execute_reply: { status: string; ename?: string; evalue?: string; traceback?: string[]; execution_count?: unknown } | null;
+  iopub: IopubRecord[];
+  kernel_info_after: { status?: string } | null;
+  shutdown_reply: { status?: string } | null;
+};
+
+/**
+ * Runs error_check.py against the router; asserts the session completed (every request answered,
+ * shutdown acknowledged, router exited 0 only after it) and returns what the client saw.
+ */
+async function clientSession(jenv: JupyterEnv, router: Router, readyTimeoutS = 60): Promise<{ result: ErrorCheckResult; why: string }> {
+  const run = await runPython<ErrorCheckResult>('error_check.py', [router.connectionFile, '1+1', String(readyTimeoutS)], { env: jenv.env, timeoutMs: 100_000 });
+  const why = `${describeRun('error_check', run)}\n${router.log()}`;
+  expect(run.result, why).toBeDefined();
+  const result = run.result!;
+  expect(Object.entries(result.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
+  expect(run.code, why).toBe(0);
+  expect(result.kernel_info?.status, why).toBe('ok');
+  expect(result.kernel_info_after?.status, `the router stopped answering after the error\n${why}`).toBe('ok');
+  expect(result.shutdown_reply?.status, why).toBe('ok');
+  expect(await within(router.exit, 15_000, 'router exit after shutdown_request'), why).toEqual({ code: 0, signal: null });
+  return { result, why };
+}
+
+/** The failure as a cell error and on stderr; returns the execute_reply's evalue. */
+function expectFleetError(result: ErrorCheckResult, why: string): string {
+  const reply = result.execute_reply!;
+  expect(reply, why).not.toBeNull();
+  expect(reply.status, why).toBe('error');
+  expect(reply.ename, why).toBe('FleetError');
+  const evalue = reply.evalue ?? '';
+  expect(evalue.length, why).toBeGreaterThan(0);
+  // The same words reach the user on iopub, as stderr.
+  const stderr = result.iopub.filter((m) => m.msg_type === 'stream' && m.content.name === 'stderr').map((m) => m.content.text ?? '');
+  expect(stderr.some((t) => t.includes(evalue.split('\n')[0]!)), `no stderr stream carries "${evalue.split('\n')[0]}"\n${why}`).toBe(true);
+  // Shown in the cell: notebooks render iopub output whose parent is the cell's request, never the
+  // reply's traceback (JupyterLab's OutputArea), so the reason must also come with that parent.
+  const inCell = result.iopub.filter(
+    (m) => m.parent_msg_id === result.execute_msg_id && ((m.msg_type === 'error' && m.content.ename === 'FleetError') || (m.msg_type === 'stream' && m.content.name === 'stderr')),
+  );
+  expect.soft(inCell.map((m) => m.msg_type), `no error or stderr output with the cell's request as parent: a notebook shows nothing in the cell\n${why}`).not.toEqual([]);
+  // jupyter console computes int(content["execution_count"] + 1) for every execute_reply, error or not.
+  expect.soft(typeof reply.execution_count, `execute_reply.execution_count is ${JSON.stringify(reply.execution_count)}; the spec says int`).toBe('number');
+  return evalue;
+}
+
+describe('router errors: clear reasons, and the session never hangs', () => {
+  it.each(MODES)('names the runtime and the setting to fix when its executable does not exist (%s)', async (mode) => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, { mode, config: toml('ghost', { ghost: [GHOST, '{connection_file}'] }) }, async (router) => {
+        const { result, why } = await clientSession(jenv, router);
+        expect(result.kernel_info?.implementation, why).toBe('llmspell-fleet');
+        const banner = result.kernel_info?.banner ?? '';
+        expect(banner, why).toContain(GHOST);
+        expect(banner, why).toContain('runtimes.ghost.argv');
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toContain(GHOST);
+        expect(evalue, why).toContain('not found');
+        expect(evalue, why).toContain('runtimes.ghost.argv');
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('lists the known runtimes and names the config file for an unknown --runtime', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, {
+        args: ['--runtime', 'nosuch'],
+        config: toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }),
+      }, async (router) => {
+        const { result, why } = await clientSession(jenv, router);
+        expect(result.kernel_info?.banner ?? '', why).toContain('nosuch');
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toContain('unknown runtime "nosuch"');
+        // Every runtime the config knows (its own and the built-in ones), and where to add one.
+        for (const known of ['flood', 'javascript', 'lua', 'python']) expect(evalue, why).toContain(known);
+        expect(evalue, why).toContain(router.config);
+        expect(evalue, why).toContain('[runtimes.nosuch]');
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('names the file and line of a fleet.toml that does not parse', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, { config: 'default_runtime = "flood"\ndefault_provider = "none"\nlinger_seconds = = 5\n' }, async (router) => {
+        const { result, why } = await clientSession(jenv, router);
+        expect(result.kernel_info?.banner ?? '', why).toContain(router.config);
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toContain(`${router.config}:3:`);
+        expect(evalue, why).toMatch(/TOML/);
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it.each(MODES)('names the exit code and the last stderr line of a backend that crashes at start (%s)', async (mode) => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, { mode, config: toml('crash', { crash: [process.execPath, CRASH_ON_START, '{connection_file}'] }) }, async (router) => {
+        // 30 s: a crash is known within a second; a client left waiting is the failure.
+        const { result, why } = await clientSession(jenv, router, 30);
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toMatch(/code 3\b/);
+        expect(evalue, why).toContain('crash-on-start: deliberate failure before binding any socket');
+        expect(result.kernel_info?.banner ?? '', why).toMatch(/code 3\b/);
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it.each(MODES)('tells clients on stderr when the backend is killed while running a cell, then exits non-zero (%s)', async (mode) => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, { mode, config: toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }) }, async (router) => {
+        const client = new BenchClient(router.info);
+        try {
+          await client.waitReady(30_000);
+          const info = await within(client.request('kernel_info_request', {}).reply, 10_000, 'kernel_info_reply');
+          const pid = info.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
+          expect(pid, router.log()).toBeGreaterThan(1);
+          const stderr = new Promise<WireMessage>((resolve) => {
+            client.onIopub((m) => {
+              if (m.msgType === 'stream' && m.content<{ name: string }>().name === 'stderr') resolve(m);
+            });
+          });
+          // A cell is running when the backend dies.
+          let cellId = '';
+          const busy = new Promise<void>((resolve) => {
+            client.onIopub((m) => {
+              if (m.msgType === 'status' && m.parentHeader.msg_id === cellId && m.content<{ execution_state: string }>().execution_state === 'busy') resolve();
+            });
+          });
+          const cell = client.request('execute_request', { code: 'block 30000', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+          cellId = cell.msgId;
+          await within(busy, 10_000, 'the cell to start');
+          let cellReply: WireMessage | undefined;
+          void cell.reply.then((r) => (cellReply = r));
+
+          process.kill(pid!, 'SIGKILL');
+          const notice = await within(stderr, 15_000, `a stderr stream about the backend (pid ${pid}) exiting\n${router.log()}`);
+          const text = notice.content<{ text: string }>().text;
+          log(`${mode}: after SIGKILL of the backend: ${text.trim()}`);
+          expect(text).toContain(String(pid));
+          expect.soft(text, 'the notice should say how the backend ended').toMatch(/exited|was killed|died/);
+          expect.soft(text, 'the notice should name the signal').toContain('SIGKILL');
+          // The client's kernel manager sees its kernel die and restarts it (Jupyter's usual crash path).
+          const exit = await within(router.exit, 15_000, `router exit after its backend was killed\n${router.log()}`);
+          log(`${mode}: router exit ${JSON.stringify(exit)}; the running cell ${cellReply ? `got ${cellReply.content<{ status: string }>().status}` : 'got no execute_reply'}`);
+          expect(exit.signal, router.log()).toBeNull();
+          expect(exit.code, router.log()).not.toBe(0);
+        } finally {
+          client.close();
+        }
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+});
+
+function log(message: string): void {
+  console.log(`[router-errors] ${message}`);
+}
