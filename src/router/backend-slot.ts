@@ -47,6 +47,8 @@ export class BackendSlot {
   /** Requests the backend has taken and not finished (status busy/idle), for interrupts. */
   busy = false;
   #pending: { channel: RequestChannel; msg: WireMessage }[] = [];
+  /** Requests the backend has and has not answered yet, by msg_id: answered by the router if it dies. */
+  readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage }>();
   readonly #abort = new AbortController();
   #closing: Promise<void> | undefined;
   #settle!: () => void;
@@ -74,7 +76,7 @@ export class BackendSlot {
       this.state = 'ready';
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
       events.onReady(this);
-      for (const { channel, msg } of this.#pending.splice(0)) this.link!.forward(channel, msg);
+      for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
       this.#settle();
     } catch (error) {
       if (this.state === 'closed') return;
@@ -91,7 +93,7 @@ export class BackendSlot {
   submit(channel: RequestChannel, msg: WireMessage): boolean {
     switch (this.state) {
       case 'ready':
-        this.link!.forward(channel, msg);
+        this.#forward(channel, msg);
         return true;
       case 'starting':
         if (this.#pending.length >= (this.options.maxPending ?? 10_000)) return false;
@@ -101,6 +103,25 @@ export class BackendSlot {
         this.options.events.onUnserved(this, channel, msg);
         return true;
     }
+  }
+
+  /**
+   * Requests sent and not answered. Only those a reply is due for are tracked, and the map is
+   * bounded so that a backend that never replies (llmspell today) cannot grow it without end.
+   */
+  #forward(channel: RequestChannel, msg: WireMessage): void {
+    if (channel !== 'stdin' && msg.msgType.endsWith('_request')) {
+      if (this.#inFlight.size >= 10_000) this.#inFlight.delete(this.#inFlight.keys().next().value as string);
+      this.#inFlight.set(msg.msgId, { channel, msg });
+    }
+    this.link!.forward(channel, msg);
+  }
+
+  /** Hand back what the backend took and will never answer (it died): each gets an error reply. */
+  takeInFlight(): { channel: RequestChannel; msg: WireMessage }[] {
+    const all = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    return all;
   }
 
   /** Interrupt in the backend's own mode. */
@@ -150,7 +171,7 @@ export class BackendSlot {
       if (this.state !== 'starting' || this.lease !== next) return;
       this.state = 'ready';
       this.options.events.onReady(this);
-      for (const { channel, msg } of this.#pending.splice(0)) this.link!.forward(channel, msg);
+      for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
     } catch (error) {
       if ((this.state as SlotState) === 'closed') return;
       this.state = 'failed';
@@ -166,14 +187,21 @@ export class BackendSlot {
     void lease.exited.then((exit) => {
       if (this.state === 'closed' || this.lease !== lease) return;
       this.state = 'failed';
-      this.failure = `the ${this.key} backend (pid ${lease.pid}) ${exit.reason}`;
-      events.onExited(this, exit.reason);
+      const how = describeExit(exit);
+      this.failure = `the ${this.key} backend (pid ${lease.pid}) ${how}`;
+      events.onExited(this, how);
     });
     this.link = new BackendLink({
       lease,
       logger: this.options.logger.child({ backend: lease.kernelId }),
       maxMessageBytes: this.options.maxMessageBytes,
-      onClientBound: (channel, msg) => events.onClientBound(this, channel, msg),
+      onClientBound: (channel, msg) => {
+        if (channel !== 'stdin' && msg.msgType.endsWith('_reply')) {
+          const parent = msg.parentHeader.msg_id;
+          if (parent !== undefined) this.#inFlight.delete(parent);
+        }
+        events.onClientBound(this, channel, msg);
+      },
       onIopub: (msg) => {
         if (msg.msgType === 'status') this.busy = msg.content<{ execution_state?: string }>().execution_state === 'busy';
         events.onIopub(this, msg);
@@ -182,6 +210,14 @@ export class BackendSlot {
       onHeartbeat: (ok) => this.options.logger.info({ backend: lease.kernelId, responsive: ok }, 'backend heartbeat changed'),
     });
   }
+}
+
+/** "was killed by SIGKILL" / "exited with code 3" / "was stopped": words for the user, not the enum. */
+export function describeExit(exit: { exitCode: number | null; signal: string | null; reason: string }): string {
+  if (exit.reason === 'stopped') return 'was stopped';
+  if (exit.signal) return `was killed by ${exit.signal}`;
+  if (exit.exitCode !== null) return `exited with code ${exit.exitCode}`;
+  return exit.reason;
 }
 
 function delay(ms: number): Promise<void> {

@@ -81,6 +81,8 @@ export class ProxyRouter {
   #shellBacklog: WireMessage[] | undefined;
   readonly #magics: FleetMagics;
   #stopping: Promise<void> | undefined;
+  /** When each requirement's backend died lately: restart backoff and limit. */
+  readonly #exits = new Map<string, number[]>();
 
   constructor(private readonly options: RouterOptions) {
     this.#log = options.logger.child({ component: 'router' });
@@ -174,11 +176,34 @@ export class ProxyRouter {
   #onBackendExit(slot: BackendSlot, reason: string): void {
     if (this.#state !== 'running') return;
     if (this.#slots.get(slot.key) === slot) this.#slots.delete(slot.key);
-    const text = `llmspell-fleet: the ${slot.key} backend (pid ${slot.lease?.pid}) ${reason}. Its state is lost; the next request starts a new one.\n`;
+    const what = `the ${slot.key} backend (pid ${slot.lease?.pid}) ${reason}`;
     this.#log.error({ backend: slot.lease?.kernelId, reason }, 'backend exited');
-    this.#broadcast('stream', streamContent('stderr', text));
-    this.#broadcast('status', statusContent('idle'));
+    this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what}. Its state is lost; a new one is starting.\n`));
+    // A request the dead backend had taken gets an error reply instead of hanging its client.
+    for (const { channel, msg } of slot.takeInFlight()) this.#answerFailed(channel, msg, `${what} before it answered; run it again`);
     void slot.close({ stop: false });
+    this.#restartAfterExit(slot);
+  }
+
+  /**
+   * Start the same requirement again, with backoff, so the next request finds it warm. A backend
+   * that keeps dying stops being restarted after a few tries; the next request then tries again.
+   */
+  #restartAfterExit(slot: BackendSlot): void {
+    const key = slot.key;
+    const now = Date.now();
+    const history = (this.#exits.get(key) ?? []).filter((t) => now - t < 60_000);
+    history.push(now);
+    this.#exits.set(key, history);
+    if (history.length > 5) {
+      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: the ${key} backend died ${history.length} times in a minute; not restarting it until the next request.\n`));
+      return;
+    }
+    this.#broadcast('status', statusContent('restarting'));
+    const timer = setTimeout(() => {
+      if (this.#state === 'running' && !this.#slots.has(key)) this.#slotFor(slot.requirement);
+    }, 250 * 2 ** (history.length - 1));
+    timer.unref();
   }
 
   #onClientRequest(channel: RequestChannel, msg: WireMessage): void {
