@@ -21,6 +21,8 @@ describe('router lifecycle through jupyter_client (ipykernel backend, local mode
   it('never lets a forged, unsigned or replayed message reach the backend', () => scenario('bad-signature'));
   it('stops the backend and exits on SIGTERM (what VS Code sends)', () => scenario('sigterm'));
   it('turns SIGINT to the router into an interrupt of the running cell', () => scenario('sigint'));
+  it('answers a request in flight with an error when its backend is killed, tells every client, and restarts it', () =>
+    scenario('backend-kill'));
   it("never touches another router's backend when one router is killed (restart race)", () => scenario('two-routers'));
 
   it('stops router and backend when the parent (JPY_PARENT_PID) dies without a shutdown', async () => {

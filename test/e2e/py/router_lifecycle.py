@@ -186,7 +186,43 @@ def scenario_parent_death() -> None:
     os._exit(0)  # no shutdown, no cleanup: the router must notice JPY_PARENT_PID is gone
 
 
+def scenario_backend_kill() -> None:
+    km, kc = start()
+    try:
+        pid = backend_pid(kc)
+        msg_id = kc.execute("import time\ntime.sleep(30)")
+        deadline = time.monotonic() + 20
+        started = False
+        while not started and time.monotonic() < deadline:
+            m = kc.get_iopub_msg(timeout=20)
+            started = m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input"
+        t = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        reply = kc.get_shell_msg(timeout=10)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=10)
+        seconds = round(time.monotonic() - t, 2)
+        content = reply["content"]
+        check("error_reply", content.get("status") == "error" and content.get("ename") == "FleetError", content)
+        check("says_what_happened", "killed by SIGKILL" in str(content.get("evalue")), content.get("evalue"))
+        check("noticed_within_3s", seconds < 3, seconds)
+        told: list[str] = []
+        while True:
+            try:
+                m = kc.get_iopub_msg(timeout=2)
+            except Exception:  # noqa: BLE001 - queue drained
+                break
+            if m["msg_type"] == "stream" and m["content"]["name"] == "stderr":
+                told.append(m["content"]["text"])
+        check("clients_told_on_stderr", any("killed by SIGKILL" in x for x in told), told)
+        new_pid = backend_pid(kc)
+        check("next_request_works_on_new_backend", new_pid != pid, [pid, new_pid])
+    finally:
+        km.shutdown_kernel(now=False)
+
+
 SCENARIOS = {
+    "backend-kill": scenario_backend_kill,
     "bad-signature": scenario_bad_signature,
     "sigterm": scenario_sigterm,
     "sigint": scenario_sigint,

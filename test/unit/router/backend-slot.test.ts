@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { describeExit, requirementKey } from '../../../src/router/backend-slot.js';
+
+describe('describeExit', () => {
+  it.each([
+    [{ exitCode: null, signal: 'SIGKILL', reason: 'signalled' }, 'was killed by SIGKILL'],
+    [{ exitCode: 3, signal: null, reason: 'exited' }, 'exited with code 3'],
+    [{ exitCode: 0, signal: null, reason: 'exited' }, 'exited with code 0'],
+    [{ exitCode: null, signal: 'SIGTERM', reason: 'stopped' }, 'was stopped'],
+    [{ exitCode: null, signal: null, reason: 'lost' }, 'lost'],
+  ])('%j -> %s', (exit, text) => {
+    expect(describeExit(exit)).toBe(text);
+  });
+});
+
+describe('requirementKey', () => {
+  it.each([
+    [{ runtime: 'lua', provider: 'openai' }, 'lua/openai'],
+    [{ runtime: 'lua', provider: 'openai', group: 'team' }, 'lua/openai#team'],
+    [{ runtime: 'python', provider: 'anthropic', group: '' }, 'python/anthropic'],
+  ])('%j -> %s', (req, key) => {
+    expect(requirementKey(req)).toBe(key);
+  });
+});
