@@ -179,8 +179,9 @@ export function redactArgv(argv: readonly string[], secrets: readonly string[]):
 function backendEnv(planEnv: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  // JPY_PARENT_PID lets ipykernel notice when we die and exit instead of lingering.
-  return { ...env, ...planEnv, JPY_PARENT_PID: String(process.pid) };
+  // JPY_PARENT_PID lets ipykernel notice when we die and exit instead of lingering; a plan may
+  // clear it (the manager does: its backends must outlive it so that the next manager adopts them).
+  return { ...env, JPY_PARENT_PID: String(process.pid), ...planEnv };
 }
 
 function secretValues(plan: LaunchPlan): string[] {

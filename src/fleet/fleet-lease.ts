@@ -47,8 +47,8 @@ export function fleetEntry(r: ListedBackend): FleetListEntry {
   };
 }
 
-export /** Rejects with the signal's reason as soon as it aborts; the promise itself runs on. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Rejects with the signal's reason as soon as it aborts; the promise itself runs on. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) return onAbort();

@@ -126,11 +126,12 @@ export class ProxyRouter {
     this.#slotFor(this.options.requirement);
   }
 
-  /** Interrupt what the backends are running (the busy ones, or all if none says busy). */
+  /**
+   * Interrupt what the backends are running: only the busy ones. An idle backend has nothing
+   * to interrupt, and a SIGINT to an idle llmspell (which has no handler) would kill it.
+   */
   interrupt(): void {
-    const slots = [...this.#slots.values()];
-    const busy = slots.filter((s) => s.busy);
-    for (const slot of busy.length > 0 ? busy : slots) slot.interrupt();
+    for (const slot of this.#slots.values()) if (slot.busy) slot.interrupt();
   }
 
   /** Leave every backend (stopping the ones nobody else uses) and close every socket. Idempotent. */

@@ -111,6 +111,8 @@ export class ManagerClient {
     } catch {
       return;
     }
+    // A line that is not one of ours is ignored: a router must never crash on its manager's output.
+    if (typeof message !== 'object' || message === null) return;
     if ('event' in message) {
       for (const listener of this.#listeners) listener(message);
       return;
