@@ -47,6 +47,8 @@ export type RestartedListener = (oldKernelId: string, handle: BackendHandle, nex
 export class FleetDirectory {
   readonly routerId: string;
   readonly #held = new Map<string, Held>();
+  /** Held backends the current manager does not know: only their pid tells when they die. */
+  readonly #unmanaged = new Set<string>();
   readonly #restarted = new Set<RestartedListener>();
   readonly #log: Logger;
   #client: Promise<ManagerClient> | undefined;
@@ -123,7 +125,8 @@ export class FleetDirectory {
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
     const poller = setInterval(() => {
-      if (this.#current === undefined && !isSameProcess(record.pid, record.procStart)) {
+      const unwatched = this.#current === undefined || this.#unmanaged.has(record.kernelId);
+      if (unwatched && !isSameProcess(record.pid, record.procStart)) {
         this.#settle(record.kernelId, { exitCode: null, signal: null, reason: 'exited' });
       }
     }, this.options.pollMs ?? 1000);
@@ -199,10 +202,15 @@ export class FleetDirectory {
           throw new Error('fleet directory closed');
         }
         for (const kernelId of [...this.#held.keys()]) {
-          await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: process.pid }).catch((error: unknown) => {
-            // The new manager does not know it (its registry lost it): the pid poll still ends the lease when it dies.
-            this.#log.warn({ kernelId, code: isFleetError(error) ? error.code : undefined }, 'could not re-attach after reconnecting');
-          });
+          await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: process.pid }).then(
+            () => this.#unmanaged.delete(kernelId),
+            (error: unknown) => {
+              // The new manager does not know it (it died with the old one, or the registry lost it):
+              // no event will come for it, so the pid poll alone ends the lease when it is gone.
+              this.#unmanaged.add(kernelId);
+              this.#log.warn({ kernelId, code: isFleetError(error) ? error.code : undefined }, 'could not re-attach after reconnecting');
+            },
+          );
         }
         this.#log.info({ held: this.#held.size }, 'reconnected to the fleet manager');
         return client;

@@ -44,8 +44,6 @@ export class BackendSlot {
   lease: BackendLease | undefined;
   link: BackendLink | undefined;
   failure: string | undefined;
-  /** Requests the backend has taken and not finished (status busy/idle), for interrupts. */
-  busy = false;
   #pending: { channel: RequestChannel; msg: WireMessage }[] = [];
   /** Requests the backend has and has not answered yet, by msg_id: answered by the router if it dies. */
   readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage }>();
@@ -117,6 +115,12 @@ export class BackendSlot {
     this.link!.forward(channel, msg);
   }
 
+  /** True while this router's clients have code running there: what an interrupt may stop. */
+  get running(): boolean {
+    for (const { msg } of this.#inFlight.values()) if (msg.msgType === 'execute_request') return true;
+    return false;
+  }
+
   /** Hand back what the backend took and will never answer (it died): each gets an error reply. */
   takeInFlight(): { channel: RequestChannel; msg: WireMessage }[] {
     const all = [...this.#inFlight.values()];
@@ -162,7 +166,6 @@ export class BackendSlot {
     this.options.logger.info({ from: this.lease?.kernelId, to: next.kernelId }, 'backend replaced by a restart');
     this.link?.close();
     this.state = 'starting';
-    this.busy = false;
     this.options.events.onRestarting?.(this);
     this.#attach(next);
     next.onReplaced?.((n) => void this.#replace(n));
@@ -202,10 +205,7 @@ export class BackendSlot {
         }
         events.onClientBound(this, channel, msg);
       },
-      onIopub: (msg) => {
-        if (msg.msgType === 'status') this.busy = msg.content<{ execution_state?: string }>().execution_state === 'busy';
-        events.onIopub(this, msg);
-      },
+      onIopub: (msg) => events.onIopub(this, msg),
       onRejected: (channel, reason) => events.onRejected(channel, reason),
       onHeartbeat: (ok) => this.options.logger.info({ backend: lease.kernelId, responsive: ok }, 'backend heartbeat changed'),
     });

@@ -127,11 +127,13 @@ export class ProxyRouter {
   }
 
   /**
-   * Interrupt what the backends are running: only the busy ones. An idle backend has nothing
-   * to interrupt, and a SIGINT to an idle llmspell (which has no handler) would kill it.
+   * Interrupt the backends running this router's cells, and only those. A shared backend busy
+   * with another session's cell is left alone: jupyter_client interrupts before every shutdown,
+   * which must not stop other people's work. An idle backend has nothing to interrupt, and a
+   * SIGINT to an idle llmspell (which has no handler) would kill it.
    */
   interrupt(): void {
-    for (const slot of this.#slots.values()) if (slot.busy) slot.interrupt();
+    for (const slot of this.#slots.values()) if (slot.running) slot.interrupt();
   }
 
   /** Leave every backend (stopping the ones nobody else uses) and close every socket. Idempotent. */
