@@ -9,6 +9,8 @@
  * fails on any failed check and names it. One Jupyter environment serves the whole file, but
  * every test ends with the manager stopped and no process of the environment left, so the
  * next test starts from nothing (and autostarts its own manager).
+ * FLEET_E2E_VERBOSE=1 prints each scenario's progress (checks with details, router start and
+ * shutdown times) also when it passes.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -71,9 +73,9 @@ function log(message: string): void {
 }
 
 /**
- * Runs one scenario; asserts every check passed, then that the routers and backends are gone
- * (linger 0 stopped them: only the manager may be left), then stops the manager and asserts
- * that no process of the environment is left at all.
+ * Runs one scenario and asserts every check passed, then that its routers and backends are
+ * gone (linger 0 stopped them: only the manager may be left). On failure it also stops the
+ * manager and clears the environment; on success the test ends with nothingLeft().
  */
 async function scenario(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FleetResult> {
   let run: RunPythonResult<FleetResult> | undefined;
@@ -151,6 +153,11 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
     await nothingLeft();
   }, 180_000);
 
+  it("a client's interrupt reaches the shared backend; a client's shutdown (interrupt + shutdown_request) never interrupts another client's cell", async () => {
+    await scenario('interrupts');
+    await nothingLeft();
+  }, 180_000);
+
   it("different providers get different processes with the provider's env, launched by llmspell's contract", async () => {
     const result = await scenario('providers');
     log(`providers: ${JSON.stringify(result.standin)}`);
@@ -166,8 +173,9 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
       'message_metadata_cell_tag',
       'vscode_cellid_notebook_metadata',
       'directive_routes_to_javascript',
-      'directive_stripped_for_javascript',
+      'directive_routes_to_python',
       'directive_stripped_for_python',
+      'directive_stripped_for_lua_standin',
       'magic_use_routes_later_cells',
       'magic_use_python_routes_back',
       'argv_alias_kernelspec_routes_to_javascript',
@@ -180,7 +188,7 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
       'chain_sticky_beats_argv',
       'chain_metadata_beats_sticky',
       'chain_directive_beats_metadata',
-      'only_two_backends_all_along',
+      'only_three_backends_all_along',
     ]) {
       expect(result.checks[name]?.ok, name).toBe(true);
     }
@@ -196,6 +204,11 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
 
   it('SIGKILL to the manager: both routers keep working, a new manager adopts the backend, linger 0 stops it after both leave', async () => {
     await scenario('manager-kill');
+    await nothingLeft();
+  }, 180_000);
+
+  it('the manager and the shared backend die together: both routers answer and move to a new backend instead of hanging', async () => {
+    await scenario('manager-backend-kill');
     await nothingLeft();
   }, 180_000);
 

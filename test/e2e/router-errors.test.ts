@@ -3,8 +3,8 @@
  * what to fix, and the session never hangs: kernel_info is answered (its banner says what
  * failed), a cell gets an execute_reply with status error, iopub carries the reason on stderr,
  * and the router stays up until the client shuts it down. A backend that dies under a client
- * is announced too, and the router then exits non-zero so that the client's kernel manager
- * restarts the kernel. Where the backend mode matters (how the backend is started), both are
+ * is announced too, the request it was running fails instead of hanging, and the router
+ * (still the client's kernel) serves the next request from a new backend. Where the backend mode matters (how the backend is started), both are
  * run: through the fleet manager (the default) and started by the router itself
  * (LLMSPELL_FLEET_MODE=local).
  */
@@ -16,8 +16,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchClient } from '../../bench/client.js';
 import { allocatePorts } from '../../src/fleet/ports.js';
-import type { WireMessage } from '../../src/wire/codec.js';
-import { newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import * as zmq from 'zeromq';
+import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
+import { endpoint, newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { createSigner } from '../../src/wire/sign.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { stopFleetManager } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
@@ -230,14 +232,17 @@ describe('router errors: clear reasons, and the session never hangs', () => {
     });
   }, TEST_TIMEOUT_MS);
 
-  it.each(MODES)('tells clients on stderr when the backend is killed while running a cell, then exits non-zero (%s)', async (mode) => {
+  it.each(MODES)('tells clients on stderr when the backend is killed while running a cell, fails that cell, and serves the next request from a new backend (%s)', async (mode) => {
     await withJupyterEnv(async (jenv) => {
       await withRouter(jenv, { mode, config: toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }) }, async (router) => {
         const client = new BenchClient(router.info);
         try {
           await client.waitReady(30_000);
-          const info = await within(client.request('kernel_info_request', {}).reply, 10_000, 'kernel_info_reply');
-          const pid = info.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
+          const backendPid = async (): Promise<number | undefined> => {
+            const r = await within(client.request('kernel_info_request', {}).reply, 10_000, `kernel_info_reply\n${router.log()}`);
+            return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
+          };
+          const pid = await backendPid();
           expect(pid, router.log()).toBeGreaterThan(1);
           const stderr = new Promise<WireMessage>((resolve) => {
             client.onIopub((m) => {
@@ -246,36 +251,77 @@ describe('router errors: clear reasons, and the session never hangs', () => {
           });
           // A cell is running when the backend dies.
           let cellId = '';
+          const cellOutput: WireMessage[] = [];
           const busy = new Promise<void>((resolve) => {
             client.onIopub((m) => {
-              if (m.msgType === 'status' && m.parentHeader.msg_id === cellId && m.content<{ execution_state: string }>().execution_state === 'busy') resolve();
+              if (m.parentHeader.msg_id !== cellId) return;
+              cellOutput.push(m);
+              if (m.msgType === 'status' && m.content<{ execution_state: string }>().execution_state === 'busy') resolve();
             });
           });
-          const cell = client.request('execute_request', { code: 'block 30000', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+          const cell = client.request('execute_request', { code: 'block 60000', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
           cellId = cell.msgId;
           await within(busy, 10_000, 'the cell to start');
-          let cellReply: WireMessage | undefined;
-          void cell.reply.then((r) => (cellReply = r));
+          const cellIdle = new Promise<void>((resolve) => {
+            client.onIopub((m) => {
+              if (m.parentHeader.msg_id === cellId && m.msgType === 'status' && m.content<{ execution_state: string }>().execution_state === 'idle') resolve();
+            });
+          });
 
           process.kill(pid!, 'SIGKILL');
           const notice = await within(stderr, 15_000, `a stderr stream about the backend (pid ${pid}) exiting\n${router.log()}`);
           const text = notice.content<{ text: string }>().text;
           log(`${mode}: after SIGKILL of the backend: ${text.trim()}`);
-          expect(text).toContain(String(pid));
-          expect.soft(text, 'the notice should say how the backend ended').toMatch(/exited|was killed|died/);
-          expect.soft(text, 'the notice should name the signal').toContain('SIGKILL');
-          // The client's kernel manager sees its kernel die and restarts it (Jupyter's usual crash path).
-          const exit = await within(router.exit, 15_000, `router exit after its backend was killed\n${router.log()}`);
-          log(`${mode}: router exit ${JSON.stringify(exit)}; the running cell ${cellReply ? `got ${cellReply.content<{ status: string }>().status}` : 'got no execute_reply'}`);
-          expect(exit.signal, router.log()).toBeNull();
-          expect(exit.code, router.log()).not.toBe(0);
+          expect(text).toContain(`pid ${pid}`);
+          expect(text).toMatch(/was killed by SIGKILL|exited/);
+
+          // The running cell is finished, with an error, instead of hanging its client.
+          const [reply] = await within(Promise.all([cell.reply, cellIdle]), 15_000, `execute_reply and idle for the cell the backend was running\n${router.log()}`);
+          const content = reply.content<{ status: string; ename?: string; evalue?: string; execution_count?: unknown }>();
+          expect(content.status, JSON.stringify(content)).toBe('error');
+          expect(content.evalue ?? '', JSON.stringify(content)).toContain(`pid ${pid}`);
+          expect.soft(cellOutput.map((m) => m.msgType), 'no error or stderr output with the cell as parent: a notebook shows nothing in the cell').toContain('error');
+
+          // The router stays up and the next request is served by a new backend.
+          const deadline = Date.now() + 30_000;
+          let next: number | undefined;
+          while (Date.now() < deadline && (next === undefined || next === pid)) next = await backendPid().catch(() => undefined);
+          expect(next, `no new backend answered kernel_info within 30 s\n${router.log()}`).toBeGreaterThan(1);
+          expect(next).not.toBe(pid);
+          let echoed = '';
+          const again = await within(client.execute('after the crash', (m) => { if (m.msgType === 'stream') echoed += m.content<{ text: string }>().text; }), 15_000, 'a cell on the new backend');
+          expect(again.content<{ status: string }>().status).toBe('ok');
+          expect(echoed).toBe('after the crash');
+          expect(router.child.exitCode, 'the router exited').toBeNull();
+          log(`${mode}: backend ${pid} killed; cell failed with "${content.evalue}"; new backend ${next} serves`);
         } finally {
           client.close();
         }
+        // Still the client's kernel: it stops when asked, and only then.
+        const shutdownReply = await within(controlRequest(router.info, 'shutdown_request', { restart: false }), 10_000, 'shutdown_reply');
+        expect(shutdownReply.content<{ status: string }>().status).toBe('ok');
+        expect(await within(router.exit, 15_000, 'router exit after shutdown_request')).toEqual({ code: 0, signal: null });
       });
     });
   }, TEST_TIMEOUT_MS);
 });
+
+/** One request on control (BenchClient has shell and iopub only); resolves with its reply. */
+async function controlRequest(info: ConnectionInfo, msgType: string, content: object): Promise<WireMessage> {
+  const signer = createSigner(info.key, info.signature_scheme);
+  const socket = new zmq.Dealer({ linger: 0 });
+  socket.connect(endpoint(info, 'control'));
+  try {
+    const request = createMessage({ msgType, content, session: randomUUID() });
+    await socket.send(encode(request, signer));
+    for (;;) {
+      const decoded = decode(await socket.receive(), { signer });
+      if (decoded.ok && decoded.msg.parentHeader.msg_id === request.msgId) return decoded.msg;
+    }
+  } finally {
+    socket.close();
+  }
+}
 
 function log(message: string): void {
   console.log(`[router-errors] ${message}`);

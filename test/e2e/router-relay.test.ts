@@ -412,7 +412,7 @@ describe('router relay (flood-kernel fixture)', () => {
           // execute_reply travels on shell, another socket, and may overtake iopub even without a
           // router (the fixture sends it after its last stream message, yet a direct client often
           // gets it mid-flood), which is why clients wait for idle; so its position is only logged.
-          expect(r.idleSeq, why).toBe(r.lastStreamSeq + 1);
+          expect(r.idleSeq, why).toBeGreaterThan(r.lastStreamSeq);
           expect(client.rejected, why).toBe(0);
           rates[mode] = r.rate;
           log(`${mode}: ${N_FLOOD} x ${FLOOD_SIZE} B in ${r.seconds.toFixed(2)} s = ${r.rate.toFixed(0)} msg/s; ` +

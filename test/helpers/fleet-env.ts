@@ -47,7 +47,8 @@ export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Pro
     const timer = setTimeout(() => { socket.destroy(); resolve(); }, timeoutMs);
     const socket = createConnection(socketPath);
     socket.on('connect', () => socket.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n'));
-    // The manager answers, then closes every connection as it exits.
+    // The manager answers, then closes every connection as it exits; reading is what lets us see the close.
+    socket.resume();
     socket.on('close', () => { clearTimeout(timer); resolve(); });
     socket.on('error', () => { clearTimeout(timer); resolve(); });
   });

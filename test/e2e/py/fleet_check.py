@@ -3,11 +3,13 @@
 Usage: python fleet_check.py SCENARIO
 Scenarios (see test/e2e/fleet-routing.test.ts for what each one proves):
   share         two routers, one requirement: one backend, shared state, `%llmspell status`
+  interrupts    a client's interrupt reaches the shared backend, its shutdown spares another's cell
   providers     lua/openai vs lua/anthropic (llmspell stand-in): two processes, provider env,
                 llmspell's launch contract (--port 0, no --daemon)
   routing       each requirement source routes as specified, and their precedence
   many          N routers (FLEET_ROUTERS, default 20) started at once: exactly one backend
   manager-kill  SIGKILL to the manager while two routers are attached
+  manager-backend-kill  the manager and the shared backend die together: routers recover
   linger0       linger_seconds = 0: the backend stops when its last router leaves
   linger2       linger_seconds = 2: a router arriving within the window gets the same backend
   restart       a restart by one client of a shared backend, seen by the other
@@ -163,6 +165,16 @@ def standin_pids() -> list[int]:
 # Clients
 
 
+def shown(r: dict[str, Any]) -> str | None:
+    if r["result"] is not None:
+        return r["result"]
+    return r["stdout"].strip() if r["stdout"] and not r["error"] else None
+
+
+def language_of(r: dict[str, Any]) -> Any:
+    return LANGUAGE_OF.get(shown(r) or "", {"result": r["result"], "stdout": r["stdout"], "error": r["error"], "stderr": r["stderr"]})
+
+
 class Client:
     """One KernelManager of an llmspell-fleet kernel (i.e. one router) and its client."""
 
@@ -174,6 +186,8 @@ class Client:
         self.kc: Any = None
         # iopub messages that did not belong to a request this client waited for
         self.other_iopub: list[dict[str, Any]] = []
+        # messages collect() reads before iopub (taken off it while waiting for a cell to start)
+        self.replay: list[dict[str, Any]] = []
 
     def launch(self) -> "Client":
         self.km.start_kernel(**self.start_args)
@@ -186,7 +200,10 @@ class Client:
         return self
 
     def start(self) -> "Client":
-        return self.launch().connect()
+        t = time.monotonic()
+        self.launch().connect()
+        log(f"{self.label}: router {self.router_pid} ready in {time.monotonic() - t:.2f} s")
+        return self
 
     @property
     def router_pid(self) -> int:
@@ -194,6 +211,10 @@ class Client:
 
     def execute(self, code: str, metadata: dict[str, Any] | None = None, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
         """Sends one execute_request (with message metadata), collects its iopub until idle and its reply."""
+        return self.collect(self.send(code, metadata), timeout)
+
+    def send(self, code: str, metadata: dict[str, Any] | None = None) -> str:
+        """Sends an execute_request built by hand (jupyter_client's execute() takes no metadata)."""
         content = {
             "code": code,
             "silent": False,
@@ -204,15 +225,21 @@ class Client:
         }
         msg = self.kc.session.msg("execute_request", content, metadata=metadata or {})
         self.kc.shell_channel.send(msg)
-        msg_id = msg["header"]["msg_id"]
+        return msg["header"]["msg_id"]
+
+    def collect(self, msg_id: str, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
+        """The outputs of one request: its iopub until idle (others kept in other_iopub), then its reply."""
         out: dict[str, Any] = {"stdout": "", "stderr": "", "result": None, "error": None, "inputs": [], "reply": None}
         deadline = time.monotonic() + timeout
         idle = False
         while not idle and time.monotonic() < deadline:
-            try:
-                m = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
-            except Exception:  # noqa: BLE001 - queue.Empty: reported below as a missing idle
-                break
+            if self.replay:
+                m = self.replay.pop(0)
+            else:
+                try:
+                    m = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+                except Exception:  # noqa: BLE001 - queue.Empty: reported below as a missing idle
+                    break
             if m["parent_header"].get("msg_id") != msg_id:
                 self.other_iopub.append(m)
                 continue
@@ -238,13 +265,15 @@ class Client:
         return out
 
     def value(self, code: str, metadata: dict[str, Any] | None = None) -> Any:
+        """The cell's value: ipykernel sends an execute_result, tslab --js prints it on stdout."""
         r = self.execute(code, metadata)
-        return r["result"] if r["result"] is not None else {"error": r["error"], "stderr": r["stderr"], "reply": r["reply"]}
+        v = shown(r)
+        return v if v is not None else {"error": r["error"], "stderr": r["stderr"], "reply": r["reply"]}
 
     def language(self, code: str = PROBE, metadata: dict[str, Any] | None = None) -> Any:
-        """Which backend ran the cell: the probe's result is True in Python and true in JavaScript."""
+        """Which backend ran the cell: the probe's value is True in Python and true in JavaScript."""
         r = self.execute(code, metadata)
-        return LANGUAGE_OF.get(r["result"] or "", {"result": r["result"], "error": r["error"], "stderr": r["stderr"]})
+        return language_of(r)
 
     def pid(self) -> int | None:
         """The pid of the (python) backend that runs this client's cells."""
@@ -274,7 +303,9 @@ class Client:
         if self.kc is not None:
             self.kc.stop_channels()
         if self.km.has_kernel:
+            t = time.monotonic()
             self.km.shutdown_kernel(now=False)
+            log(f"{self.label}: shut down in {time.monotonic() - t:.2f} s")
 
 
 def stop_all(clients: list[Client]) -> None:
@@ -331,6 +362,46 @@ def scenario_share(clients: list[Client]) -> None:
     check("backend_stopped_after_last_client", wait_until(lambda: not running(pa), 15), {"pid": pa, "seconds": round(time.monotonic() - t, 2)})
 
 
+def started_running(c: Client, msg_id: str) -> bool:
+    """Waits until the backend has taken the cell (its execute_input is on iopub)."""
+    seen = c.drain_iopub(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input", STEP_TIMEOUT)
+    # collect() reads the cell's messages from iopub again: put back what drain_iopub took
+    taken = [m for m in c.other_iopub if m["parent_header"].get("msg_id") == msg_id]
+    c.other_iopub = [m for m in c.other_iopub if m["parent_header"].get("msg_id") != msg_id]
+    c.replay = taken
+    return seen
+
+
+def scenario_interrupts(clients: list[Client]) -> None:
+    """A client's interrupt reaches the shared backend; a client's shutdown never interrupts another's cell."""
+    a = Client("A").start()
+    clients.append(a)
+    b = Client("B").start()
+    clients.append(b)
+    pa = a.pid()
+    check("shared_backend", pa is not None and pa == b.pid(), pa)
+    # A interrupts its own long cell on the shared backend (kernelspec interrupt_mode "message").
+    cell = a.send("import time; time.sleep(30)")
+    check("A_cell_running", started_running(a, cell))
+    t = time.monotonic()
+    a.km.interrupt_kernel()
+    r = a.collect(cell, timeout=15)
+    check("A_interrupt_reaches_the_shared_backend", (r["error"] or "").startswith("KeyboardInterrupt"), {"error": r["error"], "seconds": round(time.monotonic() - t, 2)})
+    # B runs a cell while A's notebook is shut down. jupyter_client's shutdown_kernel() sends an
+    # interrupt before the shutdown_request; for a shared backend that interrupt must not stop
+    # B's cell (A had nothing running, and shutting A down only detaches A).
+    cell = b.send("import time; time.sleep(3); 'slept'")
+    check("B_cell_running", started_running(b, cell))
+    a.shutdown()
+    clients.remove(a)
+    r = b.collect(cell)
+    equal("B_cell_not_interrupted_by_A_shutdown", (r["result"], r["error"]), ("'slept'", None))
+    equal("B_keeps_working", b.value("6 * 7"), "42")
+    b.shutdown()
+    clients.remove(b)
+    check("backend_stopped", wait_until(lambda: not running(pa), 15), pa)
+
+
 def standin(c: Client) -> dict[str, Any]:
     info = c.kernel_info()
     s = info.get("standin") or {}
@@ -363,9 +434,21 @@ def scenario_providers(clients: list[Client]) -> None:
     check("different_processes", so.get("pid") and sa.get("pid") and so["pid"] != sa["pid"], {"openai": so.get("pid"), "anthropic": sa.get("pid")})
     r = openai.execute('print("hi")')
     equal("relays_execute", (r["stdout"], (r["reply"] or {}).get("status")), ('print("hi")', "ok"))
+    # A second client of lua/openai shares the stand-in ...
+    second = Client("openai-2", FLEET, extra_arguments=["--runtime", "lua", "--provider", "openai"]).start()
+    clients.append(second)
+    equal("second_openai_client_shares_the_process", standin(second).get("pid"), so.get("pid"))
     records = fleet_list()
     listed = sorted((r["requirement"]["provider"], r["pid"], r["clients"]) for r in records)
-    equal("list_two_backends", listed, sorted([("anthropic", sa.get("pid"), 1), ("openai", so.get("pid"), 1)]))
+    equal("list_two_backends", listed, sorted([("anthropic", sa.get("pid"), 1), ("openai", so.get("pid"), 2)]))
+    # ... and keeps it when the first one shuts its kernel down the way notebooks do
+    # (jupyter_client: interrupt, then shutdown_request). The stand-in, like llmspell, has no
+    # SIGINT handler: a signal-mode interrupt of the idle shared backend kills it.
+    openai.shutdown()
+    clients.remove(openai)
+    check("standin_survives_other_client_shutdown", running(so.get("pid")), so.get("pid"))
+    r = second.execute('print("still")')
+    equal("second_openai_client_keeps_working", (r["stdout"], (r["reply"] or {}).get("status")), ('print("still")', "ok"))
     stop_all(clients)
     clients.clear()
     check("both_stopped", wait_until(lambda: not running(so.get("pid")) and not running(sa.get("pid")), 15), [so.get("pid"), sa.get("pid")])
@@ -417,13 +500,16 @@ def scenario_routing(clients: list[Client]) -> None:
     equal("vscode_cellid_notebook_metadata", main.language(metadata={"cellId": cell_id}), "javascript")
     equal("after_metadata_default_still_python", main.language(), "python")
 
-    # The cell directive: that cell only, and the backend never sees the directive line.
+    # The cell directive: that cell only, and the backend never sees the directive line. tslab
+    # would fail on it with a SyntaxError, ipykernel with "cell magic not found"; ipykernel
+    # reports the code it got (execute_input), the stand-in echoes it verbatim.
     r = main.execute("%%llmspell runtime=javascript\n" + PROBE)
-    equal("directive_routes_to_javascript", LANGUAGE_OF.get(r["result"] or ""), "javascript")
-    check("directive_stripped_for_javascript", r["inputs"] != [] and all("%%llmspell" not in i for i in r["inputs"]), r["inputs"])
+    equal("directive_routes_to_javascript", (language_of(r), r["error"]), ("javascript", None))
     r = main.execute("%%llmspell runtime=python provider=openai\n" + PROBE)
-    equal("directive_routes_to_python", (LANGUAGE_OF.get(r["result"] or ""), r["error"]), ("python", None))
+    equal("directive_routes_to_python", (language_of(r), r["error"]), ("python", None))
     check("directive_stripped_for_python", r["inputs"] != [] and all("%%llmspell" not in i for i in r["inputs"]), r["inputs"])
+    r = main.execute('%%llmspell runtime=lua provider=anthropic\nprint("cell")')
+    equal("directive_stripped_for_lua_standin", r["stdout"], '\nprint("cell")')
     equal("directive_applies_to_its_cell_only", main.language(), "python")
 
     # The sticky magic, and the precedence above it.
@@ -468,7 +554,7 @@ def scenario_routing(clients: list[Client]) -> None:
 
     records = fleet_list()
     listed = sorted((r["requirement"]["runtime"], r["clients"]) for r in records)
-    equal("only_two_backends_all_along", listed, [("javascript", 1), ("python", 1)])
+    equal("only_three_backends_all_along", listed, [("javascript", 1), ("lua", 1), ("python", 1)])
     pids = [r["pid"] for r in records]
     main.shutdown()
     clients.remove(main)
@@ -534,10 +620,47 @@ def scenario_manager_kill(clients: list[Client]) -> None:
     check("list_empty", ok, brief(records))
 
 
-def scenario_linger0(clients: list[Client]) -> None:
+# The linger scenarios use ipykernel: an idle ipykernel shrugs off the SIGINT that jupyter_client's
+# shutdown_kernel() makes the router send (see "providers"), so only the linger can stop it.
+
+
+def scenario_manager_backend_kill(clients: list[Client]) -> None:
+    """The backend dies while no manager runs: routers must notice, not hang."""
     a = Client("A", FLEET, extra_arguments=["--runtime", "lua"]).start()
     clients.append(a)
-    pid = standin(a).get("pid")
+    b = Client("B", FLEET, extra_arguments=["--runtime", "lua"]).start()
+    clients.append(b)
+    old = standin(a).get("pid")
+    equal("shared_standin", standin(b).get("pid"), old)
+    managers = manager_pids()
+    check("one_manager", len(managers) == 1, managers)
+    os.kill(managers[0], signal.SIGKILL)
+    os.kill(old, signal.SIGKILL)
+    check("both_killed", wait_until(lambda: not running(managers[0]) and not running(old), 10), [managers[0], old])
+    # Each router must tell its client and get a new backend for the next request (the new
+    # manager forgets the dead one). A router that missed the death forwards into the void.
+    # (The first request may be refused while the router notices; it must be answered, though.)
+    answered = []
+    for c in (a, b):
+        r = c.execute('print("first")', timeout=20)
+        detail = {"reply": r["reply"], "stdout": r["stdout"], "stderr": r["stderr"]}
+        if check(f"{c.label}_answered_after_backend_died", r["reply"] is not None, detail):
+            answered.append(c)
+    # (a router that did not answer would only time out again below)
+    for c in answered:
+        r = c.execute('print("after")', timeout=20)
+        equal(f"{c.label}_works_on_a_new_backend", (r["stdout"], (r["reply"] or {}).get("status")), ('print("after")', "ok"))
+    if len(answered) == 2:
+        pa, pb = standin(a).get("pid"), standin(b).get("pid")
+        check("new_shared_backend", pa is not None and pa == pb and pa != old, {"old": old, "A": pa, "B": pb})
+    stop_all(clients)
+    clients.clear()
+
+
+def scenario_linger0(clients: list[Client]) -> None:
+    a = Client("A").start()
+    clients.append(a)
+    pid = a.pid()
     check("backend_running", running(pid), pid)
     t = time.monotonic()
     a.shutdown()
@@ -550,19 +673,21 @@ def scenario_linger0(clients: list[Client]) -> None:
 
 
 def scenario_linger2(clients: list[Client]) -> None:
-    a = Client("A", FLEET, extra_arguments=["--runtime", "lua"]).start()
+    a = Client("A").start()
     clients.append(a)
-    pid = standin(a).get("pid")
+    a.execute("lingering = 'kept'")
+    pid = a.pid()
     a.shutdown()
     clients.remove(a)
     left = time.monotonic()
     records = fleet_list()
     check("lingers_with_no_client", [(r["pid"], r["clients"]) for r in records] == [(pid, 0)], brief(records))
-    b = Client("B", FLEET, extra_arguments=["--runtime", "lua"]).start()
+    b = Client("B").start()
     clients.append(b)
     arrived = round(time.monotonic() - left, 2)
     extra["second_router_ready_after_seconds"] = arrived
-    equal("second_router_gets_the_same_backend", standin(b).get("pid"), pid)
+    equal("second_router_gets_the_same_backend", b.pid(), pid)
+    equal("second_router_sees_the_state", b.value("lingering"), "'kept'")
     check("second_router_arrived_within_linger", arrived < 2, arrived)
     t = time.monotonic()
     b.shutdown()
@@ -610,10 +735,12 @@ def scenario_restart(clients: list[Client]) -> None:
 
 SCENARIOS: dict[str, Callable[[list[Client]], None]] = {
     "share": scenario_share,
+    "interrupts": scenario_interrupts,
     "providers": scenario_providers,
     "routing": scenario_routing,
     "many": scenario_many,
     "manager-kill": scenario_manager_kill,
+    "manager-backend-kill": scenario_manager_backend_kill,
     "linger0": scenario_linger0,
     "linger2": scenario_linger2,
     "restart": scenario_restart,
