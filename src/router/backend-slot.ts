@@ -69,7 +69,10 @@ export class BackendSlot {
       }
       this.#attach(lease);
       lease.onReplaced?.((next) => void this.#replace(next));
-      await this.link!.handshake(this.#abort.signal);
+      // A backend that dies before it is ready failed to start: no handshake retries forever.
+      const died = new AbortController();
+      void lease.exited.then((exit) => died.abort(new Error(startFailure(this.key, lease.pid, exit))));
+      await this.link!.handshake(AbortSignal.any([this.#abort.signal, died.signal]));
       if (this.state !== 'starting') return;
       this.state = 'ready';
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
@@ -188,7 +191,8 @@ export class BackendSlot {
     const { events } = this.options;
     this.lease = lease;
     void lease.exited.then((exit) => {
-      if (this.state === 'closed' || this.lease !== lease) return;
+      // While starting, start() reports it as a failure to start (no restart loop).
+      if (this.state === 'closed' || this.state === 'starting' || this.lease !== lease) return;
       this.state = 'failed';
       const how = describeExit(exit);
       this.failure = `the ${this.key} backend (pid ${lease.pid}) ${how}`;
@@ -210,6 +214,11 @@ export class BackendSlot {
       onHeartbeat: (ok) => this.options.logger.info({ backend: lease.kernelId, responsive: ok }, 'backend heartbeat changed'),
     });
   }
+}
+
+function startFailure(key: string, pid: number, exit: { exitCode: number | null; signal: string | null; reason: string; stderrTail?: string }): string {
+  const tail = exit.stderrTail?.trim();
+  return `the ${key} backend (pid ${pid}) ${describeExit(exit)} before it was ready${tail ? `; its last output:\n${tail}` : ''}`;
 }
 
 /** "was killed by SIGKILL" / "exited with code 3" / "was stopped": words for the user, not the enum. */

@@ -16,6 +16,8 @@ export interface MagicsOptions {
   reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
   broadcast(msgType: string, content: object, parent?: object): void;
   known?: () => { runtimes: string[]; providers: string[] };
+  /** The router's count for cells it answers itself. */
+  nextExecutionCount: () => number;
 }
 
 /**
@@ -23,7 +25,6 @@ export interface MagicsOptions {
  * same message sequence a kernel produces (busy, execute_input, output, reply, idle).
  */
 export class FleetMagics {
-  #executionCount = 0;
   constructor(private readonly options: MagicsOptions) {}
 
   /** True if `code` was a fleet magic and has been answered (or will be). */
@@ -93,7 +94,7 @@ export class FleetMagics {
   }
 
   async #run(channel: RequestChannel, msg: WireMessage, code: string, body: () => Promise<string>): Promise<void> {
-    const count = ++this.#executionCount;
+    const count = this.options.nextExecutionCount();
     const parent = msg.header;
     this.options.broadcast('status', statusContent('busy'), parent);
     this.options.broadcast('execute_input', { code, execution_count: count }, parent);

@@ -81,6 +81,7 @@ export class ProxyRouter {
   #shellBacklog: WireMessage[] | undefined;
   readonly #magics: FleetMagics;
   #stopping: Promise<void> | undefined;
+  #executionCount = 0;
   /** When each requirement's backend died lately: restart backoff and limit. */
   readonly #exits = new Map<string, number[]>();
 
@@ -111,6 +112,7 @@ export class ProxyRouter {
         return this.#slotFor(resolved.requirement);
       },
       known: () => this.options.resolver?.known?.() ?? { runtimes: [], providers: [] },
+      nextExecutionCount: () => this.#nextExecutionCount(),
       reply: (channel, request, msgType, content) => this.#reply(channel, request, msgType, content),
       broadcast: (msgType, content, parent) => this.#broadcast(msgType, content, parent),
     });
@@ -289,8 +291,7 @@ export class ProxyRouter {
       if (type === 'execute_request' && code !== undefined && this.#magics.handle(channel, msg, code)) return undefined;
       const place = (resolved: ResolvedRequest): Target | undefined => {
         if (resolved.error) {
-          const reply = { ...errorReplyContent('FleetError', resolved.error), execution_count: null };
-          this.#withStatus(msg, () => this.#reply(channel, msg, type.replace(/_request$|_open$/, '_reply'), reply));
+          this.#answerFailed(channel, msg, resolved.error);
           return undefined;
         }
         const slot = this.#slotFor(resolved.requirement);
@@ -319,10 +320,22 @@ export class ProxyRouter {
     const type = msg.msgType;
     if (!type.endsWith('_request') || channel === 'stdin') return;
     const replyType = type.replace(/_request$/, '_reply');
-    const content = type === 'kernel_info_request'
-      ? fleetKernelInfo(`llmspell-fleet: ${reason}`)
-      : { ...errorReplyContent('FleetError', reason), ...(type === 'execute_request' ? { execution_count: null } : {}) };
-    this.#withStatus(msg, () => this.#reply(channel, msg, replyType, content));
+    if (type === 'kernel_info_request') {
+      this.#withStatus(msg, () => this.#reply(channel, msg, replyType, fleetKernelInfo(`llmspell-fleet: ${reason}`)));
+      return;
+    }
+    const error = errorReplyContent('FleetError', reason);
+    this.#withStatus(msg, () => {
+      // A notebook shows a cell's iopub output, not its reply: the error must be there too.
+      if (type === 'execute_request') this.#broadcast('error', error, msg.header);
+      const count = type === 'execute_request' ? { execution_count: this.#nextExecutionCount() } : {};
+      this.#reply(channel, msg, replyType, { ...error, ...count });
+    });
+  }
+
+  /** The router's own count for cells it answers itself (magics, errors): the spec wants an int. */
+  #nextExecutionCount(): number {
+    return ++this.#executionCount;
   }
 
   /** busy/idle around a reply the router makes itself, as a kernel would: clients wait for idle. */

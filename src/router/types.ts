@@ -11,6 +11,8 @@ export interface BackendExit {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly reason: string;
+  /** The last lines the backend wrote, when known: they usually say why it died. */
+  readonly stderrTail?: string;
 }
 
 /**

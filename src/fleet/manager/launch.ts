@@ -6,6 +6,7 @@ import { FleetError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { BackendProcess } from '../backend-process.js';
 import { planLaunch } from '../plan.js';
+import { readLogTail } from '../spawn.js';
 import type { FleetConfig, LaunchPlan, Requirement } from '../types.js';
 import { ManagedBackend, type BackendGone } from './entry.js';
 import type { BackendHandle } from './protocol.js';
@@ -80,10 +81,14 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
     if (!exited.signal.aborted) throw error;
     const gone = exited.signal.reason as BackendGone;
     const how = gone.signal !== null ? `was killed by ${gone.signal}` : `exited with code ${gone.exitCode}`;
-    throw new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it answered kernel_info; see ${plan.logFile}`, {
+    // The last lines it wrote usually say why (a missing module, a bad flag): put them in front of the user.
+    const tail = (await readLogTail(plan.logFile, { lines: 5 })).trim();
+    const said = tail ? `; its last output:\n${tail}\n` : '; ';
+    throw new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it answered kernel_info${said}see ${plan.logFile}`, {
       ...context,
       exitCode: gone.exitCode,
       signal: gone.signal,
+      stderrTail: tail,
     });
   }
   if (evidence === 'timeout') {
