@@ -403,6 +403,11 @@ describe('logs', () => {
     const p = standinPlan({ env: { OPENAI_API_KEY: secret, LLMSPELL_PROVIDER: 'openai' }, secretEnvKeys: ['OPENAI_API_KEY'] });
     p.argv.push('--trace', `key=${secret}`);
     const backend = await launch(p, { logger });
+    // The stand-in writes its banner after the connection file: wait for it (bounded) before stopping.
+    const deadline = Date.now() + 10_000;
+    while (!(await readFile(p.logFile, 'utf8')).includes('llmspell-standin: kernel') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await backend.stop();
     const text = lines.join('');
     expect(text).toContain('backend spawned');
