@@ -56,6 +56,8 @@ async function start(dir: string, target: Target, routed: boolean): Promise<{ pr
     proc = await launch(dir, `routed-${target.name}`, [process.execPath, cli, 'router', '--connection-file', '{connection_file}', '--log-level', 'warn'], {
       LLMSPELL_FLEET_HOME: home,
       LLMSPELL_FLEET_CONFIG: config,
+      // One private backend per router: the comparison is one hop, not the fleet's start-up path.
+      LLMSPELL_FLEET_MODE: 'local',
     });
   }
   const client = new BenchClient(proc.connection);
