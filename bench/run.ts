@@ -5,7 +5,9 @@ import { BackendProcess } from '../src/fleet/backend-process.js';
 import { packageRoot } from '../src/fleet/plan.js';
 import type { LaunchPlan } from '../src/fleet/types.js';
 import { silentLogger } from '../src/shared/log.js';
+import { bareRelayRoundTrips } from './bare-relay.js';
 import { BenchClient } from './client.js';
+import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
 
 /**
@@ -135,6 +137,13 @@ async function compare(dir: string, target: Target): Promise<string[][]> {
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
   const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer))];
+  const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
+  const bare = await bareRelayRoundTrips(N_INFO, [a, b]);
+  const ms = (x: number) => x.toFixed(3);
+  rows.push(
+    ['bare zeromq.js relay', 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
+    ['bare zeromq.js relay', 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
+  );
   process.stdout.write(table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows) + '\n');
 } finally {
   await rm(dir, { recursive: true, force: true });

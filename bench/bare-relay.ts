@@ -1,0 +1,59 @@
+import { fork } from 'node:child_process';
+import * as zmq from 'zeromq';
+import { percentile } from './stats.js';
+
+/**
+ * The floor for any Node.js hop: a zeromq.js ROUTER->DEALER relay that does nothing (no
+ * signature checks, no parsing), between an echo peer and a client, each in its own process.
+ * Whatever the router costs beyond this is its own work.
+ */
+const role = process.argv[2];
+if (role === 'echo' || role === 'relay') {
+  const [peer, front] = [Number(process.argv[3]), Number(process.argv[4])];
+  if (role === 'echo') {
+    const s = new zmq.Router({ linger: 0 });
+    await s.bind(`tcp://127.0.0.1:${peer}`);
+    process.send?.('ready');
+    for await (const f of s) await s.send(f);
+  } else {
+    const front_ = new zmq.Router({ linger: 0 });
+    await front_.bind(`tcp://127.0.0.1:${front}`);
+    const back = new zmq.Dealer({ linger: 0 });
+    back.connect(`tcp://127.0.0.1:${peer}`);
+    process.send?.('ready');
+    void (async () => { for await (const f of back) await front_.send(f); })();
+    for await (const f of front_) await back.send(f);
+  }
+}
+
+export async function bareRelayRoundTrips(n: number, ports: [number, number]): Promise<{ direct: number[]; relayed: number[] }> {
+  const self = new URL(import.meta.url).pathname;
+  const start = (r: string) =>
+    new Promise<ReturnType<typeof fork>>((resolve) => {
+      const child = fork(self, [r, String(ports[0]), String(ports[1])]);
+      child.once('message', () => resolve(child));
+    });
+  const echo = await start('echo');
+  const relay = await start('relay');
+  const measure = async (port: number) => {
+    const d = new zmq.Dealer({ linger: 0 });
+    d.connect(`tcp://127.0.0.1:${port}`);
+    const times: number[] = [];
+    for (let i = 0; i < n + 50; i++) {
+      const t = process.hrtime.bigint();
+      await d.send('x');
+      await d.receive();
+      if (i >= 50) times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    d.close();
+    return times.sort((a, b) => a - b);
+  };
+  try {
+    return { direct: await measure(ports[0]), relayed: await measure(ports[1]) };
+  } finally {
+    echo.kill();
+    relay.kill();
+  }
+}
+
+export { percentile };
