@@ -80,8 +80,14 @@ export class BackendLink {
       const { reply } = this.request('shell', 'kernel_info_request', {});
       replied = await raceTimeout(reply.then(() => true), retryMs, false, signal);
     }
-    // Statuses around our own kernel_info prove iopub works; some kernels send none, so cap the wait.
-    await raceTimeout(this.#iopubLive(), 2000, undefined, signal);
+    // Statuses around our own kernel_info prove iopub works. If they went out before our
+    // subscription reached the publisher they are lost, so ask again (short interval) rather than
+    // wait; some kernels send no status at all, hence the cap.
+    const deadline = Date.now() + 2000;
+    while (!this.#iopubSeen && Date.now() < deadline) {
+      this.request('shell', 'kernel_info_request', {});
+      await raceTimeout(this.#iopubLive(), Math.min(100, Math.max(0, deadline - Date.now())), undefined, signal);
+    }
   }
 
   async drained(): Promise<void> {

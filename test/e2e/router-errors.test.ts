@@ -15,13 +15,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchClient } from '../../bench/client.js';
-import { allocatePorts } from '../../src/fleet/ports.js';
 import * as zmq from 'zeromq';
 import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
-import { endpoint, newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { endpoint, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { createSigner } from '../../src/wire/sign.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
-import { stopFleetManager } from '../helpers/fleet-env.js';
+import { stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -61,21 +60,7 @@ async function startRouter(jenv: JupyterEnv, options: { config: string; args?: s
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx tsc -p tsconfig.json" first`);
   const config = join(jenv.dir, 'fleet.toml');
   await writeFile(config, options.config);
-  const [shell, iopub, stdin, control, hb] = await allocatePorts('127.0.0.1', 5);
-  const info: ConnectionInfo = {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell!,
-    iopub_port: iopub!,
-    stdin_port: stdin!,
-    control_port: control!,
-    hb_port: hb!,
-    key: newKey(),
-    signature_scheme: 'hmac-sha256',
-    kernel_name: 'llmspell-fleet',
-  };
-  const connectionFile = join(jenv.runtimeDir, `kernel-${randomUUID()}.json`);
-  await writeFile(connectionFile, JSON.stringify(info, null, 1), { mode: 0o600 });
+  const { file: connectionFile, info } = await writeClientConnectionFile(jenv);
   const env: NodeJS.ProcessEnv = { ...jenv.env, LLMSPELL_FLEET_CONFIG: config, JPY_PARENT_PID: String(process.pid) };
   for (const name of ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE']) delete env[name];
   if (options.mode === 'local') env.LLMSPELL_FLEET_MODE = 'local';
@@ -166,9 +151,9 @@ function expectFleetError(result: ErrorCheckResult, why: string): string {
   const inCell = result.iopub.filter(
     (m) => m.parent_msg_id === result.execute_msg_id && ((m.msg_type === 'error' && m.content.ename === 'FleetError') || (m.msg_type === 'stream' && m.content.name === 'stderr')),
   );
-  expect.soft(inCell.map((m) => m.msg_type), `no error or stderr output with the cell's request as parent: a notebook shows nothing in the cell\n${why}`).not.toEqual([]);
+  expect(inCell.map((m) => m.msg_type), `no error or stderr output with the cell's request as parent: a notebook shows nothing in the cell\n${why}`).not.toEqual([]);
   // jupyter console computes int(content["execution_count"] + 1) for every execute_reply, error or not.
-  expect.soft(typeof reply.execution_count, `execute_reply.execution_count is ${JSON.stringify(reply.execution_count)}; the spec says int`).toBe('number');
+  expect(typeof reply.execution_count, `execute_reply.execution_count is ${JSON.stringify(reply.execution_count)}; the spec says int`).toBe('number');
   return evalue;
 }
 
@@ -280,7 +265,7 @@ describe('router errors: clear reasons, and the session never hangs', () => {
           const content = reply.content<{ status: string; ename?: string; evalue?: string; execution_count?: unknown }>();
           expect(content.status, JSON.stringify(content)).toBe('error');
           expect(content.evalue ?? '', JSON.stringify(content)).toContain(`pid ${pid}`);
-          expect.soft(cellOutput.map((m) => m.msgType), 'no error or stderr output with the cell as parent: a notebook shows nothing in the cell').toContain('error');
+          expect(cellOutput.map((m) => m.msgType), 'no error or stderr output with the cell as parent: a notebook shows nothing in the cell').toContain('error');
 
           // The router stays up and the next request is served by a new backend.
           const deadline = Date.now() + 30_000;

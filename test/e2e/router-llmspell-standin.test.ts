@@ -6,16 +6,14 @@
  * manager (the default) and started by the router itself (LLMSPELL_FLEET_MODE=local).
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { allocatePorts } from '../../src/fleet/ports.js';
-import { newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
-import { stopFleetManager } from '../helpers/fleet-env.js';
+import { stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { isRunning, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -81,31 +79,13 @@ async function writeConfig(jenv: JupyterEnv): Promise<{ config: string; provider
   return { config, providerConfig };
 }
 
-async function writeClientConnectionFile(jenv: JupyterEnv): Promise<string> {
-  const [shell, iopub, stdin, control, hb] = await allocatePorts('127.0.0.1', 5);
-  const info: ConnectionInfo = {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell!,
-    iopub_port: iopub!,
-    stdin_port: stdin!,
-    control_port: control!,
-    hb_port: hb!,
-    key: newKey(),
-    signature_scheme: 'hmac-sha256',
-    kernel_name: 'llmspell-fleet',
-  };
-  const file = join(jenv.runtimeDir, `kernel-${randomUUID()}.json`);
-  await writeFile(file, JSON.stringify(info, null, 1), { mode: 0o600 });
-  return file;
-}
 
 describe('router with an llmspell backend (llmspell stand-in) through jupyter_client', () => {
   it.each(['fleet', 'local'] as const)('launches it by the llmspell contract, relays, and stops it on shutdown though it ignores shutdown_request (%s)', async (mode) => {
     await withJupyterEnv(async (jenv) => {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx tsc -p tsconfig.json" first`);
       const { config, providerConfig } = await writeConfig(jenv);
-      const connectionFile = await writeClientConnectionFile(jenv);
+      const { file: connectionFile } = await writeClientConnectionFile(jenv);
       const env: NodeJS.ProcessEnv = { ...jenv.env, LLMSPELL_FLEET_CONFIG: config, JPY_PARENT_PID: String(process.pid) };
       for (const name of ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE']) delete env[name];
       if (mode === 'local') env.LLMSPELL_FLEET_MODE = 'local';
@@ -150,7 +130,7 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
           expect(standin.parentPid).toBe(String(router.pid));
         } else {
           const manager = (await processesReferencing(jenv.dir)).find((p) => p.cmdline.includes(' manager --foreground'));
-          expect.soft(standin.parentPid, `JPY_PARENT_PID of a fleet backend (the manager is ${manager?.pid ?? 'not found'}: ${manager?.cmdline ?? ''})`).toBe('');
+          expect(standin.parentPid, `JPY_PARENT_PID of a fleet backend (the manager is ${manager?.pid ?? 'not found'}: ${manager?.cmdline ?? ''})`).toBe('');
         }
 
         expect(result.stdout).toBe('print("hi")');

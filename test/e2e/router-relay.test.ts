@@ -12,12 +12,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
-import { allocatePorts } from '../../src/fleet/ports.js';
 import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
-import { endpoint, newKey, parseConnectionInfo, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { endpoint, parseConnectionInfo, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { createSigner, type Signer } from '../../src/wire/sign.js';
 import { REPO_ROOT, withJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
-import { stopFleetManager } from '../helpers/fleet-env.js';
+import { stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -40,24 +39,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // Processes: the router as Jupyter runs it, and the fixture run directly.
 
-async function writeClientConnectionFile(jenv: JupyterEnv, name: string): Promise<{ file: string; info: ConnectionInfo }> {
-  const [shell, iopub, stdin, control, hb] = await allocatePorts('127.0.0.1', 5);
-  const info: ConnectionInfo = {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell!,
-    iopub_port: iopub!,
-    stdin_port: stdin!,
-    control_port: control!,
-    hb_port: hb!,
-    key: newKey(),
-    signature_scheme: 'hmac-sha256',
-    kernel_name: 'llmspell-fleet',
-  };
-  const file = join(jenv.runtimeDir, `kernel-${name}-${randomUUID()}.json`);
-  await writeFile(file, JSON.stringify(info, null, 1), { mode: 0o600 });
-  return { file, info };
-}
 
 interface Proc {
   child: ChildProcess;
