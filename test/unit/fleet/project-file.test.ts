@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,11 +97,11 @@ describe('finding and reading project files', () => {
     await expect(readProjectRequirement(path)).rejects.toMatchObject({ code: 'BAD_CONFIG', context: { source: path, line: 1 } });
   });
 
-  it.skipIf(process.getuid?.() === 0)('an unreadable file is BAD_CONFIG naming it', async () => {
-    const path = join(root, 'locked.toml');
-    writeFileSync(path, 'runtime = "lua"\n');
-    chmodSync(path, 0o000);
-    await expect(readProjectRequirement(path)).rejects.toMatchObject({ code: 'BAD_CONFIG', context: { source: path, errno: 'EACCES' } });
+  // A directory where the file should be cannot be read by anyone, root included (EISDIR).
+  it('an unreadable file is BAD_CONFIG naming it', async () => {
+    const path = join(root, 'llmspell-fleet.toml');
+    mkdirSync(path);
+    await expect(readProjectRequirement(path)).rejects.toMatchObject({ code: 'BAD_CONFIG', context: { source: path, errno: 'EISDIR' } });
   });
 
   it('a missing file is BAD_CONFIG naming it', async () => {
