@@ -8,3 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 node dist/src/cli/main.js install --user
 echo
 .venv/bin/python examples/demo.py
+echo
+echo "The fleet after the demo (backends linger for linger_seconds, then stop):"
+node dist/src/cli/main.js list
+node dist/src/cli/main.js stop-all >/dev/null
