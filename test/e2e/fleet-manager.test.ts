@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +21,18 @@ const run = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 const OPENAI = { runtime: 'standin', provider: 'openai' };
+
+/** What user `nobody` (uid 65534) gets when it tries the manager's socket and a connection file. */
+async function asOtherUser(socketPath: string, connectionFile: string): Promise<{ connect: string; read: string }> {
+  const script = `
+    const net = require('node:net'); const fs = require('node:fs');
+    let read; try { fs.readFileSync(${JSON.stringify(connectionFile)}); read = 'read'; } catch (e) { read = e.code; }
+    const s = net.createConnection(${JSON.stringify(socketPath)});
+    s.on('connect', () => { console.log(JSON.stringify({ connect: 'connected', read })); s.destroy(); });
+    s.on('error', (e) => console.log(JSON.stringify({ connect: e.code, read })));`;
+  const { stdout } = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeout: 10_000 });
+  return JSON.parse(stdout) as { connect: string; read: string };
+}
 
 interface FleetSetup {
   home: string;
@@ -109,6 +121,12 @@ describe('fleet manager daemon', () => {
     const router = await connect(f);
     const handle = await router.request<BackendHandle>({ op: 'acquire', requirement: OPENAI, routerId: 'router-1', pid: process.pid });
     const backendPid = handle.record.pid;
+
+    // 3b. Another user can neither talk to this fleet nor read a backend's key: only the fleet
+    //     home's own 0700 stands in the way (the test dir above it is opened up to make sure).
+    await chmod(jenv.dir, 0o755);
+    expect((await stat(f.home)).mode & 0o777).toBe(0o700);
+    expect(await asOtherUser(managerSocketPath(f.home), handle.record.connectionFile)).toEqual({ connect: 'EACCES', read: 'EACCES' });
 
     // 4. SIGKILL the manager: the backend keeps running and still answers over zmq.
     process.kill(first.pid, 'SIGKILL');
