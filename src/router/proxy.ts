@@ -7,6 +7,7 @@ import { BackendSlot, requirementKey } from './backend-slot.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
+import { decideRestart } from './restart-policy.js';
 import { routeClientRequest } from './routes.js';
 import type { BackendDirectory, RequirementRef } from './types.js';
 
@@ -196,18 +197,16 @@ export class ProxyRouter {
    */
   #restartAfterExit(slot: BackendSlot): void {
     const key = slot.key;
-    const now = Date.now();
-    const history = (this.#exits.get(key) ?? []).filter((t) => now - t < 60_000);
-    history.push(now);
-    this.#exits.set(key, history);
-    if (history.length > 5) {
-      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: the ${key} backend died ${history.length} times in a minute; not restarting it until the next request.\n`));
+    const decision = decideRestart(this.#exits.get(key) ?? [], Date.now());
+    this.#exits.set(key, decision.history);
+    if (!decision.restart) {
+      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: the ${key} backend died ${decision.deaths} times in a minute; not restarting it until the next request.\n`));
       return;
     }
     this.#broadcast('status', statusContent('restarting'));
     const timer = setTimeout(() => {
       if (this.#state === 'running' && !this.#slots.has(key)) this.#slotFor(slot.requirement);
-    }, 250 * 2 ** (history.length - 1));
+    }, decision.delayMs);
     timer.unref();
   }
 
