@@ -33,7 +33,7 @@ export function registerRouter(program: Command): void {
     .description('run as the Jupyter kernel: bind the sockets in the connection file and relay them to the backend each request asks for (what kernel.json runs)')
     .requiredOption('--connection-file <file>', 'connection file written by Jupyter ({connection_file})')
     .option('--spec-dir <dir>', "the kernelspec's directory ({resource_dir}); its metadata.llmspell may pin runtime/provider")
-    .option('--runtime <name>', 'backend runtime (lua, javascript, python, ...); see README "Which backend"')
+    .option('--runtime <name>', 'backend runtime (lua, javascript, python, ...); see README "Which backend a request goes to"')
     .option('--provider <name>', 'LLM provider (openai, anthropic, ollama, ...)')
     .option('--local', 'start a private backend that stops with this router instead of sharing the fleet (also LLMSPELL_FLEET_MODE=local)')
     .option('--log-level <level>', 'router log level (file log in $LLMSPELL_FLEET_HOME/logs)', 'info')
