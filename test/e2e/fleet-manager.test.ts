@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -172,6 +172,16 @@ describe('fleet manager daemon', () => {
     await shutdown(f);
     await cli3.closed;
   }, 60_000);
+
+  it('stops its backends and exits when its home is deleted (nobody could reach or adopt them)', async () => {
+    const client = await connect(f);
+    const manager = await client.request<ManagerInfo>({ op: 'ping' });
+    const handle = await client.request<BackendHandle>({ op: 'find', requirement: OPENAI });
+    client.close();
+    await rm(f.home, { recursive: true, force: true });
+    await until(async () => !(await isRunning(manager.pid)), 'the orphaned manager to exit');
+    await until(async () => !(await isRunning(handle.record.pid)), 'its backend to be stopped');
+  });
 
   it('20 routers connecting at once start one manager and share one backend; SIGTERM leaves it to the next manager; shutdown leaves nothing', async () => {
     const clients = await Promise.all(Array.from({ length: 20 }, () => connect(f)));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { managerLogPath } from '../../fleet/manager/files.js';
@@ -59,7 +60,17 @@ async function runForeground(home: string, level: string): Promise<void> {
       void server.close();
     });
   }
+  // A manager whose home was deleted (a temp dir, an `rm -rf`) can never be reached again, and
+  // no later manager could adopt its backends: stop them and exit instead of lingering forever.
+  const orphanWatch = setInterval(() => {
+    if (existsSync(server.socketPath)) return;
+    clearInterval(orphanWatch);
+    logger.warn({ socket: server.socketPath }, 'manager socket is gone: stopping backends and exiting');
+    void fleet.stopAll().finally(() => void server.close());
+  }, 2000);
+  orphanWatch.unref();
   await server.closed;
+  clearInterval(orphanWatch);
   logger.info('fleet manager stopped');
   logger.flush();
   // Backend child handles would keep the event loop alive; they are meant to outlive us.
