@@ -7,8 +7,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two cores: more parallel kernels than this only makes every test slower.
-    maxWorkers: 2,
+    // One test file at a time: each e2e test runs clients, routers, a manager and kernels, and
+    // two of those at once on two cores starve each other (kernels miss their own time limits).
+    maxWorkers: 1,
     reporters: ['default'],
   },
 });
