@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { FleetError, isFleetError } from '../shared/errors.js';
+import { describeExit } from '../shared/exit.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
@@ -246,7 +247,7 @@ async function awaitKernelConnection(plan: LaunchPlan, child: SpawnedChild): Pro
 }
 
 function exitedError(plan: LaunchPlan, child: SpawnedChild, exit: ChildExit): FleetError {
-  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const how = describeExit(exit);
   return new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it was ready; see ${plan.logFile}`, {
     kernelId: plan.kernelId,
     runtime: plan.requirement.runtime,

@@ -1,4 +1,5 @@
 import { describeError } from '../shared/errors.js';
+import { describeExit } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
@@ -221,13 +222,6 @@ function startFailure(key: string, pid: number, exit: { exitCode: number | null;
   return `the ${key} backend (pid ${pid}) ${describeExit(exit)} before it was ready${tail ? `; its last output:\n${tail}` : ''}`;
 }
 
-/** "was killed by SIGKILL" / "exited with code 3" / "was stopped": words for the user, not the enum. */
-export function describeExit(exit: { exitCode: number | null; signal: string | null; reason: string }): string {
-  if (exit.reason === 'stopped') return 'was stopped';
-  if (exit.signal) return `was killed by ${exit.signal}`;
-  if (exit.exitCode !== null) return `exited with code ${exit.exitCode}`;
-  return exit.reason;
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -3,6 +3,7 @@
  * so that `find` and `acquire` only ever hand out a backend that is ready to talk.
  */
 import { FleetError } from '../../shared/errors.js';
+import { describeExit } from '../../shared/exit.js';
 import type { Logger } from '../../shared/log.js';
 import { BackendProcess } from '../backend-process.js';
 import { planLaunch } from '../plan.js';
@@ -80,7 +81,7 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
   } catch (error) {
     if (!exited.signal.aborted) throw error;
     const gone = exited.signal.reason as BackendGone;
-    const how = gone.signal !== null ? `was killed by ${gone.signal}` : `exited with code ${gone.exitCode}`;
+    const how = describeExit({ exitCode: gone.exitCode, signal: gone.signal });
     // The last lines it wrote usually say why (a missing module, a bad flag): put them in front of the user.
     const tail = (await readLogTail(plan.logFile, { lines: 5 })).trim();
     const said = tail ? `; its last output:\n${tail}\n` : '; ';
