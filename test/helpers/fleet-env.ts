@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { allocatePorts } from '../../src/fleet/ports.js';
-import { newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { routerConnectionInfo } from '../../src/fleet/backend-process.js';
+import { writeConnectionFile, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { REPO_ROOT, type JupyterEnv } from './e2e.js';
 
 const run = promisify(execFile);
@@ -62,20 +63,8 @@ export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Pro
  * ports, a random key, mode 0600, in the env's runtime dir.
  */
 export async function writeClientConnectionFile(jenv: JupyterEnv, name = 'kernel'): Promise<{ file: string; info: ConnectionInfo }> {
-  const [shell, iopub, stdin, control, hb] = (await allocatePorts('127.0.0.1', 5)) as [number, number, number, number, number];
-  const info: ConnectionInfo = {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell,
-    iopub_port: iopub,
-    stdin_port: stdin,
-    control_port: control,
-    hb_port: hb,
-    key: newKey(),
-    signature_scheme: 'hmac-sha256',
-    kernel_name: 'llmspell-fleet',
-  };
+  const info: ConnectionInfo = { ...routerConnectionInfo(await allocatePorts('127.0.0.1', 5)), kernel_name: 'llmspell-fleet' };
   const file = join(jenv.runtimeDir, `kernel-${name}-${randomUUID()}.json`);
-  await writeFile(file, JSON.stringify(info, null, 1), { mode: 0o600 });
+  await writeConnectionFile(file, info);
   return { file, info };
 }
