@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
@@ -152,7 +153,7 @@ export class BackendSlot {
     if (lease && stop && politeShutdown && wasReady && this.link) {
       // A polite shutdown first (ipykernel cleans up); the lease's kill ladder covers kernels that ignore it.
       this.link.request('control', 'shutdown_request', { restart: false });
-      await Promise.race([lease.exited, delay(1000)]);
+      await Promise.race([lease.exited, wait(1000, undefined, { ref: false })]);
     }
     this.link?.close();
     if (lease) await lease.release({ stop }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
@@ -222,7 +223,3 @@ function startFailure(key: string, pid: number, exit: { exitCode: number | null;
   return `the ${key} backend (pid ${pid}) ${describeExit(exit)} before it was ready${tail ? `; its last output:\n${tail}` : ''}`;
 }
 
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

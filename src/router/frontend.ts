@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import type * as zmq from 'zeromq';
 import type { Logger } from '../shared/log.js';
 import { createMessage, decode, encode, type RejectReason, type WireMessage } from '../wire/codec.js';
@@ -85,7 +86,7 @@ export class Frontend {
     if (this.#closed) return;
     this.#closed = true;
     const queues = this.#queues ? Object.values(this.#queues) : [];
-    await Promise.race([Promise.all(queues.map((q) => q.drained())), delay(drainMs)]);
+    await Promise.race([Promise.all(queues.map((q) => q.drained())), wait(drainMs, undefined, { ref: false })]);
     for (const q of queues) q.close();
     if (this.#sockets) closeAll(this.#sockets);
   }
@@ -111,8 +112,4 @@ export class Frontend {
       if (!this.#closed) this.options.logger.error({ err: error }, 'subscription reader failed');
     }
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
