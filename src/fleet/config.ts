@@ -5,11 +5,12 @@ import { FleetError } from '../shared/errors.js';
 import { defaultFleetConfig } from './defaults.js';
 import { configPath } from './paths.js';
 import { unknownPlaceholders } from './template.js';
-import type { FleetConfig, ProviderConfig, RuntimeConfig } from './types.js';
+import type { FleetConfig, ProviderConfig, RouterLimits, RuntimeConfig } from './types.js';
 
 type Table = Record<string, unknown>;
 
-const TOP_KEYS = ['default_runtime', 'default_provider', 'linger_seconds', 'runtimes', 'providers'];
+const TOP_KEYS = ['default_runtime', 'default_provider', 'linger_seconds', 'router', 'runtimes', 'providers'];
+const ROUTER_KEYS = ['max_message_mb', 'restart_limit', 'heartbeat_timeout_seconds'];
 const RUNTIME_KEYS = ['kernelspec', 'argv', 'connection', 'language', 'interrupt_mode', 'env', 'startup_timeout'];
 const PROVIDER_KEYS = ['config', 'env'];
 // Names end up in kernel ids and file names, so they must be safe path components.
@@ -140,6 +141,21 @@ function parseProvider(source: string, name: string, t: Table): ProviderConfig {
   return pv;
 }
 
+function parseRouterLimits(source: string, v: unknown, defaults: RouterLimits): RouterLimits {
+  if (!isTable(v)) fail(source, 'router', 'must be a table: [router]', v);
+  onlyKeys(source, 'router', v, ROUTER_KEYS);
+  const limits = { ...defaults };
+  if (v.max_message_mb !== undefined) limits.max_message_mb = num(source, 'router.max_message_mb', v.max_message_mb, 0, true);
+  if (v.restart_limit !== undefined) {
+    limits.restart_limit = num(source, 'router.restart_limit', v.restart_limit, 0, false);
+    if (!Number.isInteger(limits.restart_limit)) fail(source, 'router.restart_limit', 'must be a whole number', v.restart_limit);
+  }
+  if (v.heartbeat_timeout_seconds !== undefined) {
+    limits.heartbeat_timeout_seconds = num(source, 'router.heartbeat_timeout_seconds', v.heartbeat_timeout_seconds, 0, true);
+  }
+  return limits;
+}
+
 function parseToml(text: string, source: string): Table {
   try {
     return parse(text) as Table;
@@ -165,6 +181,7 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
   if (raw.default_runtime !== undefined) config.default_runtime = str(source, 'default_runtime', raw.default_runtime);
   if (raw.default_provider !== undefined) config.default_provider = str(source, 'default_provider', raw.default_provider);
   if (raw.linger_seconds !== undefined) config.linger_seconds = num(source, 'linger_seconds', raw.linger_seconds, 0, false);
+  if (raw.router !== undefined) config.router = parseRouterLimits(source, raw.router, config.router);
   // A user table replaces the default of the same name wholesale: merging keys could mix a
   // kernelspec default with a user argv, which is never what was meant.
   if (raw.runtimes !== undefined) {

@@ -16,6 +16,11 @@ export const DEFAULT_RUNTIME = 'lua';
 export const DEFAULT_PROVIDER = 'openai';
 export const DEFAULT_LINGER_SECONDS = 300;
 export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
+/** Big enough for any notebook output people make (plots, data frames); small enough to stop a runaway. */
+export const DEFAULT_MAX_MESSAGE_MB = 1024;
+export const DEFAULT_RESTART_LIMIT = 5;
+/** With pings every 0.5 s, a silent backend is noticed within 3 s. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 2.5;
 export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
 
 function defaultRuntimes(): Record<string, RuntimeConfig> {
@@ -39,5 +44,10 @@ export function defaultFleetConfig(): FleetConfig {
     runtimes: defaultRuntimes(),
     providers: defaultProviders(),
     linger_seconds: DEFAULT_LINGER_SECONDS,
+    router: {
+      max_message_mb: DEFAULT_MAX_MESSAGE_MB,
+      restart_limit: DEFAULT_RESTART_LIMIT,
+      heartbeat_timeout_seconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+    },
   };
 }

@@ -26,12 +26,23 @@ export interface ProviderConfig {
   env?: Record<string, string>;
 }
 
+/** `[router]`: limits every router applies to its clients and backends. */
+export interface RouterLimits {
+  /** A message (all frames) larger than this is dropped and counted. */
+  max_message_mb: number;
+  /** Automatic restarts of a dying backend allowed per minute; 0 turns them off. */
+  restart_limit: number;
+  /** A backend silent on its heartbeat this long is checked: dead means restarted, alive means clients are told. */
+  heartbeat_timeout_seconds: number;
+}
+
 export interface FleetConfig {
   default_runtime: string;
   default_provider: string;
   runtimes: Record<string, RuntimeConfig>;
   providers: Record<string, ProviderConfig>;
   linger_seconds: number;
+  router: RouterLimits;
   /** The file this came from, or undefined for built-in defaults only. */
   source?: string;
 }

@@ -18,8 +18,14 @@ export interface BackendLinkOptions {
   onClientBound: (channel: RequestChannel, msg: WireMessage) => void;
   /** An iopub message to broadcast (the link has already dropped the router's own traffic). */
   onIopub: (msg: WireMessage) => void;
+  /** Backpressure: a promise to await before reading the next iopub message, or undefined to go on. */
+  iopubRoom?: () => Promise<void> | undefined;
   onRejected: (channel: string, reason: RejectReason) => void;
-  onHeartbeat?: (responsive: boolean) => void;
+  /** A properly signed backend message over maxMessageBytes (already counted as rejected). */
+  onOversized?: (channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number) => void;
+  /** Silence on the backend's hb for this long counts as unresponsive (default 2500 ms). */
+  heartbeatTimeoutMs?: number;
+  onHeartbeat?: (responsive: boolean, silentMs: number) => void;
 }
 
 /**
@@ -51,7 +57,7 @@ export class BackendLink {
     this.#queues = { shell: make('shell'), control: make('control'), stdin: make('stdin') };
     for (const ch of ['shell', 'control', 'stdin'] as const) void this.#readReplies(ch, this.#sockets[ch]);
     void this.#readIopub();
-    this.heartbeat = new BackendHeartbeat({ info, logger: options.logger, onChange: options.onHeartbeat });
+    this.heartbeat = new BackendHeartbeat({ info, logger: options.logger, timeoutMs: options.heartbeatTimeoutMs, onChange: options.onHeartbeat });
     this.heartbeat.start();
   }
 
@@ -107,10 +113,15 @@ export class BackendLink {
     return new Promise((resolve) => this.#iopubWaiters.push(resolve));
   }
 
-  #decode(channel: string, frames: Buffer[]): WireMessage | undefined {
+  #decode(channel: RequestChannel | 'iopub', frames: Buffer[]): WireMessage | undefined {
     const result = decode(frames, { signer: this.signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes });
     if (result.ok) return result.msg;
     this.options.onRejected(`backend.${channel}`, result.reason);
+    // Our own requests' oversized replies stay here like the rest of our traffic.
+    const ownParent = result.msg?.parentHeader.msg_id;
+    if (result.msg && result.bytes !== undefined && !(ownParent !== undefined && this.#ownIds.has(ownParent))) {
+      this.options.onOversized?.(channel, result.msg, result.bytes);
+    }
     return undefined;
   }
 
@@ -150,6 +161,8 @@ export class BackendLink {
         const parentId = msg.parentHeader.msg_id;
         if (parentId !== undefined && this.#ownIds.has(parentId)) continue;
         this.options.onIopub(msg);
+        const room = this.options.iopubRoom?.();
+        if (room) await room;
       }
     } catch (error) {
       if (!this.#closed) this.options.logger.error({ err: error }, 'backend iopub reader failed');

@@ -23,6 +23,13 @@ export interface SlotEvents {
   onExited(slot: BackendSlot, reason: string): void;
   /** The shared backend is being replaced by a restart another client asked for. */
   onRestarting?(slot: BackendSlot): void;
+  /**
+   * The backend's heartbeat went silent while it ran nothing of this router's (so it may be
+   * hung), or came back after such a silence. Death is reported by onExited, not here.
+   */
+  onHeartbeat?(slot: BackendSlot, responsive: boolean, silentMs: number): void;
+  /** A backend message over the size limit, dropped: its client must hear of it instead. */
+  onOversized?(slot: BackendSlot, channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number): void;
 }
 
 export interface SlotOptions {
@@ -32,6 +39,9 @@ export interface SlotOptions {
   events: SlotEvents;
   maxPending?: number;
   maxMessageBytes?: number;
+  heartbeatTimeoutMs?: number;
+  /** Backpressure from the client side's iopub queue (see BackendLink). */
+  iopubRoom?: () => Promise<void> | undefined;
 }
 
 /**
@@ -51,6 +61,8 @@ export class BackendSlot {
   readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage }>();
   readonly #abort = new AbortController();
   #closing: Promise<void> | undefined;
+  /** Clients were told the heartbeat went silent: they are told when it comes back. */
+  #silenceReported = false;
   #settle!: () => void;
   /** Resolves once the slot is ready or has failed. */
   readonly settled = new Promise<void>((resolve) => (this.#settle = resolve));
@@ -192,6 +204,7 @@ export class BackendSlot {
   #attach(lease: BackendLease): void {
     const { events } = this.options;
     this.lease = lease;
+    this.#silenceReported = false;
     void lease.exited.then((exit) => {
       // While starting, start() reports it as a failure to start (no restart loop).
       if (this.state === 'closed' || this.state === 'starting' || this.lease !== lease) return;
@@ -210,11 +223,43 @@ export class BackendSlot {
           if (parent !== undefined) this.#inFlight.delete(parent);
         }
         events.onClientBound(this, channel, msg);
+        // A cell that ended while the heartbeat was silent: now the silence means something.
+        if (msg.msgType === 'execute_reply') this.#checkHeartbeat(lease);
       },
       onIopub: (msg) => events.onIopub(this, msg),
+      iopubRoom: this.options.iopubRoom,
       onRejected: (channel, reason) => events.onRejected(channel, reason),
-      onHeartbeat: (ok) => this.options.logger.info({ backend: lease.kernelId, responsive: ok }, 'backend heartbeat changed'),
+      onOversized: (channel, msg, bytes) => {
+        if (channel !== 'iopub' && channel !== 'stdin') {
+          const parent = msg.parentHeader.msg_id;
+          if (parent !== undefined) this.#inFlight.delete(parent);
+        }
+        events.onOversized?.(this, channel, msg, bytes);
+      },
+      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      onHeartbeat: (ok, silentMs) => {
+        this.options.logger.info({ backend: lease.kernelId, responsive: ok, silentMs }, 'backend heartbeat changed');
+        this.#checkHeartbeat(lease);
+      },
     });
+  }
+
+  /**
+   * Silence while one of this router's cells runs is expected of kernels that serve hb on their
+   * only thread (llmspell), so it is reported only when nothing of ours is running there. A dead
+   * process is reported by `exited` (at once, or within the fleet's 1 s poll), before this.
+   */
+  #checkHeartbeat(lease: BackendLease): void {
+    const link = this.link;
+    if (this.state !== 'ready' || this.lease !== lease || !link) return;
+    const responsive = link.heartbeat.responsive;
+    if (!responsive && !this.#silenceReported && !this.running) {
+      this.#silenceReported = true;
+      this.options.events.onHeartbeat?.(this, false, Date.now() - link.heartbeat.lastReplyAt);
+    } else if (responsive && this.#silenceReported) {
+      this.#silenceReported = false;
+      this.options.events.onHeartbeat?.(this, true, 0);
+    }
   }
 }
 

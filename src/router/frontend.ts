@@ -9,6 +9,9 @@ import { serveHeartbeat } from './heartbeat.js';
 import { SendQueue } from './send-queue.js';
 import { bindFrontend, closeAll, type FrontendSockets } from './sockets.js';
 
+/** Messages queued for the iopub socket before backend readers pause (see sockets.ts). */
+const IOPUB_QUEUE_HIGH = 1000;
+
 export interface FrontendOptions {
   /** The connection file Jupyter wrote for "the kernel", i.e. for us. */
   connection: ConnectionInfo;
@@ -20,6 +23,8 @@ export interface FrontendOptions {
   onSubscribe(topic: string): void;
   /** A message refused at the door, or a send that failed. */
   onDropped(channel: string, reason: RejectReason | string): void;
+  /** A properly signed request over maxMessageBytes (already counted as dropped): its sender should be told. */
+  onOversized?(channel: RequestChannel, msg: WireMessage, bytes: number): void;
 }
 
 /**
@@ -48,6 +53,7 @@ export class Frontend {
       new SendQueue(sockets[channel], {
         name: `frontend.${channel}`,
         logger,
+        waitWhenFull: channel === 'iopub',
         // EHOSTUNREACH: the client that asked has gone (ROUTER_MANDATORY makes that visible).
         onSendError: (error) => onDropped(`frontend.${channel}`, (error as { code?: string }).code ?? 'SEND_FAILED'),
       });
@@ -67,6 +73,14 @@ export class Frontend {
   /** Relay a backend's iopub message to every subscriber. */
   publish(msg: WireMessage): void {
     this.#queues?.iopub.push(encode(msg, this.#signer));
+  }
+
+  /**
+   * Backpressure for iopub producers (backend readers): undefined while the iopub queue has
+   * room, else a promise for when it has drained to half. Router-made messages never wait.
+   */
+  iopubRoom(): Promise<void> | undefined {
+    return this.#queues?.iopub.room(IOPUB_QUEUE_HIGH);
   }
 
   /** A reply the router makes itself, addressed like the request. */
@@ -95,8 +109,12 @@ export class Frontend {
     try {
       for await (const frames of socket) {
         const result = decode(frames, { signer: this.#signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes ?? 2 ** 30 });
-        if (result.ok) this.options.onRequest(channel, result.msg);
-        else this.options.onDropped(`frontend.${channel}`, result.reason);
+        if (result.ok) {
+          this.options.onRequest(channel, result.msg);
+          continue;
+        }
+        this.options.onDropped(`frontend.${channel}`, result.reason);
+        if (result.msg && result.bytes !== undefined) this.options.onOversized?.(channel, result.msg, result.bytes);
       }
     } catch (error) {
       if (!this.#closed) this.options.logger.error({ err: error, channel }, 'client reader failed');

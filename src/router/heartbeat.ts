@@ -18,28 +18,41 @@ export async function serveHeartbeat(socket: zmq.Reply): Promise<void> {
 export interface BackendHeartbeatOptions {
   info: ConnectionInfo;
   logger: Logger;
-  intervalMs?: number;
+  /** Silence on the backend's hb for this long makes it unresponsive. Default 2500. */
   timeoutMs?: number;
-  onChange?: (responsive: boolean) => void;
+  /** Time between pings; also how long one ping waits. Default timeoutMs / 5, at most 1000. */
+  intervalMs?: number;
+  onChange?: (responsive: boolean, silentMs: number) => void;
 }
 
-/** Pings the backend's hb REP; REQ is relaxed+correlated so a lost reply does not wedge it. */
+/**
+ * Pings the backend's hb REP. REQ is relaxed+correlated, so a lost reply does not wedge the
+ * socket: the next ping simply goes out. Unresponsive means "no echo for timeoutMs", so it is
+ * noticed within timeoutMs plus one interval.
+ */
 export class BackendHeartbeat {
   readonly #socket: zmq.Request;
   readonly #intervalMs: number;
+  readonly #timeoutMs: number;
   #responsive: boolean | undefined;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
-  lastReplyAt = 0;
+  /** Counts from the start, so a backend that never answers is noticed too. */
+  lastReplyAt = Date.now();
 
   constructor(private readonly options: BackendHeartbeatOptions) {
-    this.#intervalMs = options.intervalMs ?? 1000;
-    this.#socket = new zmq.Request({ relaxed: true, correlate: true, receiveTimeout: options.timeoutMs ?? 1500, linger: 0 });
+    this.#timeoutMs = options.timeoutMs ?? 2500;
+    this.#intervalMs = options.intervalMs ?? Math.min(1000, this.#timeoutMs / 5);
+    this.#socket = new zmq.Request({ relaxed: true, correlate: true, receiveTimeout: this.#intervalMs, linger: 0 });
     this.#socket.connect(endpoint(options.info, 'hb'));
   }
 
   get responsive(): boolean {
-    return this.#responsive === true;
+    return this.#responsive !== false;
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   start(): void {
@@ -54,21 +67,27 @@ export class BackendHeartbeat {
 
   async #loop(): Promise<void> {
     while (!this.#closed) {
-      let ok = false;
+      const sentAt = Date.now();
+      let echoed = false;
       try {
         await this.#socket.send(Buffer.from('ping'));
         await this.#socket.receive();
-        ok = true;
         this.lastReplyAt = Date.now();
+        echoed = true;
       } catch (error) {
         if (this.#closed) return;
         this.options.logger.debug({ err: (error as Error).message }, 'backend heartbeat missed');
       }
-      if (ok !== this.#responsive) {
-        this.#responsive = ok;
-        this.options.onChange?.(ok);
+      const silentMs = Date.now() - this.lastReplyAt;
+      const responsive = silentMs < this.#timeoutMs;
+      // Responsive is first said after a real echo, not because the timeout has not run out yet.
+      const known = echoed || !responsive || this.#responsive !== undefined;
+      if (known && responsive !== this.#responsive) {
+        this.#responsive = responsive;
+        this.options.onChange?.(responsive, silentMs);
       }
-      await new Promise<void>((resolve) => { this.#timer = setTimeout(resolve, this.#intervalMs); this.#timer.unref(); });
+      const rest = Math.max(0, this.#intervalMs - (Date.now() - sentAt));
+      await new Promise<void>((resolve) => { this.#timer = setTimeout(resolve, rest); this.#timer.unref(); });
     }
   }
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/log.js';
-import { WireMessage, type RejectReason } from '../wire/codec.js';
+import { WireMessage, createMessage, type RejectReason } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import type { RequestChannel } from './backend-link.js';
 import { BackendSlot, requirementKey } from './backend-slot.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
-import { decideRestart } from './restart-policy.js';
+import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.js';
 import { routeClientRequest } from './routes.js';
 import type { BackendDirectory, RequirementRef } from './types.js';
 
@@ -48,6 +48,10 @@ export interface RouterOptions {
   maxMessageBytes?: number;
   /** Requests held per backend while it starts; beyond this they are refused with an error reply. */
   maxPending?: number;
+  /** Backend heartbeat silence that is reported to clients. Default 2500 ms. */
+  heartbeatTimeoutMs?: number;
+  /** Automatic restarts of a backend that died; `limit: 0` turns them off. */
+  restartPolicy?: RestartPolicy;
   /** Called once when the router has stopped; the CLI turns it into the process exit code. */
   onStopped?: (exitCode: number) => void;
 }
@@ -94,6 +98,7 @@ export class ProxyRouter {
       maxMessageBytes: options.maxMessageBytes,
       onRequest: (channel, msg) => this.#onClientRequest(channel, msg),
       onDropped: (channel, reason) => this.#count(channel, reason),
+      onOversized: (channel, msg, bytes) => this.#answerFailed(channel, msg, this.#tooLarge(`this ${msg.msgType}`, bytes) + ' It was not sent; send less.'),
       onSubscribe: () => {
         // A new subscriber missed everything before this moment (slow joiner): greet it.
         this.#broadcast('iopub_welcome', { subscription: '' });
@@ -158,6 +163,8 @@ export class ProxyRouter {
       logger: this.#log,
       maxPending: this.options.maxPending,
       maxMessageBytes: this.options.maxMessageBytes,
+      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      iopubRoom: () => this.#frontend.iopubRoom(),
       events: {
         onClientBound: (s, channel, msg) => this.#toClient(s, channel, msg),
         onIopub: (s, msg) => this.#fromBackendIopub(s, msg),
@@ -172,6 +179,8 @@ export class ProxyRouter {
         onExited: (s, reason) => this.#onBackendExit(s, reason),
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
         onRestarting: () => this.#broadcast('status', statusContent('restarting')),
+        onHeartbeat: (s, responsive, silentMs) => this.#onHeartbeat(s, responsive, silentMs),
+        onOversized: (_s, channel, msg, bytes) => this.#backendOversized(channel, msg, bytes),
       },
     });
     this.#slots.set(key, slot);
@@ -191,14 +200,54 @@ export class ProxyRouter {
     this.#restartAfterExit(slot);
   }
 
+  #tooLarge(what: string, bytes: number): string {
+    const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+    const limit = this.options.maxMessageBytes ?? 2 ** 30;
+    return `${what} is ${mb(bytes)} MB, more than router.max_message_mb (${mb(limit)} MB) allows (raise it in fleet.toml [router]).`;
+  }
+
+  /**
+   * The backend said something too large to relay. Output is replaced by a notice in the same
+   * cell; a reply is replaced by an error reply, so the client is not left waiting.
+   */
+  #backendOversized(channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number): void {
+    const what = this.#tooLarge(`an ${msg.msgType} from the backend`, bytes) + ' It was dropped.';
+    this.#log.warn({ channel, msgType: msg.msgType, bytes }, 'oversized backend message dropped');
+    if (channel === 'iopub') {
+      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what}\n`), msg.parentHeader);
+      return;
+    }
+    if (channel === 'stdin' || !msg.msgType.endsWith('_reply')) return;
+    const content = { ...errorReplyContent('FleetError', what), ...(msg.msgType === 'execute_reply' ? { execution_count: this.#nextExecutionCount() } : {}) };
+    this.#frontend.send(channel, createMessage({ msgType: msg.msgType, content, session: this.session, parentHeader: msg.parentHeader, identities: msg.identities }));
+  }
+
+  #onHeartbeat(slot: BackendSlot, responsive: boolean, silentMs: number): void {
+    const what = `the ${slot.key} backend (pid ${slot.lease?.pid})`;
+    if (responsive) {
+      this.#log.warn({ backend: slot.lease?.kernelId }, 'backend heartbeat back');
+      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what} answers its heartbeat again.\n`));
+      return;
+    }
+    this.#log.error({ backend: slot.lease?.kernelId, silentMs }, 'backend heartbeat silent');
+    this.#broadcast('stream', streamContent('stderr',
+      `llmspell-fleet: ${what} has not answered its heartbeat for ${(silentMs / 1000).toFixed(1)} s although it runs no cell of this session: ` +
+      'it is hung or busy with another session. Requests wait for it; if it stays silent, restart the kernel to replace it (its state is lost).\n'));
+  }
+
   /**
    * Start the same requirement again, with backoff, so the next request finds it warm. A backend
    * that keeps dying stops being restarted after a few tries; the next request then tries again.
    */
   #restartAfterExit(slot: BackendSlot): void {
     const key = slot.key;
-    const decision = decideRestart(this.#exits.get(key) ?? [], Date.now());
+    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const decision = decideRestart(this.#exits.get(key) ?? [], Date.now(), policy);
     this.#exits.set(key, decision.history);
+    if (policy.limit === 0) {
+      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: automatic restarts are off (router.restart_limit = 0); the next request starts a new ${key} backend.\n`));
+      return;
+    }
     if (!decision.restart) {
       this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: the ${key} backend died ${decision.deaths} times in a minute; not restarting it until the next request.\n`));
       return;

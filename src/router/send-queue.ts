@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import type { Logger } from '../shared/log.js';
 
 /** What a queue needs from a zeromq socket: one send at a time, awaited. */
@@ -10,6 +11,8 @@ export interface SendQueueOptions {
   logger: Logger;
   /** Messages held before new ones are refused (counted and logged, never silently). */
   capacity?: number;
+  /** Retry sends refused with EAGAIN (a NODROP XPUB whose slowest subscriber is full) instead of failing them. */
+  waitWhenFull?: boolean;
   /** Called when a send fails (e.g. EHOSTUNREACH for a client that left). */
   onSendError?: (error: unknown, frames: Buffer[]) => void;
 }
@@ -25,10 +28,13 @@ export class SendQueue {
   #draining = false;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
+  #roomWaiters: { depth: number; resolve: () => void }[] = [];
   readonly capacity: number;
   dropped = 0;
   sent = 0;
   failed = 0;
+  /** Sends refused for a full subscriber and tried again. */
+  full = 0;
 
   constructor(private readonly sink: FrameSink, private readonly options: SendQueueOptions) {
     this.capacity = options.capacity ?? 1_000_000;
@@ -57,6 +63,15 @@ export class SendQueue {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * Backpressure for a producer: undefined while depth is below `high`, else a promise that
+   * resolves once the queue has drained to `low` (or closed). The gap keeps it from flapping.
+   */
+  room(high: number, low = Math.floor(high / 2)): Promise<void> | undefined {
+    if (this.#closed || this.depth < high) return undefined;
+    return new Promise((resolve) => this.#roomWaiters.push({ depth: low, resolve }));
+  }
+
   close(): void {
     this.#closed = true;
     this.#items = [];
@@ -70,13 +85,14 @@ export class SendQueue {
       while (!this.#closed && this.#head < this.#items.length) {
         const frames = this.#items[this.#head]!;
         this.#items[this.#head++] = undefined;
+        if (this.#roomWaiters.length > 0) this.#wakeRoom();
         // Compact now and then so a long-lived queue does not keep a growing array.
         if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
           this.#items = this.#items.slice(this.#head);
           this.#head = 0;
         }
         try {
-          await this.sink.send(frames);
+          await this.#sendWaitingForRoom(frames);
           this.sent++;
         } catch (error) {
           this.failed++;
@@ -90,7 +106,36 @@ export class SendQueue {
     }
   }
 
+  /**
+   * An XPUB with NODROP refuses a send with EAGAIN while a subscriber is a high-water mark
+   * behind, and zeromq cannot say when it has room (XPUB always polls writable), so the same
+   * message is tried again with a growing pause, up to 50 ms, until it goes or the queue closes.
+   */
+  async #sendWaitingForRoom(frames: Buffer[]): Promise<void> {
+    let pauseMs = 1;
+    for (;;) {
+      try {
+        await this.sink.send(frames);
+        return;
+      } catch (error) {
+        if (!this.options.waitWhenFull || (error as { code?: string }).code !== 'EAGAIN' || this.#closed) throw error;
+        this.full++;
+        await wait(pauseMs);
+        pauseMs = Math.min(50, pauseMs * 2);
+      }
+    }
+  }
+
+  #wakeRoom(): void {
+    const depth = this.depth;
+    if (!this.#closed && this.#roomWaiters.every((w) => depth > w.depth)) return;
+    const ready = this.#roomWaiters.filter((w) => this.#closed || depth <= w.depth);
+    this.#roomWaiters = this.#roomWaiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+
   #wake(): void {
+    this.#wakeRoom();
     if (this.depth > 0 && !this.#closed) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

@@ -4,11 +4,20 @@ import { endpoint, type ConnectionInfo } from '../wire/connection-file.js';
 
 /**
  * High-water marks are chosen, not inherited: zeromq's default of 1000 silently drops on
- * PUB sockets (including the final `idle`), and a proxy adds a hop with its own queue. The
- * router holds messages in memory rather than lose them (0 = no limit); the bounded queues
- * in front of the sockets are where overload becomes visible.
+ * PUB sockets (including the final `idle`). Request/reply sockets hold what they must (0 = no
+ * limit): replies are few, and dropping one hangs a client.
  */
 const HWM = 0;
+
+/**
+ * IOPub is where floods happen, so it is bounded and pushes back instead of growing or dropping:
+ * the client-facing XPUB does not drop (NODROP: a send waits while the slowest subscriber is
+ * IOPUB_HWM behind), the router stops reading a backend's iopub while its own queue is full, and
+ * the backend SUB then holds at most IOPUB_HWM before TCP pushes back to the backend's PUB. The
+ * backend keeps or drops the rest by its own high-water mark, exactly as it would with a slow
+ * client connected directly, so the router adds no loss and a bounded amount of memory.
+ */
+export const IOPUB_HWM = 10_000;
 
 /** The five sockets Jupyter's client connects to, bound from the connection file it wrote. */
 export interface FrontendSockets {
@@ -26,7 +35,7 @@ export async function bindFrontend(info: ConnectionInfo): Promise<FrontendSocket
     control: new zmq.Router(routerOpts),
     stdin: new zmq.Router(routerOpts),
     // XPUB so that subscriptions are visible: a new subscriber gets iopub_welcome (protocol 5.5).
-    iopub: new zmq.XPublisher({ sendHighWaterMark: HWM, verbosity: 'allSubs', linger: 1000 }),
+    iopub: new zmq.XPublisher({ sendHighWaterMark: IOPUB_HWM, noDrop: true, verbosity: 'allSubs', linger: 1000 }),
     hb: new zmq.Reply({ linger: 0 }),
   };
   try {
@@ -59,7 +68,7 @@ export function connectBackend(info: ConnectionInfo, routingId: string): Backend
     shell: new zmq.Dealer(dealerOpts),
     control: new zmq.Dealer(dealerOpts),
     stdin: new zmq.Dealer(dealerOpts),
-    iopub: new zmq.Subscriber({ receiveHighWaterMark: HWM, linger: 0 }),
+    iopub: new zmq.Subscriber({ receiveHighWaterMark: IOPUB_HWM, linger: 0 }),
   };
   sockets.iopub.subscribe();
   for (const ch of Object.keys(sockets) as (keyof BackendSockets)[]) sockets[ch].connect(endpoint(info, ch));

@@ -54,15 +54,33 @@ export interface DecodeOptions {
 
 export type DecodeResult =
   | { readonly ok: true; readonly msg: WireMessage }
-  | { readonly ok: false; readonly reason: RejectReason };
+  | {
+      readonly ok: false;
+      readonly reason: RejectReason;
+      /** TOO_LARGE only: the size, and the message when it was properly signed (so its sender can be told). */
+      readonly bytes?: number;
+      readonly msg?: WireMessage;
+    };
 
 /**
  * Verify before anything else: an unverified message must never be signed for the next hop.
  * The header is parsed here (it is small and routing needs msg_type anyway) so that a message
  * whose header is not JSON or lacks msg_type is refused at the door rather than mid-relay.
+ * Size is checked first and always wins; a signed oversized message still comes back (as `msg`)
+ * so the router can answer it with an error instead of leaving its sender waiting.
  */
 export function decode(frames: readonly Buffer[], options: DecodeOptions): DecodeResult {
-  if (options.maxBytes !== undefined && byteLength(frames) > options.maxBytes) return { ok: false, reason: 'TOO_LARGE' };
+  if (options.maxBytes !== undefined) {
+    const bytes = byteLength(frames);
+    if (bytes > options.maxBytes) {
+      const verified = verifyAndParse(frames, options);
+      return verified.ok ? { ok: false, reason: 'TOO_LARGE', bytes, msg: verified.msg } : { ok: false, reason: 'TOO_LARGE', bytes };
+    }
+  }
+  return verifyAndParse(frames, options);
+}
+
+function verifyAndParse(frames: readonly Buffer[], options: DecodeOptions): DecodeResult {
   const split = splitFrames(frames);
   if (!split.ok) return split;
   const { parts } = split;

@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
+import { defaultFleetConfig } from '../../fleet/defaults.js';
+import type { RouterLimits } from '../../fleet/types.js';
 import { FleetDirectory } from '../../fleet/fleet-directory.js';
 import { LocalBackendDirectory, UnavailableDirectory } from '../../fleet/local-directory.js';
 import { notebookPathFromEnv, readNotebookRequirement } from '../../fleet/notebook.js';
@@ -10,6 +12,7 @@ import { ensurePrivateDir, fleetHome, logDir } from '../../fleet/paths.js';
 import { loadProjectRequirement } from '../../fleet/project-file.js';
 import { checkRequirement, launchLayers, resolveRequirement, type ResolveInput } from '../../fleet/resolve.js';
 import { ProxyRouter, type RequestResolver } from '../../router/proxy.js';
+import { DEFAULT_RESTART_POLICY } from '../../router/restart-policy.js';
 import type { BackendDirectory } from '../../router/types.js';
 import { describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
@@ -54,6 +57,7 @@ async function specMetadata(specDir: string | undefined): Promise<{ runtime?: un
 
 interface Plan {
   directory: BackendDirectory;
+  limits: RouterLimits;
   requirement: { runtime: string; provider: string };
   resolver?: RequestResolver;
 }
@@ -77,11 +81,12 @@ async function plan(flags: RouterFlags, connection: ConnectionInfo, home: string
     const directory = local
       ? new LocalBackendDirectory({ config, home, logger, env })
       : new FleetDirectory({ home, env, logger });
-    return { directory, requirement: resolved, resolver: createRequestResolver({ launch: launchLayers(input), config }) };
+    return { directory, limits: config.router, requirement: resolved, resolver: createRequestResolver({ launch: launchLayers(input), config }) };
   } catch (error) {
     logger.error({ err: describeError(error) }, 'cannot plan a backend');
     return {
       directory: new UnavailableDirectory(error as Error),
+      limits: defaultFleetConfig().router,
       requirement: { runtime: flags.runtime ?? 'unknown', provider: flags.provider ?? 'unknown' },
     };
   }
@@ -92,7 +97,7 @@ async function runRouter(flags: RouterFlags): Promise<void> {
   await ensurePrivateDir(logDir(home));
   const logger = routerLogger({ file: join(logDir(home), `router-${process.pid}.log`), level: flags.logLevel ?? 'info' });
   const connection = await readConnectionFile(flags.connectionFile);
-  const { directory, requirement, resolver } = await plan(flags, connection, home, logger);
+  const { directory, requirement, resolver, limits } = await plan(flags, connection, home, logger);
 
   const router = new ProxyRouter({
     connection,
@@ -100,6 +105,9 @@ async function runRouter(flags: RouterFlags): Promise<void> {
     requirement,
     resolver,
     logger,
+    maxMessageBytes: Math.floor(limits.max_message_mb * 1024 * 1024),
+    heartbeatTimeoutMs: limits.heartbeat_timeout_seconds * 1000,
+    restartPolicy: { ...DEFAULT_RESTART_POLICY, limit: limits.restart_limit },
     onStopped: (code) => {
       void (directory as { close?: () => Promise<void> }).close?.();
       logger.flush?.();

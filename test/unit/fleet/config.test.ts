@@ -84,6 +84,12 @@ config = "local/llmspell.toml"
     expect(c.runtimes.lua).toEqual({ kernelspec: 'xlua' });
   });
 
+  it('reads [router] limits and keeps the defaults of keys left out', () => {
+    expect(parseFleetConfig('', SRC).router).toEqual({ max_message_mb: 1024, restart_limit: 5, heartbeat_timeout_seconds: 2.5 });
+    const c = parseFleetConfig('[router]\nmax_message_mb = 0.5\nrestart_limit = 0\n', SRC);
+    expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5 });
+  });
+
   it('accepts a default_runtime defined only by the user', () => {
     const c = parseFleetConfig('default_runtime = "r"\n[runtimes.r]\nargv = ["r-kernel", "{connection_file}"]\n', SRC);
     expect(c.default_runtime).toBe('r');
@@ -116,6 +122,12 @@ config = "local/llmspell.toml"
     ['env bad name', '[runtimes.x]\nkernelspec = "k"\nenv = { "1A" = "x" }', 'runtimes.x.env.1A', /environment variable name/],
     ['unknown provider key', '[providers.p]\napi_key = "x"', 'providers.p.api_key', /allowed here: config, env/],
     ['provider config not a string', '[providers.p]\nconfig = 1', 'providers.p.config', /string/],
+    ['router not a table', 'router = 1', 'router', /\[router\]/],
+    ['unknown router key', '[router]\nmax_message = 5', 'router.max_message', /allowed here: max_message_mb, restart_limit, heartbeat_timeout_seconds/],
+    ['zero max_message_mb', '[router]\nmax_message_mb = 0', 'router.max_message_mb', /> 0/],
+    ['negative restart_limit', '[router]\nrestart_limit = -1', 'router.restart_limit', />= 0/],
+    ['fractional restart_limit', '[router]\nrestart_limit = 1.5', 'router.restart_limit', /whole number/],
+    ['zero heartbeat timeout', '[router]\nheartbeat_timeout_seconds = 0', 'router.heartbeat_timeout_seconds', /> 0/],
   ])('%s -> BAD_CONFIG at %s', (_name, text, key, message) => {
     const err = configError(text);
     expect(err.code).toBe('BAD_CONFIG');

@@ -19,3 +19,9 @@ describe('decideRestart', () => {
     expect(decideRestart([1, 2, 95_000], 100_000, policy).history).toEqual([95_000, 100_000]);
   });
 });
+
+describe('decideRestart with restarts off', () => {
+  it('never restarts when the limit is 0 (router.restart_limit = 0)', () => {
+    expect(decideRestart([], 100_000, { ...policy, limit: 0 })).toMatchObject({ restart: false, deaths: 1 });
+  });
+});

@@ -71,4 +71,54 @@ describe('SendQueue', () => {
     push.close();
     pull.close();
   });
+
+  it('room(): undefined below the high mark, else resolves once drained to the low mark', async () => {
+    const g = gatedSink();
+    const q = new SendQueue(g.sink, { name: 't', logger: silentLogger() });
+    expect(q.room(3, 1)).toBeUndefined();
+    // The first push goes straight into the sink; the next four wait: depth 4.
+    for (let i = 0; i < 5; i++) q.push([Buffer.from(String(i))]);
+    expect(q.depth).toBe(4);
+    let roomy = false;
+    const room = q.room(3, 1);
+    expect(room).toBeInstanceOf(Promise);
+    void room!.then(() => (roomy = true));
+    const release = async () => { g.gates.shift()?.(); await new Promise((r) => setImmediate(r)); };
+    await release();
+    await release();
+    expect(q.depth).toBe(2);
+    expect(roomy).toBe(false);
+    await release();
+    expect(q.depth).toBe(1);
+    expect(roomy).toBe(true);
+    q.close();
+  });
+
+  it('waitWhenFull: a NODROP XPUB behind a stalled subscriber loses nothing; the messages go once it reads', async () => {
+    const pub = new zmq.XPublisher({ linger: 0, sendHighWaterMark: 5, noDrop: true });
+    await pub.bind('tcp://127.0.0.1:*');
+    const sub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 5 });
+    sub.subscribe();
+    sub.connect(pub.lastEndpoint!);
+    await pub.receive(); // the subscription: the subscriber is connected
+    const errors: unknown[] = [];
+    const q = new SendQueue(pub, { name: 'iopub', logger: silentLogger(), waitWhenFull: true, onSendError: (e) => errors.push(e) });
+    const n = 2000;
+    for (let i = 0; i < n; i++) q.push([Buffer.from(String(i)), Buffer.alloc(10_000)]);
+    // Nobody reads yet: the queue must stall on a full subscriber (EAGAIN) instead of dropping.
+    while (q.full === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(q.depth).toBeGreaterThan(0);
+    let next = 0;
+    for await (const [frame] of sub) {
+      expect(frame!.toString()).toBe(String(next++));
+      if (next === n) break;
+    }
+    await q.drained();
+    expect(errors).toEqual([]);
+    expect(q.failed).toBe(0);
+    expect(q.sent).toBe(n);
+    q.close();
+    pub.close();
+    sub.close();
+  });
 });

@@ -115,9 +115,15 @@ describe('decode rejects', () => {
     const frames = signedFrames({ key: KEY, msgType: 'comm_msg', identities: ['peer'], buffers: [Buffer.alloc(1000)] });
     const size = byteLength(frames);
     expect(decode(frames, { signer, maxBytes: size }).ok).toBe(true);
-    expect(decode(frames, { signer, maxBytes: size - 1 })).toEqual({ ok: false, reason: 'TOO_LARGE' });
-    // Size wins over a missing delimiter and a bad signature.
-    expect(decode([Buffer.alloc(50)], { signer, maxBytes: 10 })).toEqual({ ok: false, reason: 'TOO_LARGE' });
+    const over = decode(frames, { signer, maxBytes: size - 1 });
+    expect(over).toMatchObject({ ok: false, reason: 'TOO_LARGE', bytes: size });
+    // Properly signed: the message comes back so its sender can be answered.
+    expect(over.ok === false && over.msg?.msgType).toBe('comm_msg');
+    // Size wins over a missing delimiter and a bad signature; then there is no message to answer.
+    expect(decode([Buffer.alloc(50)], { signer, maxBytes: 10 })).toEqual({ ok: false, reason: 'TOO_LARGE', bytes: 50 });
+    const forged = [...frames];
+    forged[2] = Buffer.from('0'.repeat(64));
+    expect(decode(forged, { signer, maxBytes: 10 })).toEqual({ ok: false, reason: 'TOO_LARGE', bytes: byteLength(forged) });
   });
 
   it('REPLAYED_SIGNATURE when the same signed message comes twice through one ReplayGuard', () => {
