@@ -215,4 +215,24 @@ describe('fleet manager daemon', () => {
     await next.closed;
     expect(await isRunning(backendPid)).toBe(false);
   }, 60_000);
+
+  it.each(['SIGINT', 'SIGHUP'] as const)('%s stops the manager as documented: it exits, its socket goes, the backend runs on and the next manager adopts it', async (signal) => {
+    const client = await connect(f);
+    const info = await client.request<ManagerInfo>({ op: 'ping' });
+    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: OPENAI, routerId: 'router-signal', pid: process.pid });
+    process.kill(info.pid, signal);
+    await client.closed;
+    await until(async () => !(await isRunning(info.pid)), `the manager to exit on ${signal}`);
+    expect(existsSync(managerSocketPath(f.home)), 'the manager socket after it exited').toBe(false);
+    const log = await readFile(join(f.home, 'logs', 'manager.log'), 'utf8');
+    expect(log).toContain(`"signal":"${signal}"`);
+    expect(await isRunning(handle.record.pid), 'the backend after its manager exited').toBe(true);
+    // The backend still answers over zmq, and the next manager takes it over.
+    const reply = (await requestKernelInfo(handle.connection, { timeoutMs: 5000 })) as { standin: { pid: number } };
+    expect(reply.standin.pid).toBe(handle.record.pid);
+    const next = await connect(f);
+    const adopted = await next.request<ListedBackend[]>({ op: 'list' });
+    expect(adopted.map((r) => r.pid)).toEqual([handle.record.pid]);
+    next.close();
+  }, 60_000);
 });

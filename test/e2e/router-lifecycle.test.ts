@@ -19,7 +19,8 @@ async function scenario(name: string): Promise<void> {
 
 describe('router lifecycle through jupyter_client (ipykernel backend, local mode: one private backend per router)', () => {
   it('never lets a forged, unsigned or replayed message reach the backend', () => scenario('bad-signature'));
-  it('stops the backend and exits on SIGTERM (what VS Code sends)', () => scenario('sigterm'));
+  it('stops the backend and exits 0 on SIGTERM (what VS Code sends)', () => scenario('sigterm'));
+  it('stops the backend and exits 0 on SIGHUP (a closed terminal)', () => scenario('sighup'));
   it('turns SIGINT to the router into an interrupt of the running cell', () => scenario('sigint'));
   it('answers a request in flight with an error when its backend is killed, tells every client, and restarts it', () =>
     scenario('backend-kill'));

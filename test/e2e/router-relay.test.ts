@@ -255,4 +255,45 @@ describe('router relay (flood-kernel fixture)', () => {
       await expectNothingLeft(jenv);
     });
   }, TEST_TIMEOUT_MS);
+
+  it('tells every client within 3 s when an idle backend stops answering its heartbeat (SIGSTOP), and when it answers again (SIGCONT)', async () => {
+    await withJupyterEnv(async (jenv) => {
+      const router = await startRouter(jenv);
+      const a = new TestClient(router.info);
+      const b = new TestClient(router.info);
+      let passed = false;
+      let stoppedPid: number | undefined;
+      try {
+        const info = await a.waitReady();
+        await b.waitReady();
+        const pid = info.content<{ flood_kernel: { pid: number } }>().flood_kernel.pid;
+        const notice = (c: TestClient, pattern: RegExp) =>
+          c.nextIopub((m) => m.msgType === 'stream' && pattern.test(m.content<{ text: string }>().text));
+        const silent = /backend \(pid \d+\) has not answered its heartbeat for [\d.]+ s/;
+        const lost = Promise.all([notice(a, silent), notice(b, silent)]);
+        const stoppedAt = Date.now();
+        process.kill(pid, 'SIGSTOP');
+        stoppedPid = pid;
+        const [na] = await within(lost, 10_000, 'the heartbeat notice on both clients');
+        const noticedMs = na.at - stoppedAt;
+        log(`backend SIGSTOPped: both clients told after ${noticedMs} ms`);
+        expect(na.msg.content<{ name: string; text: string }>()).toMatchObject({ name: 'stderr', text: expect.stringContaining(`pid ${pid}`) });
+        expect(noticedMs, 'heartbeat silence noticed later than 3 s').toBeLessThanOrEqual(3000 + 250);
+
+        const back = Promise.all([notice(a, /answers its heartbeat again/), notice(b, /answers its heartbeat again/)]);
+        process.kill(pid, 'SIGCONT');
+        stoppedPid = undefined;
+        await within(back, 10_000, 'the heartbeat-back notice on both clients');
+        const ex = a.execute('echo still here');
+        const [reply] = await within(Promise.all([ex.reply, a.idle(ex.msgId)]), 30_000, 'an execute after SIGCONT');
+        expect(reply.msg.content<{ status: string }>().status).toBe('ok');
+        passed = true;
+      } finally {
+        if (stoppedPid !== undefined) process.kill(stoppedPid, 'SIGCONT');
+        b.close();
+        await shutdown(a, router, 'router', !passed);
+      }
+      await expectNothingLeft(jenv);
+    });
+  }, TEST_TIMEOUT_MS);
 });

@@ -124,18 +124,28 @@ def scenario_bad_signature() -> None:
         check("router_exited", not km.is_alive())
 
 
-def scenario_sigterm() -> None:
+def stop_with(sig: signal.Signals) -> None:
+    """SIGTERM (VS Code) and SIGHUP (a closed terminal) both mean: stop cleanly, exit 0."""
     km, kc = start()
     bpid = backend_pid(kc)
     rpid = router_pid(km)
-    os.kill(rpid, signal.SIGTERM)
+    os.kill(rpid, sig)
     try:
         km.provisioner.process.wait(timeout=10)  # type: ignore[union-attr]
-        check("router_exited", True, km.provisioner.process.returncode)  # type: ignore[union-attr]
+        code = km.provisioner.process.returncode  # type: ignore[union-attr]
+        check("router_exited_0", code == 0, code)
     except Exception as e:  # noqa: BLE001
-        check("router_exited", False, str(e))
+        check("router_exited_0", False, str(e))
     check("backend_exited", wait_gone(bpid, 10), bpid)
     km.cleanup_resources()
+
+
+def scenario_sigterm() -> None:
+    stop_with(signal.SIGTERM)
+
+
+def scenario_sighup() -> None:
+    stop_with(signal.SIGHUP)
 
 
 def scenario_sigint() -> None:
@@ -225,6 +235,7 @@ SCENARIOS = {
     "backend-kill": scenario_backend_kill,
     "bad-signature": scenario_bad_signature,
     "sigterm": scenario_sigterm,
+    "sighup": scenario_sighup,
     "sigint": scenario_sigint,
     "two-routers": scenario_two_routers,
     "parent-death": scenario_parent_death,
