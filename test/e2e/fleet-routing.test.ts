@@ -195,9 +195,10 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
     await nothingLeft();
   }, 240_000);
 
-  it('20 routers started at once for one requirement get exactly one backend', async () => {
+  it('20 routers started at once for one requirement get exactly one backend, and 20 cells run on it at once each answer their own client', async () => {
     const result = await scenario('many', { FLEET_ROUTERS: '20' });
     expect(result.checks.list_one_backend_with_all_clients?.ok).toBe(true);
+    expect(result.checks.concurrent_executes_each_answered_with_own_output?.ok).toBe(true);
     log(`20 routers: ${JSON.stringify(result.timing)}`);
     await nothingLeft();
   }, 240_000);

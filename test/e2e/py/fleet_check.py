@@ -579,6 +579,17 @@ def scenario_many(clients: list[Client]) -> None:
     records = fleet_list()
     check("list_one_backend_with_all_clients", [(r["pid"], r["clients"]) for r in records] == [(pids[0], n)], brief(records))
     check("one_standin_process", standin_pids() == pids, {"processes": standin_pids(), "answered": pids})
+    # All 20 execute at once on the shared backend: every client gets its own reply and output.
+    t = time.monotonic()
+    sent = [(c, f"cell of {c.label}", c.send(f"cell of {c.label}")) for c in fleet]
+    results = [(c, code, c.collect(msg_id, timeout=60)) for c, code, msg_id in sent]
+    extra["timing"]["concurrent_execute_seconds"] = round(time.monotonic() - t, 2)
+    wrong = {
+        c.label: {"reply": (r["reply"] or {}).get("status"), "result": r["result"], "idle": r["idle"]}
+        for c, code, r in results
+        if (r["reply"] or {}).get("status") != "ok" or r["result"] != code or not r["idle"]
+    }
+    check("concurrent_executes_each_answered_with_own_output", not wrong, wrong)
     t = time.monotonic()
     stop_all(clients)
     extra["timing"]["shutdown_seconds"] = round(time.monotonic() - t, 2)
