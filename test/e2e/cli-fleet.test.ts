@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -179,6 +179,33 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     grouped = await json<Rec>(['spawn', '--group', 'team-a']);
     expect(grouped.requirement).toEqual({ runtime: 'standin', provider: 'openai', group: 'team-a' });
     ids.grouped = grouped.kernelId;
+  });
+
+  it('keeps the fleet home private: dirs 0700, files 0600, and no provider secret in any file it writes', async () => {
+    await ok(['find', '--runtime', 'standin', '--provider', 'openai']);
+    const records = await json<{ kernelId: string }[]>(['list']);
+    // A backend's own log is what the backend printed, and fleet.toml is the user's own file
+    // that holds the secret: the fleet vouches for neither.
+    const notOurs = new Set([...records.map((r) => `${r.kernelId}.log`), 'fleet.toml']);
+    const seen: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const mode = (await stat(path)).mode & 0o777;
+        if (entry.isDirectory()) {
+          expect(mode.toString(8), `${path} mode`).toBe('700');
+          await walk(path);
+          continue;
+        }
+        expect(mode.toString(8), `${path} mode`).toBe('600');
+        seen.push(path.slice(jenv.homeDir.length + 1));
+        if (!entry.isFile() || notOurs.has(entry.name)) continue;
+        expect(await readFile(path, 'utf8'), `${path} holds the provider secret`).not.toContain(SECRET);
+      }
+    };
+    expect((await stat(jenv.homeDir)).mode & 0o777).toBe(0o700);
+    await walk(jenv.homeDir);
+    expect(seen).toEqual(expect.arrayContaining(['registry.json', 'manager.sock', join('logs', 'manager.log')]));
   });
 
   it('list shows every backend with its fields and no secrets', async () => {
