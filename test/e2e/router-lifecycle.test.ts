@@ -3,7 +3,7 @@ import { describeRun, runPython, withJupyterEnv, type CheckResult } from '../hel
 import { FLEET_PYTHON, setupFleet } from '../helpers/fleet-env.js';
 import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
 
-type LifecycleResult = CheckResult & { router_pid?: number; backend_pid?: number };
+type LifecycleResult = CheckResult & { router_pid?: number; backend_pid?: number; recovery?: object };
 
 async function scenario(name: string): Promise<void> {
   await withJupyterEnv(async (jenv) => {
@@ -13,6 +13,7 @@ async function scenario(name: string): Promise<void> {
     expect(r.result, why).toBeDefined();
     expect(Object.entries(r.result!.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
     expect(r.code, why).toBe(0);
+    if (r.result!.recovery) console.log(`[router-lifecycle] ${name}: ${JSON.stringify(r.result!.recovery)}`);
     await waitForNoProcesses(jenv.dir, 15_000);
   });
 }
