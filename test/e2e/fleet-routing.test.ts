@@ -62,6 +62,7 @@ interface FleetResult {
   scenario: string;
   checks: Record<string, { ok: boolean; detail: unknown }>;
   seconds?: number;
+  attachment_dropped_seconds?: number;
   timing?: { routers: number; launch_seconds: number; all_ready_seconds: number; shutdown_seconds?: number };
   [key: string]: unknown;
 }
@@ -207,6 +208,12 @@ describe('the fleet through jupyter_client: sharing, routing, concurrency, manag
     await scenario('manager-kill');
     await nothingLeft();
   }, 180_000);
+
+  it('SIGKILL to one of two routers: the manager drops its attachment, the other keeps the backend, linger 0 stops it after the last leaves', async () => {
+    const result = await scenario('router-kill');
+    log(`router SIGKILL: attachment dropped after ${JSON.stringify(result.attachment_dropped_seconds)} s`);
+    await nothingLeft();
+  }, 240_000);
 
   it('the manager and the shared backend die together: both routers answer and move to a new backend instead of hanging', async () => {
     await scenario('manager-backend-kill');

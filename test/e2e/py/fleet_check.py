@@ -9,6 +9,7 @@ Scenarios (see test/e2e/fleet-routing.test.ts for what each one proves):
   routing       each requirement source routes as specified, and their precedence
   many          N routers (FLEET_ROUTERS, default 20) started at once: exactly one backend
   manager-kill  SIGKILL to the manager while two routers are attached
+  router-kill   SIGKILL to one of two routers: the manager drops its attachment, linger still works
   manager-backend-kill  the manager and the shared backend die together: routers recover
   linger0       linger_seconds = 0: the backend stops when its last router leaves
   linger2       linger_seconds = 2: a router arriving within the window gets the same backend
@@ -631,6 +632,37 @@ def scenario_manager_kill(clients: list[Client]) -> None:
     check("list_empty", ok, brief(records))
 
 
+def scenario_router_kill(clients: list[Client]) -> None:
+    """A router dies without a word: its lease (the manager connection) is how the manager knows."""
+    a = Client("A").start()
+    clients.append(a)
+    b = Client("B").start()
+    clients.append(b)
+    b.execute("kept = 'state'")
+    pa, pb = a.pid(), b.pid()
+    check("shared_backend", pa is not None and pa == pb, {"A": pa, "B": pb})
+    ok, records = poll_list(lambda rs: [(r["pid"], r["clients"]) for r in rs] == [(pa, 2)], 10)
+    check("two_clients_listed", ok, brief(records))
+    rpid = a.router_pid
+    a.kc.stop_channels()
+    os.kill(rpid, signal.SIGKILL)
+    check("router_killed", wait_until(lambda: not running(rpid), 10), rpid)
+    clients.remove(a)
+    a.km.cleanup_resources()
+    t = time.monotonic()
+    ok, records = poll_list(lambda rs: [(r["pid"], r["clients"]) for r in rs] == [(pa, 1)], 10)
+    extra["attachment_dropped_seconds"] = round(time.monotonic() - t, 2)
+    check("manager_dropped_the_dead_routers_attachment", ok, brief(records))
+    check("backend_survives_for_the_other", running(pa), pa)
+    equal("B_still_works", b.value("kept"), "'state'")
+    # linger 0: the backend stops once the last (live) router leaves.
+    stop_all(clients)
+    clients.clear()
+    check("backend_stopped_after_last_left", wait_until(lambda: not running(pa), 15), pa)
+    ok, records = poll_list(lambda rs: rs == [], 5)
+    check("list_empty", ok, brief(records))
+
+
 # The linger scenarios use ipykernel: an idle ipykernel shrugs off the SIGINT that jupyter_client's
 # shutdown_kernel() makes the router send (see "providers"), so only the linger can stop it.
 
@@ -751,6 +783,7 @@ SCENARIOS: dict[str, Callable[[list[Client]], None]] = {
     "routing": scenario_routing,
     "many": scenario_many,
     "manager-kill": scenario_manager_kill,
+    "router-kill": scenario_router_kill,
     "manager-backend-kill": scenario_manager_backend_kill,
     "linger0": scenario_linger0,
     "linger2": scenario_linger2,
