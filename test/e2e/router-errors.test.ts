@@ -192,6 +192,40 @@ describe('router errors: clear reasons, and the session never hangs', () => {
     });
   }, TEST_TIMEOUT_MS);
 
+  it('lists the known providers for an unknown --provider', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await withRouter(jenv, {
+        args: ['--provider', 'nosuchai'],
+        config: toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }),
+      }, async (router) => {
+        const { result, why } = await clientSession(jenv, router);
+        expect(result.kernel_info?.banner ?? '', why).toContain('nosuchai');
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toContain('unknown provider "nosuchai"');
+        for (const known of ['none', 'openai', 'anthropic', 'ollama']) expect(evalue, why).toContain(known);
+        expect(evalue, why).toContain('[providers.nosuchai]');
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it.each(MODES)('says so within startup_timeout when a backend never writes its connection file, and stops it (%s)', async (mode) => {
+    await withJupyterEnv(async (jenv) => {
+      // llmspell's contract (kernel-writes), broken: the process runs but never writes the file.
+      const silent = [process.execPath, '-e', 'setInterval(() => {}, 1000)', '{connection_file}'];
+      const config = [
+        'default_runtime = "silent"', 'default_provider = "none"', 'linger_seconds = 0', '[providers.none]',
+        '[runtimes.silent]', `argv = ${JSON.stringify(silent)}`, 'connection = "kernel-writes"', 'startup_timeout = 3', '',
+      ].join('\n');
+      await withRouter(jenv, { mode, config }, async (router) => {
+        const { result, why } = await clientSession(jenv, router, 30);
+        const evalue = expectFleetError(result, why);
+        expect(evalue, why).toContain('did not write its connection file');
+        expect(evalue, why).toContain('within 3000 ms');
+        expect(evalue, why).toContain('runtimes.silent.startup_timeout');
+      });
+    });
+  }, TEST_TIMEOUT_MS);
+
   it('names the file and line of a fleet.toml that does not parse', async () => {
     await withJupyterEnv(async (jenv) => {
       await withRouter(jenv, { config: 'default_runtime = "flood"\ndefault_provider = "none"\nlinger_seconds = = 5\n' }, async (router) => {
