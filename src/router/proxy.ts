@@ -8,6 +8,7 @@ import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.js';
+import { diedBeforeReply, exitNotice, heartbeatNotice, notice, tooLarge, type AfterExit } from './notices.js';
 import { routeClientRequest } from './routes.js';
 import type { BackendDirectory, RequirementRef } from './types.js';
 
@@ -174,7 +175,7 @@ export class ProxyRouter {
         onFailed: (s, reason) => {
           // Forget it: the next request for this requirement tries again (the user may have fixed the config).
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${reason}\n`));
+          this.#broadcast('stream', streamContent('stderr', notice(reason)));
         },
         onExited: (s, reason) => this.#onBackendExit(s, reason),
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
@@ -188,22 +189,30 @@ export class ProxyRouter {
     return slot;
   }
 
-  #onBackendExit(slot: BackendSlot, reason: string): void {
+  #onBackendExit(slot: BackendSlot, how: string): void {
     if (this.#state !== 'running') return;
     if (this.#slots.get(slot.key) === slot) this.#slots.delete(slot.key);
-    const what = `the ${slot.key} backend (pid ${slot.lease?.pid}) ${reason}`;
-    this.#log.error({ backend: slot.lease?.kernelId, reason }, 'backend exited');
-    this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what}. Its state is lost; a new one is starting.\n`));
+    const backend = { key: slot.key, pid: slot.lease?.pid };
+    this.#log.error({ backend: slot.lease?.kernelId, reason: how }, 'backend exited');
+    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const decision = decideRestart(this.#exits.get(slot.key) ?? [], Date.now(), policy);
+    this.#exits.set(slot.key, decision.history);
+    const after: AfterExit = policy.limit === 0 ? { kind: 'restarts-off' } : decision.restart ? { kind: 'restarting' } : { kind: 'too-many', deaths: decision.deaths };
+    this.#broadcast('stream', streamContent('stderr', exitNotice(backend, how, after)));
     // A request the dead backend had taken gets an error reply instead of hanging its client.
-    for (const { channel, msg } of slot.takeInFlight()) this.#answerFailed(channel, msg, `${what} before it answered; run it again`);
+    for (const { channel, msg } of slot.takeInFlight()) this.#answerFailed(channel, msg, diedBeforeReply(backend, how));
     void slot.close({ stop: false });
-    this.#restartAfterExit(slot);
+    // Started again with backoff so the next request finds it warm; past the limit, the next request starts it.
+    if (!decision.restart) return;
+    this.#broadcast('status', statusContent('restarting'));
+    const timer = setTimeout(() => {
+      if (this.#state === 'running' && !this.#slots.has(slot.key)) this.#slotFor(slot.requirement);
+    }, decision.delayMs);
+    timer.unref();
   }
 
   #tooLarge(what: string, bytes: number): string {
-    const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-    const limit = this.options.maxMessageBytes ?? 2 ** 30;
-    return `${what} is ${mb(bytes)} MB, more than router.max_message_mb (${mb(limit)} MB) allows (raise it in fleet.toml [router]).`;
+    return tooLarge(what, bytes, this.options.maxMessageBytes ?? 2 ** 30);
   }
 
   /**
@@ -214,7 +223,7 @@ export class ProxyRouter {
     const what = this.#tooLarge(`an ${msg.msgType} from the backend`, bytes) + ' It was dropped.';
     this.#log.warn({ channel, msgType: msg.msgType, bytes }, 'oversized backend message dropped');
     if (channel === 'iopub') {
-      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what}\n`), msg.parentHeader);
+      this.#broadcast('stream', streamContent('stderr', notice(what)), msg.parentHeader);
       return;
     }
     if (channel === 'stdin' || !msg.msgType.endsWith('_reply')) return;
@@ -223,40 +232,9 @@ export class ProxyRouter {
   }
 
   #onHeartbeat(slot: BackendSlot, responsive: boolean, silentMs: number): void {
-    const what = `the ${slot.key} backend (pid ${slot.lease?.pid})`;
-    if (responsive) {
-      this.#log.warn({ backend: slot.lease?.kernelId }, 'backend heartbeat back');
-      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: ${what} answers its heartbeat again.\n`));
-      return;
-    }
-    this.#log.error({ backend: slot.lease?.kernelId, silentMs }, 'backend heartbeat silent');
-    this.#broadcast('stream', streamContent('stderr',
-      `llmspell-fleet: ${what} has not answered its heartbeat for ${(silentMs / 1000).toFixed(1)} s although it runs no cell of this session: ` +
-      'it is hung or busy with another session. Requests wait for it; if it stays silent, restart the kernel to replace it (its state is lost).\n'));
-  }
-
-  /**
-   * Start the same requirement again, with backoff, so the next request finds it warm. A backend
-   * that keeps dying stops being restarted after a few tries; the next request then tries again.
-   */
-  #restartAfterExit(slot: BackendSlot): void {
-    const key = slot.key;
-    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
-    const decision = decideRestart(this.#exits.get(key) ?? [], Date.now(), policy);
-    this.#exits.set(key, decision.history);
-    if (policy.limit === 0) {
-      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: automatic restarts are off (router.restart_limit = 0); the next request starts a new ${key} backend.\n`));
-      return;
-    }
-    if (!decision.restart) {
-      this.#broadcast('stream', streamContent('stderr', `llmspell-fleet: the ${key} backend died ${decision.deaths} times in a minute; not restarting it until the next request.\n`));
-      return;
-    }
-    this.#broadcast('status', statusContent('restarting'));
-    const timer = setTimeout(() => {
-      if (this.#state === 'running' && !this.#slots.has(key)) this.#slotFor(slot.requirement);
-    }, decision.delayMs);
-    timer.unref();
+    if (responsive) this.#log.warn({ backend: slot.lease?.kernelId }, 'backend heartbeat back');
+    else this.#log.error({ backend: slot.lease?.kernelId, silentMs }, 'backend heartbeat silent');
+    this.#broadcast('stream', streamContent('stderr', heartbeatNotice({ key: slot.key, pid: slot.lease?.pid }, responsive, silentMs)));
   }
 
   #onClientRequest(channel: RequestChannel, msg: WireMessage): void {
