@@ -323,6 +323,39 @@ describe('router errors: clear reasons, and the session never hangs', () => {
       });
     });
   }, TEST_TIMEOUT_MS);
+
+  it('with router.restart_limit = 0 says restarts are off when the backend dies, and the next request starts a new one', async () => {
+    await withJupyterEnv(async (jenv) => {
+      const config = toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }).replace('[providers.none]', '[router]\nrestart_limit = 0\n[providers.none]');
+      await withRouter(jenv, { mode: 'local', config }, async (router) => {
+        const client = new BenchClient(router.info);
+        try {
+          await client.waitReady(30_000);
+          const backendPid = async (): Promise<number | undefined> => {
+            const r = await within(client.request('kernel_info_request', {}).reply, 30_000, `kernel_info_reply\n${router.log()}`);
+            return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
+          };
+          const pid = await backendPid();
+          const stderr = new Promise<string>((resolve) => {
+            client.onIopub((m) => {
+              if (m.msgType === 'stream' && m.content<{ name: string }>().name === 'stderr') resolve(m.content<{ text: string }>().text);
+            });
+          });
+          process.kill(pid!, 'SIGKILL');
+          const text = await within(stderr, 15_000, `a stderr stream about the backend exiting\n${router.log()}`);
+          expect(text).toContain(`pid ${pid}`);
+          expect(text).toContain('automatic restarts are off (router.restart_limit = 0)');
+          const next = await backendPid();
+          expect(next, router.log()).toBeGreaterThan(1);
+          expect(next).not.toBe(pid);
+        } finally {
+          client.close();
+        }
+        const shutdownReply = await within(controlRequest(router.info, 'shutdown_request', { restart: false }), 10_000, 'shutdown_reply');
+        expect(shutdownReply.content<{ status: string }>().status).toBe('ok');
+      });
+    });
+  }, TEST_TIMEOUT_MS);
 });
 
 /** One request on control (BenchClient has shell and iopub only); resolves with its reply. */
