@@ -113,7 +113,11 @@ export class FleetMagics {
 
 function describe(slot: BackendSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
-  if (slot.state === 'ready' && slot.lease) return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}`;
+  if (slot.state === 'ready' && slot.lease) {
+    const hb = slot.link?.heartbeat;
+    const silent = hb && !hb.responsive ? `, heartbeat silent for ${((Date.now() - hb.lastReplyAt) / 1000).toFixed(1)} s` : '';
+    return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}${silent}`;
+  }
   return `${r}: ${slot.state}${slot.failure ? ` (${slot.failure})` : ''}`;
 }
 
