@@ -279,6 +279,12 @@ describe('router relay (flood-kernel fixture)', () => {
         log(`backend SIGSTOPped: both clients told after ${noticedMs} ms`);
         expect(na.msg.content<{ name: string; text: string }>()).toMatchObject({ name: 'stderr', text: expect.stringContaining(`pid ${pid}`) });
         expect(noticedMs, 'heartbeat silence noticed later than 3 s').toBeLessThanOrEqual(3000 + 250);
+        // The router answers `%llmspell status` itself, so it works while the backend is stopped.
+        let statusId = '';
+        const statusText = a.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === statusId);
+        statusId = a.execute('%llmspell status').msgId;
+        const shownStatus = await within(statusText, 10_000, '%llmspell status output');
+        expect(shownStatus.msg.content<{ text: string }>().text).toMatch(new RegExp(`pid ${pid}, heartbeat silent for [\\d.]+ s`));
 
         const back = Promise.all([notice(a, /answers its heartbeat again/), notice(b, /answers its heartbeat again/)]);
         process.kill(pid, 'SIGCONT');
