@@ -1,6 +1,8 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Logger } from '../shared/log.js';
 
+const STALL_WARN_MS = 5000;
+
 /** What a queue needs from a zeromq socket: one send at a time, awaited. */
 export interface FrameSink {
   send(frames: Buffer[]): Promise<void>;
@@ -113,13 +115,21 @@ export class SendQueue {
    */
   async #sendWaitingForRoom(frames: Buffer[]): Promise<void> {
     let pauseMs = 1;
+    const since = Date.now();
+    let warned = false;
     for (;;) {
       try {
         await this.sink.send(frames);
+        if (warned) this.options.logger.warn({ queue: this.options.name, stalledMs: Date.now() - since }, 'send queue moving again');
         return;
       } catch (error) {
         if (!this.options.waitWhenFull || (error as { code?: string }).code !== 'EAGAIN' || this.#closed) throw error;
         this.full++;
+        if (!warned && Date.now() - since > STALL_WARN_MS) {
+          warned = true;
+          // One reader that stopped (a suspended laptop, a stopped console) holds every reader back.
+          this.options.logger.warn({ queue: this.options.name, depth: this.depth }, 'a receiver has taken nothing for 5 s: messages are held for it, none dropped');
+        }
         await wait(pauseMs);
         pauseMs = Math.min(50, pauseMs * 2);
       }
