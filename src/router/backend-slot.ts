@@ -218,10 +218,7 @@ export class BackendSlot {
       logger: this.options.logger.child({ backend: lease.kernelId }),
       maxMessageBytes: this.options.maxMessageBytes,
       onClientBound: (channel, msg) => {
-        if (channel !== 'stdin' && msg.msgType.endsWith('_reply')) {
-          const parent = msg.parentHeader.msg_id;
-          if (parent !== undefined) this.#inFlight.delete(parent);
-        }
+        this.#settleInFlight(channel, msg);
         events.onClientBound(this, channel, msg);
         // A cell that ended while the heartbeat was silent: now the silence means something.
         if (msg.msgType === 'execute_reply') this.#checkHeartbeat(lease);
@@ -230,10 +227,8 @@ export class BackendSlot {
       iopubRoom: this.options.iopubRoom,
       onRejected: (channel, reason) => events.onRejected(channel, reason),
       onOversized: (channel, msg, bytes) => {
-        if (channel !== 'iopub' && channel !== 'stdin') {
-          const parent = msg.parentHeader.msg_id;
-          if (parent !== undefined) this.#inFlight.delete(parent);
-        }
+        // The router answers in its place (proxy #backendOversized), so it is no longer in flight.
+        this.#settleInFlight(channel, msg);
         events.onOversized?.(this, channel, msg, bytes);
       },
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
@@ -242,6 +237,13 @@ export class BackendSlot {
         this.#checkHeartbeat(lease);
       },
     });
+  }
+
+  /** A reply (or what stands in for one) ends its request's time in flight. */
+  #settleInFlight(channel: RequestChannel | 'iopub', msg: WireMessage): void {
+    if (channel === 'iopub' || channel === 'stdin' || !msg.msgType.endsWith('_reply')) return;
+    const parent = msg.parentHeader.msg_id;
+    if (parent !== undefined) this.#inFlight.delete(parent);
   }
 
   /**

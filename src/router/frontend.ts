@@ -16,7 +16,7 @@ export interface FrontendOptions {
   /** The connection file Jupyter wrote for "the kernel", i.e. for us. */
   connection: ConnectionInfo;
   logger: Logger;
-  maxMessageBytes?: number;
+  maxMessageBytes: number;
   /** A verified request from a client, in arrival order per channel. */
   onRequest(channel: RequestChannel, msg: WireMessage): void;
   /** A new iopub subscriber (it missed everything published before). */
@@ -108,7 +108,7 @@ export class Frontend {
   async #read(channel: RequestChannel, socket: zmq.Router): Promise<void> {
     try {
       for await (const frames of socket) {
-        const result = decode(frames, { signer: this.#signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes ?? 2 ** 30 });
+        const result = decode(frames, { signer: this.#signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes });
         if (result.ok) {
           this.options.onRequest(channel, result.msg);
           continue;

@@ -14,6 +14,8 @@ import type { BackendDirectory, RequirementRef } from './types.js';
 
 export type RouterState = 'running' | 'stopping' | 'stopped';
 
+const DEFAULT_MAX_MESSAGE_BYTES = 2 ** 30;
+
 /** Which backend a request wants. `code` is set when a cell directive was stripped from it. */
 export interface ResolvedRequest {
   requirement: RequirementRef;
@@ -45,7 +47,7 @@ export interface RouterOptions {
   /** Per-request resolution (cell directive, message metadata, sticky choice); default: always `requirement`. */
   resolver?: RequestResolver;
   logger: Logger;
-  /** Inbound messages larger than this are dropped and counted. Default 1 GiB. */
+  /** Inbound messages larger than this, from clients and backends, are refused and counted. Default 1 GiB. */
   maxMessageBytes?: number;
   /** Requests held per backend while it starts; beyond this they are refused with an error reply. */
   maxPending?: number;
@@ -73,6 +75,7 @@ export class ProxyRouter {
   readonly session = randomUUID();
   readonly stats: RouterStats = { rejected: {}, forwardedToBackend: 0, forwardedToClients: 0, iopubPublished: 0 };
   #state: RouterState = 'running';
+  readonly #maxMessageBytes: number;
   readonly #frontend: Frontend;
   readonly #log: Logger;
   readonly #slots = new Map<string, BackendSlot>();
@@ -93,10 +96,11 @@ export class ProxyRouter {
 
   constructor(private readonly options: RouterOptions) {
     this.#log = options.logger.child({ component: 'router' });
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#frontend = new Frontend({
       connection: options.connection,
       logger: this.#log,
-      maxMessageBytes: options.maxMessageBytes,
+      maxMessageBytes: this.#maxMessageBytes,
       onRequest: (channel, msg) => this.#onClientRequest(channel, msg),
       onDropped: (channel, reason) => this.#count(channel, reason),
       onOversized: (channel, msg, bytes) => this.#answerFailed(channel, msg, this.#tooLarge(`this ${msg.msgType}`, bytes) + ' It was not sent; send less.'),
@@ -163,7 +167,7 @@ export class ProxyRouter {
       directory: this.options.directory,
       logger: this.#log,
       maxPending: this.options.maxPending,
-      maxMessageBytes: this.options.maxMessageBytes,
+      maxMessageBytes: this.#maxMessageBytes,
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
       iopubRoom: () => this.#frontend.iopubRoom(),
       events: {
@@ -212,7 +216,7 @@ export class ProxyRouter {
   }
 
   #tooLarge(what: string, bytes: number): string {
-    return tooLarge(what, bytes, this.options.maxMessageBytes ?? 2 ** 30);
+    return tooLarge(what, bytes, this.#maxMessageBytes);
   }
 
   /**
