@@ -3,11 +3,9 @@
  * messages to one client, a 100 MB message, and messages over router.max_message_mb. Each test
  * reads the router's peak RSS (VmHWM) from /proc, logs it, and holds it to a bound.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { withJupyterEnv } from '../helpers/e2e.js';
-import { expectNothingLeft, flood, routerLog, shutdown, startRouter, TestClient, within } from '../helpers/relay.js';
+import { expectBytesRelayed, expectFloodComplete, flood, routerLog, withRoutedClient, within } from '../helpers/relay.js';
 
 const TEST_TIMEOUT_MS = 600_000;
 const MB = 1024 * 1024;
@@ -27,120 +25,75 @@ const mb = (n: number) => `${(n / MB).toFixed(0)} MB`;
 
 describe('router under load (flood-kernel fixture)', () => {
   it('relays 1,000,000 iopub messages to one client, none lost, in order, then idle', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        const before = memory(router.child.pid!);
-        const n = 1_000_000;
-        const r = await flood(client, n, 100, TEST_TIMEOUT_MS - 60_000);
-        const after = memory(router.child.pid!);
-        const why = `${JSON.stringify({ ...r, reply: undefined })}\n${routerLog(jenv, router)}`;
-        expect(r.received, why).toBe(n);
-        expect(r.outOfOrder, why).toBe(0);
-        expect(r.badSize, why).toBe(0);
-        expect(r.idleSeq, why).toBeGreaterThan(r.lastStreamSeq);
-        expect(client.rejected, why).toBe(0);
-        log(`${n} x 100 B in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(0)} msg/s; router RSS ${mb(before.now)} before, peak ${mb(after.peak)}`);
-        // The router holds a bounded backlog and pushes back on the backend beyond it (see
-        // router/sockets.ts); without that it held the whole flood (1.5 GB peak when measured).
-        expect(after.peak, `router peak RSS ${mb(after.peak)}`).toBeLessThan(512 * MB);
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+    await withRoutedClient({}, async ({ jenv, router, client }) => {
+      const before = memory(router.child.pid!);
+      const n = 1_000_000;
+      const r = await flood(client, n, 100, TEST_TIMEOUT_MS - 60_000);
+      const after = memory(router.child.pid!);
+      expectFloodComplete(r, n, client, `${JSON.stringify({ ...r, reply: undefined })}\n${routerLog(jenv, router)}`);
+      log(`${n} x 100 B in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(0)} msg/s; router RSS ${mb(before.now)} before, peak ${mb(after.peak)}`);
+      // The router holds a bounded backlog and pushes back on the backend beyond it (see
+      // router/sockets.ts); without that it held the whole flood (1.5 GB peak when measured).
+      expect(after.peak, `router peak RSS ${mb(after.peak)}`).toBeLessThan(512 * MB);
     });
   }, TEST_TIMEOUT_MS);
 
   it('relays a 100 MB message intact with the router peak RSS bounded', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        const before = memory(router.child.pid!);
-        const size = 100 * MB;
-        let msgId = '';
-        const display = client.nextIopub((m) => m.msgType === 'display_data' && m.parentHeader.msg_id === msgId);
-        const r = client.execute(`bytes ${size}`);
-        msgId = r.msgId;
-        const [shown, reply] = await within(Promise.all([display, r.reply]), 120_000, 'display_data and execute_reply');
-        const after = memory(router.child.pid!);
-        expect(reply.msg.content<{ status: string }>().status).toBe('ok');
-        const m = /^(\d+) bytes sha256 ([0-9a-f]{64})$/.exec(shown.msg.content<{ data: Record<string, string> }>().data['text/plain'] ?? '');
-        expect(m).not.toBeNull();
-        const buffer = shown.msg.buffers[0]!;
-        expect(buffer.length).toBe(size);
-        expect(createHash('sha256').update(buffer).digest('hex')).toBe(m![2]);
-        const growth = after.peak - before.now;
-        log(`100 MB message: router RSS ${mb(before.now)} before, peak ${mb(after.peak)} (+${mb(growth)}, ${(growth / size).toFixed(2)}x the message)`);
-        // Relayed without copies beyond the one receive and the one send.
-        expect(growth, `router peak grew by ${mb(growth)}`).toBeLessThan(3 * size);
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+    await withRoutedClient({}, async ({ router, client }) => {
+      const before = memory(router.child.pid!);
+      const size = 100 * MB;
+      await expectBytesRelayed(client, size, 120_000);
+      const after = memory(router.child.pid!);
+      const growth = after.peak - before.now;
+      log(`100 MB message: router RSS ${mb(before.now)} before, peak ${mb(after.peak)} (+${mb(growth)}, ${(growth / size).toFixed(2)}x the message)`);
+      // Relayed without copies beyond the one receive and the one send.
+      expect(growth, `router peak grew by ${mb(growth)}`).toBeLessThan(3 * size);
     });
   }, TEST_TIMEOUT_MS);
 
   it('answers a request over router.max_message_mb with an error, replaces oversized output with a notice, and keeps working', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv, { toml: ['[router]', 'max_message_mb = 1'] });
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        // A request over the limit: an error reply and an iopub error, nothing reaches the backend.
-        let bigId = '';
-        const bigError = client.nextIopub((m) => m.msgType === 'error' && m.parentHeader.msg_id === bigId);
-        const big = client.execute(`echo ${'x'.repeat(2 * MB)}`);
-        bigId = big.msgId;
-        const [bigReply, bigShown] = await within(Promise.all([big.reply, bigError]), 30_000, 'the error reply to the oversized request');
-        const content = bigReply.msg.content<{ status: string; ename: string; evalue: string }>();
-        expect(content).toMatchObject({ status: 'error', ename: 'FleetError' });
-        expect(content.evalue).toMatch(/execute_request is 2\.0 MB, more than router\.max_message_mb \(1\.0 MB\)/);
-        expect(bigShown.msg.content<{ evalue: string }>().evalue).toBe(content.evalue);
-        let echoed = false;
-        const off = client.onIopub(({ msg }) => {
-          if (msg.msgType === 'stream' && msg.content<{ text: string }>().text.startsWith('echo x')) echoed = true;
-        });
+    await withRoutedClient({ toml: ['[router]', 'max_message_mb = 1'] }, async ({ jenv, router, client }) => {
+      // A request over the limit: an error reply and an iopub error, nothing reaches the backend.
+      let bigId = '';
+      const bigError = client.nextIopub((m) => m.msgType === 'error' && m.parentHeader.msg_id === bigId);
+      const big = client.execute(`echo ${'x'.repeat(2 * MB)}`);
+      bigId = big.msgId;
+      const [bigReply, bigShown] = await within(Promise.all([big.reply, bigError]), 30_000, 'the error reply to the oversized request');
+      const content = bigReply.msg.content<{ status: string; ename: string; evalue: string }>();
+      expect(content).toMatchObject({ status: 'error', ename: 'FleetError' });
+      expect(content.evalue).toMatch(/execute_request is 2\.0 MB, more than router\.max_message_mb \(1\.0 MB\)/);
+      expect(bigShown.msg.content<{ evalue: string }>().evalue).toBe(content.evalue);
+      let echoed = false;
+      const off = client.onIopub(({ msg }) => {
+        if (msg.msgType === 'stream' && msg.content<{ text: string }>().text.startsWith('echo x')) echoed = true;
+      });
 
-        // Output over the limit: a stderr notice in the same cell instead, and an ok reply.
-        let outId = '';
-        const notice = client.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === outId);
-        let displays = 0;
-        const offDisplay = client.onIopub(({ msg }) => { if (msg.msgType === 'display_data') displays++; });
-        const out = client.execute(`bytes ${2 * MB}`);
-        outId = out.msgId;
-        const idle = client.idle(out.msgId);
-        const [outReply, shown] = await within(Promise.all([out.reply, notice, idle]), 30_000, 'reply, notice and idle of the oversized output');
-        expect(outReply.msg.content<{ status: string }>().status).toBe('ok');
-        const text = shown.msg.content<{ name: string; text: string }>();
-        expect(text.name).toBe('stderr');
-        expect(text.text).toMatch(/display_data from the backend is 2\.0 MB, more than router\.max_message_mb \(1\.0 MB\) allows .* It was dropped/);
-        expect(displays).toBe(0);
-        offDisplay();
+      // Output over the limit: a stderr notice in the same cell instead, and an ok reply.
+      let outId = '';
+      const notice = client.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === outId);
+      let displays = 0;
+      const offDisplay = client.onIopub(({ msg }) => { if (msg.msgType === 'display_data') displays++; });
+      const out = client.execute(`bytes ${2 * MB}`);
+      outId = out.msgId;
+      const idle = client.idle(out.msgId);
+      const [outReply, shown] = await within(Promise.all([out.reply, notice, idle]), 30_000, 'reply, notice and idle of the oversized output');
+      expect(outReply.msg.content<{ status: string }>().status).toBe('ok');
+      const text = shown.msg.content<{ name: string; text: string }>();
+      expect(text.name).toBe('stderr');
+      expect(text.text).toMatch(/display_data from the backend is 2\.0 MB, more than router\.max_message_mb \(1\.0 MB\) allows .* It was dropped/);
+      expect(displays).toBe(0);
+      offDisplay();
 
-        // Still working, and the oversized request never reached the backend (it would have echoed first).
-        const small = client.execute('echo after');
-        const smallIdle = client.idle(small.msgId);
-        const [smallReply] = await within(Promise.all([small.reply, smallIdle]), 30_000, 'the small execute after');
-        expect(smallReply.msg.content<{ status: string }>().status).toBe('ok');
-        off();
-        expect(echoed, 'the backend ran the oversized request').toBe(false);
-        const logText = readFileSync(`${jenv.homeDir}/logs/router-${router.child.pid}.log`, 'utf8');
-        expect(logText).toMatch(/"reason":"TOO_LARGE".*"channel":"frontend\.shell"|"channel":"frontend\.shell".*"reason":"TOO_LARGE"/);
-        expect(logText).toMatch(/"channel":"backend\.iopub".*"reason":"TOO_LARGE"|"reason":"TOO_LARGE".*"channel":"backend\.iopub"/);
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+      // Still working, and the oversized request never reached the backend (it would have echoed first).
+      const small = client.execute('echo after');
+      const smallIdle = client.idle(small.msgId);
+      const [smallReply] = await within(Promise.all([small.reply, smallIdle]), 30_000, 'the small execute after');
+      expect(smallReply.msg.content<{ status: string }>().status).toBe('ok');
+      off();
+      expect(echoed, 'the backend ran the oversized request').toBe(false);
+      const logText = readFileSync(`${jenv.homeDir}/logs/router-${router.child.pid}.log`, 'utf8');
+      expect(logText).toMatch(/"reason":"TOO_LARGE".*"channel":"frontend\.shell"|"channel":"frontend\.shell".*"reason":"TOO_LARGE"/);
+      expect(logText).toMatch(/"channel":"backend\.iopub".*"reason":"TOO_LARGE"|"reason":"TOO_LARGE".*"channel":"backend\.iopub"/);
     });
   }, TEST_TIMEOUT_MS);
 });

@@ -5,11 +5,12 @@
  * clients, and the heartbeat. The router is started the way Jupyter starts a kernel: we write
  * its connection file and run `llmspell-fleet router --connection-file F`.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { withJupyterEnv } from '../helpers/e2e.js';
 import {
-  backendConnection, expectNothingLeft, flood, ping, routerLog, shutdown, startDirect, startRouter, TestClient, within, type Received,
+  backendConnection, expectBytesRelayed, expectFloodComplete, expectNothingLeft, flood, ping, routerLog, shutdown, startDirect, startRouter,
+  TestClient, withRoutedClient, within, type Received,
 } from '../helpers/relay.js';
 
 const TEST_TIMEOUT_MS = 180_000;
@@ -33,16 +34,7 @@ describe('router relay (flood-kernel fixture)', () => {
           await client.waitReady();
           const r = await flood(client, N_FLOOD, FLOOD_SIZE);
           const why = `${mode}: ${JSON.stringify({ ...r, reply: undefined })}\n${mode === 'routed' ? routerLog(jenv, proc) : proc.stderr()}`;
-          expect(r.received, why).toBe(N_FLOOD);
-          expect(r.outOfOrder, why).toBe(0);
-          expect(r.badSize, why).toBe(0);
-          expect(r.reply.msg.content<{ status: string }>().status, why).toBe('ok');
-          // The idle that ends the request follows the last output: same channel, so ordered. The
-          // execute_reply travels on shell, another socket, and may overtake iopub even without a
-          // router (the fixture sends it after its last stream message, yet a direct client often
-          // gets it mid-flood), which is why clients wait for idle; so its position is only logged.
-          expect(r.idleSeq, why).toBeGreaterThan(r.lastStreamSeq);
-          expect(client.rejected, why).toBe(0);
+          expectFloodComplete(r, N_FLOOD, client, why);
           rates[mode] = r.rate;
           log(`${mode}: ${N_FLOOD} x ${FLOOD_SIZE} B in ${r.seconds.toFixed(2)} s = ${r.rate.toFixed(0)} msg/s; ` +
             `execute_reply arrived after ${r.streamsAtReply} of the stream messages`);
@@ -57,32 +49,8 @@ describe('router relay (flood-kernel fixture)', () => {
   }, TEST_TIMEOUT_MS);
 
   it('relays a 20 MB display_data binary buffer intact', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        const size = 20 * 1024 * 1024;
-        let msgId = '';
-        const display = client.nextIopub((m) => m.msgType === 'display_data' && m.parentHeader.msg_id === msgId);
-        const r = client.execute(`bytes ${size}`);
-        msgId = r.msgId;
-        const [shown, reply] = await within(Promise.all([display, r.reply]), 60_000, 'display_data and execute_reply');
-        expect(reply.msg.content<{ status: string }>().status).toBe('ok');
-        const text = shown.msg.content<{ data: Record<string, string> }>().data['text/plain'];
-        const m = /^(\d+) bytes sha256 ([0-9a-f]{64})$/.exec(text ?? '');
-        expect(m, `display_data text/plain: ${text}`).not.toBeNull();
-        expect(Number(m![1])).toBe(size);
-        expect(shown.msg.buffers).toHaveLength(1);
-        const buffer = shown.msg.buffers[0]!;
-        expect(buffer.length).toBe(size);
-        expect(createHash('sha256').update(buffer).digest('hex')).toBe(m![2]);
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+    await withRoutedClient({}, async ({ client }) => {
+      await expectBytesRelayed(client, 20 * 1024 * 1024, 60_000);
     });
   }, TEST_TIMEOUT_MS);
 
@@ -125,49 +93,35 @@ describe('router relay (flood-kernel fixture)', () => {
   }, TEST_TIMEOUT_MS);
 
   it('answers control while shell runs a long flood (control is never stuck behind shell or iopub)', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        const n = 100_000;
-        let streams = 0;
-        let msgId = '';
-        const off = client.onIopub(({ msg }) => {
-          if (msg.msgType === 'stream' && msg.parentHeader.msg_id === msgId) streams++;
-        });
-        const firstOutput = client.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === msgId);
-        const exec = client.execute(`flood ${n} ${FLOOD_SIZE}`);
-        msgId = exec.msgId;
-        const execIdle = client.idle(exec.msgId);
-        await within(firstOutput, 30_000, 'the first stream message of the flood');
-        const info = client.request('control', 'kernel_info_request', {});
-        const controlReply = await within(info.reply, 30_000, 'kernel_info_reply on control during the flood');
-        const streamsAtControlReply = streams;
-        const [execReply] = await within(Promise.all([exec.reply, execIdle]), 120_000, 'the flood to finish');
-        off();
-        log(`control reply after ${streamsAtControlReply} of ${n} stream messages; execute_reply after ${streams}`);
-        expect(controlReply.msg.content<{ implementation: string }>().implementation).toBe('flood-kernel');
-        expect(controlReply.seq, 'control kernel_info_reply arrived after the flood execute_reply').toBeLessThan(execReply.seq);
-        expect(streamsAtControlReply, 'control reply waited for the whole iopub flood').toBeLessThan(n);
-        expect(streams).toBe(n);
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+    await withRoutedClient({}, async ({ client }) => {
+      const n = 100_000;
+      let streams = 0;
+      let msgId = '';
+      const off = client.onIopub(({ msg }) => {
+        if (msg.msgType === 'stream' && msg.parentHeader.msg_id === msgId) streams++;
+      });
+      const firstOutput = client.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === msgId);
+      const exec = client.execute(`flood ${n} ${FLOOD_SIZE}`);
+      msgId = exec.msgId;
+      const execIdle = client.idle(exec.msgId);
+      await within(firstOutput, 30_000, 'the first stream message of the flood');
+      const info = client.request('control', 'kernel_info_request', {});
+      const controlReply = await within(info.reply, 30_000, 'kernel_info_reply on control during the flood');
+      const streamsAtControlReply = streams;
+      const [execReply] = await within(Promise.all([exec.reply, execIdle]), 120_000, 'the flood to finish');
+      off();
+      log(`control reply after ${streamsAtControlReply} of ${n} stream messages; execute_reply after ${streams}`);
+      expect(controlReply.msg.content<{ implementation: string }>().implementation).toBe('flood-kernel');
+      expect(controlReply.seq, 'control kernel_info_reply arrived after the flood execute_reply').toBeLessThan(execReply.seq);
+      expect(streamsAtControlReply, 'control reply waited for the whole iopub flood').toBeLessThan(n);
+      expect(streams).toBe(n);
     });
   }, TEST_TIMEOUT_MS);
 
   it('routes replies by identity between two clients, while both see all iopub', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const a = new TestClient(router.info, `client-A-${randomUUID()}`);
+    await withRoutedClient({}, async ({ router, client: a }) => {
       const b = new TestClient(router.info, `client-B-${randomUUID()}`);
-      let passed = false;
       try {
-        await a.waitReady();
         await b.waitReady();
         const seen = { a: new Set<string>(), b: new Set<string>() };
         a.onIopub(({ msg }) => { if (msg.msgType === 'stream') seen.a.add(msg.content<{ text: string }>().text); });
@@ -200,73 +154,56 @@ describe('router relay (flood-kernel fixture)', () => {
             expect(seen.b.has(`echo ${who} ${i}`), `client B saw the output of echo ${who} ${i}`).toBe(true);
           }
         }
-        passed = true;
       } finally {
         b.close();
-        await shutdown(a, router, 'router', !passed);
       }
-      await expectNothingLeft(jenv);
     });
   }, TEST_TIMEOUT_MS);
 
   it('echoes heartbeats itself while the backend is too busy to answer its own', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const client = new TestClient(router.info);
-      let passed = false;
-      try {
-        await client.waitReady();
-        const backend = await backendConnection(jenv);
-        // The direct path works when the backend is idle, so silence later means "busy", not "wrong port".
-        const before = await ping(backend, Buffer.from('backend-idle'), 5000);
-        expect(before?.toString()).toBe('backend-idle');
+    await withRoutedClient({}, async ({ jenv, router, client }) => {
+      const backend = await backendConnection(jenv);
+      // The direct path works when the backend is idle, so silence later means "busy", not "wrong port".
+      const before = await ping(backend, Buffer.from('backend-idle'), 5000);
+      expect(before?.toString()).toBe('backend-idle');
 
-        const blockMs = 8000;
-        let msgId = '';
-        const busy = client.nextIopub((m) => m.msgType === 'status' && m.parentHeader.msg_id === msgId && m.content<{ execution_state: string }>().execution_state === 'busy');
-        const exec = client.execute(`block ${blockMs}`);
-        msgId = exec.msgId;
-        let replied = false;
-        void exec.reply.then(() => (replied = true));
-        await within(busy, 10_000, 'busy status of the blocking execute');
+      const blockMs = 8000;
+      let msgId = '';
+      const busy = client.nextIopub((m) => m.msgType === 'status' && m.parentHeader.msg_id === msgId && m.content<{ execution_state: string }>().execution_state === 'busy');
+      const exec = client.execute(`block ${blockMs}`);
+      msgId = exec.msgId;
+      let replied = false;
+      void exec.reply.then(() => (replied = true));
+      await within(busy, 10_000, 'busy status of the blocking execute');
 
-        // The backend's own heartbeat and the router's, side by side while the backend spins.
-        const routerPings = (async () => {
-          const echoes: string[] = [];
-          for (let i = 0; i < 5; i++) {
-            const payload = Buffer.from(`router-${i}-${randomUUID()}`);
-            const echo = await ping(router.info, payload, 1000);
-            echoes.push(echo?.equals(payload) ? 'ok' : echo === undefined ? 'no echo' : `wrong bytes ${echo.toString()}`);
-          }
-          return echoes;
-        })();
-        const [echoes, backendEcho] = await Promise.all([routerPings, ping(backend, Buffer.from('backend-busy'), 1500)]);
-        const stillBlocked = !replied;
-        expect(echoes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
-        // The backend really was unresponsive meanwhile: its own heartbeat went unanswered.
-        expect(stillBlocked, `the block of ${blockMs} ms ended before the pings were done`).toBe(true);
-        expect(backendEcho, 'the backend answered its heartbeat while blocked').toBeUndefined();
-        const reply = await within(exec.reply, 30_000, 'execute_reply of the block');
-        expect(reply.msg.content<{ status: string }>().status).toBe('ok');
-        passed = true;
-      } finally {
-        await shutdown(client, router, 'router', !passed);
-      }
-      await expectNothingLeft(jenv);
+      // The backend's own heartbeat and the router's, side by side while the backend spins.
+      const routerPings = (async () => {
+        const echoes: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const payload = Buffer.from(`router-${i}-${randomUUID()}`);
+          const echo = await ping(router.info, payload, 1000);
+          echoes.push(echo?.equals(payload) ? 'ok' : echo === undefined ? 'no echo' : `wrong bytes ${echo.toString()}`);
+        }
+        return echoes;
+      })();
+      const [echoes, backendEcho] = await Promise.all([routerPings, ping(backend, Buffer.from('backend-busy'), 1500)]);
+      const stillBlocked = !replied;
+      expect(echoes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      // The backend really was unresponsive meanwhile: its own heartbeat went unanswered.
+      expect(stillBlocked, `the block of ${blockMs} ms ended before the pings were done`).toBe(true);
+      expect(backendEcho, 'the backend answered its heartbeat while blocked').toBeUndefined();
+      const reply = await within(exec.reply, 30_000, 'execute_reply of the block');
+      expect(reply.msg.content<{ status: string }>().status).toBe('ok');
     });
   }, TEST_TIMEOUT_MS);
 
   it('tells every client within 3 s when an idle backend stops answering its heartbeat (SIGSTOP), and when it answers again (SIGCONT)', async () => {
-    await withJupyterEnv(async (jenv) => {
-      const router = await startRouter(jenv);
-      const a = new TestClient(router.info);
+    await withRoutedClient({}, async ({ router, client: a, kernelInfo }) => {
       const b = new TestClient(router.info);
-      let passed = false;
       let stoppedPid: number | undefined;
       try {
-        const info = await a.waitReady();
         await b.waitReady();
-        const pid = info.content<{ flood_kernel: { pid: number } }>().flood_kernel.pid;
+        const pid = kernelInfo!.content<{ flood_kernel: { pid: number } }>().flood_kernel.pid;
         const notice = (c: TestClient, pattern: RegExp) =>
           c.nextIopub((m) => m.msgType === 'stream' && pattern.test(m.content<{ text: string }>().text));
         const silent = /backend \(pid \d+\) has not answered its heartbeat for [\d.]+ s/;
@@ -293,13 +230,10 @@ describe('router relay (flood-kernel fixture)', () => {
         const ex = a.execute('echo still here');
         const [reply] = await within(Promise.all([ex.reply, a.idle(ex.msgId)]), 30_000, 'an execute after SIGCONT');
         expect(reply.msg.content<{ status: string }>().status).toBe('ok');
-        passed = true;
       } finally {
         if (stoppedPid !== undefined) process.kill(stoppedPid, 'SIGCONT');
         b.close();
-        await shutdown(a, router, 'router', !passed);
       }
-      await expectNothingLeft(jenv);
     });
   }, TEST_TIMEOUT_MS);
 });

@@ -4,7 +4,7 @@
  * directly for comparison, and a small four-channel client that records arrival order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import * as zmq from 'zeromq';
 import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
 import { endpoint, parseConnectionInfo, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { createSigner, type Signer } from '../../src/wire/sign.js';
-import { REPO_ROOT, type JupyterEnv } from './e2e.js';
+import { REPO_ROOT, withJupyterEnv, type JupyterEnv } from './e2e.js';
 import { CLI, stopFleetManager, writeClientConnectionFile } from './fleet-env.js';
 import { waitForNoProcesses } from './processes.js';
 export const FLOOD_KERNEL = join(REPO_ROOT, 'test', 'fixtures', 'flood-kernel.mjs');
@@ -361,3 +361,58 @@ export async function ping(info: ConnectionInfo, payload: Buffer, ms: number): P
   }
 }
 
+
+/** The assertions every flood test makes: all `n` arrived, in order, intact, `idle` after the last. */
+export function expectFloodComplete(r: FloodResult, n: number, client: TestClient, why: string): void {
+  expect(r.received, why).toBe(n);
+  expect(r.outOfOrder, why).toBe(0);
+  expect(r.badSize, why).toBe(0);
+  expect(r.reply.msg.content<{ status: string }>().status, why).toBe('ok');
+  // The idle that ends the request follows the last output: same channel, so ordered. The
+  // execute_reply travels on shell, another socket, and may overtake iopub even without a
+  // router, which is why clients wait for idle; so its position is not asserted.
+  expect(r.idleSeq, why).toBeGreaterThan(r.lastStreamSeq);
+  expect(client.rejected, why).toBe(0);
+}
+
+/** Runs `bytes size` and checks that the display_data's one buffer arrived whole (sha256). */
+export async function expectBytesRelayed(client: TestClient, size: number, timeoutMs: number): Promise<void> {
+  let msgId = '';
+  const display = client.nextIopub((m) => m.msgType === 'display_data' && m.parentHeader.msg_id === msgId);
+  const r = client.execute(`bytes ${size}`);
+  msgId = r.msgId;
+  const [shown, reply] = await within(Promise.all([display, r.reply]), timeoutMs, 'display_data and execute_reply');
+  expect(reply.msg.content<{ status: string }>().status).toBe('ok');
+  const text = shown.msg.content<{ data: Record<string, string> }>().data['text/plain'];
+  const m = /^(\d+) bytes sha256 ([0-9a-f]{64})$/.exec(text ?? '');
+  expect(m, `display_data text/plain: ${text}`).not.toBeNull();
+  expect(Number(m![1])).toBe(size);
+  expect(shown.msg.buffers).toHaveLength(1);
+  const buffer = shown.msg.buffers[0]!;
+  expect(buffer.length).toBe(size);
+  expect(createHash('sha256').update(buffer).digest('hex')).toBe(m![2]);
+}
+
+/**
+ * One relay test's scaffolding: a fresh Jupyter env, the router started as Jupyter starts it, a
+ * client on it (ready first unless `ready: false`), then a clean shutdown through that client
+ * and a check that no process is left.
+ */
+export async function withRoutedClient(
+  options: { mode?: Mode; env?: Record<string, string>; toml?: string[]; ready?: boolean },
+  body: (context: { jenv: JupyterEnv; router: Proc; client: TestClient; kernelInfo?: WireMessage }) => Promise<void>,
+): Promise<void> {
+  await withJupyterEnv(async (jenv) => {
+    const router = await startRouter(jenv, options);
+    const client = new TestClient(router.info);
+    let passed = false;
+    try {
+      const kernelInfo = options.ready === false ? undefined : await client.waitReady();
+      await body({ jenv, router, client, kernelInfo });
+      passed = true;
+    } finally {
+      await shutdown(client, router, 'router', !passed);
+    }
+    await expectNothingLeft(jenv);
+  });
+}

@@ -309,6 +309,12 @@ class Client:
             log(f"{self.label}: shut down in {time.monotonic() - t:.2f} s")
 
 
+def started(clients: list[Client], client: Client) -> Client:
+    """Registers the client for stop_all before starting it, so a failed start leaves no router behind."""
+    clients.append(client)
+    return client.start()
+
+
 def stop_all(clients: list[Client]) -> None:
     """Shut every router down at the same time (request, then wait), never raising."""
     for c in clients:
@@ -333,10 +339,8 @@ def stop_all(clients: list[Client]) -> None:
 
 
 def scenario_share(clients: list[Client]) -> None:
-    a = Client("A").start()
-    clients.append(a)
-    b = Client("B").start()
-    clients.append(b)
+    a = started(clients, Client("A"))
+    b = started(clients, Client("B"))
     a.execute("shared_x = 41")
     equal("variable_set_by_A_read_by_B", b.value("shared_x + 1"), "42")
     pa, pb = a.pid(), b.pid()
@@ -375,10 +379,8 @@ def started_running(c: Client, msg_id: str) -> bool:
 
 def scenario_interrupts(clients: list[Client]) -> None:
     """A client's interrupt reaches the shared backend; a client's shutdown never interrupts another's cell."""
-    a = Client("A").start()
-    clients.append(a)
-    b = Client("B").start()
-    clients.append(b)
+    a = started(clients, Client("A"))
+    b = started(clients, Client("B"))
     pa = a.pid()
     check("shared_backend", pa is not None and pa == b.pid(), pa)
     # A interrupts its own long cell on the shared backend (kernelspec interrupt_mode "message").
@@ -416,10 +418,8 @@ def flag_value(argv: list[str], flag: str) -> str | None:
 def scenario_providers(clients: list[Client]) -> None:
     # One through router argv appended by the client (jupyter console --kernel llmspell-fleet -- ...),
     # one through an alias kernelspec that pins lua/anthropic.
-    openai = Client("openai", FLEET, extra_arguments=["--runtime", "lua", "--provider", "openai"]).start()
-    clients.append(openai)
-    anthropic = Client("anthropic", FLEET_LUA_ANTHROPIC).start()
-    clients.append(anthropic)
+    openai = started(clients, Client("openai", FLEET, extra_arguments=["--runtime", "lua", "--provider", "openai"]))
+    anthropic = started(clients, Client("anthropic", FLEET_LUA_ANTHROPIC))
     so, sa = standin(openai), standin(anthropic)
     extra["standin"] = {"openai": so, "anthropic": sa}
     for label, s, provider in (("openai", so, "openai"), ("anthropic", sa, "anthropic")):
@@ -436,8 +436,7 @@ def scenario_providers(clients: list[Client]) -> None:
     r = openai.execute('print("hi")')
     equal("relays_execute", (r["stdout"], (r["reply"] or {}).get("status")), ('print("hi")', "ok"))
     # A second client of lua/openai shares the stand-in ...
-    second = Client("openai-2", FLEET, extra_arguments=["--runtime", "lua", "--provider", "openai"]).start()
-    clients.append(second)
+    second = started(clients, Client("openai-2", FLEET, extra_arguments=["--runtime", "lua", "--provider", "openai"]))
     equal("second_openai_client_shares_the_process", standin(second).get("pid"), so.get("pid"))
     records = fleet_list()
     listed = sorted((r["requirement"]["provider"], r["pid"], r["clients"]) for r in records)
@@ -469,8 +468,7 @@ def write_notebook(path: str, runtime: str) -> None:
 
 def launch_source_check(clients: list[Client], name: str, client: Client, js_pid: Any) -> None:
     """A router whose launch-time requirement says javascript: its default slot is the shared tslab."""
-    clients.append(client)
-    client.start()
+    started(clients, client)
     info = client.kernel_info()
     equal(f"{name}_kernel_info_language", info.get("language_info", {}).get("name"), "javascript")
     equal(f"{name}_routes_to_javascript", client.language(), "javascript")
@@ -485,8 +483,7 @@ def scenario_routing(clients: list[Client]) -> None:
         env.pop(k, None)
     # The anchor session holds both backends for the whole scenario, so that every router below
     # attaches to running ones (linger 0 would stop them between routers).
-    main = Client("main", FLEET, env=env).start()
-    clients.append(main)
+    main = started(clients, Client("main", FLEET, env=env))
     equal("default_from_config_is_python", main.language(), "python")
 
     js = {"llmspell": {"runtime": "javascript"}}
@@ -530,8 +527,7 @@ def scenario_routing(clients: list[Client]) -> None:
     # Router argv from an alias kernelspec, and the precedence chain above it.
     argv = Client("argv", FLEET_JS, env=env)
     launch_source_check(clients, "argv_alias_kernelspec", argv, js_pid)
-    chain = Client("chain", FLEET_JS, env=env).start()
-    clients.append(chain)
+    chain = started(clients, Client("chain", FLEET_JS, env=env))
     equal("chain_argv", chain.language(), "javascript")
     chain.execute("%llmspell use python")
     equal("chain_sticky_beats_argv", chain.language(), "python")
@@ -600,10 +596,8 @@ def scenario_many(clients: list[Client]) -> None:
 
 
 def scenario_manager_kill(clients: list[Client]) -> None:
-    a = Client("A").start()
-    clients.append(a)
-    b = Client("B").start()
-    clients.append(b)
+    a = started(clients, Client("A"))
+    b = started(clients, Client("B"))
     a.execute("kept = 'state'")
     pa, pb = a.pid(), b.pid()
     check("shared_backend", pa is not None and pa == pb, {"A": pa, "B": pb})
@@ -634,10 +628,8 @@ def scenario_manager_kill(clients: list[Client]) -> None:
 
 def scenario_router_kill(clients: list[Client]) -> None:
     """A router dies without a word: its lease (the manager connection) is how the manager knows."""
-    a = Client("A").start()
-    clients.append(a)
-    b = Client("B").start()
-    clients.append(b)
+    a = started(clients, Client("A"))
+    b = started(clients, Client("B"))
     b.execute("kept = 'state'")
     pa, pb = a.pid(), b.pid()
     check("shared_backend", pa is not None and pa == pb, {"A": pa, "B": pb})
@@ -669,10 +661,8 @@ def scenario_router_kill(clients: list[Client]) -> None:
 
 def scenario_manager_backend_kill(clients: list[Client]) -> None:
     """The backend dies while no manager runs: routers must notice, not hang."""
-    a = Client("A", FLEET, extra_arguments=["--runtime", "lua"]).start()
-    clients.append(a)
-    b = Client("B", FLEET, extra_arguments=["--runtime", "lua"]).start()
-    clients.append(b)
+    a = started(clients, Client("A", FLEET, extra_arguments=["--runtime", "lua"]))
+    b = started(clients, Client("B", FLEET, extra_arguments=["--runtime", "lua"]))
     old = standin(a).get("pid")
     equal("shared_standin", standin(b).get("pid"), old)
     managers = manager_pids()
@@ -701,8 +691,7 @@ def scenario_manager_backend_kill(clients: list[Client]) -> None:
 
 
 def scenario_linger0(clients: list[Client]) -> None:
-    a = Client("A").start()
-    clients.append(a)
+    a = started(clients, Client("A"))
     pid = a.pid()
     check("backend_running", running(pid), pid)
     t = time.monotonic()
@@ -716,8 +705,7 @@ def scenario_linger0(clients: list[Client]) -> None:
 
 
 def scenario_linger2(clients: list[Client]) -> None:
-    a = Client("A").start()
-    clients.append(a)
+    a = started(clients, Client("A"))
     a.execute("lingering = 'kept'")
     pid = a.pid()
     a.shutdown()
@@ -725,8 +713,7 @@ def scenario_linger2(clients: list[Client]) -> None:
     left = time.monotonic()
     records = fleet_list()
     check("lingers_with_no_client", [(r["pid"], r["clients"]) for r in records] == [(pid, 0)], brief(records))
-    b = Client("B").start()
-    clients.append(b)
+    b = started(clients, Client("B"))
     arrived = round(time.monotonic() - left, 2)
     extra["second_router_ready_after_seconds"] = arrived
     equal("second_router_gets_the_same_backend", b.pid(), pid)
@@ -743,10 +730,8 @@ def scenario_linger2(clients: list[Client]) -> None:
 
 
 def scenario_restart(clients: list[Client]) -> None:
-    a = Client("A").start()
-    clients.append(a)
-    b = Client("B").start()
-    clients.append(b)
+    a = started(clients, Client("A"))
+    b = started(clients, Client("B"))
     a.execute("restart_var = 'before'")
     equal("B_reads_A_variable", b.value("restart_var"), "'before'")
     old = a.pid()
