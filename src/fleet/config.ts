@@ -11,8 +11,8 @@ type Table = Record<string, unknown>;
 
 const TOP_KEYS = ['default_runtime', 'default_provider', 'linger_seconds', 'router', 'runtimes', 'providers'];
 const ROUTER_KEYS = ['max_message_mb', 'restart_limit', 'heartbeat_timeout_seconds'];
-const RUNTIME_KEYS = ['kernelspec', 'argv', 'connection', 'language', 'interrupt_mode', 'env', 'startup_timeout'];
-const PROVIDER_KEYS = ['config', 'env'];
+const RUNTIME_KEYS = ['kernelspec', 'argv', 'connection', 'language', 'interrupt_mode', 'env', 'startup_timeout', 'adapter', 'interrupt', 'interrupt_grace_seconds', 'isolate'];
+const PROVIDER_KEYS = ['config', 'env', 'profile'];
 // Names end up in kernel ids and file names, so they must be safe path components.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -108,6 +108,13 @@ function parseRuntime(source: string, name: string, t: Table): RuntimeConfig {
   }
   if (t.env !== undefined) rt.env = envTable(source, `${at}.env`, t.env);
   if (t.startup_timeout !== undefined) rt.startup_timeout = num(source, `${at}.startup_timeout`, t.startup_timeout, 0, true);
+  if (t.adapter !== undefined) {
+    rt.adapter = oneOf(source, `${at}.adapter`, t.adapter, ['llmspell', 'none'] as const);
+    if (rt.kernelspec !== undefined && rt.adapter === 'llmspell') fail(source, `${at}.adapter`, 'needs an argv runtime (the adapter starts llmspell from argv), not a kernelspec');
+  }
+  if (t.interrupt !== undefined) rt.interrupt = oneOf(source, `${at}.interrupt`, t.interrupt, ['notice', 'restart'] as const);
+  if (t.interrupt_grace_seconds !== undefined) rt.interrupt_grace_seconds = num(source, `${at}.interrupt_grace_seconds`, t.interrupt_grace_seconds, 0, true);
+  if (t.isolate !== undefined) rt.isolate = oneOf(source, `${at}.isolate`, t.isolate, ['auto', 'on', 'off'] as const);
   return rt;
 }
 
@@ -138,6 +145,10 @@ function parseProvider(source: string, name: string, t: Table): ProviderConfig {
     pv.config = !isAbsolute(file) && !file.startsWith('~') && isAbsolute(source) ? resolve(dirname(source), file) : file;
   }
   if (t.env !== undefined) pv.env = envTable(source, `${at}.env`, t.env);
+  if (t.profile !== undefined) {
+    pv.profile = str(source, `${at}.profile`, t.profile);
+    if (!/^[A-Za-z0-9_-]+$/.test(pv.profile)) fail(source, `${at}.profile`, 'must be an llmspell profile name (letters, digits, "-", "_"), e.g. "openai-prod"', t.profile);
+  }
   return pv;
 }
 

@@ -8,6 +8,8 @@ import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
 import { backendDir, configPath, expandHome, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
+import { adapterArgv, llmspellConnectionFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
+import { cliEntry } from './manager/autostart.js';
 import { expandArgv } from './template.js';
 import type { FleetConfig, InterruptMode, LaunchPlan, ProviderConfig, Requirement, RuntimeConfig } from './types.js';
 
@@ -92,6 +94,7 @@ interface Launchable {
   env: Record<string, string>;
   interruptMode: InterruptMode;
   connection: LaunchPlan['connection'];
+  adapter?: LaunchPlan['adapter'];
 }
 
 async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectionFile: string): Promise<Launchable> {
@@ -137,10 +140,11 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   if (rt.kernelspec !== undefined) {
     launch = await fromKernelspec(rt, options, connectionFile);
   } else {
+    const viaAdapter = usesLlmspellAdapter(rt);
     const argv = expandArgv(
-      rt.argv ?? [],
+      viaAdapter ? withProviderArgs(rt.argv ?? [], provider) : (rt.argv ?? []),
       {
-        connection_file: connectionFile,
+        connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : connectionFile,
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
@@ -155,7 +159,9 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
         },
       },
     );
-    launch = { argv, env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
+    launch = viaAdapter
+      ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider })
+      : { argv, env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
   const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
@@ -170,6 +176,50 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     connectionFile,
     logFile: join(logDir(absHome), `${kernelId}.log`),
     startupTimeoutMs: (rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS) * 1000,
-    secretEnvKeys: Object.keys(configured),
+    secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
+    ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
+  };
+}
+
+interface AdapterInput {
+  rt: RuntimeConfig;
+  argv: string[];
+  connectionFile: string;
+  logFile: string;
+  runtime: string;
+  provider: string;
+  where: string;
+  env: Env;
+}
+
+/**
+ * llmspell behind the adapter: the adapter writes the clients' connection file (ipc sockets when
+ * llmspell gets a private network namespace, so nothing else on the host can reach its ports),
+ * takes interrupts as messages (a SIGINT would kill llmspell), and gets the provider's keys.
+ */
+async function behindAdapter(input: AdapterInput): Promise<Launchable> {
+  const { rt } = input;
+  const isolation = rt.isolate === 'off' ? { ok: false, why: `isolate = "off" for runtimes.${input.runtime}` } : await networkIsolation();
+  if (rt.isolate === 'on' && !isolation.ok) {
+    throw new FleetError('BAD_CONFIG', `runtimes.${input.runtime}.isolate = "on" but no private network namespace can be made here: ${isolation.why}; set isolate = "auto" or "off" in ${input.where}`, {
+      runtime: input.runtime,
+    });
+  }
+  const argv = adapterArgv({
+    node: process.execPath,
+    cli: cliEntry(),
+    connectionFile: input.connectionFile,
+    logFile: input.logFile,
+    runtime: rt,
+    llmspellArgv: input.argv,
+    isolate: isolation.ok,
+    startupTimeoutSeconds: rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS,
+  });
+  return {
+    argv,
+    env: providerEnv(input.provider, input.env),
+    interruptMode: 'message',
+    connection: 'kernel-writes',
+    adapter: { llmspellArgv: input.argv, isolation: isolation.ok ? 'netns' : 'none', ...(isolation.why !== undefined ? { isolationNote: isolation.why } : {}) },
   };
 }

@@ -22,11 +22,12 @@ describe('defaults', () => {
   it('match the pinned built-ins', () => {
     const d = defaultFleetConfig();
     expect(d).toMatchObject({ default_runtime: 'lua', default_provider: 'openai', linger_seconds: 300 });
-    expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua', interrupt_mode: 'signal' });
+    expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], adapter: 'llmspell', connection: 'kernel-writes', language: 'lua', interrupt_mode: 'message' });
     expect(d.runtimes.javascript).toEqual({ argv: [...TSLAB_ARGV], connection: 'router-writes' });
     expect(d.runtimes.python).toEqual({ kernelspec: 'python3' });
-    expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'ollama', 'openai']);
-    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+    expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'gemini', 'ollama', 'openai']);
+    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
+    expect(d.providers.anthropic?.profile).toBe('claude-prod');
     expect(d.source).toBeUndefined();
   });
 
@@ -76,7 +77,7 @@ config = "local/llmspell.toml"
     // relative config paths mean "next to fleet.toml"
     expect(c.providers.local).toEqual({ config: '/etc/llmspell/local/llmspell.toml' });
     // untouched defaults survive the merge
-    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
   });
 
   it('a user runtime table replaces the default of that name wholesale', () => {
@@ -99,7 +100,7 @@ config = "local/llmspell.toml"
     ['unknown top-level key', 'foo = 1', 'foo', /allowed here: default_runtime/],
     ['default_runtime not a string', 'default_runtime = 3', 'default_runtime', /non-empty string/],
     ['default_runtime undefined', 'default_runtime = "cobol"', 'default_runtime', /defined runtime \(lua, javascript, python\)/],
-    ['default_provider undefined', 'default_provider = "acme"', 'default_provider', /defined provider \(openai, anthropic, ollama\)/],
+    ['default_provider undefined', 'default_provider = "acme"', 'default_provider', /defined provider \(openai, anthropic, gemini, ollama\)/],
     ['negative linger', 'linger_seconds = -1', 'linger_seconds', />= 0/],
     ['linger not a number', 'linger_seconds = "5m"', 'linger_seconds', /number/],
     ['runtimes not a table', 'runtimes = 3', 'runtimes', /named tables/],

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { join, dirname, basename } from 'node:path';
+import type { ProviderConfig, RuntimeConfig } from './types.js';
+
+/**
+ * How the fleet runs llmspell behind the adapter (`llmspell-fleet llmspell-adapter`). Pure
+ * functions, except the one-time probe of whether this OS lets us make a network namespace.
+ */
+
+/** A runtime that starts llmspell runs behind the adapter unless it says adapter = "none". */
+export function usesLlmspellAdapter(rt: RuntimeConfig): boolean {
+  if (rt.adapter !== undefined) return rt.adapter === 'llmspell';
+  const program = rt.argv?.[0];
+  return program !== undefined && basename(program) === 'llmspell';
+}
+
+/** The llmspell built-in profile for each built-in provider, used when it has no config file. */
+export const LLMSPELL_PROFILES: Readonly<Record<string, string>> = {
+  openai: 'openai-prod',
+  anthropic: 'claude-prod',
+  gemini: 'gemini-prod',
+  ollama: 'ollama',
+};
+
+/**
+ * `--config {config}` in an llmspell argv, when the provider has no config file: replaced by
+ * `--profile <profile>`, or dropped, so a first run works with no file at all.
+ */
+export function withProviderArgs(argv: readonly string[], provider: ProviderConfig): string[] {
+  if (provider.config !== undefined) return [...argv];
+  const i = argv.findIndex((a, idx) => (a === '--config' || a === '-c') && argv[idx + 1] === '{config}');
+  if (i < 0) return [...argv];
+  const replacement = provider.profile !== undefined ? ['--profile', provider.profile] : [];
+  return [...argv.slice(0, i), ...replacement, ...argv.slice(i + 2)];
+}
+
+/** Provider keys llmspell reads (LLMSPELL_PROVIDER, which the fleet sets, is not one of them). */
+const KEY_VARIABLES: Readonly<Record<string, readonly string[]>> = {
+  openai: ['OPENAI_API_KEY'],
+  anthropic: ['ANTHROPIC_API_KEY'],
+  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+  ollama: ['OLLAMA_HOST'],
+};
+
+/**
+ * The variables llmspell reads for `provider`, taken from the requester's environment: the
+ * manager may have been started long before the user exported a key. Values are secrets.
+ */
+export function providerEnv(provider: string, env: Record<string, string | undefined>): Record<string, string> {
+  const upper = provider.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const names = [...(KEY_VARIABLES[provider] ?? []), ...['API_KEY', 'BASE_URL', 'MODEL'].map((s) => `LLMSPELL_PROVIDER_${upper}_${s}`)];
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}
+
+export interface Isolation {
+  ok: boolean;
+  /** Why not, in words a user can act on. */
+  why?: string;
+}
+
+let probed: Promise<Isolation> | undefined;
+
+/** Whether `unshare -rn` works here (user namespaces may be disabled). Asked once per process. */
+export function networkIsolation(): Promise<Isolation> {
+  probed ??= new Promise<Isolation>((resolve) => {
+    execFile('unshare', ['-rn', 'true'], { timeout: 5000 }, (error, _stdout, stderr) => {
+      if (error === null) resolve({ ok: true });
+      else if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve({ ok: false, why: 'unshare (util-linux) is not installed' });
+      else resolve({ ok: false, why: `unshare -rn fails here (${String(stderr).trim() || error.message}); unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone)` });
+    });
+  });
+  return probed;
+}
+
+export interface AdapterArgvOptions {
+  node: string;
+  cli: string;
+  connectionFile: string;
+  logFile: string;
+  runtime: RuntimeConfig;
+  llmspellArgv: readonly string[];
+  isolate: boolean;
+  startupTimeoutSeconds: number;
+}
+
+/** `kernel-abc.json` -> `kernel-abc-llmspell.json`, llmspell's own file beside the adapter's. */
+export function llmspellConnectionFile(connectionFile: string): string {
+  return join(dirname(connectionFile), `${basename(connectionFile, '.json')}-llmspell.json`);
+}
+
+/** The adapter command that starts and fronts llmspell; `unshare -rn` first when isolating. */
+export function adapterArgv(o: AdapterArgvOptions): string[] {
+  const argv = [
+    o.node, o.cli, 'llmspell-adapter',
+    '--connection-file', o.connectionFile,
+    '--transport', o.isolate ? 'ipc' : 'tcp',
+    '--llmspell-connection-file', llmspellConnectionFile(o.connectionFile),
+    '--llmspell-log', o.logFile,
+    '--interrupt', o.runtime.interrupt ?? 'notice',
+    '--interrupt-grace', String(o.runtime.interrupt_grace_seconds ?? 5),
+    '--startup-timeout', String(o.startupTimeoutSeconds),
+    '--',
+    ...o.llmspellArgv,
+  ];
+  // unshare execs the adapter (no fork), so the pid the fleet records is the adapter's.
+  return o.isolate ? ['unshare', '-rn', ...argv] : argv;
+}
