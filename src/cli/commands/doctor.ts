@@ -9,12 +9,14 @@ import { managerSocketPath } from '../../fleet/manager/files.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
 import { packageRoot, planLaunch } from '../../fleet/plan.js';
-import type { FleetConfig } from '../../fleet/types.js';
+import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
+import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
 import {
   doctorExitCode,
   formatDoctor,
   homeCheck,
+  llmspellChecks,
   pathCandidates,
   providerCheck,
   runtimeCheck,
@@ -57,7 +59,16 @@ function fallbackPath(config: FleetConfig, runtime: string, env: FleetContext['e
   return root === undefined ? env.PATH : [join(root, 'node_modules', '.bin'), env.PATH].filter(Boolean).join(delimiter);
 }
 
-async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext): Promise<Check> {
+async function llmspellVersion(exe: string, env: FleetContext['env']): Promise<string | undefined> {
+  try {
+    const { stdout } = await run(exe, ['--version'], { env, timeout: PROBE_TIMEOUT_MS });
+    return stdout.trim().split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
   const rt = config.runtimes[name] ?? {};
   const configFile = config.source ?? join(ctx.home, 'fleet.toml');
   const base = { name, isDefault: name === config.default_runtime, provider: config.default_provider, configFile, kernelspec: rt.kernelspec };
@@ -65,6 +76,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
   let pathValue: string | undefined;
   let planError: string | undefined;
   let connection: string | undefined = rt.connection;
+  let adapter: LaunchPlan['adapter'];
   try {
     const plan = await planLaunch({
       requirement: { runtime: name, provider: config.default_provider },
@@ -73,7 +85,8 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
       kernelId: 'doctor-check',
       env: ctx.env,
     });
-    command = plan.argv[0];
+    adapter = plan.adapter;
+    command = adapter?.llmspellArgv[0] ?? plan.argv[0];
     pathValue = plan.env.PATH ?? ctx.env.PATH;
     connection = plan.connection;
   } catch (error) {
@@ -84,12 +97,26 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
     pathValue = fallbackPath(config, name, ctx.env);
   }
   const resolved = command === undefined ? undefined : await findExecutable(command, pathValue);
-  return runtimeCheck({ ...base, command, resolved, planError, connection });
+  const checks = [runtimeCheck({ ...base, command, resolved, planError, connection })];
+  if (adapter !== undefined) {
+    const version = resolved === undefined ? undefined : await llmspellVersion(resolved, ctx.env);
+    checks.push(
+      ...llmspellChecks({
+        runtime: name,
+        ...(resolved !== undefined ? { resolved } : {}),
+        ...(version !== undefined ? { version } : {}),
+        isolation: adapter.isolation,
+        ...(adapter.isolationNote !== undefined ? { isolationNote: adapter.isolationNote } : {}),
+      }),
+    );
+  }
+  return checks;
 }
 
 async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
   const needing = Object.entries(config.runtimes)
-    .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true)
+    // Behind the adapter, `--config {config}` falls back to the provider's built-in profile.
+    .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true && !usesLlmspellAdapter(rt))
     .map(([name]) => name);
   const configFile = config.source ?? join(ctx.home, 'fleet.toml');
   return Promise.all(
@@ -102,6 +129,7 @@ async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<C
         configExists: file !== undefined && (await facts(file, true)) !== undefined,
         envKeys: Object.keys(p.env ?? {}),
         runtimesNeedingConfig: needing,
+        ...(p.profile !== undefined ? { profile: p.profile } : {}),
         fleetConfig: configFile,
       });
     }),
@@ -165,7 +193,7 @@ export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   }
   if (config !== undefined) {
     const names = Object.keys(config.runtimes).sort((a, b) => Number(b === config.default_runtime) - Number(a === config.default_runtime) || a.localeCompare(b));
-    for (const name of names) checks.push(await checkRuntime(name, config, ctx));
+    for (const name of names) checks.push(...(await checkRuntime(name, config, ctx)));
     checks.push(...(await checkProviders(config, ctx)));
   }
   checks.push(...(await checkPython(ctx)));
