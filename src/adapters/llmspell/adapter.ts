@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/log.js';
 import type { WireMessage } from '../../wire/codec.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import { stopLlmspell, type StartLlmspellOptions } from './child.js';
+import { HeartbeatWatch } from './health.js';
 import { History } from './history.js';
 import { ExecuteJob, JobFailure, ProbeJob, type Job, type JobContext } from './jobs.js';
 import { Llmspell } from './llmspell.js';
@@ -52,6 +53,17 @@ export class LlmspellAdapter {
   #stopping = false;
   #interruptTimer: NodeJS.Timeout | undefined;
   readonly #context: JobContext;
+  readonly #watch = new HeartbeatWatch({
+    idleLink: () => (this.#running === undefined ? this.#llmspell?.link : undefined),
+    onSilent: () => {
+      this.options.logger.error('llmspell is idle but does not answer its heartbeat (hung or stopped?)');
+      this.#notice = 'llmspell stopped answering while idle (hung or stopped?); if this cell never finishes, restart the kernel.\n';
+    },
+    onAnswering: () => {
+      this.options.logger.info('llmspell answers its heartbeat again');
+      this.#notice = undefined;
+    },
+  });
   /** Replies go back on the channel their request came in on. */
   readonly #channels = new WeakMap<WireMessage, 'shell' | 'control'>();
 
@@ -74,6 +86,7 @@ export class LlmspellAdapter {
   async start(): Promise<void> {
     await this.#frontend.bind(randomUUID());
     this.#boot();
+    this.#watch.start();
   }
 
   get llmspellPid(): number | undefined {
@@ -111,6 +124,7 @@ export class LlmspellAdapter {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#interruptTimer);
+    this.#watch.stop();
     this.#running?.abort.abort(new JobFailure('LlmspellStopped', 'the kernel is shutting down'));
     const llmspell = this.#llmspell ?? (await this.#booting?.catch(() => undefined));
     if (llmspell) {
