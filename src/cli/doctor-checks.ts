@@ -18,14 +18,7 @@ export interface Check {
   critical?: boolean;
 }
 
-/** Where `command` may be, in the order exec looks: a path is taken as is, a bare name is searched on PATH. */
-export function pathCandidates(command: string, pathValue: string | undefined): string[] {
-  if (command.includes('/')) return [command];
-  return (pathValue ?? '')
-    .split(delimiter)
-    .filter((dir) => dir.length > 0)
-    .map((dir) => join(dir, command));
-}
+export { pathCandidates } from '../shared/which.js';
 
 export interface FileFacts {
   isDirectory: boolean;

@@ -256,7 +256,8 @@ export class LlmspellAdapter {
   async #run({ job, abort }: Running, llmspell: Llmspell): Promise<void> {
     const signal = abort.signal;
     if (job.kind === 'probe') return job.run({ link: llmspell.link, signal, context: this.#context });
-    if (!job.silent && job.storeHistory) this.#count += 1;
+    // IPython does not count blank cells either.
+    if (!job.silent && job.storeHistory && !job.blank) this.#count += 1;
     const notice = job.silent ? undefined : this.#notice;
     if (notice !== undefined) this.#notice = undefined;
     const reply = await job.run({ link: llmspell.link, signal, count: this.#count, history: this.#history, context: this.#context, ...(notice !== undefined ? { notice } : {}) });

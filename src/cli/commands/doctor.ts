@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { managerSocketPath } from '../../fleet/manager/files.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
-import { packageRoot, planLaunch } from '../../fleet/plan.js';
+import { planLaunch } from '../../fleet/plan.js';
+import { findExecutable } from '../../shared/which.js';
 import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
 import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
@@ -17,7 +18,6 @@ import {
   formatDoctor,
   homeCheck,
   llmspellChecks,
-  pathCandidates,
   providerCheck,
   runtimeCheck,
   socketCheck,
@@ -38,25 +38,9 @@ async function facts(path: string, follow: boolean): Promise<FileFacts | undefin
   }
 }
 
-/** The first executable regular file among the candidates, as exec would pick it. */
-export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
-  for (const candidate of pathCandidates(command, pathValue)) {
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return resolve(candidate);
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
-
-/** The PATH a backend gets when no plan could be made: config's PATH, else our node_modules/.bin before the caller's. */
+/** The PATH a backend gets when no plan could be made: config's PATH, else the caller's. */
 function fallbackPath(config: FleetConfig, runtime: string, env: FleetContext['env']): string | undefined {
-  const fromConfig = config.runtimes[runtime]?.env?.PATH ?? config.providers[config.default_provider]?.env?.PATH;
-  if (fromConfig !== undefined) return fromConfig;
-  const root = packageRoot();
-  return root === undefined ? env.PATH : [join(root, 'node_modules', '.bin'), env.PATH].filter(Boolean).join(delimiter);
+  return config.runtimes[runtime]?.env?.PATH ?? config.providers[config.default_provider]?.env?.PATH ?? env.PATH;
 }
 
 async function llmspellVersion(exe: string, env: FleetContext['env']): Promise<string | undefined> {
