@@ -46,6 +46,7 @@ export class LlmspellAdapter {
   readonly #restarts: number[] = [];
   #llmspell: Llmspell | undefined;
   #booting: Promise<Llmspell> | undefined;
+  readonly #stopBoot = new AbortController();
   #running: Running | undefined;
   #count = 0;
   #notice: string | undefined;
@@ -126,6 +127,8 @@ export class LlmspellAdapter {
     clearTimeout(this.#interruptTimer);
     this.#watch.stop();
     this.#running?.abort.abort(new JobFailure('LlmspellStopped', 'the kernel is shutting down'));
+    // A boot in progress gives up at once and stops its llmspell itself.
+    this.#stopBoot.abort(new Error('stopping'));
     const llmspell = this.#llmspell ?? (await this.#booting?.catch(() => undefined));
     if (llmspell) {
       llmspell.link.close();
@@ -137,7 +140,7 @@ export class LlmspellAdapter {
 
   #boot(): void {
     this.#llmspell = undefined;
-    const booting = Llmspell.start(this.options.llmspell, this.options.logger);
+    const booting = Llmspell.start(this.options.llmspell, this.options.logger, this.#stopBoot.signal);
     this.#booting = booting;
     booting.then(
       (llmspell) => {
@@ -151,6 +154,7 @@ export class LlmspellAdapter {
         this.#pump();
       },
       (error: unknown) => {
+        if (this.#stopping) return;
         this.options.logger.error({ err: error }, 'llmspell could not start');
         process.stderr.write(`llmspell-fleet adapter: ${describeError(error)}\n`);
         void this.stop(1);

@@ -17,6 +17,8 @@ export interface StartLlmspellOptions {
   /** llmspell's stdout and stderr (its own copy of every print, its WARN/ERROR lines). */
   logFile: string;
   startupTimeoutMs: number;
+  /** Stops the wait for the connection file (the adapter is shutting down); llmspell is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface LlmspellChild {
@@ -55,6 +57,7 @@ export async function startLlmspell(options: StartLlmspellOptions): Promise<Llms
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('timeout')), options.startupTimeoutMs);
   void child.exit.then(() => abort.abort(new Error('exited')));
+  options.signal?.addEventListener('abort', () => abort.abort(new Error('stopping')), { once: true });
   try {
     const info = await waitForConnectionFile(options.connectionFile, { signal: abort.signal });
     return { child, info };
