@@ -35,13 +35,13 @@ export async function loopbackConnection(transport: Transport): Promise<Connecti
   return { ...base, transport, ip: '127.0.0.1', shell_port: shell!, iopub_port: iopub!, stdin_port: stdin!, control_port: control!, hb_port: hb! };
 }
 
-/** Messages as they arrive; `next` waits for the first not yet taken that matches. */
-export class Inbox {
-  readonly all: WireMessage[] = [];
-  #taken = new Set<WireMessage>();
-  #waiters: { match: (m: WireMessage) => boolean; resolve: (m: WireMessage) => void }[] = [];
+/** Messages (or any events) as they arrive; `next` waits for the first not yet taken that matches. */
+export class Inbox<T = WireMessage> {
+  readonly all: T[] = [];
+  #taken = new Set<T>();
+  #waiters: { match: (m: T) => boolean; resolve: (m: T) => void }[] = [];
 
-  push(msg: WireMessage): void {
+  push(msg: T): void {
     this.all.push(msg);
     const w = this.#waiters.find((x) => x.match(msg));
     if (!w) return;
@@ -50,10 +50,11 @@ export class Inbox {
     w.resolve(msg);
   }
 
-  next(match: string | ((m: WireMessage) => boolean) = () => true): Promise<WireMessage> {
-    const fn = typeof match === 'string' ? (m: WireMessage) => m.msgType === match : match;
+  /** A string matches a WireMessage's msg_type. */
+  next(match: string | ((m: T) => boolean) = () => true): Promise<T> {
+    const fn = typeof match === 'string' ? (m: T) => (m as unknown as WireMessage).msgType === match : match;
     const found = this.all.find((m) => !this.#taken.has(m) && fn(m));
-    if (found) {
+    if (found !== undefined) {
       this.#taken.add(found);
       return Promise.resolve(found);
     }
@@ -85,6 +86,8 @@ export class KernelPeer {
   readonly signer: Signer;
   readonly session = `kernel-peer-${process.pid}`;
   #sockets: { shell: zmq.Router; control: zmq.Router; stdin: zmq.Router; iopub: zmq.Publisher; hb: zmq.Reply };
+  #hbAnswering = true;
+  #hbHeld: Buffer[] | undefined;
 
   private constructor(readonly info: ConnectionInfo) {
     this.signer = createSigner(info.key, info.signature_scheme);
@@ -104,13 +107,24 @@ export class KernelPeer {
     for (const ch of ['shell', 'control', 'stdin'] as const) void readInto(s[ch], peer.signer, peer.inbox[ch], (r) => peer.rejected.push(r));
     void (async () => {
       try {
-        for await (const frames of s.hb) await s.hb.send(frames);
+        for await (const frames of s.hb) {
+          if (peer.#hbAnswering) await s.hb.send(frames);
+          else peer.#hbHeld = frames;
+        }
       } catch {
         // closed
       }
     })();
     void peer.#answerKernelInfo();
     return peer;
+  }
+
+  /** Stop or resume echoing heartbeats (as a hung backend would). */
+  heartbeat(answering: boolean): void {
+    this.#hbAnswering = answering;
+    // REP must answer before it reads again: the ping that came in while silent goes back late.
+    if (answering && this.#hbHeld) void this.#sockets.hb.send(this.#hbHeld);
+    this.#hbHeld = undefined;
   }
 
   /** A reply addressed to whoever sent `request`, with `request` as parent. */

@@ -31,11 +31,12 @@ interface Recorded {
   failed: string[];
   exited: string[];
   restarting: number;
+  heartbeat: Inbox<{ responsive: boolean; silentMs: number }>;
 }
 
 function recorder(): Recorded {
   const r: Recorded = {
-    clientBound: new Inbox(), unserved: [], failed: [], exited: [], restarting: 0,
+    clientBound: new Inbox(), unserved: [], failed: [], exited: [], restarting: 0, heartbeat: new Inbox(),
     events: {
       onClientBound: (_s, _c, msg) => r.clientBound.push(msg),
       onIopub: () => {},
@@ -44,13 +45,14 @@ function recorder(): Recorded {
       onFailed: (_s, reason) => r.failed.push(reason),
       onExited: (_s, how) => r.exited.push(how),
       onRestarting: () => { r.restarting++; },
+      onHeartbeat: (_s, responsive, silentMs) => r.heartbeat.push({ responsive, silentMs }),
     },
   };
   return r;
 }
 
-function slot(directory: FakeDirectory, r: Recorded, maxPending?: number): BackendSlot {
-  const s = new BackendSlot({ requirement, directory, logger: silentLogger(), events: r.events, ...(maxPending !== undefined ? { maxPending } : {}) });
+function slot(directory: FakeDirectory, r: Recorded, maxPending?: number, heartbeatTimeoutMs?: number): BackendSlot {
+  const s = new BackendSlot({ requirement, directory, logger: silentLogger(), events: r.events, ...(maxPending !== undefined ? { maxPending } : {}), ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs } : {}) });
   cleanup.push(() => s.close({ stop: false }));
   return s;
 }
@@ -59,12 +61,12 @@ const fromClient = (msgType: string, content: object = {}): WireMessage =>
   createMessage({ msgType, content, session: 'client', identities: [Buffer.from('client-1')] });
 
 /** A slot started on a fresh peer, and ready. */
-async function readySlot(options: { interruptMode?: 'signal' | 'message' } = {}) {
+async function readySlot(options: { interruptMode?: 'signal' | 'message'; heartbeatTimeoutMs?: number } = {}) {
   const p = await peer();
   let lease!: FakeLease;
-  const directory = new FakeDirectory((req) => (lease = leaseOn(p, { requirement: req, ...options })));
+  const directory = new FakeDirectory((req) => (lease = leaseOn(p, { requirement: req, ...(options.interruptMode ? { interruptMode: options.interruptMode } : {}) })));
   const r = recorder();
-  const s = slot(directory, r);
+  const s = slot(directory, r, undefined, options.heartbeatTimeoutMs);
   await s.start();
   return { p, lease, directory, r, s };
 }
@@ -198,6 +200,16 @@ describe('BackendSlot', () => {
     await started;
     expect(lease.releases).toEqual([{ stop: false }]);
     expect(s.state).toBe('closed');
+  });
+
+  it('tells when the heartbeat of a backend running none of our cells goes silent, and when it is back', async () => {
+    const { p, r } = await readySlot({ heartbeatTimeoutMs: 1000 });
+    p.heartbeat(false);
+    const silent = await r.heartbeat.next();
+    expect(silent.responsive).toBe(false);
+    expect(silent.silentMs).toBeGreaterThanOrEqual(1000);
+    p.heartbeat(true);
+    expect(await r.heartbeat.next()).toEqual({ responsive: true, silentMs: 0 });
   });
 
   it('moves to the new process when another router restarts the shared backend, holding requests meanwhile', async () => {
