@@ -224,7 +224,7 @@ export class BackendSlot {
       iopubRoom: this.options.iopubRoom,
       onRejected: (channel, reason) => events.onRejected(channel, reason),
       onOversized: (channel, msg, bytes) => {
-        // The router answers in its place (proxy #backendOversized), so it is no longer in flight.
+        // The router answers in its place (RouterReplies.backendTooLarge), so it is no longer in flight.
         this.#settleInFlight(channel, msg);
         events.onOversized?.(this, channel, msg, bytes);
       },
