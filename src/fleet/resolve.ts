@@ -1,6 +1,7 @@
 import { FleetError } from '../shared/errors.js';
 import { configPath } from './paths.js';
-import type { FleetConfig, Requirement } from './types.js';
+import type { FleetConfig } from './types.js';
+import type { Requirement } from '../shared/requirement.js';
 
 export type RequirementField = 'runtime' | 'provider';
 const FIELDS: readonly RequirementField[] = ['runtime', 'provider'];

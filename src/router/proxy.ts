@@ -3,14 +3,15 @@ import type { Logger } from '../shared/log.js';
 import { WireMessage, createMessage, type RejectReason } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import type { RequestChannel } from './backend-link.js';
-import { BackendSlot, requirementKey } from './backend-slot.js';
+import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
+import { BackendSlot } from './backend-slot.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { errorReplyContent, fleetKernelInfo, statusContent, streamContent } from './replies.js';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.js';
 import { diedBeforeReply, exitNotice, heartbeatNotice, notice, tooLarge, type AfterExit } from './notices.js';
 import { routeClientRequest } from './routes.js';
-import type { BackendDirectory, RequirementRef } from './types.js';
+import type { BackendDirectory } from './types.js';
 
 export type RouterState = 'running' | 'stopping' | 'stopped';
 

@@ -1,16 +1,16 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { managerSocketPath } from '../../fleet/manager/files.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
-import { packageRoot, planLaunch } from '../../fleet/plan.js';
+import { planLaunch } from '../../fleet/plan.js';
 import type { FleetConfig } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
+import { packageRoot } from '../../shared/package.js';
+import { runCommand } from '../../shared/process.js';
 import {
   doctorExitCode,
   formatDoctor,
@@ -24,7 +24,6 @@ import {
 } from '../doctor-checks.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags, type FleetContext } from './fleet-shared.js';
 
-const run = promisify(execFile);
 const PROBE_TIMEOUT_MS = 10_000;
 
 async function facts(path: string, follow: boolean): Promise<FileFacts | undefined> {
@@ -124,7 +123,7 @@ async function checkPython(ctx: FleetContext): Promise<Check[]> {
     checks.push({ name: 'python', status: 'FAIL', detail: 'python3 not found on PATH', fix: 'install Python 3 (needed for Python kernels and Jupyter clients)' });
   } else {
     try {
-      const { stdout } = await run(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeout: PROBE_TIMEOUT_MS });
+      const { stdout } = await runCommand(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeoutMs: PROBE_TIMEOUT_MS });
       checks.push({ name: 'python', status: 'OK', detail: `${python}, jupyter_client ${stdout.trim()}` });
     } catch {
       checks.push({ name: 'python', status: 'WARN', detail: `${python} cannot import jupyter_client`, fix: `${python} -m pip install jupyter_client ipykernel` });

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { argvLayer, checkRequirement, configLayer, envLayer, resolveRequirement } from '../../fleet/resolve.js';
-import type { Requirement } from '../../fleet/types.js';
+import type { Requirement } from '../../shared/requirement.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
 import { envWithHome, resolveHome } from '../fleet-args.js';
 

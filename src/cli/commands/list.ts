@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { rssBytes } from '../../fleet/manager/proc.js';
-import { formatTable } from '../format.js';
+import { formatTable } from '../../shared/table.js';
 import { listTable, publicRecord, recordsIn, type ListedRecord, type PublicRecord } from '../fleet-views.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 

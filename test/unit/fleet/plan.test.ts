@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
 import { parseFleetConfig } from '../../../src/fleet/config.js';
 import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
-import { newKernelId, packageRoot, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import { newKernelId, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import { packageRoot } from '../../../src/shared/package.js';
 import type { FleetConfig } from '../../../src/fleet/types.js';
 
 const ROOT = resolve('.');

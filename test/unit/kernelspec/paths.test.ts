@@ -4,7 +4,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type HostContext,
   type InstallScope,
   type ScopeFlags,
   dataDirFor,
@@ -12,11 +11,11 @@ import {
   defaultResourcesDir,
   detectSysPrefix,
   kernelDirFor,
-  packageRoot,
   resolveScope,
   sysPrefixFromEnv,
-  userDataDir,
 } from '../../../src/kernelspec/paths.js';
+import { type HostContext, userDataDir } from '../../../src/shared/jupyter-paths.js';
+import { packageRoot, requirePackageRoot } from '../../../src/shared/package.js';
 import { isFleetError } from '../../../src/shared/errors.js';
 
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
@@ -158,6 +157,7 @@ describe('package layout', () => {
   });
 
   it('fails with INSTALL_FAILED outside the package', async () => {
-    expect(await codeOf(() => packageRoot(path.join(scratch, 'somewhere', 'file.js')))).toBe('INSTALL_FAILED');
+    expect(packageRoot(path.join(scratch, 'somewhere', 'file.js'))).toBeUndefined();
+    expect(await codeOf(() => requirePackageRoot(path.join(scratch, 'somewhere', 'file.js')))).toBe('INSTALL_FAILED');
   });
 });

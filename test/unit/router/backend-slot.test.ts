@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { requirementKey } from '../../../src/router/backend-slot.js';
 import { describeExit } from '../../../src/shared/exit.js';
 
 describe('describeExit', () => {
@@ -13,15 +12,5 @@ describe('describeExit', () => {
     [{ exitCode: null, signal: 'SIGTERM' }, 'was killed by SIGTERM'],
   ])('%j -> %s', (exit, text) => {
     expect(describeExit(exit)).toBe(text);
-  });
-});
-
-describe('requirementKey', () => {
-  it.each([
-    [{ runtime: 'lua', provider: 'openai' }, 'lua/openai'],
-    [{ runtime: 'lua', provider: 'openai', group: 'team' }, 'lua/openai#team'],
-    [{ runtime: 'python', provider: 'anthropic', group: '' }, 'python/anthropic'],
-  ])('%j -> %s', (req, key) => {
-    expect(requirementKey(req)).toBe(key);
   });
 });
