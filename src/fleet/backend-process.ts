@@ -4,7 +4,7 @@ import type { BackendExit } from '../shared/backend.js';
 import { FleetError, isFleetError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { climbStopLadder, type StopLadder } from '../shared/process.js';
+import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared/process.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
@@ -103,7 +103,7 @@ export class BackendProcess {
       connection = written ?? (await awaitKernelConnection(plan, child));
     } catch (error) {
       termination.requested = 'startup-failed';
-      await terminate(child, { graceMs: STARTUP_FAILURE_GRACE_MS, killMs: 3000 }, log);
+      await terminate(child, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
       await removeConnectionFile(plan.connectionFile);
       log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
       throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
@@ -128,8 +128,9 @@ export class BackendProcess {
     return this.stopping;
   }
 
-  private async stopOnce({ graceMs = 2000, killMs = 3000 }: StopOptions): Promise<void> {
+  private async stopOnce(options: StopOptions): Promise<void> {
     if (this.child.alive) this.termination.requested ??= 'stopped';
+    const { graceMs = DEFAULT_STOP_LADDER.graceMs, killMs = DEFAULT_STOP_LADDER.killMs } = options;
     const gone = await terminate(this.child, { graceMs, killMs }, this.log);
     if (gone) await this.exited;
     await removeConnectionFile(this.plan.connectionFile, this.connection.key);

@@ -117,10 +117,6 @@ export function jupyterDataDirs(env: Env = process.env): Promise<string[]> {
   return dirs;
 }
 
-export function clearKernelspecCache(): void {
-  dataDirCache.clear();
-}
-
 /** Find an installed kernelspec by name, as `jupyter kernelspec list` would. */
 export async function findKernelspec(name: string, options: FindKernelspecOptions = {}): Promise<FoundKernelspec> {
   const env = options.env ?? process.env;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from './errors.js';
 
-export const PACKAGE_NAME = 'llmspell-fleet';
+const PACKAGE_NAME = 'llmspell-fleet';
 
 const HERE = fileURLToPath(import.meta.url);
 let cachedRoot: string | null | undefined;

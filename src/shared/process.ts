@@ -95,6 +95,9 @@ export interface StopLadder {
   killMs: number;
 }
 
+/** Two seconds to shut down cleanly (a kernel saving its history), then three more after SIGKILL. */
+export const DEFAULT_STOP_LADDER: Readonly<StopLadder> = { graceMs: 2000, killMs: 3000 };
+
 export interface LadderTarget {
   /** False once the process is known to be gone; then nothing is sent. Default: always true. */
   alive?(): boolean;

@@ -36,7 +36,7 @@ async function facts(path: string, follow: boolean): Promise<FileFacts | undefin
 }
 
 /** The first executable regular file among the candidates, as exec would pick it. */
-export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
+async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
   for (const candidate of pathCandidates(command, pathValue)) {
     try {
       await access(candidate, constants.X_OK);
@@ -147,7 +147,7 @@ async function pingManager(ctx: FleetContext): Promise<ManagerInfo | undefined> 
 }
 
 /** Every check, in the order shown. Starts nothing (the manager is only pinged if its socket exists). */
-export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
+async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   const uid = process.getuid?.();
   const checks: Check[] = [homeCheck(ctx.home, await facts(ctx.home, false), uid)];
   const socket = managerSocketPath(ctx.home);

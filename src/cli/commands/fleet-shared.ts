@@ -75,12 +75,12 @@ export function writeJson(value: unknown): void {
 }
 
 /** Errors the user can act on (ours, the manager's, system calls') get one line; bugs go up with their stack. */
-export function isReportable(error: unknown): boolean {
+function isReportable(error: unknown): boolean {
   if (isFleetError(error) || error instanceof CliError) return true;
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }
 
-export function reportError(error: unknown): void {
+function reportError(error: unknown): void {
   if (!isReportable(error)) throw error;
   process.stderr.write(`llmspell-fleet: ${describeError(error)}\n`);
   process.exitCode = 1;

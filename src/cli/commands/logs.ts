@@ -27,7 +27,7 @@ const POLL_MS = 200;
  * <home>/logs/<ID>.log, so logs of a backend that is gone, or of a fleet whose manager is
  * down, can still be read.
  */
-export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
+async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
   let managerNote = '';
   try {
     const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'list' }), { autostart: false });
@@ -48,7 +48,7 @@ export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<
 }
 
 /** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */
-export async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
+async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();

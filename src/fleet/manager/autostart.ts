@@ -30,7 +30,7 @@ export function cliEntryFor(moduleFile: string, root: string | undefined): strin
   return root === undefined ? undefined : join(root, 'dist', 'src', 'cli', 'main.js');
 }
 
-export function cliEntry(): string {
+function cliEntry(): string {
   const entry = cliEntryFor(fileURLToPath(import.meta.url), packageRoot());
   if (entry === undefined || !existsSync(entry)) {
     throw new FleetError('MANAGER_UNAVAILABLE', `cannot start the fleet manager: the built CLI ${entry ?? '(dist/src/cli/main.js)'} is missing; run \`npm run build\``, {

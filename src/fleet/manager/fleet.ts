@@ -8,6 +8,7 @@ import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
+import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
@@ -218,8 +219,7 @@ export class FleetManager {
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
     this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    const graceMs = this.options.stopGraceMs ?? 2000;
-    await backend.stop({ graceMs, killMs: 3000 }, this.#log);
+    await backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
     await backend.gone;
     return backend.record();
   }
