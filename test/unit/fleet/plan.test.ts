@@ -7,7 +7,6 @@ import { isFleetError } from '../../../src/shared/errors.js';
 import { parseFleetConfig } from '../../../src/fleet/config.js';
 import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
 import { newKernelId, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
-import { packageRoot } from '../../../src/shared/package.js';
 import type { FleetConfig } from '../../../src/fleet/types.js';
 
 const ROOT = resolve('.');
@@ -168,11 +167,6 @@ describe('helpers', () => {
     const a = newKernelId({ runtime: 'lua', provider: 'openai' });
     expect(a).toMatch(/^lua-openai-[0-9a-f]{8}$/);
     expect(newKernelId({ runtime: 'lua', provider: 'openai' })).not.toBe(a);
-  });
-
-  it('packageRoot walks up to the llmspell-fleet package', () => {
-    expect(packageRoot()).toBe(ROOT);
-    expect(packageRoot('file:///')).toBeUndefined();
   });
 
   it.each([

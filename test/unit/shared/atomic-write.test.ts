@@ -1,15 +1,13 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../../src/shared/atomic-write.js';
 
 describe('writeFileAtomic', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-atomic-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-atomic-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('replaces the file, leaves it 0600 even if it was wider, and no temporary file behind', async () => {
     const file = join(dir, 'registry.json');
@@ -31,7 +29,7 @@ describe('writeFileAtomic', () => {
   it('rejects and removes its temporary file when the rename cannot happen', async () => {
     const target = join(dir, 'a-directory');
     await rm(target, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.mkdir(join(target, 'child'), { recursive: true }));
+    await mkdir(join(target, 'child'), { recursive: true });
     await expect(writeFileAtomic(target, 'x')).rejects.toMatchObject({ code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/) });
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

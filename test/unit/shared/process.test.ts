@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/shared/log.js';
 import { climbStopLadder, pollUntil, runCommand, spawnDetached, type LadderTarget } from '../../../src/shared/process.js';
 
@@ -41,11 +42,8 @@ describe('runCommand', () => {
 });
 
 describe('spawnDetached', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-process-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-process-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts the child in its own process group with stdout and stderr in one file', async () => {
     const file = join(dir, 'out.log');
