@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { FleetError, describeError } from '../shared/errors.js';
 import { spawnDetached } from '../shared/process.js';
 
@@ -55,7 +54,7 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   await mkdir(dirname(options.logFile), { recursive: true, mode: 0o700 });
   const log = await open(options.logFile, 'a', 0o600);
   let logOffset: number;
-  let subprocess: ChildProcess;
+  let subprocess: ReturnType<typeof spawnDetached>;
   let spawned: Promise<NodeJS.ErrnoException | undefined>;
   let alive = true;
   let exit: Promise<ChildExit>;
