@@ -1,8 +1,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { FleetError } from '../shared/errors.js';
-import { currentHost, userDataDir } from '../shared/jupyter-paths.js';
+import { userDataDir } from '../shared/jupyter-paths.js';
 import { isSafeName } from '../shared/names.js';
 import { runCommand } from '../shared/process.js';
 
@@ -71,7 +72,7 @@ function splitPath(value: string | undefined): string[] {
 
 /** The standard data path when `jupyter` itself cannot be asked. Pure. */
 export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
-  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir(currentHost(env))];
+  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir({ env, platform: process.platform, home: env.HOME || homedir() })];
   if (pythonPrefix) dirs.push(join(pythonPrefix, 'share', 'jupyter'));
   dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
   return [...new Set(dirs)];

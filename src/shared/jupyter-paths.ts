@@ -13,8 +13,8 @@ export interface HostContext {
   cwd: string;
 }
 
-export function currentHost(env: HostContext['env'] = process.env): HostContext {
-  return { env, platform: process.platform, home: env.HOME || homedir(), cwd: process.cwd() };
+export function currentHost(): HostContext {
+  return { env: process.env, platform: process.platform, home: homedir(), cwd: process.cwd() };
 }
 
 export function pathFor(platform: NodeJS.Platform): path.PlatformPath {
@@ -31,7 +31,7 @@ function envFlag(env: HostContext['env'], name: string): boolean {
  * jupyter_core's `jupyter_data_dir()`. The JUPYTER_PLATFORM_DIRS branch uses platformdirs'
  * usual answers (we cannot ask Windows' shell-folder API from here, LOCALAPPDATA is its usual value).
  */
-export function userDataDir(host: HostContext): string {
+export function userDataDir(host: Pick<HostContext, 'env' | 'platform' | 'home'>): string {
   const { env, platform, home } = host;
   const p = pathFor(platform);
   if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
