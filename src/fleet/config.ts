@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { FleetError } from '../shared/errors.js';
+import { SAFE_NAME as NAME } from '../shared/names.js';
 import { defaultFleetConfig } from './defaults.js';
 import { configPath } from './paths.js';
 import { unknownPlaceholders } from './template.js';
@@ -14,7 +15,6 @@ const ROUTER_KEYS = ['max_message_mb', 'restart_limit', 'heartbeat_timeout_secon
 const RUNTIME_KEYS = ['kernelspec', 'argv', 'connection', 'language', 'interrupt_mode', 'env', 'startup_timeout', 'adapter', 'interrupt', 'interrupt_grace_seconds', 'isolate'];
 const PROVIDER_KEYS = ['config', 'env', 'profile'];
 // Names end up in kernel ids and file names, so they must be safe path components.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Throws BAD_CONFIG naming the file and the key path, so the user knows exactly what to edit. */

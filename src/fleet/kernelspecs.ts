@@ -2,8 +2,10 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { FleetError } from '../shared/errors.js';
+import { userDataDir } from '../shared/jupyter-paths.js';
+import { isSafeName } from '../shared/names.js';
+import { runCommand } from '../shared/process.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -64,20 +66,13 @@ export function parseKernelspec(text: string, source: string): KernelSpec {
   return spec;
 }
 
-function userDataDir(env: Env): string {
-  if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
-  const home = env.HOME || homedir();
-  if (process.platform === 'darwin') return join(home, 'Library', 'Jupyter');
-  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'jupyter');
-}
-
 function splitPath(value: string | undefined): string[] {
   return (value ?? '').split(delimiter).filter((p) => p.length > 0);
 }
 
 /** The standard data path when `jupyter` itself cannot be asked. Pure. */
 export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
-  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir(env)];
+  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir({ env, platform: process.platform, home: env.HOME || homedir() })];
   if (pythonPrefix) dirs.push(join(pythonPrefix, 'share', 'jupyter'));
   dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
   return [...new Set(dirs)];
@@ -85,7 +80,7 @@ export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
 
 async function probe(command: string, args: string[], env: Env): Promise<string | undefined> {
   try {
-    const r = await execa(command, args, { env, extendEnv: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
+    const r = await runCommand(command, args, { env, timeoutMs: PROBE_TIMEOUT_MS });
     return r.stdout;
   } catch {
     return undefined;
@@ -123,15 +118,11 @@ export function jupyterDataDirs(env: Env = process.env): Promise<string[]> {
   return dirs;
 }
 
-export function clearKernelspecCache(): void {
-  dataDirCache.clear();
-}
-
 /** Find an installed kernelspec by name, as `jupyter kernelspec list` would. */
 export async function findKernelspec(name: string, options: FindKernelspecOptions = {}): Promise<FoundKernelspec> {
   const env = options.env ?? process.env;
   const install = `install it (for Python: python -m ipykernel install --user --name ${name}) or pick a name that \`jupyter kernelspec list\` shows`;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+  if (!isSafeName(name)) {
     throw new FleetError('KERNELSPEC_NOT_FOUND', `"${name}" is not a valid kernelspec name; ${install}`, { name, searched: [] });
   }
   const dataDirs = [...(options.extraDirs ?? []), ...(await jupyterDataDirs(env))];

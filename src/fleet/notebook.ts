@@ -12,7 +12,7 @@ export interface NotebookRequirement {
 }
 
 /** Larger notebooks are not read: parsing them on a kernel's start path costs too much. */
-export const MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024;
+const MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024;
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim().length > 0 ? v.trim() : undefined;

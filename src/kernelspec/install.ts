@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FleetError, describeError, isFleetError } from '../shared/errors.js';
+import { type HostContext, currentHost } from '../shared/jupyter-paths.js';
 import {
-  type HostContext,
   type InstallScope,
-  currentHost,
   dataDirFor,
   defaultCliPath,
   defaultResourcesDir,

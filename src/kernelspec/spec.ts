@@ -14,7 +14,7 @@ export const KERNEL_LANGUAGE = 'lua';
 export const LOGO_FILES = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'] as const;
 
 /** Jupyter's own rule (jupyter_client `_kernel_name_pat`), so a name we accept is one Jupyter lists. */
-export const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/i;
+const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/i;
 const KERNEL_NAME_RULE = 'letters, digits and the separators - . _ (hyphen, period, underscore)';
 
 /** What the router needs to know about an alias kernelspec; empty for the plain one. */
@@ -78,7 +78,7 @@ function aliasParts(alias: AliasOptions): string[] {
   return [alias.runtime, alias.provider].filter((part): part is string => part !== undefined);
 }
 
-export function defaultKernelName(alias: AliasOptions): string {
+function defaultKernelName(alias: AliasOptions): string {
   return [DEFAULT_KERNEL_NAME, ...aliasParts(alias)].join('-');
 }
 

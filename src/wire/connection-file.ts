@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../shared/atomic-write.js';
 import { FleetError } from '../shared/errors.js';
 import type { Channel } from './messages.js';
 
@@ -69,13 +70,9 @@ export async function readConnectionFile(path: string): Promise<ConnectionInfo> 
   return parseConnectionInfo(text, path);
 }
 
-/** Written to a temporary name then renamed, mode 0600: readers never see half a file or a key they may not read. */
+/** Atomic and 0600 (see writeFileAtomic): readers never see half a file or a key they may not read. */
 export async function writeConnectionFile(path: string, info: ConnectionInfo): Promise<void> {
-  // Unique per call: two concurrent writes of one path must not share (and steal) a temporary file.
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(info, null, 1) + '\n', { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(info, null, 1) + '\n');
 }
 
 /** zeromq endpoint for one channel; ipc follows Jupyter's `<ip>-<port>` path convention. */

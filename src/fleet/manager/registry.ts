@@ -4,9 +4,10 @@
  * atomically (tmp + rename, 0600). It holds no HMAC key and no environment: the keys stay in
  * the backends' connection files, the provider env only in the backends' own processes.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-write.js';
+import { SAFE_NAME as KERNEL_ID } from '../../shared/names.js';
 import { backendDir } from '../paths.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 
@@ -25,7 +26,6 @@ export interface RegistryFile {
 }
 
 const STATES: readonly BackendState[] = ['starting', 'ready', 'stopping', 'exited'];
-const KERNEL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * Pure: a copy with exactly the record's known fields. Whatever else a caller's object carries
@@ -119,22 +119,9 @@ export async function readRegistry(home: string): Promise<RegistryRead> {
   return parseRegistry(text, file);
 }
 
-/**
- * Atomic: a reader (or a manager starting after a crash) sees the old file or the new one,
- * never half of one. The temporary name is unique, so overlapping writes never share it;
- * the caller still serialises writes so the last rename carries the newest state.
- */
+/** Atomic (see writeFileAtomic); the caller serialises writes so the last rename carries the newest state. */
 export async function writeRegistry(home: string, records: readonly BackendRecord[], managerPid: number = process.pid): Promise<void> {
-  const file = registryPath(home);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, serializeRegistry(records, managerPid), { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(registryPath(home), serializeRegistry(records, managerPid));
 }
 
 /**

@@ -4,13 +4,13 @@
  * op run with half its fields.
  */
 import { isAbsolute } from 'node:path';
-import type { Requirement } from '../types.js';
+import { SAFE_NAME as NAME } from '../../shared/names.js';
+import type { Requirement } from '../../shared/requirement.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
 const OPS: readonly ManagerOp[] = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'];
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 type Fields = Record<string, unknown>;
 

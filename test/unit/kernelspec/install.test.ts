@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type InstallOptions, installKernelSpec, uninstallKernelSpec } from '../../../src/kernelspec/install.js';
-import type { HostContext } from '../../../src/kernelspec/paths.js';
+import type { HostContext } from '../../../src/shared/jupyter-paths.js';
 import { LOGO_FILES } from '../../../src/kernelspec/spec.js';
 import { type FleetError, isFleetError } from '../../../src/shared/errors.js';
 
