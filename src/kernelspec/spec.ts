@@ -2,6 +2,7 @@
  * The kernel.json we install, built as data. Pure: no file system, no process state.
  */
 import { FleetError } from '../shared/errors.js';
+import type { LlmspellAdapterMetadata } from './llmspell-spec.js';
 
 export const DEFAULT_KERNEL_NAME = 'llmspell-fleet';
 export const DEFAULT_DISPLAY_NAME = 'LLMSpell Fleet';
@@ -29,7 +30,8 @@ export interface KernelSpecJson {
   display_name: string;
   language: string;
   interrupt_mode: 'message';
-  metadata: { llmspell: LlmspellSpecMetadata; debugger: false };
+  /** `llmspell` marks the kernelspec as ours: the fleet's (router) or the plain llmspell one (adapter). */
+  metadata: { llmspell: LlmspellSpecMetadata | LlmspellAdapterMetadata; debugger: false };
 }
 
 /** An alias kernelspec pins the runtime and/or provider the router asks the fleet for. */
@@ -140,14 +142,17 @@ export function buildKernelSpec(options: SpecOptions): KernelSpecJson {
   };
 }
 
+/** The CLI subcommands our kernelspecs run: the fleet's router, or the adapter in front of one llmspell. */
+const OUR_SUBCOMMANDS: readonly string[] = ['router', 'llmspell-adapter'];
+
 /**
- * Whether a parsed kernel.json was written by us. Install and uninstall refuse to replace or
- * delete anything else, so `--name python3` cannot destroy another kernel.
+ * Whether a parsed kernel.json was written by us (either kind). Install and uninstall refuse to
+ * replace or delete anything else, so `--name python3` cannot destroy another kernel.
  */
 export function isFleetKernelSpec(json: unknown): boolean {
   if (typeof json !== 'object' || json === null) return false;
   const argv = (json as { argv?: unknown }).argv;
-  if (!Array.isArray(argv) || !argv.includes('router')) return false;
+  if (!Array.isArray(argv) || !argv.some((arg) => OUR_SUBCOMMANDS.includes(arg as string))) return false;
   const metadata = (json as { metadata?: unknown }).metadata;
   if (typeof metadata !== 'object' || metadata === null) return false;
   const llmspell = (metadata as { llmspell?: unknown }).llmspell;
