@@ -58,10 +58,14 @@ async function putDoubleOnPath(jenv: JupyterEnv): Promise<void> {
   jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
 }
 
-/** The fleet as a user sets it up: the kernelspec installed, lua by default, no lingering backends. */
+/**
+ * The fleet as a user sets it up: the kernelspec installed, no lingering backends. The default
+ * runtime is python, so only the notebook's own metadata (read through JPY_SESSION_NAME, which
+ * jupyter_server sets) can route its cells to lua.
+ */
 async function setUpFleet(jenv: JupyterEnv): Promise<void> {
   await cli(jenv, ['install', '--prefix', jenv.dir]);
-  const toml = 'default_runtime = "lua"\ndefault_provider = "openai"\nlinger_seconds = 0\n';
+  const toml = 'default_runtime = "python"\ndefault_provider = "openai"\nlinger_seconds = 0\n';
   await writeFile(join(jenv.homeDir, 'fleet.toml'), toml, { mode: 0o600 });
 }
 
