@@ -18,12 +18,26 @@ export interface RuntimeConfig {
   env?: Record<string, string>;
   /** Seconds to wait for the backend to be ready (default 60). */
   startup_timeout?: number;
+  /** "llmspell": start the runtime's argv inside the llmspell adapter, which speaks Jupyter for it (issue #8). */
+  adapter?: 'llmspell';
+  /**
+   * What an interrupt does to a backend that cannot interrupt a cell (llmspell): "notice" says so
+   * at once in the cell and lets it run; "restart" also restarts the kernel after
+   * interrupt_grace_seconds if the cell is still running.
+   */
+  interrupt?: 'notice' | 'restart';
+  /** Seconds (> 0) an interrupted cell may still finish before interrupt = "restart" restarts the kernel. */
+  interrupt_grace_seconds?: number;
+  /** A private network namespace for llmspell: "on" requires one, "off" never, "auto" when the host allows it. */
+  isolate?: 'auto' | 'on' | 'off';
 }
 
 export interface ProviderConfig {
   /** Path to the provider's llmspell config file ("~" expanded); fills {config}. */
   config?: string;
   env?: Record<string, string>;
+  /** An llmspell built-in profile (`--profile NAME`; letters, digits, -, _) used when `config` is not set. */
+  profile?: string;
 }
 
 /** `[router]`: limits every router applies to its clients and backends. */
