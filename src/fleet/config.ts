@@ -5,7 +5,7 @@ import { check, describeValue } from '../shared/schema.js';
 import { FleetFileSchema } from './config-schema.js';
 import { defaultFleetConfig } from './defaults.js';
 import { configPath } from './paths.js';
-import { keyLine, parseToml } from './toml.js';
+import { configError, parseToml } from './toml.js';
 import type { FleetConfig, ProviderConfig } from './types.js';
 
 /**
@@ -13,9 +13,7 @@ import type { FleetConfig, ProviderConfig } from './types.js';
  * user knows exactly what to edit: `fleet.toml:7: runtimes.lua.startup_timeout must be ...`.
  */
 function fail(text: string, source: string, path: Array<string | number>, key: string, message: string): never {
-  const line = keyLine(text, path);
-  const where = line === undefined ? `${source}:` : `${source}:${line}:`;
-  throw new FleetError('BAD_CONFIG', `${where} ${key} ${message}`, { source, key, ...(line === undefined ? {} : { line }) });
+  throw configError(text, source, path, `${key} ${message}`);
 }
 
 /** Relative paths mean "next to fleet.toml"; "~" is expanded at launch, with the launch env's HOME. */

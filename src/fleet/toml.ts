@@ -5,7 +5,7 @@
  */
 import { parse, TomlError } from 'smol-toml';
 import { FleetError } from '../shared/errors.js';
-import type { Table } from '../shared/schema.js';
+import { keyPath, type Table } from '../shared/schema.js';
 
 /** Parse, or throw BAD_CONFIG `file:line:column: TOML syntax error: ...` (plus `hint`, if given). */
 export function parseToml(text: string, source: string, hint = ''): Table {
@@ -20,6 +20,16 @@ export function parseToml(text: string, source: string, hint = ''): Table {
       column: cause.column,
     }, { cause });
   }
+}
+
+/**
+ * BAD_CONFIG for a bad value at `path`: `file:line: message` (or `file: message` when the key's
+ * line cannot be found), with source, key and line in the context.
+ */
+export function configError(text: string, source: string, path: ReadonlyArray<string | number>, message: string): FleetError {
+  const line = keyLine(text, path);
+  const where = line === undefined ? `${source}:` : `${source}:${line}:`;
+  return new FleetError('BAD_CONFIG', `${where} ${message}`, { source, key: keyPath(path), ...(line === undefined ? {} : { line }) });
 }
 
 // One key segment: bare, "basic" or 'literal'.
