@@ -1,7 +1,9 @@
 /**
  * The kernel.json we install, built as data. Pure: no file system, no process state.
  */
+import * as v from 'valibot';
 import { FleetError } from '../shared/errors.js';
+import { isTable } from '../shared/schema.js';
 
 export const DEFAULT_KERNEL_NAME = 'llmspell-fleet';
 export const DEFAULT_DISPLAY_NAME = 'LLMSpell Fleet';
@@ -140,16 +142,16 @@ export function buildKernelSpec(options: SpecOptions): KernelSpecJson {
   };
 }
 
+/** What marks a kernel.json as ours: `router` in argv and a `metadata.llmspell` object. */
+const FleetKernelSpecMark = v.object({
+  argv: v.pipe(v.array(v.unknown()), v.includes('router')),
+  metadata: v.object({ llmspell: v.custom<object>((x) => isTable(x)) }),
+});
+
 /**
  * Whether a parsed kernel.json was written by us. Install and uninstall refuse to replace or
  * delete anything else, so `--name python3` cannot destroy another kernel.
  */
 export function isFleetKernelSpec(json: unknown): boolean {
-  if (typeof json !== 'object' || json === null) return false;
-  const argv = (json as { argv?: unknown }).argv;
-  if (!Array.isArray(argv) || !argv.includes('router')) return false;
-  const metadata = (json as { metadata?: unknown }).metadata;
-  if (typeof metadata !== 'object' || metadata === null) return false;
-  const llmspell = (metadata as { llmspell?: unknown }).llmspell;
-  return typeof llmspell === 'object' && llmspell !== null && !Array.isArray(llmspell);
+  return v.is(FleetKernelSpecMark, json);
 }

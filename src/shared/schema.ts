@@ -49,6 +49,11 @@ export function got(what: string): Message {
   return (issue) => `${what} (got ${describeValue(issue.input)})`;
 }
 
+/** A copy without the keys whose value is undefined (e.g. a lenient field that did not fit). */
+export function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, x]) => x !== undefined)) as T;
+}
+
 /** A plain object: not an array, not a TOML date, not null. */
 export function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
