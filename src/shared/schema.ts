@@ -41,8 +41,11 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (value instanceof Date) return 'a date';
   if (typeof value === 'object' && value !== null) return 'a table';
+  // A runaway value would drown the message (and the log line that carries it).
+  if (typeof value === 'string' && value.length > MAX_SHOWN) return `${JSON.stringify(value.slice(0, MAX_SHOWN))}... (${value.length} characters)`;
   return JSON.stringify(value) ?? String(value);
 }
+const MAX_SHOWN = 60;
 
 /** A message that says what is allowed and echoes what was found. Never use it where values are secret. */
 export function got(what: string): Message {

@@ -27,6 +27,7 @@ describe('describeValue', () => {
     [[1], 'an array'],
     [{ a: 1 }, 'a table'],
     [new Date(0), 'a date'],
+    ['y'.repeat(61), `"${'y'.repeat(60)}"... (61 characters)`],
   ])('%j -> %s', (value, expected) => {
     expect(describeValue(value)).toBe(expected);
   });
