@@ -35,7 +35,7 @@ const port = v.pipe(v.number(got(PORT)), v.integer(got(PORT)), v.minValue(1, got
  * What jupyter_client writes. Fields it may leave out get its defaults; fields we do not know
  * (jupyter_session, curve keys, ...) are kept, so a file we rewrite loses nothing.
  */
-const ConnectionInfoSchema = v.pipe(
+export const ConnectionInfoSchema = v.pipe(
   v.custom<Record<string, unknown>>(isTable, got('must hold a JSON object')),
   v.looseObject(
     {

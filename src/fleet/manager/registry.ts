@@ -67,7 +67,7 @@ const text = v.pipe(v.string(got('must be a non-empty string')), v.nonEmpty(got(
 const absolute = v.pipe(text, v.check(isAbsolute, got('must be an absolute path')));
 
 /** One record as we write it. Unknown fields are dropped: a registry only ever yields known ones. */
-const BackendRecordSchema = v.object(
+export const BackendRecordSchema = v.object(
   {
     kernelId: v.pipe(text, v.regex(KERNEL_ID, got('must be a backend id'))),
     pid: v.pipe(whole('must be a pid > 1'), v.minValue(2, got('must be a pid > 1'))),
