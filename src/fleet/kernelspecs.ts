@@ -105,15 +105,16 @@ async function probe(command: string, args: string[], env: Env): Promise<string 
   }
 }
 
+/** What `jupyter --paths --json` prints; only the data directories are used. */
+const JupyterPathsSchema = v.object({ data: v.pipe(v.array(v.string()), v.nonEmpty()) });
+
 async function computeDataDirs(env: Env): Promise<string[]> {
   // Jupyter's own answer already applies JUPYTER_PATH, JUPYTER_PREFER_ENV_PATH and its env prefix.
   const json = await probe('jupyter', ['--paths', '--json'], env);
   if (json !== undefined) {
     try {
-      const data = (JSON.parse(json) as { data?: unknown }).data;
-      if (Array.isArray(data) && data.every((d) => typeof d === 'string') && data.length > 0) {
-        return [...new Set([...splitPath(env.JUPYTER_PATH), ...(data as string[])])];
-      }
+      const paths = v.safeParse(JupyterPathsSchema, JSON.parse(json));
+      if (paths.success) return [...new Set([...splitPath(env.JUPYTER_PATH), ...paths.output.data])];
     } catch {
       // fall through to the standard list
     }
