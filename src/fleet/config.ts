@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
-import { check, describeValue } from '../shared/schema.js';
+import { check, describeValue, keyPath } from '../shared/schema.js';
 import { FleetFileSchema } from './config-schema.js';
 import { defaultFleetConfig } from './defaults.js';
 import { configPath } from './paths.js';
@@ -12,8 +12,8 @@ import type { FleetConfig, ProviderConfig } from './types.js';
  * Throws BAD_CONFIG naming the file, the line when it can be found, and the key path, so the
  * user knows exactly what to edit: `fleet.toml:7: runtimes.lua.startup_timeout must be ...`.
  */
-function fail(text: string, source: string, path: Array<string | number>, key: string, message: string): never {
-  throw configError(text, source, path, `${key} ${message}`);
+function fail(text: string, source: string, path: Array<string | number>, message: string): never {
+  throw configError(text, source, path, `${keyPath(path)} ${message}`);
 }
 
 /** Relative paths mean "next to fleet.toml"; "~" is expanded at launch, with the launch env's HOME. */
@@ -26,16 +26,15 @@ function placeProvider(provider: ProviderConfig, source: string): ProviderConfig
 /** Validate one fleet.toml and merge it over the built-in defaults. Pure: no file access. */
 export function parseFleetConfig(text: string, source: string): FleetConfig {
   const checked = check(FleetFileSchema, parseToml(text, source));
-  if (!checked.ok) fail(text, source, checked.problem.path, checked.problem.key, checked.problem.message);
+  if (!checked.ok) fail(text, source, checked.problem.path, checked.problem.message);
   const file = checked.value;
   const config = defaultFleetConfig();
   config.source = source;
   if (file.default_runtime !== undefined) config.default_runtime = file.default_runtime;
   if (file.default_provider !== undefined) config.default_provider = file.default_provider;
   if (file.linger_seconds !== undefined) config.linger_seconds = file.linger_seconds;
-  for (const [key, value] of Object.entries(file.router ?? {})) {
-    if (value !== undefined) config.router[key as keyof typeof config.router] = value;
-  }
+  // Keys left out keep their defaults: the schema's output has only the keys the file sets.
+  config.router = { ...config.router, ...file.router };
   // A user table replaces the default of the same name wholesale: merging keys could mix a
   // kernelspec default with a user argv, which is never what was meant.
   Object.assign(config.runtimes, file.runtimes);
@@ -47,7 +46,7 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
     const name = config[key];
     if (!Object.hasOwn(defined, name)) {
       const what = `must name a defined ${kind} (${Object.keys(defined).join(', ')}) or one you add as [${kind}s.NAME]`;
-      fail(text, source, [key], key, `${what} (got ${describeValue(name)})`);
+      fail(text, source, [key], `${what} (got ${describeValue(name)})`);
     }
   }
   return config;
