@@ -49,8 +49,9 @@ export const ConnectionInfoSchema = v.pipe(
       // Never echo the key: it signs every message.
       key: v.optional(v.string((issue) => `must be a string, not ${Array.isArray(issue.input) ? 'an array' : typeof issue.input}`), ''),
       signature_scheme: v.optional(v.string(got('must be a string such as "hmac-sha256"')), 'hmac-sha256'),
-      kernel_name: v.optional(v.string(got('must be a string'))),
-      jupyter_session: v.optional(v.string(got('must be a string'))),
+      // Hints only: one of another type is dropped rather than failing the whole file.
+      kernel_name: v.fallback(v.optional(v.string()), undefined),
+      jupyter_session: v.fallback(v.optional(v.string()), undefined),
     },
     `is missing: it ${PORT}`,
   ),

@@ -74,6 +74,13 @@ describe('parseConnectionInfo: defaults and extras', () => {
     });
   });
 
+  it('drops a hint field of the wrong type instead of refusing the file', () => {
+    const info = parseConnectionInfo(JSON.stringify(valid({ kernel_name: 3, jupyter_session: null })));
+    expect(info.kernel_name).toBeUndefined();
+    expect(info.jupyter_session).toBeUndefined();
+    expect(info.shell_port).toBe(50001);
+  });
+
   it('keeps fields it does not know (jupyter_session, curve keys, ...)', () => {
     const info = parseConnectionInfo(JSON.stringify(valid({ jupyter_session: '/home/u/n.ipynb', curve_publickey: 'pk', extra: { a: 1 } })));
     expect(info.jupyter_session).toBe('/home/u/n.ipynb');
