@@ -123,6 +123,6 @@ export const FleetFileSchema = table(
 );
 export type FleetFile = v.InferOutput<typeof FleetFileSchema>;
 
-export type _RuntimeShape = Assert<Same<v.InferOutput<typeof RuntimeSchema>, RuntimeConfig>>;
-export type _ProviderShape = Assert<Same<v.InferOutput<typeof ProviderSchema>, ProviderConfig>>;
-export type _RouterShape = Assert<Same<Required<v.InferOutput<typeof RouterSchema>>, RouterLimits>>;
+type _RuntimeShape = Assert<Same<v.InferOutput<typeof RuntimeSchema>, RuntimeConfig>>;
+type _ProviderShape = Assert<Same<v.InferOutput<typeof ProviderSchema>, ProviderConfig>>;
+type _RouterShape = Assert<Same<Required<v.InferOutput<typeof RouterSchema>>, RouterLimits>>;

@@ -58,7 +58,7 @@ const KernelSpecSchema = v.pipe(
     (issue) => (issue.expected === '"argv"' ? 'is missing: it must be a non-empty array of strings' : 'must hold a JSON object'),
   ),
 );
-export type _KernelSpecShape = Assert<Same<v.InferOutput<typeof KernelSpecSchema>, KernelSpec>>;
+type _KernelSpecShape = Assert<Same<v.InferOutput<typeof KernelSpecSchema>, KernelSpec>>;
 
 /** Validate a kernel.json; `source` names the file in errors. */
 export function parseKernelspec(text: string, source: string): KernelSpec {

@@ -56,7 +56,7 @@ export const ConnectionInfoSchema = v.pipe(
     `is missing: it ${PORT}`,
   ),
 );
-export type _ConnectionInfoShape = Assert<Same<v.InferOutput<typeof ConnectionInfoSchema>, ConnectionInfo>>;
+type _ConnectionInfoShape = Assert<Same<v.InferOutput<typeof ConnectionInfoSchema>, ConnectionInfo>>;
 
 /** Parse and validate; `source` names the file in the error so the user knows what to fix. */
 export function parseConnectionInfo(text: string, source = 'connection file'): ConnectionInfo {

@@ -86,7 +86,7 @@ export const BackendRecordSchema = v.object(
   },
   (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
 );
-export type _BackendRecordShape = Assert<Same<v.InferOutput<typeof BackendRecordSchema>, BackendRecord>>;
+type _BackendRecordShape = Assert<Same<v.InferOutput<typeof BackendRecordSchema>, BackendRecord>>;
 
 /** Pure: whether one parsed entry has the shape of a record we wrote. */
 export function isBackendRecord(value: unknown): value is BackendRecord {

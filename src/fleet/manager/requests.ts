@@ -12,7 +12,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
 const OPS = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
-export type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
+type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
@@ -54,7 +54,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.picklist(['release', 'restart']), kernelId, routerId }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);
-export type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;
+type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;
 
 export function parseRequest(line: string): ParsedRequest {
   let raw: unknown;

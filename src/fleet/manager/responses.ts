@@ -19,7 +19,7 @@ const ManagerEventSchema = v.object({
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),
 });
-export type _ManagerEventShape = Assert<Same<v.InferOutput<typeof ManagerEventSchema>, ManagerEvent>>;
+type _ManagerEventShape = Assert<Same<v.InferOutput<typeof ManagerEventSchema>, ManagerEvent>>;
 
 const ManagerResponseSchema = v.variant('ok', [
   // `result` may be absent: JSON drops a key whose value is undefined.
