@@ -1,6 +1,6 @@
 import { FleetError } from '../shared/errors.js';
 
-const PLACEHOLDERS = ['connection_file', 'kernel_id', 'runtime', 'provider', 'config', 'resource_dir'] as const;
+export const PLACEHOLDERS = ['connection_file', 'kernel_id', 'runtime', 'provider', 'config', 'resource_dir'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 export type TemplateVars = Partial<Record<Placeholder, string | undefined>>;
 

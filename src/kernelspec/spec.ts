@@ -1,8 +1,10 @@
 /**
  * The kernel.json we install, built as data. Pure: no file system, no process state.
  */
+import * as v from 'valibot';
 import { FleetError } from '../shared/errors.js';
 import type { LlmspellAdapterMetadata } from './llmspell-spec.js';
+import { isTable } from '../shared/schema.js';
 
 export const DEFAULT_KERNEL_NAME = 'llmspell-fleet';
 export const DEFAULT_DISPLAY_NAME = 'LLMSpell Fleet';
@@ -145,16 +147,16 @@ export function buildKernelSpec(options: SpecOptions): KernelSpecJson {
 /** The CLI subcommands our kernelspecs run: the fleet's router, or the adapter in front of one llmspell. */
 const OUR_SUBCOMMANDS: readonly string[] = ['router', 'llmspell-adapter'];
 
+/** What marks a kernel.json as ours: one of those subcommands in argv and a `metadata.llmspell` object. */
+const FleetKernelSpecMark = v.object({
+  argv: v.pipe(v.array(v.unknown()), v.check((argv) => argv.some((arg) => OUR_SUBCOMMANDS.includes(arg as string)))),
+  metadata: v.object({ llmspell: v.custom<object>((x) => isTable(x)) }),
+});
+
 /**
  * Whether a parsed kernel.json was written by us (either kind). Install and uninstall refuse to
  * replace or delete anything else, so `--name python3` cannot destroy another kernel.
  */
 export function isFleetKernelSpec(json: unknown): boolean {
-  if (typeof json !== 'object' || json === null) return false;
-  const argv = (json as { argv?: unknown }).argv;
-  if (!Array.isArray(argv) || !argv.some((arg) => OUR_SUBCOMMANDS.includes(arg as string))) return false;
-  const metadata = (json as { metadata?: unknown }).metadata;
-  if (typeof metadata !== 'object' || metadata === null) return false;
-  const llmspell = (metadata as { llmspell?: unknown }).llmspell;
-  return typeof llmspell === 'object' && llmspell !== null && !Array.isArray(llmspell);
+  return v.is(FleetKernelSpecMark, json);
 }

@@ -293,6 +293,12 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     await failing(['stop', '70000']);
     await failing(['logs', ids.found, '--lines', 'many']);
     await failing(['spawn', '--group', '../x']);
+    // A bad value in fleet.toml: file, line, key path, the value and what is allowed.
+    const badConfig = join(jenv.homeDir, 'bad-fleet.toml');
+    await writeFile(badConfig, '[runtimes.standin]\nargv = ["x", "{connection_file}"]\nstartup_timeout = "slow"\n', { mode: 0o600 });
+    const bad = await fleet(['find'], { ...jenv.env, LLMSPELL_FLEET_CONFIG: badConfig });
+    expect(bad.code, show(bad)).not.toBe(0);
+    expect(bad.stderr, show(bad)).toContain(`${badConfig}:3: runtimes.standin.startup_timeout must be a number > 0 (got "slow")`);
   });
 
   it('doctor says which runtimes can start and exits 0 while the default one can', async () => {

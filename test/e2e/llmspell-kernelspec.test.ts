@@ -5,11 +5,11 @@
  * (test/fixtures/llmspell-double.mjs), through a shell script first on the PATH of everything the
  * test starts. Every test ends with no process of its env left: adapter, double and clients.
  */
+import { runToExit } from '../helpers/run.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { waitForConnectionFile } from '../../src/fleet/wait-connection-file.js';
 import { type CheckResult, type JupyterEnv, type UnittestResult, describeRun, REPO_ROOT, runPython, withJupyterEnv } from '../helpers/e2e.js';
@@ -52,10 +52,10 @@ async function withDoubleAsLlmspell(jenv: JupyterEnv): Promise<NodeJS.ProcessEnv
 }
 
 async function installLlmspellSpec(jenv: JupyterEnv, env: NodeJS.ProcessEnv): Promise<void> {
-  const result = await execa(process.execPath, [CLI, 'install', '--llmspell', '--prefix', jenv.dir], { env, extendEnv: false, reject: false, stdin: 'ignore' });
+  const result = await runToExit(process.execPath, [CLI, 'install', '--llmspell', '--prefix', jenv.dir], { env });
   expect(result.stderr).toBe('');
-  expect(result.stdout).toBe(`Installed kernelspec llmspell in ${join(jenv.kernelsDir, 'llmspell')}`);
-  expect(result.exitCode).toBe(0);
+  expect(result.stdout).toBe(`Installed kernelspec llmspell in ${join(jenv.kernelsDir, 'llmspell')}\n`);
+  expect(result.code).toBe(0);
 }
 
 interface ListedSpec {
@@ -64,7 +64,8 @@ interface ListedSpec {
 }
 
 async function listKernels(env: NodeJS.ProcessEnv): Promise<Record<string, ListedSpec>> {
-  const result = await execa(JUPYTER, ['kernelspec', 'list', '--json'], { env, extendEnv: false, stdin: 'ignore' });
+  const result = await runToExit(JUPYTER, ['kernelspec', 'list', '--json'], { env });
+  expect(result.code).toBe(0);
   return (JSON.parse(result.stdout) as { kernelspecs: Record<string, ListedSpec> }).kernelspecs;
 }
 
@@ -131,8 +132,8 @@ describe('the "LLMSpell (Lua)" kernelspec with real Jupyter clients', () => {
         interrupt_mode: 'message',
         metadata: { llmspell: { adapter: 'llmspell' }, debugger: false },
       });
-      const removed = await execa(process.execPath, [CLI, 'uninstall', '--llmspell', '--prefix', jenv.dir], { env, extendEnv: false, reject: false, stdin: 'ignore' });
-      expect(removed.exitCode).toBe(0);
+      const removed = await runToExit(process.execPath, [CLI, 'uninstall', '--llmspell', '--prefix', jenv.dir], { env });
+      expect(removed.code).toBe(0);
       expect((await listKernels(env)).llmspell).toBeUndefined();
     });
   }, TEST_TIMEOUT_MS);
