@@ -59,6 +59,17 @@ async function withLlmspellDouble(toml: string, fn: (jenv: JupyterEnv) => Promis
   });
 }
 
+/** A pino line (the router's, the manager's or the adapter's log) that leaked into a terminal. */
+function isJsonLogLine(line: string): boolean {
+  if (!line.trimStart().startsWith('{')) return false;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return typeof parsed === 'object' && parsed !== null && ('level' in parsed || 'msg' in parsed);
+  } catch {
+    return false;
+  }
+}
+
 /** Runs one scenario of the driver; asserts it ran, every check passed, and `expected` checks exist. */
 async function scenario(jenv: JupyterEnv, name: string, expected: readonly string[]): Promise<CheckResult> {
   const run = await runPython<CheckResult>('llmspell_adapter_check.py', [name], {
@@ -143,6 +154,33 @@ describe('the built-in lua runtime (llmspell behind the adapter) through the rou
   it('llmspell killed mid-cell: the cell gets LlmspellDied, the next cell works on a new llmspell', async () => {
     await withLlmspellDouble(FIRST_RUN_TOML, async (jenv) => {
       await scenario(jenv, 'kill', ['cell_error_reply', 'cell_iopub_error', 'next_cell_works_on_a_new_llmspell', 'next_cell_says_llmspell_restarted', 'new_llmspell']);
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('jupyter console --kernel llmspell-fleet: print, a result, an error with its traceback; no JSON log lines in the terminal', async () => {
+    await withLlmspellDouble(FIRST_RUN_TOML, async (jenv) => {
+      // One cell per line, as typed; stdin then closes and the console exits, shutting its kernel down.
+      const code = ['print("console says hi")', 'return 2+3', 'local function f() error("console boom") end f()'].join('\n');
+      const run = await runPython<CheckResult>('console_check.py', ['llmspell-fleet', '--language', 'lua', '--code', code, '--expect', 'console says hi'], {
+        env: jenv.env,
+        timeoutMs: SCRIPT_TIMEOUT_MS,
+      });
+      const why = describeRun('console_check', run);
+      expect(run.result, why).toBeDefined();
+      const result = run.result!;
+      expect(Object.entries(result.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
+      expect(run.code, why).toBe(0);
+      const stdout = String(result.stdout);
+      const terminal = `${stdout}\n${String(result.stderr)}`;
+      expect(stdout, why).toMatch(/Out\[2\]: 5\b/);
+      expect(terminal, why).toContain('LuaRuntimeError');
+      expect(terminal, why).toContain('console boom');
+      expect(terminal, why).toContain('stack traceback');
+      expect(terminal, why).not.toContain('engine.rs');
+      expect(terminal.split('\n').filter(isJsonLogLine), why).toEqual([]);
+      if (process.env.LLMSPELL_E2E_VERBOSE) console.error(terminal);
+      const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+      expect(left, `still running after jupyter console exited\n${why}`).toEqual([]);
     });
   }, TEST_TIMEOUT_MS);
 });
