@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join, dirname, basename } from 'node:path';
+import { findExecutable } from '../shared/which.js';
 import type { ProviderConfig, RuntimeConfig } from './types.js';
 
 /**
@@ -63,26 +64,26 @@ export interface Isolation {
   why?: string;
 }
 
-/**
- * A new network namespace has only loopback, and it is down: llmspell's 127.0.0.1 ports would be
- * unreachable even for the adapter beside it (ENETUNREACH). Namespace root may bring it up; `ip`
- * lives in sbin, which a user's PATH often lacks. A constant script: nothing is interpolated.
- */
-const LOOPBACK_UP = 'PATH="$PATH:/usr/sbin:/sbin" ip link set lo up';
-
 let probed: Promise<Isolation> | undefined;
 
-/** Whether `unshare -rn` works here, loopback included (user namespaces may be disabled). Asked once per process. */
+/**
+ * Whether a private network namespace with a working loopback can be made here: `unshare -rn`
+ * (user namespaces may be disabled) and `ip link set lo up` inside it (a new namespace's
+ * loopback is down, and the adapter reaches llmspell over 127.0.0.1). Asked once per process.
+ */
 export function networkIsolation(): Promise<Isolation> {
-  probed ??= new Promise<Isolation>((resolve) => {
-    execFile('unshare', ['-rn', 'sh', '-c', LOOPBACK_UP], { timeout: 5000 }, (error, _stdout, stderr) => {
+  probed ??= findExecutable('ip', `${process.env.PATH ?? ''}:/usr/sbin:/sbin`).then((ip) => new Promise<Isolation>((resolve) => {
+    if (ip === undefined) {
+      resolve({ ok: false, why: 'ip (iproute2) is not installed, so a private namespace would have no loopback' });
+      return;
+    }
+    execFile('unshare', ['-rn', ip, 'link', 'set', 'lo', 'up'], { timeout: 5000 }, (error, _stdout, stderr) => {
       const said = String(stderr).trim();
       if (error === null) resolve({ ok: true });
       else if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve({ ok: false, why: 'unshare (util-linux) is not installed' });
-      else if (/\bip\b.*not found/.test(said)) resolve({ ok: false, why: 'ip (iproute2) is not installed: it brings up loopback in the private network namespace' });
       else resolve({ ok: false, why: `unshare -rn fails here (${said || error.message}); unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone)` });
     });
-  });
+  }));
   return probed;
 }
 
@@ -108,6 +109,7 @@ export function adapterArgv(o: AdapterArgvOptions): string[] {
     o.node, o.cli, 'llmspell-adapter',
     '--connection-file', o.connectionFile,
     '--transport', o.isolate ? 'ipc' : 'tcp',
+    ...(o.isolate ? ['--loopback-up'] : []),
     '--llmspell-connection-file', llmspellConnectionFile(o.connectionFile),
     '--llmspell-log', o.logFile,
     '--interrupt', o.runtime.interrupt ?? 'notice',
@@ -116,7 +118,6 @@ export function adapterArgv(o: AdapterArgvOptions): string[] {
     '--',
     ...o.llmspellArgv,
   ];
-  // unshare and sh exec the adapter (no fork), so the pid the fleet records is the adapter's;
-  // "$@" hands the argv over as it is.
-  return o.isolate ? ['unshare', '-rn', 'sh', '-c', `${LOOPBACK_UP} && exec "$@"`, 'llmspell-adapter', ...argv] : argv;
+  // unshare execs the adapter (no fork), so the pid the fleet records is the adapter's.
+  return o.isolate ? ['unshare', '-rn', ...argv] : argv;
 }

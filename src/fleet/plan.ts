@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from '../shared/errors.js';
+import { findExecutable } from '../shared/which.js';
 import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
 import { backendDir, configPath, expandHome, logDir } from './paths.js';
@@ -64,14 +65,20 @@ export function packageRoot(fromUrl: string = import.meta.url): string | undefin
   return found;
 }
 
-/** Backends find our bundled tslab first; PATH from provider/runtime env is left as the user wrote it. */
-function withBinPath(env: Record<string, string>, processEnv: Env): Record<string, string> {
-  if (env.PATH !== undefined) return env;
+/**
+ * Programs this package can bring as optional dependencies (tslab for the javascript runtime).
+ * A runtime's program is looked up on PATH like any other; only when it is not there is the
+ * bundled one used, by absolute path, so nothing is prepended to a backend's PATH.
+ */
+const BUNDLED: Readonly<Record<string, readonly string[]>> = { tslab: ['node_modules', 'tslab', 'bin', 'tslab'] };
+
+export async function resolveBundled(argv: string[], env: Env): Promise<string[]> {
+  const [program, ...rest] = argv;
+  const bundled = program === undefined ? undefined : BUNDLED[program];
+  if (bundled === undefined || (await findExecutable(program as string, env.PATH)) !== undefined) return argv;
   const root = packageRoot();
-  if (root === undefined) return env;
-  const bin = join(root, 'node_modules', '.bin');
-  const rest = processEnv.PATH;
-  return { ...env, PATH: rest ? `${bin}${delimiter}${rest}` : bin };
+  const path = root === undefined ? undefined : join(root, ...bundled);
+  return path !== undefined && existsSync(path) ? [path, ...rest] : argv;
 }
 
 /** Absolute path of the provider's llmspell config, or undefined when the provider has none. */
@@ -161,7 +168,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     );
     launch = viaAdapter
       ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider })
-      : { argv, env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
+      : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
   const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
@@ -170,7 +177,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     requirement: { runtime: req.runtime, provider: req.provider, ...(req.group !== undefined ? { group: req.group } : {}) },
     argv: launch.argv,
     // Only what config adds; the launcher layers this over process.env.
-    env: withBinPath({ ...launch.env, ...configured }, env),
+    env: { ...launch.env, ...configured },
     connection: launch.connection,
     interruptMode: launch.interruptMode,
     connectionFile,

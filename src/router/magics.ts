@@ -1,18 +1,28 @@
 import type { WireMessage } from '../wire/codec.js';
 import type { RequestChannel } from './backend-link.js';
-import type { BackendSlot } from './backend-slot.js';
+import type { SlotState } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
-import type { StickyChoice } from './proxy.js';
-import type { BackendDirectory, FleetEntry } from './types.js';
+import type { StickyChoice } from './resolver.js';
+import type { BackendDirectory, FleetEntry, RequirementRef } from './types.js';
+
+/** What the magics read of a backend slot (BackendSlot satisfies it). */
+export interface MagicsSlot {
+  readonly requirement: RequirementRef;
+  readonly state: SlotState;
+  readonly failure: string | undefined;
+  /** Resolves once the slot is ready or has failed. */
+  readonly settled: Promise<void>;
+  readonly lease: { readonly kernelId: string; readonly pid: number } | undefined;
+  readonly link: { readonly heartbeat: { readonly responsive: boolean; readonly lastReplyAt: number } } | undefined;
+}
 
 export interface MagicsOptions {
-  session: string;
   directory: BackendDirectory;
-  current(): BackendSlot;
-  slots(): BackendSlot[];
+  current(): MagicsSlot;
+  slots(): MagicsSlot[];
   /** Set the session's choice; resolves with the slot now serving requests that name nothing. */
-  setSticky(choice: StickyChoice | undefined): Promise<BackendSlot>;
+  setSticky(choice: StickyChoice | undefined): Promise<MagicsSlot>;
   reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
   broadcast(msgType: string, content: object, parent?: object): void;
   known?: () => { runtimes: string[]; providers: string[] };
@@ -111,7 +121,7 @@ export class FleetMagics {
   }
 }
 
-function describe(slot: BackendSlot): string {
+function describe(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
   if (slot.state === 'ready' && slot.lease) {
     const hb = slot.link?.heartbeat;

@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/log.js';
 import type { WireMessage } from '../../wire/codec.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import { stopLlmspell, type StartLlmspellOptions } from './child.js';
+import { HeartbeatWatch } from './health.js';
 import { History } from './history.js';
 import { ExecuteJob, JobFailure, ProbeJob, type Job, type JobContext } from './jobs.js';
 import { Llmspell } from './llmspell.js';
@@ -45,6 +46,7 @@ export class LlmspellAdapter {
   readonly #restarts: number[] = [];
   #llmspell: Llmspell | undefined;
   #booting: Promise<Llmspell> | undefined;
+  readonly #stopBoot = new AbortController();
   #running: Running | undefined;
   #count = 0;
   #notice: string | undefined;
@@ -52,6 +54,17 @@ export class LlmspellAdapter {
   #stopping = false;
   #interruptTimer: NodeJS.Timeout | undefined;
   readonly #context: JobContext;
+  readonly #watch = new HeartbeatWatch({
+    idleLink: () => (this.#running === undefined ? this.#llmspell?.link : undefined),
+    onSilent: () => {
+      this.options.logger.error('llmspell is idle but does not answer its heartbeat (hung or stopped?)');
+      this.#notice = 'llmspell stopped answering while idle (hung or stopped?); if this cell never finishes, restart the kernel.\n';
+    },
+    onAnswering: () => {
+      this.options.logger.info('llmspell answers its heartbeat again');
+      this.#notice = undefined;
+    },
+  });
   /** Replies go back on the channel their request came in on. */
   readonly #channels = new WeakMap<WireMessage, 'shell' | 'control'>();
 
@@ -74,6 +87,7 @@ export class LlmspellAdapter {
   async start(): Promise<void> {
     await this.#frontend.bind(randomUUID());
     this.#boot();
+    this.#watch.start();
   }
 
   get llmspellPid(): number | undefined {
@@ -111,7 +125,10 @@ export class LlmspellAdapter {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#interruptTimer);
+    this.#watch.stop();
     this.#running?.abort.abort(new JobFailure('LlmspellStopped', 'the kernel is shutting down'));
+    // A boot in progress gives up at once and stops its llmspell itself.
+    this.#stopBoot.abort(new Error('stopping'));
     const llmspell = this.#llmspell ?? (await this.#booting?.catch(() => undefined));
     if (llmspell) {
       llmspell.link.close();
@@ -123,7 +140,7 @@ export class LlmspellAdapter {
 
   #boot(): void {
     this.#llmspell = undefined;
-    const booting = Llmspell.start(this.options.llmspell, this.options.logger);
+    const booting = Llmspell.start(this.options.llmspell, this.options.logger, this.#stopBoot.signal);
     this.#booting = booting;
     booting.then(
       (llmspell) => {
@@ -137,6 +154,7 @@ export class LlmspellAdapter {
         this.#pump();
       },
       (error: unknown) => {
+        if (this.#stopping) return;
         this.options.logger.error({ err: error }, 'llmspell could not start');
         process.stderr.write(`llmspell-fleet adapter: ${describeError(error)}\n`);
         void this.stop(1);
@@ -242,7 +260,8 @@ export class LlmspellAdapter {
   async #run({ job, abort }: Running, llmspell: Llmspell): Promise<void> {
     const signal = abort.signal;
     if (job.kind === 'probe') return job.run({ link: llmspell.link, signal, context: this.#context });
-    if (!job.silent && job.storeHistory) this.#count += 1;
+    // IPython does not count blank cells either.
+    if (!job.silent && job.storeHistory && !job.blank) this.#count += 1;
     const notice = job.silent ? undefined : this.#notice;
     if (notice !== undefined) this.#notice = undefined;
     const reply = await job.run({ link: llmspell.link, signal, count: this.#count, history: this.#history, context: this.#context, ...(notice !== undefined ? { notice } : {}) });

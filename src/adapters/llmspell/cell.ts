@@ -44,6 +44,8 @@ export class CellTranslator {
     // Before our busy only an earlier execution's stragglers can arrive; they are not this cell's.
     if (!this.#busy) return { outputs: [], done: false };
     const outputs: CellOutput[] = [];
+    // A held display goes out before whatever came after it; a result decides about it below.
+    this.#release(outputs, event.msgType === 'execute_result');
     switch (event.msgType) {
       case 'execute_input':
         break; // the adapter publishes its own, with its own count
@@ -68,7 +70,6 @@ export class CellTranslator {
       default:
         outputs.push({ msgType: event.msgType, content: event.content });
     }
-    this.#release(outputs, event.msgType === 'execute_result');
     return { outputs, done: false };
   }
 

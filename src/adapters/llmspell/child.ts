@@ -1,11 +1,10 @@
-import { constants as fsConstants } from 'node:fs';
-import { access, unlink } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { setTimeout as wait } from 'node:timers/promises';
 import { waitForConnectionFile } from '../../fleet/wait-connection-file.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from '../../fleet/spawn.js';
 import { FleetError } from '../../shared/errors.js';
 import { describeExit } from '../../shared/exit.js';
+import { findExecutable } from '../../shared/which.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 
 export interface StartLlmspellOptions {
@@ -18,25 +17,13 @@ export interface StartLlmspellOptions {
   /** llmspell's stdout and stderr (its own copy of every print, its WARN/ERROR lines). */
   logFile: string;
   startupTimeoutMs: number;
+  /** Stops the wait for the connection file (the adapter is shutting down); llmspell is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface LlmspellChild {
   child: SpawnedChild;
   info: ConnectionInfo;
-}
-
-/** An executable named without a slash, found on PATH as execvp would; undefined when absent. */
-export async function findExecutable(file: string, pathEnv: string | undefined): Promise<string | undefined> {
-  const candidates = file.includes('/') ? [file] : (pathEnv ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, file));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, fsConstants.X_OK);
-      return isAbsolute(candidate) ? candidate : join(process.cwd(), candidate);
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -70,6 +57,7 @@ export async function startLlmspell(options: StartLlmspellOptions): Promise<Llms
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error('timeout')), options.startupTimeoutMs);
   void child.exit.then(() => abort.abort(new Error('exited')));
+  options.signal?.addEventListener('abort', () => abort.abort(new Error('stopping')), { once: true });
   try {
     const info = await waitForConnectionFile(options.connectionFile, { signal: abort.signal });
     return { child, info };

@@ -58,7 +58,11 @@ export class History {
       case 'search': {
         const re = globToRegExp(request.pattern ?? '*');
         let found = all.filter((e) => re.test(e.input));
-        if (request.unique) found = found.filter((e, i) => found.findIndex((o) => o.input === e.input) === i);
+        if (request.unique) {
+          // IPython keeps each input's latest line.
+          const seen = new Set<string>();
+          found = found.reverse().filter((e) => !seen.has(e.input) && seen.add(e.input)).reverse();
+        }
         return request.n !== undefined && request.n > 0 ? found.slice(-request.n) : found;
       }
       default:

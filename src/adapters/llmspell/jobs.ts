@@ -34,6 +34,8 @@ export class ExecuteJob {
   readonly silent: boolean;
   readonly storeHistory: boolean;
   readonly stopOnError: boolean;
+  /** Blank code: llmspell would publish nothing at all for it (not even busy/idle), so it is not sent. */
+  readonly blank: boolean;
 
   constructor(readonly request: WireMessage) {
     const c = request.content<ExecuteContent>();
@@ -41,6 +43,7 @@ export class ExecuteJob {
     this.silent = c.silent === true;
     this.storeHistory = this.silent ? false : c.store_history !== false;
     this.stopOnError = c.stop_on_error !== false;
+    this.blank = this.code.trim() === '';
   }
 
   /**
@@ -63,6 +66,10 @@ export class ExecuteJob {
     if (options.notice !== undefined) publish([{ msgType: 'stream', content: { name: 'stderr', text: options.notice } }]);
     const cell = new CellTranslator({ executionCount: count });
     let result: ReturnType<CellTranslator['finish']>;
+    if (this.blank) {
+      context.reply(this.request, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
+      return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
+    }
     try {
       await link.execute(
         this.code,

@@ -21,11 +21,12 @@ export class Llmspell {
    * chunk is run, and run again, until its busy and idle come back). Rejects with the reason
    * when llmspell exits or does not answer within the startup timeout; nothing is left running.
    */
-  static async start(options: StartLlmspellOptions, logger: Logger): Promise<Llmspell> {
+  static async start(options: StartLlmspellOptions, logger: Logger, signal: AbortSignal): Promise<Llmspell> {
     const deadline = Date.now() + options.startupTimeoutMs;
-    const { child, info } = await startLlmspell(options);
+    const { child, info } = await startLlmspell({ ...options, signal });
     const link = new LlmspellLink(info, logger);
     const check = (what: string): void => {
+      signal.throwIfAborted();
       if (!child.alive) throw new FleetError('BACKEND_EXITED', `llmspell exited before it ${what}; see ${options.logFile}`, { logFile: options.logFile });
       if (Date.now() > deadline) {
         throw new FleetError('READY_TIMEOUT', `llmspell has not ${what} within ${Math.round(options.startupTimeoutMs / 1000)} s; see ${options.logFile}`, { logFile: options.logFile });
@@ -35,7 +36,7 @@ export class Llmspell {
       let kernelInfo: Record<string, unknown> | undefined;
       while (kernelInfo === undefined) {
         check('answered kernel_info');
-        kernelInfo = await link.kernelInfo(1000);
+        kernelInfo = await link.kernelInfo(signal.aborted ? 0 : 1000);
       }
       for (let wait = 500; ; wait = Math.min(wait * 2, 4000)) {
         check('published on iopub');
@@ -48,7 +49,7 @@ export class Llmspell {
         const exited = new AbortController();
         void child.exit.then(() => exited.abort(new Error('exited')));
         try {
-          await link.execute(WARM_UP, sink, AbortSignal.any([AbortSignal.timeout(wait), exited.signal]));
+          await link.execute(WARM_UP, sink, AbortSignal.any([AbortSignal.timeout(wait), exited.signal, signal]));
           break;
         } catch {
           logger.debug({ wait }, 'llmspell iopub not seen yet; trying again');

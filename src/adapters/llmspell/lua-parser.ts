@@ -19,7 +19,7 @@ let engine: Promise<LuaEngine> | undefined;
 async function lua(): Promise<LuaEngine> {
   engine ??= (import(WASMOON) as Promise<Wasmoon>).then(async ({ LuaFactory }) => {
     const e = await new LuaFactory().createEngine({ openStandardLibs: true, injectObjects: false });
-    await e.doString('function __fleet_check(src) local _, err = load(src, "=cell") return err end');
+    await e.doString('function __fleet_check(src) if load("return " .. src, "=cell") then return nil end local _, err = load(src, "=cell") return err end');
     return e;
   });
   return engine;

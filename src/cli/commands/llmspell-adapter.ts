@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LlmspellAdapter } from '../../adapters/llmspell/adapter.js';
 import { clientConnection, siblingPath } from '../../adapters/llmspell/connection.js';
 import type { InterruptPolicy } from '../../adapters/llmspell/policy.js';
 import { createLogger } from '../../shared/log.js';
-import { writeConnectionFile } from '../../wire/connection-file.js';
+import { findExecutable } from '../../shared/which.js';
+import { endpoint, writeConnectionFile } from '../../wire/connection-file.js';
+import { CHANNELS } from '../../wire/messages.js';
 import { watchParent } from '../parent-watch.js';
 
 interface AdapterFlags {
@@ -16,6 +19,7 @@ interface AdapterFlags {
   interruptGrace: string;
   startupTimeout: string;
   logLevel: string;
+  loopbackUp?: boolean;
 }
 
 /** In llmspell's argv, replaced by the path of the connection file llmspell writes. */
@@ -36,11 +40,23 @@ export function registerLlmspellAdapter(program: Command): void {
     .option('--interrupt <notice|restart>', 'on interrupt while a cell runs: tell the user it cannot be stopped, or restart llmspell after the grace period', 'notice')
     .option('--interrupt-grace <seconds>', 'with --interrupt restart: how long the cell may still finish', '5')
     .option('--startup-timeout <seconds>', 'how long llmspell may take to answer', '60')
+    .option('--loopback-up', 'bring up the loopback interface first (run inside a new network namespace, e.g. under `unshare -rn`, where it starts down)')
     .option('--log-level <level>', 'adapter log level (stderr)', 'info')
     .argument('[llmspell-argv...]', `llmspell's argv; ${LLMSPELL_FILE_PLACEHOLDER} is replaced (default: ${DEFAULT_ARGV.join(' ')})`)
     .action(async (argv: string[], flags: AdapterFlags) => {
       await runAdapter(argv, flags);
     });
+}
+
+/** In a new network namespace only `lo` exists, and it is down: llmspell binds 127.0.0.1. */
+async function bringUpLoopback(): Promise<void> {
+  const ip = (await findExecutable('ip', process.env.PATH)) ?? (await findExecutable('ip', '/usr/sbin:/sbin:/usr/bin:/bin'));
+  if (ip === undefined) throw new Error('--loopback-up needs the ip command (iproute2); install it or set isolate = "off"');
+  await new Promise<void>((resolve, reject) => {
+    execFile(ip, ['link', 'set', 'lo', 'up'], { timeout: 10_000 }, (error, _out, stderr) =>
+      error === null ? resolve() : reject(new Error(`cannot bring up the loopback interface (${String(stderr).trim() || error.message}); set isolate = "off" for this runtime`)),
+    );
+  });
 }
 
 function positiveSeconds(value: string, flag: string): number {
@@ -55,6 +71,9 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
   const interruptGraceMs = positiveSeconds(flags.interruptGrace, '--interrupt-grace');
   const startupTimeoutMs = positiveSeconds(flags.startupTimeout, '--startup-timeout');
   const logger = createLogger({ level: flags.logLevel, name: 'llmspell-adapter' });
+  // llmspell writes its connection file (its key) with the default umask; ours keeps it 0600.
+  process.umask(0o077);
+  if (flags.loopbackUp) await bringUpLoopback();
   const llmspellFile = flags.llmspellConnectionFile ?? siblingPath(flags.connectionFile, 'llmspell.json');
   const template = argvIn.length > 0 ? argvIn : DEFAULT_ARGV;
   const argv = template.map((a) => a.split(LLMSPELL_FILE_PLACEHOLDER).join(llmspellFile));
@@ -75,7 +94,9 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
     logger,
     onStopped: (code) => {
       exiting = true;
-      void unlink(llmspellFile).catch(() => undefined).finally(() => process.exit(code));
+      // zeromq would unlink its ipc sockets on close, but exit comes first: nothing of ours stays behind.
+      const ours = [llmspellFile, ...(client.info.transport === 'ipc' ? CHANNELS.map((c) => endpoint(client.info, c).slice('ipc://'.length)) : [])];
+      void Promise.all(ours.map((f) => unlink(f).catch(() => undefined))).finally(() => process.exit(code));
     },
   });
   // Ctrl-C in a terminal or jupyter_client's signal interrupt: an interrupt, never a kill of llmspell.

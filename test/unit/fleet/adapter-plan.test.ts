@@ -20,17 +20,17 @@ const ADAPTER = [
 
 describe('adapterArgv', () => {
   it.each([
-    [false, 'tcp', []],
-    // A new network namespace has loopback down: without `ip link set lo up` the adapter cannot
-    // reach llmspell's 127.0.0.1 ports. sh then execs the adapter, so its pid is the one recorded.
-    [true, 'ipc', ['unshare', '-rn', 'sh', '-c', 'PATH="$PATH:/usr/sbin:/sbin" ip link set lo up && exec "$@"', 'llmspell-adapter']],
-  ])('isolate %s: transport %s, prefix %j, argv passed through untouched', (isolate, transport, prefix) => {
+    [false, ['--transport', 'tcp'], []],
+    // A new network namespace has loopback down: the adapter must bring it up to reach llmspell's
+    // 127.0.0.1 ports. unshare execs the adapter, so its pid is the one the fleet records.
+    [true, ['--transport', 'ipc', '--loopback-up'], ['unshare', '-rn']],
+  ])('isolate %s: %j, prefix %j, argv passed through untouched', (isolate, flags, prefix) => {
     const argv = adapterArgv(options(isolate));
     expect(argv.slice(0, prefix.length)).toEqual(prefix);
     const adapter = argv.slice(prefix.length);
     const t = adapter.indexOf('--transport');
-    expect(adapter[t + 1]).toBe(transport);
-    expect([...adapter.slice(0, t), ...adapter.slice(t + 2)]).toEqual(ADAPTER);
+    expect(adapter.slice(t, t + flags.length)).toEqual(flags);
+    expect([...adapter.slice(0, t), ...adapter.slice(t + flags.length)]).toEqual(ADAPTER);
   });
 
   it('puts llmspell\'s own connection file beside the adapter\'s', () => {

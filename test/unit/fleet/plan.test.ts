@@ -49,7 +49,7 @@ describe('planLaunch', () => {
       kernelId: 'python-ollama-00000001',
       requirement: { runtime: 'python', provider: 'ollama' },
       argv: [join(VENV, 'bin', 'python'), '-m', 'ipykernel_launcher', '-f', connectionFile],
-      env: { LLMSPELL_PROVIDER: 'ollama', PATH: `${BIN}:${env.PATH}` },
+      env: { LLMSPELL_PROVIDER: 'ollama' },
       connection: 'router-writes',
       interruptMode: 'signal',
       connectionFile,
@@ -59,14 +59,17 @@ describe('planLaunch', () => {
     });
   });
 
-  it('javascript: tslab from our node_modules/.bin', async () => {
-    const plan = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env });
+  it('javascript: tslab found on PATH like any program, else the optional dependency by absolute path; PATH untouched', async () => {
+    const plan = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env: { ...env, PATH: `${BIN}:${env.PATH}` } });
     expect(plan.kernelId).toMatch(/^javascript-openai-[0-9a-f]{8}$/);
     expect(plan.argv).toEqual(['tslab', 'kernel', '--config-path', plan.connectionFile, '--js']);
     expect(plan.connectionFile).toBe(join(home, 'backends', `${plan.kernelId}.json`));
     expect(plan.connection).toBe('router-writes');
-    expect(plan.env.PATH?.split(':')[0]).toBe(BIN);
-    expect(existsSync(join(plan.env.PATH!.split(':')[0]!, 'tslab'))).toBe(true);
+    expect(plan.env.PATH).toBeUndefined();
+    const bundled = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env: { ...env, PATH: '/nowhere' } });
+    expect(bundled.argv[0]).toBe(join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'));
+    expect(existsSync(bundled.argv[0]!)).toBe(true);
+    expect(bundled.env.PATH).toBeUndefined();
   });
 
   it('lua: llmspell behind the adapter, {config} from the provider with ~ expanded, keys passed', async () => {

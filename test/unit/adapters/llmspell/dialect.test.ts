@@ -95,6 +95,17 @@ describe('parseScriptError', () => {
     expect(parseScriptError(text)).toEqual({ ename, evalue, traceback });
   });
 
+  it('the texts above are the stderr texts of the traces, byte for byte', () => {
+    const stderr = TRACE_FILES.flatMap((file) =>
+      iopubFrames(file)
+        .map((frames) => parseIopub(frames))
+        .filter((e) => e?.msgType === 'stream' && e.content.name === 'stderr')
+        .map((e) => e?.content.text),
+    );
+    expect(stderr).toHaveLength(6);
+    expect(new Set(stderr)).toEqual(new Set([SYNTAX_PLUS, RUNTIME_BOOM, SYNTAX_IS]));
+  });
+
   it('no mention of llmspell\'s chunk name is left', () => {
     for (const text of [SYNTAX_PLUS, SYNTAX_IS, RUNTIME_BOOM]) {
       expect(JSON.stringify(parseScriptError(text))).not.toContain('engine.rs');
