@@ -119,6 +119,7 @@ describe('the built-in lua runtime (llmspell behind the adapter) through the rou
         'llmspell_in_another_network_namespace',
         'client_works_through_the_router',
         'no_adapter_no_llmspell_after_shutdown',
+        'connection_files_and_ipc_sockets_removed',
       ]);
     });
   }, TEST_TIMEOUT_MS);

@@ -356,7 +356,9 @@ def scenario_session(clients: list[Client]) -> None:
         clients.remove(c)
     gone = wait_until(lambda: not running(adapter) and not double_pids(), 30)
     check("no_adapter_no_llmspell_after_shutdown", gone, {"adapter": running(adapter), "doubles": double_pids()})
-    check("connection_files_removed", wait_until(lambda: not os.path.exists(backend.connection_file) and not os.path.exists(backend.llmspell_file), 10), os.listdir(os.path.join(HOME, "backends")))
+    backends = os.path.join(HOME, "backends")
+    left = wait_until(lambda: not [f for f in os.listdir(backends) if f.startswith(backend.kernel_id)], 10)
+    check("connection_files_and_ipc_sockets_removed", left, os.listdir(backends))
 
 
 def scenario_interrupt(clients: list[Client]) -> None:
@@ -401,7 +403,8 @@ def scenario_restart(clients: list[Client]) -> None:
     equal("next_cell_runs_on_a_new_llmspell", (r["stdout"], r["reply"]["status"]), ("nil\n", "ok"))
     check("next_cell_says_llmspell_restarted", "llmspell restarted" in r["stderr"], r["stderr"])
     new = backend.llmspell_pid()
-    check("old_llmspell_gone_new_one_runs", not running(old) and new is not None and new != old, {"old": old, "new": new})
+    old_gone = wait_until(lambda: not running(old), 10)
+    check("old_llmspell_gone_new_one_runs", old_gone and new is not None and new != old, {"old": old, "new": new})
     r = a.execute("print('once')")
     equal("notice_only_once", (r["stdout"], r["stderr"]), ("once\n", ""))
 
