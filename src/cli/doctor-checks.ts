@@ -3,7 +3,7 @@
  * launch plans). Each check says OK, WARN or FAIL, why, and for anything not OK how to fix it.
  */
 import { delimiter, join } from 'node:path';
-import { formatTable } from './format.js';
+import { formatTable } from '../shared/table.js';
 
 const LLMSPELL_BUILD = 'build llmspell from rs-llmspell (cargo build --release -p llmspell-cli; needs liblua5.4-dev and pkg-config) and put it on PATH';
 

@@ -8,7 +8,7 @@ import { registerLlmspellAdapter } from './commands/llmspell-adapter.js';
 import { registerManager } from './commands/manager.js';
 import { registerRouter } from './commands/router.js';
 import { registerUninstall } from './commands/uninstall.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../shared/package.js';
 
 const program = new Command()
   .name('llmspell-fleet')

@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
 import { join, dirname, basename } from 'node:path';
+import { describeError } from '../shared/errors.js';
+import { runCommand } from '../shared/process.js';
 import { findExecutable } from '../shared/which.js';
 import type { ProviderConfig, RuntimeConfig } from './types.js';
 
@@ -72,19 +73,21 @@ let probed: Promise<Isolation> | undefined;
  * loopback is down, and the adapter reaches llmspell over 127.0.0.1). Asked once per process.
  */
 export function networkIsolation(): Promise<Isolation> {
-  probed ??= findExecutable('ip', `${process.env.PATH ?? ''}:/usr/sbin:/sbin`).then((ip) => new Promise<Isolation>((resolve) => {
-    if (ip === undefined) {
-      resolve({ ok: false, why: 'ip (iproute2) is not installed, so a private namespace would have no loopback' });
-      return;
-    }
-    execFile('unshare', ['-rn', ip, 'link', 'set', 'lo', 'up'], { timeout: 5000 }, (error, _stdout, stderr) => {
-      const said = String(stderr).trim();
-      if (error === null) resolve({ ok: true });
-      else if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve({ ok: false, why: 'unshare (util-linux) is not installed' });
-      else resolve({ ok: false, why: `unshare -rn fails here (${said || error.message}); unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone)` });
-    });
-  }));
+  probed ??= probeIsolation();
   return probed;
+}
+
+async function probeIsolation(): Promise<Isolation> {
+  const unshare = await findExecutable('unshare', `${process.env.PATH ?? ''}:/usr/bin:/bin`);
+  if (unshare === undefined) return { ok: false, why: 'unshare (util-linux) is not installed' };
+  const ip = await findExecutable('ip', `${process.env.PATH ?? ''}:/usr/sbin:/sbin`);
+  if (ip === undefined) return { ok: false, why: 'ip (iproute2) is not installed, so a private namespace would have no loopback' };
+  try {
+    await runCommand(unshare, ['-rn', ip, 'link', 'set', 'lo', 'up'], { env: process.env, timeoutMs: 5000 });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, why: `${describeError(error)}; unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone)` };
+  }
 }
 
 export interface AdapterArgvOptions {

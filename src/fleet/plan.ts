@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
+import { isSafeName } from '../shared/names.js';
+import { packageRoot } from '../shared/package.js';
 import { findExecutable } from '../shared/which.js';
 import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
@@ -12,7 +13,8 @@ import { checkRequirement } from './resolve.js';
 import { adapterArgv, llmspellConnectionFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
 import { cliEntry } from './manager/autostart.js';
 import { expandArgv } from './template.js';
-import type { FleetConfig, InterruptMode, LaunchPlan, ProviderConfig, Requirement, RuntimeConfig } from './types.js';
+import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
+import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -28,41 +30,9 @@ export interface PlanOptions {
   findSpec?: (name: string, options: FindKernelspecOptions) => Promise<FoundKernelspec>;
 }
 
-const KERNEL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** `<runtime>-<provider>-<8 hex>`: readable in `ps` and file listings, unique enough per user. */
 export function newKernelId(req: Requirement): string {
   return `${req.runtime}-${req.provider}-${randomBytes(4).toString('hex')}`;
-}
-
-let cachedRoot: string | null | undefined;
-
-/**
- * This package's root, found by walking up from this file: it sits at src/fleet/ in a checkout
- * and at dist/src/fleet/ when built, so a fixed number of `..` would be wrong in one of them.
- */
-export function packageRoot(fromUrl: string = import.meta.url): string | undefined {
-  if (fromUrl === import.meta.url && cachedRoot !== undefined) return cachedRoot ?? undefined;
-  let dir = dirname(fileURLToPath(fromUrl));
-  let found: string | undefined;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'llmspell-fleet') {
-          found = dir;
-          break;
-        }
-      } catch {
-        // an unreadable package.json on the way up is not ours; keep walking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  if (fromUrl === import.meta.url) cachedRoot = found ?? null;
-  return found;
 }
 
 /**
@@ -137,7 +107,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   const rt = config.runtimes[req.runtime] as RuntimeConfig;
   const provider = config.providers[req.provider] as ProviderConfig;
   const kernelId = options.kernelId ?? newKernelId(req);
-  if (!KERNEL_ID.test(kernelId)) {
+  if (!isSafeName(kernelId)) {
     throw new FleetError('BAD_CONFIG', `kernel id "${kernelId}" is not a safe file name; use letters, digits, "_", "-", "."`, { kernelId });
   }
   const absHome = isAbsolute(home) ? home : resolve(home);

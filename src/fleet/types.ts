@@ -2,10 +2,10 @@
  * Shapes shared by config loading, resolution and launching. The TOML file's shape is pinned
  * by issue #2 (other tools read it): see README "Configuration".
  */
+import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
 /** How a backend gets its connection file. */
 export type ConnectionMode = 'router-writes' | 'kernel-writes';
-export type InterruptMode = 'signal' | 'message';
 
 export interface RuntimeConfig {
   /** Name of an installed Jupyter kernelspec (found on the Jupyter data path). */
@@ -58,12 +58,6 @@ export interface FleetConfig {
   router: RouterLimits;
   /** The file this came from, or undefined for built-in defaults only. */
   source?: string;
-}
-
-export interface Requirement {
-  runtime: string;
-  provider: string;
-  group?: string;
 }
 
 /** Everything needed to start one backend, after config, kernelspec lookup and templating. */

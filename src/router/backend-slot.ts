@@ -4,13 +4,10 @@ import { describeExit } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
-import type { BackendDirectory, BackendLease, RequirementRef } from './types.js';
+import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
+import type { BackendDirectory, BackendLease } from './types.js';
 
 export type SlotState = 'starting' | 'ready' | 'failed' | 'closed';
-
-export function requirementKey(r: RequirementRef): string {
-  return `${r.runtime}/${r.provider}${r.group ? `#${r.group}` : ''}`;
-}
 
 export interface SlotEvents {
   onClientBound(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;

@@ -4,7 +4,7 @@ import type { RequestChannel } from './backend-link.js';
 import { Ownership } from './ownership.js';
 import type { ResolvedRequest } from './resolver.js';
 import { routeClientRequest } from './routes.js';
-import type { RequirementRef } from './types.js';
+import type { Requirement as RequirementRef } from '../shared/requirement.js';
 
 /** What the dispatcher asks of the router that owns it; `S` is the router's backend slot. */
 export interface DispatchHost<S> {

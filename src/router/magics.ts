@@ -1,10 +1,13 @@
+import type { FleetEntry } from '../shared/backend.js';
+import { formatTable } from '../shared/table.js';
 import type { WireMessage } from '../wire/codec.js';
 import type { RequestChannel } from './backend-link.js';
 import type { SlotState } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
 import type { StickyChoice } from './resolver.js';
-import type { BackendDirectory, FleetEntry, RequirementRef } from './types.js';
+import type { Requirement as RequirementRef } from '../shared/requirement.js';
+import type { BackendDirectory } from './types.js';
 
 /** What the magics read of a backend slot (BackendSlot satisfies it). */
 export interface MagicsSlot {
@@ -96,7 +99,7 @@ export class FleetMagics {
     if (!fleet) return this.options.slots().map((s) => describe(s)).join('\n') + '\n';
     if (fleet.length === 0) return 'No backends are running.\n';
     const rows = fleet.map((e) => [e.kernelId, String(e.pid), e.runtime, e.provider, e.state, String(e.clients)]);
-    return table(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
+    return formatTable(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
   }
 
   async #fleet(): Promise<FleetEntry[] | undefined> {
@@ -129,10 +132,4 @@ function describe(slot: MagicsSlot): string {
     return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}${silent}`;
   }
   return `${r}: ${slot.state}${slot.failure ? ` (${slot.failure})` : ''}`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
-import { BackendSlot, requirementKey } from './backend-slot.js';
+import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
+import { BackendSlot } from './backend-slot.js';
 import { RequestDispatcher } from './dispatch.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
@@ -12,7 +13,7 @@ import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.
 import type { RestartPolicy } from './restart-policy.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
 import { RestartSupervisor } from './supervisor.js';
-import type { BackendDirectory, RequirementRef } from './types.js';
+import type { BackendDirectory } from './types.js';
 
 export type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
 export type { RouterStats } from './stats.js';

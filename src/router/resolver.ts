@@ -1,4 +1,4 @@
-import type { RequirementRef } from './types.js';
+import type { Requirement as RequirementRef } from '../shared/requirement.js';
 
 /** Which backend a request wants. `code` is set when a cell directive was stripped from it. */
 export interface ResolvedRequest {

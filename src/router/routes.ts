@@ -1,7 +1,5 @@
+import type { InterruptMode } from '../shared/requirement.js';
 import type { Channel } from '../wire/messages.js';
-
-/** How a backend is interrupted: SIGINT to its process, or an interrupt_request on control. */
-export type InterruptMode = 'signal' | 'message';
 
 /** What the router does with a verified request from a client. Pure: no sockets, no state. */
 export type ClientAction =

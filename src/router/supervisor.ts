@@ -4,7 +4,7 @@ import type { RequestChannel } from './backend-link.js';
 import { diedBeforeReply, exitNotice, heartbeatNotice, type AfterExit, type BackendRef } from './notices.js';
 import { statusContent, streamContent } from './replies.js';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.js';
-import type { RequirementRef } from './types.js';
+import type { Requirement as RequirementRef } from '../shared/requirement.js';
 
 /** What the supervisor needs of a backend slot (BackendSlot satisfies it). */
 export interface SupervisedSlot {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { byteLength, joinFrames, splitFrames, type SignedFrames, type WireParts } from './frames.js';
-import type { Header } from './messages.js';
+import { PROTOCOL_VERSION, type Header } from './messages.js';
 import type { ReplayGuard, Signer } from './sign.js';
 
 /** Why an inbound message was refused. Each reason is logged and counted, never forwarded. */
@@ -127,7 +127,7 @@ export function createMessage(options: CreateMessageOptions): WireMessage {
     session: options.session,
     username: 'llmspell-fleet',
     date: new Date().toISOString(),
-    version: '5.4',
+    version: PROTOCOL_VERSION,
   };
   const signed: SignedFrames = [
     Buffer.from(JSON.stringify(header)),

@@ -4,7 +4,9 @@
  * each acquire is answered by the test with a lease on a KernelPeer, or with an error, and the
  * test decides when that backend "exits".
  */
-import type { BackendExit, BackendLease, BackendDirectory, FleetEntry, RequirementRef } from '../../src/router/types.js';
+import type { BackendExit, FleetEntry } from '../../src/shared/backend.js';
+import type { Requirement as RequirementRef } from '../../src/shared/requirement.js';
+import type { BackendLease, BackendDirectory } from '../../src/router/types.js';
 import type { KernelPeer } from './zmq-peers.js';
 
 export interface FakeLease extends BackendLease {

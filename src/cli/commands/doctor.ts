@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { managerSocketPath } from '../../fleet/manager/files.js';
@@ -13,6 +11,7 @@ import { findExecutable } from '../../shared/which.js';
 import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
 import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
+import { runCommand } from '../../shared/process.js';
 import {
   doctorExitCode,
   formatDoctor,
@@ -26,7 +25,6 @@ import {
 } from '../doctor-checks.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags, type FleetContext } from './fleet-shared.js';
 
-const run = promisify(execFile);
 const PROBE_TIMEOUT_MS = 10_000;
 
 async function facts(path: string, follow: boolean): Promise<FileFacts | undefined> {
@@ -45,7 +43,7 @@ function fallbackPath(config: FleetConfig, runtime: string, env: FleetContext['e
 
 async function llmspellVersion(exe: string, env: FleetContext['env']): Promise<string | undefined> {
   try {
-    const { stdout } = await run(exe, ['--version'], { env, timeout: PROBE_TIMEOUT_MS });
+    const { stdout } = await runCommand(exe, ['--version'], { env, timeoutMs: PROBE_TIMEOUT_MS });
     return stdout.trim().split('\n')[0];
   } catch {
     return undefined;
@@ -136,7 +134,7 @@ async function checkPython(ctx: FleetContext): Promise<Check[]> {
     checks.push({ name: 'python', status: 'FAIL', detail: 'python3 not found on PATH', fix: 'install Python 3 (needed for Python kernels and Jupyter clients)' });
   } else {
     try {
-      const { stdout } = await run(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeout: PROBE_TIMEOUT_MS });
+      const { stdout } = await runCommand(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeoutMs: PROBE_TIMEOUT_MS });
       checks.push({ name: 'python', status: 'OK', detail: `${python}, jupyter_client ${stdout.trim()}` });
     } catch {
       checks.push({ name: 'python', status: 'WARN', detail: `${python} cannot import jupyter_client`, fix: `${python} -m pip install jupyter_client ipykernel` });
@@ -160,7 +158,7 @@ async function pingManager(ctx: FleetContext): Promise<ManagerInfo | undefined> 
 }
 
 /** Every check, in the order shown. Starts nothing (the manager is only pinged if its socket exists). */
-export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
+async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   const uid = process.getuid?.();
   const checks: Check[] = [homeCheck(ctx.home, await facts(ctx.home, false), uid)];
   const socket = managerSocketPath(ctx.home);

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
 import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LlmspellAdapter } from '../../adapters/llmspell/adapter.js';
 import { clientConnection, siblingPath } from '../../adapters/llmspell/connection.js';
 import type { InterruptPolicy } from '../../adapters/llmspell/policy.js';
+import { describeError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
+import { runCommand } from '../../shared/process.js';
 import { findExecutable } from '../../shared/which.js';
 import { endpoint, writeConnectionFile } from '../../wire/connection-file.js';
 import { CHANNELS } from '../../wire/messages.js';
@@ -52,11 +53,11 @@ export function registerLlmspellAdapter(program: Command): void {
 async function bringUpLoopback(): Promise<void> {
   const ip = (await findExecutable('ip', process.env.PATH)) ?? (await findExecutable('ip', '/usr/sbin:/sbin:/usr/bin:/bin'));
   if (ip === undefined) throw new Error('--loopback-up needs the ip command (iproute2); install it or set isolate = "off"');
-  await new Promise<void>((resolve, reject) => {
-    execFile(ip, ['link', 'set', 'lo', 'up'], { timeout: 10_000 }, (error, _out, stderr) =>
-      error === null ? resolve() : reject(new Error(`cannot bring up the loopback interface (${String(stderr).trim() || error.message}); set isolate = "off" for this runtime`)),
-    );
-  });
+  try {
+    await runCommand(ip, ['link', 'set', 'lo', 'up'], { env: process.env, timeoutMs: 10_000 });
+  } catch (error) {
+    throw new Error(`cannot bring up the loopback interface (${describeError(error)}); set isolate = "off" for this runtime`);
+  }
 }
 
 function positiveSeconds(value: string, flag: string): number {

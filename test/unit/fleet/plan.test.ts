@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
 import { parseFleetConfig } from '../../../src/fleet/config.js';
 import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
-import { newKernelId, packageRoot, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import { newKernelId, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
 import type { FleetConfig } from '../../../src/fleet/types.js';
 
 const ROOT = resolve('.');
@@ -192,11 +192,6 @@ describe('helpers', () => {
     const a = newKernelId({ runtime: 'lua', provider: 'openai' });
     expect(a).toMatch(/^lua-openai-[0-9a-f]{8}$/);
     expect(newKernelId({ runtime: 'lua', provider: 'openai' })).not.toBe(a);
-  });
-
-  it('packageRoot walks up to the llmspell-fleet package', () => {
-    expect(packageRoot()).toBe(ROOT);
-    expect(packageRoot('file:///')).toBeUndefined();
   });
 
   it.each([

@@ -4,8 +4,8 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RequestChannel } from '../../../src/router/backend-link.js';
-import { BackendSlot, requirementKey, type SlotEvents } from '../../../src/router/backend-slot.js';
-import type { RequirementRef } from '../../../src/router/types.js';
+import { BackendSlot, type SlotEvents } from '../../../src/router/backend-slot.js';
+import { requirementKey, type Requirement as RequirementRef } from '../../../src/shared/requirement.js';
 import { describeExit } from '../../../src/shared/exit.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { createMessage, type WireMessage } from '../../../src/wire/codec.js';
@@ -243,15 +243,5 @@ describe('describeExit', () => {
     [{ exitCode: null, signal: 'SIGTERM' }, 'was killed by SIGTERM'],
   ])('%j -> %s', (exit, text) => {
     expect(describeExit(exit)).toBe(text);
-  });
-});
-
-describe('requirementKey', () => {
-  it.each([
-    [{ runtime: 'lua', provider: 'openai' }, 'lua/openai'],
-    [{ runtime: 'lua', provider: 'openai', group: 'team' }, 'lua/openai#team'],
-    [{ runtime: 'python', provider: 'anthropic', group: '' }, 'python/anthropic'],
-  ])('%j -> %s', (req, key) => {
-    expect(requirementKey(req)).toBe(key);
   });
 });

@@ -10,7 +10,7 @@ import { Ownership } from '../../../src/router/ownership.js';
 import type { ResolvedRequest } from '../../../src/router/resolver.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { createMessage, WireMessage } from '../../../src/wire/codec.js';
-import type { RequirementRef } from '../../../src/router/types.js';
+import type { Requirement as RequirementRef } from '../../../src/shared/requirement.js';
 
 const client = [Buffer.from('client-1')];
 

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { FleetMagics, type MagicsSlot } from '../../../src/router/magics.js';
 import type { StickyChoice } from '../../../src/router/resolver.js';
-import type { BackendDirectory, FleetEntry } from '../../../src/router/types.js';
+import type { FleetEntry } from '../../../src/shared/backend.js';
+import type { BackendDirectory } from '../../../src/router/types.js';
 import { createMessage, type WireMessage } from '../../../src/wire/codec.js';
 
 function readySlot(runtime: string, provider: string, kernelId: string, pid: number, heartbeat = { responsive: true, lastReplyAt: Date.now() }): MagicsSlot {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProxyRouter, type RequestResolver } from '../../../src/router/proxy.js';
 import type { RestartPolicy } from '../../../src/router/restart-policy.js';
-import type { RequirementRef } from '../../../src/router/types.js';
+import type { Requirement as RequirementRef } from '../../../src/shared/requirement.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { FakeDirectory, leaseOn, type FakeLease } from '../../helpers/fake-directory.js';
 import { ClientPeer, KernelPeer, loopbackConnection, removeIpcDirs } from '../../helpers/zmq-peers.js';
