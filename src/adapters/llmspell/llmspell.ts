@@ -29,7 +29,7 @@ export class Llmspell {
       signal.throwIfAborted();
       if (!child.alive) throw new FleetError('BACKEND_EXITED', `llmspell exited before it ${what}; see ${options.logFile}`, { logFile: options.logFile });
       if (Date.now() > deadline) {
-        throw new FleetError('READY_TIMEOUT', `llmspell did not ${what} within ${Math.round(options.startupTimeoutMs / 1000)} s; see ${options.logFile}`, { logFile: options.logFile });
+        throw new FleetError('READY_TIMEOUT', `llmspell has not ${what} within ${Math.round(options.startupTimeoutMs / 1000)} s; see ${options.logFile}`, { logFile: options.logFile });
       }
     };
     try {
