@@ -118,6 +118,8 @@ export function adapterArgv(o: AdapterArgvOptions): string[] {
     '--interrupt', o.runtime.interrupt ?? 'notice',
     '--interrupt-grace', String(o.runtime.interrupt_grace_seconds ?? 5),
     '--startup-timeout', String(o.startupTimeoutSeconds),
+    // Its stderr is the backend log here, so info is wanted (alone it defaults to warn).
+    '--log-level', 'info',
     '--',
     ...o.llmspellArgv,
   ];

@@ -8,7 +8,7 @@
 import { runToExit } from '../helpers/run.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitForConnectionFile } from '../../src/fleet/wait-connection-file.js';
@@ -81,7 +81,8 @@ interface Adapter {
 /** Starts the adapter as a user would, llmspell argv after `--`, and waits for the connection file it writes. */
 async function startAdapter(jenv: JupyterEnv, env: NodeJS.ProcessEnv): Promise<Adapter> {
   const connectionFile = join(jenv.runtimeDir, 'kernel-adapter.json');
-  const argv = [CLI, 'llmspell-adapter', '--connection-file', connectionFile, '--'];
+  // info, so that "llmspell ready" (with llmspell's pid) is logged; the default is warn.
+  const argv = [CLI, 'llmspell-adapter', '--connection-file', connectionFile, '--log-level', 'info', '--'];
   argv.push('llmspell', 'kernel', 'start', '--port', '0', '--connection-file', '{llmspell_connection_file}');
   const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const events = new Events();
@@ -191,6 +192,9 @@ describe('the "LLMSpell (Lua)" kernelspec with real Jupyter clients', () => {
         expect(run.code, why).toBe(0);
         const [code, signal] = await adapter.closed;
         expect({ code, signal }, why).toEqual({ code: 0, signal: null });
+        // What the adapter wrote itself goes with it: its connection file, llmspell's, the default llmspell log.
+        const left = (await readdir(jenv.runtimeDir)).filter((f) => f.startsWith('kernel-adapter'));
+        expect(left, why).toEqual([]);
       } finally {
         if (adapter.child.exitCode === null && adapter.child.signalCode === null) adapter.child.kill('SIGKILL');
       }

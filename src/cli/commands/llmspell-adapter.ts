@@ -42,7 +42,7 @@ export function registerLlmspellAdapter(program: Command): void {
     .option('--interrupt-grace <seconds>', 'with --interrupt restart: how long the cell may still finish', '5')
     .option('--startup-timeout <seconds>', 'how long llmspell may take to answer', '60')
     .option('--loopback-up', 'bring up the loopback interface first (run inside a new network namespace, e.g. under `unshare -rn`, where it starts down)')
-    .option('--log-level <level>', 'adapter log level (stderr)', 'info')
+    .option('--log-level <level>', 'adapter log level on stderr (the fleet passes info: its stderr is the backend log; alone, stderr may be your terminal)', 'warn')
     .argument('[llmspell-argv...]', `llmspell's argv; ${LLMSPELL_FILE_PLACEHOLDER} is replaced (default: ${DEFAULT_ARGV.join(' ')})`)
     .action(async (argv: string[], flags: AdapterFlags) => {
       await runAdapter(argv, flags);
@@ -80,6 +80,7 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
   const argv = template.map((a) => a.split(LLMSPELL_FILE_PLACEHOLDER).join(llmspellFile));
   const client = await clientConnection(flags.connectionFile, flags.transport);
 
+  const llmspellLog = flags.llmspellLog ?? siblingPath(flags.connectionFile, 'llmspell.log');
   let exiting = false;
   const adapter = new LlmspellAdapter({
     connection: client.info,
@@ -87,7 +88,7 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
       argv,
       env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
       connectionFile: llmspellFile,
-      logFile: flags.llmspellLog ?? siblingPath(flags.connectionFile, 'llmspell.log'),
+      logFile: llmspellLog,
       startupTimeoutMs,
     },
     interrupt: flags.interrupt as InterruptPolicy,
@@ -96,7 +97,14 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
     onStopped: (code) => {
       exiting = true;
       // zeromq would unlink its ipc sockets on close, but exit comes first: nothing of ours stays behind.
-      const ours = [llmspellFile, ...(client.info.transport === 'ipc' ? CHANNELS.map((c) => endpoint(client.info, c).slice('ipc://'.length)) : [])];
+      const ours = [
+        llmspellFile,
+        ...(client.info.transport === 'ipc' ? CHANNELS.map((c) => endpoint(client.info, c).slice('ipc://'.length)) : []),
+        // What we wrote ourselves goes with us (as ipykernel does); a file Jupyter wrote is Jupyter's.
+        ...(client.write ? [flags.connectionFile] : []),
+        // A default log beside a Jupyter connection file would pile up in its runtime dir: kept only when something failed.
+        ...(flags.llmspellLog === undefined && code === 0 ? [llmspellLog] : []),
+      ];
       void Promise.all(ours.map((f) => unlink(f).catch(() => undefined))).finally(() => process.exit(code));
     },
   });

@@ -15,7 +15,7 @@ const options = (isolate: boolean) => ({
 const ADAPTER = [
   '/usr/bin/node', '/x/main.js', 'llmspell-adapter', '--connection-file', '/f/b/k1.json',
   '--llmspell-connection-file', '/f/b/k1-llmspell.json', '--llmspell-log', '/f/logs/k1.log',
-  '--interrupt', 'restart', '--interrupt-grace', '0.5', '--startup-timeout', '60', '--', ...LLMSPELL,
+  '--interrupt', 'restart', '--interrupt-grace', '0.5', '--startup-timeout', '60', '--log-level', 'info', '--', ...LLMSPELL,
 ];
 
 describe('adapterArgv', () => {

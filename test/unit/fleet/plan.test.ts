@@ -82,7 +82,7 @@ describe('planLaunch', () => {
     expect(plan.argv.slice(2)).toEqual([
       'llmspell-adapter', '--connection-file', join(home, 'backends', 'k1.json'), '--transport', 'tcp',
       '--llmspell-connection-file', join(home, 'backends', 'k1-llmspell.json'), '--llmspell-log', join(home, 'logs', 'k1.log'),
-      '--interrupt', 'restart', '--interrupt-grace', '2', '--startup-timeout', '60', '--', ...llmspell,
+      '--interrupt', 'restart', '--interrupt-grace', '2', '--startup-timeout', '60', '--log-level', 'info', '--', ...llmspell,
     ]);
     expect(plan.argv[0]).toBe(process.execPath);
     expect(plan.adapter).toEqual({ llmspellArgv: llmspell, isolation: 'none', isolationNote: 'isolate = "off" for runtimes.lua' });
