@@ -9,86 +9,18 @@ import { randomUUID } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { JupyterClientError } from './client-errors.js';
-import { createMessage, decode, encode, type RejectReason, type WireMessage } from './codec.js';
-import { endpoint, type ConnectionInfo } from './connection-file.js';
+import { createMessage, decode, encode, type WireMessage } from './codec.js';
+import { endpoint } from './connection-file.js';
 import { IopubFeed, type IopubFeedOptions } from './iopub-feed.js';
-import type { ContentOf, ReplyTypeOf, RequestContent } from './messages.js';
+import type { ContentOf, ReplyTypeOf } from './messages.js';
 import { SendQueue } from './send-queue.js';
+import {
+  CLIENT_CHANNELS,
+  type ClientChannel, type ClientRejectReason, type IopubHandler, type JupyterClientOptions, type PendingRequest,
+  type PostOptions, type RequestChannel, type RequestContentOf, type RequestOptions,
+} from './client-types.js';
+import { RecentSet } from './recent-set.js';
 import { ReplayGuard, createSigner, type Signer } from './sign.js';
-
-export type RequestChannel = 'shell' | 'control' | 'stdin';
-export type ClientChannel = RequestChannel | 'iopub';
-export const CLIENT_CHANNELS: readonly ClientChannel[] = ['shell', 'control', 'stdin', 'iopub'];
-
-/** Why a message was not delivered: the codec's reasons, or a custom iopub decoder that returned nothing. */
-export type ClientRejectReason = RejectReason | 'UNDECODED';
-
-export interface JupyterClientOptions {
-  connection: ConnectionInfo;
-  /**
-   * Routing id of the shell, control and stdin DEALERs (one, as jupyter_client shares it).
-   * Default: random. A kernel that answers only a fixed id (llmspell's `inprocess_client`) needs it set.
-   */
-  routingId?: string;
-  /** header.session of every message sent. Default: random. */
-  session?: string;
-  /** header.username. Default 'llmspell-fleet'. */
-  username?: string;
-  /** Sockets to open. Default: shell, control, stdin and iopub. */
-  channels?: readonly ClientChannel[];
-  logger?: Logger;
-  /** Default timeout of each request; a request's own timeoutMs wins. Default: none (a cell may run for hours). */
-  timeoutMs?: number;
-  /** Messages held per socket before a send is refused with QUEUE_FULL. Default 10000. */
-  sendQueueCapacity?: number;
-  /** Larger inbound messages are refused (TOO_LARGE). Default: no limit. */
-  maxMessageBytes?: number;
-  /** iopub SUB high-water mark. Default 0 (no limit): a client must not lose output. */
-  iopubHighWaterMark?: number;
-  /** Refuse a signature seen before, as jupyter_client's Session does. Default true. */
-  replayGuard?: boolean;
-  /**
-   * Reads iopub frames in a kernel's own format instead of signed Jupyter multiparts (llmspell
-   * publishes unsigned single-frame JSON). Undefined means "not a message": it is counted as rejected.
-   */
-  decodeIopub?: (frames: Buffer[]) => WireMessage | undefined;
-  /** A refused inbound message; `oversized` when it was properly signed but over maxMessageBytes. */
-  onRejected?: (channel: ClientChannel, reason: ClientRejectReason, oversized?: { bytes: number; msg: WireMessage }) => void;
-  /**
-   * A verified shell/control/stdin message that answers no waiting request: an input_request,
-   * a reply routed to other clients' ids (a relay), or a reply that came after its request gave up.
-   */
-  onUnmatched?: (channel: RequestChannel, msg: WireMessage) => void;
-  /** Every accepted message, in arrival order across channels, before it is dispatched. */
-  onReceive?: (channel: ClientChannel, msg: WireMessage) => void;
-}
-
-export interface RequestOptions {
-  /** Default shell; control for shutdown, interrupt and debug requests. */
-  channel?: 'shell' | 'control';
-  timeoutMs?: number;
-  /** Aborting rejects the request with the signal's reason; a late reply then goes to onUnmatched. */
-  signal?: AbortSignal;
-  metadata?: object;
-  buffers?: readonly Buffer[];
-}
-
-export interface PostOptions {
-  parentHeader?: object;
-  metadata?: object;
-  buffers?: readonly Buffer[];
-}
-
-/** Content a request of type T takes: typed for the spec's requests, any object otherwise. */
-export type RequestContentOf<T extends string> = T extends keyof RequestContent ? RequestContent[T] : object;
-
-export interface PendingRequest<T extends string> {
-  readonly msgId: string;
-  readonly reply: Promise<WireMessage<ReplyTypeOf<T>>>;
-}
-
-/** An iopub handler may return a promise: the reader takes the next message once it settles. */
-export type IopubHandler = (msg: WireMessage) => void | Promise<void>;
 
 interface Waiting {
   resolve(msg: WireMessage): void;
@@ -111,6 +43,7 @@ export class JupyterClient {
   readonly #iopubHandlers = new Set<IopubHandler>();
   readonly #onClose = new Set<() => void>();
   readonly #replay: ReplayGuard | undefined;
+  readonly #sent: RecentSet;
   #closed = false;
 
   constructor(options: JupyterClientOptions) {
@@ -121,6 +54,7 @@ export class JupyterClient {
     const info = options.connection;
     this.signer = createSigner(info.key, info.signature_scheme);
     this.#replay = options.replayGuard === false ? undefined : new ReplayGuard();
+    this.#sent = new RecentSet(options.rememberSent ?? 10_000);
     const channels = new Set(options.channels ?? CLIENT_CHANNELS);
     for (const channel of ['shell', 'control', 'stdin'] as const) {
       if (!channels.has(channel)) continue;
@@ -179,11 +113,13 @@ export class JupyterClient {
         reject: (e) => settle(() => reject(e)),
       };
       this.#waiting.set(msgId, waiting);
-      if (timeoutMs !== undefined) {
+      // setTimeout fires at once for delays past 2^31-1 ms; so long is no timeout at all.
+      if (timeoutMs !== undefined && timeoutMs < 2 ** 31) {
         timer = setTimeout(() => waiting.reject(new JupyterClientError('REQUEST_TIMEOUT', { msgType, msgId, channel, timeoutMs })), timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+    this.#sent.add(msgId);
     if (!this.#closed && !signal?.aborted && !queue.push(encode(msg, this.signer))) {
       this.#waiting.get(msgId)?.reject(new JupyterClientError('QUEUE_FULL', { msgType, msgId, channel }));
     }
@@ -193,6 +129,7 @@ export class JupyterClient {
   /** A message that expects no reply (input_reply on stdin, comm messages); returns its msg_id. */
   post<T extends string>(channel: RequestChannel, msgType: T, content: ContentOf<T>, options: PostOptions = {}): string {
     const msg = createMessage({ msgType, content, session: this.session, username: this.#options.username, ...options });
+    this.#sent.add(msg.msgId);
     if (!this.#push(channel, msg)) throw new JupyterClientError('QUEUE_FULL', { msgType, msgId: msg.msgId, channel });
     return msg.msgId;
   }
@@ -200,6 +137,15 @@ export class JupyterClient {
   /** Relay a verified message someone else made: same bytes, signed with this connection's key. False if refused. */
   forward(channel: RequestChannel, msg: WireMessage): boolean {
     return this.#queue(channel, msg.msgType).push(encode(msg, this.signer));
+  }
+
+  /**
+   * Whether `msgId` is one of the last `rememberSent` messages this client sent: a relay tells
+   * its own traffic (and the iopub it causes) from its clients' by this, a test its replies from
+   * someone else's.
+   */
+  sentHere(msgId: string): boolean {
+    return this.#sent.has(msgId);
   }
 
   /** Every iopub message from now on, until the returned function is called or the client closes. */

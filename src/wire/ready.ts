@@ -5,7 +5,8 @@
  */
 import { JupyterClientError } from './client-errors.js';
 import type { WireMessage } from './codec.js';
-import type { JupyterClient, RequestContentOf } from './client.js';
+import type { JupyterClient } from './client.js';
+import type { RequestContentOf } from './client-types.js';
 import type { ReplyTypeOf } from './messages.js';
 
 export interface ResendOptions {

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isJupyterClientError } from '../../../src/wire/client-errors.js';
-import { JupyterClient, type JupyterClientOptions } from '../../../src/wire/client.js';
+import type { JupyterClientOptions } from '../../../src/wire/client-types.js';
+import { JupyterClient } from '../../../src/wire/client.js';
 import { WireMessage } from '../../../src/wire/codec.js';
 import type { SignedFrames } from '../../../src/wire/frames.js';
 import { KernelPeer, type PeerTransport } from '../../helpers/kernel-peer.js';
@@ -82,6 +83,9 @@ describe.each(['tcp', 'ipc'] as const)('JupyterClient over %s', (transport) => {
     await peer.reply(await peer.nextRequest(), 'kernel_info_reply', { status: 'ok' });
     await next;
     expect(late.map((m) => m.parentHeader.msg_id)).toEqual([pending.msgId]);
+    // A relay tells its own late replies from other clients' by sentHere.
+    expect(client.sentHere(pending.msgId)).toBe(true);
+    expect(client.sentHere(request.identities[0]!.toString())).toBe(false);
   });
 
   it('rejects with the signal reason on abort, before or after sending', async () => {
