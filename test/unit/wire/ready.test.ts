@@ -79,7 +79,8 @@ describe('waitForReady', () => {
   it('without iopub: IOPUB_SILENT, or ready without it when iopubWaitMs allows', async () => {
     const { peer, client } = await setUp();
     serveKernelInfo(peer, { publish: false });
-    const error = await waitForReady(client, { timeoutMs: 300 }).catch((e: unknown) => e);
+    // Long enough for the reply on a loaded machine: running out of time after it is the case tested.
+    const error = await waitForReady(client, { timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(isJupyterClientError(error) && error.code).toBe('IOPUB_SILENT');
     const ready = await waitForReady(client, { timeoutMs: 30_000, iopubWaitMs: 200 });
     expect(ready.iopubSeen).toBe(false);
