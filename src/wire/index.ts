@@ -12,3 +12,4 @@ export * from './ready.js';
 export * from './heartbeat-client.js';
 export * from './execute.js';
 export * from './recent-set.js';
+export * from './heartbeat-monitor.js';
