@@ -31,8 +31,9 @@ export class WireMessage<T extends string = string> {
   }
   get msgType(): T { return this.header.msg_type as T; }
   get msgId(): string { return this.header.msg_id; }
+  /** `{}` for a null parent_header (llmspell sends null; the spec says an empty dict). */
   get parentHeader(): Partial<Header<string>> {
-    return (this.#parent ??= JSON.parse(this.parts.signed[1].toString('utf8')) as Partial<Header<string>>);
+    return (this.#parent ??= (JSON.parse(this.parts.signed[1].toString('utf8')) as Partial<Header<string>> | null) ?? {});
   }
   metadata<M = Record<string, unknown>>(): M { return JSON.parse(this.parts.signed[2].toString('utf8')) as M; }
   content<C = ContentOf<T>>(): C { return JSON.parse(this.parts.signed[3].toString('utf8')) as C; }

@@ -133,7 +133,7 @@ describe.each(['tcp', 'ipc'] as const)('JupyterClient over %s', (transport) => {
   it('reads iopub through a custom decoder (unsigned single-frame JSON, as llmspell sends)', async () => {
     const decodeIopub = (frames: Buffer[]): WireMessage | undefined => {
       if (frames.length !== 1) return undefined;
-      const { header, parent_header, content } = JSON.parse(frames[0]!.toString()) as Record<string, object>;
+      const { header, parent_header, content } = JSON.parse(frames[0]!.toString()) as Record<string, object | null>;
       const signed = [header, parent_header, {}, content].map((o) => Buffer.from(JSON.stringify(o))) as unknown as SignedFrames;
       return new WireMessage({ identities: [], signature: Buffer.alloc(0), signed, buffers: [] });
     };
@@ -142,11 +142,12 @@ describe.each(['tcp', 'ipc'] as const)('JupyterClient over %s', (transport) => {
     const feed = client.iopubMessages();
     await peer.subscribed();
     await peer.publishRaw([Buffer.from('two'), Buffer.from('frames')]);
-    const header = { msg_id: 'm1', msg_type: 'stream', session: 's', username: 'llmspell', date: '', version: '5.3' };
-    await peer.publishRaw([Buffer.from(JSON.stringify({ header, parent_header: { msg_id: 'p1' }, content: { name: 'stdout', text: 'from llmspell' } }))]);
+    // As llmspell 0.14 publishes: no topic, delimiter or signature, and parent_header null.
+    const header = { msg_id: 'm1', msg_type: 'stream', session: 's', username: 'kernel', date: '', version: '5.3' };
+    await peer.publishRaw([Buffer.from(JSON.stringify({ header, parent_header: null, metadata: {}, content: { name: 'stdout', text: 'from llmspell' } }))]);
     const { value } = await feed.next();
     expect(value?.msgType).toBe('stream');
-    expect(value?.parentHeader.msg_id).toBe('p1');
+    expect(value?.parentHeader).toEqual({});
     expect(value?.content()).toEqual({ name: 'stdout', text: 'from llmspell' });
     expect(rejected).toEqual(['UNDECODED']);
     await feed.return();
