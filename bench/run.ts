@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendProcess } from '../src/fleet/backend-process.js';
-import { packageRoot } from '../src/fleet/plan.js';
+import { packageRoot } from '../src/shared/package.js';
 import type { LaunchPlan } from '../src/fleet/types.js';
 import { silentLogger } from '../src/shared/log.js';
 import { JupyterClient } from '../src/wire/client.js';

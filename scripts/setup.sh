@@ -8,9 +8,14 @@ need_apt=()
 command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The llmspell adapter's network isolation: unshare and setpriv (util-linux), ip (iproute2).
+command -v unshare >/dev/null || need_apt+=(util-linux)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_apt+=(iproute2)
+# The JupyterLab end-to-end test drives Debian's Chromium (playwright-core downloads no browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -3,7 +3,9 @@
  * launch plans). Each check says OK, WARN or FAIL, why, and for anything not OK how to fix it.
  */
 import { delimiter, join } from 'node:path';
-import { formatTable } from './format.js';
+import { formatTable } from '../shared/table.js';
+
+const LLMSPELL_BUILD = 'build llmspell from rs-llmspell (cargo build --release -p llmspell-cli; needs liblua5.4-dev and pkg-config) and put it on PATH';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
 
@@ -16,14 +18,7 @@ export interface Check {
   critical?: boolean;
 }
 
-/** Where `command` may be, in the order exec looks: a path is taken as is, a bare name is searched on PATH. */
-export function pathCandidates(command: string, pathValue: string | undefined): string[] {
-  if (command.includes('/')) return [command];
-  return (pathValue ?? '')
-    .split(delimiter)
-    .filter((dir) => dir.length > 0)
-    .map((dir) => join(dir, command));
-}
+export { pathCandidates } from '../shared/which.js';
 
 export interface FileFacts {
   isDirectory: boolean;
@@ -96,7 +91,9 @@ export function runtimeCheck(f: RuntimeFacts): Check {
     fixes.push(
       f.kernelspec !== undefined
         ? `fix argv[0] in kernelspec "${f.kernelspec}" (see \`jupyter kernelspec list\`)`
-        : `install ${f.command}, or set runtimes.${f.name}.argv[0] to its absolute path in ${f.configFile}`,
+        : f.command === 'llmspell'
+          ? `${LLMSPELL_BUILD}, or set runtimes.${f.name}.argv[0] to its absolute path in ${f.configFile}`
+          : `install ${f.command}, or set runtimes.${f.name}.argv[0] to its absolute path in ${f.configFile}`,
     );
   }
   if (reasons.length > 0) {
@@ -106,6 +103,33 @@ export function runtimeCheck(f: RuntimeFacts): Check {
   }
   const via = f.kernelspec !== undefined ? `kernelspec ${f.kernelspec}, ` : '';
   return { name, status: 'OK', detail: `${f.resolved ?? f.command ?? '?'} (${via}${f.connection ?? 'router-writes'}, provider ${f.provider})`, critical };
+}
+
+export interface LlmspellFacts {
+  runtime: string;
+  /** Where llmspell was found; undefined when it is not on the backend's PATH. */
+  resolved?: string;
+  /** What `llmspell --version` printed, if it ran. */
+  version?: string;
+  isolation: 'netns' | 'none';
+  isolationNote?: string;
+}
+
+/** llmspell behind the adapter: is it installed, which version, and who can reach its ports. */
+export function llmspellChecks(f: LlmspellFacts): Check[] {
+  // Not found is the runtime check's FAIL already, with the same fix.
+  const found: Check[] =
+    f.resolved === undefined ? [] : [{ name: 'llmspell', status: 'OK', detail: `${f.resolved}${f.version ? ` (${f.version})` : ''}, behind the llmspell adapter` }];
+  const isolation: Check =
+    f.isolation === 'netns'
+      ? { name: 'llmspell isolation', status: 'OK', detail: 'private network namespace (unshare -rn): no other process on this host can reach llmspell; clients use ipc sockets in the fleet home' }
+      : {
+          name: 'llmspell isolation',
+          status: 'WARN',
+          detail: `none: llmspell's loopback ports accept code from any local user (llmspell checks no signature)${f.isolationNote ? `; ${f.isolationNote}` : ''}`,
+          fix: 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) and install util-linux, or keep this machine single-user',
+        };
+  return [...found, isolation];
 }
 
 export interface ProviderFacts {
@@ -118,6 +142,8 @@ export interface ProviderFacts {
   envKeys: string[];
   /** Runtimes whose argv needs {config}. */
   runtimesNeedingConfig: string[];
+  /** The llmspell built-in profile used when there is no config file. */
+  profile?: string;
   fleetConfig: string;
 }
 
@@ -135,7 +161,8 @@ export function providerCheck(f: ProviderFacts): Check {
       fix: `set providers.${f.name}.config = "~/.llmspell/${f.name}.toml" in ${f.fleetConfig}`,
     };
   }
-  return { name, status: 'OK', detail: `${f.configFile !== undefined ? `config ${f.configFile}` : 'no config file'}${env}` };
+  const none = f.profile !== undefined ? `no config file (llmspell uses its built-in profile ${f.profile})` : 'no config file';
+  return { name, status: 'OK', detail: `${f.configFile !== undefined ? `config ${f.configFile}` : none}${env}` };
 }
 
 /** 1 when a critical check failed (the default runtime cannot start, or nothing can). */

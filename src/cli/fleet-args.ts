@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { expandHome, fleetHome } from '../fleet/paths.js';
+import { isSafeName } from '../shared/names.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -17,7 +18,7 @@ export function parseLineCount(value: string): number {
 
 /** --group G: the same rule as runtime and provider names, since it ends up in ids and file names. */
 export function parseGroup(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value)) {
+  if (!isSafeName(value)) {
     throw new InvalidArgumentError('use letters, digits, "_", "-", "." and start with a letter or digit');
   }
   return value;

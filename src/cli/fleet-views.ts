@@ -34,7 +34,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** True for anything shaped like a BackendRecord (the manager's answers are not typed at runtime). */
-export function isRecord(v: unknown): v is ListedRecord {
+function isRecord(v: unknown): v is ListedRecord {
   return isObject(v) && typeof v.kernelId === 'string' && typeof v.pid === 'number' && isObject(v.requirement);
 }
 
@@ -88,7 +88,7 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   return out;
 }
 
-export const LIST_HEADERS = ['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE'] as const;
+const LIST_HEADERS = ['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE'] as const;
 
 /** Table cells for `list`; a GROUP column appears only when some backend has a group. */
 export function listTable(records: readonly PublicRecord[]): { headers: string[]; rows: string[][] } {
@@ -117,7 +117,7 @@ export function isHealthy(h: HealthReport): boolean {
   return h.processAlive && h.heartbeat;
 }
 
-export const HEALTH_HEADERS = ['ID', 'PID', 'PROCESS', 'HEARTBEAT', 'LATENCY', 'STATUS'] as const;
+const HEALTH_HEADERS = ['ID', 'PID', 'PROCESS', 'HEARTBEAT', 'LATENCY', 'STATUS'] as const;
 
 export function healthTable(reports: readonly HealthReport[]): { headers: string[]; rows: string[][] } {
   const rows = reports.map((h) => [

@@ -1,26 +1,10 @@
 /**
- * Pure text helpers for the CLI's human output: aligned tables, durations, sizes, port lists.
+ * Pure text helpers for the CLI's human output: durations, sizes, port lists (tables: shared/table.ts).
  * No I/O here; commands gather data and hand it to these.
  */
 
 /** Shown for a value we do not know (no RSS for a dead pid, no latency without a heartbeat). */
 export const UNKNOWN = '-';
-
-/**
- * Left-aligned columns separated by two spaces; no trailing spaces. Rows shorter than the
- * header are padded with empty cells, so a missing value never shifts the columns after it.
- */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)));
-  const lines = all.map((row) =>
-    widths
-      .map((width, col) => (row[col] ?? '').padEnd(width))
-      .join('  ')
-      .trimEnd(),
-  );
-  return `${lines.join('\n')}\n`;
-}
 
 /** "45s", "3m12s", "2h05m", "3d04h": the two most significant units, like `ps` users expect. */
 export function formatUptime(ms: number): string {

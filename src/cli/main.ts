@@ -4,10 +4,11 @@ import { describeError, isFleetError } from '../shared/errors.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerInstall } from './commands/install.js';
+import { registerLlmspellAdapter } from './commands/llmspell-adapter.js';
 import { registerManager } from './commands/manager.js';
 import { registerRouter } from './commands/router.js';
 import { registerUninstall } from './commands/uninstall.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../shared/package.js';
 
 const program = new Command()
   .name('llmspell-fleet')
@@ -21,6 +22,7 @@ registerUninstall(program);
 registerManager(program);
 registerFleetCommands(program);
 registerDoctor(program);
+registerLlmspellAdapter(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

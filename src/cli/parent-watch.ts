@@ -15,7 +15,7 @@ export function watchParent(parentPid: string | undefined, onGone: () => void, i
   return () => clearInterval(timer);
 }
 
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,6 +1,5 @@
 import { openSync } from 'node:fs';
-import { pino } from 'pino';
-import { REDACT_PATHS, type Logger } from '../shared/log.js';
+import { createLogger, type Logger } from '../shared/log.js';
 
 /**
  * The router's stdout/stderr land in the user's terminal (jupyter console) or the server log,
@@ -8,11 +7,5 @@ import { REDACT_PATHS, type Logger } from '../shared/log.js';
  */
 export function routerLogger(options: { file: string; level: string }): Logger {
   const fd = openSync(options.file, 'a', 0o600);
-  return pino(
-    { name: 'llmspell-fleet-router', level: options.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    pino.multistream([
-      { level: options.level as pino.Level, stream: pino.destination({ fd, sync: true }) },
-      { level: 'warn', stream: pino.destination({ fd: 2, sync: true }) },
-    ]),
-  );
+  return createLogger({ name: 'llmspell-fleet-router', level: options.level, destination: fd, warningsToStderr: true });
 }

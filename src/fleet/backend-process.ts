@@ -1,24 +1,19 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
+import type { BackendExit } from '../shared/backend.js';
 import { FleetError, isFleetError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared/process.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
 import type { LaunchPlan } from './types.js';
 import { probeConnectionFile, waitForConnectionFile } from './wait-connection-file.js';
 
-/** Why a backend is gone: machine-readable, the numbers are in exitCode/signal. */
+/** Why a backend is gone (BackendExit.reason): machine-readable, the numbers are in exitCode/signal. */
 export type ExitReason = 'stopped' | 'startup-failed' | 'exited' | 'signalled';
 
-export interface BackendExit {
-  exitCode: number | null;
-  signal: string | null;
-  reason: ExitReason;
-  /** Last lines the backend wrote to its log in this run. */
-  stderrTail: string;
-}
 
 export interface LaunchOptions {
   logger?: Logger;
@@ -26,12 +21,7 @@ export interface LaunchOptions {
   allocatePorts?: (ip: string, count: number) => Promise<number[]>;
 }
 
-export interface StopOptions {
-  /** Time between SIGTERM and SIGKILL. */
-  graceMs?: number;
-  /** Time to wait after SIGKILL before giving up (logged; the process is then beyond our reach). */
-  killMs?: number;
-}
+export type StopOptions = Partial<StopLadder>;
 
 type Termination = { requested?: 'stopped' | 'startup-failed' };
 
@@ -113,7 +103,7 @@ export class BackendProcess {
       connection = written ?? (await awaitKernelConnection(plan, child));
     } catch (error) {
       termination.requested = 'startup-failed';
-      await terminate(child, { graceMs: STARTUP_FAILURE_GRACE_MS, killMs: 3000 }, log);
+      await terminate(child, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
       await removeConnectionFile(plan.connectionFile);
       log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
       throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
@@ -138,8 +128,9 @@ export class BackendProcess {
     return this.stopping;
   }
 
-  private async stopOnce({ graceMs = 2000, killMs = 3000 }: StopOptions): Promise<void> {
+  private async stopOnce(options: StopOptions): Promise<void> {
     if (this.child.alive) this.termination.requested ??= 'stopped';
+    const { graceMs = DEFAULT_STOP_LADDER.graceMs, killMs = DEFAULT_STOP_LADDER.killMs } = options;
     const gone = await terminate(this.child, { graceMs, killMs }, this.log);
     if (gone) await this.exited;
     await removeConnectionFile(this.plan.connectionFile, this.connection.key);
@@ -266,19 +257,13 @@ async function withTail(error: FleetError, plan: LaunchPlan, child: SpawnedChild
   return new FleetError(error.code, `${error.message}${shown}`, { ...error.context, stderrTail }, { cause: error.cause });
 }
 
-/**
- * SIGTERM to the group, SIGKILL after graceMs. Returns whether the child is gone. Every signal
- * goes through signalGroup, which refuses once the child has been reaped.
- */
-async function terminate(child: SpawnedChild, { graceMs, killMs }: Required<StopOptions>, log: Logger): Promise<boolean> {
-  if (!child.alive) return true;
-  child.signalGroup('SIGTERM');
-  if (await exitsWithin(child, graceMs)) return true;
-  log.warn({ backendPid: child.pid, graceMs }, 'backend ignored SIGTERM; sending SIGKILL');
-  child.signalGroup('SIGKILL');
-  if (await exitsWithin(child, killMs)) return true;
-  log.error({ backendPid: child.pid, killMs }, 'backend did not exit after SIGKILL; giving up on it');
-  return false;
+/** The stop ladder on the child's process group; signalGroup refuses once the child is reaped. */
+function terminate(child: SpawnedChild, ladder: StopLadder, log: Logger): Promise<boolean> {
+  return climbStopLadder(
+    { alive: () => child.alive, signal: (signal) => child.signalGroup(signal), goneWithin: (ms) => exitsWithin(child, ms) },
+    ladder,
+    { logger: log, what: 'backend', fields: { backendPid: child.pid } },
+  );
 }
 
 async function exitsWithin(child: SpawnedChild, ms: number): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { LLMSPELL_PROFILES } from './adapter-plan.js';
 import type { FleetConfig, ProviderConfig, RuntimeConfig } from './types.js';
 
 /**
@@ -21,19 +22,25 @@ export const DEFAULT_MAX_MESSAGE_MB = 1024;
 export const DEFAULT_RESTART_LIMIT = 5;
 /** With pings every 0.5 s, a silent backend is noticed within 3 s. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 2.5;
-export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
+export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
 
 function defaultRuntimes(): Record<string, RuntimeConfig> {
   return {
-    lua: { argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua', interrupt_mode: 'signal' },
+    // Behind the adapter: llmspell alone answers only its in-process client (see notes/llmspell-kernel.md).
+    lua: { argv: [...LLMSPELL_ARGV], adapter: 'llmspell', connection: 'kernel-writes', language: 'lua', interrupt_mode: 'message' },
     javascript: { argv: [...TSLAB_ARGV], connection: 'router-writes' },
     python: { kernelspec: 'python3' },
   };
 }
 
 function defaultProviders(): Record<string, ProviderConfig> {
-  // No config file by default: llmspell needs one per provider, and only the user knows where it is.
-  return Object.fromEntries(DEFAULT_PROVIDERS.map((name) => [name, { env: { LLMSPELL_PROVIDER: name } }]));
+  // No config file by default: llmspell then starts with its built-in profile for the provider.
+  return Object.fromEntries(
+    DEFAULT_PROVIDERS.map((name) => {
+      const profile = LLMSPELL_PROFILES[name];
+      return [name, { env: { LLMSPELL_PROVIDER: name }, ...(profile !== undefined ? { profile } : {}) }];
+    }),
+  );
 }
 
 /** A fresh copy each call, so a caller that mutates its config never changes anyone else's defaults. */

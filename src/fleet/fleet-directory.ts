@@ -7,15 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BackendExit, FleetEntry } from '../shared/backend.js';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import type { Requirement } from '../shared/requirement.js';
 import { ManagerClient } from './manager/client.js';
 import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
-import { fleetEntry, raceAbort, type FleetLease, type FleetListEntry, type LeaseExit } from './fleet-lease.js';
-import type { Requirement } from './types.js';
+import { fleetEntry, raceAbort, type FleetLease } from './fleet-lease.js';
 
-export type { FleetLease, FleetListEntry, LeaseExit } from './fleet-lease.js';
+export type { FleetLease } from './fleet-lease.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -37,7 +38,7 @@ export interface FleetDirectoryOptions {
 interface Held {
   lease: FleetLease;
   record: BackendRecord;
-  settle(exit: LeaseExit): void;
+  settle(exit: BackendExit): void;
   replaced: Set<(next: FleetLease) => void>;
   poller: NodeJS.Timeout;
 }
@@ -77,7 +78,7 @@ export class FleetDirectory {
   }
 
   /** The whole fleet, for `%llmspell list` and `status`. */
-  async list(): Promise<FleetListEntry[]> {
+  async list(): Promise<FleetEntry[]> {
     return (await (await this.#connection()).request<ListedBackend[]>({ op: 'list' })).map(fleetEntry);
   }
 
@@ -105,8 +106,8 @@ export class FleetDirectory {
     const { record, connection } = handle;
     const existing = this.#held.get(record.kernelId);
     if (existing !== undefined) return existing.lease;
-    let settle: (exit: LeaseExit) => void = () => undefined;
-    const exited = new Promise<LeaseExit>((resolve) => (settle = resolve));
+    let settle: (exit: BackendExit) => void = () => undefined;
+    const exited = new Promise<BackendExit>((resolve) => (settle = resolve));
     const replaced = new Set<(next: FleetLease) => void>();
     const lease: FleetLease = {
       kernelId: record.kernelId,
@@ -148,7 +149,7 @@ export class FleetDirectory {
     });
   }
 
-  #settle(kernelId: string, exit: LeaseExit): void {
+  #settle(kernelId: string, exit: BackendExit): void {
     const held = this.#held.get(kernelId);
     if (held === undefined) return;
     clearInterval(held.poller);

@@ -1,41 +1,18 @@
 /** The lease a FleetDirectory hands a router, and small pure helpers around it. */
+import type { BackendLease, FleetEntry } from '../shared/backend.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import type { ListedBackend } from './manager/protocol.js';
-import type { InterruptMode, Requirement } from './types.js';
 
-export interface LeaseExit {
-  exitCode: number | null;
-  signal: string | null;
-  reason: string;
-}
-
-export interface FleetLease {
-  readonly kernelId: string;
-  readonly pid: number;
-  readonly connection: ConnectionInfo;
-  readonly interruptMode: InterruptMode;
-  readonly requirement: Requirement;
-  readonly exited: Promise<LeaseExit>;
+/** A lease on a fleet backend: always shared, restartable for everyone, replaced on restart. */
+export interface FleetLease extends BackendLease<ConnectionInfo> {
   readonly shared: true;
-  interrupt(): void;
   release(options?: { stop: boolean }): Promise<void>;
   restart(): Promise<void>;
   onReplaced(listener: (next: FleetLease) => void): void;
 }
 
-/** One backend as `%llmspell list` shows it (the router's FleetEntry shape). */
-export interface FleetListEntry {
-  kernelId: string;
-  pid: number;
-  runtime: string;
-  provider: string;
-  group?: string;
-  state: string;
-  clients: number;
-}
-
 /** Pure: a listed record as the router shows it. */
-export function fleetEntry(r: ListedBackend): FleetListEntry {
+export function fleetEntry(r: ListedBackend): FleetEntry {
   return {
     kernelId: r.kernelId,
     pid: r.pid,

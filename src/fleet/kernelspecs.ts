@@ -2,8 +2,12 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { FleetError } from '../shared/errors.js';
+import { userDataDir } from '../shared/jupyter-paths.js';
+import { isSafeName } from '../shared/names.js';
+import { runCommand } from '../shared/process.js';
+import * as v from 'valibot';
+import { check, got, isTable, oneOf, withoutUndefined, type Assert, type Same } from '../shared/schema.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -30,6 +34,34 @@ export interface FindKernelspecOptions {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
+/** Kept only when of the right type: a third-party kernel.json with an odd extra still starts, as in Jupyter. */
+function lenient<S extends v.GenericSchema>(schema: S) {
+  return v.fallback(v.optional(schema), undefined);
+}
+
+/** kernel.json as Jupyter defines it: the fields we use are checked, the rest ignored. */
+const KernelSpecSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isTable, got('must hold a JSON object')),
+  v.object(
+    {
+      argv: v.pipe(v.array(v.string(got('must be a string')), got('must be a non-empty array of strings')), v.nonEmpty(got('must be a non-empty array of strings'))),
+      env: v.optional(
+        v.pipe(
+          v.custom<Record<string, unknown>>(isTable, got('must be an object of strings')),
+          // Never echo env values: a kernelspec may carry a token.
+          v.record(v.string(), v.string((issue) => `must be a string, not ${typeof issue.input}`)),
+        ),
+      ),
+      interrupt_mode: v.optional(oneOf(['signal', 'message'])),
+      language: lenient(v.string()),
+      display_name: lenient(v.string()),
+      metadata: lenient(v.record(v.string(), v.unknown())),
+    },
+    (issue) => (issue.expected === '"argv"' ? 'is missing: it must be a non-empty array of strings' : 'must hold a JSON object'),
+  ),
+);
+type _KernelSpecShape = Assert<Same<v.InferOutput<typeof KernelSpecSchema>, KernelSpec>>;
+
 /** Validate a kernel.json; `source` names the file in errors. */
 export function parseKernelspec(text: string, source: string): KernelSpec {
   const bad = (what: string): never => {
@@ -41,34 +73,10 @@ export function parseKernelspec(text: string, source: string): KernelSpec {
   } catch {
     bad('is not valid JSON');
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('must hold a JSON object');
-  const o = raw as Record<string, unknown>;
-  if (!Array.isArray(o.argv) || o.argv.length === 0 || !o.argv.every((a) => typeof a === 'string')) {
-    bad('argv must be a non-empty array of strings');
-  }
-  const spec: KernelSpec = { argv: [...(o.argv as string[])] };
-  if (o.env !== undefined) {
-    const env = o.env as Record<string, unknown>;
-    if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((v) => typeof v === 'string')) {
-      bad('env must be an object of strings');
-    }
-    spec.env = { ...(env as Record<string, string>) };
-  }
-  if (o.interrupt_mode !== undefined) {
-    if (o.interrupt_mode !== 'signal' && o.interrupt_mode !== 'message') bad('interrupt_mode must be "signal" or "message"');
-    spec.interrupt_mode = o.interrupt_mode as 'signal' | 'message';
-  }
-  if (typeof o.language === 'string') spec.language = o.language;
-  if (typeof o.display_name === 'string') spec.display_name = o.display_name;
-  if (typeof o.metadata === 'object' && o.metadata !== null) spec.metadata = o.metadata as Record<string, unknown>;
-  return spec;
-}
-
-function userDataDir(env: Env): string {
-  if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
-  const home = env.HOME || homedir();
-  if (process.platform === 'darwin') return join(home, 'Library', 'Jupyter');
-  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'jupyter');
+  const checked = check(KernelSpecSchema, raw);
+  if (!checked.ok) return bad(checked.problem.key ? `${checked.problem.key} ${checked.problem.message}` : checked.problem.message);
+  // Fields of the wrong type come out as undefined; leave them out rather than carry them.
+  return withoutUndefined(checked.value);
 }
 
 function splitPath(value: string | undefined): string[] {
@@ -77,7 +85,7 @@ function splitPath(value: string | undefined): string[] {
 
 /** The standard data path when `jupyter` itself cannot be asked. Pure. */
 export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
-  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir(env)];
+  const dirs = [...splitPath(env.JUPYTER_PATH), userDataDir({ env, platform: process.platform, home: env.HOME || homedir() })];
   if (pythonPrefix) dirs.push(join(pythonPrefix, 'share', 'jupyter'));
   dirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
   return [...new Set(dirs)];
@@ -85,22 +93,23 @@ export function fallbackDataDirs(env: Env, pythonPrefix?: string): string[] {
 
 async function probe(command: string, args: string[], env: Env): Promise<string | undefined> {
   try {
-    const r = await execa(command, args, { env, extendEnv: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
+    const r = await runCommand(command, args, { env, timeoutMs: PROBE_TIMEOUT_MS });
     return r.stdout;
   } catch {
     return undefined;
   }
 }
 
+/** What `jupyter --paths --json` prints; only the data directories are used. */
+const JupyterPathsSchema = v.object({ data: v.pipe(v.array(v.string()), v.nonEmpty()) });
+
 async function computeDataDirs(env: Env): Promise<string[]> {
   // Jupyter's own answer already applies JUPYTER_PATH, JUPYTER_PREFER_ENV_PATH and its env prefix.
   const json = await probe('jupyter', ['--paths', '--json'], env);
   if (json !== undefined) {
     try {
-      const data = (JSON.parse(json) as { data?: unknown }).data;
-      if (Array.isArray(data) && data.every((d) => typeof d === 'string') && data.length > 0) {
-        return [...new Set([...splitPath(env.JUPYTER_PATH), ...(data as string[])])];
-      }
+      const paths = v.safeParse(JupyterPathsSchema, JSON.parse(json));
+      if (paths.success) return [...new Set([...splitPath(env.JUPYTER_PATH), ...paths.output.data])];
     } catch {
       // fall through to the standard list
     }
@@ -123,15 +132,11 @@ export function jupyterDataDirs(env: Env = process.env): Promise<string[]> {
   return dirs;
 }
 
-export function clearKernelspecCache(): void {
-  dataDirCache.clear();
-}
-
 /** Find an installed kernelspec by name, as `jupyter kernelspec list` would. */
 export async function findKernelspec(name: string, options: FindKernelspecOptions = {}): Promise<FoundKernelspec> {
   const env = options.env ?? process.env;
   const install = `install it (for Python: python -m ipykernel install --user --name ${name}) or pick a name that \`jupyter kernelspec list\` shows`;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+  if (!isSafeName(name)) {
     throw new FleetError('KERNELSPEC_NOT_FOUND', `"${name}" is not a valid kernelspec name; ${install}`, { name, searched: [] });
   }
   const dataDirs = [...(options.extraDirs ?? []), ...(await jupyterDataDirs(env))];

@@ -1,7 +1,8 @@
 import type { Logger } from '../shared/log.js';
 import { BackendProcess } from './backend-process.js';
 import { planLaunch } from './plan.js';
-import type { FleetConfig, Requirement } from './types.js';
+import type { FleetConfig } from './types.js';
+import type { Requirement } from '../shared/requirement.js';
 
 export interface LocalDirectoryOptions {
   config: FleetConfig;

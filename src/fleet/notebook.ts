@@ -5,6 +5,8 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
+import * as v from 'valibot';
+import { withoutUndefined } from '../shared/schema.js';
 
 export interface NotebookRequirement {
   runtime?: string;
@@ -12,11 +14,12 @@ export interface NotebookRequirement {
 }
 
 /** Larger notebooks are not read: parsing them on a kernel's start path costs too much. */
-export const MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024;
+const MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024;
 
-function text(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim().length > 0 ? v.trim() : undefined;
-}
+/** A name, trimmed; anything else (a number, a blank string) names nothing rather than failing. */
+const name = v.fallback(v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty())), undefined);
+const text = (value: unknown): string | undefined => v.parse(name, value);
+const NotebookSchema = v.object({ metadata: v.object({ llmspell: v.object({ runtime: name, provider: name }) }) });
 
 /** `metadata.llmspell` of an .ipynb's JSON text; undefined when absent or unusable. Pure. */
 export function notebookRequirementFromJson(json: string): NotebookRequirement | undefined {
@@ -26,12 +29,9 @@ export function notebookRequirementFromJson(json: string): NotebookRequirement |
   } catch {
     return undefined;
   }
-  const llmspell = (doc as { metadata?: { llmspell?: unknown } } | null)?.metadata?.llmspell;
-  if (typeof llmspell !== 'object' || llmspell === null) return undefined;
-  const { runtime, provider } = llmspell as Record<string, unknown>;
-  const out: NotebookRequirement = {};
-  if (text(runtime) !== undefined) out.runtime = text(runtime);
-  if (text(provider) !== undefined) out.provider = text(provider);
+  const parsed = v.safeParse(NotebookSchema, doc);
+  if (!parsed.success) return undefined;
+  const out = withoutUndefined(parsed.output.metadata.llmspell);
   return out.runtime === undefined && out.provider === undefined ? undefined : out;
 }
 

@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
+import { isSafeName } from '../shared/names.js';
+import { packageRoot } from '../shared/package.js';
+import { findExecutable } from '../shared/which.js';
 import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
 import { backendDir, configPath, expandHome, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
+import { adapterArgv, llmspellConnectionFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
+import { cliEntry } from './manager/autostart.js';
 import { expandArgv } from './template.js';
-import type { FleetConfig, InterruptMode, LaunchPlan, ProviderConfig, Requirement, RuntimeConfig } from './types.js';
+import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
+import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -25,51 +30,25 @@ export interface PlanOptions {
   findSpec?: (name: string, options: FindKernelspecOptions) => Promise<FoundKernelspec>;
 }
 
-const KERNEL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** `<runtime>-<provider>-<8 hex>`: readable in `ps` and file listings, unique enough per user. */
 export function newKernelId(req: Requirement): string {
   return `${req.runtime}-${req.provider}-${randomBytes(4).toString('hex')}`;
 }
 
-let cachedRoot: string | null | undefined;
-
 /**
- * This package's root, found by walking up from this file: it sits at src/fleet/ in a checkout
- * and at dist/src/fleet/ when built, so a fixed number of `..` would be wrong in one of them.
+ * Programs this package can bring as optional dependencies (tslab for the javascript runtime).
+ * A runtime's program is looked up on PATH like any other; only when it is not there is the
+ * bundled one used, by absolute path, so nothing is prepended to a backend's PATH.
  */
-export function packageRoot(fromUrl: string = import.meta.url): string | undefined {
-  if (fromUrl === import.meta.url && cachedRoot !== undefined) return cachedRoot ?? undefined;
-  let dir = dirname(fileURLToPath(fromUrl));
-  let found: string | undefined;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'llmspell-fleet') {
-          found = dir;
-          break;
-        }
-      } catch {
-        // an unreadable package.json on the way up is not ours; keep walking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  if (fromUrl === import.meta.url) cachedRoot = found ?? null;
-  return found;
-}
+const BUNDLED: Readonly<Record<string, readonly string[]>> = { tslab: ['node_modules', 'tslab', 'bin', 'tslab'] };
 
-/** Backends find our bundled tslab first; PATH from provider/runtime env is left as the user wrote it. */
-function withBinPath(env: Record<string, string>, processEnv: Env): Record<string, string> {
-  if (env.PATH !== undefined) return env;
+export async function resolveBundled(argv: string[], env: Env): Promise<string[]> {
+  const [program, ...rest] = argv;
+  const bundled = program === undefined ? undefined : BUNDLED[program];
+  if (bundled === undefined || (await findExecutable(program as string, env.PATH)) !== undefined) return argv;
   const root = packageRoot();
-  if (root === undefined) return env;
-  const bin = join(root, 'node_modules', '.bin');
-  const rest = processEnv.PATH;
-  return { ...env, PATH: rest ? `${bin}${delimiter}${rest}` : bin };
+  const path = root === undefined ? undefined : join(root, ...bundled);
+  return path !== undefined && existsSync(path) ? [path, ...rest] : argv;
 }
 
 /** Absolute path of the provider's llmspell config, or undefined when the provider has none. */
@@ -92,6 +71,7 @@ interface Launchable {
   env: Record<string, string>;
   interruptMode: InterruptMode;
   connection: LaunchPlan['connection'];
+  adapter?: LaunchPlan['adapter'];
 }
 
 async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectionFile: string): Promise<Launchable> {
@@ -127,7 +107,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   const rt = config.runtimes[req.runtime] as RuntimeConfig;
   const provider = config.providers[req.provider] as ProviderConfig;
   const kernelId = options.kernelId ?? newKernelId(req);
-  if (!KERNEL_ID.test(kernelId)) {
+  if (!isSafeName(kernelId)) {
     throw new FleetError('BAD_CONFIG', `kernel id "${kernelId}" is not a safe file name; use letters, digits, "_", "-", "."`, { kernelId });
   }
   const absHome = isAbsolute(home) ? home : resolve(home);
@@ -137,10 +117,11 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   if (rt.kernelspec !== undefined) {
     launch = await fromKernelspec(rt, options, connectionFile);
   } else {
+    const viaAdapter = usesLlmspellAdapter(rt);
     const argv = expandArgv(
-      rt.argv ?? [],
+      viaAdapter ? withProviderArgs(rt.argv ?? [], provider) : (rt.argv ?? []),
       {
-        connection_file: connectionFile,
+        connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : connectionFile,
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
@@ -155,7 +136,9 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
         },
       },
     );
-    launch = { argv, env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
+    launch = viaAdapter
+      ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider })
+      : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
   const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
@@ -164,12 +147,56 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     requirement: { runtime: req.runtime, provider: req.provider, ...(req.group !== undefined ? { group: req.group } : {}) },
     argv: launch.argv,
     // Only what config adds; the launcher layers this over process.env.
-    env: withBinPath({ ...launch.env, ...configured }, env),
+    env: { ...launch.env, ...configured },
     connection: launch.connection,
     interruptMode: launch.interruptMode,
     connectionFile,
     logFile: join(logDir(absHome), `${kernelId}.log`),
     startupTimeoutMs: (rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS) * 1000,
-    secretEnvKeys: Object.keys(configured),
+    secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
+    ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
+  };
+}
+
+interface AdapterInput {
+  rt: RuntimeConfig;
+  argv: string[];
+  connectionFile: string;
+  logFile: string;
+  runtime: string;
+  provider: string;
+  where: string;
+  env: Env;
+}
+
+/**
+ * llmspell behind the adapter: the adapter writes the clients' connection file (ipc sockets when
+ * llmspell gets a private network namespace, so nothing else on the host can reach its ports),
+ * takes interrupts as messages (a SIGINT would kill llmspell), and gets the provider's keys.
+ */
+async function behindAdapter(input: AdapterInput): Promise<Launchable> {
+  const { rt } = input;
+  const isolation = rt.isolate === 'off' ? { ok: false, why: `isolate = "off" for runtimes.${input.runtime}` } : await networkIsolation();
+  if (rt.isolate === 'on' && !isolation.ok) {
+    throw new FleetError('BAD_CONFIG', `runtimes.${input.runtime}.isolate = "on" but no private network namespace can be made here: ${isolation.why}; set isolate = "auto" or "off" in ${input.where}`, {
+      runtime: input.runtime,
+    });
+  }
+  const argv = adapterArgv({
+    node: process.execPath,
+    cli: cliEntry(),
+    connectionFile: input.connectionFile,
+    logFile: input.logFile,
+    runtime: rt,
+    llmspellArgv: input.argv,
+    isolate: isolation.ok,
+    startupTimeoutSeconds: rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS,
+  });
+  return {
+    argv,
+    env: providerEnv(input.provider, input.env),
+    interruptMode: 'message',
+    connection: 'kernel-writes',
+    adapter: { llmspellArgv: input.argv, isolation: isolation.ok ? 'netns' : 'none', ...(isolation.why !== undefined ? { isolationNote: isolation.why } : {}) },
   };
 }

@@ -5,8 +5,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parse, TomlError } from 'smol-toml';
+import * as v from 'valibot';
 import { FleetError } from '../shared/errors.js';
+import { check, got } from '../shared/schema.js';
+import { configError, parseToml } from './toml.js';
 
 export const PROJECT_FILE_NAME = 'llmspell-fleet.toml';
 
@@ -49,43 +51,34 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-function fail(source: string, message: string, context: Record<string, unknown> = {}): never {
-  throw new FleetError('BAD_CONFIG', `${source}: ${message}`, { source, ...context });
+const UNKNOWN_KEY = `is not a known key; a project file may set only ${ALLOWED.join(', ')} (define runtimes and providers in the user fleet.toml)`;
+
+function nameOf(field: 'runtime' | 'provider') {
+  const what = got(`must be a non-empty string naming a ${field}`);
+  return v.optional(v.pipe(v.string(what), v.check((name) => name.trim().length > 0, what), v.trim()));
 }
 
-function parseToml(text: string, source: string): Record<string, unknown> {
-  try {
-    return parse(text) as Record<string, unknown>;
-  } catch (cause) {
-    if (!(cause instanceof TomlError)) throw cause;
-    const reason = cause.message.split('\n')[0] ?? 'syntax error';
-    throw new FleetError('BAD_CONFIG', `${source}:${cause.line}:${cause.column}: TOML syntax error: ${reason}; fix the file or delete it`, {
-      source,
-      line: cause.line,
-      column: cause.column,
-    }, { cause });
-  }
-}
+const ProjectFileSchema = v.strictObject(
+  {
+    runtime: nameOf('runtime'),
+    default_runtime: nameOf('runtime'),
+    provider: nameOf('provider'),
+    default_provider: nameOf('provider'),
+  },
+  UNKNOWN_KEY,
+);
 
-/** Validate a project file's text. Pure; throws BAD_CONFIG naming the file and the key. */
+/** Validate a project file's text. Pure; throws BAD_CONFIG naming the file, the line and the key. */
 export function parseProjectRequirement(text: string, source: string): ProjectRequirement {
-  const raw = parseToml(text, source);
-  for (const key of Object.keys(raw)) {
-    if (!(ALLOWED as readonly string[]).includes(key)) {
-      fail(source, `${key} is not a known key; a project file may set only ${ALLOWED.join(', ')} (define runtimes and providers in the user fleet.toml)`, { key });
-    }
-  }
+  const checked = check(ProjectFileSchema, parseToml(text, source, '; fix the file or delete it'));
+  if (!checked.ok) throw configError(text, source, checked.problem.path, `${checked.problem.key} ${checked.problem.message}`);
+  const file = checked.value;
   const out: ProjectRequirement = { path: source };
   for (const field of ['runtime', 'provider'] as const) {
-    const given = SPELLINGS[field].filter((k) => raw[k] !== undefined);
-    if (given.length > 1) fail(source, `sets both ${given.join(' and ')}; keep one`, { key: given[0] });
-    const key = given[0];
-    if (key === undefined) continue;
-    const value = raw[key];
-    if (typeof value !== 'string' || value.trim().length === 0) {
-      fail(source, `${key} must be a non-empty string naming a ${field} (got ${JSON.stringify(value) ?? typeof value})`, { key });
-    }
-    out[field] = value.trim();
+    const given: string[] = SPELLINGS[field].filter((k) => file[k] !== undefined);
+    if (given.length > 1) throw configError(text, source, [given[0] as string], `sets both ${given.join(' and ')}; keep one`);
+    const value = file[field] ?? file[`default_${field}`];
+    if (value !== undefined) out[field] = value;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { FleetError } from '../shared/errors.js';
 import { configPath } from './paths.js';
-import type { FleetConfig, Requirement } from './types.js';
+import type { FleetConfig } from './types.js';
+import type { Requirement } from '../shared/requirement.js';
 
 export type RequirementField = 'runtime' | 'provider';
 const FIELDS: readonly RequirementField[] = ['runtime', 'provider'];
@@ -62,7 +63,7 @@ export const argvLayer: ResolutionLayer = {
   },
 };
 
-export const kernelspecLayer: ResolutionLayer = {
+const kernelspecLayer: ResolutionLayer = {
   name: 'kernelspec',
   lookup: (input, field) => {
     const value = present(input.specMetadata?.[field]);
@@ -85,10 +86,10 @@ function fileLayer(name: 'notebook' | 'project', pick: (input: ResolveInput) => 
  * Below argv and the kernelspec (what the user picked for this kernel), above env: a notebook
  * that says which runtime it is written for beats a variable exported for the whole server.
  */
-export const notebookLayer: ResolutionLayer = fileLayer('notebook', (input) => input.notebook);
+const notebookLayer: ResolutionLayer = fileLayer('notebook', (input) => input.notebook);
 
 /** Below env, above the user config: a project default is more specific than a user default. */
-export const projectLayer: ResolutionLayer = fileLayer('project', (input) => input.project);
+const projectLayer: ResolutionLayer = fileLayer('project', (input) => input.project);
 
 export const envLayer: ResolutionLayer = {
   name: 'env',
@@ -134,7 +135,7 @@ export function launchLayers(input: ResolveInput, layers: readonly ResolutionLay
   });
 }
 
-export function resolveField<I>(input: I, field: RequirementField, layers: readonly ResolutionLayer<I>[]): Sourced {
+function resolveField<I>(input: I, field: RequirementField, layers: readonly ResolutionLayer<I>[]): Sourced {
   for (const layer of layers) {
     const hit = layer.lookup(input, field);
     if (hit !== undefined) return hit;

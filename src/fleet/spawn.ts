@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import { execa, type StdoutStderrOption } from 'execa';
 import { FleetError, describeError } from '../shared/errors.js';
+import { spawnDetached } from '../shared/process.js';
 
 /**
- * The only place that starts processes. Everything about the OS process lives here: argv without a
- * shell, the process group, the log file, and the guard that stops us signalling a reaped pid.
+ * Starting a backend kernel (through shared/process.ts, which starts every process): the log
+ * file, the errors that name the setting to fix, and the guard that stops us signalling a
+ * reaped pid.
  */
 
 export interface SpawnBackendOptions {
@@ -53,7 +54,7 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
   await mkdir(dirname(options.logFile), { recursive: true, mode: 0o700 });
   const log = await open(options.logFile, 'a', 0o600);
   let logOffset: number;
-  let subprocess: ReturnType<typeof startDetached>;
+  let subprocess: ReturnType<typeof spawnDetached>;
   let spawned: Promise<NodeJS.ErrnoException | undefined>;
   let alive = true;
   let exit: Promise<ChildExit>;
@@ -62,7 +63,10 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
     await chmod(options.logFile, 0o600);
     if (options.banner !== undefined) await log.appendFile(`${options.banner}\n`);
     logOffset = (await log.stat()).size;
-    subprocess = startDetached(file, args, { cwd: options.cwd, env: options.env, fd: log.fd });
+    subprocess = spawnDetached(file, args, { cwd: options.cwd, env: options.env, outputFd: log.fd });
+    // 'error' is read through `spawned` below; a later one (none is expected: signals go through
+    // process.kill) must not go unhandled and take the process down.
+    subprocess.on('error', () => undefined);
     // Listeners go on before any await: 'spawn' or 'error' fires on the next tick and would be missed.
     spawned = once(subprocess, 'spawn').then(
       () => undefined,
@@ -81,8 +85,6 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
     // The child holds its own duplicate of the descriptor (spawn is synchronous).
     await log.close();
   }
-  // The result is read from the ChildProcess events; execa's promise must still not go unhandled.
-  subprocess.catch(() => undefined);
 
   const spawnFailure = await spawned;
   if (spawnFailure !== undefined) {
@@ -112,28 +114,6 @@ export async function spawnBackend(options: SpawnBackendOptions): Promise<Spawne
       }
     },
   };
-}
-
-function startDetached(file: string, args: string[], io: { cwd: string | undefined; env: Readonly<Record<string, string>>; fd: number }) {
-  // execa's types reject a non-literal `number` although it documents file descriptors as valid.
-  const sink = io.fd as StdoutStderrOption;
-  return execa(file, args, {
-    // A new process group: Jupyter's signals to the router's group never reach the backend, and
-    // we can signal the backend together with anything it starts.
-    detached: true,
-    // cleanup would kill the child when we exit; whether a backend outlives its router is the
-    // caller's decision (execa ignores cleanup for detached children anyway).
-    cleanup: false,
-    shell: false,
-    cwd: io.cwd,
-    env: { ...io.env },
-    extendEnv: false,
-    stdin: 'ignore',
-    stdout: sink,
-    stderr: sink,
-    buffer: false,
-    reject: false,
-  });
 }
 
 export interface SpawnErrorInput {

@@ -2,10 +2,10 @@
  * Shapes shared by config loading, resolution and launching. The TOML file's shape is pinned
  * by issue #2 (other tools read it): see README "Configuration".
  */
+import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
 /** How a backend gets its connection file. */
 export type ConnectionMode = 'router-writes' | 'kernel-writes';
-export type InterruptMode = 'signal' | 'message';
 
 export interface RuntimeConfig {
   /** Name of an installed Jupyter kernelspec (found on the Jupyter data path). */
@@ -18,12 +18,25 @@ export interface RuntimeConfig {
   env?: Record<string, string>;
   /** Seconds to wait for the backend to be ready (default 60). */
   startup_timeout?: number;
+  /**
+   * "llmspell": run argv (an llmspell kernel) behind the llmspell adapter, which speaks standard
+   * Jupyter. Default: "llmspell" when argv runs a program named llmspell, else "none".
+   */
+  adapter?: 'llmspell' | 'none';
+  /** Adapter runtimes: what an interrupt does while a cell runs (llmspell cannot stop one). Default "notice". */
+  interrupt?: 'notice' | 'restart';
+  /** interrupt = "restart": seconds a cell may still finish before llmspell is restarted (default 5). */
+  interrupt_grace_seconds?: number;
+  /** Adapter runtimes: a private network namespace for llmspell ("auto": where the OS allows). */
+  isolate?: 'auto' | 'on' | 'off';
 }
 
 export interface ProviderConfig {
   /** Path to the provider's llmspell config file ("~" expanded); fills {config}. */
   config?: string;
   env?: Record<string, string>;
+  /** llmspell built-in profile (`--profile`) used when the provider has no config file. */
+  profile?: string;
 }
 
 /** `[router]`: limits every router applies to its clients and backends. */
@@ -47,12 +60,6 @@ export interface FleetConfig {
   source?: string;
 }
 
-export interface Requirement {
-  runtime: string;
-  provider: string;
-  group?: string;
-}
-
 /** Everything needed to start one backend, after config, kernelspec lookup and templating. */
 export interface LaunchPlan {
   kernelId: string;
@@ -68,4 +75,15 @@ export interface LaunchPlan {
   startupTimeoutMs: number;
   /** Names of env keys that came from provider/runtime config: their values are secrets and never logged. */
   secretEnvKeys: string[];
+  /** Set when argv runs the llmspell adapter: what it starts, and whether llmspell is network-isolated. */
+  adapter?: AdapterPlan;
+}
+
+export interface AdapterPlan {
+  /** llmspell's own argv, as the adapter runs it. */
+  llmspellArgv: string[];
+  /** "netns": llmspell and the adapter run in a private network namespace, clients use ipc sockets. */
+  isolation: 'netns' | 'none';
+  /** Why isolation is off, for doctor and the log. */
+  isolationNote?: string;
 }

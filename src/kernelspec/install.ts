@@ -6,16 +6,20 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FleetError, describeError, isFleetError } from '../shared/errors.js';
+import { type HostContext, currentHost } from '../shared/jupyter-paths.js';
 import {
-  type HostContext,
   type InstallScope,
-  currentHost,
   dataDirFor,
   defaultCliPath,
   defaultResourcesDir,
   detectSysPrefix,
   kernelDirFor,
 } from './paths.js';
+import {
+  type LlmspellKernelOptions,
+  buildLlmspellKernelSpec,
+  resolveLlmspellKernelName,
+} from './llmspell-spec.js';
 import {
   type AliasOptions,
   type KernelSpecJson,
@@ -35,6 +39,11 @@ interface TargetOptions extends AliasOptions {
   host?: HostContext;
   /** The Python asked for sys.prefix (sys-prefix scope without VIRTUAL_ENV). Default `python3`. */
   python?: string;
+  /**
+   * Set for the plain llmspell kernelspec (default name "llmspell"), which runs one llmspell
+   * behind the adapter; absent for the fleet's (router) kernelspec. Uninstall only reads whether it is set.
+   */
+  llmspell?: LlmspellKernelOptions;
 }
 
 export interface InstallOptions extends TargetOptions {
@@ -124,6 +133,39 @@ async function checkBuiltCli(cliPath: string, nodePath: string): Promise<void> {
   }
 }
 
+function kernelNameFor(options: TargetOptions): string {
+  if (options.llmspell === undefined) return resolveKernelName(options);
+  if (options.runtime !== undefined || options.provider !== undefined) {
+    throw new FleetError('BAD_INSTALL_OPTIONS', 'runtime and provider belong to fleet kernelspecs, not to the llmspell one', {
+      runtime: options.runtime,
+      provider: options.provider,
+    });
+  }
+  return resolveLlmspellKernelName(options.name);
+}
+
+/** A relative --llmspell-config means relative to where install ran, not to where Jupyter starts the kernel. */
+function withAbsoluteConfig(options: LlmspellKernelOptions, host: HostContext): LlmspellKernelOptions {
+  return options.config === undefined ? options : { ...options, config: path.resolve(host.cwd, options.config) };
+}
+
+async function checkLlmspellConfig(config: string): Promise<void> {
+  try {
+    if ((await stat(config)).isFile()) return;
+  } catch (error) {
+    throw new FleetError(
+      'BAD_INSTALL_OPTIONS',
+      `the llmspell config ${config} cannot be read (${describeError(error)}); give an existing llmspell config file, or --llmspell-profile NAME`,
+      { option: 'llmspellConfig', value: config },
+      { cause: error },
+    );
+  }
+  throw new FleetError('BAD_INSTALL_OPTIONS', `the llmspell config ${config} is not a file; give an llmspell config file, or --llmspell-profile NAME`, {
+    option: 'llmspellConfig',
+    value: config,
+  });
+}
+
 /** Writes kernel.json and the logos into a fresh folder next to the target, for a rename into place. */
 async function stage(options: { dataDir: string; name: string; spec: KernelSpecJson; resourcesDir: string }): Promise<string> {
   const staging = path.join(options.dataDir, `.${options.name}.staging-${randomBytes(6).toString('hex')}`);
@@ -156,16 +198,16 @@ async function stage(options: { dataDir: string; name: string; spec: KernelSpecJ
 export async function installKernelSpec(options: InstallOptions = {}): Promise<InstallResult> {
   const host = options.host ?? currentHost();
   const scope = options.scope ?? { kind: 'user' };
-  const name = resolveKernelName(options);
+  const name = kernelNameFor(options);
   const nodePath = options.nodePath ?? process.execPath;
   const cliPath = options.cliPath ?? defaultCliPath();
-  const spec = buildKernelSpec({
-    command: [nodePath, cliPath],
-    displayName: options.displayName,
-    runtime: options.runtime,
-    provider: options.provider,
-  });
+  const command = [nodePath, cliPath];
+  const spec =
+    options.llmspell === undefined
+      ? buildKernelSpec({ command, displayName: options.displayName, runtime: options.runtime, provider: options.provider })
+      : buildLlmspellKernelSpec({ command, displayName: options.displayName, ...withAbsoluteConfig(options.llmspell, host) });
   await checkBuiltCli(cliPath, nodePath);
+  if (options.llmspell?.config !== undefined) await checkLlmspellConfig(path.resolve(host.cwd, options.llmspell.config));
   const dataDir = await resolveDataDir(scope, host, options.python);
   const kernelDir = kernelDirFor(dataDir, name, host.platform);
   try {
@@ -189,7 +231,7 @@ export async function installKernelSpec(options: InstallOptions = {}): Promise<I
 export async function uninstallKernelSpec(options: UninstallOptions = {}): Promise<UninstallResult> {
   const host = options.host ?? currentHost();
   const scope = options.scope ?? { kind: 'user' };
-  const name = resolveKernelName(options);
+  const name = kernelNameFor(options);
   const dataDir = await resolveDataDir(scope, host, options.python);
   const kernelDir = kernelDirFor(dataDir, name, host.platform);
   let existing: Existing;

@@ -2,12 +2,11 @@
  * Where kernelspecs live. The data-dir rules mirror jupyter_core 5.x (`jupyter_data_dir`) and
  * jupyter_client's `install_kernel_spec`, so what we install is what `jupyter kernelspec list` finds.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { FleetError, describeError } from '../shared/errors.js';
+import { type HostContext, pathFor, userDataDir } from '../shared/jupyter-paths.js';
+import { requirePackageRoot } from '../shared/package.js';
+import { runCommand } from '../shared/process.js';
 
 export type InstallScope = { kind: 'user' } | { kind: 'prefix'; prefix: string } | { kind: 'sys-prefix' };
 
@@ -16,18 +15,6 @@ export interface ScopeFlags {
   user?: boolean;
   prefix?: string;
   sysPrefix?: boolean;
-}
-
-/** The parts of the host the data-dir rules read; injected so they stay pure and testable. */
-export interface HostContext {
-  env: Readonly<Record<string, string | undefined>>;
-  platform: NodeJS.Platform;
-  home: string;
-  cwd: string;
-}
-
-export function currentHost(): HostContext {
-  return { env: process.env, platform: process.platform, home: homedir(), cwd: process.cwd() };
 }
 
 /** At most one of --user / --prefix / --sys-prefix; none means --user, like `jupyter kernelspec install --user`. */
@@ -53,37 +40,6 @@ export function resolveScope(flags: ScopeFlags): InstallScope {
     return { kind: 'prefix', prefix: flags.prefix };
   }
   return flags.sysPrefix === true ? { kind: 'sys-prefix' } : { kind: 'user' };
-}
-
-function pathFor(platform: NodeJS.Platform): path.PlatformPath {
-  return platform === 'win32' ? path.win32 : path.posix;
-}
-
-/** jupyter_core's `envset`: set means present and not one of its "false" spellings (even empty counts). */
-function envFlag(env: HostContext['env'], name: string): boolean {
-  const value = env[name];
-  return value !== undefined && !['no', 'n', 'false', 'off', '0', '0.0'].includes(value.toLowerCase());
-}
-
-/**
- * jupyter_core's `jupyter_data_dir()`. The JUPYTER_PLATFORM_DIRS branch uses platformdirs'
- * usual answers (we cannot ask Windows' shell-folder API from here, LOCALAPPDATA is its usual value).
- */
-export function userDataDir(host: HostContext): string {
-  const { env, platform, home } = host;
-  const p = pathFor(platform);
-  if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
-  const platformDirs = envFlag(env, 'JUPYTER_PLATFORM_DIRS');
-  if (platform === 'darwin') {
-    return platformDirs ? p.join(home, 'Library', 'Application Support', 'jupyter') : p.join(home, 'Library', 'Jupyter');
-  }
-  if (platform === 'win32') {
-    if (platformDirs && env.LOCALAPPDATA) return p.join(env.LOCALAPPDATA, 'jupyter');
-    if (env.APPDATA) return p.join(env.APPDATA, 'jupyter');
-    return p.join(env.JUPYTER_CONFIG_DIR || p.join(home, '.jupyter'), 'data');
-  }
-  // Linux and other Unix: platformdirs gives the same XDG answer, so no branch is needed.
-  return p.join(env.XDG_DATA_HOME || p.join(home, '.local', 'share'), 'jupyter');
 }
 
 /** The active environment's prefix when the environment says it directly (an activated venv). */
@@ -131,12 +87,7 @@ export async function detectSysPrefix(options: DetectSysPrefixOptions): Promise<
     Object.entries(options.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   try {
-    const result = await execa(python, ['-c', 'import sys; print(sys.prefix)'], {
-      env,
-      extendEnv: false,
-      timeout: 30_000,
-      stdin: 'ignore',
-    });
+    const result = await runCommand(python, ['-c', 'import sys; print(sys.prefix)'], { env, timeoutMs: 30_000 });
     const prefix = result.stdout.trim();
     if (prefix === '') throw new Error(`${python} printed no prefix`);
     return prefix;
@@ -150,38 +101,12 @@ export async function detectSysPrefix(options: DetectSysPrefixOptions): Promise<
   }
 }
 
-/**
- * The package's root directory (the one holding our package.json), found from this module's
- * location so it works both from src/ (tests) and from dist/src/ (the installed CLI).
- */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = path.dirname(from);
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
-        if (parsed.name === 'llmspell-fleet') return dir;
-      } catch {
-        // Not ours or unreadable: keep walking up.
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new FleetError('INSTALL_FAILED', `cannot find the llmspell-fleet package root above ${from}; reinstall the package`, {
-        from,
-      });
-    }
-    dir = parent;
-  }
-}
-
 /** The built CLI that the kernelspec's argv runs. */
-export function defaultCliPath(root: string = packageRoot()): string {
+export function defaultCliPath(root: string = requirePackageRoot()): string {
   return path.join(root, 'dist', 'src', 'cli', 'main.js');
 }
 
 /** Where the logo files ship: the package's kernelspec/ folder. */
-export function defaultResourcesDir(root: string = packageRoot()): string {
+export function defaultResourcesDir(root: string = requirePackageRoot()): string {
   return path.join(root, 'kernelspec');
 }

@@ -1,7 +1,10 @@
 /**
  * The kernel.json we install, built as data. Pure: no file system, no process state.
  */
+import * as v from 'valibot';
 import { FleetError } from '../shared/errors.js';
+import type { LlmspellAdapterMetadata } from './llmspell-spec.js';
+import { isTable } from '../shared/schema.js';
 
 export const DEFAULT_KERNEL_NAME = 'llmspell-fleet';
 export const DEFAULT_DISPLAY_NAME = 'LLMSpell Fleet';
@@ -14,7 +17,7 @@ export const KERNEL_LANGUAGE = 'lua';
 export const LOGO_FILES = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'] as const;
 
 /** Jupyter's own rule (jupyter_client `_kernel_name_pat`), so a name we accept is one Jupyter lists. */
-export const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/i;
+const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/i;
 const KERNEL_NAME_RULE = 'letters, digits and the separators - . _ (hyphen, period, underscore)';
 
 /** What the router needs to know about an alias kernelspec; empty for the plain one. */
@@ -29,7 +32,8 @@ export interface KernelSpecJson {
   display_name: string;
   language: string;
   interrupt_mode: 'message';
-  metadata: { llmspell: LlmspellSpecMetadata; debugger: false };
+  /** `llmspell` marks the kernelspec as ours: the fleet's (router) or the plain llmspell one (adapter). */
+  metadata: { llmspell: LlmspellSpecMetadata | LlmspellAdapterMetadata; debugger: false };
 }
 
 /** An alias kernelspec pins the runtime and/or provider the router asks the fleet for. */
@@ -78,7 +82,7 @@ function aliasParts(alias: AliasOptions): string[] {
   return [alias.runtime, alias.provider].filter((part): part is string => part !== undefined);
 }
 
-export function defaultKernelName(alias: AliasOptions): string {
+function defaultKernelName(alias: AliasOptions): string {
   return [DEFAULT_KERNEL_NAME, ...aliasParts(alias)].join('-');
 }
 
@@ -140,16 +144,19 @@ export function buildKernelSpec(options: SpecOptions): KernelSpecJson {
   };
 }
 
+/** The CLI subcommands our kernelspecs run: the fleet's router, or the adapter in front of one llmspell. */
+const OUR_SUBCOMMANDS: readonly string[] = ['router', 'llmspell-adapter'];
+
+/** What marks a kernel.json as ours: one of those subcommands in argv and a `metadata.llmspell` object. */
+const FleetKernelSpecMark = v.object({
+  argv: v.pipe(v.array(v.unknown()), v.check((argv) => argv.some((arg) => OUR_SUBCOMMANDS.includes(arg as string)))),
+  metadata: v.object({ llmspell: v.custom<object>((x) => isTable(x)) }),
+});
+
 /**
- * Whether a parsed kernel.json was written by us. Install and uninstall refuse to replace or
- * delete anything else, so `--name python3` cannot destroy another kernel.
+ * Whether a parsed kernel.json was written by us (either kind). Install and uninstall refuse to
+ * replace or delete anything else, so `--name python3` cannot destroy another kernel.
  */
 export function isFleetKernelSpec(json: unknown): boolean {
-  if (typeof json !== 'object' || json === null) return false;
-  const argv = (json as { argv?: unknown }).argv;
-  if (!Array.isArray(argv) || !argv.includes('router')) return false;
-  const metadata = (json as { metadata?: unknown }).metadata;
-  if (typeof metadata !== 'object' || metadata === null) return false;
-  const llmspell = (metadata as { llmspell?: unknown }).llmspell;
-  return typeof llmspell === 'object' && llmspell !== null && !Array.isArray(llmspell);
+  return v.is(FleetKernelSpecMark, json);
 }

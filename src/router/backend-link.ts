@@ -67,12 +67,12 @@ export class BackendLink {
   }
 
   /** Send a request of the router's own; resolves with its reply. */
-  request(channel: 'shell' | 'control', msgType: string, content: object): { msgId: string; reply: Promise<WireMessage> } {
+  request(channel: 'shell' | 'control', msgType: string, content: object): Promise<WireMessage> {
     const msg = createMessage({ msgType, content, session: this.session });
     this.#ownIds.add(msg.msgId);
     const reply = new Promise<WireMessage>((resolve) => this.#own.set(msg.msgId, resolve));
     this.#queues[channel].push(encode(msg, this.signer));
-    return { msgId: msg.msgId, reply };
+    return reply;
   }
 
   /**
@@ -83,7 +83,7 @@ export class BackendLink {
     let replied = false;
     while (!replied) {
       signal.throwIfAborted();
-      const { reply } = this.request('shell', 'kernel_info_request', {});
+      const reply = this.request('shell', 'kernel_info_request', {});
       replied = await raceTimeout(reply.then(() => true), retryMs, false, signal);
     }
     // Statuses around our own kernel_info prove iopub works. If they went out before our
@@ -94,10 +94,6 @@ export class BackendLink {
       this.request('shell', 'kernel_info_request', {});
       await raceTimeout(this.#iopubLive(), Math.min(100, Math.max(0, deadline - Date.now())), undefined, signal);
     }
-  }
-
-  async drained(): Promise<void> {
-    await Promise.all(Object.values(this.#queues).map((q) => q.drained()));
   }
 
   close(): void {

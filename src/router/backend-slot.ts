@@ -4,13 +4,10 @@ import { describeExit } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
-import type { BackendDirectory, BackendLease, RequirementRef } from './types.js';
+import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
+import type { BackendDirectory, BackendLease } from './types.js';
 
 export type SlotState = 'starting' | 'ready' | 'failed' | 'closed';
-
-export function requirementKey(r: RequirementRef): string {
-  return `${r.runtime}/${r.provider}${r.group ? `#${r.group}` : ''}`;
-}
 
 export interface SlotEvents {
   onClientBound(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;
@@ -18,7 +15,6 @@ export interface SlotEvents {
   onRejected(channel: string, reason: RejectReason): void;
   /** A request that can no longer be served by this slot (it failed to start). */
   onUnserved(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;
-  onReady(slot: BackendSlot): void;
   onFailed(slot: BackendSlot, reason: string): void;
   onExited(slot: BackendSlot, reason: string): void;
   /** The shared backend is being replaced by a restart another client asked for. */
@@ -90,8 +86,7 @@ export class BackendSlot {
       if (this.state !== 'starting') return;
       this.state = 'ready';
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
-      events.onReady(this);
-      for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
+        for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
       this.#settle();
     } catch (error) {
       if (this.state === 'closed') return;
@@ -190,7 +185,6 @@ export class BackendSlot {
       await this.link!.handshake(this.#abort.signal);
       if (this.state !== 'starting' || this.lease !== next) return;
       this.state = 'ready';
-      this.options.events.onReady(this);
       for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
     } catch (error) {
       if ((this.state as SlotState) === 'closed') return;
@@ -227,7 +221,7 @@ export class BackendSlot {
       iopubRoom: this.options.iopubRoom,
       onRejected: (channel, reason) => events.onRejected(channel, reason),
       onOversized: (channel, msg, bytes) => {
-        // The router answers in its place (proxy #backendOversized), so it is no longer in flight.
+        // The router answers in its place (RouterReplies.backendTooLarge), so it is no longer in flight.
         this.#settleInFlight(channel, msg);
         events.onOversized?.(this, channel, msg, bytes);
       },

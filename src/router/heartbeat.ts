@@ -51,10 +51,6 @@ export class BackendHeartbeat {
     return this.#responsive !== false;
   }
 
-  get timeoutMs(): number {
-    return this.#timeoutMs;
-  }
-
   start(): void {
     void this.#loop();
   }

@@ -1,18 +1,31 @@
+import type { FleetEntry } from '../shared/backend.js';
+import { formatTable } from '../shared/table.js';
 import type { WireMessage } from '../wire/codec.js';
 import type { RequestChannel } from './backend-link.js';
-import type { BackendSlot } from './backend-slot.js';
+import type { SlotState } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
-import type { StickyChoice } from './proxy.js';
-import type { BackendDirectory, FleetEntry } from './types.js';
+import type { StickyChoice } from './resolver.js';
+import type { Requirement as RequirementRef } from '../shared/requirement.js';
+import type { BackendDirectory } from './types.js';
+
+/** What the magics read of a backend slot (BackendSlot satisfies it). */
+export interface MagicsSlot {
+  readonly requirement: RequirementRef;
+  readonly state: SlotState;
+  readonly failure: string | undefined;
+  /** Resolves once the slot is ready or has failed. */
+  readonly settled: Promise<void>;
+  readonly lease: { readonly kernelId: string; readonly pid: number } | undefined;
+  readonly link: { readonly heartbeat: { readonly responsive: boolean; readonly lastReplyAt: number } } | undefined;
+}
 
 export interface MagicsOptions {
-  session: string;
   directory: BackendDirectory;
-  current(): BackendSlot;
-  slots(): BackendSlot[];
+  current(): MagicsSlot;
+  slots(): MagicsSlot[];
   /** Set the session's choice; resolves with the slot now serving requests that name nothing. */
-  setSticky(choice: StickyChoice | undefined): Promise<BackendSlot>;
+  setSticky(choice: StickyChoice | undefined): Promise<MagicsSlot>;
   reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
   broadcast(msgType: string, content: object, parent?: object): void;
   known?: () => { runtimes: string[]; providers: string[] };
@@ -86,7 +99,7 @@ export class FleetMagics {
     if (!fleet) return this.options.slots().map((s) => describe(s)).join('\n') + '\n';
     if (fleet.length === 0) return 'No backends are running.\n';
     const rows = fleet.map((e) => [e.kernelId, String(e.pid), e.runtime, e.provider, e.state, String(e.clients)]);
-    return table(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
+    return formatTable(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
   }
 
   async #fleet(): Promise<FleetEntry[] | undefined> {
@@ -111,7 +124,7 @@ export class FleetMagics {
   }
 }
 
-function describe(slot: BackendSlot): string {
+function describe(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
   if (slot.state === 'ready' && slot.lease) {
     const hb = slot.link?.heartbeat;
@@ -119,10 +132,4 @@ function describe(slot: BackendSlot): string {
     return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}${silent}`;
   }
   return `${r}: ${slot.state}${slot.failure ? ` (${slot.failure})` : ''}`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

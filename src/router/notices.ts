@@ -16,7 +16,7 @@ export type AfterExit =
 
 const PREFIX = 'llmspell-fleet: ';
 
-export function backendName(b: BackendRef): string {
+function backendName(b: BackendRef): string {
   return `the ${b.key} backend (pid ${b.pid ?? 'unknown'})`;
 }
 

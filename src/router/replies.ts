@@ -1,4 +1,5 @@
 import type { ExecutionState } from '../wire/messages.js';
+import { VERSION } from '../shared/package.js';
 import { PROTOCOL_VERSION } from '../wire/messages.js';
 
 /** Contents of the few messages the router speaks itself. */
@@ -21,7 +22,7 @@ export function fleetKernelInfo(banner: string): object {
     status: 'ok',
     protocol_version: PROTOCOL_VERSION,
     implementation: 'llmspell-fleet',
-    implementation_version: '0.1.0',
+    implementation_version: VERSION,
     language_info: { name: 'lua', version: '', mimetype: 'text/x-lua', file_extension: '.lua' },
     banner,
     help_links: [],

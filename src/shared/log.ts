@@ -4,8 +4,10 @@ export type Logger = PinoLogger;
 
 export interface LoggerOptions {
   level?: string;
-  /** Where log lines go. Default: stderr, which Jupyter shows in its own log. */
+  /** Where log lines go: a stream or a file descriptor. Default: stderr, which Jupyter shows in its own log. */
   destination?: DestinationStream | number;
+  /** Also send warnings and errors to stderr, for a destination that is not stderr (a private log file). */
+  warningsToStderr?: boolean;
   name?: string;
 }
 
@@ -13,15 +15,19 @@ export interface LoggerOptions {
  * Keys that may hold secrets. Provider env (API keys) and HMAC keys must never reach a log;
  * redaction is a safety net, the first rule is not to log them at all.
  */
-export const REDACT_PATHS = ['key', '*.key', 'env', '*.env', 'signature', '*.signature', 'config.key'];
+const REDACT_PATHS = ['key', '*.key', 'env', '*.env', 'signature', '*.signature', 'config.key'];
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LLMSPELL_FLEET_LOG_LEVEL ?? 'info';
   const destination = options.destination ?? 2;
-  return pino(
-    { name: options.name ?? 'llmspell-fleet', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
-  );
+  const main = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+  const stream = options.warningsToStderr
+    ? pino.multistream([
+        { level: level as pino.Level, stream: main },
+        { level: 'warn', stream: pino.destination({ fd: 2, sync: true }) },
+      ])
+    : main;
+  return pino({ name: options.name ?? 'llmspell-fleet', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream);
 }
 
 /** A logger that drops everything, for library use and tests. */

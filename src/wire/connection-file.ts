@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import * as v from 'valibot';
+import { writeFileAtomic } from '../shared/atomic-write.js';
 import { FleetError } from '../shared/errors.js';
+import { check, got, isTable, oneOf, type Assert, type Same } from '../shared/schema.js';
 import type { Channel } from './messages.js';
 
 /** A connection file's fields, snake_case exactly as Jupyter writes them to disk. */
@@ -26,6 +29,36 @@ export function portField(channel: Channel): (typeof PORT_FIELDS)[number] {
   return `${channel}_port` as (typeof PORT_FIELDS)[number];
 }
 
+const PORT = 'must be a port number 1-65535';
+const port = v.pipe(v.number(got(PORT)), v.integer(got(PORT)), v.minValue(1, got(PORT)), v.maxValue(65535, got(PORT)));
+
+/**
+ * What jupyter_client writes. Fields it may leave out get its defaults; fields we do not know
+ * (jupyter_session, curve keys, ...) are kept, so a file we rewrite loses nothing.
+ */
+export const ConnectionInfoSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isTable, got('must hold a JSON object')),
+  v.looseObject(
+    {
+      transport: v.optional(oneOf(['tcp', 'ipc']), 'tcp'),
+      ip: v.optional(v.pipe(v.string(got('must be a non-empty string')), v.nonEmpty(got('must be a non-empty string'))), '127.0.0.1'),
+      shell_port: port,
+      iopub_port: port,
+      stdin_port: port,
+      control_port: port,
+      hb_port: port,
+      // Never echo the key: it signs every message.
+      key: v.optional(v.string((issue) => `must be a string, not ${Array.isArray(issue.input) ? 'an array' : typeof issue.input}`), ''),
+      signature_scheme: v.optional(v.string(got('must be a string such as "hmac-sha256"')), 'hmac-sha256'),
+      // Hints only: one of another type is dropped rather than failing the whole file.
+      kernel_name: v.fallback(v.optional(v.string()), undefined),
+      jupyter_session: v.fallback(v.optional(v.string()), undefined),
+    },
+    `is missing: it ${PORT}`,
+  ),
+);
+type _ConnectionInfoShape = Assert<Same<v.InferOutput<typeof ConnectionInfoSchema>, ConnectionInfo>>;
+
 /** Parse and validate; `source` names the file in the error so the user knows what to fix. */
 export function parseConnectionInfo(text: string, source = 'connection file'): ConnectionInfo {
   let raw: unknown;
@@ -34,29 +67,10 @@ export function parseConnectionInfo(text: string, source = 'connection file'): C
   } catch (cause) {
     throw new FleetError('BAD_CONNECTION_FILE', `${source} is not valid JSON`, { source }, { cause });
   }
-  if (typeof raw !== 'object' || raw === null) {
-    throw new FleetError('BAD_CONNECTION_FILE', `${source} must hold a JSON object`, { source });
-  }
-  const o = raw as Record<string, unknown>;
-  const transport = o.transport ?? 'tcp';
-  if (transport !== 'tcp' && transport !== 'ipc') {
-    throw new FleetError('BAD_CONNECTION_FILE', `${source}: transport "${String(transport)}" is not tcp or ipc`, { source });
-  }
-  const ip = o.ip ?? '127.0.0.1';
-  if (typeof ip !== 'string' || ip.length === 0) {
-    throw new FleetError('BAD_CONNECTION_FILE', `${source}: ip must be a non-empty string`, { source });
-  }
-  for (const field of PORT_FIELDS) {
-    const v = o[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 65535) {
-      throw new FleetError('BAD_CONNECTION_FILE', `${source}: ${field} must be a port number 1-65535, got ${JSON.stringify(v)}`, { source, field });
-    }
-  }
-  const key = o.key ?? '';
-  if (typeof key !== 'string') throw new FleetError('BAD_CONNECTION_FILE', `${source}: key must be a string`, { source });
-  const scheme = o.signature_scheme ?? 'hmac-sha256';
-  if (typeof scheme !== 'string') throw new FleetError('BAD_CONNECTION_FILE', `${source}: signature_scheme must be a string`, { source });
-  return { ...o, transport, ip, key, signature_scheme: scheme } as ConnectionInfo;
+  const checked = check(ConnectionInfoSchema, raw);
+  if (checked.ok) return checked.value;
+  const { key, message } = checked.problem;
+  throw new FleetError('BAD_CONNECTION_FILE', key ? `${source}: ${key} ${message}` : `${source} ${message}`, { source, ...(key ? { field: key } : {}) });
 }
 
 export async function readConnectionFile(path: string): Promise<ConnectionInfo> {
@@ -69,13 +83,9 @@ export async function readConnectionFile(path: string): Promise<ConnectionInfo> 
   return parseConnectionInfo(text, path);
 }
 
-/** Written to a temporary name then renamed, mode 0600: readers never see half a file or a key they may not read. */
+/** Atomic and 0600 (see writeFileAtomic): readers never see half a file or a key they may not read. */
 export async function writeConnectionFile(path: string, info: ConnectionInfo): Promise<void> {
-  // Unique per call: two concurrent writes of one path must not share (and steal) a temporary file.
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(info, null, 1) + '\n', { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(info, null, 1) + '\n');
 }
 
 /** zeromq endpoint for one channel; ipc follows Jupyter's `<ip>-<port>` path convention. */

@@ -3,7 +3,7 @@
  * command) and backends that follow llmspell's launch contract (the stand-in kernel), checked
  * with a real Jupyter client. One fleet home for the whole file; the steps build on each other.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv } from '../helpers/e2e.js';
 import { CLI } from '../helpers/fleet-env.js';
 import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
+import { runToExit, type CommandRun } from '../helpers/run.js';
 
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 /** A provider env value that must never show up in any output. */
@@ -36,11 +37,7 @@ connection = "kernel-writes"
 env = { LLMSPELL_PROVIDER = "openai", STANDIN_API_KEY = "${SECRET}" }
 `;
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type CliRun = CommandRun;
 
 interface Rec {
   kernelId: string;
@@ -59,12 +56,7 @@ interface Rec {
 let jenv: JupyterEnv;
 
 function fleet(args: string[], env: NodeJS.ProcessEnv = jenv.env): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 90_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runToExit(process.execPath, [CLI, ...args], { env });
 }
 
 const show = (r: CliRun) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -301,6 +293,12 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     await failing(['stop', '70000']);
     await failing(['logs', ids.found, '--lines', 'many']);
     await failing(['spawn', '--group', '../x']);
+    // A bad value in fleet.toml: file, line, key path, the value and what is allowed.
+    const badConfig = join(jenv.homeDir, 'bad-fleet.toml');
+    await writeFile(badConfig, '[runtimes.standin]\nargv = ["x", "{connection_file}"]\nstartup_timeout = "slow"\n', { mode: 0o600 });
+    const bad = await fleet(['find'], { ...jenv.env, LLMSPELL_FLEET_CONFIG: badConfig });
+    expect(bad.code, show(bad)).not.toBe(0);
+    expect(bad.stderr, show(bad)).toContain(`${badConfig}:3: runtimes.standin.startup_timeout must be a number > 0 (got "slow")`);
   });
 
   it('doctor says which runtimes can start and exits 0 while the default one can', async () => {

@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { detectSysPrefix } from '../../src/kernelspec/paths.js';
 import { LOGO_FILES } from '../../src/kernelspec/spec.js';
+import { runToExit } from '../helpers/run.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
@@ -37,11 +37,12 @@ function cleanEnv(extra: Env = {}): Env {
 }
 
 function runCli(args: string[], env: Env = cleanEnv()) {
-  return execa(process.execPath, [cli, ...args], { env, extendEnv: false, reject: false, stdin: 'ignore' });
+  return runToExit(process.execPath, [cli, ...args], { env });
 }
 
 async function listKernels(env: Env): Promise<Record<string, ListedSpec>> {
-  const result = await execa(jupyter, ['kernelspec', 'list', '--json'], { env, extendEnv: false, stdin: 'ignore' });
+  const result = await runToExit(jupyter, ['kernelspec', 'list', '--json'], { env });
+  if (result.code !== 0) throw new Error(`jupyter kernelspec list failed: ${result.stderr}`);
   return (JSON.parse(result.stdout) as { kernelspecs: Record<string, ListedSpec> }).kernelspecs;
 }
 
@@ -67,8 +68,8 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const result = await runCli(['install', '--prefix', tmp]);
     const kernelDir = path.join(tmp, 'share', 'jupyter', 'kernels', 'llmspell-fleet');
     expect(result.stderr).toBe('');
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}`);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}\n`);
 
     const listed = (await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') })))['llmspell-fleet'];
     expect(listed?.resource_dir).toBe(kernelDir);
@@ -92,15 +93,15 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const env = cleanEnv(extraEnv(tmp));
     const kernelDir = path.join(expectedDataDir(tmp), 'kernels', 'llmspell-fleet');
     const result = await runCli(['install', '--user'], env);
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}`);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}\n`);
     expect((await listKernels(env))['llmspell-fleet']?.resource_dir).toBe(kernelDir);
   });
 
   it('installs into the active venv with --sys-prefix', async () => {
     const fakeVenv = path.join(tmp, 'venv');
     const result = await runCli(['install', '--sys-prefix'], cleanEnv({ VIRTUAL_ENV: fakeVenv }));
-    expect(result.exitCode).toBe(0);
+    expect(result.code).toBe(0);
     const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(fakeVenv, 'share', 'jupyter') }));
     expect(listed['llmspell-fleet']?.resource_dir).toBe(path.join(fakeVenv, 'share', 'jupyter', 'kernels', 'llmspell-fleet'));
   });
@@ -111,9 +112,9 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
   });
 
   it('installs an alias kernelspec next to the plain one', async () => {
-    expect((await runCli(['install', '--prefix', tmp])).exitCode).toBe(0);
+    expect((await runCli(['install', '--prefix', tmp])).code).toBe(0);
     const result = await runCli(['install', '--prefix', tmp, '--runtime', 'ipykernel', '--provider', 'openai']);
-    expect(result.exitCode).toBe(0);
+    expect(result.code).toBe(0);
     const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') }));
     expect(listed['llmspell-fleet']).toBeDefined();
     expect(listed['llmspell-fleet-ipykernel-openai']?.spec).toMatchObject({
@@ -128,16 +129,16 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
   it('uninstalls, and a second uninstall fails saying where it looked', async () => {
     const env = cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') });
     const kernelDir = path.join(tmp, 'share', 'jupyter', 'kernels', 'llmspell-fleet');
-    expect((await runCli(['install', '--prefix', tmp])).exitCode).toBe(0);
+    expect((await runCli(['install', '--prefix', tmp])).code).toBe(0);
     expect((await listKernels(env))['llmspell-fleet']).toBeDefined();
 
     const removed = await runCli(['uninstall', '--prefix', tmp]);
-    expect(removed.exitCode).toBe(0);
-    expect(removed.stdout).toBe(`Removed kernelspec llmspell-fleet from ${kernelDir}`);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toBe(`Removed kernelspec llmspell-fleet from ${kernelDir}\n`);
     expect((await listKernels(env))['llmspell-fleet']).toBeUndefined();
 
     const again = await runCli(['uninstall', '--prefix', tmp]);
-    expect(again.exitCode).toBe(1);
+    expect(again.code).toBe(1);
     expect(again.stderr).toContain(kernelDir);
   });
 
@@ -146,7 +147,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     ['two locations', ['install', '--user', '--prefix', '{tmp}'], '--user and --prefix cannot be combined'],
   ])('exits 1 on %s and writes nothing', async (_title, args, says) => {
     const result = await runCli(args.map((a) => a.replace('{tmp}', tmp)));
-    expect(result.exitCode).toBe(1);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain(says);
     expect(result.stdout).toBe('');
     expect(existsSync(path.join(tmp, 'share'))).toBe(false);
@@ -155,7 +156,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
 
   it.each(['install', 'uninstall'])('%s --help lists the location flags', async (command) => {
     const result = await runCli([command, '--help']);
-    expect(result.exitCode).toBe(0);
+    expect(result.code).toBe(0);
     for (const flag of ['--user', '--prefix <dir>', '--sys-prefix', '--name <name>', '--runtime <name>', '--provider <name>']) {
       expect(result.stdout).toContain(flag);
     }

@@ -9,33 +9,15 @@
  * cleanup() finds leftovers (see processes.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { requirePackageRoot } from '../../src/shared/package.js';
 import { waitForNoProcesses } from './processes.js';
 
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'llmspell-fleet') return dir;
-      } catch {
-        // not our package.json; keep looking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no llmspell-fleet package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
 /** Absolute path of the repository root (where package.json is). */
-export const REPO_ROOT = findRepoRoot();
+export const REPO_ROOT = requirePackageRoot();
 /** The project's venv python (jupyter_client, ipykernel, jupyter_console, jupyter_kernel_test). */
 export const VENV_PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python');
 /** Directory of the Python client scripts. */

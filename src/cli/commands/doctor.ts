@@ -1,21 +1,22 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { managerSocketPath } from '../../fleet/manager/files.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
-import { packageRoot, planLaunch } from '../../fleet/plan.js';
-import type { FleetConfig } from '../../fleet/types.js';
+import { planLaunch } from '../../fleet/plan.js';
+import { findExecutable } from '../../shared/which.js';
+import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
+import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
+import { runCommand } from '../../shared/process.js';
 import {
   doctorExitCode,
   formatDoctor,
   homeCheck,
-  pathCandidates,
+  llmspellChecks,
   providerCheck,
   runtimeCheck,
   socketCheck,
@@ -24,7 +25,6 @@ import {
 } from '../doctor-checks.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags, type FleetContext } from './fleet-shared.js';
 
-const run = promisify(execFile);
 const PROBE_TIMEOUT_MS = 10_000;
 
 async function facts(path: string, follow: boolean): Promise<FileFacts | undefined> {
@@ -36,28 +36,21 @@ async function facts(path: string, follow: boolean): Promise<FileFacts | undefin
   }
 }
 
-/** The first executable regular file among the candidates, as exec would pick it. */
-export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
-  for (const candidate of pathCandidates(command, pathValue)) {
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return resolve(candidate);
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
-}
-
-/** The PATH a backend gets when no plan could be made: config's PATH, else our node_modules/.bin before the caller's. */
+/** The PATH a backend gets when no plan could be made: config's PATH, else the caller's. */
 function fallbackPath(config: FleetConfig, runtime: string, env: FleetContext['env']): string | undefined {
-  const fromConfig = config.runtimes[runtime]?.env?.PATH ?? config.providers[config.default_provider]?.env?.PATH;
-  if (fromConfig !== undefined) return fromConfig;
-  const root = packageRoot();
-  return root === undefined ? env.PATH : [join(root, 'node_modules', '.bin'), env.PATH].filter(Boolean).join(delimiter);
+  return config.runtimes[runtime]?.env?.PATH ?? config.providers[config.default_provider]?.env?.PATH ?? env.PATH;
 }
 
-async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext): Promise<Check> {
+async function llmspellVersion(exe: string, env: FleetContext['env']): Promise<string | undefined> {
+  try {
+    const { stdout } = await runCommand(exe, ['--version'], { env, timeoutMs: PROBE_TIMEOUT_MS });
+    return stdout.trim().split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
   const rt = config.runtimes[name] ?? {};
   const configFile = config.source ?? join(ctx.home, 'fleet.toml');
   const base = { name, isDefault: name === config.default_runtime, provider: config.default_provider, configFile, kernelspec: rt.kernelspec };
@@ -65,6 +58,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
   let pathValue: string | undefined;
   let planError: string | undefined;
   let connection: string | undefined = rt.connection;
+  let adapter: LaunchPlan['adapter'];
   try {
     const plan = await planLaunch({
       requirement: { runtime: name, provider: config.default_provider },
@@ -73,7 +67,8 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
       kernelId: 'doctor-check',
       env: ctx.env,
     });
-    command = plan.argv[0];
+    adapter = plan.adapter;
+    command = adapter?.llmspellArgv[0] ?? plan.argv[0];
     pathValue = plan.env.PATH ?? ctx.env.PATH;
     connection = plan.connection;
   } catch (error) {
@@ -84,12 +79,26 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
     pathValue = fallbackPath(config, name, ctx.env);
   }
   const resolved = command === undefined ? undefined : await findExecutable(command, pathValue);
-  return runtimeCheck({ ...base, command, resolved, planError, connection });
+  const checks = [runtimeCheck({ ...base, command, resolved, planError, connection })];
+  if (adapter !== undefined) {
+    const version = resolved === undefined ? undefined : await llmspellVersion(resolved, ctx.env);
+    checks.push(
+      ...llmspellChecks({
+        runtime: name,
+        ...(resolved !== undefined ? { resolved } : {}),
+        ...(version !== undefined ? { version } : {}),
+        isolation: adapter.isolation,
+        ...(adapter.isolationNote !== undefined ? { isolationNote: adapter.isolationNote } : {}),
+      }),
+    );
+  }
+  return checks;
 }
 
 async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
   const needing = Object.entries(config.runtimes)
-    .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true)
+    // Behind the adapter, `--config {config}` falls back to the provider's built-in profile.
+    .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true && !usesLlmspellAdapter(rt))
     .map(([name]) => name);
   const configFile = config.source ?? join(ctx.home, 'fleet.toml');
   return Promise.all(
@@ -102,6 +111,7 @@ async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<C
         configExists: file !== undefined && (await facts(file, true)) !== undefined,
         envKeys: Object.keys(p.env ?? {}),
         runtimesNeedingConfig: needing,
+        ...(p.profile !== undefined ? { profile: p.profile } : {}),
         fleetConfig: configFile,
       });
     }),
@@ -124,7 +134,7 @@ async function checkPython(ctx: FleetContext): Promise<Check[]> {
     checks.push({ name: 'python', status: 'FAIL', detail: 'python3 not found on PATH', fix: 'install Python 3 (needed for Python kernels and Jupyter clients)' });
   } else {
     try {
-      const { stdout } = await run(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeout: PROBE_TIMEOUT_MS });
+      const { stdout } = await runCommand(python, ['-c', 'import jupyter_client; print(jupyter_client.__version__)'], { env: ctx.env, timeoutMs: PROBE_TIMEOUT_MS });
       checks.push({ name: 'python', status: 'OK', detail: `${python}, jupyter_client ${stdout.trim()}` });
     } catch {
       checks.push({ name: 'python', status: 'WARN', detail: `${python} cannot import jupyter_client`, fix: `${python} -m pip install jupyter_client ipykernel` });
@@ -148,7 +158,7 @@ async function pingManager(ctx: FleetContext): Promise<ManagerInfo | undefined> 
 }
 
 /** Every check, in the order shown. Starts nothing (the manager is only pinged if its socket exists). */
-export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
+async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   const uid = process.getuid?.();
   const checks: Check[] = [homeCheck(ctx.home, await facts(ctx.home, false), uid)];
   const socket = managerSocketPath(ctx.home);
@@ -165,7 +175,7 @@ export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   }
   if (config !== undefined) {
     const names = Object.keys(config.runtimes).sort((a, b) => Number(b === config.default_runtime) - Number(a === config.default_runtime) || a.localeCompare(b));
-    for (const name of names) checks.push(await checkRuntime(name, config, ctx));
+    for (const name of names) checks.push(...(await checkRuntime(name, config, ctx)));
     checks.push(...(await checkProviders(config, ctx)));
   }
   checks.push(...(await checkPython(ctx)));

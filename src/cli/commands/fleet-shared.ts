@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { argvLayer, checkRequirement, configLayer, envLayer, resolveRequirement } from '../../fleet/resolve.js';
-import type { Requirement } from '../../fleet/types.js';
+import type { Requirement } from '../../shared/requirement.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
 import { envWithHome, resolveHome } from '../fleet-args.js';
 
@@ -75,12 +75,12 @@ export function writeJson(value: unknown): void {
 }
 
 /** Errors the user can act on (ours, the manager's, system calls') get one line; bugs go up with their stack. */
-export function isReportable(error: unknown): boolean {
+function isReportable(error: unknown): boolean {
   if (isFleetError(error) || error instanceof CliError) return true;
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }
 
-export function reportError(error: unknown): void {
+function reportError(error: unknown): void {
   if (!isReportable(error)) throw error;
   process.stderr.write(`llmspell-fleet: ${describeError(error)}\n`);
   process.exitCode = 1;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatTable } from '../format.js';
+import { formatTable } from '../../shared/table.js';
 import { healthReportsIn, healthTable, isHealthy, publicHealth } from '../fleet-views.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { installKernelSpec } from '../../kernelspec/install.js';
+import { LLMSPELL_DISPLAY_NAME, LLMSPELL_KERNEL_NAME, llmspellKernelFromFlags } from '../../kernelspec/llmspell-spec.js';
 import { resolveScope } from '../../kernelspec/paths.js';
 import { DEFAULT_DISPLAY_NAME, DEFAULT_KERNEL_NAME } from '../../kernelspec/spec.js';
 import { reportFailure } from './kernelspec-report.js';
@@ -12,21 +13,27 @@ interface InstallFlags {
   displayName?: string;
   runtime?: string;
   provider?: string;
+  llmspell?: boolean;
+  llmspellProfile?: string;
+  llmspellConfig?: string;
 }
 
 export function registerInstall(program: Command): void {
   program
     .command('install')
     .description(
-      'install the Jupyter kernelspec that runs this router: writes <data dir>/kernels/<name>/kernel.json and the logos, replacing an earlier llmspell-fleet install of the same name',
+      'install the Jupyter kernelspec that runs this router (or, with --llmspell, one that runs llmspell alone behind the adapter): writes <data dir>/kernels/<name>/kernel.json and the logos, replacing an earlier llmspell-fleet install of the same name',
     )
     .option('--user', 'install for the current user: $JUPYTER_DATA_DIR, else ~/.local/share/jupyter ($XDG_DATA_HOME respected) (the default)')
     .option('--prefix <dir>', 'install into <dir>/share/jupyter; Jupyter finds it if <dir> is its environment prefix or <dir>/share/jupyter is on $JUPYTER_PATH')
     .option('--sys-prefix', "install into <env>/share/jupyter of the active Python environment (<env> is $VIRTUAL_ENV, else python3's sys.prefix)")
-    .option('--name <name>', `kernelspec name: letters, digits, . _ - (lowercased, as Jupyter does) (default: "${DEFAULT_KERNEL_NAME}", or "${DEFAULT_KERNEL_NAME}-<runtime>-<provider>" with --runtime/--provider)`)
-    .option('--display-name <text>', `name shown in notebook front ends (default: "${DEFAULT_DISPLAY_NAME}", or "${DEFAULT_DISPLAY_NAME} (<runtime>, <provider>)")`)
+    .option('--name <name>', `kernelspec name: letters, digits, . _ - (lowercased, as Jupyter does) (default: "${DEFAULT_KERNEL_NAME}", or "${DEFAULT_KERNEL_NAME}-<runtime>-<provider>" with --runtime/--provider, or "${LLMSPELL_KERNEL_NAME}" with --llmspell)`)
+    .option('--display-name <text>', `name shown in notebook front ends (default: "${DEFAULT_DISPLAY_NAME}", or "${DEFAULT_DISPLAY_NAME} (<runtime>, <provider>)", or "${LLMSPELL_DISPLAY_NAME}" with --llmspell)`)
     .option('--runtime <name>', 'make an alias kernelspec that always asks for this backend runtime (passed to the router as --runtime)')
     .option('--provider <name>', 'make an alias kernelspec that always asks for this LLM provider (passed to the router as --provider)')
+    .option('--llmspell', 'install the plain "LLMSpell (Lua)" kernelspec instead: each kernel is one llmspell (found on PATH when the kernel starts) behind the adapter, without the fleet')
+    .option('--llmspell-profile <name>', 'with --llmspell: start llmspell with this built-in profile (llmspell --profile NAME)')
+    .option('--llmspell-config <file>', 'with --llmspell: start llmspell with this config file (llmspell --config FILE; stored as an absolute path)')
     .action(async (flags: InstallFlags) => {
       try {
         const result = await installKernelSpec({
@@ -35,6 +42,7 @@ export function registerInstall(program: Command): void {
           displayName: flags.displayName,
           runtime: flags.runtime,
           provider: flags.provider,
+          llmspell: llmspellKernelFromFlags(flags),
         });
         process.stdout.write(`Installed kernelspec ${result.name} in ${result.kernelDir}\n`);
       } catch (error) {

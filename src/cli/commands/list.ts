@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { rssBytes } from '../../fleet/manager/proc.js';
-import { formatTable } from '../format.js';
+import { formatTable } from '../../shared/table.js';
 import { listTable, publicRecord, recordsIn, type ListedRecord, type PublicRecord } from '../fleet-views.js';
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 
 /** Records with memory (VmRSS from /proc) filled in where the manager left it out, oldest first. */
-export function listBackends(records: readonly ListedRecord[], now = Date.now()): PublicRecord[] {
+function listBackends(records: readonly ListedRecord[], now = Date.now()): PublicRecord[] {
   const out = records.map((r) => publicRecord(r, now, typeof r.rssBytes === 'number' ? undefined : rssBytes(r.pid)));
   return out.sort((a, b) => a.startedAt - b.startedAt || a.kernelId.localeCompare(b.kernelId));
 }

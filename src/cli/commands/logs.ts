@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { readRegistry } from '../../fleet/manager/registry.js';
 import { logDir } from '../../fleet/paths.js';
 import { describeError } from '../../shared/errors.js';
+import { isSafeName } from '../../shared/names.js';
 import { parseLineCount, parseStopTarget, type StopTarget } from '../fleet-args.js';
 import { lastLines } from '../format.js';
 import { findTarget, recordsIn } from '../fleet-views.js';
@@ -19,7 +20,6 @@ interface LogsFlags {
 
 const CHUNK = 64 * 1024;
 const POLL_MS = 200;
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * The log file of a backend: the manager's record first (by id or port; a manager that is not
@@ -27,7 +27,7 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
  * <home>/logs/<ID>.log, so logs of a backend that is gone, or of a fleet whose manager is
  * down, can still be read.
  */
-export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
+async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string> {
   let managerNote = '';
   try {
     const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'list' }), { autostart: false });
@@ -38,7 +38,7 @@ export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<
   }
   const onDisk = findTarget((await readRegistry(ctx.home)).records, target);
   if (onDisk) return onDisk.logFile;
-  if (target.kind === 'id' && SAFE_ID.test(target.id)) {
+  if (target.kind === 'id' && isSafeName(target.id)) {
     const file = join(logDir(ctx.home), `${target.id}.log`);
     if (existsSync(file)) return file;
     throw new CliError(`no backend "${target.id}" in the fleet and no log file ${file}${managerNote}; see \`llmspell-fleet list\``);
@@ -48,7 +48,7 @@ export async function locateLog(target: StopTarget, ctx: FleetContext): Promise<
 }
 
 /** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */
-export async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
+async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();

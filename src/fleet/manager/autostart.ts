@@ -3,17 +3,17 @@
  * into its own session so that Jupyter's signals to a router's group never reach it, with its
  * output appended to <home>/logs/manager.log, and unreferenced so the starter can exit.
  *
- * This is the one process start outside spawn.ts: spawnBackend keeps a reference to its child
- * (a router or CLI that autostarts a manager would then never exit).
+ * Not through spawnBackend: that keeps a reference to its child (a router or CLI that autostarts
+ * a manager would then never exit), this unreferences it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from '../../shared/errors.js';
+import { packageRoot } from '../../shared/package.js';
+import { spawnDetached } from '../../shared/process.js';
 import { ensurePrivateDir, logDir } from '../paths.js';
-import { packageRoot } from '../plan.js';
 import { managerLogPath } from './files.js';
 
 type Env = Record<string, string | undefined>;
@@ -78,13 +78,11 @@ export async function startManagerProcess(options: { home: string; env: Env }): 
   try {
     await chmod(logFile, 0o600);
     await log.appendFile(`--- llmspell-fleet ${new Date().toISOString()}: starting the fleet manager (by pid ${process.pid}) ---\n`);
-    const child = spawn(process.execPath, [cliEntry(), 'manager', '--foreground'], {
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
+    const child = spawnDetached(process.execPath, [cliEntry(), 'manager', '--foreground'], {
+      outputFd: log.fd,
       env: managerEnv(options.env, home),
       // Never the starter's cwd: the manager outlives it, and must not pin a directory it may delete.
       cwd: home,
-      shell: false,
     });
     const exited = new Promise<number | null>((resolvePromise) => {
       child.once('exit', (code) => resolvePromise(code));

@@ -13,7 +13,8 @@ import { startManagerProcess, type StartedManager } from './autostart.js';
 import { managerLogPath, managerSocketPath, managerStartingPath } from './files.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import type { ManagerEvent, ManagerRequest, ManagerResponse } from './protocol.js';
+import type { ManagerEvent, ManagerRequest } from './protocol.js';
+import { parseManagerLine } from './responses.js';
 
 type Env = Record<string, string | undefined>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -105,14 +106,9 @@ export class ManagerClient {
   }
 
   #onLine(line: string): void {
-    let message: ManagerResponse | ManagerEvent;
-    try {
-      message = JSON.parse(line) as ManagerResponse | ManagerEvent;
-    } catch {
-      return;
-    }
     // A line that is not one of ours is ignored: a router must never crash on its manager's output.
-    if (typeof message !== 'object' || message === null) return;
+    const message = parseManagerLine(line);
+    if (message === undefined) return;
     if ('event' in message) {
       for (const listener of this.#listeners) listener(message);
       return;

@@ -4,10 +4,12 @@
  * polling /proc and signalled by process group after re-checking its start time).
  */
 import { readFile, rm } from 'node:fs/promises';
+import type { BackendExit } from '../../shared/backend.js';
 import type { Logger } from '../../shared/log.js';
+import { climbStopLadder, pollUntil, type StopLadder } from '../../shared/process.js';
+import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
 import type { BackendProcess } from '../backend-process.js';
-import type { InterruptMode, Requirement } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 import { isOwnConnectionFile } from './registry.js';
@@ -17,12 +19,6 @@ export interface RouterRef {
   routerId: string;
   pid: number;
   conn?: number;
-}
-
-export interface BackendGone {
-  exitCode: number | null;
-  signal: string | null;
-  reason: string;
 }
 
 export interface ManagedBackendInit {
@@ -40,11 +36,6 @@ export interface ManagedBackendInit {
   cwd?: string;
 }
 
-export interface StopLadder {
-  graceMs: number;
-  killMs: number;
-}
-
 export class ManagedBackend {
   state: BackendState;
   readonly attached = new Map<string, RouterRef>();
@@ -53,10 +44,10 @@ export class ManagedBackend {
   timer: NodeJS.Timeout | undefined;
   /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
   replaced = false;
-  readonly gone: Promise<BackendGone>;
+  readonly gone: Promise<BackendExit>;
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;
-  #markGone: (gone: BackendGone) => void = () => undefined;
+  #markGone: (gone: BackendExit) => void = () => undefined;
 
   private constructor(
     readonly init: ManagedBackendInit,
@@ -148,27 +139,15 @@ export class ManagedBackend {
   async #stopOnce(ladder: StopLadder, log: Logger): Promise<void> {
     if (this.state !== 'exited') this.state = 'stopping';
     if (this.process !== undefined) {
-      await this.process.stop({ graceMs: ladder.graceMs, killMs: ladder.killMs });
+      await this.process.stop(ladder);
       return;
     }
-    if (!(await this.#signalUntilGone('SIGTERM', ladder.graceMs))) {
-      log.warn({ kernelId: this.kernelId, backendPid: this.pid }, 'adopted backend ignored SIGTERM; sending SIGKILL');
-      if (!(await this.#signalUntilGone('SIGKILL', ladder.killMs))) {
-        log.error({ kernelId: this.kernelId, backendPid: this.pid }, 'adopted backend did not exit after SIGKILL');
-        return;
-      }
-    }
-    await this.gone;
-  }
-
-  async #signalUntilGone(signal: NodeJS.Signals, ms: number): Promise<boolean> {
-    killGroup(this.pid, signal, this.init.procStart);
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (this.#poll()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return this.#poll();
+    const gone = await climbStopLadder(
+      { signal: (signal) => killGroup(this.pid, signal, this.init.procStart), goneWithin: (ms) => pollUntil(() => this.#poll(), ms) },
+      ladder,
+      { logger: log, what: 'adopted backend', fields: { kernelId: this.kernelId, backendPid: this.pid } },
+    );
+    if (gone) await this.gone;
   }
 
   /** Adopted only: true (and `gone` settled, connection file removed) once the pid is not ours any more. */

@@ -1,6 +1,7 @@
 /** Options, events and the sharing key of the FleetManager (fleet.ts). */
 import type { Logger } from '../../shared/log.js';
-import type { FleetConfig, Requirement } from '../types.js';
+import type { FleetConfig } from '../types.js';
+import type { Requirement } from '../../shared/requirement.js';
 import type { RouterRef } from './entry.js';
 import type { ManagerEvent } from './protocol.js';
 
@@ -32,8 +33,3 @@ export interface SpawnWhere {
 }
 
 export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;
-
-/** Pure: backends are shared exactly when runtime, provider and group are all equal. */
-export function requirementKey(r: Requirement): string {
-  return JSON.stringify([r.runtime, r.provider, r.group ?? null]);
-}

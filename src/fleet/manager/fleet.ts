@@ -7,7 +7,9 @@ import { silentLogger, type Logger } from '../../shared/log.js';
 import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
-import type { FleetConfig, Requirement } from '../types.js';
+import type { FleetConfig } from '../types.js';
+import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
+import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
@@ -15,10 +17,10 @@ import { InflightStarts } from './inflight.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
-import { requirementKey, type FleetEventListener, type FleetManagerOptions, type SpawnWhere } from './fleet-options.js';
+import type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
 
-export { requirementKey, type FleetEventListener, type FleetManagerOptions, type SpawnWhere } from './fleet-options.js';
+export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 
 export class FleetManager {
   readonly home: string;
@@ -217,8 +219,7 @@ export class FleetManager {
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
     this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    const graceMs = this.options.stopGraceMs ?? 2000;
-    await backend.stop({ graceMs, killMs: 3000 }, this.#log);
+    await backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
     await backend.gone;
     return backend.record();
   }

@@ -2,14 +2,16 @@
  * Starting one backend for the manager: plan, spawn, then wait until it answers kernel_info,
  * so that `find` and `acquire` only ever hand out a backend that is ready to talk.
  */
+import type { BackendExit } from '../../shared/backend.js';
 import { FleetError } from '../../shared/errors.js';
 import { describeExit } from '../../shared/exit.js';
 import type { Logger } from '../../shared/log.js';
 import { BackendProcess } from '../backend-process.js';
 import { planLaunch } from '../plan.js';
 import { readLogTail } from '../spawn.js';
-import type { FleetConfig, LaunchPlan, Requirement } from '../types.js';
-import { ManagedBackend, type BackendGone } from './entry.js';
+import type { FleetConfig, LaunchPlan } from '../types.js';
+import type { Requirement } from '../../shared/requirement.js';
+import { ManagedBackend } from './entry.js';
 import type { BackendHandle } from './protocol.js';
 import { procStartTime } from './proc.js';
 import { waitUntilAnswering } from './probe.js';
@@ -80,7 +82,7 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
     evidence = await waitUntilAnswering(backend.connection, { timeoutMs: plan.startupTimeoutMs, signal: exited.signal, heartbeatGraceMs });
   } catch (error) {
     if (!exited.signal.aborted) throw error;
-    const gone = exited.signal.reason as BackendGone;
+    const gone = exited.signal.reason as BackendExit;
     const how = describeExit({ exitCode: gone.exitCode, signal: gone.signal });
     // The last lines it wrote usually say why (a missing module, a bad flag): put them in front of the user.
     const tail = (await readLogTail(plan.logFile, { lines: 5 })).trim();

@@ -4,7 +4,7 @@
  * instead of buffering without bound.
  */
 
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export class LineReader {
   #pending: Buffer[] = [];

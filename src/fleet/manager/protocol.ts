@@ -9,7 +9,7 @@
  * socket's owner (the same user); the registry on disk holds no key and no provider env.
  */
 import type { ConnectionInfo } from '../../wire/connection-file.js';
-import type { InterruptMode, Requirement } from '../types.js';
+import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 

@@ -4,9 +4,12 @@
  * atomically (tmp + rename, 0600). It holds no HMAC key and no environment: the keys stay in
  * the backends' connection files, the provider env only in the backends' own processes.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-write.js';
+import { SAFE_NAME as KERNEL_ID } from '../../shared/names.js';
+import * as v from 'valibot';
+import { check, describeValue, got, keyPath, oneOf, type Assert, type Same } from '../../shared/schema.js';
 import { backendDir } from '../paths.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 
@@ -25,7 +28,6 @@ export interface RegistryFile {
 }
 
 const STATES: readonly BackendState[] = ['starting', 'ready', 'stopping', 'exited'];
-const KERNEL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * Pure: a copy with exactly the record's known fields. Whatever else a caller's object carries
@@ -60,30 +62,35 @@ export function serializeRegistry(records: readonly BackendRecord[], managerPid:
   return JSON.stringify(file, null, 1) + '\n';
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const whole = (what: string) => v.pipe(v.number(got(what)), v.safeInteger(got(what)));
+const text = v.pipe(v.string(got('must be a non-empty string')), v.nonEmpty(got('must be a non-empty string')));
+const absolute = v.pipe(text, v.check(isAbsolute, got('must be an absolute path')));
+
+/** One record as we write it. Unknown fields are dropped: a registry only ever yields known ones. */
+export const BackendRecordSchema = v.object(
+  {
+    kernelId: v.pipe(text, v.regex(KERNEL_ID, got('must be a backend id'))),
+    pid: v.pipe(whole('must be a pid > 1'), v.minValue(2, got('must be a pid > 1'))),
+    requirement: v.object({ runtime: text, provider: text, group: v.optional(text) }, got('must be {runtime, provider, group?}')),
+    state: oneOf(STATES),
+    interruptMode: oneOf(['signal', 'message']),
+    connectionFile: absolute,
+    logFile: text,
+    startedAt: whole('must be a time in ms'),
+    ports: v.array(whole('must be a port'), got('must be an array of ports')),
+    ip: text,
+    attached: v.array(v.object({ routerId: text, pid: whole('must be a pid') }, got('must be {routerId, pid}')), got('must be an array')),
+    idleSince: v.optional(v.number(got('must be a time in ms'))),
+    procStart: v.optional(whole('must be a start time in clock ticks')),
+    cwd: v.optional(absolute),
+  },
+  (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
+);
+type _BackendRecordShape = Assert<Same<v.InferOutput<typeof BackendRecordSchema>, BackendRecord>>;
 
 /** Pure: whether one parsed entry has the shape of a record we wrote. */
-export function isBackendRecord(v: unknown): v is BackendRecord {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  const req = r.requirement as Record<string, unknown> | undefined;
-  return (
-    isStr(r.kernelId) && KERNEL_ID.test(r.kernelId) &&
-    isInt(r.pid) && r.pid > 1 &&
-    typeof req === 'object' && req !== null && isStr(req.runtime) && isStr(req.provider) &&
-    (req.group === undefined || isStr(req.group)) &&
-    STATES.includes(r.state as BackendState) &&
-    (r.interruptMode === 'signal' || r.interruptMode === 'message') &&
-    isStr(r.connectionFile) && isAbsolute(r.connectionFile) &&
-    isStr(r.logFile) &&
-    isInt(r.startedAt) &&
-    Array.isArray(r.ports) && r.ports.every(isInt) &&
-    isStr(r.ip) &&
-    Array.isArray(r.attached) &&
-    (r.procStart === undefined || isInt(r.procStart)) &&
-    (r.cwd === undefined || (isStr(r.cwd) && isAbsolute(r.cwd)))
-  );
+export function isBackendRecord(value: unknown): value is BackendRecord {
+  return v.is(BackendRecordSchema, value);
 }
 
 export interface RegistryRead {
@@ -102,9 +109,16 @@ export function parseRegistry(text: string, source: string): RegistryRead {
   }
   const backends = (raw as Partial<RegistryFile> | null)?.backends;
   if (!Array.isArray(backends)) return { records: [], problem: `${source} has no backends list; its backends cannot be adopted` };
-  const records = backends.filter(isBackendRecord).map(toRegistryRecord);
+  const records: BackendRecord[] = [];
+  let firstProblem: string | undefined;
+  backends.forEach((entry, index) => {
+    const checked = check(BackendRecordSchema, entry);
+    if (checked.ok) records.push(checked.value);
+    else firstProblem ??= `${keyPath(['backends', index, ...checked.problem.path])} ${checked.problem.message}`;
+  });
   const skipped = backends.length - records.length;
-  return skipped > 0 ? { records, problem: `${source}: skipped ${skipped} malformed entr${skipped === 1 ? 'y' : 'ies'}` } : { records };
+  if (skipped === 0) return { records };
+  return { records, problem: `${source}: skipped ${skipped} malformed entr${skipped === 1 ? 'y' : 'ies'} (first: ${firstProblem})` };
 }
 
 export async function readRegistry(home: string): Promise<RegistryRead> {
@@ -119,22 +133,9 @@ export async function readRegistry(home: string): Promise<RegistryRead> {
   return parseRegistry(text, file);
 }
 
-/**
- * Atomic: a reader (or a manager starting after a crash) sees the old file or the new one,
- * never half of one. The temporary name is unique, so overlapping writes never share it;
- * the caller still serialises writes so the last rename carries the newest state.
- */
+/** Atomic (see writeFileAtomic); the caller serialises writes so the last rename carries the newest state. */
 export async function writeRegistry(home: string, records: readonly BackendRecord[], managerPid: number = process.pid): Promise<void> {
-  const file = registryPath(home);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, serializeRegistry(records, managerPid), { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(registryPath(home), serializeRegistry(records, managerPid));
 }
 
 /**

@@ -1,44 +1,60 @@
 /**
  * Pure: one request line → a typed ManagerRequest, or the reason it is refused. The socket is
  * private to the user, but a buggy client must get a clear BAD_REQUEST, never a crash or an
- * op run with half its fields.
+ * op run with half its fields. Each op's fields are one valibot schema; unknown fields are
+ * dropped, so nothing a client adds reaches the fleet.
  */
 import { isAbsolute } from 'node:path';
-import type { Requirement } from '../types.js';
+import * as v from 'valibot';
+import { SAFE_NAME as NAME } from '../../shared/names.js';
+import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
-const OPS: readonly ManagerOp[] = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'];
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
-type Fields = Record<string, unknown>;
+/** What each field must hold: said when it is wrong and when it is missing. */
+const WANT = {
+  requirement: '{runtime, provider, group?} with names of letters, digits, _ . -',
+  runtime: 'a name of letters, digits, _ . -',
+  provider: 'a name of letters, digits, _ . -',
+  group: 'a name of letters, digits, _ . -',
+  kernelId: 'a backend id (letters, digits, _ . -)',
+  routerId: 'a string of 1-256 characters',
+  pid: 'a positive integer',
+  target: 'a backend id or one of its ports',
+  cwd: 'an absolute path, when given',
+} as const;
 
-function nameField(o: Fields, key: string): string | undefined {
-  const v = o[key];
-  return typeof v === 'string' && NAME.test(v) ? v : undefined;
+/** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
+function fields<const E extends v.ObjectEntries>(entries: E) {
+  // Only a missing key reaches this message: the input is known to be an object by then.
+  return v.object(entries, (issue) => `is missing: it must be ${WANT[issue.path?.[0]?.key as keyof typeof WANT] ?? 'set'}`);
 }
 
-function requirementField(o: Fields): Requirement | undefined {
-  const r = o.requirement;
-  if (typeof r !== 'object' || r === null) return undefined;
-  const f = r as Fields;
-  const runtime = nameField(f, 'runtime');
-  const provider = nameField(f, 'provider');
-  if (runtime === undefined || provider === undefined) return undefined;
-  if (f.group === undefined) return { runtime, provider };
-  const group = nameField(f, 'group');
-  return group === undefined ? undefined : { runtime, provider, group };
-}
+const name = v.pipe(v.string(got(`must be ${WANT.runtime}`)), v.regex(NAME, got(`must be ${WANT.runtime}`)));
+const requirement = v.pipe(
+  v.custom<Record<string, unknown>>(isTable, got(`must be ${WANT.requirement}`)),
+  fields({ runtime: name, provider: name, group: v.optional(name) }),
+);
+const kernelId = v.pipe(v.string(got(`must be ${WANT.kernelId}`)), v.regex(NAME, got(`must be ${WANT.kernelId}`)));
+const text = (want: string) => v.pipe(v.string(got(`must be ${want}`)), v.minLength(1, got(`must be ${want}`)), v.maxLength(256, got(`must be ${want}`)));
+const routerId = text(WANT.routerId);
+const pid = v.pipe(v.number(got(`must be ${WANT.pid}`)), v.safeInteger(got(`must be ${WANT.pid}`)), v.minValue(1, got(`must be ${WANT.pid}`)));
+const cwd = v.optional(v.pipe(v.string(got(`must be ${WANT.cwd}`)), v.check(isAbsolute, got(`must be ${WANT.cwd}`))));
+const id = v.pipe(v.number(), v.safeInteger());
 
-function pidField(o: Fields): number | undefined {
-  return typeof o.pid === 'number' && Number.isSafeInteger(o.pid) && o.pid > 0 ? o.pid : undefined;
-}
-
-function stringField(o: Fields, key: string): string | undefined {
-  const v = o[key];
-  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
-}
+const RequestSchema = v.variant('op', [
+  fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'shutdown']) }),
+  fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd }),
+  fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd }),
+  fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
+  fields({ id, op: v.picklist(['release', 'restart']), kernelId, routerId }),
+  fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
+]);
+type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;
 
 export function parseRequest(line: string): ParsedRequest {
   let raw: unknown;
@@ -47,48 +63,11 @@ export function parseRequest(line: string): ParsedRequest {
   } catch {
     return { ok: false, id: -1, message: 'request is not valid JSON' };
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, id: -1, message: 'request must be a JSON object' };
-  const o = raw as Fields;
-  const id = typeof o.id === 'number' && Number.isSafeInteger(o.id) ? o.id : undefined;
-  if (id === undefined) return { ok: false, id: -1, message: 'request needs an integer "id"' };
-  const op = o.op as ManagerOp;
-  if (!OPS.includes(op)) return { ok: false, id, message: `unknown op ${JSON.stringify(o.op)}; known: ${OPS.join(', ')}` };
-  const bad = (what: string): ParsedRequest => ({ ok: false, id, message: `op "${op}" needs ${what}` });
-
-  switch (op) {
-    case 'acquire':
-    case 'spawn':
-    case 'find': {
-      const requirement = requirementField(o);
-      if (requirement === undefined) return bad('"requirement": {runtime, provider, group?} with names of letters, digits, _ . -');
-      if (o.cwd !== undefined && !(typeof o.cwd === 'string' && isAbsolute(o.cwd))) return bad('"cwd", when given, to be an absolute path');
-      const where = typeof o.cwd === 'string' ? { cwd: o.cwd } : {};
-      if (op !== 'acquire') return { ok: true, request: { id, op, requirement, ...where } };
-      const routerId = stringField(o, 'routerId');
-      const pid = pidField(o);
-      if (routerId === undefined || pid === undefined) return bad('"routerId" (string) and "pid" (positive integer)');
-      return { ok: true, request: { id, op, requirement, routerId, pid, ...where } };
-    }
-    case 'attach': {
-      const kernelId = nameField(o, 'kernelId');
-      const routerId = stringField(o, 'routerId');
-      const pid = pidField(o);
-      if (kernelId === undefined || routerId === undefined || pid === undefined) return bad('"kernelId", "routerId" and "pid"');
-      return { ok: true, request: { id, op, kernelId, routerId, pid } };
-    }
-    case 'release':
-    case 'restart': {
-      const kernelId = nameField(o, 'kernelId');
-      const routerId = stringField(o, 'routerId');
-      if (kernelId === undefined || routerId === undefined) return bad('"kernelId" and "routerId"');
-      return { ok: true, request: { id, op, kernelId, routerId } };
-    }
-    case 'stop': {
-      const target = stringField(o, 'target');
-      if (target === undefined) return bad('"target": a backend id or one of its ports');
-      return { ok: true, request: { id, op, target } };
-    }
-    default:
-      return { ok: true, request: { id, op } as ManagerRequest };
-  }
+  if (!isTable(raw)) return { ok: false, id: -1, message: 'request must be a JSON object' };
+  if (!v.is(id, raw.id)) return { ok: false, id: -1, message: 'request needs an integer "id"' };
+  const op = raw.op;
+  if (!(OPS as readonly unknown[]).includes(op)) return { ok: false, id: raw.id, message: `unknown op ${JSON.stringify(op)}; known: ${OPS.join(', ')}` };
+  const checked = check(RequestSchema, raw);
+  if (!checked.ok) return { ok: false, id: raw.id, message: `op "${String(op)}": ${checked.problem.key} ${checked.problem.message}` };
+  return { ok: true, request: checked.value };
 }

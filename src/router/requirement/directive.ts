@@ -3,6 +3,7 @@
  * runs on that backend, for that cell only. The router strips the line before the backend sees
  * it, since no backend knows this magic.
  */
+import { SAFE_NAME as NAME } from '../../shared/names.js';
 
 export type DirectiveKey = 'runtime' | 'provider' | 'group';
 export const DIRECTIVE_KEYS: readonly DirectiveKey[] = ['runtime', 'provider', 'group'];
@@ -12,12 +13,11 @@ export type DirectiveRequirement = Partial<Record<DirectiveKey, string>>;
 /** `code` is the cell with the directive line emptied; `error` says what is wrong and how to write it. */
 export type DirectiveResult = { requirement: DirectiveRequirement; code: string } | { error: string };
 
-// Same rule as runtime and provider names in fleet.toml: they end up in kernel ids and file
-// names, so a typo such as "lua," is caught here with a message rather than as an unknown name.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const DIRECTIVE = /^[ \t]*%%llmspell(?=\s|$)/;
 const EXAMPLE = '%%llmspell runtime=lua provider=anthropic';
 
+// Same rule as runtime and provider names in fleet.toml: they end up in kernel ids and file
+// names, so a typo such as "lua," is caught here with a message rather than as an unknown name.
 export function isRequirementName(value: string): boolean {
   return NAME.test(value);
 }

@@ -11,6 +11,7 @@
  *   6. the remaining launch layers: notebook (JPY_SESSION_NAME), env, project file, config
  */
 import { FleetError } from '../../shared/errors.js';
+import type { Requirement } from '../../shared/requirement.js';
 import { parseCellDirective } from './directive.js';
 import { requirementFromMetadata, type RequestField } from './metadata.js';
 
@@ -45,8 +46,9 @@ export interface ResolveRequestInput {
   launch: readonly LaunchLayer[];
 }
 
-export interface ResolvedRequest {
-  requirement: { runtime: string; provider: string; group?: string };
+/** What the precedence rules chose, and which layer gave each field (a ResolvedRequest with its sources). */
+export interface RequestResolution {
+  requirement: Requirement;
   sources: { runtime: string; provider: string; group?: string };
   /** The code with the directive line emptied; set only when the cell had a directive. */
   code?: string;
@@ -99,7 +101,7 @@ function pick(layers: readonly Layer[], field: RequestField): Sourced | undefine
   return undefined;
 }
 
-export function resolveRequest(input: ResolveRequestInput): ResolvedRequest {
+export function resolveRequest(input: ResolveRequestInput): RequestResolution {
   const parsed = input.code === undefined ? undefined : parseCellDirective(input.code);
   const directive = parsed && 'requirement' in parsed ? parsed : undefined;
   const layers = requestLayers(input, directive?.requirement);
@@ -112,7 +114,7 @@ export function resolveRequest(input: ResolveRequestInput): ResolvedRequest {
     });
   }
   const group = pick(layers, 'group');
-  const result: ResolvedRequest = {
+  const result: RequestResolution = {
     requirement: { runtime: runtime.value, provider: provider.value, ...(group ? { group: group.value } : {}) },
     sources: { runtime: runtime.source, provider: provider.source, ...(group ? { group: group.source } : {}) },
   };

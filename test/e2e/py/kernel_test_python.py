@@ -8,7 +8,8 @@ Run either way:
     KERNEL_NAME=python3 python kernel_test_python.py
 The second form also prints, as its last stdout line, one JSON object with the counts:
     {"ok": bool, "kernel": NAME, "tests_run": n, "failures": n, "errors": n, "skipped": n,
-     "expected_failures": n, "unexpected_successes": n, "problems": [...], "skips": [...]}
+     "expected_failures": n, "unexpected_successes": n, "problems": [...], "skips": [...],
+     "passed": [test method names]}
 $EXPECT_IOPUB_WELCOME=0 turns the iopub_welcome test (protocol 5.5, XPUB) into a skip.
 """
 
@@ -122,11 +123,23 @@ class PythonIopubWelcomeTests(jkt.IopubWelcomeTests):
         self.assertEqual(msg["content"]["subscription"], "")
 
 
+class RecordingResult(unittest.TextTestResult):
+    """Also records which tests passed (method names), so a caller can tell a silent skip from a pass."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.passed: list[str] = []
+
+    def addSuccess(self, test: unittest.TestCase) -> None:
+        super().addSuccess(test)
+        self.passed.append(test.id().rsplit(".", 1)[-1])
+
+
 def run_and_report(module_name: str, kernel_name: str) -> int:
     """Run this module's tests with unittest (verbose, to stderr) and print a JSON summary."""
     t0 = time.monotonic()
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_name])
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2, resultclass=RecordingResult).run(suite)
     problems = [
         {"test": str(test), "kind": kind, "trace": trace[-2000:]}
         for kind, items in (("failure", result.failures), ("error", result.errors))
@@ -144,6 +157,7 @@ def run_and_report(module_name: str, kernel_name: str) -> int:
         "seconds": round(time.monotonic() - t0, 3),
         "problems": problems,
         "skips": [{"test": str(test), "reason": reason} for test, reason in result.skipped],
+        "passed": result.passed,
     }
     print(json.dumps(summary))
     return 0 if result.wasSuccessful() else 1

@@ -6,6 +6,7 @@ import {
   pathCandidates,
   providerCheck,
   runtimeCheck,
+  llmspellChecks,
   socketCheck,
   type Check,
   type FileFacts,
@@ -62,9 +63,10 @@ describe('runtimeCheck', () => {
   const base: RuntimeFacts = { name: 'lua', isDefault: true, provider: 'openai', configFile: '/h/fleet.toml', connection: 'kernel-writes', command: 'llmspell', resolved: '/usr/bin/llmspell' };
   it.each<[string, Partial<RuntimeFacts>, string, RegExp, RegExp | undefined]>([
     ['found', {}, 'OK', /\/usr\/bin\/llmspell \(kernel-writes, provider openai\)/, undefined],
-    ['missing on PATH', { resolved: undefined }, 'FAIL', /llmspell not found on the PATH the backend gets/, /install llmspell, or set runtimes\.lua\.argv\[0\]/],
+    ['missing on PATH', { resolved: undefined }, 'FAIL', /llmspell not found on the PATH the backend gets/, /build llmspell from rs-llmspell .*, or set runtimes\.lua\.argv\[0\]/],
     ['missing absolute', { command: '/opt/x', resolved: undefined }, 'FAIL', /\/opt\/x not found or not executable/, /argv\[0\]/],
-    ['plan error and missing', { resolved: undefined, planError: 'uses {config}, which has no value' }, 'FAIL', /uses \{config\}.*; llmspell not found/, /install llmspell/],
+    ['plan error and missing', { resolved: undefined, planError: 'uses {config}, which has no value' }, 'FAIL', /uses \{config\}.*; llmspell not found/, /build llmspell from rs-llmspell/],
+    ['another missing program', { command: 'tslab', resolved: undefined }, 'FAIL', /tslab not found/, /install tslab, or set runtimes\.lua\.argv\[0\]/],
     ['plan error only', { command: undefined, resolved: undefined, planError: 'no kernelspec "python3" found' }, 'FAIL', /no kernelspec/, undefined],
     ['kernelspec found', { kernelspec: 'python3', connection: 'router-writes', command: 'python', resolved: '/v/bin/python' }, 'OK', /kernelspec python3, router-writes/, undefined],
     ['kernelspec argv missing', { kernelspec: 'python3', command: 'python9', resolved: undefined }, 'FAIL', /python9 not found/, /kernelspec "python3"/],
@@ -128,5 +130,17 @@ describe('formatDoctor', () => {
         'FAIL    runtime lua (default)  llmspell not found\n' +
         '        fix: install llmspell\n',
     );
+  });
+});
+
+describe('llmspellChecks', () => {
+  it.each([
+    ['found, isolated', { resolved: '/u/bin/llmspell', version: 'llmspell 0.14.1', isolation: 'netns' as const }, ['llmspell:OK', 'llmspell isolation:OK'], /llmspell 0\.14\.1/],
+    ['missing (the runtime check fails for it), isolated', { isolation: 'netns' as const }, ['llmspell isolation:OK'], /private network namespace/],
+    ['found, not isolated, with the reason', { resolved: '/u/bin/llmspell', isolation: 'none' as const, isolationNote: 'unshare -rn fails here' }, ['llmspell:OK', 'llmspell isolation:WARN'], /any local user.*unshare -rn fails here/],
+  ])('%s', (_name, over, verdicts, detail) => {
+    const checks = llmspellChecks({ runtime: 'lua', ...over });
+    expect(checks.map((c) => `${c.name}:${c.status}`)).toEqual(verdicts);
+    expect(checks.map((c) => c.detail).join('\n')).toMatch(detail);
   });
 });

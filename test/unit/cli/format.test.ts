@@ -1,21 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatFields, formatLatency, formatPorts, formatTable, formatUptime, lastLines } from '../../../src/cli/format.js';
-
-describe('formatTable', () => {
-  it('pads columns to the widest cell, two spaces apart, no trailing spaces', () => {
-    expect(formatTable(['ID', 'PID', 'STATE'], [['lua-openai-1', '12', 'ready'], ['py-x', '12345', '']])).toBe(
-      'ID            PID    STATE\n' + 'lua-openai-1  12     ready\n' + 'py-x          12345\n',
-    );
-  });
-
-  it('prints only the header when there are no rows', () => {
-    expect(formatTable(['A', 'B'], [])).toBe('A  B\n');
-  });
-
-  it('pads short rows with empty cells instead of shifting columns', () => {
-    expect(formatTable(['A', 'B', 'C'], [['x']])).toBe('A  B  C\nx\n');
-  });
-});
+import { formatBytes, formatFields, formatLatency, formatPorts, formatUptime, lastLines } from '../../../src/cli/format.js';
 
 describe('formatUptime', () => {
   it.each([

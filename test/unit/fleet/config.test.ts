@@ -22,11 +22,12 @@ describe('defaults', () => {
   it('match the pinned built-ins', () => {
     const d = defaultFleetConfig();
     expect(d).toMatchObject({ default_runtime: 'lua', default_provider: 'openai', linger_seconds: 300 });
-    expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua', interrupt_mode: 'signal' });
+    expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], adapter: 'llmspell', connection: 'kernel-writes', language: 'lua', interrupt_mode: 'message' });
     expect(d.runtimes.javascript).toEqual({ argv: [...TSLAB_ARGV], connection: 'router-writes' });
     expect(d.runtimes.python).toEqual({ kernelspec: 'python3' });
-    expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'ollama', 'openai']);
-    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+    expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'gemini', 'ollama', 'openai']);
+    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
+    expect(d.providers.anthropic?.profile).toBe('claude-prod');
     expect(d.source).toBeUndefined();
   });
 
@@ -76,7 +77,7 @@ config = "local/llmspell.toml"
     // relative config paths mean "next to fleet.toml"
     expect(c.providers.local).toEqual({ config: '/etc/llmspell/local/llmspell.toml' });
     // untouched defaults survive the merge
-    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
+    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
   });
 
   it('a user runtime table replaces the default of that name wholesale', () => {
@@ -90,49 +91,101 @@ config = "local/llmspell.toml"
     expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5 });
   });
 
+  it('reads the llmspell adapter fields, defaulting none of them', () => {
+    const text = `
+[runtimes.lua]
+argv = ["llmspell", "kernel", "start", "--connection-file", "{connection_file}"]
+adapter = "llmspell"
+interrupt = "restart"
+interrupt_grace_seconds = 2.5
+isolate = "auto"
+[providers.dev]
+profile = "development"
+[providers.prod]
+profile = "openai-prod_2"
+`;
+    const c = parseFleetConfig(text, SRC);
+    expect(c.runtimes.lua).toEqual({
+      argv: ['llmspell', 'kernel', 'start', '--connection-file', '{connection_file}'],
+      adapter: 'llmspell',
+      interrupt: 'restart',
+      interrupt_grace_seconds: 2.5,
+      isolate: 'auto',
+    });
+    expect(c.providers.dev).toEqual({ profile: 'development' });
+    expect(c.providers.prod).toEqual({ profile: 'openai-prod_2' });
+    const plain = parseFleetConfig('[runtimes.x]\nkernelspec = "k"\n[providers.p]\nconfig = "/c.toml"\n', SRC);
+    expect(Object.keys(plain.runtimes.x!)).toEqual(['kernelspec']);
+    expect(Object.keys(plain.providers.p!)).toEqual(['config']);
+  });
+
+  it.each([
+    ['interrupt = "notice"', { interrupt: 'notice' }],
+    ['interrupt = "restart"', { interrupt: 'restart' }],
+    ['interrupt_grace_seconds = 0.1', { interrupt_grace_seconds: 0.1 }],
+    ['isolate = "on"', { isolate: 'on' }],
+    ['isolate = "off"', { isolate: 'off' }],
+  ])('accepts %s', (line, fields) => {
+    expect(parseFleetConfig(`[runtimes.x]\nkernelspec = "k"\n${line}\n`, SRC).runtimes.x).toEqual({ kernelspec: 'k', ...fields });
+  });
+
   it('accepts a default_runtime defined only by the user', () => {
     const c = parseFleetConfig('default_runtime = "r"\n[runtimes.r]\nargv = ["r-kernel", "{connection_file}"]\n', SRC);
     expect(c.default_runtime).toBe('r');
   });
 
-  it.each<[string, string, string, RegExp?]>([
-    ['unknown top-level key', 'foo = 1', 'foo', /allowed here: default_runtime/],
-    ['default_runtime not a string', 'default_runtime = 3', 'default_runtime', /non-empty string/],
-    ['default_runtime undefined', 'default_runtime = "cobol"', 'default_runtime', /defined runtime \(lua, javascript, python\)/],
-    ['default_provider undefined', 'default_provider = "acme"', 'default_provider', /defined provider \(openai, anthropic, ollama\)/],
-    ['negative linger', 'linger_seconds = -1', 'linger_seconds', />= 0/],
-    ['linger not a number', 'linger_seconds = "5m"', 'linger_seconds', /number/],
-    ['runtimes not a table', 'runtimes = 3', 'runtimes', /named tables/],
-    ['runtime not a table', 'runtimes = { x = 1 }', 'runtimes.x', /must be a table/],
-    ['bad runtime name', '[runtimes."a b"]\nkernelspec = "k"', 'runtimes.a b', /bad name/],
-    ['neither kernelspec nor argv', '[runtimes.x]\nlanguage = "x"', 'runtimes.x', /exactly one of kernelspec/],
-    ['both kernelspec and argv', '[runtimes.x]\nkernelspec = "k"\nargv = ["k", "{connection_file}"]', 'runtimes.x', /exactly one/],
-    ['unknown runtime key', '[runtimes.x]\nkernelspec = "k"\ncmd = "x"', 'runtimes.x.cmd', /allowed here: kernelspec, argv/],
-    ['bad connection', '[runtimes.lua]\nargv = ["l", "{connection_file}"]\nconnection = "kernel"', 'runtimes.lua.connection', /"router-writes", "kernel-writes"/],
-    ['kernelspec that writes its file', '[runtimes.x]\nkernelspec = "k"\nconnection = "kernel-writes"', 'runtimes.x.connection', /router-writes/],
-    ['bad kernelspec name', '[runtimes.x]\nkernelspec = "../evil"', 'runtimes.x.kernelspec', /kernelspec name/],
-    ['empty argv', '[runtimes.x]\nargv = []', 'runtimes.x.argv', /non-empty array/],
-    ['argv with a number', '[runtimes.x]\nargv = ["a", 1, "{connection_file}"]', 'runtimes.x.argv[1]', /string/],
-    ['argv with an empty program', '[runtimes.x]\nargv = ["", "{connection_file}"]', 'runtimes.x.argv[0]', /program/],
-    ['argv with unknown placeholder', '[runtimes.x]\nargv = ["a", "--f={connection_fil}", "{connection_file}"]', 'runtimes.x.argv[1]', /\{connection_fil\}/],
-    ['argv without connection file', '[runtimes.x]\nargv = ["a", "{kernel_id}"]', 'runtimes.x.argv', /\{connection_file\}/],
-    ['bad interrupt_mode', '[runtimes.x]\nkernelspec = "k"\ninterrupt_mode = "kill"', 'runtimes.x.interrupt_mode', /"signal", "message"/],
-    ['zero startup_timeout', '[runtimes.x]\nkernelspec = "k"\nstartup_timeout = 0', 'runtimes.x.startup_timeout', /> 0/],
-    ['env not a table', '[runtimes.x]\nkernelspec = "k"\nenv = "A=1"', 'runtimes.x.env', /table/],
-    ['env bad name', '[runtimes.x]\nkernelspec = "k"\nenv = { "1A" = "x" }', 'runtimes.x.env.1A', /environment variable name/],
-    ['unknown provider key', '[providers.p]\napi_key = "x"', 'providers.p.api_key', /allowed here: config, env/],
-    ['provider config not a string', '[providers.p]\nconfig = 1', 'providers.p.config', /string/],
-    ['router not a table', 'router = 1', 'router', /\[router\]/],
-    ['unknown router key', '[router]\nmax_message = 5', 'router.max_message', /allowed here: max_message_mb, restart_limit, heartbeat_timeout_seconds/],
-    ['zero max_message_mb', '[router]\nmax_message_mb = 0', 'router.max_message_mb', /> 0/],
-    ['negative restart_limit', '[router]\nrestart_limit = -1', 'router.restart_limit', />= 0/],
-    ['fractional restart_limit', '[router]\nrestart_limit = 1.5', 'router.restart_limit', /whole number/],
-    ['zero heartbeat timeout', '[router]\nheartbeat_timeout_seconds = 0', 'router.heartbeat_timeout_seconds', /> 0/],
-  ])('%s -> BAD_CONFIG at %s', (_name, text, key, message) => {
+  it.each<[string, string, string, number, RegExp?]>([
+    ['unknown top-level key', 'foo = 1', 'foo', 1, /allowed here: default_runtime/],
+    ['default_runtime not a string', 'default_runtime = 3', 'default_runtime', 1, /non-empty string/],
+    ['default_runtime undefined', 'default_runtime = "cobol"', 'default_runtime', 1, /defined runtime \(lua, javascript, python\)/],
+    ['default_provider undefined', 'default_provider = "acme"', 'default_provider', 1, /defined provider \(openai, anthropic, gemini, ollama\)/],
+    ['negative linger', 'linger_seconds = -1', 'linger_seconds', 1, />= 0/],
+    ['linger not a number', 'linger_seconds = "5m"', 'linger_seconds', 1, /number/],
+    ['runtimes not a table', 'runtimes = 3', 'runtimes', 1, /named tables/],
+    ['runtime not a table', 'runtimes = { x = 1 }', 'runtimes.x', 1, /must be a table/],
+    ['bad runtime name', '[runtimes."a b"]\nkernelspec = "k"', 'runtimes.a b', 1, /bad name/],
+    ['neither kernelspec nor argv', '[runtimes.x]\nlanguage = "x"', 'runtimes.x', 1, /exactly one of kernelspec/],
+    ['both kernelspec and argv', '[runtimes.x]\nkernelspec = "k"\nargv = ["k", "{connection_file}"]', 'runtimes.x', 1, /exactly one/],
+    ['unknown runtime key', '[runtimes.x]\nkernelspec = "k"\ncmd = "x"', 'runtimes.x.cmd', 3, /allowed here: kernelspec, argv/],
+    ['bad connection', '[runtimes.lua]\nargv = ["l", "{connection_file}"]\nconnection = "kernel"', 'runtimes.lua.connection', 3, /"router-writes", "kernel-writes"/],
+    ['kernelspec that writes its file', '[runtimes.x]\nkernelspec = "k"\nconnection = "kernel-writes"', 'runtimes.x.connection', 3, /router-writes/],
+    ['bad kernelspec name', '[runtimes.x]\nkernelspec = "../evil"', 'runtimes.x.kernelspec', 2, /kernelspec name/],
+    ['empty argv', '[runtimes.x]\nargv = []', 'runtimes.x.argv', 2, /non-empty array/],
+    ['argv with a number', '[runtimes.x]\nargv = ["a", 1, "{connection_file}"]', 'runtimes.x.argv[1]', 2, /string/],
+    ['argv with an empty program', '[runtimes.x]\nargv = ["", "{connection_file}"]', 'runtimes.x.argv[0]', 2, /program/],
+    ['argv with unknown placeholder', '[runtimes.x]\nargv = ["a", "--f={connection_fil}", "{connection_file}"]', 'runtimes.x.argv[1]', 2, /\{connection_fil\}/],
+    ['argv without connection file', '[runtimes.x]\nargv = ["a", "{kernel_id}"]', 'runtimes.x.argv', 2, /\{connection_file\}/],
+    ['bad interrupt_mode', '[runtimes.x]\nkernelspec = "k"\ninterrupt_mode = "kill"', 'runtimes.x.interrupt_mode', 3, /"signal", "message"/],
+    ['zero startup_timeout', '[runtimes.x]\nkernelspec = "k"\nstartup_timeout = 0', 'runtimes.x.startup_timeout', 3, /> 0/],
+    ['env not a table', '[runtimes.x]\nkernelspec = "k"\nenv = "A=1"', 'runtimes.x.env', 3, /table/],
+    ['env bad name', '[runtimes.x]\nkernelspec = "k"\nenv = { "1A" = "x" }', 'runtimes.x.env.1A', 3, /environment variable name/],
+    ['unknown provider key', '[providers.p]\napi_key = "x"', 'providers.p.api_key', 2, /allowed here: config, env/],
+    ['provider config not a string', '[providers.p]\nconfig = 1', 'providers.p.config', 2, /string/],
+    ['router not a table', 'router = 1', 'router', 1, /\[router\]/],
+    ['unknown router key', '[router]\nmax_message = 5', 'router.max_message', 2, /allowed here: max_message_mb, restart_limit, heartbeat_timeout_seconds/],
+    ['zero max_message_mb', '[router]\nmax_message_mb = 0', 'router.max_message_mb', 2, /> 0/],
+    ['negative restart_limit', '[router]\nrestart_limit = -1', 'router.restart_limit', 2, />= 0/],
+    ['fractional restart_limit', '[router]\nrestart_limit = 1.5', 'router.restart_limit', 2, /whole number/],
+    ['zero heartbeat timeout', '[router]\nheartbeat_timeout_seconds = 0', 'router.heartbeat_timeout_seconds', 2, /> 0/],
+    // the line of a key below other tables, and of an array element on a continuation line
+    ['a key in a later table', 'linger_seconds = 5\n\n[runtimes.lua]\nargv = ["l", "{connection_file}"]\n\n[router]\n# limits\nrestart_limit = 0.5', 'router.restart_limit', 8, /whole number/],
+    ['a bad element of a multi-line argv', '[runtimes.lua]\nargv = [\n  "l",\n  "{connection_fil}",\n]', 'runtimes.lua.argv[1]', 2, /\{connection_fil\}/],
+    ['a dotted key', 'router.max_message_mb = -2', 'router.max_message_mb', 1, /> 0/],
+    // fields for the llmspell adapter (issue #8)
+    ['unknown adapter', '[runtimes.x]\nkernelspec = "k"\nadapter = "llm"', 'runtimes.x.adapter', 3, /must be one of "llmspell", "none" \(got "llm"\)/],
+    ['the adapter on a kernelspec', '[runtimes.x]\nkernelspec = "k"\nadapter = "llmspell"', 'runtimes.x.adapter', 3, /needs an argv runtime/],
+    ['bad interrupt', '[runtimes.x]\nkernelspec = "k"\ninterrupt = "kill"', 'runtimes.x.interrupt', 3, /must be one of "notice", "restart" \(got "kill"\)/],
+    ['zero interrupt grace', '[runtimes.x]\nkernelspec = "k"\ninterrupt_grace_seconds = 0', 'runtimes.x.interrupt_grace_seconds', 3, /must be a number > 0 \(got 0\)/],
+    ['interrupt grace as a string', '[runtimes.x]\nkernelspec = "k"\ninterrupt_grace_seconds = "5s"', 'runtimes.x.interrupt_grace_seconds', 3, /number > 0 \(got "5s"\)/],
+    ['bad isolate', '[runtimes.x]\nkernelspec = "k"\nisolate = true', 'runtimes.x.isolate', 3, /must be one of "auto", "on", "off" \(got true\)/],
+    ['profile with a path', '[providers.p]\nprofile = "../prod"', 'providers.p.profile', 2, /llmspell profile name: letters, digits, "-", "_" \(got "\.\.\/prod"\)/],
+    ['empty profile', '[providers.p]\nprofile = ""', 'providers.p.profile', 2, /non-empty string/],
+  ])('%s -> BAD_CONFIG at line %i of %s', (_name, text, key, line, message) => {
     const err = configError(text);
     expect(err.code).toBe('BAD_CONFIG');
-    expect(err.context).toMatchObject({ source: SRC, key });
-    expect(err.message.startsWith(`${SRC}: ${key} `)).toBe(true);
+    expect(err.context).toMatchObject({ source: SRC, key, line });
+    // file:line: is what editors and terminals turn into a jump to the spot
+    expect(err.message.startsWith(`${SRC}:${line}: ${key} `)).toBe(true);
     if (message) expect(err.message).toMatch(message);
   });
 

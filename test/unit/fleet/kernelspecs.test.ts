@@ -166,16 +166,22 @@ describe('parseKernelspec', () => {
     });
   });
 
+  it('ignores fields it does not use when they have an odd type, as Jupyter starts such kernels', () => {
+    const text = JSON.stringify({ argv: ['k'], language: 3, display_name: null, metadata: 'x' });
+    expect(parseKernelspec(text, 'k.json')).toEqual({ argv: ['k'] });
+    expect(Object.keys(parseKernelspec(text, 'k.json'))).toEqual(['argv']);
+  });
+
   it.each([
-    ['not JSON', '{'],
-    ['not an object', '[]'],
-    ['no argv', '{}'],
-    ['empty argv', '{"argv": []}'],
-    ['argv with a number', '{"argv": ["a", 1]}'],
-    ['env with a number', '{"argv": ["a"], "env": {"A": 1}}'],
-    ['env as an array', '{"argv": ["a"], "env": ["A=1"]}'],
-    ['bad interrupt_mode', '{"argv": ["a"], "interrupt_mode": "kill"}'],
-  ])('%s -> BAD_CONFIG naming the file', (_name, text) => {
-    expect(() => parseKernelspec(text, '/k/kernel.json')).toThrow(/^\/k\/kernel\.json: /);
+    ['not JSON', '{', 'is not valid JSON'],
+    ['not an object', '[]', 'must hold a JSON object (got an empty array)'],
+    ['no argv', '{}', 'argv is missing: it must be a non-empty array of strings'],
+    ['empty argv', '{"argv": []}', 'argv must be a non-empty array of strings (got an empty array)'],
+    ['argv with a number', '{"argv": ["a", 1]}', 'argv[1] must be a string (got 1)'],
+    ['env with a number', '{"argv": ["a"], "env": {"A": 1}}', 'env.A must be a string, not number'],
+    ['env as an array', '{"argv": ["a"], "env": ["A=1"]}', 'env must be an object of strings (got an array)'],
+    ['bad interrupt_mode', '{"argv": ["a"], "interrupt_mode": "kill"}', 'interrupt_mode must be one of "signal", "message" (got "kill")'],
+  ])('%s -> BAD_CONFIG naming the file, the field and what is allowed', (_name, text, message) => {
+    expect(() => parseKernelspec(text, '/k/kernel.json')).toThrow(`/k/kernel.json: ${message}; fix or reinstall this kernelspec`);
   });
 });

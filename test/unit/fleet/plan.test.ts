@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
 import { parseFleetConfig } from '../../../src/fleet/config.js';
 import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
-import { newKernelId, packageRoot, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import { newKernelId, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
 import type { FleetConfig } from '../../../src/fleet/types.js';
 
 const ROOT = resolve('.');
@@ -49,7 +49,7 @@ describe('planLaunch', () => {
       kernelId: 'python-ollama-00000001',
       requirement: { runtime: 'python', provider: 'ollama' },
       argv: [join(VENV, 'bin', 'python'), '-m', 'ipykernel_launcher', '-f', connectionFile],
-      env: { LLMSPELL_PROVIDER: 'ollama', PATH: `${BIN}:${env.PATH}` },
+      env: { LLMSPELL_PROVIDER: 'ollama' },
       connection: 'router-writes',
       interruptMode: 'signal',
       connectionFile,
@@ -59,35 +59,60 @@ describe('planLaunch', () => {
     });
   });
 
-  it('javascript: tslab from our node_modules/.bin', async () => {
-    const plan = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env });
+  it('javascript: tslab found on PATH like any program, else the optional dependency by absolute path; PATH untouched', async () => {
+    const plan = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env: { ...env, PATH: `${BIN}:${env.PATH}` } });
     expect(plan.kernelId).toMatch(/^javascript-openai-[0-9a-f]{8}$/);
     expect(plan.argv).toEqual(['tslab', 'kernel', '--config-path', plan.connectionFile, '--js']);
     expect(plan.connectionFile).toBe(join(home, 'backends', `${plan.kernelId}.json`));
     expect(plan.connection).toBe('router-writes');
-    expect(plan.env.PATH?.split(':')[0]).toBe(BIN);
-    expect(existsSync(join(plan.env.PATH!.split(':')[0]!, 'tslab'))).toBe(true);
+    expect(plan.env.PATH).toBeUndefined();
+    const bundled = await planLaunch({ requirement: { runtime: 'javascript', provider: 'openai' }, config: config(), home, env: { ...env, PATH: '/nowhere' } });
+    expect(bundled.argv[0]).toBe(join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'));
+    expect(existsSync(bundled.argv[0]!)).toBe(true);
+    expect(bundled.env.PATH).toBeUndefined();
   });
 
-  it('lua: kernel-writes, {config} from the provider with ~ expanded', async () => {
-    const c = config('[providers.openai]\nconfig = "~/.llmspell/openai.toml"\nenv = { LLMSPELL_PROVIDER = "openai", OPENAI_API_KEY = "sk-secret" }\n');
-    const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, kernelId: 'k1', env });
-    expect(plan.argv).toEqual([
+  it('lua: llmspell behind the adapter, {config} from the provider with ~ expanded, keys passed', async () => {
+    const c = config('[providers.openai]\nconfig = "~/.llmspell/openai.toml"\nenv = { LLMSPELL_PROVIDER = "openai", OPENAI_API_KEY = "sk-secret" }\n[runtimes.lua]\nargv = ["llmspell", "--config", "{config}", "kernel", "start", "--port", "0", "--id", "{kernel_id}", "--connection-file", "{connection_file}"]\nisolate = "off"\ninterrupt = "restart"\ninterrupt_grace_seconds = 2\n');
+    const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, kernelId: 'k1', env: { ...env, LLMSPELL_PROVIDER_OPENAI_MODEL: 'gpt-x' } });
+    const llmspell = [
       'llmspell', '--config', providerConfig, 'kernel', 'start', '--port', '0',
-      '--id', 'k1', '--connection-file', join(home, 'backends', 'k1.json'),
+      '--id', 'k1', '--connection-file', join(home, 'backends', 'k1-llmspell.json'),
+    ];
+    expect(plan.argv.slice(2)).toEqual([
+      'llmspell-adapter', '--connection-file', join(home, 'backends', 'k1.json'), '--transport', 'tcp',
+      '--llmspell-connection-file', join(home, 'backends', 'k1-llmspell.json'), '--llmspell-log', join(home, 'logs', 'k1.log'),
+      '--interrupt', 'restart', '--interrupt-grace', '2', '--startup-timeout', '60', '--', ...llmspell,
     ]);
+    expect(plan.argv[0]).toBe(process.execPath);
+    expect(plan.adapter).toEqual({ llmspellArgv: llmspell, isolation: 'none', isolationNote: 'isolate = "off" for runtimes.lua' });
     expect(plan.connection).toBe('kernel-writes');
-    expect(plan.interruptMode).toBe('signal');
-    expect(plan.env).toMatchObject({ LLMSPELL_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-secret' });
-    expect(plan.secretEnvKeys.sort()).toEqual(['LLMSPELL_PROVIDER', 'OPENAI_API_KEY']);
+    expect(plan.interruptMode).toBe('message');
+    expect(plan.env).toMatchObject({ LLMSPELL_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-secret', LLMSPELL_PROVIDER_OPENAI_MODEL: 'gpt-x' });
+    expect(plan.secretEnvKeys.sort()).toEqual(['LLMSPELL_PROVIDER', 'LLMSPELL_PROVIDER_OPENAI_MODEL', 'OPENAI_API_KEY']);
   });
 
-  it('lua with a provider that has no config file: BAD_CONFIG saying what to set', async () => {
-    const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'anthropic' }, config: config(), home, env }));
+  it('lua with a provider that has no config file: its built-in llmspell profile, or no flag at all', async () => {
+    const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'anthropic' }, config: config(), home, kernelId: 'k2', env });
+    expect(plan.adapter?.llmspellArgv.slice(0, 4)).toEqual(['llmspell', '--profile', 'claude-prod', 'kernel']);
+    const custom = await planLaunch({ requirement: { runtime: 'lua', provider: 'mine' }, config: config('[providers.mine]\nenv = { A = "b" }\n'), home, kernelId: 'k3', env });
+    expect(custom.adapter?.llmspellArgv.slice(0, 3)).toEqual(['llmspell', 'kernel', 'start']);
+  });
+
+  it('{config} used other than as --config {config}, with no config file: BAD_CONFIG saying what to set', async () => {
+    const c = config('[runtimes.lua]\nargv = ["llmspell", "--config={config}", "kernel", "start", "--connection-file", "{connection_file}"]\n');
+    const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'anthropic' }, config: c, home, env }));
     expect(err.code).toBe('BAD_CONFIG');
     expect(err.context).toMatchObject({ placeholder: 'config', where: 'runtimes.lua.argv' });
     expect(err.message).toContain('providers.anthropic.config');
     expect(err.message).toContain(join(tmp, 'fleet.toml'));
+  });
+
+  it('adapter = "none" runs llmspell as it is', async () => {
+    const c = config('[runtimes.lua]\nargv = ["llmspell", "kernel", "start", "--connection-file", "{connection_file}"]\nadapter = "none"\nconnection = "kernel-writes"\n');
+    const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, kernelId: 'k4', env });
+    expect(plan.argv).toEqual(['llmspell', 'kernel', 'start', '--connection-file', join(home, 'backends', 'k4.json')]);
+    expect(plan.adapter).toBeUndefined();
   });
 
   it('a provider config file that does not exist is named', async () => {
@@ -167,11 +192,6 @@ describe('helpers', () => {
     const a = newKernelId({ runtime: 'lua', provider: 'openai' });
     expect(a).toMatch(/^lua-openai-[0-9a-f]{8}$/);
     expect(newKernelId({ runtime: 'lua', provider: 'openai' })).not.toBe(a);
-  });
-
-  it('packageRoot walks up to the llmspell-fleet package', () => {
-    expect(packageRoot()).toBe(ROOT);
-    expect(packageRoot('file:///')).toBeUndefined();
   });
 
   it.each([

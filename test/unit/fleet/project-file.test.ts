@@ -42,6 +42,8 @@ describe('parseProjectRequirement', () => {
     ['both spellings', 'runtime = "lua"\ndefault_runtime = "python"', /sets both runtime and default_runtime; keep one/, { key: 'runtime' }],
     ['not a string', 'provider = 3', /provider must be a non-empty string naming a provider \(got 3\)/, { key: 'provider' }],
     ['empty string', 'default_runtime = ""', /default_runtime must be a non-empty string/, { key: 'default_runtime' }],
+    ['blank string', 'runtime = "  "', /runtime must be a non-empty string naming a runtime \(got "  "\)/, { key: 'runtime' }],
+    ['names the line of a bad value', '# project\nruntime = "lua"\nprovider = 3\n', /^\/p\/llmspell-fleet\.toml:3: provider must be/, { key: 'provider', line: 3 }],
   ])('BAD_CONFIG: %s', (_name, text, message, context) => {
     const err = caught(() => parseProjectRequirement(text, SRC));
     expect(isFleetError(err) && err.code).toBe('BAD_CONFIG');

@@ -169,7 +169,7 @@ describe('checkRequirement', () => {
 
   it.each([
     ['runtime', { runtime: 'cobol', provider: 'openai' }, 'UNKNOWN_RUNTIME', ['javascript', 'lua', 'python']],
-    ['provider', { runtime: 'lua', provider: 'acme' }, 'UNKNOWN_PROVIDER', ['anthropic', 'ollama', 'openai']],
+    ['provider', { runtime: 'lua', provider: 'acme' }, 'UNKNOWN_PROVIDER', ['anthropic', 'gemini', 'ollama', 'openai']],
   ] as const)('unknown %s', (field, req, code, known) => {
     let err: unknown;
     try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type InstallOptions, installKernelSpec, uninstallKernelSpec } from '../../../src/kernelspec/install.js';
-import type { HostContext } from '../../../src/kernelspec/paths.js';
+import type { HostContext } from '../../../src/shared/jupyter-paths.js';
 import { LOGO_FILES } from '../../../src/kernelspec/spec.js';
 import { type FleetError, isFleetError } from '../../../src/shared/errors.js';
 
@@ -156,6 +156,54 @@ describe('installKernelSpec', () => {
     const error = await failure(install({ scope: { kind: 'prefix', prefix: file } }));
     expect(error.code).toBe('INSTALL_FAILED');
     expect(error.context).toMatchObject({ errno: 'ENOTDIR' });
+  });
+});
+
+describe('installKernelSpec for the llmspell kernelspec', () => {
+  it('writes the adapter kernelspec under "llmspell", with the logos', async () => {
+    const result = await install({ llmspell: {} });
+    expect(result.kernelDir).toBe(path.join(dataDir, 'kernels', 'llmspell'));
+    expect(readSpec(result.kernelDir)).toStrictEqual({
+      argv: [
+        process.execPath, cliPath, 'llmspell-adapter', '--connection-file', '{connection_file}', '--',
+        'llmspell', 'kernel', 'start', '--port', '0', '--connection-file', '{llmspell_connection_file}',
+      ],
+      display_name: 'LLMSpell (Lua)',
+      language: 'lua',
+      interrupt_mode: 'message',
+      metadata: { llmspell: { adapter: 'llmspell' }, debugger: false },
+    });
+    expect(readdirSync(result.kernelDir).sort()).toEqual(['kernel.json', ...LOGO_FILES].sort());
+  });
+
+  it('stores a relative --llmspell-config as the absolute path it meant at install time', async () => {
+    writeFileSync(path.join(root, 'llmspell.toml'), '');
+    const result = await install({ llmspell: { config: 'llmspell.toml' } });
+    const spec = readSpec(result.kernelDir) as { argv: string[]; metadata: unknown };
+    expect(spec.argv).toContain(path.join(root, 'llmspell.toml'));
+    expect(spec.metadata).toEqual({ llmspell: { adapter: 'llmspell', config: path.join(root, 'llmspell.toml') }, debugger: false });
+  });
+
+  it.each([
+    ['a missing config file', 'missing.toml'],
+    ['a directory as config file', '.'],
+  ])('refuses %s and writes nothing', async (_title, config) => {
+    const error = await failure(install({ llmspell: { config } }));
+    expect(error.code).toBe('BAD_INSTALL_OPTIONS');
+    expect(error.context).toEqual({ option: 'llmspellConfig', value: path.resolve(root, config) });
+    expect(existsSync(prefix)).toBe(false);
+  });
+
+  it('refuses runtime or provider, which belong to fleet kernelspecs', async () => {
+    expect((await failure(install({ llmspell: {}, runtime: 'lua' }))).code).toBe('BAD_INSTALL_OPTIONS');
+  });
+
+  it('is removed by uninstall with llmspell set, and leaves the fleet kernelspec alone', async () => {
+    const installed = await install({ llmspell: { profile: 'ollama' } });
+    await install();
+    const result = await uninstallKernelSpec({ host, scope: { kind: 'prefix', prefix }, llmspell: {} });
+    expect(result).toEqual({ name: 'llmspell', kernelDir: installed.kernelDir });
+    expect(readdirSync(path.join(dataDir, 'kernels'))).toEqual(['llmspell-fleet']);
   });
 });
 

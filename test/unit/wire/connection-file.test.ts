@@ -74,6 +74,13 @@ describe('parseConnectionInfo: defaults and extras', () => {
     });
   });
 
+  it('drops a hint field of the wrong type instead of refusing the file', () => {
+    const info = parseConnectionInfo(JSON.stringify(valid({ kernel_name: 3, jupyter_session: null })));
+    expect(info.kernel_name).toBeUndefined();
+    expect(info.jupyter_session).toBeUndefined();
+    expect(info.shell_port).toBe(50001);
+  });
+
   it('keeps fields it does not know (jupyter_session, curve keys, ...)', () => {
     const info = parseConnectionInfo(JSON.stringify(valid({ jupyter_session: '/home/u/n.ipynb', curve_publickey: 'pk', extra: { a: 1 } })));
     expect(info.jupyter_session).toBe('/home/u/n.ipynb');
@@ -89,7 +96,7 @@ describe('parseConnectionInfo rejects with BAD_CONNECTION_FILE', () => {
     ['JSON null', 'null', undefined],
     ['JSON number', '42', undefined],
     ['JSON string', '"tcp"', undefined],
-    ['an array', '[]', 'shell_port'],
+    ['an array', '[]', undefined],
     ['unknown transport', JSON.stringify(valid({ transport: 'udp' })), undefined],
     ['transport in upper case', JSON.stringify(valid({ transport: 'TCP' })), undefined],
     ['empty ip', JSON.stringify(valid({ ip: '' })), undefined],
@@ -109,6 +116,24 @@ describe('parseConnectionInfo rejects with BAD_CONNECTION_FILE', () => {
     expect(isFleetError(err)).toBe(true);
     expect(err).toMatchObject({ code: 'BAD_CONNECTION_FILE', context: { source: '/run/kernel-x.json' } });
     if (field !== undefined) expect(err).toMatchObject({ context: { field } });
+  });
+
+  it.each([
+    ['JSON null', 'null', '/run/k.json must hold a JSON object (got null)'],
+    ['an array', '[]', '/run/k.json must hold a JSON object (got an empty array)'],
+    ['unknown transport', JSON.stringify(valid({ transport: 'udp' })), '/run/k.json: transport must be one of "tcp", "ipc" (got "udp")'],
+    ['empty ip', JSON.stringify(valid({ ip: '' })), '/run/k.json: ip must be a non-empty string (got "")'],
+    ['missing port', JSON.stringify(valid({ hb_port: undefined })), '/run/k.json: hb_port is missing: it must be a port number 1-65535'],
+    ['port as a string', JSON.stringify(valid({ iopub_port: '50002' })), '/run/k.json: iopub_port must be a port number 1-65535 (got "50002")'],
+    ['port above 65535', JSON.stringify(valid({ hb_port: 65536 })), '/run/k.json: hb_port must be a port number 1-65535 (got 65536)'],
+    ['numeric signature_scheme', JSON.stringify(valid({ signature_scheme: 256 })), '/run/k.json: signature_scheme must be a string such as "hmac-sha256" (got 256)'],
+  ])('message for %s names the file, the field, the value and what is allowed', (_name, text, message) => {
+    expect((thrown(() => parseConnectionInfo(text, '/run/k.json')) as Error).message).toBe(message);
+  });
+
+  it('never echoes a key that is not a string', () => {
+    const err = thrown(() => parseConnectionInfo(JSON.stringify(valid({ key: 987654321 })), '/run/k.json')) as Error;
+    expect(err.message).toBe('/run/k.json: key must be a string, not number');
   });
 
   it('keeps the JSON error as cause', () => {

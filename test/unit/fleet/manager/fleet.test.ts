@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FleetManager, requirementKey, type FleetManagerOptions } from '../../../../src/fleet/manager/fleet.js';
+import { FleetManager, type FleetManagerOptions } from '../../../../src/fleet/manager/fleet.js';
 import type { RouterRef } from '../../../../src/fleet/manager/entry.js';
 import { isSameProcess } from '../../../../src/fleet/manager/proc.js';
 import { requestKernelInfo } from '../../../../src/fleet/manager/probe.js';
@@ -52,18 +52,6 @@ function nextEvent(m: FleetManager, ms = 10_000): Promise<{ event: ManagerEvent;
     });
   });
 }
-
-describe('requirementKey', () => {
-  it.each([
-    [OPENAI, { ...OPENAI }, true],
-    [OPENAI, ANTHROPIC, false],
-    [OPENAI, { ...OPENAI, group: 'a' }, false],
-    [{ ...OPENAI, group: 'a' }, { ...OPENAI, group: 'a' }, true],
-    [{ runtime: 'a', provider: 'b-c' }, { runtime: 'a-b', provider: 'c' }, false],
-  ])('%j vs %j shared: %s', (a, b, shared) => {
-    expect(requirementKey(a) === requirementKey(b)).toBe(shared);
-  });
-});
 
 describe('FleetManager with the llmspell stand-in', () => {
   it('20 concurrent acquires of one requirement spawn exactly one backend, ready to answer', async () => {

@@ -74,12 +74,20 @@ describe('registry file', () => {
     ['not JSON', '{"backends": [', 0, 'not valid JSON'],
     ['no backends list', '{"version": 1}', 0, 'no backends list'],
     ['one malformed entry', JSON.stringify({ backends: [record(), { kernelId: 'x' }] }), 1, 'skipped 1 malformed entry'],
-    ['pid 1 is never a backend', JSON.stringify({ backends: [record({ pid: 1 })] }), 0, 'skipped 1'],
-    ['relative connection file', JSON.stringify({ backends: [record({ connectionFile: 'x.json' })] }), 0, 'skipped 1'],
+    ['pid 1 is never a backend', JSON.stringify({ backends: [record({ pid: 1 })] }), 0, 'skipped 1 malformed entry (first: backends[0].pid must be a pid > 1 (got 1))'],
+    ['relative connection file', JSON.stringify({ backends: [record({ connectionFile: 'x.json' })] }), 0, 'skipped 1 malformed entry (first: backends[0].connectionFile must be an absolute path (got "x.json"))'],
+    ['a bad attachment', JSON.stringify({ backends: [record(), record({ attached: [null as never] })] }), 1, '(first: backends[1].attached[0] must be {routerId, pid} (got null))'],
+    ['a missing field, then an unknown state', JSON.stringify({ backends: [{ ...record(), logFile: undefined }, record({ state: 'zombie' as never })] }), 0, 'skipped 2 malformed entries (first: backends[0].logFile is missing)'],
+    ['an entry that is not a record', JSON.stringify({ backends: [7] }), 0, '(first: backends[0] must be a backend record (got 7))'],
   ])('parseRegistry: %s', (_name, text, count, problem) => {
     const read = parseRegistry(text, 'registry.json');
     expect(read.records).toHaveLength(count);
     expect(read.problem).toContain(problem);
+  });
+
+  it('drops fields it does not know when reading, as when writing', () => {
+    const read = parseRegistry(JSON.stringify({ backends: [{ ...record(), key: 'secret', env: { A: '1' } }] }), 'registry.json');
+    expect(read.records).toEqual([toRegistryRecord(record())]);
   });
 
   it('serializes with who wrote it', () => {

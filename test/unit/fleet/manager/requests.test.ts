@@ -31,6 +31,8 @@ describe('parseRequest', () => {
     ['attach with pid 0', JSON.stringify({ id: 5, op: 'attach', kernelId: 'k', routerId: 'r', pid: 0 }), 5, 'pid'],
     ['stop without target', '{"id":6,"op":"stop"}', 6, 'target'],
     ['a relative cwd', JSON.stringify({ id: 7, op: 'find', requirement: req, cwd: 'nb' }), 7, 'absolute path'],
+    ['an id that is not whole', '{"id":1.5,"op":"ping"}', -1, 'integer "id"'],
+    ['no op', '{"id":1}', 1, 'unknown op undefined'],
   ])('refuses %s', (_name, line, id, message) => {
     const parsed = parseRequest(line);
     expect(parsed.ok).toBe(false);
@@ -38,6 +40,21 @@ describe('parseRequest', () => {
       expect(parsed.id).toBe(id);
       expect(parsed.message).toContain(message);
     }
+  });
+});
+
+describe('parseRequest: messages name the op, the field, the value and what it must be', () => {
+  it.each([
+    ['a missing requirement', { id: 2, op: 'acquire', routerId: 'r', pid: 1 }, 'op "acquire": requirement is missing: it must be {runtime, provider, group?} with names of letters, digits, _ . -'],
+    ['a requirement that is not an object', { id: 3, op: 'find', requirement: 'lua' }, 'op "find": requirement must be {runtime, provider, group?} with names of letters, digits, _ . - (got "lua")'],
+    ['a name with a path in it', { id: 3, op: 'find', requirement: { runtime: '../x', provider: 'p' } }, 'op "find": requirement.runtime must be a name of letters, digits, _ . - (got "../x")'],
+    ['a requirement without provider', { id: 3, op: 'spawn', requirement: { runtime: 'lua' } }, 'op "spawn": requirement.provider is missing: it must be a name of letters, digits, _ . -'],
+    ['pid 0', { id: 5, op: 'attach', kernelId: 'k', routerId: 'r', pid: 0 }, 'op "attach": pid must be a positive integer (got 0)'],
+    ['a bad kernelId', { id: 5, op: 'restart', kernelId: '/etc', routerId: 'r' }, 'op "restart": kernelId must be a backend id (letters, digits, _ . -) (got "/etc")'],
+    ['no target', { id: 6, op: 'stop' }, 'op "stop": target is missing: it must be a backend id or one of its ports'],
+    ['a routerId over 256 characters', { id: 8, op: 'release', kernelId: 'k', routerId: 'x'.repeat(300) }, `op "release": routerId must be a string of 1-256 characters (got "${'x'.repeat(60)}"... (300 characters))`],
+  ])('%s', (_name, request, message) => {
+    expect(parseRequest(JSON.stringify(request))).toEqual({ ok: false, id: request.id, message });
   });
 });
 

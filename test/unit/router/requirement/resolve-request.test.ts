@@ -3,7 +3,7 @@ import { isFleetError } from '../../../../src/shared/errors.js';
 import {
   resolveRequest,
   type LaunchLayer,
-  type ResolvedRequest,
+  type RequestResolution,
   type ResolveRequestInput,
 } from '../../../../src/router/requirement/resolve-request.js';
 
@@ -32,7 +32,7 @@ function launch(spec: LaunchSpec = {}): LaunchLayer[] {
   return layers;
 }
 
-type Case = [string, Omit<ResolveRequestInput, 'launch'> & { launchSpec?: LaunchSpec }, ResolvedRequest];
+type Case = [string, Omit<ResolveRequestInput, 'launch'> & { launchSpec?: LaunchSpec }, RequestResolution];
 
 const fromConfig = { requirement: { runtime: 'lua', provider: 'openai' }, sources: { runtime: 'config', provider: 'config' } };
 const directive = '%%llmspell runtime=python provider=anthropic\nx = 1';

@@ -1,0 +1,137 @@
+/**
+ * fleet.toml as a valibot schema: every key, what it may hold, and the message when it does
+ * not. The shape is pinned by issue #2 (other tools read it; README "Configuration"); the
+ * interfaces in types.ts document it, and the Assert lines below keep the two identical.
+ * Merging over the defaults and checks that need them (default_runtime names a runtime) stay
+ * in config.ts.
+ */
+import * as v from 'valibot';
+import { got, isTable, oneOf, table, type Assert, type Same, type Table } from '../shared/schema.js';
+import { PLACEHOLDERS, unknownPlaceholders } from './template.js';
+import type { ProviderConfig, RouterLimits, RuntimeConfig } from './types.js';
+
+// Names end up in kernel ids and file names, so they must be safe path components.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROFILE_NAME = /^[A-Za-z0-9_-]+$/;
+
+const nonEmptyString = v.pipe(v.string(got('must be a non-empty string')), v.minLength(1, got('must be a non-empty string')));
+
+function number(min: number, exclusive: boolean, whole = false) {
+  const what = `must be a number ${exclusive ? '>' : '>='} ${min}`;
+  const base = v.pipe(v.number(got(what)), v.finite(got(what)), exclusive ? v.gtValue(min, got(what)) : v.minValue(min, got(what)));
+  return whole ? v.pipe(base, v.integer(got('must be a whole number'))) : base;
+}
+
+const envTable = v.pipe(
+  v.custom<Table>(isTable, got('must be a table of NAME = "value" strings')),
+  v.record(
+    v.pipe(v.string(), v.regex(ENV_NAME, 'is not a valid environment variable name (letters, digits, _)')),
+    // Never echo the value: provider env holds API keys.
+    v.string((issue) => `must be a string (quote it), not ${typeof issue.input}`),
+  ),
+);
+
+const argvItem = v.string(got('must be a string'));
+
+/** argv template: names a program, uses only known placeholders, and says where the connection file goes. */
+const argvSchema = v.pipe(
+  v.array(argvItem, got('must be a non-empty array of strings')),
+  v.nonEmpty(got('must be a non-empty array of strings')),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const argv = dataset.value;
+    const at = (index: number): [v.ArrayPathItem] => [{ type: 'array', origin: 'value', input: argv, key: index, value: argv[index] }];
+    const unknown = unknownPlaceholders(argv)[0];
+    if (argv[0] === '') addIssue({ message: 'must name the program to run', path: at(0) });
+    else if (unknown) {
+      addIssue({ message: `uses unknown placeholder {${unknown.name}}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`, path: at(unknown.index) });
+    } else if (!argv.some((el) => el.includes('{connection_file}'))) {
+      addIssue({ message: 'must contain {connection_file}, so the backend and the router agree on where the connection file is' });
+    }
+  }),
+);
+
+const runtimeEntries = {
+  kernelspec: v.optional(v.pipe(nonEmptyString, v.regex(NAME, got('must be a kernelspec name as `jupyter kernelspec list` shows it')))),
+  argv: v.optional(argvSchema),
+  connection: v.optional(oneOf(['router-writes', 'kernel-writes'])),
+  language: v.optional(nonEmptyString),
+  interrupt_mode: v.optional(oneOf(['signal', 'message'])),
+  env: v.optional(envTable),
+  startup_timeout: v.optional(number(0, true)),
+  // For the llmspell adapter (issue #8); see RuntimeConfig for what each means.
+  adapter: v.optional(oneOf(['llmspell', 'none'])),
+  interrupt: v.optional(oneOf(['notice', 'restart'])),
+  interrupt_grace_seconds: v.optional(number(0, true)),
+  isolate: v.optional(oneOf(['auto', 'on', 'off'])),
+};
+
+export const RuntimeSchema = v.pipe(
+  table(runtimeEntries, 'must be a table'),
+  v.check(
+    (rt) => (rt.kernelspec === undefined) !== (rt.argv === undefined),
+    'must set exactly one of kernelspec (an installed Jupyter kernel) or argv (a command template)',
+  ),
+  // The adapter starts llmspell from an argv template; a kernelspec has its own.
+  v.forward(
+    v.partialCheck(
+      [['kernelspec'], ['adapter']],
+      (rt) => rt.kernelspec === undefined || rt.adapter !== 'llmspell',
+      'needs an argv runtime (the adapter starts llmspell from argv), not a kernelspec',
+    ),
+    ['adapter'],
+  ),
+  // A kernelspec kernel is handed a connection file by contract; it never writes one.
+  v.forward(
+    v.partialCheck(
+      [['kernelspec'], ['connection']],
+      (rt) => rt.kernelspec === undefined || rt.connection !== 'kernel-writes',
+      'must be "router-writes" for a kernelspec runtime (Jupyter kernels read the file they are given)',
+    ),
+    ['connection'],
+  ),
+);
+
+export const ProviderSchema = table(
+  {
+    config: v.optional(nonEmptyString),
+    env: v.optional(envTable),
+    profile: v.optional(v.pipe(nonEmptyString, v.regex(PROFILE_NAME, got('must be an llmspell profile name: letters, digits, "-", "_"')))),
+  },
+  'must be a table',
+);
+
+export const RouterSchema = table(
+  {
+    max_message_mb: v.optional(number(0, true)),
+    restart_limit: v.optional(number(0, false, true)),
+    heartbeat_timeout_seconds: v.optional(number(0, true)),
+  },
+  'must be a table: [router]',
+);
+
+function namedTables<S extends v.GenericSchema>(key: string, body: S) {
+  return v.pipe(
+    v.custom<Table>(isTable, got(`must be a table of named tables, e.g. [${key}.NAME]`)),
+    v.record(v.pipe(v.string(), v.regex(NAME, 'has a bad name: use letters, digits, "_", "-", "." and start with a letter or digit')), body),
+  );
+}
+
+/** The file as written: every key optional, nothing merged yet. */
+export const FleetFileSchema = table(
+  {
+    default_runtime: v.optional(nonEmptyString),
+    default_provider: v.optional(nonEmptyString),
+    linger_seconds: v.optional(number(0, false)),
+    router: v.optional(RouterSchema),
+    runtimes: v.optional(namedTables('runtimes', RuntimeSchema)),
+    providers: v.optional(namedTables('providers', ProviderSchema)),
+  },
+  'must be a TOML document',
+);
+export type FleetFile = v.InferOutput<typeof FleetFileSchema>;
+
+type _RuntimeShape = Assert<Same<v.InferOutput<typeof RuntimeSchema>, RuntimeConfig>>;
+type _ProviderShape = Assert<Same<v.InferOutput<typeof ProviderSchema>, ProviderConfig>>;
+type _RouterShape = Assert<Same<Required<v.InferOutput<typeof RouterSchema>>, RouterLimits>>;

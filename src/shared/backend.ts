@@ -1,0 +1,55 @@
+/**
+ * A backend as router, fleet and cli see it: how it ended, the lease a router holds on it, and
+ * its line in a listing. The router declares what it needs through these shapes and the fleet
+ * satisfies them, so neither imports the other.
+ */
+import type { InterruptMode, Requirement } from './requirement.js';
+
+/** How a backend process ended. `reason` is machine-readable; describeExit (exit.ts) words it. */
+export interface BackendExit {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** 'stopped', 'exited', 'signalled', 'startup-failed', … */
+  readonly reason: string;
+  /** The last lines the backend wrote, when known: they usually say why it died. */
+  readonly stderrTail?: string;
+}
+
+/**
+ * A backend a router may talk to, handed out by a backend directory (a local launcher or the
+ * fleet manager). `Connection` is the backend's connection info (wire's ConnectionInfo): this
+ * layer sits below wire, so the type comes in as a parameter.
+ */
+export interface BackendLease<Connection> {
+  readonly kernelId: string;
+  readonly pid: number;
+  readonly connection: Connection;
+  readonly interruptMode: InterruptMode;
+  readonly requirement: Requirement;
+  /** Settles once when the backend process is gone, for whatever reason. */
+  readonly exited: Promise<BackendExit>;
+  /** Signal-mode interrupt (SIGINT to the backend's process group). */
+  interrupt(): void;
+  /**
+   * True when other routers may use the same backend (fleet). A shared backend is detached
+   * from, not stopped, when this router leaves; an unshared one stops with its router.
+   */
+  readonly shared?: boolean;
+  /** Give the backend back; `stop` asks for it to be stopped (its only user is leaving). */
+  release(options: { stop: boolean }): Promise<void>;
+  /** Fleet: restart the shared backend for everyone attached (shutdown_request restart=true). */
+  restart?(): Promise<void>;
+  /** Fleet: another router restarted this backend; `next` is the lease on the new process. */
+  onReplaced?(listener: (next: BackendLease<Connection>) => void): void;
+}
+
+/** One backend of the fleet, as `%llmspell list` shows it. */
+export interface FleetEntry {
+  kernelId: string;
+  pid: number;
+  runtime: string;
+  provider: string;
+  group?: string;
+  state: string;
+  clients: number;
+}

@@ -1,0 +1,25 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+
+/** Where `command` may be, in the order exec looks: a path is taken as is, a bare name is searched on PATH. */
+export function pathCandidates(command: string, pathValue: string | undefined): string[] {
+  if (command.includes('/')) return [command];
+  return (pathValue ?? '')
+    .split(delimiter)
+    .filter((dir) => dir.length > 0)
+    .map((dir) => join(dir, command));
+}
+
+/** The first executable regular file among the candidates, as exec would pick it (absolute), or undefined. */
+export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
+  for (const candidate of pathCandidates(command, pathValue)) {
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await stat(candidate)).isFile()) return resolve(candidate);
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}

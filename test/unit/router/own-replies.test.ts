@@ -1,0 +1,98 @@
+/** RouterReplies against a recording sink: what a client sees when the router answers itself. */
+import { describe, expect, it } from 'vitest';
+import type { RequestChannel } from '../../../src/router/backend-link.js';
+import { RouterReplies, type ReplySink } from '../../../src/router/own-replies.js';
+import { silentLogger } from '../../../src/shared/log.js';
+import { createMessage, type WireMessage } from '../../../src/wire/codec.js';
+
+type Out =
+  | { kind: 'reply'; channel: RequestChannel; msgType: string; content: Record<string, unknown> }
+  | { kind: 'send'; channel: RequestChannel; msgType: string; content: Record<string, unknown>; parent?: string; ids: string[] }
+  | { kind: 'iopub'; msgType: string; content: Record<string, unknown>; parent?: string };
+
+function recorder(): { sink: ReplySink; out: Out[] } {
+  const out: Out[] = [];
+  return {
+    out,
+    sink: {
+      reply: (channel, _request, msgType, content) => out.push({ kind: 'reply', channel, msgType, content: content as Record<string, unknown> }),
+      send: (channel, msg) => out.push({ kind: 'send', channel, msgType: msg.msgType, content: msg.content(), parent: msg.parentHeader.msg_id, ids: msg.identities.map(String) }),
+      broadcast: (msgType, content, parent) => out.push({ kind: 'iopub', msgType, content: content as Record<string, unknown>, parent: (parent as { msg_id?: string } | undefined)?.msg_id }),
+    },
+  };
+}
+
+function replies(maxMessageBytes = 1024 * 1024) {
+  const r = recorder();
+  return { ...r, replies: new RouterReplies({ sink: r.sink, session: 'router', maxMessageBytes, logger: silentLogger() }) };
+}
+
+const request = (msgType: string): WireMessage => createMessage({ msgType, content: {}, session: 'c', identities: [Buffer.from('client')] });
+const kinds = (out: Out[]) => out.map((o) => (o.kind === 'iopub' && o.msgType === 'status' ? `status:${String(o.content.execution_state)}` : `${o.kind}:${o.msgType}`));
+
+describe('RouterReplies.failed', () => {
+  it('answers an execute_request with busy, an error on iopub, an error reply with a count, idle', () => {
+    const { replies: r, out } = replies();
+    const req = request('execute_request');
+    r.failed('shell', req, 'no backend');
+    expect(kinds(out)).toEqual(['status:busy', 'iopub:error', 'reply:execute_reply', 'status:idle']);
+    expect(out.filter((o) => o.kind === 'iopub').every((o) => o.parent === req.msgId)).toBe(true);
+    expect(out[2]).toMatchObject({ channel: 'shell', content: { status: 'error', ename: 'FleetError', evalue: 'no backend', execution_count: 1 } });
+  });
+
+  it('counts the cells it answers itself', () => {
+    const { replies: r, out } = replies();
+    r.failed('shell', request('execute_request'), 'a');
+    r.failed('shell', request('execute_request'), 'b');
+    expect(r.nextExecutionCount()).toBe(3);
+    expect(out.filter((o) => o.kind === 'reply').map((o) => o.content.execution_count)).toEqual([1, 2]);
+  });
+
+  it('answers kernel_info with a reply a client can connect with, the reason in its banner', () => {
+    const { replies: r, out } = replies();
+    r.failed('control', request('kernel_info_request'), 'cannot start lua');
+    expect(kinds(out)).toEqual(['status:busy', 'reply:kernel_info_reply', 'status:idle']);
+    expect(out[1]).toMatchObject({ channel: 'control', content: { status: 'ok', implementation: 'llmspell-fleet', banner: 'llmspell-fleet: cannot start lua' } });
+  });
+
+  it.each([
+    ['complete_request', 'shell', ['status:busy', 'reply:complete_reply', 'status:idle']],
+    ['input_reply', 'stdin', []],
+    ['execute_request', 'stdin', []],
+    ['comm_msg', 'shell', []],
+  ] as const)('%s on %s -> %j', (msgType, channel, expected) => {
+    const { replies: r, out } = replies();
+    r.failed(channel, request(msgType), 'x');
+    expect(kinds(out)).toEqual(expected);
+  });
+});
+
+describe('RouterReplies for oversized messages', () => {
+  const MB = 1024 * 1024;
+
+  it('tells the sender of an oversized request, naming the size and the setting', () => {
+    const { replies: r, out } = replies(MB);
+    r.requestTooLarge('shell', request('execute_request'), 3 * MB);
+    const reply = out.find((o) => o.kind === 'reply')!;
+    expect(reply.content.evalue).toBe('this execute_request is 3.0 MB, more than router.max_message_mb (1.0 MB) allows (raise it in fleet.toml [router]). It was not sent; send less.');
+  });
+
+  it('replaces an oversized backend reply by an error reply addressed like it', () => {
+    const { replies: r, out } = replies(MB);
+    const original = createMessage({ msgType: 'execute_reply', content: {}, session: 'k', parentHeader: { msg_id: 'req-1' }, identities: [Buffer.from('client')] });
+    r.backendTooLarge('shell', original, 2 * MB);
+    expect(out).toEqual([{ kind: 'send', channel: 'shell', msgType: 'execute_reply', parent: 'req-1', ids: ['client'], content: expect.objectContaining({ status: 'error', execution_count: 1 }) }]);
+  });
+
+  it('replaces oversized backend output by a notice in the same cell', () => {
+    const { replies: r, out } = replies(MB);
+    r.backendTooLarge('iopub', createMessage({ msgType: 'display_data', content: {}, session: 'k', parentHeader: { msg_id: 'cell-1' } }), 2 * MB);
+    expect(out).toEqual([{ kind: 'iopub', msgType: 'stream', parent: 'cell-1', content: { name: 'stderr', text: expect.stringMatching(/^llmspell-fleet: an display_data from the backend is 2\.0 MB.*It was dropped\.\n$/) } }]);
+  });
+
+  it.each([['stdin', 'input_request'], ['shell', 'status']] as const)('drops an oversized %s %s without a stand-in', (channel, msgType) => {
+    const { replies: r, out } = replies(MB);
+    r.backendTooLarge(channel, createMessage({ msgType, content: {}, session: 'k' }), 2 * MB);
+    expect(out).toEqual([]);
+  });
+});
