@@ -1,5 +1,5 @@
 /**
- * JupyterClient against a scripted kernel peer over real zeromq sockets (tcp and ipc loopback):
+ * JupyterClient against a scripted scripted kernel over real zeromq sockets (tcp and ipc loopback):
  * replies matched by parent, timeouts and aborts, forged messages refused, iopub delivered
  * (including through a custom decoder), and what closing does to waiting requests.
  */
@@ -9,7 +9,7 @@ import type { JupyterClientOptions } from '../../../src/wire/client-types.js';
 import { JupyterClient } from '../../../src/wire/client.js';
 import { WireMessage } from '../../../src/wire/codec.js';
 import type { SignedFrames } from '../../../src/wire/frames.js';
-import { KernelPeer, type PeerTransport } from '../../helpers/kernel-peer.js';
+import { ScriptedKernel, type PeerTransport } from '../../helpers/scripted-kernel.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function setUp(transport: PeerTransport, options: Partial<JupyterClientOptions> = {}) {
-  const peer = await KernelPeer.start(transport);
+  const peer = await ScriptedKernel.start(transport);
   cleanup.push(() => peer.close());
   const client = new JupyterClient({ connection: peer.info, ...options });
   cleanup.push(() => client.close());

@@ -1,9 +1,9 @@
-/** executeCell against a scripted kernel peer: the reply alone does not end a cell, idle does. */
+/** executeCell against a scripted scripted kernel: the reply alone does not end a cell, idle does. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isJupyterClientError } from '../../../src/wire/client-errors.js';
 import { JupyterClient } from '../../../src/wire/client.js';
 import { executeCell } from '../../../src/wire/execute.js';
-import { KernelPeer } from '../../helpers/kernel-peer.js';
+import { ScriptedKernel } from '../../helpers/scripted-kernel.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 async function setUp() {
-  const peer = await KernelPeer.start('ipc');
+  const peer = await ScriptedKernel.start('ipc');
   cleanup.push(() => peer.close());
   const client = new JupyterClient({ connection: peer.info });
   cleanup.push(() => client.close());

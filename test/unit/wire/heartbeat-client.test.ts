@@ -1,11 +1,11 @@
 /**
- * HeartbeatClient against a kernel peer's REP socket that the test lets answer or not: an
+ * HeartbeatClient against a scripted kernel's REP socket that the test lets answer or not: an
  * echo gives a round trip, silence gives undefined after the timeout, and the next ping after
  * silence works again (a new REQ socket; the late echo of the lost ping is not taken for it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeartbeatClient, pingHeartbeat } from '../../../src/wire/heartbeat-client.js';
-import { KernelPeer } from '../../helpers/kernel-peer.js';
+import { ScriptedKernel } from '../../helpers/scripted-kernel.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function setUp(transport: 'tcp' | 'ipc') {
-  const peer = await KernelPeer.start(transport);
+  const peer = await ScriptedKernel.start(transport);
   cleanup.push(() => peer.close());
   const hb = new HeartbeatClient({ connection: peer.info });
   cleanup.push(() => hb.close());

@@ -1,11 +1,11 @@
 /**
- * HeartbeatMonitor against a kernel peer whose hb the test silences and restores: responsive
+ * HeartbeatMonitor against a scripted kernel whose hb the test silences and restores: responsive
  * after the first echo, unresponsive after timeoutMs of silence, responsive again on an echo.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pingHeartbeat } from '../../../src/wire/heartbeat-client.js';
 import { HeartbeatMonitor } from '../../../src/wire/heartbeat-monitor.js';
-import { KernelPeer } from '../../helpers/kernel-peer.js';
+import { ScriptedKernel } from '../../helpers/scripted-kernel.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -35,7 +35,7 @@ function changes() {
 
 describe('HeartbeatMonitor', () => {
   it('reports responsive, then silence after the timeout, then the echo coming back', async () => {
-    const peer = await KernelPeer.start('tcp');
+    const peer = await ScriptedKernel.start('tcp');
     cleanup.push(() => peer.close());
     const seen = changes();
     const monitor = new HeartbeatMonitor({ connection: peer.info, timeoutMs: 300, intervalMs: 50, onChange: seen.onChange });
@@ -56,7 +56,7 @@ describe('HeartbeatMonitor', () => {
   });
 
   it('reports a kernel that never answers as unresponsive, and nothing after close', async () => {
-    const peer = await KernelPeer.start('ipc');
+    const peer = await ScriptedKernel.start('ipc');
     cleanup.push(() => peer.close());
     peer.setHeartbeat(false);
     const seen = changes();

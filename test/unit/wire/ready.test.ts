@@ -1,12 +1,12 @@
 /**
- * Readiness on top of JupyterClient, against a scripted kernel peer: requests sent again until
+ * Readiness on top of JupyterClient, against a scripted scripted kernel: requests sent again until
  * one is answered, and jupyter_client's rule (a kernel_info_reply and some iopub traffic).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isJupyterClientError } from '../../../src/wire/client-errors.js';
 import { JupyterClient } from '../../../src/wire/client.js';
 import { requestUntilAnswered, waitForReady } from '../../../src/wire/ready.js';
-import { KernelPeer } from '../../helpers/kernel-peer.js';
+import { ScriptedKernel } from '../../helpers/scripted-kernel.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function setUp() {
-  const peer = await KernelPeer.start('tcp');
+  const peer = await ScriptedKernel.start('tcp');
   cleanup.push(() => peer.close());
   const client = new JupyterClient({ connection: peer.info });
   cleanup.push(() => client.close());
@@ -22,7 +22,7 @@ async function setUp() {
 }
 
 /** Answers kernel_info from the `from`-th request on (0-based), with busy/idle around it when `publish`. */
-function serveKernelInfo(peer: KernelPeer, options: { from?: number; publish: boolean }): string[] {
+function serveKernelInfo(peer: ScriptedKernel, options: { from?: number; publish: boolean }): string[] {
   const seen: string[] = [];
   void (async () => {
     for (let i = 0; ; i++) {

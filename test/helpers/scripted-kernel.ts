@@ -4,6 +4,8 @@
  * receives, and sends exactly the replies, publications and echoes the test asks for, signed
  * with the connection's key or, to test refusal, with another. Used by the wire client tests
  * for behaviour no real kernel shows on demand: silence, wrong keys, replies out of order.
+ * (zmq-peers.ts's KernelPeer, for the router tests, answers kernel_info by itself; this one
+ * answers nothing unless told, which the client's timeout and matching tests need.)
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -45,27 +47,37 @@ class Inbox<T> {
   }
 }
 
-export class KernelPeer {
+export class ScriptedKernel {
   readonly session = randomUUID();
   readonly #routers: Record<RequestChannel, zmq.Router>;
   readonly #iopub: zmq.XPublisher;
   readonly #hb: zmq.Reply;
   readonly #requests: Record<RequestChannel, Inbox<PeerRequest>> = { shell: new Inbox(), control: new Inbox(), stdin: new Inbox() };
   readonly #subscriptions = new Inbox<void>();
+  readonly #handshakes: Record<RequestChannel, number> = { shell: 0, control: 0, stdin: 0 };
+  readonly #handshakeWaiters: (() => void)[] = [];
   #answering = true;
   #heldPing: Buffer[] | undefined;
 
   private constructor(readonly info: ConnectionInfo, private readonly dir: string | undefined) {
-    this.#routers = { shell: new zmq.Router({ linger: 0 }), control: new zmq.Router({ linger: 0 }), stdin: new zmq.Router({ linger: 0 }) };
+    // mandatory: a message for a client not connected yet fails (EHOSTUNREACH) instead of vanishing.
+    const router = () => new zmq.Router({ linger: 0, mandatory: true });
+    this.#routers = { shell: router(), control: router(), stdin: router() };
+    for (const channel of ['shell', 'control', 'stdin'] as const) {
+      this.#routers[channel].events.on('handshake', () => {
+        this.#handshakes[channel]++;
+        for (const w of this.#handshakeWaiters.splice(0)) w();
+      });
+    }
     this.#iopub = new zmq.XPublisher({ linger: 0 });
     this.#hb = new zmq.Reply({ linger: 0 });
   }
 
-  static async start(transport: PeerTransport, key = randomUUID()): Promise<KernelPeer> {
-    const dir = transport === 'ipc' ? await mkdtemp(join(tmpdir(), 'kernel-peer-')) : undefined;
+  static async start(transport: PeerTransport, key = randomUUID()): Promise<ScriptedKernel> {
+    const dir = transport === 'ipc' ? await mkdtemp(join(tmpdir(), 'scripted-kernel-')) : undefined;
     const ip = dir !== undefined ? join(dir, 'k') : '127.0.0.1';
     const info = { transport, ip, key, signature_scheme: 'hmac-sha256', shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5 } as ConnectionInfo;
-    const peer = new KernelPeer(info, dir);
+    const peer = new ScriptedKernel(info, dir);
     const sockets = { ...peer.#routers, iopub: peer.#iopub, hb: peer.#hb };
     for (const [channel, socket] of Object.entries(sockets)) {
       const field = `${channel}_port` as 'shell_port';
@@ -96,8 +108,19 @@ export class KernelPeer {
 
   async sendTo(channel: RequestChannel, identities: Buffer[], msgType: string, content: object, options: SendOptions = {}): Promise<WireMessage> {
     const msg = createMessage({ msgType, content, session: this.session, parentHeader: options.parentHeader, identities });
-    await this.#routers[channel].send(encode(msg, createSigner(options.key ?? this.info.key)));
-    return msg;
+    const frames = encode(msg, createSigner(options.key ?? this.info.key));
+    // The client's socket on this channel may still be connecting (its shell already is):
+    // each refusal waits for the next connection handshake on the channel, then tries again.
+    for (;;) {
+      const seen = this.#handshakes[channel];
+      try {
+        await this.#routers[channel].send(frames);
+        return msg;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EHOSTUNREACH') throw error;
+        while (this.#handshakes[channel] === seen) await new Promise<void>((resolve) => this.#handshakeWaiters.push(resolve));
+      }
+    }
   }
 
   async publish(msgType: string, content: object, options: SendOptions = {}): Promise<WireMessage> {
@@ -134,7 +157,7 @@ export class KernelPeer {
     try {
       for await (const frames of this.#routers[channel]) {
         const r = decode(frames, { signer });
-        if (!r.ok) throw new Error(`kernel peer: ${channel} request refused (${r.reason})`);
+        if (!r.ok) throw new Error(`scripted kernel: ${channel} request refused (${r.reason})`);
         this.#requests[channel].put({ channel, identities: [...r.msg.identities], msg: r.msg });
       }
     } catch (error) {
