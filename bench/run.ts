@@ -5,8 +5,10 @@ import { BackendProcess } from '../src/fleet/backend-process.js';
 import { packageRoot } from '../src/shared/package.js';
 import type { LaunchPlan } from '../src/fleet/types.js';
 import { silentLogger } from '../src/shared/log.js';
+import { JupyterClient } from '../src/wire/client.js';
+import { executeCell } from '../src/wire/execute.js';
+import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
-import { BenchClient } from './client.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
 
@@ -47,7 +49,7 @@ async function launch(dir: string, id: string, argv: string[], env: Record<strin
 }
 
 /** Starts `target` directly, or behind a router that starts it. */
-async function start(dir: string, target: Target, routed: boolean): Promise<{ proc: BackendProcess; client: BenchClient }> {
+async function start(dir: string, target: Target, routed: boolean): Promise<{ proc: BackendProcess; client: JupyterClient }> {
   let proc: BackendProcess;
   if (!routed) {
     proc = await launch(dir, `direct-${target.name}`, target.argv);
@@ -62,8 +64,9 @@ async function start(dir: string, target: Target, routed: boolean): Promise<{ pr
       LLMSPELL_FLEET_MODE: 'local',
     });
   }
-  const client = new BenchClient(proc.connection);
-  await client.waitReady();
+  // shell and iopub are all a notebook needs here; no replay guard, as the relay is what is measured.
+  const client = new JupyterClient({ connection: proc.connection, channels: ['shell', 'iopub'], replayGuard: false });
+  await waitForReady(client, { timeoutMs: 60_000 });
   return { proc, client };
 }
 
@@ -79,11 +82,11 @@ async function roundTrips(n: number, once: () => Promise<unknown>): Promise<numb
 
 interface Measure { infoP50: number; infoP99: number; execP50: number; execP99: number; rate: number; lost: number; outOfOrder: number }
 
-async function measure(client: BenchClient, target: Target): Promise<Measure> {
-  await roundTrips(20, () => client.request('kernel_info_request', {}).reply); // warm-up
-  const info = await roundTrips(N_INFO, () => client.request('kernel_info_request', {}).reply);
+async function measure(client: JupyterClient, target: Target): Promise<Measure> {
+  await roundTrips(20, () => client.request('kernel_info_request', {})); // warm-up
+  const info = await roundTrips(N_INFO, () => client.request('kernel_info_request', {}));
   const noop = target === peer ? 'noop' : 'pass';
-  const exec = await roundTrips(N_EXEC, () => client.execute(noop));
+  const exec = await roundTrips(N_EXEC, () => executeCell(client, noop));
   const n = target === peer ? N_FLOOD : N_LINES;
   const code = target === peer ? `flood ${n} 100` : `import sys\nfor i in range(${n}):\n    sys.stdout.write(f"{i}\\n"); sys.stdout.flush()`;
   let next = 0;
@@ -91,7 +94,7 @@ async function measure(client: BenchClient, target: Target): Promise<Measure> {
   let messages = 0;
   let carry = '';
   const t = process.hrtime.bigint();
-  await client.execute(code, (m) => {
+  await executeCell(client, code, { onOutput: (m) => {
     if (m.msgType !== 'stream') return;
     messages++;
     const text = carry + m.content<{ text: string }>().text;
@@ -101,7 +104,7 @@ async function measure(client: BenchClient, target: Target): Promise<Measure> {
       if (Number(line.split(' ')[0]) !== next) outOfOrder++;
       next++;
     }
-  });
+  } });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   return {
     infoP50: percentile(info, 50), infoP99: percentile(info, 99),

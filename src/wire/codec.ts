@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { byteLength, joinFrames, splitFrames, type SignedFrames, type WireParts } from './frames.js';
-import { PROTOCOL_VERSION, type Header } from './messages.js';
+import { PROTOCOL_VERSION, type ContentOf, type Header } from './messages.js';
 import type { ReplayGuard, Signer } from './sign.js';
 
 /** Why an inbound message was refused. Each reason is logged and counted, never forwarded. */
@@ -15,9 +15,10 @@ export type RejectReason =
 
 /**
  * A verified message as raw frames. Only the header is parsed, and only when routing asks for
- * it; content, metadata and buffers stay bytes unless someone needs them.
+ * it; content, metadata and buffers stay bytes unless someone needs them. `T` is the msg_type
+ * when it is known (a reply the client matched), which types `content()`.
  */
-export class WireMessage {
+export class WireMessage<T extends string = string> {
   #header: Header<string> | undefined;
   #parent: Partial<Header<string>> | undefined;
   constructor(readonly parts: WireParts) {}
@@ -28,17 +29,18 @@ export class WireMessage {
   get header(): Header<string> {
     return (this.#header ??= JSON.parse(this.parts.signed[0].toString('utf8')) as Header<string>);
   }
-  get msgType(): string { return this.header.msg_type; }
+  get msgType(): T { return this.header.msg_type as T; }
   get msgId(): string { return this.header.msg_id; }
+  /** `{}` for a null parent_header (llmspell sends null; the spec says an empty dict). */
   get parentHeader(): Partial<Header<string>> {
-    return (this.#parent ??= JSON.parse(this.parts.signed[1].toString('utf8')) as Partial<Header<string>>);
+    return (this.#parent ??= (JSON.parse(this.parts.signed[1].toString('utf8')) as Partial<Header<string>> | null) ?? {});
   }
-  metadata<T = Record<string, unknown>>(): T { return JSON.parse(this.parts.signed[2].toString('utf8')) as T; }
-  content<T = Record<string, unknown>>(): T { return JSON.parse(this.parts.signed[3].toString('utf8')) as T; }
+  metadata<M = Record<string, unknown>>(): M { return JSON.parse(this.parts.signed[2].toString('utf8')) as M; }
+  content<C = ContentOf<T>>(): C { return JSON.parse(this.parts.signed[3].toString('utf8')) as C; }
 
   /** Same message with other routing ids (or topic); frames are shared, not copied. */
-  withIdentities(identities: readonly Buffer[]): WireMessage {
-    const m = new WireMessage({ ...this.parts, identities });
+  withIdentities(identities: readonly Buffer[]): WireMessage<T> {
+    const m = new WireMessage<T>({ ...this.parts, identities });
     m.#header = this.#header;
     m.#parent = this.#parent;
     return m;
@@ -109,23 +111,25 @@ export function encode(msg: WireMessage, signer: Signer, identities: readonly Bu
   return joinFrames(identities, signer.sign(signed), signed, buffers);
 }
 
-export interface CreateMessageOptions {
-  msgType: string;
+export interface CreateMessageOptions<T extends string = string> {
+  msgType: T;
   content: unknown;
   session: string;
   parentHeader?: object;
   metadata?: object;
   identities?: readonly Buffer[];
   buffers?: readonly Buffer[];
+  /** Default 'llmspell-fleet'. */
+  username?: string;
 }
 
-/** A new message the router speaks itself (its own replies, statuses, probes). */
-export function createMessage(options: CreateMessageOptions): WireMessage {
-  const header: Header<string> = {
+/** A new message we speak ourselves (the router's own replies and statuses, a client's requests). */
+export function createMessage<T extends string>(options: CreateMessageOptions<T>): WireMessage<T> {
+  const header: Header<T> = {
     msg_id: randomUUID(),
     msg_type: options.msgType,
     session: options.session,
-    username: 'llmspell-fleet',
+    username: options.username ?? 'llmspell-fleet',
     date: new Date().toISOString(),
     version: PROTOCOL_VERSION,
   };
@@ -135,5 +139,5 @@ export function createMessage(options: CreateMessageOptions): WireMessage {
     Buffer.from(JSON.stringify(options.metadata ?? {})),
     Buffer.from(JSON.stringify(options.content ?? {})),
   ];
-  return new WireMessage({ identities: options.identities ?? [], signature: Buffer.alloc(0), signed, buffers: options.buffers ?? [] });
+  return new WireMessage<T>({ identities: options.identities ?? [], signature: Buffer.alloc(0), signed, buffers: options.buffers ?? [] });
 }

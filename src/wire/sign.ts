@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { FleetError } from '../shared/errors.js';
 import type { SignedFrames } from './frames.js';
+import { RecentSet } from './recent-set.js';
 
 /**
  * HMAC over the raw bytes of header, parent_header, metadata and content, exactly as they
@@ -56,16 +57,10 @@ export function createSigner(key: string, scheme = 'hmac-sha256'): Signer {
  * message cannot be replayed through the router. Bounded: the oldest entries are forgotten.
  */
 export class ReplayGuard {
-  readonly #seen = new Set<string>();
-  /**
-   * Insertion order, as a ring: evicting through `#seen.values().next()` walks every hole V8
-   * leaves for deleted entries, which made each admit ~20x slower once the guard was full.
-   */
-  readonly #ring: (string | undefined)[];
-  #next = 0;
+  readonly #seen: RecentSet;
 
   constructor(readonly capacity = 65536) {
-    this.#ring = new Array<string | undefined>(capacity).fill(undefined);
+    this.#seen = new RecentSet(capacity);
   }
 
   /** True the first time a signature is seen, false for a replay. Empty signatures are not tracked. */
@@ -73,10 +68,6 @@ export class ReplayGuard {
     if (signature.length === 0) return true;
     const s = signature.toString('latin1');
     if (this.#seen.has(s)) return false;
-    const oldest = this.#ring[this.#next];
-    if (oldest !== undefined) this.#seen.delete(oldest);
-    this.#ring[this.#next] = s;
-    this.#next = (this.#next + 1) % this.capacity;
     this.#seen.add(s);
     return true;
   }

@@ -9,16 +9,15 @@
  * (LLMSPELL_FLEET_MODE=local).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BenchClient } from '../../bench/client.js';
-import * as zmq from 'zeromq';
-import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
-import { endpoint, type ConnectionInfo } from '../../src/wire/connection-file.js';
-import { createSigner } from '../../src/wire/sign.js';
+import { JupyterClient } from '../../src/wire/client.js';
+import type { WireMessage } from '../../src/wire/codec.js';
+import type { ConnectionInfo } from '../../src/wire/connection-file.js';
+import { executeCell } from '../../src/wire/execute.js';
+import { waitForReady } from '../../src/wire/ready.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
@@ -254,11 +253,11 @@ describe('router errors: clear reasons, and the session never hangs', () => {
   it.each(MODES)('tells clients on stderr when the backend is killed while running a cell, fails that cell, and serves the next request from a new backend (%s)', async (mode) => {
     await withJupyterEnv(async (jenv) => {
       await withRouter(jenv, { mode, config: toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }) }, async (router) => {
-        const client = new BenchClient(router.info);
+        const client = new JupyterClient({ connection: router.info });
         try {
-          await client.waitReady(30_000);
+          await waitForReady(client, { timeoutMs: 30_000 });
           const backendPid = async (): Promise<number | undefined> => {
-            const r = await within(client.request('kernel_info_request', {}).reply, 10_000, `kernel_info_reply\n${router.log()}`);
+            const r = await within(client.request('kernel_info_request', {}), 10_000, `kernel_info_reply\n${router.log()}`);
             return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
           };
           const pid = await backendPid();
@@ -278,7 +277,7 @@ describe('router errors: clear reasons, and the session never hangs', () => {
               if (m.msgType === 'status' && m.content<{ execution_state: string }>().execution_state === 'busy') resolve();
             });
           });
-          const cell = client.request('execute_request', { code: 'block 60000', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+          const cell = client.start('execute_request', { code: 'block 60000', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
           cellId = cell.msgId;
           await within(busy, 10_000, 'the cell to start');
           const cellIdle = new Promise<void>((resolve) => {
@@ -308,7 +307,7 @@ describe('router errors: clear reasons, and the session never hangs', () => {
           expect(next, `no new backend answered kernel_info within 30 s\n${router.log()}`).toBeGreaterThan(1);
           expect(next).not.toBe(pid);
           let echoed = '';
-          const again = await within(client.execute('after the crash', (m) => { if (m.msgType === 'stream') echoed += m.content<{ text: string }>().text; }), 15_000, 'a cell on the new backend');
+          const again = await within(executeCell(client, 'after the crash', { onOutput: (m) => { if (m.msgType === 'stream') echoed += m.content<{ text: string }>().text; } }), 15_000, 'a cell on the new backend');
           expect(again.content<{ status: string }>().status).toBe('ok');
           expect(echoed).toBe('after the crash');
           expect(router.child.exitCode, 'the router exited').toBeNull();
@@ -328,11 +327,11 @@ describe('router errors: clear reasons, and the session never hangs', () => {
     await withJupyterEnv(async (jenv) => {
       const config = toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }).replace('[providers.none]', '[router]\nrestart_limit = 0\n[providers.none]');
       await withRouter(jenv, { mode: 'local', config }, async (router) => {
-        const client = new BenchClient(router.info);
+        const client = new JupyterClient({ connection: router.info });
         try {
-          await client.waitReady(30_000);
+          await waitForReady(client, { timeoutMs: 30_000 });
           const backendPid = async (): Promise<number | undefined> => {
-            const r = await within(client.request('kernel_info_request', {}).reply, 30_000, `kernel_info_reply\n${router.log()}`);
+            const r = await within(client.request('kernel_info_request', {}), 30_000, `kernel_info_reply\n${router.log()}`);
             return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
           };
           const pid = await backendPid();
@@ -358,20 +357,13 @@ describe('router errors: clear reasons, and the session never hangs', () => {
   }, TEST_TIMEOUT_MS);
 });
 
-/** One request on control (BenchClient has shell and iopub only); resolves with its reply. */
-async function controlRequest(info: ConnectionInfo, msgType: string, content: object): Promise<WireMessage> {
-  const signer = createSigner(info.key, info.signature_scheme);
-  const socket = new zmq.Dealer({ linger: 0 });
-  socket.connect(endpoint(info, 'control'));
+/** One request on control from a client of its own; resolves with its reply. */
+async function controlRequest(info: ConnectionInfo, msgType: 'shutdown_request', content: { restart: boolean }): Promise<WireMessage<'shutdown_reply'>> {
+  const client = new JupyterClient({ connection: info, channels: ['control'] });
   try {
-    const request = createMessage({ msgType, content, session: randomUUID() });
-    await socket.send(encode(request, signer));
-    for (;;) {
-      const decoded = decode(await socket.receive(), { signer });
-      if (decoded.ok && decoded.msg.parentHeader.msg_id === request.msgId) return decoded.msg;
-    }
+    return await client.request(msgType, content, { channel: 'control' });
   } finally {
-    socket.close();
+    client.close();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Relay-test scaffolding shared by router-relay and router-load: the router started the way
  * Jupyter starts a kernel (with the flood-kernel fixture as its backend), the fixture run
- * directly for comparison, and a small four-channel client that records arrival order.
+ * directly for comparison, and the wire client wrapped to record arrival order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -9,10 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import * as zmq from 'zeromq';
-import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
-import { endpoint, parseConnectionInfo, type ConnectionInfo } from '../../src/wire/connection-file.js';
-import { createSigner, type Signer } from '../../src/wire/sign.js';
+import { JupyterClient } from '../../src/wire/client.js';
+import type { WireMessage } from '../../src/wire/codec.js';
+import { parseConnectionInfo, type ConnectionInfo } from '../../src/wire/connection-file.js';
+import { waitForReady } from '../../src/wire/ready.js';
 import { REPO_ROOT, withJupyterEnv, type JupyterEnv } from './e2e.js';
 import { CLI, stopFleetManager, writeClientConnectionFile } from './fleet-env.js';
 import { waitForNoProcesses } from './processes.js';
@@ -135,7 +135,7 @@ export async function shutdown(client: TestClient, proc: Proc, what: string, aft
 }
 
 // ---------------------------------------------------------------------------------------------
-// A client with all four channels, recording the order in which messages arrive.
+// A client with all four channels (the wire client), recording the order in which messages arrive.
 
 export type RequestChannel = 'shell' | 'control' | 'stdin';
 
@@ -148,40 +148,33 @@ export interface Received {
 }
 
 export class TestClient {
-  readonly session = randomUUID();
-  readonly signer: Signer;
-  readonly sockets: Record<RequestChannel, zmq.Dealer> & { iopub: zmq.Subscriber };
+  readonly client: JupyterClient;
   /** Replies whose parent is not a request of this client: identity routing gone wrong. */
   readonly foreign: Received[] = [];
-  /** Messages that failed verification with the client's key. */
-  rejected = 0;
   #seq = 0;
-  #replies = new Map<string, (r: Received) => void>();
-  #sent = new Set<string>();
-  #iopubHandlers = new Set<(r: Received) => void>();
-  #closed = false;
+  /** Arrival stamps, given as each message is accepted (before any handler or reply sees it). */
+  readonly #arrivals = new WeakMap<WireMessage, Received>();
 
   constructor(readonly info: ConnectionInfo, readonly identity = `test-client-${randomUUID()}`) {
-    this.signer = createSigner(info.key, info.signature_scheme);
-    const opts = { routingId: identity, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 };
-    this.sockets = {
-      shell: new zmq.Dealer(opts),
-      control: new zmq.Dealer(opts),
-      stdin: new zmq.Dealer(opts),
-      iopub: new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 0 }),
-    };
-    this.sockets.iopub.subscribe();
-    for (const ch of ['shell', 'control', 'stdin', 'iopub'] as const) this.sockets[ch].connect(endpoint(info, ch));
-    for (const ch of ['shell', 'control', 'stdin'] as const) void this.#read(ch);
-    void this.#readIopub();
+    this.client = new JupyterClient({
+      connection: info,
+      routingId: identity,
+      onReceive: (channel, msg) => this.#arrivals.set(msg, { channel, msg, seq: ++this.#seq, at: Date.now() }),
+      onUnmatched: (_, msg) => {
+        const parent = msg.parentHeader.msg_id;
+        if (parent === undefined || !this.client.sentHere(parent)) this.foreign.push(this.#received(msg));
+      },
+    });
   }
 
-  request(channel: RequestChannel, msgType: string, content: object): { msgId: string; reply: Promise<Received> } {
-    const msg = createMessage({ msgType, content, session: this.session });
-    this.#sent.add(msg.msgId);
-    const reply = new Promise<Received>((resolve) => this.#replies.set(msg.msgId, resolve));
-    void this.sockets[channel].send(encode(msg, this.signer));
-    return { msgId: msg.msgId, reply };
+  /** Messages that failed verification with the client's key. */
+  get rejected(): number {
+    return this.client.rejected;
+  }
+
+  request(channel: 'shell' | 'control', msgType: string, content: object): { msgId: string; reply: Promise<Received> } {
+    const { msgId, reply } = this.client.start(msgType, content, { channel });
+    return { msgId, reply: reply.then((msg) => this.#received(msg)) };
   }
 
   execute(code: string): { msgId: string; reply: Promise<Received> } {
@@ -189,8 +182,7 @@ export class TestClient {
   }
 
   onIopub(handler: (r: Received) => void): () => void {
-    this.#iopubHandlers.add(handler);
-    return () => this.#iopubHandlers.delete(handler);
+    return this.client.onIopub((msg) => handler(this.#received(msg)));
   }
 
   /** The first iopub message from now on that matches. */
@@ -212,65 +204,17 @@ export class TestClient {
 
   /** jupyter_client's readiness rule: a kernel_info_reply and some iopub traffic. */
   async waitReady(timeoutMs = 30_000): Promise<WireMessage> {
-    const deadline = Date.now() + timeoutMs;
-    let iopubSeen = false;
-    const off = this.onIopub(() => (iopubSeen = true));
-    try {
-      while (Date.now() < deadline) {
-        const { reply } = this.request('shell', 'kernel_info_request', {});
-        const r = await within(reply, 1000, 'kernel_info_reply').catch(() => undefined);
-        if (r === undefined) continue;
-        if (!iopubSeen) await within(this.nextIopub(() => true), 1000, 'iopub').catch(() => undefined);
-        if (iopubSeen) return r.msg;
-      }
-      throw new Error(`kernel not ready within ${timeoutMs} ms`);
-    } finally {
-      off();
-    }
+    return (await waitForReady(this.client, { timeoutMs })).kernelInfo;
   }
 
   close(): void {
-    this.#closed = true;
-    for (const s of Object.values(this.sockets)) if (!s.closed) s.close();
+    this.client.close();
   }
 
-  async #read(channel: RequestChannel): Promise<void> {
-    try {
-      for await (const frames of this.sockets[channel]) {
-        const r = decode(frames, { signer: this.signer });
-        if (!r.ok) {
-          this.rejected++;
-          continue;
-        }
-        const received: Received = { channel, msg: r.msg, seq: ++this.#seq, at: Date.now() };
-        const parent = r.msg.parentHeader.msg_id;
-        if (parent === undefined || !this.#sent.has(parent)) {
-          this.foreign.push(received);
-          continue;
-        }
-        const resolve = this.#replies.get(parent);
-        this.#replies.delete(parent);
-        resolve?.(received);
-      }
-    } catch (error) {
-      if (!this.#closed) throw error;
-    }
-  }
-
-  async #readIopub(): Promise<void> {
-    try {
-      for await (const frames of this.sockets.iopub) {
-        const r = decode(frames, { signer: this.signer });
-        if (!r.ok) {
-          this.rejected++;
-          continue;
-        }
-        const received: Received = { channel: 'iopub', msg: r.msg, seq: ++this.#seq, at: Date.now() };
-        for (const h of [...this.#iopubHandlers]) h(received);
-      }
-    } catch (error) {
-      if (!this.#closed) throw error;
-    }
+  #received(msg: WireMessage): Received {
+    const stamped = this.#arrivals.get(msg);
+    if (stamped === undefined) throw new Error(`TestClient: ${msg.msgType} was delivered without an arrival stamp`);
+    return stamped;
   }
 }
 
@@ -344,23 +288,6 @@ export async function backendConnection(jenv: JupyterEnv): Promise<ConnectionInf
   const file = join(dir, files[0]!);
   return parseConnectionInfo(await readFile(file, 'utf8'), file);
 }
-
-/** One heartbeat round trip on a fresh REQ socket; undefined if no echo within `ms`. */
-export async function ping(info: ConnectionInfo, payload: Buffer, ms: number): Promise<Buffer | undefined> {
-  const socket = new zmq.Request({ linger: 0, receiveTimeout: ms, sendTimeout: ms });
-  socket.connect(endpoint(info, 'hb'));
-  try {
-    await socket.send(payload);
-    const [echo] = await socket.receive();
-    return echo;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'EAGAIN') return undefined;
-    throw error;
-  } finally {
-    socket.close();
-  }
-}
-
 
 /** The assertions every flood test makes: all `n` arrived, in order, intact, `idle` after the last. */
 export function expectFloodComplete(r: FloodResult, n: number, client: TestClient, why: string): void {

@@ -4,16 +4,16 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as zmq from 'zeromq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackendProcess, exitReason, redactArgv, routerConnectionInfo } from '../../../src/fleet/backend-process.js';
 import type { LaunchPlan } from '../../../src/fleet/types.js';
 import { isFleetError, type FleetError } from '../../../src/shared/errors.js';
 import { createLogger } from '../../../src/shared/log.js';
 import { pollUntil } from '../../../src/shared/process.js';
-import { createMessage, decode, encode, type WireMessage } from '../../../src/wire/codec.js';
-import { endpoint, parseConnectionInfo, type ConnectionInfo } from '../../../src/wire/connection-file.js';
-import { createSigner } from '../../../src/wire/sign.js';
+import { JupyterClient } from '../../../src/wire/client.js';
+import type { WireMessage } from '../../../src/wire/codec.js';
+import { parseConnectionInfo, type ConnectionInfo } from '../../../src/wire/connection-file.js';
+import { waitForReady } from '../../../src/wire/ready.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const STANDIN = join(root, 'test/fixtures/llmspell-standin.mjs');
@@ -108,17 +108,13 @@ function isGone(pid: number): boolean {
   }
 }
 
+/** One request on a wire client made for it. */
 async function request(conn: ConnectionInfo, msgType: string, content: object = {}): Promise<WireMessage> {
-  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: 30_000 });
+  const client = new JupyterClient({ connection: conn, channels: ['shell'] });
   try {
-    dealer.connect(endpoint(conn, 'shell'));
-    const signer = createSigner(conn.key, conn.signature_scheme);
-    await dealer.send(encode(createMessage({ msgType, content, session: randomUUID() }), signer));
-    const result = decode(await dealer.receive(), { signer });
-    if (!result.ok) throw new Error(`bad reply: ${result.reason}`);
-    return result.msg;
+    return await client.request(msgType, content, { timeoutMs: 30_000 });
   } finally {
-    dealer.close();
+    client.close();
   }
 }
 
@@ -192,33 +188,23 @@ describe('BackendProcess with the llmspell stand-in (kernel-writes)', () => {
 
   it('the stand-in echoes execute_request on iopub and replies on shell', async () => {
     const backend = await launch(standinPlan());
-    const conn = backend.connection;
-    const signer = createSigner(conn.key);
-    const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 200 });
-    sub.subscribe();
-    sub.connect(endpoint(conn, 'iopub'));
+    const client = new JupyterClient({ connection: backend.connection });
     try {
-      // Slow joiner: ask until our subscription is live and a status arrives, as clients do.
-      for (;;) {
-        await request(conn, 'kernel_info_request');
-        const got = await sub.receive().then((f) => decode(f, { signer }), () => undefined);
-        if (got?.ok && got.msg.msgType === 'status') break;
-      }
-      sub.receiveTimeout = 10_000;
-      const reply = await request(conn, 'execute_request', { code: 'print("hi")', silent: false });
-      expect(reply.content()).toMatchObject({ status: 'ok', execution_count: 1 });
+      // Slow joiner: ask until our subscription is live, as clients do.
+      await waitForReady(client, { timeoutMs: 30_000 });
+      const feed = client.iopubMessages();
+      const cell = client.start('execute_request', { code: 'print("hi")', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { timeoutMs: 10_000 });
+      expect((await cell.reply).content()).toMatchObject({ status: 'ok', execution_count: 1 });
       const seen: string[] = [];
-      for (;;) {
-        const got = decode(await sub.receive(), { signer });
-        if (!got.ok) throw new Error(got.reason);
-        if (got.msg.parentHeader.msg_type !== 'execute_request') continue;
-        seen.push(got.msg.msgType);
-        if (got.msg.msgType === 'stream') expect(got.msg.content()).toEqual({ name: 'stdout', text: 'print("hi")' });
-        if (got.msg.msgType === 'status' && got.msg.content().execution_state === 'idle') break;
+      for await (const m of feed) {
+        if (m.parentHeader.msg_id !== cell.msgId) continue;
+        seen.push(m.msgType);
+        if (m.msgType === 'stream') expect(m.content()).toEqual({ name: 'stdout', text: 'print("hi")' });
+        if (m.msgType === 'status' && m.content().execution_state === 'idle') break;
       }
       expect(seen).toEqual(['status', 'execute_input', 'stream', 'execute_result', 'status']);
     } finally {
-      sub.close();
+      client.close();
     }
   });
 
