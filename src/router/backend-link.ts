@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type * as zmq from 'zeromq';
 import type { Logger } from '../shared/log.js';
-import { createMessage, decode, encode, type RejectReason, type WireMessage } from '../wire/codec.js';
-import { ReplayGuard, createSigner, type Signer } from '../wire/sign.js';
-import { BackendHeartbeat } from './heartbeat.js';
-import { SendQueue } from './send-queue.js';
-import { closeAll, connectBackend, type BackendSockets } from './sockets.js';
+import { JupyterClient } from '../wire/client.js';
+import type { RejectReason, WireMessage } from '../wire/codec.js';
+import { HeartbeatMonitor } from '../wire/heartbeat-monitor.js';
+import { waitForReady } from '../wire/ready.js';
+import type { Signer } from '../wire/sign.js';
+import { IOPUB_HWM } from './sockets.js';
 import type { BackendLease } from './types.js';
 
 export type RequestChannel = 'shell' | 'control' | 'stdin';
@@ -35,145 +35,69 @@ export interface BackendLinkOptions {
  */
 export class BackendLink {
   readonly routingId = `llmspell-fleet-${randomUUID()}`;
-  readonly session = randomUUID();
-  readonly signer: Signer;
-  readonly heartbeat: BackendHeartbeat;
-  readonly #sockets: BackendSockets;
-  readonly #queues: Record<RequestChannel, SendQueue>;
-  readonly #replay = new ReplayGuard();
-  /** msg_ids of the router's own requests: their replies and iopub side effects stay here. */
-  readonly #own = new Map<string, (reply: WireMessage) => void>();
-  readonly #ownIds = new Set<string>();
-  #iopubSeen = false;
-  #iopubWaiters: (() => void)[] = [];
-  #closed = false;
+  readonly client: JupyterClient;
+  readonly heartbeat: HeartbeatMonitor;
 
   constructor(private readonly options: BackendLinkOptions) {
     const info = options.lease.connection;
-    this.signer = createSigner(info.key, info.signature_scheme);
-    this.#sockets = connectBackend(info, this.routingId);
-    const make = (ch: RequestChannel) =>
-      new SendQueue(this.#sockets[ch], { name: `backend.${ch}`, logger: options.logger });
-    this.#queues = { shell: make('shell'), control: make('control'), stdin: make('stdin') };
-    for (const ch of ['shell', 'control', 'stdin'] as const) void this.#readReplies(ch, this.#sockets[ch]);
-    void this.#readIopub();
-    this.heartbeat = new BackendHeartbeat({ info, logger: options.logger, timeoutMs: options.heartbeatTimeoutMs, onChange: options.onHeartbeat });
+    this.client = new JupyterClient({
+      connection: info,
+      routingId: this.routingId,
+      logger: options.logger,
+      maxMessageBytes: options.maxMessageBytes,
+      iopubHighWaterMark: IOPUB_HWM,
+      sendQueueCapacity: 1_000_000,
+      onRejected: (channel, reason, oversized) => {
+        options.onRejected(`backend.${channel}`, reason as RejectReason);
+        // Our own requests' oversized replies stay here like the rest of our traffic.
+        const parent = oversized?.msg.parentHeader.msg_id;
+        if (oversized && !(parent !== undefined && this.client.sentHere(parent))) options.onOversized?.(channel, oversized.msg, oversized.bytes);
+      },
+      // Client routing ids present: a reply or input_request for a client. None: a late reply of ours.
+      onUnmatched: (channel, msg) => {
+        if (msg.identities.length > 0) options.onClientBound(channel, msg);
+      },
+    });
+    this.client.onIopub((msg) => {
+      // The router publishes its own welcome to each client; the backend's is for us alone.
+      if (msg.msgType === 'iopub_welcome') return undefined;
+      const parentId = msg.parentHeader.msg_id;
+      if (parentId !== undefined && this.client.sentHere(parentId)) return undefined;
+      options.onIopub(msg);
+      return options.iopubRoom?.();
+    });
+    this.heartbeat = new HeartbeatMonitor({ connection: info, logger: options.logger, timeoutMs: options.heartbeatTimeoutMs, onChange: options.onHeartbeat });
     this.heartbeat.start();
+  }
+
+  get signer(): Signer {
+    return this.client.signer;
+  }
+
+  get session(): string {
+    return this.client.session;
   }
 
   /** Forward a verified client message: same bytes, signed with the backend's key. */
   forward(channel: RequestChannel, msg: WireMessage): void {
-    this.#queues[channel].push(encode(msg, this.signer));
+    this.client.forward(channel, msg);
   }
 
-  /** Send a request of the router's own; resolves with its reply. */
+  /** Send a request of the router's own; resolves with its reply (never rejects: the link closes quietly). */
   request(channel: 'shell' | 'control', msgType: string, content: object): Promise<WireMessage> {
-    const msg = createMessage({ msgType, content, session: this.session });
-    this.#ownIds.add(msg.msgId);
-    const reply = new Promise<WireMessage>((resolve) => this.#own.set(msg.msgId, resolve));
-    this.#queues[channel].push(encode(msg, this.signer));
-    return reply;
+    return this.client.request(msgType, content, { channel }).catch(() => new Promise<never>(() => undefined));
   }
 
   /**
    * Ready means what it means to jupyter_client: a kernel_info_reply on shell AND proof that
-   * our iopub subscription is live. Until both, client requests stay queued in the router.
+   * our iopub subscription is live (2 s at most: some kernels send no status at all).
    */
   async handshake(signal: AbortSignal, retryMs = 500): Promise<void> {
-    let replied = false;
-    while (!replied) {
-      signal.throwIfAborted();
-      const reply = this.request('shell', 'kernel_info_request', {});
-      replied = await raceTimeout(reply.then(() => true), retryMs, false, signal);
-    }
-    // Statuses around our own kernel_info prove iopub works. If they went out before our
-    // subscription reached the publisher they are lost, so ask again (short interval) rather than
-    // wait; some kernels send no status at all, hence the cap.
-    const deadline = Date.now() + 2000;
-    while (!this.#iopubSeen && Date.now() < deadline) {
-      this.request('shell', 'kernel_info_request', {});
-      await raceTimeout(this.#iopubLive(), Math.min(100, Math.max(0, deadline - Date.now())), undefined, signal);
-    }
+    await waitForReady(this.client, { timeoutMs: 2 ** 31 - 1, resendMs: retryMs, signal, iopubWaitMs: 2000 });
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
     this.heartbeat.close();
-    for (const q of Object.values(this.#queues)) q.close();
-    closeAll(this.#sockets);
+    this.client.close();
   }
-
-  #iopubLive(): Promise<void> {
-    if (this.#iopubSeen) return Promise.resolve();
-    return new Promise((resolve) => this.#iopubWaiters.push(resolve));
-  }
-
-  #decode(channel: RequestChannel | 'iopub', frames: Buffer[]): WireMessage | undefined {
-    const result = decode(frames, { signer: this.signer, replay: this.#replay, maxBytes: this.options.maxMessageBytes });
-    if (result.ok) return result.msg;
-    this.options.onRejected(`backend.${channel}`, result.reason);
-    // Our own requests' oversized replies stay here like the rest of our traffic.
-    const ownParent = result.msg?.parentHeader.msg_id;
-    if (result.msg && result.bytes !== undefined && !(ownParent !== undefined && this.#ownIds.has(ownParent))) {
-      this.options.onOversized?.(channel, result.msg, result.bytes);
-    }
-    return undefined;
-  }
-
-  async #readReplies(channel: RequestChannel, socket: zmq.Dealer): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        const msg = this.#decode(channel, frames);
-        if (!msg) continue;
-        if (msg.identities.length === 0) {
-          // No client routing ids: a reply to one of the router's own requests.
-          const parentId = msg.parentHeader.msg_id;
-          const resolve = parentId === undefined ? undefined : this.#own.get(parentId);
-          if (resolve) {
-            this.#own.delete(parentId!);
-            resolve(msg);
-          }
-          continue;
-        }
-        this.options.onClientBound(channel, msg);
-      }
-    } catch (error) {
-      if (!this.#closed) this.options.logger.error({ err: error, channel }, 'backend reader failed');
-    }
-  }
-
-  async #readIopub(): Promise<void> {
-    try {
-      for await (const frames of this.#sockets.iopub) {
-        const msg = this.#decode('iopub', frames);
-        if (!msg) continue;
-        if (!this.#iopubSeen) {
-          this.#iopubSeen = true;
-          for (const w of this.#iopubWaiters.splice(0)) w();
-        }
-        // The router publishes its own welcome to each client; the backend's is for us alone.
-        if (msg.msgType === 'iopub_welcome') continue;
-        const parentId = msg.parentHeader.msg_id;
-        if (parentId !== undefined && this.#ownIds.has(parentId)) continue;
-        this.options.onIopub(msg);
-        const room = this.options.iopubRoom?.();
-        if (room) await room;
-      }
-    } catch (error) {
-      if (!this.#closed) this.options.logger.error({ err: error }, 'backend iopub reader failed');
-    }
-  }
-}
-
-function raceTimeout<T>(promise: Promise<T>, ms: number, onTimeout: T, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(onTimeout), ms);
-    const onAbort = () => { clearTimeout(timer); reject(signal.reason); };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { clearTimeout(timer); signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { clearTimeout(timer); signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }

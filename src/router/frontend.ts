@@ -6,7 +6,7 @@ import type { ConnectionInfo } from '../wire/connection-file.js';
 import { ReplayGuard, createSigner, type Signer } from '../wire/sign.js';
 import type { RequestChannel } from './backend-link.js';
 import { serveHeartbeat } from './heartbeat.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '../wire/send-queue.js';
 import { bindFrontend, closeAll, type FrontendSockets } from './sockets.js';
 
 /** Messages queued for the iopub socket before backend readers pause (see sockets.ts). */

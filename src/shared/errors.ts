@@ -26,13 +26,19 @@ export type FleetErrorCode =
   | 'MANAGER_UNAVAILABLE'
   | 'UNKNOWN_BACKEND'
   | 'BAD_REQUEST'
-  | 'MANAGER_ERROR';
+  | 'MANAGER_ERROR'
+  // the Jupyter client (src/wire/client.ts); see JupyterClientErrorCode
+  | 'REQUEST_TIMEOUT'
+  | 'CLIENT_CLOSED'
+  | 'QUEUE_FULL'
+  | 'CHANNEL_NOT_OPEN'
+  | 'IOPUB_SILENT';
 
 const brand = Symbol.for('llmspell-fleet.error');
 
 export class FleetError extends Error {
   readonly [brand] = true;
-  override readonly name = 'FleetError';
+  override readonly name: string = 'FleetError';
   constructor(
     readonly code: FleetErrorCode,
     message: string,

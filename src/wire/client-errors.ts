@@ -14,23 +14,25 @@ export type JupyterClientErrorCode =
   /** waitForReady: kernel_info was answered but nothing came on iopub. */
   | 'IOPUB_SILENT';
 
-export interface JupyterClientErrorContext {
+export type JupyterClientErrorContext = {
   readonly msgType?: string;
   readonly msgId?: string;
   readonly channel?: string;
   readonly timeoutMs?: number;
-}
+};
+
+import { FleetError } from '../shared/errors.js';
 
 const brand = Symbol.for('llmspell-fleet.jupyter-client-error');
 
-export class JupyterClientError extends Error {
+/** A FleetError (one error family for the project) whose code and context are the client's own. */
+export class JupyterClientError extends FleetError {
   readonly [brand] = true;
   override readonly name = 'JupyterClientError';
-  constructor(
-    readonly code: JupyterClientErrorCode,
-    readonly context: JupyterClientErrorContext = {},
-  ) {
-    super(describe(code, context));
+  declare readonly code: JupyterClientErrorCode;
+  declare readonly context: JupyterClientErrorContext;
+  constructor(code: JupyterClientErrorCode, context: JupyterClientErrorContext = {}) {
+    super(code, describe(code, context), context);
   }
 }
 
