@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as wait } from 'node:timers/promises';
-import * as zmq from 'zeromq';
 import type { Logger } from '../../shared/log.js';
-import { createMessage, decode, encode } from '../../wire/codec.js';
-import { endpoint, type ConnectionInfo } from '../../wire/connection-file.js';
-import { createSigner, type Signer } from '../../wire/sign.js';
+import { createMessage, type WireMessage } from '../../wire/codec.js';
+import type { ConnectionInfo } from '../../wire/connection-file.js';
+import { JupyterClient } from '../../wire/client.js';
+import { HeartbeatClient } from '../../wire/heartbeat-client.js';
 import { parseIopub, type LlmspellEvent } from './dialect.js';
 
 /** llmspell answers only this routing id (its own in-process client's); any other gets nothing. */
@@ -13,50 +11,60 @@ export const LLMSPELL_ROUTING_ID = 'inprocess_client';
 /** Returns true when the execution it watches is over (llmspell went idle). */
 export type EventSink = (event: LlmspellEvent) => boolean;
 
+/** llmspell's one-frame iopub read into a WireMessage, so the one Jupyter client can carry it. */
+function decodeLlmspellIopub(frames: Buffer[]): WireMessage | undefined {
+  const event = parseIopub(frames);
+  return event === undefined ? undefined : createMessage({ msgType: event.msgType, content: event.content, session: 'llmspell' });
+}
+
 /**
- * The adapter's one connection to llmspell: shell (a DEALER with the only routing id it answers),
- * iopub (its single-frame JSON) and heartbeat. The adapter runs one execution at a time, so
- * iopub belongs to whoever holds the sink; llmspell's parent_header is always null and cannot say.
+ * The adapter's one connection to llmspell, on the project's Jupyter client: shell with the only
+ * routing id llmspell answers, iopub through a decoder for its dialect, and the heartbeat. The
+ * adapter runs one execution at a time, so iopub belongs to whoever holds the sink; llmspell's
+ * parent_header is always null and cannot say.
  */
 export class LlmspellLink {
-  readonly #signer: Signer;
-  readonly #session = `llmspell-fleet-adapter-${randomUUID()}`;
-  readonly #shell: zmq.Dealer;
-  readonly #iopub: zmq.Subscriber;
-  #hb: zmq.Request | undefined;
+  readonly #client: JupyterClient;
+  readonly #heartbeat: HeartbeatClient;
   #sink: EventSink | undefined;
   #sinkDone: (() => void) | undefined;
-  #sending: Promise<unknown> = Promise.resolve();
-  readonly #replies = new Map<string, (content: Record<string, unknown>) => void>();
-  #closed = false;
 
-  constructor(
-    private readonly info: ConnectionInfo,
-    private readonly logger: Logger,
-  ) {
-    this.#signer = createSigner(info.key, info.signature_scheme);
-    this.#shell = new zmq.Dealer({ routingId: LLMSPELL_ROUTING_ID, linger: 0 });
-    this.#iopub = new zmq.Subscriber({ linger: 0 });
-    this.#iopub.subscribe();
-    this.#shell.connect(endpoint(info, 'shell'));
-    this.#iopub.connect(endpoint(info, 'iopub'));
-    void this.#readShell();
-    void this.#readIopub();
+  constructor(info: ConnectionInfo, private readonly logger: Logger) {
+    this.#client = new JupyterClient({
+      connection: info,
+      routingId: LLMSPELL_ROUTING_ID,
+      channels: ['shell', 'iopub'],
+      logger,
+      decodeIopub: decodeLlmspellIopub,
+      // llmspell signs nothing on iopub and re-publishes no signature twice: nothing to guard.
+      replayGuard: false,
+      onRejected: (channel, reason) => logger.warn({ channel, reason }, 'llmspell message refused'),
+    });
+    this.#heartbeat = new HeartbeatClient({ connection: info });
+    this.#client.onIopub((msg) => {
+      const event: LlmspellEvent = { msgType: msg.msgType, content: msg.content<Record<string, unknown>>() };
+      if (this.#sink === undefined) {
+        this.logger.debug({ msgType: event.msgType }, 'llmspell iopub outside an execution');
+        return;
+      }
+      if (this.#sink(event)) this.#sinkDone?.();
+    });
   }
 
   /** llmspell's kernel_info content, or undefined when it did not answer within `timeoutMs`. */
   async kernelInfo(timeoutMs: number): Promise<Record<string, unknown> | undefined> {
-    const request = createMessage({ msgType: 'kernel_info_request', content: {}, session: this.#session });
-    const reply = new Promise<Record<string, unknown>>((resolve) => this.#replies.set(request.msgId, resolve));
-    await this.#send(encode(request, this.#signer, []));
-    const content = await Promise.race([reply, wait(timeoutMs, undefined, { ref: false })]);
-    this.#replies.delete(request.msgId);
-    return content;
+    try {
+      const reply = await this.#client.request('kernel_info_request', {}, { timeoutMs: Math.max(1, timeoutMs) });
+      return reply.content<Record<string, unknown>>();
+    } catch {
+      return undefined;
+    }
   }
 
   /**
    * Runs `code` and hands every iopub event to `sink` until it says the execution is over.
    * Resolves then, or rejects when `signal` aborts (llmspell died, the adapter is closing).
+   * llmspell sends no execute_reply, so the request is posted, not awaited.
    */
   async execute(code: string, sink: EventSink, signal: AbortSignal): Promise<void> {
     if (this.#sink !== undefined) throw new Error('LlmspellLink.execute: an execution is already running');
@@ -66,10 +74,8 @@ export class LlmspellLink {
       this.#sinkDone = resolve;
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
-    const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false };
-    const request = createMessage({ msgType: 'execute_request', content, session: this.#session });
     try {
-      await this.#send(encode(request, this.#signer, []));
+      this.#client.post('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
       await done;
     } finally {
       this.#sink = undefined;
@@ -79,79 +85,11 @@ export class LlmspellLink {
 
   /** True when llmspell's heartbeat echoes within `timeoutMs` (it never does while a cell runs). */
   async ping(timeoutMs: number): Promise<boolean> {
-    if (this.#closed) return false;
-    this.#hb ??= this.#newHeartbeat();
-    const hb = this.#hb;
-    try {
-      await hb.send('ping');
-      const answered = await Promise.race([hb.receive().then(() => true), wait(timeoutMs, false, { ref: false })]);
-      if (!answered) this.#dropHeartbeat(hb);
-      return answered;
-    } catch {
-      this.#dropHeartbeat(hb);
-      return false;
-    }
+    return (await this.#heartbeat.ping(timeoutMs).catch(() => undefined)) !== undefined;
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const s of [this.#shell, this.#iopub, this.#hb]) if (s && !s.closed) s.close();
-  }
-
-  #newHeartbeat(): zmq.Request {
-    const hb = new zmq.Request({ linger: 0 });
-    hb.connect(endpoint(this.info, 'hb'));
-    return hb;
-  }
-
-  /** A REQ socket that missed its reply is stuck in the wrong state; a new one starts clean. */
-  #dropHeartbeat(hb: zmq.Request): void {
-    if (!hb.closed) hb.close();
-    if (this.#hb === hb) this.#hb = undefined;
-  }
-
-  #send(frames: Buffer[]): Promise<void> {
-    // zeromq.js allows one pending send per socket: chain them.
-    const next = this.#sending.then(() => this.#shell.send(frames));
-    this.#sending = next.catch(() => undefined);
-    return next;
-  }
-
-  async #readShell(): Promise<void> {
-    try {
-      for await (const frames of this.#shell) {
-        const result = decode(frames, { signer: this.#signer });
-        if (!result.ok) {
-          this.logger.warn({ reason: result.reason }, 'llmspell shell message refused');
-          continue;
-        }
-        const parent = result.msg.parentHeader.msg_id;
-        const resolve = parent !== undefined ? this.#replies.get(parent) : undefined;
-        if (resolve) resolve(result.msg.content());
-        else this.logger.debug({ msgType: result.msg.msgType }, 'unexpected llmspell shell message');
-      }
-    } catch (error) {
-      if (!this.#closed) this.logger.error({ err: error }, 'llmspell shell reader failed');
-    }
-  }
-
-  async #readIopub(): Promise<void> {
-    try {
-      for await (const frames of this.#iopub) {
-        const event = parseIopub(frames);
-        if (event === undefined) {
-          this.logger.warn({ frames: frames.length }, 'unreadable llmspell iopub message');
-          continue;
-        }
-        if (this.#sink === undefined) {
-          this.logger.debug({ msgType: event.msgType }, 'llmspell iopub outside an execution');
-          continue;
-        }
-        if (this.#sink(event)) this.#sinkDone?.();
-      }
-    } catch (error) {
-      if (!this.#closed) this.logger.error({ err: error }, 'llmspell iopub reader failed');
-    }
+    this.#client.close();
+    this.#heartbeat.close();
   }
 }
