@@ -1,25 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackendProcess } from '../src/fleet/backend-process.js';
-import { packageRoot } from '../src/shared/package.js';
-import type { LaunchPlan } from '../src/fleet/types.js';
-import { silentLogger } from '../src/shared/log.js';
+import type { BackendProcess } from '../src/fleet/backend-process.js';
 import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
 import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
+import { llmspellRows } from './llmspell.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
+import { launch, python, root, roundTrips, routerArgv, routerEnv } from './harness.js';
 
 /**
  * Direct vs routed, in the same run, against the same kind of backend. The router is launched
  * the way Jupyter launches a kernel (it writes nothing; we write its connection file) and is
  * configured to start the backend itself, so the routed numbers include every hop.
  */
-const root = packageRoot()!;
-const python = join(root, '.venv', 'bin', 'python');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 const fastPeer = join(root, 'dist', 'bench', 'fast-peer.js');
 const quick = process.argv.includes('--quick');
 const N_INFO = quick ? 100 : 1000;
@@ -31,23 +27,6 @@ interface Target { name: string; argv: string[] }
 const ipykernel: Target = { name: 'ipykernel', argv: [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'] };
 const peer: Target = { name: 'fast-peer', argv: [process.execPath, fastPeer, '{connection_file}'] };
 
-async function launch(dir: string, id: string, argv: string[], env: Record<string, string> = {}): Promise<BackendProcess> {
-  const connectionFile = join(dir, `${id}.json`);
-  const plan: LaunchPlan = {
-    kernelId: id,
-    requirement: { runtime: 'bench', provider: 'none' },
-    argv: argv.map((a) => a.replace('{connection_file}', connectionFile)),
-    env: { ...env, PATH: `${join(root, '.venv', 'bin')}:${process.env.PATH}` },
-    connection: 'router-writes',
-    interruptMode: 'signal',
-    connectionFile,
-    logFile: join(dir, `${id}.log`),
-    startupTimeoutMs: 60_000,
-    secretEnvKeys: [],
-  };
-  return BackendProcess.launch(plan, { logger: silentLogger() });
-}
-
 /** Starts `target` directly, or behind a router that starts it. */
 async function start(dir: string, target: Target, routed: boolean): Promise<{ proc: BackendProcess; client: JupyterClient }> {
   let proc: BackendProcess;
@@ -57,27 +36,12 @@ async function start(dir: string, target: Target, routed: boolean): Promise<{ pr
     const home = join(dir, `home-${target.name}`);
     const config = join(dir, `fleet-${target.name}.toml`);
     await writeFile(config, `default_runtime = "bench"\ndefault_provider = "none"\n[runtimes.bench]\nargv = ${JSON.stringify(target.argv)}\n[providers.none]\n`);
-    proc = await launch(dir, `routed-${target.name}`, [process.execPath, cli, 'router', '--connection-file', '{connection_file}', '--log-level', 'warn'], {
-      LLMSPELL_FLEET_HOME: home,
-      LLMSPELL_FLEET_CONFIG: config,
-      // One private backend per router: the comparison is one hop, not the fleet's start-up path.
-      LLMSPELL_FLEET_MODE: 'local',
-    });
+    proc = await launch(dir, `routed-${target.name}`, routerArgv, { env: routerEnv(home, config) });
   }
   // shell and iopub are all a notebook needs here; no replay guard, as the relay is what is measured.
   const client = new JupyterClient({ connection: proc.connection, channels: ['shell', 'iopub'], replayGuard: false });
   await waitForReady(client, { timeoutMs: 60_000 });
   return { proc, client };
-}
-
-async function roundTrips(n: number, once: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await once();
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return times.sort((a, b) => a - b);
 }
 
 interface Measure { infoP50: number; infoP99: number; execP50: number; execP99: number; rate: number; lost: number; outOfOrder: number }
@@ -139,7 +103,7 @@ async function compare(dir: string, target: Target): Promise<string[][]> {
 
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
-  const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer))];
+  const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer)), ...(await llmspellRows(dir, { nInfo: N_INFO, nExec: N_EXEC }))];
   const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
   const bare = await bareRelayRoundTrips(N_INFO, [a, b]);
   const ms = (x: number) => x.toFixed(3);

@@ -12,7 +12,7 @@ export const LLMSPELL_ROUTING_ID = 'inprocess_client';
 export type EventSink = (event: LlmspellEvent) => boolean;
 
 /** llmspell's one-frame iopub read into a WireMessage, so the one Jupyter client can carry it. */
-function decodeLlmspellIopub(frames: Buffer[]): WireMessage | undefined {
+export function decodeLlmspellIopub(frames: Buffer[]): WireMessage | undefined {
   const event = parseIopub(frames);
   return event === undefined ? undefined : createMessage({ msgType: event.msgType, content: event.content, session: 'llmspell' });
 }
