@@ -201,4 +201,22 @@ describe('the "LLMSpell (Lua)" kernelspec with real Jupyter clients', () => {
       await waitForNoProcesses(jenv.dir, 15_000);
     });
   }, TEST_TIMEOUT_MS);
+  it('gives every cell its own print even when llmspell publishes it after the cell\'s idle', async () => {
+    await withJupyterEnv(async (jenv) => {
+      const env = { ...(await withDoubleAsLlmspell(jenv)), LLMSPELL_DOUBLE_LATE_STREAM: '1' };
+      const adapter = await startAdapter(jenv, env);
+      try {
+        await adapter.llmspellReady;
+        const run = await runPython<CheckResult>('late_output_check.py', [adapter.connectionFile, '40'], { env, timeoutMs: SCRIPT_TIMEOUT_MS });
+        const why = `${describeRun('late_output_check', run)}\nadapter stderr:\n${adapter.stderr()}`;
+        expect(run.result, why).toBeDefined();
+        expect(Object.keys(run.result?.checks ?? {}), why).toHaveLength(2);
+        expect(Object.entries(run.result?.checks ?? {}).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
+      } finally {
+        adapter.child.kill('SIGTERM');
+        await adapter.closed;
+      }
+      await waitForNoProcesses(jenv.dir, 15_000);
+    });
+  }, TEST_TIMEOUT_MS);
 });

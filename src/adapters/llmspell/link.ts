@@ -1,9 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
 import { createMessage, type WireMessage } from '../../wire/codec.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import { JupyterClient } from '../../wire/client.js';
 import { HeartbeatClient } from '../../wire/heartbeat-client.js';
 import { parseIopub, type LlmspellEvent } from './dialect.js';
+import { Fence, stripMarkers } from './fence.js';
+
+const MARKER_PREFIX = '@@llmspell-fleet-fence:';
+/** How long after the fence's idle its marker may still come (it is late by microseconds when it is). */
+const MARKER_GRACE_MS = 2000;
 
 /** llmspell answers only this routing id (its own in-process client's); any other gets nothing. */
 export const LLMSPELL_ROUTING_ID = 'inprocess_client';
@@ -69,15 +75,39 @@ export class LlmspellLink {
   async execute(code: string, sink: EventSink, signal: AbortSignal): Promise<void> {
     if (this.#sink !== undefined) throw new Error('LlmspellLink.execute: an execution is already running');
     signal.throwIfAborted();
+    const fence = new Fence(`${MARKER_PREFIX}${randomBytes(6).toString('hex')}@@`);
+    let cellOver = false;
+    let giveUp: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve, reject) => {
-      this.#sink = sink;
+      const deliver = (events: LlmspellEvent[]): void => {
+        for (const e of events) if (!cellOver) cellOver = sink(e);
+      };
+      this.#sink = (event) => {
+        if (event.msgType === 'stream' && typeof event.content.text === 'string' && event.content.text.includes(MARKER_PREFIX)) {
+          event = { ...event, content: { ...event.content, text: stripMarkers(event.content.text, MARKER_PREFIX, fence.marker) } };
+          if (event.content.text === '') return false;
+        }
+        const { forward, over } = fence.accept(event);
+        deliver(forward);
+        if (!over && fence.waitingForMarker && giveUp === undefined) {
+          // Both executions are over; a marker that never comes must not hang the cell.
+          giveUp = setTimeout(() => {
+            deliver(fence.giveUp());
+            resolve();
+          }, MARKER_GRACE_MS);
+        }
+        return over;
+      };
       this.#sinkDone = resolve;
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
     try {
-      this.#client.post('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
+      const content = { silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false };
+      this.#client.post('shell', 'execute_request', { code, ...content });
+      this.#client.post('shell', 'execute_request', { code: fence.code, ...content });
       await done;
     } finally {
+      clearTimeout(giveUp);
       this.#sink = undefined;
       this.#sinkDone = undefined;
     }
