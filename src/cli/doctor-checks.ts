@@ -142,8 +142,10 @@ export interface ProviderFacts {
   envKeys: string[];
   /** Runtimes whose argv needs {config}. */
   runtimesNeedingConfig: string[];
-  /** The llmspell built-in profile used when there is no config file. */
+  /** The llmspell built-in profile the provider names, used when there is no config file. */
   profile?: string;
+  /** Without config or profile: the notice the adapter would give (no key), or undefined when it can configure the provider. */
+  generatedNotice?: string;
   fleetConfig: string;
 }
 
@@ -161,7 +163,10 @@ export function providerCheck(f: ProviderFacts): Check {
       fix: `set providers.${f.name}.config = "~/.llmspell/${f.name}.toml" in ${f.fleetConfig}`,
     };
   }
-  const none = f.profile !== undefined ? `no config file (llmspell uses its built-in profile ${f.profile})` : 'no config file';
+  if (f.configFile === undefined && f.profile === undefined && f.generatedNotice !== undefined) {
+    return { name, status: 'WARN', detail: `no config file, and llmspell would start without this provider${env}`, fix: f.generatedNotice.trim() };
+  }
+  const none = f.profile !== undefined ? `no config file (llmspell uses its built-in profile ${f.profile})` : 'no config file (the llmspell adapter writes a minimal one from the environment)';
   return { name, status: 'OK', detail: `${f.configFile !== undefined ? `config ${f.configFile}` : none}${env}` };
 }
 

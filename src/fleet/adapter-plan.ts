@@ -16,24 +16,23 @@ export function usesLlmspellAdapter(rt: RuntimeConfig): boolean {
   return program !== undefined && basename(program) === 'llmspell';
 }
 
-/** The llmspell built-in profile for each built-in provider, used when it has no config file. */
-export const LLMSPELL_PROFILES: Readonly<Record<string, string>> = {
-  openai: 'openai-prod',
-  anthropic: 'claude-prod',
-  gemini: 'gemini-prod',
-  ollama: 'ollama',
-};
-
 /**
- * `--config {config}` in an llmspell argv, when the provider has no config file: replaced by
- * `--profile <profile>`, or dropped, so a first run works with no file at all.
+ * `--config {config}` in an llmspell argv: kept when the provider has a config file, replaced by
+ * `--profile <profile>` when it names one, else pointed at `generated`, a minimal config the
+ * adapter writes for the provider (see adapters/llmspell/provider-config.ts), so a first run works
+ * with no file at all. `generate` says whether the adapter must write it.
  */
-export function withProviderArgs(argv: readonly string[], provider: ProviderConfig): string[] {
-  if (provider.config !== undefined) return [...argv];
+export function withProviderArgs(argv: readonly string[], provider: ProviderConfig, generated: string): { argv: string[]; generate: boolean } {
+  if (provider.config !== undefined) return { argv: [...argv], generate: false };
   const i = argv.findIndex((a, idx) => (a === '--config' || a === '-c') && argv[idx + 1] === '{config}');
-  if (i < 0) return [...argv];
-  const replacement = provider.profile !== undefined ? ['--profile', provider.profile] : [];
-  return [...argv.slice(0, i), ...replacement, ...argv.slice(i + 2)];
+  if (i < 0) return { argv: [...argv], generate: false };
+  const replacement = provider.profile !== undefined ? ['--profile', provider.profile] : ['--config', generated];
+  return { argv: [...argv.slice(0, i), ...replacement, ...argv.slice(i + 2)], generate: provider.profile === undefined };
+}
+
+/** `kernel-abc.json` -> `kernel-abc-llmspell.toml`: the llmspell config the adapter writes for a provider without one. */
+export function llmspellProviderConfigFile(connectionFile: string): string {
+  return join(dirname(connectionFile), `${basename(connectionFile, '.json')}-llmspell.toml`);
 }
 
 /** Provider keys llmspell reads (LLMSPELL_PROVIDER, which the fleet sets, is not one of them). */
@@ -99,6 +98,8 @@ export interface AdapterArgvOptions {
   llmspellArgv: readonly string[];
   isolate: boolean;
   startupTimeoutSeconds: number;
+  /** The provider whose minimal llmspell config the adapter writes (see withProviderArgs). */
+  generateConfigFor?: string;
 }
 
 /** `kernel-abc.json` -> `kernel-abc-llmspell.json`, llmspell's own file beside the adapter's. */
@@ -115,6 +116,9 @@ export function adapterArgv(o: AdapterArgvOptions): string[] {
     ...(o.isolate ? ['--loopback-up'] : []),
     '--llmspell-connection-file', llmspellConnectionFile(o.connectionFile),
     '--llmspell-log', o.logFile,
+    ...(o.generateConfigFor !== undefined
+      ? ['--llmspell-provider', o.generateConfigFor, '--llmspell-provider-config', llmspellProviderConfigFile(o.connectionFile)]
+      : []),
     '--interrupt', o.runtime.interrupt ?? 'notice',
     '--interrupt-grace', String(o.runtime.interrupt_grace_seconds ?? 5),
     '--startup-timeout', String(o.startupTimeoutSeconds),

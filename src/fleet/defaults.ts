@@ -1,4 +1,3 @@
-import { LLMSPELL_PROFILES } from './adapter-plan.js';
 import type { FleetConfig, ProviderConfig, RuntimeConfig } from './types.js';
 
 /**
@@ -34,13 +33,8 @@ function defaultRuntimes(): Record<string, RuntimeConfig> {
 }
 
 function defaultProviders(): Record<string, ProviderConfig> {
-  // No config file by default: llmspell then starts with its built-in profile for the provider.
-  return Object.fromEntries(
-    DEFAULT_PROVIDERS.map((name) => {
-      const profile = LLMSPELL_PROFILES[name];
-      return [name, { env: { LLMSPELL_PROVIDER: name }, ...(profile !== undefined ? { profile } : {}) }];
-    }),
-  );
+  // No config file by default: the llmspell adapter writes a minimal one for the provider.
+  return Object.fromEntries(DEFAULT_PROVIDERS.map((name) => [name, { env: { LLMSPELL_PROVIDER: name } }]));
 }
 
 /** A fresh copy each call, so a caller that mutates its config never changes anyone else's defaults. */

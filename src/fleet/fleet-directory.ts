@@ -5,6 +5,7 @@
  * valid (the data path never goes through the manager) and the directory reconnects (starting
  * a new manager, which adopts the backends) and re-attaches.
  */
+import { providerKeyEnv } from '../shared/provider-keys.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendExit, FleetEntry } from '../shared/backend.js';
@@ -68,7 +69,7 @@ export class FleetDirectory {
   async acquire(requirement: Requirement, { signal }: { signal: AbortSignal }): Promise<FleetLease> {
     signal.throwIfAborted();
     const client = await raceAbort(this.#connection(), signal);
-    const pending = client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid, cwd: this.#cwd }).then((h) => this.#hold(h));
+    const pending = client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid, cwd: this.#cwd, keys: providerKeyEnv(process.env) }).then((h) => this.#hold(h));
     try {
       return await raceAbort(pending, signal);
     } catch (error) {
@@ -84,7 +85,7 @@ export class FleetDirectory {
 
   /** Restart a shared backend for everyone attached; this router switches through onReplaced/onRestarted. */
   async restart(kernelId: string): Promise<BackendHandle> {
-    const handle = await (await this.#connection()).request<BackendHandle>({ op: 'restart', kernelId, routerId: this.routerId });
+    const handle = await (await this.#connection()).request<BackendHandle>({ op: 'restart', kernelId, routerId: this.routerId, keys: providerKeyEnv(process.env) });
     this.#switch(kernelId, handle);
     return handle;
   }

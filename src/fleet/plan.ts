@@ -10,7 +10,7 @@ import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
 import { backendDir, configPath, expandHome, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
-import { adapterArgv, llmspellConnectionFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
+import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
 import { cliEntry } from './manager/autostart.js';
 import { expandArgv } from './template.js';
 import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
@@ -118,8 +118,9 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     launch = await fromKernelspec(rt, options, connectionFile);
   } else {
     const viaAdapter = usesLlmspellAdapter(rt);
+    const providerArgs = viaAdapter ? withProviderArgs(rt.argv ?? [], provider, llmspellProviderConfigFile(connectionFile)) : { argv: rt.argv ?? [], generate: false };
     const argv = expandArgv(
-      viaAdapter ? withProviderArgs(rt.argv ?? [], provider) : (rt.argv ?? []),
+      providerArgs.argv,
       {
         connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : connectionFile,
         kernel_id: kernelId,
@@ -137,7 +138,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       },
     );
     launch = viaAdapter
-      ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider })
+      ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider, generateConfig: providerArgs.generate })
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
@@ -167,6 +168,7 @@ interface AdapterInput {
   provider: string;
   where: string;
   env: Env;
+  generateConfig: boolean;
 }
 
 /**
@@ -191,6 +193,7 @@ async function behindAdapter(input: AdapterInput): Promise<Launchable> {
     llmspellArgv: input.argv,
     isolate: isolation.ok,
     startupTimeoutSeconds: rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS,
+    ...(input.generateConfig ? { generateConfigFor: input.provider } : {}),
   });
   return {
     argv,

@@ -9,12 +9,13 @@
  * Each scenario is one run of test/e2e/py/llmspell_adapter_check.py, which records named checks;
  * every test has its own Jupyter environment and fleet manager and ends with nothing left running.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LLMSPELL_ARGV } from '../../src/fleet/defaults.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
-import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { CLI, cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { runToExit } from '../helpers/run.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
@@ -37,7 +38,7 @@ const RESTART_TOML = [
 ].join('\n');
 
 /** Variables that would pick another runtime or provider if the developer's shell had them set. */
-const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME'];
+const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'OPENAI_API_KEY', 'LLMSPELL_PROVIDER_OPENAI_API_KEY'];
 
 /**
  * A Jupyter environment where `llmspell` is the double: a tiny script first on PATH, as a user's
@@ -94,11 +95,13 @@ async function scenario(jenv: JupyterEnv, name: string, expected: readonly strin
 }
 
 describe('the built-in lua runtime (llmspell behind the adapter) through the router, first run, real jupyter_client', () => {
-  it('output, results, errors with tracebacks, status, counts, completion, is_complete; two routers share it; openai profile; llmspell unreachable from the host; nothing left after shutdown', async () => {
+  it('output, results, errors with tracebacks, status, counts, completion, is_complete; two routers share it; no key: a generated config and a notice; llmspell unreachable from the host; nothing left after shutdown', async () => {
     await withLlmspellDouble(FIRST_RUN_TOML, async (jenv) => {
       await scenario(jenv, 'session', [
-        'llmspell_argv_profile_openai_prod',
-        'llmspell_argv_no_config_file',
+        'llmspell_argv_generated_config',
+        'generated_config_has_no_provider_without_a_key',
+        'first_cell_says_no_api_key',
+        'the_notice_is_said_once',
         'print_output',
         'return_result',
         'syntax_error_reply',
@@ -182,6 +185,33 @@ describe('the built-in lua runtime (llmspell behind the adapter) through the rou
       if (process.env.LLMSPELL_E2E_VERBOSE) console.error(terminal);
       const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
       expect(left, `still running after jupyter console exited\n${why}`).toEqual([]);
+    });
+  }, TEST_TIMEOUT_MS);
+  it("a key exported after the manager started reaches llmspell: the requester's key travels with its request", async () => {
+    // `find` holds no lease: the backend must linger long enough to be looked at.
+    await withLlmspellDouble('linger_seconds = 600\n', async (jenv) => {
+      // The manager starts without any key...
+      await cli(jenv, ['manager']);
+      // ...and a later request brings one, as a user who exported it and reopened the notebook.
+      const found = await runToExit(process.execPath, [CLI, 'find', '--runtime', 'lua', '--provider', 'openai'], {
+        env: { ...jenv.env, OPENAI_API_KEY: 'sk-e2e-not-a-real-key' },
+      });
+      expect(found.code, found.stderr).toBe(0);
+      const connectionFile = found.stdout.trim();
+      const generated = connectionFile.replace(/\.json$/, '-llmspell.toml');
+      const config = await readFile(generated, 'utf8');
+      expect(config).toContain('api_key_env = "OPENAI_API_KEY"');
+      expect(config).not.toContain('sk-e2e');
+      expect((await stat(generated)).mode & 0o777).toBe(0o600);
+      const double = (await processesReferencing(jenv.dir)).find((p) => p.cmdline.includes(DOUBLE));
+      expect(double, 'the double runs').toBeDefined();
+      const environ = (await readFile(`/proc/${double?.pid}/environ`, 'utf8')).split('\0');
+      expect(environ).toContain('OPENAI_API_KEY=sk-e2e-not-a-real-key');
+      // Never written down: not in the registry, not in any log.
+      for (const file of [join(jenv.homeDir, 'registry.json'), ...(await readdir(join(jenv.homeDir, 'logs'))).map((f) => join(jenv.homeDir, 'logs', f))]) {
+        expect(await readFile(file, 'utf8'), file).not.toContain('sk-e2e-not-a-real-key');
+      }
+      await cli(jenv, ['stop-all']);
     });
   }, TEST_TIMEOUT_MS);
 });

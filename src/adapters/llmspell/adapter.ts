@@ -24,6 +24,8 @@ export interface AdapterOptions {
   interruptGraceMs: number;
   logger: Logger;
   maxMessageBytes?: number;
+  /** Said (stderr) in the first cell that runs, e.g. that the provider has no key. */
+  notice?: string;
   /** Automatic restarts of a dying llmspell allowed per minute before the adapter gives up. */
   restartLimit?: number;
   /** The adapter has stopped (shutdown_request, a signal, llmspell unrecoverable): end the process. */
@@ -77,6 +79,7 @@ export class LlmspellAdapter {
       onSubscribe: () => undefined,
       onDropped: (channel, reason) => options.logger.warn({ channel, reason }, 'message refused'),
     });
+    this.#notice = options.notice;
     this.#context = {
       publish: (msgType, content, parent) => this.#frontend.broadcast(msgType, content, parent.header),
       reply: (request, msgType, content) => this.#frontend.reply(this.#channels.get(request) ?? 'shell', request, msgType, content),

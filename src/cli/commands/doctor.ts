@@ -8,6 +8,7 @@ import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
 import { planLaunch } from '../../fleet/plan.js';
 import { findExecutable } from '../../shared/which.js';
+import { providerConfig } from '../../adapters/llmspell/provider-config.js';
 import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
 import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
@@ -95,9 +96,13 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
   return checks;
 }
 
+function withNotice(notice: string | undefined): { generatedNotice?: string } {
+  return notice === undefined ? {} : { generatedNotice: notice };
+}
+
 async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<Check[]> {
   const needing = Object.entries(config.runtimes)
-    // Behind the adapter, `--config {config}` falls back to the provider's built-in profile.
+    // Behind the adapter, `--config {config}` falls back to a config the adapter writes (or a named profile).
     .filter(([, rt]) => rt.argv?.some((a) => a.includes('{config}')) === true && !usesLlmspellAdapter(rt))
     .map(([name]) => name);
   const configFile = config.source ?? join(ctx.home, 'fleet.toml');
@@ -112,6 +117,7 @@ async function checkProviders(config: FleetConfig, ctx: FleetContext): Promise<C
         envKeys: Object.keys(p.env ?? {}),
         runtimesNeedingConfig: needing,
         ...(p.profile !== undefined ? { profile: p.profile } : {}),
+        ...withNotice(providerConfig(name, { ...ctx.env, ...(p.env ?? {}) }).notice),
         fleetConfig: configFile,
       });
     }),

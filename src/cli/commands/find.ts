@@ -1,3 +1,4 @@
+import { providerKeyEnv } from '../../shared/provider-keys.js';
 import type { Command } from 'commander';
 import { publicRecord } from '../fleet-views.js';
 import { action, fleetContext, requirementFrom, withCommonOptions, withManager, writeJson } from './fleet-shared.js';
@@ -13,7 +14,7 @@ export function registerFind(program: Command): void {
       action(async (flags: RequirementFlags) => {
         const ctx = fleetContext(flags);
         const requirement = await requirementFrom(flags, ctx);
-        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'find', requirement }));
+        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'find', requirement, keys: providerKeyEnv(ctx.env) }));
         const record = publicRecord(backendIn(result, 'find'), Date.now());
         if (ctx.json) writeJson(record);
         else process.stdout.write(`${record.connectionFile}\n`);

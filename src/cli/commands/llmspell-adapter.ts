@@ -4,6 +4,8 @@ import { LlmspellAdapter } from '../../adapters/llmspell/adapter.js';
 import { clientConnection, siblingPath } from '../../adapters/llmspell/connection.js';
 import type { InterruptPolicy } from '../../adapters/llmspell/policy.js';
 import { describeError } from '../../shared/errors.js';
+import { providerConfig } from '../../adapters/llmspell/provider-config.js';
+import { writeFileAtomic } from '../../shared/atomic-write.js';
 import { createLogger } from '../../shared/log.js';
 import { runCommand } from '../../shared/process.js';
 import { findExecutable } from '../../shared/which.js';
@@ -21,6 +23,8 @@ interface AdapterFlags {
   startupTimeout: string;
   logLevel: string;
   loopbackUp?: boolean;
+  llmspellProvider?: string;
+  llmspellProviderConfig?: string;
 }
 
 /** In llmspell's argv, replaced by the path of the connection file llmspell writes. */
@@ -41,12 +45,21 @@ export function registerLlmspellAdapter(program: Command): void {
     .option('--interrupt <notice|restart>', 'on interrupt while a cell runs: tell the user it cannot be stopped, or restart llmspell after the grace period', 'notice')
     .option('--interrupt-grace <seconds>', 'with --interrupt restart: how long the cell may still finish', '5')
     .option('--startup-timeout <seconds>', 'how long llmspell may take to answer', '60')
+    .option('--llmspell-provider <name>', 'write a minimal llmspell config for this built-in provider (openai, anthropic, gemini, ollama) from the environment\'s keys, for llmspell\'s --config; without its key llmspell runs with no provider and the first cell says what to set')
+    .option('--llmspell-provider-config <file>', 'where --llmspell-provider writes it (default: beside --connection-file)')
     .option('--loopback-up', 'bring up the loopback interface first (run inside a new network namespace, e.g. under `unshare -rn`, where it starts down)')
     .option('--log-level <level>', 'adapter log level on stderr (the fleet passes info: its stderr is the backend log; alone, stderr may be your terminal)', 'warn')
     .argument('[llmspell-argv...]', `llmspell's argv; ${LLMSPELL_FILE_PLACEHOLDER} is replaced (default: ${DEFAULT_ARGV.join(' ')})`)
     .action(async (argv: string[], flags: AdapterFlags) => {
       await runAdapter(argv, flags);
     });
+}
+
+/** The provider's minimal llmspell config (0600: it names which key variable to read, never the key). */
+async function writeProviderConfig(provider: string, file: string): Promise<{ file: string; notice?: string }> {
+  const { toml, notice } = providerConfig(provider, process.env);
+  await writeFileAtomic(file, toml);
+  return { file, ...(notice !== undefined ? { notice } : {}) };
 }
 
 /** In a new network namespace only `lo` exists, and it is down: llmspell binds 127.0.0.1. */
@@ -79,6 +92,8 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
   const template = argvIn.length > 0 ? argvIn : DEFAULT_ARGV;
   const argv = template.map((a) => a.split(LLMSPELL_FILE_PLACEHOLDER).join(llmspellFile));
   const client = await clientConnection(flags.connectionFile, flags.transport);
+  const written = flags.llmspellProvider !== undefined ? await writeProviderConfig(flags.llmspellProvider, flags.llmspellProviderConfig ?? siblingPath(flags.connectionFile, 'llmspell.toml')) : undefined;
+  if (written?.notice !== undefined) logger.warn({ provider: flags.llmspellProvider }, written.notice.trim());
 
   const llmspellLog = flags.llmspellLog ?? siblingPath(flags.connectionFile, 'llmspell.log');
   let exiting = false;
@@ -94,11 +109,13 @@ async function runAdapter(argvIn: string[], flags: AdapterFlags): Promise<void> 
     interrupt: flags.interrupt as InterruptPolicy,
     interruptGraceMs,
     logger,
+    ...(written?.notice !== undefined ? { notice: written.notice } : {}),
     onStopped: (code) => {
       exiting = true;
       // zeromq would unlink its ipc sockets on close, but exit comes first: nothing of ours stays behind.
       const ours = [
         llmspellFile,
+        ...(written !== undefined ? [written.file] : []),
         ...(client.info.transport === 'ipc' ? CHANNELS.map((c) => endpoint(client.info, c).slice('ipc://'.length)) : []),
         // What we wrote ourselves goes with us (as ipykernel does); a file Jupyter wrote is Jupyter's.
         ...(client.write ? [flags.connectionFile] : []),

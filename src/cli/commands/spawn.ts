@@ -1,3 +1,4 @@
+import { providerKeyEnv } from '../../shared/provider-keys.js';
 import type { Command } from 'commander';
 import type { BackendRecord } from '../../fleet/manager/protocol.js';
 import { parseGroup } from '../fleet-args.js';
@@ -32,7 +33,7 @@ export function registerSpawn(program: Command): void {
       action(async (flags: RequirementFlags) => {
         const ctx = fleetContext(flags);
         const requirement = await requirementFrom(flags, ctx);
-        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'spawn', requirement }));
+        const result = await withManager(ctx, (client) => client.request<unknown>({ op: 'spawn', requirement, keys: providerKeyEnv(ctx.env) }));
         const record = publicRecord(backendIn(result, 'spawn'), Date.now());
         if (ctx.json) writeJson(record);
         else process.stdout.write(backendFields(record));

@@ -30,6 +30,8 @@ export interface FleetManagerOptions {
 export interface SpawnWhere {
   /** Absolute working directory; default the manager's (its home). */
   cwd?: string;
+  /** Provider key variables from the requester, layered over the manager's own environment. */
+  keys?: Record<string, string> | undefined;
 }
 
 export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;

@@ -111,18 +111,18 @@ export class FleetManager {
    * requirement, move the attachments, and tell every other attached router. Concurrent
    * restarts of one backend share the new one; acquires for its requirement wait for it.
    */
-  restart(kernelId: string, routerId?: string): Promise<BackendHandle> {
-    return this.#restarts.join(kernelId, () => this.#restartOnce(kernelId, routerId));
+  restart(kernelId: string, routerId?: string, keys?: Record<string, string>): Promise<BackendHandle> {
+    return this.#restarts.join(kernelId, () => this.#restartOnce(kernelId, routerId, keys));
   }
 
-  async #restartOnce(kernelId: string, routerId: string | undefined): Promise<BackendHandle> {
+  async #restartOnce(kernelId: string, routerId: string | undefined, keys: Record<string, string> | undefined): Promise<BackendHandle> {
     const old = this.#backends.get(kernelId);
     if (old === undefined || old.state !== 'ready') throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId });
     old.replaced = true;
     const routers = this.#attachments.takeAll(old);
     let backend: ManagedBackend;
     try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd })));
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys })));
     } catch (error) {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
@@ -185,7 +185,7 @@ export class FleetManager {
       requirement,
       config,
       home: this.home,
-      env: this.options.env ?? process.env,
+      env: { ...(this.options.env ?? process.env), ...(where.keys ?? {}) },
       logger: this.#log,
       heartbeatGraceMs: this.options.heartbeatGraceMs,
       cwd: where.cwd,

@@ -51,16 +51,16 @@ export type ManagerRequest =
    * request spawns, e.g. the router's (Jupyter starts kernels in the notebook's directory).
    * A shared backend keeps the directory of whoever started it.
    */
-  | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number; cwd?: string }
+  | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number; cwd?: string; keys?: Record<string, string> }
   /** Re-attach after a manager restart (the router already holds the data path). */
   | { id: number; op: 'attach'; kernelId: string; routerId: string; pid: number }
   | { id: number; op: 'release'; kernelId: string; routerId: string }
   /** Restart a shared backend for everyone attached: same requirement, new process, new kernelId. */
-  | { id: number; op: 'restart'; kernelId: string; routerId: string }
+  | { id: number; op: 'restart'; kernelId: string; routerId: string; keys?: Record<string, string> }
   /** Spawn a new backend even if one with the requirement exists (CLI `spawn`). */
-  | { id: number; op: 'spawn'; requirement: Requirement; cwd?: string }
+  | { id: number; op: 'spawn'; requirement: Requirement; cwd?: string; keys?: Record<string, string> }
   /** Find or spawn without attaching (CLI `find`). */
-  | { id: number; op: 'find'; requirement: Requirement; cwd?: string }
+  | { id: number; op: 'find'; requirement: Requirement; cwd?: string; keys?: Record<string, string> }
   | { id: number; op: 'list' }
   | { id: number; op: 'stop'; target: string }
   | { id: number; op: 'stop-all' }

@@ -7,6 +7,7 @@
 import { isAbsolute } from 'node:path';
 import * as v from 'valibot';
 import { SAFE_NAME as NAME } from '../../shared/names.js';
+import { PROVIDER_KEY_NAME } from '../../shared/provider-keys.js';
 import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
@@ -45,13 +46,16 @@ const routerId = text(WANT.routerId);
 const pid = v.pipe(v.number(got(`must be ${WANT.pid}`)), v.safeInteger(got(`must be ${WANT.pid}`)), v.minValue(1, got(`must be ${WANT.pid}`)));
 const cwd = v.optional(v.pipe(v.string(got(`must be ${WANT.cwd}`)), v.check(isAbsolute, got(`must be ${WANT.cwd}`))));
 const id = v.pipe(v.number(), v.safeInteger());
+/** Provider credentials from the requester's environment (src/shared/provider-keys.ts); values are never echoed. */
+const keys = v.optional(v.record(v.pipe(v.string(), v.regex(PROVIDER_KEY_NAME, 'is not a provider key variable')), v.string('must be a string')));
 
 const RequestSchema = v.variant('op', [
   fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'shutdown']) }),
-  fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd }),
-  fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd }),
+  fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
+  fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd, keys }),
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
-  fields({ id, op: v.picklist(['release', 'restart']), kernelId, routerId }),
+  fields({ id, op: v.literal('release'), kernelId, routerId }),
+  fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);
 type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;

@@ -157,18 +157,18 @@ export class ManagerServer {
       case 'ping':
         return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().length } satisfies ManagerInfo;
       case 'acquire':
-        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd });
+        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd, keys: req.keys });
       case 'attach':
         return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
       case 'release':
         fleet.release(req.kernelId, req.routerId);
         return { released: true };
       case 'restart':
-        return fleet.restart(req.kernelId, req.routerId);
+        return fleet.restart(req.kernelId, req.routerId, req.keys);
       case 'spawn':
-        return fleet.spawn(req.requirement, { cwd: req.cwd });
+        return fleet.spawn(req.requirement, { cwd: req.cwd, keys: req.keys });
       case 'find':
-        return fleet.find(req.requirement, { cwd: req.cwd });
+        return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
       case 'list':
         return fleet.list();
       case 'stop':

@@ -258,13 +258,19 @@ def scenario_session(clients: list[Client]) -> None:
     info = a.kc.kernel_info(reply=True, timeout=STEP_TIMEOUT)["content"]
     equal("kernel_info_language_lua", info.get("language_info", {}).get("name"), "lua")
 
-    # First run: no provider config, so llmspell gets the openai provider's built-in profile.
+    # First run: no provider config, so the adapter writes a minimal one for openai; with no key in
+    # the environment it configures no provider (llmspell would refuse to start) and says so.
     pid = backend.llmspell_pid()
     argv = cmdline(pid) if pid else []
-    check("llmspell_argv_profile_openai_prod", "--profile" in argv and argv[argv.index("--profile") + 1] == "openai-prod", argv)
-    check("llmspell_argv_no_config_file", "--config" not in argv and "-c" not in argv, argv)
+    generated = argv[argv.index("--config") + 1] if "--config" in argv else ""
+    check("llmspell_argv_generated_config", generated.endswith("-llmspell.toml") and "--profile" not in argv, argv)
+    try:
+        generated_text = open(generated).read() if generated else ""
+    except OSError as error:
+        generated_text = str(error)
+    check("generated_config_has_no_provider_without_a_key", generated_text.startswith("# Written by llmspell-fleet") and "[providers" not in generated_text, generated_text)
     check("llmspell_argv_kernel_start_port_0", argv[argv.index("kernel"):argv.index("kernel") + 4] == ["kernel", "start", "--port", "0"] if "kernel" in argv else False, argv)
-    check("backend_log_names_the_profile", "llmspell --profile openai-prod kernel start" in backend.log_text(), backend.log_file)
+    check("backend_log_names_the_config", f"llmspell --config {generated} kernel start" in backend.log_text(), backend.log_file)
 
     cells: list[dict[str, Any]] = []
 
@@ -274,7 +280,10 @@ def scenario_session(clients: list[Client]) -> None:
         return r
 
     r = run('print("hello from lua")')
-    equal("print_output", (r["stdout"], r["stderr"], results_text(r), r["reply"]["status"]), ("hello from lua\n", "", [], "ok"))
+    check("first_cell_says_no_api_key", "No API key for openai: set OPENAI_API_KEY" in r["stderr"], r["stderr"])
+    equal("print_output", (r["stdout"], results_text(r), r["reply"]["status"]), ("hello from lua\n", [], "ok"))
+    r = run('print("again")')
+    equal("the_notice_is_said_once", (r["stdout"], r["stderr"]), ("again\n", ""))
     r = run("return 2+3")
     equal("return_result", (results_text(r), r["stdout"], r["reply"]["status"]), (["5"], "", "ok"))
     equal("result_execution_count", [c.get("execution_count") for c in r["results"]], [r["reply"]["execution_count"]])

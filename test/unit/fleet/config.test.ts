@@ -26,8 +26,7 @@ describe('defaults', () => {
     expect(d.runtimes.javascript).toEqual({ argv: [...TSLAB_ARGV], connection: 'router-writes' });
     expect(d.runtimes.python).toEqual({ kernelspec: 'python3' });
     expect(Object.keys(d.providers).sort()).toEqual(['anthropic', 'gemini', 'ollama', 'openai']);
-    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
-    expect(d.providers.anthropic?.profile).toBe('claude-prod');
+    expect(d.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
     expect(d.source).toBeUndefined();
   });
 
@@ -77,7 +76,7 @@ config = "local/llmspell.toml"
     // relative config paths mean "next to fleet.toml"
     expect(c.providers.local).toEqual({ config: '/etc/llmspell/local/llmspell.toml' });
     // untouched defaults survive the merge
-    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' }, profile: 'ollama' });
+    expect(c.providers.ollama).toEqual({ env: { LLMSPELL_PROVIDER: 'ollama' } });
   });
 
   it('a user runtime table replaces the default of that name wholesale', () => {

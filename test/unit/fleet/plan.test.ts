@@ -92,11 +92,15 @@ describe('planLaunch', () => {
     expect(plan.secretEnvKeys.sort()).toEqual(['LLMSPELL_PROVIDER', 'LLMSPELL_PROVIDER_OPENAI_MODEL', 'OPENAI_API_KEY']);
   });
 
-  it('lua with a provider that has no config file: its built-in llmspell profile, or no flag at all', async () => {
+  it('lua with a provider that has no config file: a minimal config the adapter writes, or the profile it names', async () => {
     const plan = await planLaunch({ requirement: { runtime: 'lua', provider: 'anthropic' }, config: config(), home, kernelId: 'k2', env });
-    expect(plan.adapter?.llmspellArgv.slice(0, 4)).toEqual(['llmspell', '--profile', 'claude-prod', 'kernel']);
-    const custom = await planLaunch({ requirement: { runtime: 'lua', provider: 'mine' }, config: config('[providers.mine]\nenv = { A = "b" }\n'), home, kernelId: 'k3', env });
-    expect(custom.adapter?.llmspellArgv.slice(0, 3)).toEqual(['llmspell', 'kernel', 'start']);
+    const generated = join(home, 'backends', 'k2-llmspell.toml');
+    expect(plan.adapter?.llmspellArgv.slice(0, 4)).toEqual(['llmspell', '--config', generated, 'kernel']);
+    const i = plan.argv.indexOf('--llmspell-provider');
+    expect(plan.argv.slice(i, i + 4)).toEqual(['--llmspell-provider', 'anthropic', '--llmspell-provider-config', generated]);
+    const named = await planLaunch({ requirement: { runtime: 'lua', provider: 'mine' }, config: config('[providers.mine]\nprofile = "rag-dev"\n'), home, kernelId: 'k3', env });
+    expect(named.adapter?.llmspellArgv.slice(0, 4)).toEqual(['llmspell', '--profile', 'rag-dev', 'kernel']);
+    expect(named.argv).not.toContain('--llmspell-provider');
   });
 
   it('{config} used other than as --config {config}, with no config file: BAD_CONFIG saying what to set', async () => {

@@ -15,6 +15,7 @@ describe('parseRequest', () => {
     ['stop by port', { id: 6, op: 'stop', target: '5001' }, { id: 6, op: 'stop', target: '5001' }],
     ['stop-all', { id: 7, op: 'stop-all' }, { id: 7, op: 'stop-all' }],
     ['acquire with a cwd', { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }, { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }],
+    ['acquire with provider keys', { id: 9, op: 'acquire', requirement: req, routerId: 'r', pid: 1, keys: { OPENAI_API_KEY: 'sk-x' } }, { id: 9, op: 'acquire', requirement: req, routerId: 'r', pid: 1, keys: { OPENAI_API_KEY: 'sk-x' } }],
     ['spawn with a cwd', { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }, { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }],
   ])('accepts %s', (_name, input, expected) => {
     expect(parseRequest(JSON.stringify(input))).toEqual({ ok: true, request: expected });
@@ -52,6 +53,7 @@ describe('parseRequest: messages name the op, the field, the value and what it m
     ['pid 0', { id: 5, op: 'attach', kernelId: 'k', routerId: 'r', pid: 0 }, 'op "attach": pid must be a positive integer (got 0)'],
     ['a bad kernelId', { id: 5, op: 'restart', kernelId: '/etc', routerId: 'r' }, 'op "restart": kernelId must be a backend id (letters, digits, _ . -) (got "/etc")'],
     ['no target', { id: 6, op: 'stop' }, 'op "stop": target is missing: it must be a backend id or one of its ports'],
+    ['a key variable that is not a provider key (no other env may pass)', { id: 7, op: 'find', requirement: { runtime: 'lua', provider: 'p' }, keys: { LD_PRELOAD: '/x.so' } }, 'op "find": keys.LD_PRELOAD is not a provider key variable'],
     ['a routerId over 256 characters', { id: 8, op: 'release', kernelId: 'k', routerId: 'x'.repeat(300) }, `op "release": routerId must be a string of 1-256 characters (got "${'x'.repeat(60)}"... (300 characters))`],
   ])('%s', (_name, request, message) => {
     expect(parseRequest(JSON.stringify(request))).toEqual({ ok: false, id: request.id, message });
