@@ -99,7 +99,7 @@ async function scenario(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise
     return result;
   } catch (error) {
     await stopManager().catch(() => undefined);
-    await waitForNoProcesses(jenv.dir, 15_000).catch((e: unknown) => console.error(`[e2e] after the failure: ${String(e)}`));
+    await waitForNoProcesses(jenv.dir, 60_000).catch((e: unknown) => console.error(`[e2e] after the failure: ${String(e)}`));
     throw error;
   } finally {
     if (run !== undefined && (run.code !== 0 || process.env.FLEET_E2E_VERBOSE)) console.error(`[e2e] fleet_check ${name} stderr:\n${run.stderr.slice(-8000)}`);
@@ -109,7 +109,7 @@ async function scenario(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise
 /** The end of every test: the manager stops (with whatever it still owns), nothing is left. */
 async function nothingLeft(): Promise<void> {
   await stopManager();
-  await waitForNoProcesses(jenv.dir, 15_000);
+  await waitForNoProcesses(jenv.dir, 60_000);
 }
 
 /**

@@ -157,7 +157,7 @@ describe('the "LLMSpell (Lua)" kernelspec with real Jupyter clients', () => {
       expect(result?.skips.map((s) => s.test.replace(/ \(.*\)$/, '')).sort(), why).toEqual(EXPECTED_SKIPPED);
       expect(result?.ok, why).toBe(true);
       expect(run.code, why).toBe(0);
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
     });
   }, TEST_TIMEOUT_MS);
 
@@ -198,7 +198,7 @@ describe('the "LLMSpell (Lua)" kernelspec with real Jupyter clients', () => {
       } finally {
         if (adapter.child.exitCode === null && adapter.child.signalCode === null) adapter.child.kill('SIGKILL');
       }
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
     });
   }, TEST_TIMEOUT_MS);
 });

@@ -14,7 +14,7 @@ async function scenario(name: string): Promise<void> {
     expect(Object.entries(r.result!.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
     expect(r.code, why).toBe(0);
     if (r.result!.recovery) console.log(`[router-lifecycle] ${name}: ${JSON.stringify(r.result!.recovery)}`);
-    await waitForNoProcesses(jenv.dir, 15_000);
+    await waitForNoProcesses(jenv.dir, 60_000);
   });
 }
 
@@ -37,7 +37,7 @@ describe('router lifecycle through jupyter_client (ipykernel backend, local mode
       expect(router).toBeGreaterThan(1);
       expect(backend).toBeGreaterThan(1);
       // The parent is gone now; the router polls JPY_PARENT_PID once a second.
-      await waitForNoProcesses(jenv.dir, 10_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
       expect(await isRunning(router!)).toBe(false);
       expect(await isRunning(backend!)).toBe(false);
     });

@@ -55,7 +55,7 @@ async function withLlmspellDouble(toml: string, fn: (jenv: JupyterEnv) => Promis
     await setupFleet(jenv, { toml });
     await fn(jenv);
     await stopFleetManager(jenv.homeDir);
-    await waitForNoProcesses(jenv.dir, 15_000);
+    await waitForNoProcesses(jenv.dir, 60_000);
   });
 }
 

@@ -137,7 +137,7 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
         expect(result.execute_reply?.status).toBe('ok');
         expect(result.shutdown_reply?.status).toBe('ok');
 
-        const exit = await Promise.race([exited, delay(20_000).then(() => undefined)]);
+        const exit = await Promise.race([exited, delay(60_000).then(() => undefined)]);
         expect(exit, `router exit after shutdown_request\n${why}`).toEqual({ code: 0, signal: null });
         if (mode === 'local') {
           // The router stops its own backend before it exits.
@@ -145,8 +145,8 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
           expect(existsSync(backendFile!), `${backendFile} left behind`).toBe(false);
         } else {
           // linger_seconds = 0: the manager stops it once its last router has left.
-          expect(await eventually(async () => !(await isRunning(standin.pid)), 15_000), 'stand-in still running 15 s after its only router left').toBe(true);
-          expect(await eventually(() => !existsSync(backendFile!), 5_000), `${backendFile} left behind`).toBe(true);
+          expect(await eventually(async () => !(await isRunning(standin.pid)), 60_000), 'stand-in still running 60 s after its only router left').toBe(true);
+          expect(await eventually(() => !existsSync(backendFile!), 60_000), `${backendFile} left behind`).toBe(true);
         }
       } finally {
         if (router.exitCode === null && router.signalCode === null) {
@@ -155,7 +155,7 @@ describe('router with an llmspell backend (llmspell stand-in) through jupyter_cl
         }
       }
       await stopFleetManager(jenv.homeDir);
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
     });
   }, 150_000);
 });

@@ -85,7 +85,7 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
  * Waits until no process references `dir` (killing and reporting leftovers, see
  * waitForNoProcesses), then removes `dir` in any case.
  */
-export async function cleanupJupyterEnv(dir: string, timeoutMs = 15_000): Promise<void> {
+export async function cleanupJupyterEnv(dir: string, timeoutMs = 30_000): Promise<void> {
   try {
     // Shared backends outlive their routers by design; the test's own manager must go too.
     const { stopFleetManager } = await import('./fleet-env.js');
@@ -350,7 +350,7 @@ export function defineClientSuite(target: ClientTarget): void {
       await target.setup(jenv);
       const r = await fn(jenv);
       await target.teardown?.(jenv);
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
       return r;
     });
   }
