@@ -18,6 +18,7 @@ import type { WireMessage } from '../../src/wire/codec.js';
 import type { ConnectionInfo } from '../../src/wire/connection-file.js';
 import { executeCell } from '../../src/wire/execute.js';
 import { waitForReady } from '../../src/wire/ready.js';
+import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
@@ -123,10 +124,7 @@ type ErrorCheckResult = CheckResult & {
 async function clientSession(jenv: JupyterEnv, router: Router, readyTimeoutS = 60): Promise<{ result: ErrorCheckResult; why: string }> {
   const run = await runPython<ErrorCheckResult>('error_check.py', [router.connectionFile, '1+1', String(readyTimeoutS)], { env: jenv.env, timeoutMs: 100_000 });
   const why = `${describeRun('error_check', run)}\n${router.log()}`;
-  expect(run.result, why).toBeDefined();
-  const result = run.result!;
-  expect(Object.entries(result.checks).filter(([, c]) => !c.ok).map(([n]) => n), why).toEqual([]);
-  expect(run.code, why).toBe(0);
+  const result = expectChecksPassed(run, { exactly: ['ready', 'kernel_info', 'execute', 'kernel_info_after', 'shutdown'] }, why);
   expect(result.kernel_info?.status, why).toBe('ok');
   expect(result.kernel_info_after?.status, `the router stopped answering after the error\n${why}`).toBe('ok');
   expect(result.shutdown_reply?.status, why).toBe('ok');
