@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -79,7 +79,7 @@ async function failing(args: string[]): Promise<CliRun> {
   return r;
 }
 
-async function waitGone(pid: number, ms = 10_000): Promise<void> {
+async function waitGone(pid: number, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while ((await isRunning(pid)) && Date.now() < deadline) await delay(50);
   expect(await isRunning(pid), `pid ${pid} still running`).toBe(false);
@@ -133,7 +133,7 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     try {
       await fleet(['stop-all']);
       await shutdownManager(jenv.homeDir);
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
     } finally {
       await jenv.cleanup();
     }
@@ -247,10 +247,15 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 15_000;
-    while (!out.includes('ready') && Date.now() < deadline) await delay(50);
-    expect(out).toContain(`kernel ${ids.found} ready`);
-    await delay(300); // following now
+    const until = async (text: string): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes(text) && Date.now() < deadline) await delay(50);
+      expect(out).toContain(text);
+    };
+    await until(`kernel ${ids.found} ready`);
+    // Following: a line appended to the backend's log shows up (and then Ctrl-C ends it).
+    await appendFile(join(jenv.homeDir, 'logs', `${ids.found}.log`), 'appended while following\n');
+    await until('appended while following');
     child.kill('SIGINT');
     expect(await exited).toBe(0);
 

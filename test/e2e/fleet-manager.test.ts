@@ -69,7 +69,7 @@ async function managerPids(jenv: JupyterEnv): Promise<number[]> {
   return (await processesReferencing(jenv.dir)).filter((p) => p.cmdline.includes(' manager')).map((p) => p.pid);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+async function until(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

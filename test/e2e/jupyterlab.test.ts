@@ -179,7 +179,7 @@ describe('JupyterLab in headless Chromium', () => {
       }
       await stopFleetManager(jenv.homeDir);
       // Router, manager, adapter, the double, tslab, the server and Chromium all carry the env's dir.
-      await waitForNoProcesses(jenv.dir, 30_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
     }, 30_000);
   }, TEST_TIMEOUT_MS);
 });

@@ -6,6 +6,8 @@
  * its connection file and run `llmspell-fleet router --connection-file F`.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withJupyterEnv } from '../helpers/e2e.js';
 import {
@@ -94,23 +96,27 @@ describe('router relay (flood-kernel fixture)', () => {
   }, TEST_TIMEOUT_MS);
 
   it('answers control while shell runs a long flood (control is never stuck behind shell or iopub)', async () => {
-    await withRoutedClient({}, async ({ client }) => {
-      const n = 100_000;
+    await withRoutedClient({}, async ({ jenv, client }) => {
+      // The flood goes on until the test has its control reply (and creates this file), so the
+      // order below is what the router does, not how fast the machine is.
+      const release = join(jenv.dir, 'release-flood');
       let streams = 0;
       let msgId = '';
       const off = client.onIopub(({ msg }) => {
         if (msg.msgType === 'stream' && msg.parentHeader.msg_id === msgId) streams++;
       });
       const firstOutput = client.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === msgId);
-      const exec = client.execute(`flood ${n} ${FLOOD_SIZE}`);
+      const exec = client.execute(`flood-until ${release} ${FLOOD_SIZE}`);
       msgId = exec.msgId;
       const execIdle = client.idle(exec.msgId);
       await within(firstOutput, 30_000, 'the first stream message of the flood');
       const info = client.request('control', 'kernel_info_request', {});
       const controlReply = await within(info.reply, 30_000, 'kernel_info_reply on control during the flood');
       const streamsAtControlReply = streams;
+      await writeFile(release, '');
       const [execReply] = await within(Promise.all([exec.reply, execIdle]), 120_000, 'the flood to finish');
       off();
+      const n = execReply.msg.content<{ flood_published: number }>().flood_published;
       log(`control reply after ${streamsAtControlReply} of ${n} stream messages; execute_reply after ${streams}`);
       expect(controlReply.msg.content<{ implementation: string }>().implementation).toBe('flood-kernel');
       expect(controlReply.seq, 'control kernel_info_reply arrived after the flood execute_reply').toBeLessThan(execReply.seq);
@@ -168,35 +174,37 @@ describe('router relay (flood-kernel fixture)', () => {
       // A round trip means an echo of exactly the bytes sent (HeartbeatClient checks them).
       expect(await pingHeartbeat(backend, 5000)).toBeGreaterThanOrEqual(0);
 
-      const blockMs = 8000;
+      // The backend blocks until the test creates this file, so the pings below cannot outlast it.
+      const release = join(jenv.dir, 'release-block');
       let msgId = '';
       const busy = client.nextIopub((m) => m.msgType === 'status' && m.parentHeader.msg_id === msgId && m.content<{ execution_state: string }>().execution_state === 'busy');
-      const exec = client.execute(`block ${blockMs}`);
+      const exec = client.execute(`block-until ${release}`);
       msgId = exec.msgId;
       let replied = false;
       void exec.reply.then(() => (replied = true));
-      await within(busy, 10_000, 'busy status of the blocking execute');
+      await within(busy, 30_000, 'busy status of the blocking execute');
 
-      // The backend's own heartbeat and the router's, side by side while the backend spins.
+      // The backend's own heartbeat and the router's, side by side while the backend is blocked.
+      // The router's echoes get a generous bound (a busy machine is slow, not silent); the
+      // backend's silence is what a blocked backend shows however long one waits.
       const routerPings = (async () => {
         const echoes: string[] = [];
         for (let i = 0; i < 5; i++) {
-          echoes.push((await pingHeartbeat(router.info, 1000)) === undefined ? 'no echo' : 'ok');
+          echoes.push((await pingHeartbeat(router.info, 10_000)) === undefined ? 'no echo' : 'ok');
         }
         return echoes;
       })();
       const [echoes, backendEcho] = await Promise.all([routerPings, pingHeartbeat(backend, 1500)]);
-      const stillBlocked = !replied;
       expect(echoes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
-      // The backend really was unresponsive meanwhile: its own heartbeat went unanswered.
-      expect(stillBlocked, `the block of ${blockMs} ms ended before the pings were done`).toBe(true);
       expect(backendEcho, 'the backend answered its heartbeat while blocked').toBeUndefined();
+      expect(replied, 'the blocking execute was answered before the block was released').toBe(false);
+      await writeFile(release, '');
       const reply = await within(exec.reply, 30_000, 'execute_reply of the block');
       expect(reply.msg.content<{ status: string }>().status).toBe('ok');
     });
   }, TEST_TIMEOUT_MS);
 
-  it('tells every client within 3 s when an idle backend stops answering its heartbeat (SIGSTOP), and when it answers again (SIGCONT)', async () => {
+  it('tells every client when an idle backend stops answering its heartbeat (SIGSTOP), not before heartbeat_timeout_seconds, and when it answers again (SIGCONT)', async () => {
     await withRoutedClient({}, async ({ router, client: a, kernelInfo }) => {
       const b = new TestClient(router.info);
       let stoppedPid: number | undefined;
@@ -210,22 +218,25 @@ describe('router relay (flood-kernel fixture)', () => {
         const stoppedAt = Date.now();
         process.kill(pid, 'SIGSTOP');
         stoppedPid = pid;
-        const [na] = await within(lost, 10_000, 'the heartbeat notice on both clients');
+        const [na] = await within(lost, 30_000, 'the heartbeat notice on both clients');
         const noticedMs = na.at - stoppedAt;
         log(`backend SIGSTOPped: both clients told after ${noticedMs} ms`);
-        expect(na.msg.content<{ name: string; text: string }>()).toMatchObject({ name: 'stderr', text: expect.stringContaining(`pid ${pid}`) });
-        expect(noticedMs, 'heartbeat silence noticed later than 3 s').toBeLessThanOrEqual(3000 + 250);
+        const text = na.msg.content<{ name: string; text: string }>();
+        expect(text).toMatchObject({ name: 'stderr', text: expect.stringContaining(`pid ${pid}`) });
+        // How soon it is noticed depends on the machine (the figure is logged); that the silence
+        // it reports is at least heartbeat_timeout_seconds (2.5 s) does not.
+        expect(Number(/for ([\d.]+) s/.exec(text.text)?.[1]), text.text).toBeGreaterThanOrEqual(2.5);
         // The router answers `%llmspell status` itself, so it works while the backend is stopped.
         let statusId = '';
         const statusText = a.nextIopub((m) => m.msgType === 'stream' && m.parentHeader.msg_id === statusId);
         statusId = a.execute('%llmspell status').msgId;
-        const shownStatus = await within(statusText, 10_000, '%llmspell status output');
+        const shownStatus = await within(statusText, 30_000, '%llmspell status output');
         expect(shownStatus.msg.content<{ text: string }>().text).toMatch(new RegExp(`pid ${pid}, heartbeat silent for [\\d.]+ s`));
 
         const back = Promise.all([notice(a, /answers its heartbeat again/), notice(b, /answers its heartbeat again/)]);
         process.kill(pid, 'SIGCONT');
         stoppedPid = undefined;
-        await within(back, 10_000, 'the heartbeat-back notice on both clients');
+        await within(back, 30_000, 'the heartbeat-back notice on both clients');
         const ex = a.execute('echo still here');
         const [reply] = await within(Promise.all([ex.reply, a.idle(ex.msgId)]), 30_000, 'an execute after SIGCONT');
         expect(reply.msg.content<{ status: string }>().status).toBe('ok');

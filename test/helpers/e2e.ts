@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requirePackageRoot } from '../../src/shared/package.js';
+import { expectChecksPassed, type ExpectedChecks } from './checks.js';
 import { waitForNoProcesses } from './processes.js';
 
 /** Absolute path of the repository root (where package.json is). */
@@ -85,7 +86,7 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
  * Waits until no process references `dir` (killing and reporting leftovers, see
  * waitForNoProcesses), then removes `dir` in any case.
  */
-export async function cleanupJupyterEnv(dir: string, timeoutMs = 15_000): Promise<void> {
+export async function cleanupJupyterEnv(dir: string, timeoutMs = 30_000): Promise<void> {
   try {
     // Shared backends outlive their routers by design; the test's own manager must go too.
     const { stopFleetManager } = await import('./fleet-env.js');
@@ -305,20 +306,9 @@ function log(message: string): void {
   console.log(`[e2e] ${message}`);
 }
 
-/** Asserts that a check script passed: exit 0, ok, and exactly the named checks all ok. */
-function expectChecks(name: string, run: RunPythonResult<CheckResult>, names?: readonly string[]): CheckResult {
-  const why = describeRun(name, run);
-  expect(run.timedOut, why).toBe(false);
-  expect(run.result, why).toBeDefined();
-  const result = run.result as CheckResult;
-  const failed = Object.entries(result.checks)
-    .filter(([, c]) => !c.ok)
-    .map(([n]) => n);
-  expect(failed, why).toEqual([]);
-  if (names !== undefined) expect(Object.keys(result.checks), why).toEqual([...names]);
-  expect(result.ok, why).toBe(true);
-  expect(run.code, why).toBe(0);
-  return result;
+/** Asserts that a check script passed: exit 0, ok, and the expected checks there and all ok. */
+function expectChecks(name: string, run: RunPythonResult<CheckResult>, expected: ExpectedChecks): CheckResult {
+  return expectChecksPassed(run, expected, describeRun(name, run));
 }
 
 function expectUnittest(name: string, run: RunPythonResult<UnittestResult>, expectedSkips: readonly string[]): UnittestResult {
@@ -350,7 +340,7 @@ export function defineClientSuite(target: ClientTarget): void {
       await target.setup(jenv);
       const r = await fn(jenv);
       await target.teardown?.(jenv);
-      await waitForNoProcesses(jenv.dir, 15_000);
+      await waitForNoProcesses(jenv.dir, 60_000);
       return r;
     });
   }
@@ -362,7 +352,7 @@ export function defineClientSuite(target: ClientTarget): void {
           env: jenv.env,
           timeoutMs: SCRIPT_TIMEOUT_MS,
         });
-        const result = expectChecks('session_check', run, SESSION_CHECKS);
+        const result = expectChecks('session_check', run, { exactly: SESSION_CHECKS });
         const timings = Object.entries(result.checks)
           .map(([n, c]) => `${n}=${c.seconds ?? '?'}s`)
           .join(' ');
@@ -380,12 +370,9 @@ export function defineClientSuite(target: ClientTarget): void {
             env: jenv.env,
             timeoutMs: SCRIPT_TIMEOUT_MS,
           });
-          const result = expectChecks('console_check', run, [
-            'exited_in_time',
-            'exit_status_0',
-            'output',
-            'connection_file_removed',
-          ]);
+          const result = expectChecks('console_check', run, {
+            exactly: ['exited_in_time', 'exit_status_0', 'output', 'connection_file_removed'],
+          });
           expect(result.stdout).toContain('answer: 42');
           log(`console_check ${target.label}/${kernel}: ${run.durationMs} ms`);
         });
@@ -435,17 +422,14 @@ export function defineClientSuite(target: ClientTarget): void {
           env: jenv.env,
           timeoutMs: SCRIPT_TIMEOUT_MS,
         });
-        const result = expectChecks('big_buffer', run);
-        expect(result.bytes).toBe(20 * 1024 * 1024);
-        for (const name of [
+        const result = expectChecks('big_buffer', run, [
           'echo_kernel_received_intact',
           'echo_buffers_back_intact',
           'multi_kernel_received_intact',
           'multi_buffers_back_intact',
           'generated_buffer_intact',
-        ]) {
-          expect(result.checks[name]?.ok, name).toBe(true);
-        }
+        ]);
+        expect(result.bytes).toBe(20 * 1024 * 1024);
         log(`big_buffer ${target.label}: ${run.durationMs} ms ${JSON.stringify(result.checks.echo_buffers_back_intact?.detail)}`);
       });
     }, TEST_TIMEOUT_MS);
@@ -461,7 +445,7 @@ export function defineClientSuite(target: ClientTarget): void {
             env: jenv.env,
             timeoutMs: SCRIPT_TIMEOUT_MS,
           });
-          const result = expectChecks('flood', run, ['reply_ok', 'ends_with_newline', 'all_lines_in_order', 'no_other_output']);
+          const result = expectChecks('flood', run, { exactly: ['reply_ok', 'ends_with_newline', 'all_lines_in_order', 'no_other_output'] });
           expect(result.n).toBe(lines);
           expect((result.checks.all_lines_in_order?.detail as { lines: number }).lines).toBe(lines);
           log(

@@ -62,7 +62,7 @@ export async function processesReferencing(marker: string): Promise<ProcessInfo[
  * kills them with SIGKILL (so that one failing test does not leave load behind for the
  * next ones) and throws an error that lists them.
  */
-export async function waitForNoProcesses(marker: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForNoProcesses(marker: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let left = await processesReferencing(marker);
   while (left.length > 0 && Date.now() < deadline) {

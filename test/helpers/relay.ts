@@ -88,7 +88,7 @@ export async function startRouter(jenv: JupyterEnv, options: { mode?: Mode; env?
 /** Every process the test started is gone (the fleet manager, if one was started, is stopped first). */
 export async function expectNothingLeft(jenv: JupyterEnv): Promise<void> {
   await stopFleetManager(jenv.homeDir);
-  await waitForNoProcesses(jenv.dir, 15_000);
+  await waitForNoProcesses(jenv.dir, 60_000);
 }
 
 /** The fixture without a router, as a client would see it if it launched the kernel itself. */

@@ -88,7 +88,7 @@ def main() -> None:
         out["kernel_info"] = (step("kernel_info", lambda: kc.kernel_info(reply=True, timeout=30)) or {}).get("content")
         step("execute", lambda: run_cell(kc))
         out["kernel_info_after"] = (step("kernel_info_after", lambda: kc.kernel_info(reply=True, timeout=30)) or {}).get("content")
-        out["shutdown_reply"] = (step("shutdown", lambda: kc.shutdown(reply=True, timeout=10)) or {}).get("content")
+        out["shutdown_reply"] = (step("shutdown", lambda: kc.shutdown(reply=True, timeout=30)) or {}).get("content")
     finally:
         kc.stop_channels()
 

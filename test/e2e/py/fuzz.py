@@ -121,7 +121,7 @@ def main() -> int:
         for _ in range(200):
             payload = os.urandom(rng.randrange(1, 256))
             hb.send(payload)
-            if hb.poll(5000) and hb.recv() == payload:
+            if hb.poll(30000) and hb.recv() == payload:
                 echoed += 1
         hb.close()
         check("hb_echoes_random_payloads", echoed == 200, echoed)

@@ -124,7 +124,7 @@ class TslabKernelTests(PatientExecuteMixin, jkt.KernelTests):
         self.assertIn("Error: fleet-boom", self.stream_text(outputs, "stderr"))
         # tslab aborts executions for 200 ms after an error; wait (bounded) until it takes
         # code again so that the next test does not see an "abort".
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while True:
             reply, _ = self.raw_execute("1")
             if reply["content"]["status"] == "ok":

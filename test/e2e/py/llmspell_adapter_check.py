@@ -363,10 +363,10 @@ def scenario_session(clients: list[Client]) -> None:
     for c in (a, b):
         c.shutdown()
         clients.remove(c)
-    gone = wait_until(lambda: not running(adapter) and not double_pids(), 30)
+    gone = wait_until(lambda: not running(adapter) and not double_pids())
     check("no_adapter_no_llmspell_after_shutdown", gone, {"adapter": running(adapter), "doubles": double_pids()})
     backends = os.path.join(HOME, "backends")
-    left = wait_until(lambda: not [f for f in os.listdir(backends) if f.startswith(backend.kernel_id)], 10)
+    left = wait_until(lambda: not [f for f in os.listdir(backends) if f.startswith(backend.kernel_id)])
     check("connection_files_and_ipc_sockets_removed", left, os.listdir(backends))
 
 
@@ -412,7 +412,7 @@ def scenario_restart(clients: list[Client]) -> None:
     equal("next_cell_runs_on_a_new_llmspell", (r["stdout"], r["reply"]["status"]), ("nil\n", "ok"))
     check("next_cell_says_llmspell_restarted", "llmspell restarted" in r["stderr"], r["stderr"])
     new = backend.llmspell_pid()
-    old_gone = wait_until(lambda: not running(old), 10)
+    old_gone = wait_until(lambda: not running(old))
     check("old_llmspell_gone_new_one_runs", old_gone and new is not None and new != old, {"old": old, "new": new})
     r = a.execute("print('once')")
     equal("notice_only_once", (r["stdout"], r["stderr"]), ("once\n", ""))

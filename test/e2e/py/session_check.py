@@ -16,7 +16,7 @@ Checks, in order (a check that fails is recorded and the next one still runs):
   comm                 kernel registers target "echo"; client comm_open -> echoed open data,
                        comm_info lists the comm, comm_msg -> echoed comm_msg (parent = ours),
                        comm_close -> comm gone from comm_info
-  interrupt            `time.sleep(30)` running -> km.interrupt_kernel() -> reply error
+  interrupt            `time.sleep(600)` running -> km.interrupt_kernel() -> reply error
                        KeyboardInterrupt within 10 s; the kernel still executes afterwards
   restart              km.restart_kernel(now=False): new pid, a new client (own session id)
                        gets ready, a variable set before is gone (NameError)
@@ -45,7 +45,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 KERNEL_NAME = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KERNEL_NAME", "python3")
 START_TIMEOUT = 60.0
-STEP_TIMEOUT = 20.0
+STEP_TIMEOUT = 60.0
 
 
 def log(*args: Any) -> None:
@@ -352,7 +352,7 @@ def main() -> int:
 
     def c_interrupt() -> Any:
         kc = state["kc"]
-        msg_id = kc.execute('import time; print("sleeping", flush=True); time.sleep(30)')
+        msg_id = kc.execute('import time; print("sleeping", flush=True); time.sleep(600)')
         busy = False
         running = False
         deadline = time.monotonic() + STEP_TIMEOUT
@@ -368,7 +368,7 @@ def main() -> int:
                 running = True
         t0 = time.monotonic()
         km.interrupt_kernel()
-        reply, iopub = run_request(kc, msg_id, timeout=10)
+        reply, iopub = run_request(kc, msg_id, timeout=STEP_TIMEOUT)
         assert reply is not None
         elapsed = round(time.monotonic() - t0, 3)
         content = reply["content"]
@@ -406,7 +406,7 @@ def main() -> int:
         for ch in (kc.shell_channel, kc.iopub_channel):
             while ch.msg_ready():
                 ch.get_msg(timeout=0)
-        reply, iopub = execute(kc, "6*7", timeout=30)
+        reply, iopub = execute(kc, "6*7", timeout=STEP_TIMEOUT)
         results = [m["content"]["data"]["text/plain"] for m in iopub if m["msg_type"] == "execute_result"]
         expect(reply["content"]["status"] == "ok" and results == ["42"], f"old client got {results}")
         return "old client works after restart"

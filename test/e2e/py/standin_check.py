@@ -56,7 +56,7 @@ def main() -> None:
         check("execute", reply["content"]["status"] == "ok" and out["stdout"] == 'print("hi")', out["stdout"], t)
 
         t = time.monotonic()
-        reply = kc.shutdown(reply=True, timeout=10)
+        reply = kc.shutdown(reply=True, timeout=30)
         out["shutdown_reply"] = reply["content"]
         check("shutdown_reply", reply["content"].get("status") == "ok", reply["content"], t)
     except Exception as error:  # reported, not raised: the JSON line is the result

@@ -230,7 +230,7 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+async function waitFor(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -63,7 +63,7 @@ describe('acquireLock', () => {
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
     await once(child, 'exit');
     await writeFile(lockFile, `${child.pid} 1\n`);
-    const lock = await acquireLock(lockFile, { timeoutMs: 2000 });
+    const lock = await acquireLock(lockFile, { timeoutMs: 30_000 });
     expect(parseLock(await readFile(lockFile, 'utf8'))?.pid).toBe(process.pid);
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
@@ -73,7 +73,7 @@ describe('acquireLock', () => {
     await writeFile(lockFile, '');
     const old = new Date(Date.now() - 60_000);
     await utimes(lockFile, old, old);
-    const lock = await acquireLock(lockFile, { timeoutMs: 2000 });
+    const lock = await acquireLock(lockFile, { timeoutMs: 30_000 });
     await lock.release();
   });
 });
