@@ -7,7 +7,7 @@ import type { ManagedBackend, RouterRef } from './entry.js';
 import type { BackendRecord } from './protocol.js';
 
 export interface AttachmentsOptions {
-  /** Read when a backend goes idle, so a config edit applies to the next idle period. */
+  /** Read when a backend goes idle: linger_seconds from the config last loaded (at manager start and at each backend launch). */
   lingerMs(): number;
   /** The attached set or idleSince changed: the registry is rewritten. */
   onChange(): void;
