@@ -29,6 +29,9 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; 
 
 echo "setup: Python venv with the Jupyter pieces (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
+# This package is "type": "module"; without this, Node would read JupyterLab's own .js helpers
+# under .venv as ES modules and they would fail (its build check prints errors at every start).
+[ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
 echo "setup: build"

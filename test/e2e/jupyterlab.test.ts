@@ -56,6 +56,9 @@ async function putDoubleOnPath(jenv: JupyterEnv): Promise<void> {
   await writeFile(script, `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
   await chmod(script, 0o755);
   jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+  // As a user with a key: without one, the first lua cell would also show the adapter's notice
+  // that LLM calls need it (tested in router-llmspell-adapter.test.ts). The double calls nothing.
+  jenv.env.OPENAI_API_KEY = 'sk-jupyterlab-test-not-a-key';
 }
 
 /**
