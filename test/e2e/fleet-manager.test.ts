@@ -178,7 +178,9 @@ describe('fleet manager daemon', () => {
     const manager = await client.request<ManagerInfo>({ op: 'ping' });
     const handle = await client.request<BackendHandle>({ op: 'find', requirement: OPENAI });
     client.close();
-    await rm(f.home, { recursive: true, force: true });
+    // The manager and its backend may write into the home while it is being removed (a log line,
+    // the registry): rm then meets a directory that is not empty yet, and tries again.
+    await rm(f.home, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     await until(async () => !(await isRunning(manager.pid)), 'the orphaned manager to exit');
     await until(async () => !(await isRunning(handle.record.pid)), 'its backend to be stopped');
   });
