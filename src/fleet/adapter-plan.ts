@@ -1,7 +1,7 @@
 import { join, dirname, basename } from 'node:path';
 import { describeError } from '../shared/errors.js';
 import { runCommand } from '../shared/process.js';
-import { findExecutable } from '../shared/which.js';
+import { findSystemExecutable } from '../shared/which.js';
 import type { ProviderConfig, RuntimeConfig } from './types.js';
 
 /**
@@ -77,9 +77,9 @@ export function networkIsolation(): Promise<Isolation> {
 }
 
 async function probeIsolation(): Promise<Isolation> {
-  const unshare = await findExecutable('unshare', `${process.env.PATH ?? ''}:/usr/bin:/bin`);
+  const unshare = await findSystemExecutable('unshare', process.env.PATH);
   if (unshare === undefined) return { ok: false, why: 'unshare (util-linux) is not installed' };
-  const ip = await findExecutable('ip', `${process.env.PATH ?? ''}:/usr/sbin:/sbin`);
+  const ip = await findSystemExecutable('ip', process.env.PATH);
   if (ip === undefined) return { ok: false, why: 'ip (iproute2) is not installed, so a private namespace would have no loopback' };
   try {
     await runCommand(unshare, ['-rn', ip, 'link', 'set', 'lo', 'up'], { env: process.env, timeoutMs: 5000 });

@@ -11,6 +11,14 @@ export function pathCandidates(command: string, pathValue: string | undefined): 
     .map((dir) => join(dir, command));
 }
 
+/** Where system tools live when a user's PATH leaves out the sbin directories (ip is in /usr/sbin). */
+const SYSTEM_DIRS = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A system tool (unshare, ip, setpriv): on PATH first, then in the usual system directories. */
+export function findSystemExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
+  return findExecutable(command, pathValue ? `${pathValue}:${SYSTEM_DIRS}` : SYSTEM_DIRS);
+}
+
 /** The first executable regular file among the candidates, as exec would pick it (absolute), or undefined. */
 export async function findExecutable(command: string, pathValue: string | undefined): Promise<string | undefined> {
   for (const candidate of pathCandidates(command, pathValue)) {

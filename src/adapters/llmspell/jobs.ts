@@ -66,11 +66,9 @@ export class ExecuteJob {
     if (options.notice !== undefined) publish([{ msgType: 'stream', content: { name: 'stderr', text: options.notice } }]);
     const cell = new CellTranslator({ executionCount: count });
     let result: ReturnType<CellTranslator['finish']>;
-    if (this.blank) {
-      context.reply(this.request, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
-      return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
-    }
-    try {
+    // A blank cell is answered as one that printed nothing: no llmspell round trip, no history line.
+    if (this.blank) result = cell.finish();
+    else try {
       await link.execute(
         this.code,
         (event: LlmspellEvent) => {
@@ -86,7 +84,7 @@ export class ExecuteJob {
       result = cell.fail(failure.ename, failure.evalue);
     }
     publish(result.outputs);
-    if (this.storeHistory) {
+    if (this.storeHistory && !this.blank) {
       history.add(count, this.code);
       const shown = result.outputs.find((o) => o.msgType === 'execute_result')?.content.data as Record<string, unknown> | undefined;
       if (typeof shown?.['text/plain'] === 'string') history.setOutput(count, shown['text/plain']);

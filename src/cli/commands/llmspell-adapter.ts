@@ -8,7 +8,7 @@ import { providerConfig } from '../../adapters/llmspell/provider-config.js';
 import { writeFileAtomic } from '../../shared/atomic-write.js';
 import { createLogger } from '../../shared/log.js';
 import { runCommand } from '../../shared/process.js';
-import { findExecutable } from '../../shared/which.js';
+import { findSystemExecutable } from '../../shared/which.js';
 import { endpoint, writeConnectionFile } from '../../wire/connection-file.js';
 import { CHANNELS } from '../../wire/messages.js';
 import { watchParent } from '../parent-watch.js';
@@ -64,7 +64,7 @@ async function writeProviderConfig(provider: string, file: string): Promise<{ fi
 
 /** In a new network namespace only `lo` exists, and it is down: llmspell binds 127.0.0.1. */
 async function bringUpLoopback(): Promise<void> {
-  const ip = (await findExecutable('ip', process.env.PATH)) ?? (await findExecutable('ip', '/usr/sbin:/sbin:/usr/bin:/bin'));
+  const ip = await findSystemExecutable('ip', process.env.PATH);
   if (ip === undefined) throw new Error('--loopback-up needs the ip command (iproute2); install it or set isolate = "off"');
   try {
     await runCommand(ip, ['link', 'set', 'lo', 'up'], { env: process.env, timeoutMs: 10_000 });
