@@ -7,8 +7,10 @@
  */
 import { providerKeyEnv } from '../shared/provider-keys.js';
 import { randomUUID } from 'node:crypto';
+import * as v from 'valibot';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendExit, FleetEntry } from '../shared/backend.js';
+import { DetachedOutputSchema, type DetachedOutput } from '../shared/detached-output.js';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { Requirement } from '../shared/requirement.js';
@@ -123,6 +125,7 @@ export class FleetDirectory {
       release: () => this.#release(record.kernelId),
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
+      takeDetachedOutput: () => this.#takeOutput(record.kernelId),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -135,6 +138,19 @@ export class FleetDirectory {
     poller.unref();
     this.#held.set(record.kernelId, { lease, record, settle, replaced, poller });
     return lease;
+  }
+
+  /** The manager's kept output for a backend we hold; a wrong-shaped or failed answer counts as none. */
+  async #takeOutput(kernelId: string): Promise<DetachedOutput | undefined> {
+    try {
+      const result = await (await this.#connection()).request<unknown>({ op: 'take-output', kernelId, routerId: this.routerId });
+      const checked = v.safeParse(v.object({ output: v.nullable(DetachedOutputSchema) }), result);
+      if (!checked.success) throw new Error('the answer has the wrong shape');
+      return checked.output.output ?? undefined;
+    } catch (error) {
+      this.#log.warn({ kernelId, err: String(error) }, 'could not take the output kept while no client was attached');
+      return undefined;
+    }
   }
 
   async #release(kernelId: string): Promise<void> {

@@ -3,6 +3,7 @@
  * its line in a listing. The router declares what it needs through these shapes and the fleet
  * satisfies them, so neither imports the other.
  */
+import type { DetachedOutput } from './detached-output.js';
 import type { InterruptMode, Requirement } from './requirement.js';
 
 /** How a backend process ended. `reason` is machine-readable; describeExit (exit.ts) words it. */
@@ -39,6 +40,8 @@ export interface BackendLease<Connection> {
   release(options: { stop: boolean }): Promise<void>;
   /** Fleet: restart the shared backend for everyone attached (shutdown_request restart=true). */
   restart?(): Promise<void>;
+  /** Fleet: what the backend printed while no router was attached, handed out once (undefined: nothing). Never rejects. */
+  takeDetachedOutput?(): Promise<DetachedOutput | undefined>;
   /** Fleet: another router restarted this backend; `next` is the lease on the new process. */
   onReplaced?(listener: (next: BackendLease<Connection>) => void): void;
 }

@@ -13,7 +13,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
@@ -54,7 +54,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
   fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd, keys }),
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
-  fields({ id, op: v.literal('release'), kernelId, routerId }),
+  fields({ id, op: v.picklist(['release', 'take-output']), kernelId, routerId }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);

@@ -163,6 +163,8 @@ export class ManagerServer {
       case 'release':
         fleet.release(req.kernelId, req.routerId);
         return { released: true };
+      case 'take-output':
+        return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
       case 'restart':
         return fleet.restart(req.kernelId, req.routerId, req.keys);
       case 'spawn':
