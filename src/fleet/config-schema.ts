@@ -114,7 +114,8 @@ export const RouterSchema = table(
 export const ReplaySchema = table(
   {
     max_messages: v.optional(number(0, false, true)),
-    max_mb: v.optional(number(0, false)),
+    // The router takes the whole buffer in one line of the manager protocol (at most 4 MB).
+    max_mb: v.optional(v.pipe(number(0, false), v.maxValue(3, got('must be at most 3 (MB)')))),
   },
   'must be a table: [replay]',
 );

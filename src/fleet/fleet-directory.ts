@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendExit, FleetEntry } from '../shared/backend.js';
-import { DetachedOutputSchema, type DetachedOutput } from '../shared/detached-output.js';
+import { DetachedOutputSchema, type DetachedOutput, type RunningCell } from '../shared/detached-output.js';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { Requirement } from '../shared/requirement.js';
@@ -122,7 +122,7 @@ export class FleetDirectory {
       shared: true,
       // Same process group, same incarnation: never signal a reused pid.
       interrupt: () => void killGroup(record.pid, 'SIGINT', record.procStart),
-      release: () => this.#release(record.kernelId),
+      release: (options) => this.#release(record.kernelId, options?.running),
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
       takeDetachedOutput: () => this.#takeOutput(record.kernelId),
@@ -153,7 +153,7 @@ export class FleetDirectory {
     }
   }
 
-  async #release(kernelId: string): Promise<void> {
+  async #release(kernelId: string, running: RunningCell[] = []): Promise<void> {
     const held = this.#held.get(kernelId);
     if (held === undefined) return;
     clearInterval(held.poller);
@@ -161,7 +161,8 @@ export class FleetDirectory {
     // No manager now: the next one has our attachment from the registry, and lets it lapse.
     const client = this.#current;
     if (client === undefined || client.isClosed) return;
-    await client.request({ op: 'release', kernelId, routerId: this.routerId }).catch((error: unknown) => {
+    const cells = running.length > 0 ? { cells: running } : {};
+    await client.request({ op: 'release', kernelId, routerId: this.routerId, ...cells }).catch((error: unknown) => {
       this.#log.warn({ kernelId, err: String(error) }, 'release not confirmed by the manager');
     });
   }

@@ -1,10 +1,11 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
-import type { DetachedOutput } from '../shared/detached-output.js';
+import { RUNNING_CELLS_MAX, type DetachedOutput } from '../shared/detached-output.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
+import { runningCells } from './replay.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory, BackendLease } from './types.js';
 
@@ -176,7 +177,9 @@ export class BackendSlot {
       await Promise.race([lease.exited, wait(1000, undefined, { ref: false })]);
     }
     this.link?.close();
-    if (lease) await lease.release({ stop }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
+    // Cells still running there: whoever sees their output after we leave is told which cells they were.
+    const running = stop ? [] : runningCells([...this.#inFlight.values()].map((r) => r.msg)).slice(-RUNNING_CELLS_MAX);
+    if (lease) await lease.release({ stop, ...(running.length > 0 ? { running } : {}) }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
   }
 
   /**

@@ -5,7 +5,8 @@
  * ended by whether it finished. Rich output shows its text/plain form: a stream cannot carry
  * more, and the returning user mainly wants to know what happened.
  */
-import type { DetachedEntry, DetachedOutput } from '../shared/detached-output.js';
+import { RUNNING_CODE_MAX, type DetachedEntry, type DetachedOutput, type RunningCell } from '../shared/detached-output.js';
+import type { WireMessage } from '../wire/codec.js';
 
 export const REPLAY_TITLE = 'output while no client was attached';
 
@@ -35,7 +36,8 @@ export function replayHeading(started: number | undefined, code: string | undefi
 /** Pure: the text a client is shown; empty when nothing was kept. */
 export function formatReplay(output: DetachedOutput, options: ReplayFormatOptions = {}): string {
   const { timeZone } = options;
-  const codes = new Map<string, { code: string; at: number }>();
+  const codes = new Map<string, { code: string; at?: number }>();
+  for (const c of output.cells ?? []) codes.set(c.msgId, { code: c.code, at: dateMs(c.date) });
   for (const e of output.entries) {
     if (e.msgType === 'execute_input' && e.parent !== undefined && typeof e.content.code === 'string') codes.set(e.parent.msgId, { code: e.content.code, at: e.at });
   }
@@ -95,6 +97,22 @@ function entryText(entry: DetachedEntry): string {
     default:
       return '';
   }
+}
+
+/** The cells of ours a backend is still running (execute_requests without a reply), as the manager is told when we leave. */
+export function runningCells(requests: Iterable<WireMessage>): RunningCell[] {
+  const cells: RunningCell[] = [];
+  for (const msg of requests) {
+    if (msg.msgType !== 'execute_request') continue;
+    try {
+      const code = msg.content<{ code?: unknown }>().code;
+      const date = msg.header.date;
+      cells.push({ msgId: msg.msgId, code: typeof code === 'string' ? code.slice(0, RUNNING_CODE_MAX) : '', ...(typeof date === 'string' ? { date: date.slice(0, 64) } : {}) });
+    } catch {
+      // Content that is not JSON never reached a backend as a cell: nothing to name.
+    }
+  }
+  return cells;
 }
 
 function dateMs(date: string | undefined): number | undefined {

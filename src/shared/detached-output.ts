@@ -20,6 +20,23 @@ export interface DetachedEntry {
   content: Record<string, unknown>;
 }
 
+/**
+ * A cell a router had running on a backend when it left (its execute_request): the cell's
+ * execute_input was published before the manager subscribed, so this is how the heading of
+ * its output can name it.
+ */
+export interface RunningCell {
+  msgId: string;
+  /** The cell's code, cut to RUNNING_CODE_MAX characters (only its first line is shown). */
+  code: string;
+  /** The request's date (ISO 8601), when the client set it. */
+  date?: string;
+}
+
+export const RUNNING_CODE_MAX = 1000;
+/** Running cells a router reports per backend when it leaves (Jupyter clients queue, kernels run one at a time). */
+export const RUNNING_CELLS_MAX = 16;
+
 /** How much the manager keeps per backend; the oldest messages go first. */
 export interface DetachedLimits {
   messages: number;
@@ -34,6 +51,8 @@ export interface DetachedOutput {
   /** Messages dropped (oldest first) to stay within `limits`. */
   dropped: number;
   limits: DetachedLimits;
+  /** Cells that were running when the last client left, as its router reported them. */
+  cells?: RunningCell[];
 }
 
 /** What `list` shows of the output a backend holds for the next client (no content). */
@@ -62,5 +81,6 @@ export const DetachedOutputSchema = v.object({
   ),
   dropped: count,
   limits: v.object({ messages: count, bytes: count }),
+  cells: v.optional(v.array(v.object({ msgId: v.string(), code: v.string(), date: v.optional(v.string()) }))),
 });
 type _DetachedOutputShape = Assert<Same<v.InferOutput<typeof DetachedOutputSchema>, DetachedOutput>>;

@@ -9,7 +9,7 @@
  * joiner), so output printed in the moment the last client leaves can be lost; kernels that
  * greet new subscribers (iopub_welcome, ipykernel 7) tell us when the subscription is live.
  */
-import type { DetachedLimits, DetachedOutput, HeldOutputSummary } from '../../shared/detached-output.js';
+import type { DetachedLimits, DetachedOutput, HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { Logger } from '../../shared/log.js';
 import { JupyterClient } from '../../wire/client.js';
 import { DEFAULT_REPLAY_MAX_MB, DEFAULT_REPLAY_MAX_MESSAGES } from '../defaults.js';
@@ -67,6 +67,12 @@ export class DetachedOutputs {
       return undefined;
     });
     this.#watching.set(kernelId, client);
+  }
+
+  /** Cells the last router had running: kept with the output they make (only while watching: nobody is attached). */
+  noteCells(kernelId: string, cells: readonly RunningCell[]): void {
+    const buffer = this.#buffers.get(kernelId);
+    if (buffer !== undefined && this.#watching.has(kernelId)) for (const cell of cells) buffer.noteCell(cell);
   }
 
   /** A router attached: the manager leaves the data path; what was kept waits for take(). */

@@ -10,7 +10,7 @@ import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
 import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
-import type { DetachedLimits, DetachedOutput } from '../../shared/detached-output.js';
+import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
@@ -103,9 +103,12 @@ export class FleetManager {
     return this.#durable(handle(backend));
   }
 
-  release(kernelId: string, routerId: string): void {
+  /** `cells`: the router's cells still running there; if it was the last router, they head their kept output. */
+  release(kernelId: string, routerId: string, cells: RunningCell[] = []): void {
     const backend = this.#backends.get(kernelId);
-    if (backend !== undefined) this.#attachments.detach(backend, (r) => r.routerId === routerId);
+    if (backend === undefined) return;
+    this.#attachments.detach(backend, (r) => r.routerId === routerId);
+    this.#detached.noteCells(kernelId, cells);
   }
 
   /** The output `kernelId` printed while nobody was attached, handed out once, to a router attached to it. */

@@ -10,6 +10,8 @@ import {
   type DetachedMsgType,
   type DetachedOutput,
   type HeldOutputSummary,
+  type RunningCell,
+  RUNNING_CELLS_MAX,
 } from '../../shared/detached-output.js';
 
 /** What the manager reads of one iopub message. */
@@ -35,15 +37,16 @@ export function entryOf(seen: IopubSeen): DetachedEntry | undefined {
   return entry;
 }
 
-/** Pure: the bytes an entry counts for (its content as JSON, what the router will receive). */
+/** Pure: the bytes an entry counts for: the entry as JSON, as the router receives it (the bound is also the answer's size). */
 export function entryBytes(entry: DetachedEntry): number {
-  return Buffer.byteLength(JSON.stringify(entry.content));
+  return Buffer.byteLength(JSON.stringify(entry));
 }
 
 export class OutputBuffer {
   readonly #entries: { entry: DetachedEntry; bytes: number }[] = [];
   #bytes = 0;
   #dropped = 0;
+  readonly #cells = new Map<string, RunningCell>();
   subscribed = false;
 
   constructor(
@@ -67,6 +70,12 @@ export class OutputBuffer {
     }
   }
 
+  /** A cell that was running when the last client left; the newest RUNNING_CELLS_MAX are kept. */
+  noteCell(cell: RunningCell): void {
+    this.#cells.set(cell.msgId, { ...cell });
+    if (this.#cells.size > RUNNING_CELLS_MAX) this.#cells.delete(this.#cells.keys().next().value as string);
+  }
+
   /** A message that could not be kept at all (too large to even decode). */
   countDropped(): void {
     this.#dropped++;
@@ -88,6 +97,8 @@ export class OutputBuffer {
   }
 
   output(): DetachedOutput {
-    return { kernelId: this.kernelId, since: this.since, entries: this.#entries.map((e) => e.entry), dropped: this.#dropped, limits: { ...this.limits } };
+    const out: DetachedOutput = { kernelId: this.kernelId, since: this.since, entries: this.#entries.map((e) => e.entry), dropped: this.#dropped, limits: { ...this.limits } };
+    if (this.#cells.size > 0) out.cells = [...this.#cells.values()];
+    return out;
   }
 }

@@ -9,7 +9,7 @@
  * socket's owner (the same user); the registry on disk holds no key and no provider env.
  */
 import type { ConnectionInfo } from '../../wire/connection-file.js';
-import type { HeldOutputSummary } from '../../shared/detached-output.js';
+import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -55,7 +55,8 @@ export type ManagerRequest =
   | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number; cwd?: string; keys?: Record<string, string> }
   /** Re-attach after a manager restart (the router already holds the data path). */
   | { id: number; op: 'attach'; kernelId: string; routerId: string; pid: number }
-  | { id: number; op: 'release'; kernelId: string; routerId: string }
+  /** `cells` (added with replay): the router's cells still running there, named in the heading of their kept output. */
+  | { id: number; op: 'release'; kernelId: string; routerId: string; cells?: RunningCell[] }
   /** Take (once) the output the backend printed while no router was attached; the caller must be attached to it. */
   | { id: number; op: 'take-output'; kernelId: string; routerId: string }
   /** Restart a shared backend for everyone attached: same requirement, new process, new kernelId. */

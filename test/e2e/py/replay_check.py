@@ -62,7 +62,7 @@ def scenario_replay(clients: list[Client]) -> None:
     b = started(clients, Client("B"))
     first = b.execute("print('mine')")
     out = first["stdout"]
-    check("B_first_cell_starts_with_the_heading", out.startswith(HEADING) and re.match(r"── output while no client was attached \(cell started \d\d:\d\d:\d\d\) ──\n", out) is not None, out)
+    check("B_first_cell_starts_with_the_heading", out.startswith(HEADING) and re.match(r"── output while no client was attached \(cell started \d\d:\d\d:\d\d: `import os, time …`\) ──\n", out) is not None, out)
     check("B_first_cell_shows_after_lines_then_its_own_output", in_order(out, ["after 0\n", "after 1\n", "after 2\n", "── cell finished ", "mine\n"]), out)
     check("nothing_from_before_the_client_left", "before" not in out, out)
     equal("B_same_backend", b.pid(), pid)

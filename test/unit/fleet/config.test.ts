@@ -96,6 +96,7 @@ config = "local/llmspell.toml"
     expect(parseFleetConfig('[replay]\nmax_mb = 0.25\n', SRC).replay).toEqual({ max_messages: 1000, max_mb: 0.25 });
     expect(() => parseFleetConfig('[replay]\nmax_messages = 1.5\n', SRC)).toThrow(/replay\.max_messages.*whole number/);
     expect(() => parseFleetConfig('[replay]\nmax_mb = -1\n', SRC)).toThrow(/replay\.max_mb.*>= 0/);
+    expect(() => parseFleetConfig('[replay]\nmax_mb = 8\n', SRC)).toThrow(/replay\.max_mb.*at most 3/);
   });
 
   it('reads the llmspell adapter fields, defaulting none of them', () => {

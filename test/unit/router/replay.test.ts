@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { codeLabel, formatReplay, replayHeading } from '../../../src/router/replay.js';
+import { codeLabel, formatReplay, replayHeading, runningCells } from '../../../src/router/replay.js';
+import { createMessage, WireMessage } from '../../../src/wire/codec.js';
 import type { DetachedEntry, DetachedOutput } from '../../../src/shared/detached-output.js';
 
 const UTC = { timeZone: 'UTC' };
@@ -47,6 +48,11 @@ describe('formatReplay', () => {
       '── output while no client was attached (cell started 14:03:11: `print("queued")`) ──\nqueued\n── cell finished 14:03:12 ──\n',
     ],
     [
+      'a cell that was running when the last client left is named by what its router reported',
+      { ...out([stream('after 0\n'), idle(T + 5000)]), cells: [{ msgId: 'req-1', code: 'for i in range(3):\n    print(i)', date: parent.date }] },
+      '── output while no client was attached (cell started 14:02:11: `for i in range(3): …`) ──\nafter 0\n── cell finished 14:02:16 ──\n',
+    ],
+    [
       'rich output by its text/plain, errors by their traceback, other kinds named',
       out([
         { msgType: 'execute_result', at: T, parent, content: { data: { 'text/plain': '42', 'text/html': '<b>42</b>' }, execution_count: 1 } },
@@ -70,5 +76,25 @@ describe('formatReplay', () => {
     ],
   ])('%s', (_name, output, expected) => {
     expect(formatReplay(output, UTC)).toBe(expected);
+  });
+});
+
+describe('runningCells: what a leaving router reports of its cells still running', () => {
+  const request = (msgType: string, content: object) => createMessage({ msgType, content, session: 's' });
+  it('names each execute_request by id, code (cut to 1000 characters) and date; other requests are not cells', () => {
+    const a = request('execute_request', { code: 'x = 1' });
+    const b = request('execute_request', { code: 'y'.repeat(1500) });
+    const other = request('complete_request', { code: 'x', cursor_pos: 1 });
+    expect(runningCells([a, other, b])).toEqual([
+      { msgId: a.msgId, code: 'x = 1', date: a.header.date },
+      { msgId: b.msgId, code: 'y'.repeat(1000), date: b.header.date },
+    ]);
+  });
+
+  it('skips a request whose content is not JSON', () => {
+    const good = request('execute_request', { code: 'x' });
+    const [h, p, m] = good.parts.signed;
+    const broken = new WireMessage({ ...good.parts, signed: [h, p, m, Buffer.from('{not json')] });
+    expect(runningCells([broken])).toEqual([]);
   });
 });

@@ -62,6 +62,15 @@ describe('OutputBuffer: bounded by count and bytes, oldest dropped and counted',
     expect(buffer.summary().finished).toBe(finished);
   });
 
+  it('keeps the newest 16 running cells the last router named, apart from the bounded messages', () => {
+    const buffer = new OutputBuffer('k', { messages: 0, bytes: 0 }, 0);
+    for (let i = 0; i < 20; i++) buffer.noteCell({ msgId: `m${i}`, code: `cell ${i}` });
+    buffer.noteCell({ msgId: 'm19', code: 'cell 19', date: 'd' });
+    const cells = buffer.output().cells ?? [];
+    expect(cells.map((c) => c.msgId)).toEqual(Array.from({ length: 16 }, (_, i) => `m${i + 4}`));
+    expect(cells.at(-1)).toEqual({ msgId: 'm19', code: 'cell 19', date: 'd' });
+  });
+
   it('hands out what it holds with the bounds and the time it began', () => {
     const buffer = new OutputBuffer('k1', { messages: 5, bytes: 999 }, 1234);
     buffer.add(stream('a'));
