@@ -47,7 +47,10 @@ export class FleetManager {
       onChange: () => this.#persist(),
       onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
       onAttended: (b) => this.#detached.unwatch(b.kernelId),
-      onUnattended: (b) => this.#detached.watch(b),
+      // With no linger the backend stops now: there is nobody to keep its output for.
+      onUnattended: (b) => {
+        if (this.#lingerSeconds > 0) this.#detached.watch(b);
+      },
     });
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
     const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
