@@ -57,7 +57,7 @@ export interface DetachedOutput {
 
 /** What `list` shows of the output a backend holds for the next client (no content). */
 export interface HeldOutputSummary {
-  /** True once the manager's iopub subscription is known to be live (it received a message, e.g. iopub_welcome). */
+  /** True while the manager subscribes to the backend's iopub and knows it is live (it received a message, e.g. iopub_welcome). */
   subscribed: boolean;
   messages: number;
   bytes: number;

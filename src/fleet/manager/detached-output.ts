@@ -46,6 +46,8 @@ export class DetachedOutputs {
       void backend.gone.then(() => this.forget(kernelId));
     }
     const kept = buffer;
+    // A new subscription: live only once it has received something.
+    kept.subscribed = false;
     const log = this.options.logger;
     const client = new JupyterClient({
       connection: backend.connection,
@@ -98,7 +100,8 @@ export class DetachedOutputs {
   }
 
   summary(kernelId: string): HeldOutputSummary | undefined {
-    return this.#buffers.get(kernelId)?.summary();
+    const summary = this.#buffers.get(kernelId)?.summary();
+    return summary && { ...summary, subscribed: summary.subscribed && this.#watching.has(kernelId) };
   }
 
   forget(kernelId: string): void {

@@ -96,7 +96,7 @@ describe('FleetManager keeps the output of a backend no router is attached to', 
     await m.acquire(OPENAI, router('r1'));
     // Attached: the manager is out of the data path; what it holds waits for a taker.
     await run('while attached');
-    expect(m.list()[0]?.heldOutput).toMatchObject({ subscribed: true, finished: true });
+    expect(m.list()[0]?.heldOutput).toMatchObject({ subscribed: false, finished: true });
 
     let refused: unknown;
     try {
