@@ -6,6 +6,7 @@ import type { SlotState } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
 import type { StickyChoice } from './resolver.js';
+import type { ValuesMagic } from './requirement/values-magic.js';
 import type { Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory } from './types.js';
 
@@ -31,6 +32,8 @@ export interface MagicsOptions {
   known?: () => { runtimes: string[]; providers: string[] };
   /** The router's count for cells it answers itself. */
   nextExecutionCount: () => number;
+  /** `%llmspell get/put` (src/router/values/transfer.ts). */
+  values?: { run(magic: ValuesMagic): Promise<string> };
 }
 
 /**
@@ -51,6 +54,10 @@ export class FleetMagics {
         case 'list': return this.#list();
         case 'error': throw new Error(magic.message);
         case 'use': return this.#use({ runtime: magic.runtime, ...(magic.provider ? { provider: magic.provider } : {}) });
+        case 'get':
+        case 'put':
+          if (!this.options.values) throw new Error(`%llmspell ${magic.kind} is not available in this router`);
+          return this.options.values.run(magic);
       }
     });
     return true;
