@@ -20,9 +20,19 @@ export const javascript: ValueConverter = {
   silent: true,
   invalidName: (name) => identifierProblem(name, /^[A-Za-z_$][A-Za-z0-9_$]*$/, RESERVED, 'JavaScript'),
   exportCode: (names, marker) => `new Function(${JSON.stringify(exportBody(names, marker))})();\n`,
-  // `let`, not assignment: tslab allows a cell to declare a name again, and TypeScript learns its type.
-  importCode: (values) => values.map(([name, value]) => `let ${name} = ${javascriptLiteral(value, name, 0)};`).join('\n') + '\n',
+  importCode: (values) => values.map(([name, value]) => `let ${name} = ${topLevel(value, name)};`).join('\n') + '\n',
 };
+
+/**
+ * `let`, not assignment: tslab lets a cell declare a name again, and TypeScript learns its type.
+ * Except for a map: tslab (2.x) forgets a variable declared with an object literal's type as
+ * soon as a later cell declares anything ("Cannot find name"), so a map is declared through
+ * Object(), whose type is `any`.
+ */
+function topLevel(value: JsonValue, name: string): string {
+  const literal = javascriptLiteral(value, name, 0);
+  return isJsonObject(value) ? `Object(${literal})` : literal;
+}
 
 /** A JS literal for `value`; integers beyond 2^53 become BigInt literals, so none loses digits. */
 export function javascriptLiteral(value: JsonValue, path: string, depth: number): string {

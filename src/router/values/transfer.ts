@@ -99,8 +99,22 @@ export class ValueTransfer {
     return typeof info?.name === 'string' ? info.name : '';
   }
 
-  /** Runs a snippet of the router's; resolves with its stdout, rejects with its error. */
+  /**
+   * Runs a snippet of the router's; resolves with its stdout, rejects with its error. A kernel
+   * that aborted it because a cell before it failed (tslab aborts what arrives within 200 ms of
+   * an error) is asked once more.
+   */
   async #execute(side: Side, code: string, what: 'export' | 'import'): Promise<string> {
+    const first = await this.#executeOnce(side, code, what);
+    return first !== undefined ? first : ((await this.#executeOnce(side, code, what)) ?? this.#aborted(side, what));
+  }
+
+  #aborted(side: Side, what: string): never {
+    throw new Error(`the ${what} on ${key(side.slot)} was aborted twice (a cell before it failed); run the magic again`);
+  }
+
+  /** Undefined when the kernel aborted the request without running it. */
+  async #executeOnce(side: Side, code: string, what: 'export' | 'import'): Promise<string | undefined> {
     let stdout = '';
     const problems: string[] = [];
     let reply: WireMessage<'execute_reply'>;
@@ -126,6 +140,7 @@ export class ValueTransfer {
       throw new Error(`the ${what} on ${key(side.slot)} did not finish: ${describeError(error)}`, { cause: error });
     }
     const content = reply.content<{ status?: string; ename?: string; evalue?: string }>();
+    if (content.status === 'aborted' || content.status === 'abort') return undefined;
     if (content.status !== 'ok') {
       const why = problems.length > 0 ? problems.join('\n') : `${content.ename ?? content.status}: ${content.evalue ?? ''}`;
       throw new Error(`the ${what} on ${key(side.slot)} failed: ${why}`);

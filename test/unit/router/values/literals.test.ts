@@ -19,11 +19,11 @@ describe('import literals', () => {
     ['quotes, backslash, newline', '"a\\"b\\\\c\\nd"', 'x = "a\\"b\\\\c\\nd"', 'let x = "a\\"b\\\\c\\nd";', 'x = "a\\"b\\\\c\\nd"'],
     ['control characters', '"\\u0000\\u001f\\u007f"', 'x = "\\x00\\x1f\\x7f"', 'let x = "\\u0000\\u001f\u007f";', 'x = "\\x00\\x1f\\x7f"'],
     ['unicode, ASCII-only in Python and Lua', '"é😀"', 'x = "\\u00e9\\U0001f600"', 'let x = "é😀";', 'x = "\\u{e9}\\u{1f600}"'],
-    ['a map keeps its order', '{"b":1,"a":"z"}', 'x = {"b": 1, "a": "z"}', 'let x = {"b": 1, "a": "z"};', 'x = {["b"] = 1, ["a"] = "z"}'],
-    ['__proto__ as a key', '{"__proto__":1}', 'x = {"__proto__": 1}', 'let x = {["__proto__"]: 1};', 'x = {["__proto__"] = 1}'],
+    ['a map keeps its order', '{"b":1,"a":"z"}', 'x = {"b": 1, "a": "z"}', 'let x = Object({"b": 1, "a": "z"});', 'x = {["b"] = 1, ["a"] = "z"}'],
+    ['__proto__ as a key', '{"__proto__":1}', 'x = {"__proto__": 1}', 'let x = Object({["__proto__"]: 1});', 'x = {["__proto__"] = 1}'],
     ['empty list and map (both {} in Lua)', '[[],{}]', 'x = [[], {}]', 'let x = [[], {}];', 'x = {{}, {}}'],
-    ['null in a map: Lua drops the key', '{"a":null,"b":1}', 'x = {"a": None, "b": 1}', 'let x = {"a": null, "b": 1};', 'x = {["b"] = 1}'],
-    ['nested', '{"k":[{"n":[1,[2]]}]}', 'x = {"k": [{"n": [1, [2]]}]}', 'let x = {"k": [{"n": [1, [2]]}]};', 'x = {["k"] = {{["n"] = {1, {2}}}}}'],
+    ['null in a map: Lua drops the key', '{"a":null,"b":1}', 'x = {"a": None, "b": 1}', 'let x = Object({"a": null, "b": 1});', 'x = {["b"] = 1}'],
+    ['nested', '{"k":[{"n":[1,[2]]}]}', 'x = {"k": [{"n": [1, [2]]}]}', 'let x = Object({"k": [{"n": [1, [2]]}]});', 'x = {["k"] = {{["n"] = {1, {2}}}}}'],
   ])('%s', (_name, json, py, js, lu) => {
     expect([literal(python, json), literal(javascript, json), literal(lua, json)]).toEqual([py, js, lu]);
   });
