@@ -9,7 +9,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectChecksPassed } from '../helpers/checks.js';
+import { expectChecksPassed, type ChecksResult } from '../helpers/checks.js';
 import { describeRun, REPO_ROOT, runPython, withJupyterEnv } from '../helpers/e2e.js';
 import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
@@ -28,7 +28,7 @@ describe('values across runtimes through the router, real jupyter_client', () =>
       for (const name of UNSET) delete jenv.env[name];
       jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
       await setupFleet(jenv, { toml: TOML });
-      const run = await runPython('values_check.py', [], { env: { ...jenv.env, FLEET_NODE: process.execPath, FLEET_CLI: CLI }, timeoutMs: 200_000 });
+      const run = await runPython<ChecksResult>('values_check.py', [], { env: { ...jenv.env, FLEET_NODE: process.execPath, FLEET_CLI: CLI }, timeoutMs: 200_000 });
       const why = describeRun('values_check', run);
       expectChecksPassed(run, { exactly: [
         'put_python_to_javascript',
