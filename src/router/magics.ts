@@ -43,11 +43,14 @@ export interface MagicsOptions {
 export class FleetMagics {
   constructor(private readonly options: MagicsOptions) {}
 
-  /** True if `code` was a fleet magic and has been answered (or will be). */
-  handle(channel: RequestChannel, msg: WireMessage, code: string): boolean {
+  /**
+   * True if `code` was a fleet magic and has been answered (or will be); for get/put, the
+   * answer's promise: the cells after it wait for the copy.
+   */
+  handle(channel: RequestChannel, msg: WireMessage, code: string): boolean | Promise<void> {
     const magic = parseFleetMagic(code);
     if (!magic) return false;
-    void this.#run(channel, msg, code, async () => {
+    const answered = this.#run(channel, msg, code, async () => {
       switch (magic.kind) {
         case 'help': return helpText();
         case 'status': return this.#status();
@@ -60,7 +63,7 @@ export class FleetMagics {
           return this.options.values.run(magic);
       }
     });
-    return true;
+    return magic.kind === 'get' || magic.kind === 'put' ? answered : true;
   }
 
   /** Completion of the magic's own words; false when the request is not about them. */

@@ -47,6 +47,8 @@ describe('values across runtimes through the router, real jupyter_client', () =>
         'function_and_undefined_are_named',
         'reserved_word_in_the_target',
         'own_backend_refused',
+        'get_sent_back_to_back',
+        'the_next_cell_sees_the_copy',
         'no_iopub_of_the_routers_own_requests',
         'no_export_marker_reaches_the_client',
       ] }, why);

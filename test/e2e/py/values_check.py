@@ -48,6 +48,7 @@ class Client:
         self.km.shutdown_wait_time = 30.0
         self.kc: Any = None
         self.iopub: list[dict[str, Any]] = []
+        self.shell: list[dict[str, Any]] = []
 
     def start(self) -> "Client":
         self.km.start_kernel()
@@ -56,15 +57,24 @@ class Client:
         self.kc.wait_for_ready(timeout=STEP_TIMEOUT)
         return self
 
+    def send(self, code: str) -> str:
+        return self.kc.execute(code, stop_on_error=False)
+
     def execute(self, code: str) -> dict[str, Any]:
-        """One cell: its iopub messages in order (types), stdout, error and reply."""
-        msg_id = self.kc.execute(code, stop_on_error=False)
+        return self.collect(self.send(code), code)
+
+    def collect(self, msg_id: str, code: str = "") -> dict[str, Any]:
+        """One cell: its iopub messages in order (types), stdout, error and reply. Reads through
+        everything received so far first, so cells sent back to back are each seen whole."""
         out: dict[str, Any] = {"types": [], "stdout": "", "error": None, "reply": None}
         deadline = time.monotonic() + STEP_TIMEOUT
         idle = False
+        i = 0
         while not idle and time.monotonic() < deadline:
-            m = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
-            self.iopub.append(m)
+            if i == len(self.iopub):
+                self.iopub.append(self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic())))
+            m = self.iopub[i]
+            i += 1
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
             t, c = m["msg_type"], m["content"]
@@ -75,11 +85,15 @@ class Client:
                 out["error"] = f"{c.get('ename')}: {c.get('evalue')}"
             elif t == "status" and c["execution_state"] == "idle":
                 idle = True
+        i = 0
         while out["reply"] is None and time.monotonic() < deadline:
-            r = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+            if i == len(self.shell):
+                self.shell.append(self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic())))
+            r = self.shell[i]
+            i += 1
             if r["parent_header"].get("msg_id") == msg_id:
                 out["reply"] = r["content"]
-        log(f"cell {code.splitlines()[0][:60]!r}: {out['reply'] and out['reply']['status']} {out['stdout'][:200]!r} {out['error']}")
+        log(f"cell {code.splitlines()[0][:60] if code else msg_id!r}: {out['reply'] and out['reply']['status']} {out['stdout'][:200]!r} {out['error']}")
         return out
 
     def shutdown(self) -> None:
@@ -162,6 +176,13 @@ def scenario(c: Client) -> None:
     failed_magic("function_and_undefined_are_named", r, "f is a function", "nope is not defined")
     failed_magic("reserved_word_in_the_target", c.execute("%llmspell get end --from python"), '"end" is a reserved word in Lua')
     failed_magic("own_backend_refused", c.execute("%llmspell get data --from lua"), "lua/openai is this session's own backend")
+
+    # "Run all": the next cell is sent before the copy is answered, and still sees the value.
+    c.execute(py("pipelined = {'a': [1, 2]}"))
+    first = c.send("%llmspell get pipelined --from python")
+    second = c.send("print(pipelined.a[2])")
+    ok_magic("get_sent_back_to_back", c.collect(first), "copied pipelined from python/openai\n")
+    equal("the_next_cell_sees_the_copy", c.collect(second)["stdout"], "2\n")
 
     # The router's snippets are requests of its own session; everything the client sees answers one of its own.
     foreign = [m for m in c.iopub if m["parent_header"] and m["parent_header"].get("session") != c.kc.session.session]
