@@ -177,6 +177,12 @@ def scenario(c: Client) -> None:
     failed_magic("reserved_word_in_the_target", c.execute("%llmspell get end --from python"), '"end" is a reserved word in Lua')
     failed_magic("own_backend_refused", c.execute("%llmspell get data --from lua"), "lua/openai is this session's own backend")
 
+    c.execute(py("tup = (1, 'a')\nbad_keys = {1: 'a'}\nnan = float('nan')\ncyc = []\ncyc.append(cyc)"))
+    r = c.execute("%llmspell get bad_keys nan cyc --from python")
+    failed_magic("python_refusals_named", r, "bad_keys has a key 1 that is not a string", "nan is nan, not a finite number", "cyc[0] contains itself")
+    ok_magic("python_tuple_copied", c.execute("%llmspell get tup --from python"), "copied tup from python/openai\n")
+    equal("python_tuple_is_a_lua_list", c.execute("print(tup[1], tup[2], #tup)")["stdout"], "1\ta\t2\n")
+
     # "Run all": the next cell is sent before the copy is answered, and still sees the value.
     c.execute(py("pipelined = {'a': [1, 2]}"))
     first = c.send("%llmspell get pipelined --from python")
