@@ -37,7 +37,7 @@ export interface MagicsOptions {
 }
 
 /**
- * `%llmspell use|status|list|help`: answered by the router itself, in any runtime, with the
+ * `%llmspell use|status|list|get|put|help`: answered by the router itself, in any runtime, with the
  * same message sequence a kernel produces (busy, execute_input, output, reply, idle).
  */
 export class FleetMagics {

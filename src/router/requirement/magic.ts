@@ -1,5 +1,5 @@
 /**
- * `%llmspell use|status|list|help`: line magics the router answers itself, whatever the
+ * `%llmspell use|status|list|get|put|help`: line magics the router answers itself, whatever the
  * backend's language, so they must be recognised without asking the backend anything.
  */
 import { DIRECTIVE_KEYS, firstContentLine, isRequirementName, nameRule } from './directive.js';
