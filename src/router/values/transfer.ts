@@ -60,7 +60,8 @@ export class ValueTransfer {
     if (bad.length > 0) throw new Error(`cannot copy ${[...new Set(bad)].join('; ')}`);
 
     const marker = exportMarker(randomUUID());
-    const exported = readExport(await this.#execute(source, source.converter.exportCode(magic.names, marker), 'export'), marker);
+    const notes: string[] = [];
+    const exported = readExport(await this.#execute(source, source.converter.exportCode(magic.names, marker), 'export', notes), marker);
     const failed = exported.flatMap((e) => ('error' in e ? [e.error] : []));
     if (failed.length > 0) throw new Error(`cannot copy from ${key(source.slot)}: ${failed.join('; ')}`);
     const values = exported.map((e) => [e.name, (e as { value: JsonValue }).value] as const);
@@ -71,9 +72,11 @@ export class ValueTransfer {
       if (error instanceof ValueCrossingError) throw new Error(`cannot copy into ${key(target.slot)} (${target.converter.language}): ${error.message}`);
       throw error;
     }
-    await this.#execute(target, code, 'import');
+    await this.#execute(target, code, 'import', notes);
     const names = magic.names.join(', ');
-    return magic.kind === 'get' ? `copied ${names} from ${key(there)}\n` : `copied ${names} to ${key(there)}\n`;
+    const line = magic.kind === 'get' ? `copied ${names} from ${key(there)}\n` : `copied ${names} to ${key(there)}\n`;
+    // What a backend said on stderr meanwhile (the adapter's one-time notice, say) is shown, not lost.
+    return line + notes.join('');
   }
 
   async #side(slot: ValuesSlot): Promise<Side> {
@@ -104,9 +107,9 @@ export class ValueTransfer {
    * that aborted it because a cell before it failed (tslab aborts what arrives within 200 ms of
    * an error) is asked once more.
    */
-  async #execute(side: Side, code: string, what: 'export' | 'import'): Promise<string> {
-    const first = await this.#executeOnce(side, code, what);
-    return first !== undefined ? first : ((await this.#executeOnce(side, code, what)) ?? this.#aborted(side, what));
+  async #execute(side: Side, code: string, what: 'export' | 'import', notes: string[]): Promise<string> {
+    const first = await this.#executeOnce(side, code, what, notes);
+    return first !== undefined ? first : ((await this.#executeOnce(side, code, what, notes)) ?? this.#aborted(side, what));
   }
 
   #aborted(side: Side, what: string): never {
@@ -114,8 +117,9 @@ export class ValueTransfer {
   }
 
   /** Undefined when the kernel aborted the request without running it. */
-  async #executeOnce(side: Side, code: string, what: 'export' | 'import'): Promise<string | undefined> {
+  async #executeOnce(side: Side, code: string, what: 'export' | 'import', notes: string[]): Promise<string | undefined> {
     let stdout = '';
+    let stderr = '';
     const problems: string[] = [];
     let reply: WireMessage<'execute_reply'>;
     try {
@@ -129,7 +133,10 @@ export class ValueTransfer {
           if (msg.msgType === 'stream') {
             const { name, text } = msg.content<{ name?: string; text?: string }>();
             if (name === 'stdout') stdout += text ?? '';
-            else if (text) problems.push(text.trim());
+            else if (text) {
+              stderr += text;
+              problems.push(text.trim());
+            }
           } else if (msg.msgType === 'error') {
             const { ename, evalue } = msg.content<{ ename?: string; evalue?: string }>();
             problems.push(`${ename ?? 'Error'}: ${evalue ?? ''}`);
@@ -145,6 +152,7 @@ export class ValueTransfer {
       const why = problems.length > 0 ? problems.join('\n') : `${content.ename ?? content.status}: ${content.evalue ?? ''}`;
       throw new Error(`the ${what} on ${key(side.slot)} failed: ${why}`);
     }
+    if (stderr.trim() !== '') notes.push(`${key(side.slot)}: ${stderr.trimEnd()}\n`);
     return stdout;
   }
 }

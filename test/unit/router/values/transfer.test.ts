@@ -15,7 +15,7 @@ afterEach(async () => {
   delete (globalThis as { __tslab__?: unknown }).__tslab__;
 });
 
-type Run = (code: string) => { stdout: string; ok: boolean };
+type Run = (code: string) => { stdout: string; ok: boolean; stderr?: string };
 
 /** A kernel that answers kernel_info with `language` and runs each execute with `run`. */
 async function kernel(runtime: string, language: string, run: Run, options: { abortFirst?: boolean } = {}) {
@@ -43,6 +43,7 @@ async function kernel(runtime: string, language: string, run: Run, options: { ab
         await peer.reply(request, 'execute_reply', { status: 'aborted' });
       } else {
         const result = run(content.code);
+        if (result.stderr) await peer.publish('stream', { name: 'stderr', text: result.stderr }, { parentHeader });
         if (result.stdout) await peer.publish('stream', { name: 'stdout', text: result.stdout }, { parentHeader });
         if (!result.ok) await peer.publish('error', { ename: 'Boom', evalue: 'it broke', traceback: [] }, { parentHeader });
         await peer.reply(request, 'execute_reply', { status: result.ok ? 'ok' : 'error', execution_count: 1 });
@@ -104,6 +105,14 @@ describe('ValueTransfer', () => {
     expect(js.executes).toHaveLength(2);
     expect(js.executes[1]!.code).toBe(js.executes[0]!.code);
     expect(js.executes[1]!.code).toContain('let t = Object({"x": 1.5});');
+  });
+
+  it('shows what a backend said on stderr meanwhile (the adapter\'s first-cell notice) after its line', async () => {
+    const js = await javascriptKernel({ v: 1 });
+    const lua = await luaKernel();
+    const noisy = await kernel('lua', 'lua', (code) => ({ ...lua.run(code), stderr: 'llmspell-fleet: no API key for openai\n' }));
+    const transfer = new ValueTransfer({ current: () => noisy.slot, peer: () => js.slot });
+    await expect(transfer.run({ kind: 'get', names: ['v'], runtime: 'javascript' })).resolves.toBe('copied v from javascript/openai\nlua/openai: llmspell-fleet: no API key for openai\n');
   });
 
   it.each<[string, (lua: Awaited<ReturnType<typeof luaKernel>>) => Promise<ValuesSlot>, string[], RegExp]>([
