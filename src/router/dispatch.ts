@@ -17,8 +17,12 @@ export interface DispatchHost<S> {
   /** False once `slot` no longer serves its requirement (its backend died or failed to start). */
   isLive(slot: S): boolean;
   resolve(code: string | undefined, metadata: unknown): ResolvedRequest | Promise<ResolvedRequest>;
-  /** A fleet magic in an execute_request: true if the router has answered it itself. */
-  magic(channel: RequestChannel, msg: WireMessage, code: string): boolean;
+  /**
+   * A fleet magic in an execute_request: true if the router has answered it itself, or a
+   * promise when later shell requests must wait for its end (a copy into a backend must land
+   * before the next cell runs there, as in "run all").
+   */
+  magic(channel: RequestChannel, msg: WireMessage, code: string): boolean | Promise<void>;
   /** Completion of a fleet magic: true if the router has answered it itself. */
   completeMagic(channel: RequestChannel, msg: WireMessage): boolean;
   shutdown(channel: RequestChannel, msg: WireMessage, restart: boolean): void;
@@ -117,7 +121,9 @@ export class RequestDispatcher<S> {
     if (type === 'execute_request' || type === 'comm_open') {
       const content = msg.content<{ code?: unknown; comm_id?: unknown }>();
       const code = typeof content.code === 'string' ? content.code : undefined;
-      if (type === 'execute_request' && code !== undefined && host.magic(channel, msg, code)) return undefined;
+      const magic = type === 'execute_request' && code !== undefined ? host.magic(channel, msg, code) : false;
+      if (magic instanceof Promise) return magic.then(() => undefined);
+      if (magic) return undefined;
       const place = (resolved: ResolvedRequest): Target<S> | undefined => {
         if (resolved.error) {
           host.fail(channel, msg, resolved.error);

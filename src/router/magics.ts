@@ -6,6 +6,7 @@ import type { SlotState } from './backend-slot.js';
 import { errorReplyContent, statusContent, streamContent } from './replies.js';
 import { fleetMagicCompletions, helpText, parseFleetMagic } from './requirement/magic.js';
 import type { StickyChoice } from './resolver.js';
+import type { ValuesMagic } from './requirement/values-magic.js';
 import type { Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory } from './types.js';
 
@@ -33,20 +34,25 @@ export interface MagicsOptions {
   nextExecutionCount: () => number;
   /** The output last shown from a backend's time without a client (replay.ts), if any. */
   lastReplay?: () => string | undefined;
+  /** `%llmspell get/put` (src/router/values/transfer.ts). */
+  values?: { run(magic: ValuesMagic): Promise<string> };
 }
 
 /**
- * `%llmspell use|status|list|help`: answered by the router itself, in any runtime, with the
+ * `%llmspell use|status|list|get|put|help`: answered by the router itself, in any runtime, with the
  * same message sequence a kernel produces (busy, execute_input, output, reply, idle).
  */
 export class FleetMagics {
   constructor(private readonly options: MagicsOptions) {}
 
-  /** True if `code` was a fleet magic and has been answered (or will be). */
-  handle(channel: RequestChannel, msg: WireMessage, code: string): boolean {
+  /**
+   * True if `code` was a fleet magic and has been answered (or will be); for get/put, the
+   * answer's promise: the cells after it wait for the copy.
+   */
+  handle(channel: RequestChannel, msg: WireMessage, code: string): boolean | Promise<void> {
     const magic = parseFleetMagic(code);
     if (!magic) return false;
-    void this.#run(channel, msg, code, async () => {
+    const answered = this.#run(channel, msg, code, async () => {
       switch (magic.kind) {
         case 'help': return helpText();
         case 'status': return this.#status();
@@ -54,9 +60,13 @@ export class FleetMagics {
         case 'replay': return this.options.lastReplay?.() ?? NOTHING_REPLAYED;
         case 'error': throw new Error(magic.message);
         case 'use': return this.#use({ runtime: magic.runtime, ...(magic.provider ? { provider: magic.provider } : {}) });
+        case 'get':
+        case 'put':
+          if (!this.options.values) throw new Error(`%llmspell ${magic.kind} is not available in this router`);
+          return this.options.values.run(magic);
       }
     });
-    return true;
+    return magic.kind === 'get' || magic.kind === 'put' ? answered : true;
   }
 
   /** Completion of the magic's own words; false when the request is not about them. */

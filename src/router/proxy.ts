@@ -14,6 +14,7 @@ import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.
 import type { RestartPolicy } from './restart-policy.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
 import { RestartSupervisor } from './supervisor.js';
+import { ValueTransfer } from './values/transfer.js';
 import type { BackendDirectory } from './types.js';
 
 export type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
@@ -109,6 +110,15 @@ export class ProxyRouter {
       known: () => this.options.resolver?.known?.() ?? { runtimes: [], providers: [] },
       nextExecutionCount: () => this.#replies.nextExecutionCount(),
       lastReplay: () => this.#lastReplay,
+      values: new ValueTransfer({
+        current: () => this.#slotFor(this.#default),
+        // The backend `%%llmspell runtime=R provider=P` would pick, with this session's other choices.
+        peer: async (choice) => {
+          const resolved = await this.#resolve(undefined, {}, { ...this.#sticky, ...choice });
+          if (resolved.error) throw new Error(resolved.error);
+          return this.#slotFor(resolved.requirement);
+        },
+      }),
       reply: (channel, request, msgType, content) => this.#replies.reply(channel, request, msgType, content),
       broadcast: (msgType, content, parent) => this.#replies.broadcast(msgType, content, parent),
     });
@@ -217,10 +227,10 @@ export class ProxyRouter {
     return slot;
   }
 
-  #resolve(code: string | undefined, metadata: unknown): ResolvedRequest | Promise<ResolvedRequest> {
+  #resolve(code: string | undefined, metadata: unknown, sticky = this.#sticky): ResolvedRequest | Promise<ResolvedRequest> {
     const resolver = this.options.resolver;
-    if (!resolver) return { requirement: { ...this.options.requirement, ...this.#sticky } };
-    return resolver.resolve({ code, metadata, sticky: this.#sticky });
+    if (!resolver) return { requirement: { ...this.options.requirement, ...sticky } };
+    return resolver.resolve({ code, metadata, sticky });
   }
 
   #count(channel: string, reason: RejectReason | string): void {

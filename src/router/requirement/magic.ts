@@ -1,8 +1,9 @@
 /**
- * `%llmspell use|status|list|replay|help`: line magics the router answers itself, whatever the
+ * `%llmspell use|status|list|get|put|replay|help`: line magics the router answers itself, whatever the
  * backend's language, so they must be recognised without asking the backend anything.
  */
 import { DIRECTIVE_KEYS, firstContentLine, isRequirementName, nameRule } from './directive.js';
+import { parseValuesMagic, valuesMagicWords, type ValuesMagic } from './values-magic.js';
 
 export type FleetMagic =
   | { kind: 'use'; runtime: string; provider?: string }
@@ -10,9 +11,10 @@ export type FleetMagic =
   | { kind: 'list' }
   | { kind: 'replay' }
   | { kind: 'help' }
+  | ValuesMagic
   | { kind: 'error'; message: string };
 
-export const MAGIC_COMMANDS = ['use', 'status', 'list', 'replay', 'help'] as const;
+export const MAGIC_COMMANDS = ['use', 'status', 'list', 'get', 'put', 'replay', 'help'] as const;
 
 const MAGIC = /^%llmspell(?=\s|$)/;
 const HELP_WORDS = new Set(['help', '-h', '--help', '?']);
@@ -37,6 +39,9 @@ export function parseFleetMagic(code: string): FleetMagic | undefined {
       return args.length === 0 ? { kind: command } : { kind: 'error', message: `%llmspell ${command} takes no arguments` };
     case 'use':
       return parseUse(args);
+    case 'get':
+    case 'put':
+      return parseValuesMagic(command, args);
     default:
       return { kind: 'error', message: `unknown command "%llmspell ${command}"; use one of: ${MAGIC_COMMANDS.join(', ')} (%llmspell help explains them)` };
   }
@@ -61,7 +66,11 @@ export function helpText(): string {
     '  %llmspell use RUNTIME [PROVIDER]   use this backend for the rest of the session',
     '  %llmspell status                   which backend serves this session, and who shares it',
     '  %llmspell list                     every backend of the fleet',
-  '  %llmspell replay                   show again what a backend printed while no client was attached',
+    '  %llmspell get NAME... --from RUNTIME[/PROVIDER]   copy variables from that backend into this one',
+    '  %llmspell put NAME... --to RUNTIME[/PROVIDER]     copy variables from this backend into that one',
+    '      (JSON-like values between Python, JavaScript and Lua: numbers, strings, booleans,',
+    '      null/None/nil, lists and maps with string keys, nested; see the README for the rules)',
+    '  %llmspell replay                   show again what a backend printed while no client was attached',
     '  %llmspell help                     this text',
     '',
     'One cell only: make its first line',
@@ -116,6 +125,7 @@ export function fleetMagicCompletions(code: string, cursorPos: number, known: Kn
 
 function magicWords(done: string[], known: KnownNames): string[] {
   if (done.length === 0) return [...MAGIC_COMMANDS];
+  if (done[0] === 'get' || done[0] === 'put') return valuesMagicWords(done, known.runtimes);
   if (done[0] !== 'use') return [];
   if (done.length === 1) return known.runtimes;
   if (done.length === 2) return known.providers;

@@ -24,7 +24,7 @@ interface Call { what: string; channel?: RequestChannel; msgType?: string; slot?
 function host(options: {
   resolve?: (code: string | undefined, metadata: unknown) => ResolvedRequest | Promise<ResolvedRequest>;
   dead?: Set<string>;
-  magic?: (code: string) => boolean;
+  magic?: (code: string) => boolean | Promise<void>;
   running?: () => boolean;
 } = {}): { host: DispatchHost<string>; calls: Call[] } {
   const calls: Call[] = [];
@@ -35,9 +35,9 @@ function host(options: {
     isLive: (slot) => !options.dead?.has(slot),
     resolve: options.resolve ?? (() => ({ requirement: { runtime: 'default', provider: 'p' } })),
     magic: (channel, msg, code) => {
-      if (!options.magic?.(code)) return false;
-      calls.push({ what: 'magic', channel, code });
-      return true;
+      const handled = options.magic?.(code) ?? false;
+      if (handled) calls.push({ what: 'magic', channel, code });
+      return handled;
     },
     completeMagic: (channel, msg) => {
       if (!String(msg.content().code).startsWith('%llmspell')) return false;
@@ -110,6 +110,22 @@ describe('RequestDispatcher', () => {
     d.request('shell', request('complete_request', { code: '%llmspell u', cursor_pos: 11 }));
     d.request('shell', request('complete_request', { code: 'pri', cursor_pos: 3 }));
     expect(calls.map((c) => c.what)).toEqual(['magic', 'completeMagic', 'submit']);
+  });
+
+  it('holds later shell requests while a magic that returned a promise runs (a copy lands before the next cell)', async () => {
+    let done!: () => void;
+    const copying = new Promise<void>((r) => (done = r));
+    const { host: h, calls } = host({ magic: (code) => (code.startsWith('%llmspell put') ? copying : false) });
+    const d = new RequestDispatcher(h, silentLogger());
+    d.request('shell', request('execute_request', { code: '%llmspell put x --to lua' }));
+    d.request('shell', request('execute_request', { code: 'print(x)' }));
+    d.request('control', request('kernel_info_request'));
+    expect(calls.map((c) => c.what)).toEqual(['magic', 'submit']);
+    expect(submits(calls)).toEqual(['kernel_info_request->default']);
+    done();
+    await copying;
+    await new Promise<void>((r) => setImmediate(r));
+    expect(submits(calls)).toEqual(['kernel_info_request->default', 'execute_request->default']);
   });
 
   it('routes comm messages to the backend that opened the comm, and forgets it on comm_close', () => {

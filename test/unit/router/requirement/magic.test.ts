@@ -27,7 +27,7 @@ describe('parseFleetMagic', () => {
   });
 
   it.each<[string, string, RegExp]>([
-    ['unknown command lists the known ones', '%llmspell usee lua', /unknown command "%llmspell usee"; use one of: use, status, list, replay, help/],
+    ['unknown command lists the known ones', '%llmspell usee lua', /unknown command "%llmspell usee"; use one of: use, status, list, get, put, replay, help/],
     ['use without a runtime', '%llmspell use', /use RUNTIME \[PROVIDER\]/],
     ['use with too many words', '%llmspell use lua openai more', /use RUNTIME \[PROVIDER\]/],
     ['bad runtime name', '%llmspell use lua,', /runtime "lua," is not a valid name/],
@@ -47,7 +47,7 @@ describe('fleetMagicCompletions', () => {
   it.each<[string, string, number, MagicCompletion | undefined]>([
     ['not ours', 'prin', 4, undefined],
     ['the magic word itself is left to the backend', '%llmsp', 6, undefined],
-    ['commands after the magic', '%llmspell ', 10, { matches: ['use', 'status', 'list', 'replay', 'help'], cursor_start: 10, cursor_end: 10 }],
+    ['commands after the magic', '%llmspell ', 10, { matches: ['use', 'status', 'list', 'get', 'put', 'replay', 'help'], cursor_start: 10, cursor_end: 10 }],
     ['r: replay', '%llmspell r', 11, { matches: ['replay'], cursor_start: 10, cursor_end: 11 }],
     ['command prefix', '%llmspell u', 11, { matches: ['use'], cursor_start: 10, cursor_end: 11 }],
     ['l: list only', '%llmspell l', 11, { matches: ['list'], cursor_start: 10, cursor_end: 11 }],
