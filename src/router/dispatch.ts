@@ -19,6 +19,8 @@ export interface DispatchHost<S> {
   resolve(code: string | undefined, metadata: unknown): ResolvedRequest | Promise<ResolvedRequest>;
   /** A fleet magic in an execute_request: true if the router has answered it itself. */
   magic(channel: RequestChannel, msg: WireMessage, code: string): boolean;
+  /** A history_request about the session's own cells: true if the router has answered it itself. */
+  history?(channel: RequestChannel, msg: WireMessage): boolean;
   /** Completion of a fleet magic: true if the router has answered it itself. */
   completeMagic(channel: RequestChannel, msg: WireMessage): boolean;
   shutdown(channel: RequestChannel, msg: WireMessage, restart: boolean): void;
@@ -132,6 +134,7 @@ export class RequestDispatcher<S> {
       return resolved instanceof Promise ? resolved.then(place) : place(resolved);
     }
     if (type === 'complete_request' && host.completeMagic(channel, msg)) return undefined;
+    if (type === 'history_request' && host.history?.(channel, msg)) return undefined;
     return { slot: host.defaultSlot(), msg };
   }
 }
