@@ -77,6 +77,11 @@ export class RouterReplies {
     this.broadcast('stream', streamContent('stderr', notice(text)), parentHeader);
   }
 
+  /** A new client subscribed: it has heard none of the notices so far. */
+  forgetNotices(): void {
+    this.#noticed.clear();
+  }
+
   /** notice(), but once per distinct text for the session (a failing backend is retried on every keystroke). */
   noticeOnce(text: string): void {
     if (this.#noticed.has(text)) return;

@@ -81,6 +81,8 @@ export class ProxyRouter {
       onSubscribe: () => {
         // A new subscriber missed everything before this moment (slow joiner): greet it.
         this.#replies.broadcast('iopub_welcome', { subscription: '' });
+        // ...and let it hear each ongoing problem once more.
+        this.#replies.forgetNotices();
         if (this.defaultSlot?.state === 'starting') this.#replies.broadcast('status', statusContent('starting'));
       },
     });
