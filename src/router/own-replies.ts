@@ -103,9 +103,13 @@ export class RouterReplies {
     if (answer.kind === 'none') return;
     this.#withStatus(msg, () => {
       if (answer.kind === 'reply') {
+        // What a console sends while the user types must not repeat the reason at every key.
         if (msg.msgType !== 'kernel_info_request') this.noticeOnce(reason);
         return this.reply(channel, msg, answer.msgType, answer.content);
       }
+      // A cell is run on purpose: each one that fails says why, on stderr too.
+      this.#noticed.add(reason);
+      this.notice(reason);
       // A notebook shows a cell's iopub output, not its reply: the error must be there too.
       this.broadcast('error', answer.content, msg.header);
       this.reply(channel, msg, 'execute_reply', { ...answer.content, execution_count: this.executionCount(msg) });

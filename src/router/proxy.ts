@@ -190,10 +190,11 @@ export class ProxyRouter {
         },
         onRejected: (channel, reason) => this.#count(channel, reason),
         onUnserved: (s, channel, msg) => this.#replies.failed(channel, msg, s.failure ?? 'the backend is not available'),
-        onFailed: (s, reason) => {
+        onFailed: (s) => {
           // Forget it: the next request for this requirement tries again (the user may have fixed the config).
+          // The reason is told by the replies to the requests that wanted it (RouterReplies.failed), not
+          // here: a console retries on every keystroke, and a failure nobody asked about has no reader yet.
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#replies.noticeOnce(reason);
         },
         onExited: (s, how) => {
           if (this.#state !== 'running') return;

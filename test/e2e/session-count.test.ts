@@ -3,7 +3,7 @@
  * clients and real kernels: one execution count across ipykernel, tslab and the router's own
  * magic, history of the session with those numbers; and, when the default backend cannot
  * start, replies to what a console sends while the user types that are exactly what the
- * messaging spec allows (jupyter_console's own handling does not warn), with the reason told once.
+ * messaging spec allows (jupyter_console's own handling does not warn), with the reason told once (and for each failing cell).
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -59,7 +59,7 @@ interface UnavailableResult extends CheckResult {
 }
 
 describe('replies when the default backend cannot start', () => {
-  it('is_complete unknown, empty completion, inspection, history and comms, a cell error with a count; no console warning; the reason once', async () => {
+  it('is_complete unknown, empty completion, inspection, history and comms, a cell error with a count; no console warning; the reason once per typing and per cell', async () => {
     await withJupyterEnv(async (jenv) => {
       for (const name of UNSET) delete jenv.env[name];
       const config = join(jenv.dir, 'fleet.toml');
@@ -86,8 +86,9 @@ describe('replies when the default backend cannot start', () => {
         // jupyter_console reads "unknown" as "run it" and says nothing (it warned on status "error").
         expect(result.console_is_complete, why).toEqual([false, '']);
         expect(result.console_warnings, why).toEqual([]);
-        // Seven requests failed for one reason: it is told once (the cell's error carries it too).
-        expect(result.notices.length, why).toBe(1);
+        // Seven requests failed for one reason: it is told once for the six a console sends while
+        // the user types, and once more for the cell (each failing cell says why).
+        expect(result.notices.length, why).toBe(2);
         expect(await exited, why).toBe(0);
       } finally {
         if (router.exitCode === null && router.signalCode === null) router.kill('SIGTERM');

@@ -31,13 +31,14 @@ const request = (msgType: string): WireMessage => createMessage({ msgType, conte
 const kinds = (out: Out[]) => out.map((o) => (o.kind === 'iopub' && o.msgType === 'status' ? `status:${String(o.content.execution_state)}` : `${o.kind}:${o.msgType}`));
 
 describe('RouterReplies.failed', () => {
-  it('answers an execute_request with busy, an error on iopub, an error reply with a count, idle', () => {
+  it('answers an execute_request with busy, the reason on stderr, an error on iopub, an error reply with a count, idle', () => {
     const { replies: r, out } = replies();
     const req = request('execute_request');
     r.failed('shell', req, 'no backend');
-    expect(kinds(out)).toEqual(['status:busy', 'iopub:error', 'reply:execute_reply', 'status:idle']);
-    expect(out.filter((o) => o.kind === 'iopub').every((o) => o.parent === req.msgId)).toBe(true);
-    expect(out[2]).toMatchObject({ channel: 'shell', content: { status: 'error', ename: 'FleetError', evalue: 'no backend', execution_count: 1 } });
+    expect(kinds(out)).toEqual(['status:busy', 'iopub:stream', 'iopub:error', 'reply:execute_reply', 'status:idle']);
+    expect(out[1]).toMatchObject({ content: { name: 'stderr', text: 'llmspell-fleet: no backend\n' } });
+    expect(out.filter((o) => o.kind === 'iopub' && o.msgType !== 'stream').every((o) => o.kind === 'iopub' && o.parent === req.msgId)).toBe(true);
+    expect(out[3]).toMatchObject({ channel: 'shell', content: { status: 'error', ename: 'FleetError', evalue: 'no backend', execution_count: 1 } });
   });
 
   it('counts the cells it answers itself', () => {
@@ -68,12 +69,17 @@ describe('RouterReplies.failed', () => {
     expect(out.filter((o) => o.kind === 'reply').map((o) => o.content.execution_count)).toEqual([1, 1]);
   });
 
-  it('says each distinct reason on stderr once, however many requests fail for it', () => {
+  it('says each distinct reason on stderr once for what a console sends while typing, and again for each failing cell', () => {
     const { replies: r, out } = replies();
     for (let i = 0; i < 5; i++) r.failed('shell', request('is_complete_request'), 'lua cannot start');
     r.failed('shell', request('complete_request'), 'another reason');
+    r.failed('shell', request('execute_request'), 'lua cannot start');
+    r.failed('shell', request('execute_request'), 'lua cannot start');
+    r.failed('shell', request('inspect_request'), 'lua cannot start');
+    r.forgetNotices();
+    r.failed('shell', request('inspect_request'), 'lua cannot start');
     const stderr = out.filter((o) => o.kind === 'iopub' && o.msgType === 'stream').map((o) => o.content.text);
-    expect(stderr).toEqual(['llmspell-fleet: lua cannot start\n', 'llmspell-fleet: another reason\n']);
+    expect(stderr).toEqual(['lua cannot start', 'another reason', 'lua cannot start', 'lua cannot start', 'lua cannot start'].map((t) => `llmspell-fleet: ${t}\n`));
   });
 
   it('answers kernel_info with a reply a client can connect with, the reason in its banner', () => {
