@@ -6,48 +6,65 @@
  * messaging spec allows (jupyter_console's own handling does not warn), with the reason told once (and for each failing cell).
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
-import { describeRun, runPython, withJupyterEnv, type CheckResult } from '../helpers/e2e.js';
+import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult } from '../helpers/e2e.js';
 import { CLI, FLEET_PYTHON, setupFleet, stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 
 const TEST_TIMEOUT_MS = 180_000;
 const GHOST = '/nonexistent/llmspell-fleet-test/ghost-kernel';
+const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
 /** Variables that would decide a requirement or the mode if the developer's shell had them set. */
-const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME'];
+const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'OPENAI_API_KEY', 'LLMSPELL_PROVIDER_OPENAI_API_KEY'];
 
 interface Cell { code: string; input: unknown[]; result: unknown[]; reply: { execution_count?: unknown } | null }
 
+/** The session_count_check scenario; with `lua`, llmspell (the test double, first on PATH) behind the adapter takes part too. */
+async function sessionCount(options: { lua: boolean }): Promise<void> {
+  await withJupyterEnv(async (jenv) => {
+    for (const name of UNSET) delete jenv.env[name];
+    if (options.lua) {
+      const bin = join(jenv.dir, 'bin');
+      await mkdir(bin);
+      await writeFile(join(bin, 'llmspell'), `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
+      await chmod(join(bin, 'llmspell'), 0o755);
+      jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+    }
+    await setupFleet(jenv, { defaultRuntime: 'python' });
+    try {
+      const run = await runPython<CheckResult & { cells: Cell[] }>('session_count_check.py', [FLEET_PYTHON, ...(options.lua ? ['--lua'] : [])], { env: jenv.env, timeoutMs: 150_000 });
+      const why = describeRun('session_count_check', run);
+      const result = expectChecksPassed(run, [
+        'history_at_start_answered',
+        'every_cell_answered',
+        'every_cell_ok',
+        'javascript_cells_ran_in_tslab',
+        'execute_input_counts',
+        'execute_reply_counts',
+        'execute_result_counts',
+        'history_tail_session_numbers',
+        'history_range_of_the_session',
+        'silent_request_reads_the_count',
+        'next_cell_goes_on',
+      ], why);
+      expect(result.cells.map((c) => c.reply?.execution_count), why).toEqual(Array.from({ length: options.lua ? 8 : 6 }, (_, i) => i + 1));
+    } finally {
+      await stopFleetManager(jenv.homeDir);
+    }
+    await waitForNoProcesses(jenv.dir, 60_000);
+  });
+}
+
 describe('one execution count per session, through jupyter_client', () => {
   it('python, javascript and a %llmspell magic sent at once read 1, 2, 3...; history tail lists them with those numbers', async () => {
-    await withJupyterEnv(async (jenv) => {
-      for (const name of UNSET) delete jenv.env[name];
-      await setupFleet(jenv, { defaultRuntime: 'python' });
-      try {
-        const run = await runPython<CheckResult & { cells: Cell[] }>('session_count_check.py', [FLEET_PYTHON], { env: jenv.env, timeoutMs: 150_000 });
-        const why = describeRun('session_count_check', run);
-        const result = expectChecksPassed(run, [
-          'history_at_start_answered',
-          'every_cell_answered',
-          'every_cell_ok',
-          'javascript_cells_ran_in_tslab',
-          'execute_input_counts',
-          'execute_reply_counts',
-          'execute_result_counts',
-          'history_tail_session_numbers',
-          'history_range_of_the_session',
-          'silent_request_reads_the_count',
-          'next_cell_goes_on',
-        ], why);
-        expect(result.cells.map((c) => c.reply?.execution_count), why).toEqual([1, 2, 3, 4, 5, 6]);
-      } finally {
-        await stopFleetManager(jenv.homeDir);
-      }
-      await waitForNoProcesses(jenv.dir, 60_000);
-    });
+    await sessionCount({ lua: false });
+  }, TEST_TIMEOUT_MS);
+
+  it('lua through the llmspell adapter (the test double) takes its place in the same numbering', async () => {
+    await sessionCount({ lua: true });
   }, TEST_TIMEOUT_MS);
 });
 

@@ -1,6 +1,6 @@
 """One execution count for the session, as a jupyter_client user sees it through the router.
 
-Usage: python session_count_check.py KERNEL_NAME [DEFAULT_RUNTIME_METADATA_JSON]
+Usage: python session_count_check.py KERNEL_NAME [--lua]
 Starts KERNEL_NAME (an llmspell-fleet kernelspec whose default runtime is python) with a
 KernelManager, asks for the history tail as jupyter console does at start, then sends every
 cell at once as a notebook's run-all does: python and javascript (cell metadata
@@ -24,6 +24,7 @@ KERNEL = sys.argv[1]
 JS = {"llmspell": {"runtime": "javascript"}}
 STEP_TIMEOUT = 90.0
 
+LUA = {"llmspell": {"runtime": "lua"}}
 # (code, metadata): python by default, javascript by metadata, the router's own magic.
 CELLS: list[tuple[str, dict[str, Any]]] = [
     ("40 + 2", {}),
@@ -33,6 +34,10 @@ CELLS: list[tuple[str, dict[str, Any]]] = [
     ("'a' + 'b'", JS),
     ("[1, 2][0]", {}),
 ]
+# --lua: llmspell behind the adapter (the test double) takes part too.
+if "--lua" in sys.argv[2:]:
+    CELLS[3:3] = [("return 2+3", LUA)]
+    CELLS.append(("return 'x' .. 'y'", LUA))
 
 checks: dict[str, dict[str, Any]] = {}
 out: dict[str, Any] = {"cells": []}
@@ -106,7 +111,7 @@ def run(kc: Any) -> None:
     cells = []
     for (code, metadata), msg_id in zip(CELLS, ids):
         s = seen[msg_id]
-        cells.append({"code": code, "javascript": bool(metadata), "input": s["input"], "result": s["result"], "reply": s["reply"], "idle": s["idle"], "stdout": s["stdout"]})
+        cells.append({"code": code, "javascript": metadata is JS, "input": s["input"], "result": s["result"], "reply": s["reply"], "idle": s["idle"], "stdout": s["stdout"]})
     out["cells"] = cells
     expected = list(range(1, len(CELLS) + 1))
     check("every_cell_answered", all(c["idle"] and c["reply"] is not None for c in cells), [(c["code"], c["idle"], c["reply"] is not None) for c in cells])
@@ -116,7 +121,8 @@ def run(kc: Any) -> None:
     # tslab publishes no execute_input (nor execute_result): its cells have only the reply's count.
     equal("execute_input_counts", [c["input"] for c in cells], [[] if c["javascript"] else [n] for n, c in zip(expected, cells)])
     equal("execute_reply_counts", [(c["reply"] or {}).get("execution_count") for c in cells], expected)
-    equal("execute_result_counts", [c["result"] for c in cells if not c["javascript"] and not c["code"].startswith("%")], [[1], [4], [6]])
+    valued = [(n, c) for n, c in zip(expected, cells) if not c["javascript"] and not c["code"].startswith("%")]
+    equal("execute_result_counts", [c["result"] for _n, c in valued], [[n] for n, _c in valued])
 
     tail = history(kc, hist_access_type="tail", n=100)
     equal("history_tail_session_numbers", [h[1:] for h in tail.get("history", [])], [[n, code] for n, (code, _m) in zip(expected, CELLS)])
