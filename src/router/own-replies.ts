@@ -94,8 +94,9 @@ export class RouterReplies {
    * Answer a request no backend will answer, with the reply the spec allows for its type
    * (unavailable-replies.ts): kernel_info lets the client connect and shows the reason in its
    * banner, a cell gets an error (in the cell and in its execute_reply), completion, inspection,
-   * history and the like get an empty answer, and the reason goes to stderr once. Messages
-   * that are not requests, and stdin (a client's input_reply), get nothing.
+   * history and the like get an empty answer. The reason goes to stderr with each failing cell,
+   * and once per client for the rest (a console asks on every keystroke). Messages that are not
+   * requests, and stdin (a client's input_reply), get nothing.
    */
   failed(channel: RequestChannel, msg: WireMessage, reason: string): void {
     if (channel === 'stdin') return;

@@ -8,8 +8,12 @@ import { errorReplyContent, fleetKernelInfo } from './replies.js';
  * (jupyter_console: "invalid is_complete_reply status: error") or show it on every keystroke;
  * where "nothing known" can be said exactly, it is. The reason reaches the user as a notice.
  *
- * shutdown_request and interrupt_request are the router's own (always ok); stdin and messages
- * that are not requests get nothing.
+ * The spec's requests: execute, inspect, complete, history, is_complete, comm_info, kernel_info
+ * (shell); debug and the subshell requests (control); connect (deprecated); shutdown and
+ * interrupt, which the router answers itself (always ok). Those without an empty form here
+ * (connect, the subshell requests, usage_request of jupyter-resource-usage, a kernel's own)
+ * get the spec's generic error reply, which their replies allow. stdin and messages that are
+ * not requests get nothing.
  */
 
 export type UnavailableReply =
