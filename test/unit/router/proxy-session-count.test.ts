@@ -82,6 +82,22 @@ describe('ProxyRouter: one execution count per session', () => {
     for (const peer of peers.values()) expect(peer.inbox.shell.all.map((m) => m.msgType)).not.toContain('history_request');
   });
 
+  it('two clients of one router share its numbering', async () => {
+    const { peers, client } = await start();
+    const other = new ClientPeer(client.info);
+    cleanup.push(() => other.close());
+    await other.inbox.iopub.next('iopub_welcome');
+    const lua = peers.get('lua')!;
+    const a = client.request('shell', 'execute_request', { code: 'a' });
+    answer(lua, await lua.inbox.shell.next((m) => m.msgId === a.msgId), 1);
+    expect((await client.replyTo('shell', a)).content().execution_count).toBe(1);
+    const b = other.request('shell', 'execute_request', { code: 'b' });
+    answer(lua, await lua.inbox.shell.next((m) => m.msgId === b.msgId), 9);
+    expect((await other.replyTo('shell', b)).content().execution_count).toBe(2);
+    // Each client sees the other's cell on iopub with the session's number too.
+    expect((await client.iopubFor(b, 'execute_input')).content().execution_count).toBe(2);
+  });
+
   it('a silent cell takes no count, and its reply reads the count as it stands', async () => {
     const { peers, client } = await start();
     const a = client.request('shell', 'execute_request', { code: 'a = 1' });
