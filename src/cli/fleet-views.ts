@@ -27,6 +27,8 @@ export interface PublicRecord {
   attached: { routerId: string; pid: number }[];
   idleSince?: number;
   rssBytes?: number;
+  /** Output kept for the next client (counts only), while the backend has none or until one takes it. */
+  heldOutput?: { subscribed: boolean; messages: number; bytes: number; dropped: number; finished: boolean };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -85,6 +87,10 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   if (typeof r.idleSince === 'number') out.idleSince = r.idleSince;
   const bytes = typeof r.rssBytes === 'number' ? r.rssBytes : rss;
   if (bytes !== undefined) out.rssBytes = bytes;
+  const held = r.heldOutput;
+  if (isObject(held)) {
+    out.heldOutput = { subscribed: held.subscribed === true, messages: Number(held.messages), bytes: Number(held.bytes), dropped: Number(held.dropped), finished: held.finished === true };
+  }
   return out;
 }
 

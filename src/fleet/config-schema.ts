@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { got, isTable, oneOf, table, type Assert, type Same, type Table } from '../shared/schema.js';
 import { PLACEHOLDERS, unknownPlaceholders } from './template.js';
-import type { ProviderConfig, RouterLimits, RuntimeConfig } from './types.js';
+import type { ProviderConfig, ReplayLimits, RouterLimits, RuntimeConfig } from './types.js';
 
 // Names end up in kernel ids and file names, so they must be safe path components.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -111,6 +111,15 @@ export const RouterSchema = table(
   'must be a table: [router]',
 );
 
+export const ReplaySchema = table(
+  {
+    max_messages: v.optional(number(0, false, true)),
+    // The router takes the whole buffer in one line of the manager protocol (at most 4 MB).
+    max_mb: v.optional(v.pipe(number(0, false), v.maxValue(3, got('must be at most 3 (MB)')))),
+  },
+  'must be a table: [replay]',
+);
+
 function namedTables<S extends v.GenericSchema>(key: string, body: S) {
   return v.pipe(
     v.custom<Table>(isTable, got(`must be a table of named tables, e.g. [${key}.NAME]`)),
@@ -125,6 +134,7 @@ export const FleetFileSchema = table(
     default_provider: v.optional(nonEmptyString),
     linger_seconds: v.optional(number(0, false)),
     router: v.optional(RouterSchema),
+    replay: v.optional(ReplaySchema),
     runtimes: v.optional(namedTables('runtimes', RuntimeSchema)),
     providers: v.optional(namedTables('providers', ProviderSchema)),
   },
@@ -135,3 +145,4 @@ export type FleetFile = v.InferOutput<typeof FleetFileSchema>;
 type _RuntimeShape = Assert<Same<v.InferOutput<typeof RuntimeSchema>, RuntimeConfig>>;
 type _ProviderShape = Assert<Same<v.InferOutput<typeof ProviderSchema>, ProviderConfig>>;
 type _RouterShape = Assert<Same<Required<v.InferOutput<typeof RouterSchema>>, RouterLimits>>;
+type _ReplayShape = Assert<Same<Required<v.InferOutput<typeof ReplaySchema>>, ReplayLimits>>;

@@ -19,6 +19,9 @@ export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
 /** Big enough for any notebook output people make (plots, data frames); small enough to stop a runaway. */
 export const DEFAULT_MAX_MESSAGE_MB = 1024;
 export const DEFAULT_RESTART_LIMIT = 5;
+/** Output kept per backend while no client is attached: a long cell's log tail, not a data set. */
+export const DEFAULT_REPLAY_MAX_MESSAGES = 1000;
+export const DEFAULT_REPLAY_MAX_MB = 1;
 /** With pings every 0.5 s, a silent backend is noticed within 3 s. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 2.5;
 export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
@@ -50,5 +53,6 @@ export function defaultFleetConfig(): FleetConfig {
       restart_limit: DEFAULT_RESTART_LIMIT,
       heartbeat_timeout_seconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     },
+    replay: { max_messages: DEFAULT_REPLAY_MAX_MESSAGES, max_mb: DEFAULT_REPLAY_MAX_MB },
   };
 }

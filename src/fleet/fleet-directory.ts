@@ -7,8 +7,10 @@
  */
 import { providerKeyEnv } from '../shared/provider-keys.js';
 import { randomUUID } from 'node:crypto';
+import * as v from 'valibot';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendExit, FleetEntry } from '../shared/backend.js';
+import { DetachedOutputSchema, type DetachedOutput, type RunningCell } from '../shared/detached-output.js';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { Requirement } from '../shared/requirement.js';
@@ -120,9 +122,10 @@ export class FleetDirectory {
       shared: true,
       // Same process group, same incarnation: never signal a reused pid.
       interrupt: () => void killGroup(record.pid, 'SIGINT', record.procStart),
-      release: () => this.#release(record.kernelId),
+      release: (options) => this.#release(record.kernelId, options?.running),
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
+      takeDetachedOutput: () => this.#takeOutput(record.kernelId),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -137,7 +140,20 @@ export class FleetDirectory {
     return lease;
   }
 
-  async #release(kernelId: string): Promise<void> {
+  /** The manager's kept output for a backend we hold; a wrong-shaped or failed answer counts as none. */
+  async #takeOutput(kernelId: string): Promise<DetachedOutput | undefined> {
+    try {
+      const result = await (await this.#connection()).request<unknown>({ op: 'take-output', kernelId, routerId: this.routerId });
+      const checked = v.safeParse(v.object({ output: v.nullable(DetachedOutputSchema) }), result);
+      if (!checked.success) throw new Error('the answer has the wrong shape');
+      return checked.output.output ?? undefined;
+    } catch (error) {
+      this.#log.warn({ kernelId, err: String(error) }, 'could not take the output kept while no client was attached');
+      return undefined;
+    }
+  }
+
+  async #release(kernelId: string, running: RunningCell[] = []): Promise<void> {
     const held = this.#held.get(kernelId);
     if (held === undefined) return;
     clearInterval(held.poller);
@@ -145,7 +161,8 @@ export class FleetDirectory {
     // No manager now: the next one has our attachment from the registry, and lets it lapse.
     const client = this.#current;
     if (client === undefined || client.isClosed) return;
-    await client.request({ op: 'release', kernelId, routerId: this.routerId }).catch((error: unknown) => {
+    const cells = running.length > 0 ? { cells: running } : {};
+    await client.request({ op: 'release', kernelId, routerId: this.routerId, ...cells }).catch((error: unknown) => {
       this.#log.warn({ kernelId, err: String(error) }, 'release not confirmed by the manager');
     });
   }

@@ -1,12 +1,13 @@
 /** The lease a FleetDirectory hands a router, and small pure helpers around it. */
 import type { BackendLease, FleetEntry } from '../shared/backend.js';
+import type { RunningCell } from '../shared/detached-output.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import type { ListedBackend } from './manager/protocol.js';
 
 /** A lease on a fleet backend: always shared, restartable for everyone, replaced on restart. */
 export interface FleetLease extends BackendLease<ConnectionInfo> {
   readonly shared: true;
-  release(options?: { stop: boolean }): Promise<void>;
+  release(options?: { stop: boolean; running?: RunningCell[] }): Promise<void>;
   restart(): Promise<void>;
   onReplaced(listener: (next: FleetLease) => void): void;
 }

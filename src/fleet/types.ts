@@ -49,6 +49,14 @@ export interface RouterLimits {
   heartbeat_timeout_seconds: number;
 }
 
+/** `[replay]`: how much output the manager keeps per backend while no client is attached. */
+export interface ReplayLimits {
+  /** Messages kept; the oldest are dropped (and counted) beyond this. */
+  max_messages: number;
+  /** Their content's size in MB; the oldest are dropped beyond this. */
+  max_mb: number;
+}
+
 export interface FleetConfig {
   default_runtime: string;
   default_provider: string;
@@ -56,6 +64,7 @@ export interface FleetConfig {
   providers: Record<string, ProviderConfig>;
   linger_seconds: number;
   router: RouterLimits;
+  replay: ReplayLimits;
   /** The file this came from, or undefined for built-in defaults only. */
   source?: string;
 }

@@ -1,9 +1,11 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
+import { RUNNING_CELLS_MAX, type DetachedOutput } from '../shared/detached-output.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
+import { runningCells } from './replay.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory, BackendLease } from './types.js';
 
@@ -24,6 +26,8 @@ export interface SlotEvents {
    * hung), or came back after such a silence. Death is reported by onExited, not here.
    */
   onHeartbeat?(slot: BackendSlot, responsive: boolean, silentMs: number): void;
+  /** The first cell this router runs on a backend that printed while no client was attached: show it what it missed. */
+  onReplay?(slot: BackendSlot, output: DetachedOutput, request: WireMessage): void;
   /** A backend message over the size limit, dropped: its client must hear of it instead. */
   onOversized?(slot: BackendSlot, channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number): void;
 }
@@ -59,6 +63,8 @@ export class BackendSlot {
   #closing: Promise<void> | undefined;
   /** Clients were told the heartbeat went silent: they are told when it comes back. */
   #silenceReported = false;
+  /** Output the backend printed before we attached, shown with the first cell (then forgotten). */
+  #replay: DetachedOutput | undefined;
   #settle!: () => void;
   /** Resolves once the slot is ready or has failed. */
   readonly settled = new Promise<void>((resolve) => (this.#settle = resolve));
@@ -78,11 +84,14 @@ export class BackendSlot {
         return;
       }
       this.#attach(lease);
+      // Taken now, while the handshake runs: the manager hands it to the first router that asks.
+      const kept = lease.takeDetachedOutput?.();
       lease.onReplaced?.((next) => void this.#replace(next));
       // A backend that dies before it is ready failed to start: no handshake retries forever.
       const died = new AbortController();
       void lease.exited.then((exit) => died.abort(new Error(startFailure(this.key, lease.pid, exit))));
       await this.link!.handshake(AbortSignal.any([this.#abort.signal, died.signal]));
+      this.#replay = await kept;
       if (this.state !== 'starting') return;
       this.state = 'ready';
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
@@ -120,6 +129,11 @@ export class BackendSlot {
    * bounded so that a backend that never replies (llmspell today) cannot grow it without end.
    */
   #forward(channel: RequestChannel, msg: WireMessage): void {
+    if (this.#replay !== undefined && channel === 'shell' && msg.msgType === 'execute_request') {
+      const replay = this.#replay;
+      this.#replay = undefined;
+      this.options.events.onReplay?.(this, replay, msg);
+    }
     if (channel !== 'stdin' && msg.msgType.endsWith('_request')) {
       if (this.#inFlight.size >= 10_000) this.#inFlight.delete(this.#inFlight.keys().next().value as string);
       this.#inFlight.set(msg.msgId, { channel, msg });
@@ -163,7 +177,9 @@ export class BackendSlot {
       await Promise.race([lease.exited, wait(1000, undefined, { ref: false })]);
     }
     this.link?.close();
-    if (lease) await lease.release({ stop }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
+    // Cells still running there: whoever sees their output after we leave is told which cells they were.
+    const running = stop ? [] : runningCells([...this.#inFlight.values()].map((r) => r.msg)).slice(-RUNNING_CELLS_MAX);
+    if (lease) await lease.release({ stop, ...(running.length > 0 ? { running } : {}) }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
   }
 
   /**

@@ -31,6 +31,8 @@ export interface MagicsOptions {
   known?: () => { runtimes: string[]; providers: string[] };
   /** The session's count for a cell the router answers itself (the same sequence as the backends' cells). */
   nextExecutionCount: (request: WireMessage) => number;
+  /** The output last shown from a backend's time without a client (replay.ts), if any. */
+  lastReplay?: () => string | undefined;
 }
 
 /**
@@ -49,6 +51,7 @@ export class FleetMagics {
         case 'help': return helpText();
         case 'status': return this.#status();
         case 'list': return this.#list();
+        case 'replay': return this.options.lastReplay?.() ?? NOTHING_REPLAYED;
         case 'error': throw new Error(magic.message);
         case 'use': return this.#use({ runtime: magic.runtime, ...(magic.provider ? { provider: magic.provider } : {}) });
       }
@@ -123,6 +126,10 @@ export class FleetMagics {
     this.options.broadcast('status', statusContent('idle'), parent);
   }
 }
+
+const NOTHING_REPLAYED =
+  'Nothing was replayed in this session: no backend it uses printed anything while no client was attached.\n' +
+  'A backend keeps its output (fleet.toml [replay]) only between its last client leaving and the next one attaching.\n';
 
 function describe(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;

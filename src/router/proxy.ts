@@ -8,7 +8,8 @@ import { RequestDispatcher } from './dispatch.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics } from './magics.js';
 import { RouterReplies } from './own-replies.js';
-import { statusContent } from './replies.js';
+import { formatReplay } from './replay.js';
+import { statusContent, streamContent } from './replies.js';
 import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
 import type { RestartPolicy } from './restart-policy.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
@@ -63,6 +64,8 @@ export class ProxyRouter {
   readonly #supervisor: RestartSupervisor<BackendSlot>;
   readonly #magics: FleetMagics;
   #sticky: StickyChoice | undefined;
+  /** What this router last showed of output kept while no client was attached (`%llmspell replay`). */
+  #lastReplay: string | undefined;
   /** The requirement of requests that name none (launch layers plus sticky). */
   #default: RequirementRef;
   #stopping: Promise<void> | undefined;
@@ -107,6 +110,7 @@ export class ProxyRouter {
       },
       known: () => this.options.resolver?.known?.() ?? { runtimes: [], providers: [] },
       nextExecutionCount: (request) => this.#replies.ownCellCount(request),
+      lastReplay: () => this.#lastReplay,
       reply: (channel, request, msgType, content) => this.#replies.reply(channel, request, msgType, content),
       broadcast: (msgType, content, parent) => this.#replies.broadcast(msgType, content, parent),
     });
@@ -205,6 +209,13 @@ export class ProxyRouter {
         onRestarting: () => this.#replies.broadcast('status', statusContent('restarting')),
         onHeartbeat: (s, responsive, silentMs) => this.#supervisor.heartbeat(s, responsive, silentMs),
         onOversized: (_s, channel, msg, bytes) => this.#replies.backendTooLarge(channel, msg, bytes),
+        // Before the request reaches the backend: the kept output comes first in the cell, then the cell's own.
+        onReplay: (_s, output, request) => {
+          const text = formatReplay(output);
+          if (text.length === 0) return;
+          this.#lastReplay = text;
+          this.#replies.broadcast('stream', streamContent('stdout', text), request.header);
+        },
       },
     });
     this.#slots.set(key, slot);

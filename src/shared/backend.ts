@@ -3,6 +3,7 @@
  * its line in a listing. The router declares what it needs through these shapes and the fleet
  * satisfies them, so neither imports the other.
  */
+import type { DetachedOutput, RunningCell } from './detached-output.js';
 import type { InterruptMode, Requirement } from './requirement.js';
 
 /** How a backend process ended. `reason` is machine-readable; describeExit (exit.ts) words it. */
@@ -35,10 +36,15 @@ export interface BackendLease<Connection> {
    * from, not stopped, when this router leaves; an unshared one stops with its router.
    */
   readonly shared?: boolean;
-  /** Give the backend back; `stop` asks for it to be stopped (its only user is leaving). */
-  release(options: { stop: boolean }): Promise<void>;
+  /**
+   * Give the backend back; `stop` asks for it to be stopped (its only user is leaving).
+   * `running`: this router's cells still running there, so that whoever sees their output later knows which cells they were.
+   */
+  release(options: { stop: boolean; running?: RunningCell[] }): Promise<void>;
   /** Fleet: restart the shared backend for everyone attached (shutdown_request restart=true). */
   restart?(): Promise<void>;
+  /** Fleet: what the backend printed while no router was attached, handed out once (undefined: nothing). Never rejects. */
+  takeDetachedOutput?(): Promise<DetachedOutput | undefined>;
   /** Fleet: another router restarted this backend; `next` is the lease on the new process. */
   onReplaced?(listener: (next: BackendLease<Connection>) => void): void;
 }

@@ -13,6 +13,10 @@ export interface AttachmentsOptions {
   onChange(): void;
   /** The linger ran out with nobody attached: stop it. */
   onIdleTimeout(backend: ManagedBackend): void;
+  /** A router attached: the manager leaves the backend's data path (detached-output.ts). */
+  onAttended?(backend: ManagedBackend): void;
+  /** Nobody is attached now (last router left, adopted or spawned with none): its output is kept. */
+  onUnattended?(backend: ManagedBackend): void;
 }
 
 /** Pure: how long from `now` until a backend idle since `idleSince` has lingered `lingerMs`. */
@@ -28,6 +32,7 @@ export class Attachments {
     clear(backend);
     backend.idleSince = undefined;
     backend.attached.set(router.routerId, { ...router });
+    this.options.onAttended?.(backend);
     this.options.onChange();
   }
 
@@ -82,6 +87,7 @@ export class Attachments {
   #idle(backend: ManagedBackend, since: number): void {
     clear(backend);
     backend.idleSince = since;
+    this.options.onUnattended?.(backend);
     backend.timer = setTimeout(() => {
       backend.timer = undefined;
       if (backend.attached.size === 0 && backend.state === 'ready') this.options.onIdleTimeout(backend);

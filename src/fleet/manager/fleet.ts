@@ -10,8 +10,10 @@ import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
 import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
+import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
+import { DetachedOutputs, replayLimits } from './detached-output.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import { InflightStarts } from './inflight.js';
 import { handle, launchBackend } from './launch.js';
@@ -32,15 +34,23 @@ export class FleetManager {
   readonly #attachments: Attachments;
   readonly #registry: RegistryWriter | undefined;
   #lingerSeconds = DEFAULT_LINGER_SECONDS;
+  #replayLimits: DetachedLimits = replayLimits(undefined);
+  readonly #detached: DetachedOutputs;
   #closed = false;
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet' });
+    this.#detached = new DetachedOutputs({ limits: () => this.#replayLimits, logger: this.#log });
     this.#attachments = new Attachments({
       lingerMs: () => this.#lingerSeconds * 1000,
       onChange: () => this.#persist(),
       onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
+      onAttended: (b) => this.#detached.unwatch(b.kernelId),
+      // With no linger the backend stops now: there is nobody to keep its output for.
+      onUnattended: (b) => {
+        if (this.#lingerSeconds > 0) this.#detached.watch(b);
+      },
     });
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
     const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
@@ -96,9 +106,21 @@ export class FleetManager {
     return this.#durable(handle(backend));
   }
 
-  release(kernelId: string, routerId: string): void {
+  /** `cells`: the router's cells still running there; if it was the last router, they head their kept output. */
+  release(kernelId: string, routerId: string, cells: RunningCell[] = []): void {
     const backend = this.#backends.get(kernelId);
-    if (backend !== undefined) this.#attachments.detach(backend, (r) => r.routerId === routerId);
+    if (backend === undefined) return;
+    this.#attachments.detach(backend, (r) => r.routerId === routerId);
+    this.#detached.noteCells(kernelId, cells);
+  }
+
+  /** The output `kernelId` printed while nobody was attached, handed out once, to a router attached to it. */
+  takeOutput(kernelId: string, routerId: string): DetachedOutput | undefined {
+    const backend = this.#backends.get(kernelId);
+    if (backend === undefined || !backend.attached.has(routerId)) {
+      throw new FleetError('UNKNOWN_BACKEND', `router ${routerId} is not attached to backend ${kernelId}; acquire it first`, { kernelId });
+    }
+    return this.#detached.take(kernelId);
   }
 
   /** A manager connection closed: every attachment it made ends (that is the lease). */
@@ -148,7 +170,10 @@ export class FleetManager {
   }
 
   list(): ListedBackend[] {
-    return maintenance.list(this.#backends.values());
+    return maintenance.list(this.#backends.values()).map((b) => {
+      const held = this.#detached.summary(b.kernelId);
+      return held === undefined ? b : { ...b, heldOutput: held };
+    });
   }
 
   health(): Promise<HealthReport[]> {
@@ -165,6 +190,7 @@ export class FleetManager {
   /** The manager is going away: timers stop, the registry is flushed, backends keep running. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#detached.close();
     for (const backend of this.#backends.values()) backend.release();
     this.#registry?.schedule();
     await this.#registry?.flushed();
@@ -198,6 +224,7 @@ export class FleetManager {
   async #config(): Promise<FleetConfig> {
     const config = await (this.options.loadConfig ?? (() => loadFleetConfig({ env: this.options.env ?? process.env })))();
     this.#lingerSeconds = config.linger_seconds;
+    this.#replayLimits = replayLimits(config.replay);
     return config;
   }
 

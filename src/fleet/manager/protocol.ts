@@ -9,6 +9,7 @@
  * socket's owner (the same user); the registry on disk holds no key and no provider env.
  */
 import type { ConnectionInfo } from '../../wire/connection-file.js';
+import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -54,7 +55,10 @@ export type ManagerRequest =
   | { id: number; op: 'acquire'; requirement: Requirement; routerId: string; pid: number; cwd?: string; keys?: Record<string, string> }
   /** Re-attach after a manager restart (the router already holds the data path). */
   | { id: number; op: 'attach'; kernelId: string; routerId: string; pid: number }
-  | { id: number; op: 'release'; kernelId: string; routerId: string }
+  /** `cells` (added with replay): the router's cells still running there, named in the heading of their kept output. */
+  | { id: number; op: 'release'; kernelId: string; routerId: string; cells?: RunningCell[] }
+  /** Take (once) the output the backend printed while no router was attached; the caller must be attached to it. */
+  | { id: number; op: 'take-output'; kernelId: string; routerId: string }
   /** Restart a shared backend for everyone attached: same requirement, new process, new kernelId. */
   | { id: number; op: 'restart'; kernelId: string; routerId: string; keys?: Record<string, string> }
   /** Spawn a new backend even if one with the requirement exists (CLI `spawn`). */
@@ -99,7 +103,7 @@ export interface ManagerEvent {
  * Results by op (what `result` holds in an ok response). Added with the manager; the wire
  * format above is unchanged.
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
- *   release → { released: true }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
+ *   release → { released: true }; take-output → { output: DetachedOutput | null }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
  */
@@ -114,6 +118,8 @@ export interface ManagerInfo {
 /** A record as `list` shows it: with the backend's resident memory when /proc tells it. */
 export interface ListedBackend extends BackendRecord {
   rssBytes?: number;
+  /** Output kept for the next client, while the backend has none or until one takes it. */
+  heldOutput?: HeldOutputSummary;
 }
 
 export interface CleanupReport {

@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from 'node:path';
 import * as v from 'valibot';
+import { RUNNING_CELLS_MAX, RUNNING_CODE_MAX } from '../../shared/detached-output.js';
 import { SAFE_NAME as NAME } from '../../shared/names.js';
 import { PROVIDER_KEY_NAME } from '../../shared/provider-keys.js';
 import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
@@ -13,7 +14,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
@@ -27,6 +28,7 @@ const WANT = {
   pid: 'a positive integer',
   target: 'a backend id or one of its ports',
   cwd: 'an absolute path, when given',
+  cells: `at most ${RUNNING_CELLS_MAX} running cells {msgId, code (at most ${RUNNING_CODE_MAX} characters), date?}`,
 } as const;
 
 /** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
@@ -46,6 +48,11 @@ const routerId = text(WANT.routerId);
 const pid = v.pipe(v.number(got(`must be ${WANT.pid}`)), v.safeInteger(got(`must be ${WANT.pid}`)), v.minValue(1, got(`must be ${WANT.pid}`)));
 const cwd = v.optional(v.pipe(v.string(got(`must be ${WANT.cwd}`)), v.check(isAbsolute, got(`must be ${WANT.cwd}`))));
 const id = v.pipe(v.number(), v.safeInteger());
+const cell = v.object(
+  { msgId: text(WANT.cells), code: v.pipe(v.string(), v.maxLength(RUNNING_CODE_MAX)), date: v.optional(v.pipe(v.string(), v.maxLength(64))) },
+  got(`must be ${WANT.cells}`),
+);
+const cells = v.optional(v.pipe(v.array(cell, got(`must be ${WANT.cells}`)), v.maxLength(RUNNING_CELLS_MAX, got(`must be ${WANT.cells}`))));
 /** Provider credentials from the requester's environment (src/shared/provider-keys.ts); values are never echoed. */
 const keys = v.optional(v.record(v.pipe(v.string(), v.regex(PROVIDER_KEY_NAME, 'is not a provider key variable')), v.string('must be a string')));
 
@@ -54,7 +61,8 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
   fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd, keys }),
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
-  fields({ id, op: v.literal('release'), kernelId, routerId }),
+  fields({ id, op: v.literal('release'), kernelId, routerId, cells }),
+  fields({ id, op: v.literal('take-output'), kernelId, routerId }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);

@@ -161,8 +161,10 @@ export class ManagerServer {
       case 'attach':
         return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
       case 'release':
-        fleet.release(req.kernelId, req.routerId);
+        fleet.release(req.kernelId, req.routerId, req.cells);
         return { released: true };
+      case 'take-output':
+        return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
       case 'restart':
         return fleet.restart(req.kernelId, req.routerId, req.keys);
       case 'spawn':

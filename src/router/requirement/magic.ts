@@ -1,5 +1,5 @@
 /**
- * `%llmspell use|status|list|help`: line magics the router answers itself, whatever the
+ * `%llmspell use|status|list|replay|help`: line magics the router answers itself, whatever the
  * backend's language, so they must be recognised without asking the backend anything.
  */
 import { DIRECTIVE_KEYS, firstContentLine, isRequirementName, nameRule } from './directive.js';
@@ -8,10 +8,11 @@ export type FleetMagic =
   | { kind: 'use'; runtime: string; provider?: string }
   | { kind: 'status' }
   | { kind: 'list' }
+  | { kind: 'replay' }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
-export const MAGIC_COMMANDS = ['use', 'status', 'list', 'help'] as const;
+export const MAGIC_COMMANDS = ['use', 'status', 'list', 'replay', 'help'] as const;
 
 const MAGIC = /^%llmspell(?=\s|$)/;
 const HELP_WORDS = new Set(['help', '-h', '--help', '?']);
@@ -32,6 +33,7 @@ export function parseFleetMagic(code: string): FleetMagic | undefined {
   switch (command) {
     case 'status':
     case 'list':
+    case 'replay':
       return args.length === 0 ? { kind: command } : { kind: 'error', message: `%llmspell ${command} takes no arguments` };
     case 'use':
       return parseUse(args);
@@ -59,6 +61,7 @@ export function helpText(): string {
     '  %llmspell use RUNTIME [PROVIDER]   use this backend for the rest of the session',
     '  %llmspell status                   which backend serves this session, and who shares it',
     '  %llmspell list                     every backend of the fleet',
+  '  %llmspell replay                   show again what a backend printed while no client was attached',
     '  %llmspell help                     this text',
     '',
     'One cell only: make its first line',

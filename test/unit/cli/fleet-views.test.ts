@@ -55,6 +55,14 @@ describe('publicRecord', () => {
     expect(publicRecord(rec({ rssBytes: 10 }), NOW, 99).rssBytes).toBe(10);
     expect(publicRecord(rec(), NOW).rssBytes).toBeUndefined();
   });
+
+  it('shows the counts of output kept for the next client, never its content', () => {
+    const held = { subscribed: true, messages: 3, bytes: 120, dropped: 1, finished: true, entries: [{ text: 'secret output' }] };
+    const out = publicRecord({ ...rec(), heldOutput: held } as ListedRecord, NOW);
+    expect(out.heldOutput).toEqual({ subscribed: true, messages: 3, bytes: 120, dropped: 1, finished: true });
+    expect(JSON.stringify(out)).not.toContain('secret output');
+    expect(publicRecord(rec(), NOW).heldOutput).toBeUndefined();
+  });
 });
 
 describe('recordOf / recordsIn', () => {

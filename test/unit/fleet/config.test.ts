@@ -90,6 +90,15 @@ config = "local/llmspell.toml"
     expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5 });
   });
 
+  it('reads [replay] bounds (output kept while no client is attached) and keeps the defaults of keys left out', () => {
+    expect(parseFleetConfig('', SRC).replay).toEqual({ max_messages: 1000, max_mb: 1 });
+    expect(parseFleetConfig('[replay]\nmax_messages = 10\n', SRC).replay).toEqual({ max_messages: 10, max_mb: 1 });
+    expect(parseFleetConfig('[replay]\nmax_mb = 0.25\n', SRC).replay).toEqual({ max_messages: 1000, max_mb: 0.25 });
+    expect(() => parseFleetConfig('[replay]\nmax_messages = 1.5\n', SRC)).toThrow(/replay\.max_messages.*whole number/);
+    expect(() => parseFleetConfig('[replay]\nmax_mb = -1\n', SRC)).toThrow(/replay\.max_mb.*>= 0/);
+    expect(() => parseFleetConfig('[replay]\nmax_mb = 8\n', SRC)).toThrow(/replay\.max_mb.*at most 3/);
+  });
+
   it('reads the llmspell adapter fields, defaulting none of them', () => {
     const text = `
 [runtimes.lua]

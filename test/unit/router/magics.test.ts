@@ -31,6 +31,7 @@ function harness(options: {
   list?: () => Promise<FleetEntry[]>;
   slotFor?: (choice: StickyChoice | undefined) => MagicsSlot;
   known?: { runtimes: string[]; providers: string[] };
+  lastReplay?: string;
 }): Harness {
   const out: Harness['out'] = [];
   const stickies: Harness['stickies'] = [];
@@ -52,6 +53,7 @@ function harness(options: {
     },
     ...(options.known ? { known: () => options.known! } : {}),
     nextExecutionCount: () => ++count,
+    lastReplay: () => options.lastReplay,
     reply: (_channel, _request, msgType, content) => out.push({ to: `reply:${msgType}`, content: content as Record<string, unknown> }),
     broadcast: (msgType, content) => {
       out.push({ to: `iopub:${msgType}`, content: content as Record<string, unknown> });
@@ -134,6 +136,19 @@ describe('FleetMagics.handle', () => {
     local.magics.handle('shell', execute('%llmspell list'), '%llmspell list');
     await local.idle;
     expect(stdout(local)).toBe('lua/openai: backend k1, pid 101\n');
+  });
+});
+
+describe('FleetMagics.handle: replay', () => {
+  it.each<[string, string | undefined, RegExp]>([
+    ['shows what this router last replayed', '── output while no client was attached (cell started 10:00:00) ──\nafter 1\n', /^── output while no client was attached \(cell started 10:00:00\) ──\nafter 1\n$/],
+    ['says when nothing was replayed, and when output is kept', undefined, /^Nothing was replayed in this session.*\n.*fleet\.toml \[replay\]/],
+  ])('%s', async (_name, lastReplay, shown) => {
+    const h = harness({ lastReplay });
+    h.magics.handle('shell', execute('%llmspell replay'), '%llmspell replay');
+    await h.idle;
+    expect(h.out.map((o) => o.to)).toEqual(['iopub:status', 'iopub:execute_input', 'iopub:stream', 'reply:execute_reply', 'iopub:status']);
+    expect(stdout(h)).toMatch(shown);
   });
 });
 

@@ -18,6 +18,7 @@ describe('parseFleetMagic', () => {
     ['--help', '%llmspell --help', { kind: 'help' }],
     ['status', '%llmspell status', { kind: 'status' }],
     ['list', '%llmspell list', { kind: 'list' }],
+    ['replay', '%llmspell replay', { kind: 'replay' }],
     ['surrounding whitespace', '\n  %llmspell   list  \n', { kind: 'list' }],
     ['use runtime', '%llmspell use python', { kind: 'use', runtime: 'python' }],
     ['use runtime provider', '%llmspell use lua anthropic', { kind: 'use', runtime: 'lua', provider: 'anthropic' }],
@@ -26,12 +27,13 @@ describe('parseFleetMagic', () => {
   });
 
   it.each<[string, string, RegExp]>([
-    ['unknown command lists the known ones', '%llmspell usee lua', /unknown command "%llmspell usee"; use one of: use, status, list, help/],
+    ['unknown command lists the known ones', '%llmspell usee lua', /unknown command "%llmspell usee"; use one of: use, status, list, replay, help/],
     ['use without a runtime', '%llmspell use', /use RUNTIME \[PROVIDER\]/],
     ['use with too many words', '%llmspell use lua openai more', /use RUNTIME \[PROVIDER\]/],
     ['bad runtime name', '%llmspell use lua,', /runtime "lua," is not a valid name/],
     ['bad provider name', '%llmspell use lua @x', /provider "@x" is not a valid name/],
     ['status with arguments', '%llmspell status all', /status takes no arguments/],
+    ['replay with arguments', '%llmspell replay 2', /replay takes no arguments/],
     ['magic with code after it', '%llmspell use lua\nprint(1)', /alone in its cell.*%%llmspell runtime=R/],
   ])('error: %s', (_name, code, message) => {
     const magic = parseFleetMagic(code);
@@ -45,7 +47,8 @@ describe('fleetMagicCompletions', () => {
   it.each<[string, string, number, MagicCompletion | undefined]>([
     ['not ours', 'prin', 4, undefined],
     ['the magic word itself is left to the backend', '%llmsp', 6, undefined],
-    ['commands after the magic', '%llmspell ', 10, { matches: ['use', 'status', 'list', 'help'], cursor_start: 10, cursor_end: 10 }],
+    ['commands after the magic', '%llmspell ', 10, { matches: ['use', 'status', 'list', 'replay', 'help'], cursor_start: 10, cursor_end: 10 }],
+    ['r: replay', '%llmspell r', 11, { matches: ['replay'], cursor_start: 10, cursor_end: 11 }],
     ['command prefix', '%llmspell u', 11, { matches: ['use'], cursor_start: 10, cursor_end: 11 }],
     ['l: list only', '%llmspell l', 11, { matches: ['list'], cursor_start: 10, cursor_end: 11 }],
     ['runtimes after use', '%llmspell use ', 14, { matches: known.runtimes, cursor_start: 14, cursor_end: 14 }],
@@ -77,7 +80,7 @@ describe('fleetMagicCompletions', () => {
 });
 
 describe('helpText', () => {
-  it.each(['%llmspell use RUNTIME [PROVIDER]', '%llmspell status', '%llmspell list', '%%llmspell runtime=', 'llmspell_runtime', 'llmspell:runtime=R', '"llmspell"', 'LLMSPELL_RUNTIME', 'llmspell-fleet.toml'])(
+  it.each(['%llmspell use RUNTIME [PROVIDER]', '%llmspell status', '%llmspell list', '%llmspell replay', '%%llmspell runtime=', 'llmspell_runtime', 'llmspell:runtime=R', '"llmspell"', 'LLMSPELL_RUNTIME', 'llmspell-fleet.toml'])(
     'mentions %s',
     (word) => {
       expect(helpText()).toContain(word);
