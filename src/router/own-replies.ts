@@ -48,13 +48,17 @@ export class RouterReplies {
    * the same sequence as the cells the backends run; a request already given one keeps it.
    */
   executionCount(request: WireMessage): number {
-    let flags: ExecuteFlags = {};
+    return this.counter.assign(request.msgId, this.#flags(request));
+  }
+
+  #flags(request: WireMessage): ExecuteFlags {
     try {
-      flags = request.content<ExecuteFlags>() ?? {};
+      const content = request.content<ExecuteFlags | null>();
+      return typeof content === 'object' && content !== null ? content : {};
     } catch {
       // Not JSON: counted like a default request (the spec's defaults store history).
+      return {};
     }
-    return this.counter.assign(request.msgId, flags);
   }
 
   /** executionCount() for a cell the router runs itself from start to end (a magic): nothing is relayed for it, so nothing is tracked. */
@@ -108,12 +112,18 @@ export class RouterReplies {
         if (msg.msgType !== 'kernel_info_request') this.noticeOnce(reason);
         return this.reply(channel, msg, answer.msgType, answer.content);
       }
-      // A cell is run on purpose: each one that fails says why, on stderr too.
-      this.#noticed.add(reason);
-      this.notice(reason);
-      // A notebook shows a cell's iopub output, not its reply: the error must be there too.
-      this.broadcast('error', answer.content, msg.header);
-      this.reply(channel, msg, 'execute_reply', { ...answer.content, execution_count: this.executionCount(msg) });
+      const count = this.executionCount(msg);
+      // silent=true: the spec forbids output on iopub; a client's own probe (VS Code's variables) is told once.
+      if (this.#flags(msg).silent === true) {
+        this.noticeOnce(reason);
+      } else {
+        // A cell is run on purpose: each one that fails says why, on stderr too.
+        this.#noticed.add(reason);
+        this.notice(reason);
+        // A notebook shows a cell's iopub output, not its reply: the error must be there too.
+        this.broadcast('error', answer.content, msg.header);
+      }
+      this.reply(channel, msg, 'execute_reply', { ...answer.content, execution_count: count });
     });
     this.counter.forget(msg.msgId);
   }

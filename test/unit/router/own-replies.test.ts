@@ -69,6 +69,15 @@ describe('RouterReplies.failed', () => {
     expect(out.filter((o) => o.kind === 'reply').map((o) => o.content.execution_count)).toEqual([1, 1]);
   });
 
+  it('puts nothing on iopub but busy/idle (and the reason once) for a silent execute_request, as the spec wants of silent', () => {
+    const { replies: r, out } = replies();
+    const silent = () => createMessage({ msgType: 'execute_request', content: { code: 'probe()', silent: true }, session: 'c' });
+    r.failed('shell', silent(), 'no backend');
+    r.failed('shell', silent(), 'no backend');
+    expect(kinds(out)).toEqual(['status:busy', 'iopub:stream', 'reply:execute_reply', 'status:idle', 'status:busy', 'reply:execute_reply', 'status:idle']);
+    expect(out.filter((o) => o.kind === 'reply').map((o) => o.content)).toEqual([0, 0].map((n) => expect.objectContaining({ status: 'error', execution_count: n })));
+  });
+
   it('says each distinct reason on stderr once for what a console sends while typing, and again for each failing cell', () => {
     const { replies: r, out } = replies();
     for (let i = 0; i < 5; i++) r.failed('shell', request('is_complete_request'), 'lua cannot start');
