@@ -23,6 +23,8 @@ export interface DispatchHost<S> {
    * before the next cell runs there, as in "run all").
    */
   magic(channel: RequestChannel, msg: WireMessage, code: string): boolean | Promise<void>;
+  /** A history_request about the session's own cells: true if the router has answered it itself. */
+  history?(channel: RequestChannel, msg: WireMessage): boolean;
   /** Completion of a fleet magic: true if the router has answered it itself. */
   completeMagic(channel: RequestChannel, msg: WireMessage): boolean;
   shutdown(channel: RequestChannel, msg: WireMessage, restart: boolean): void;
@@ -138,6 +140,7 @@ export class RequestDispatcher<S> {
       return resolved instanceof Promise ? resolved.then(place) : place(resolved);
     }
     if (type === 'complete_request' && host.completeMagic(channel, msg)) return undefined;
+    if (type === 'history_request' && host.history?.(channel, msg)) return undefined;
     return { slot: host.defaultSlot(), msg };
   }
 }

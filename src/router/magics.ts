@@ -30,8 +30,8 @@ export interface MagicsOptions {
   reply(channel: RequestChannel, request: WireMessage, msgType: string, content: object): void;
   broadcast(msgType: string, content: object, parent?: object): void;
   known?: () => { runtimes: string[]; providers: string[] };
-  /** The router's count for cells it answers itself. */
-  nextExecutionCount: () => number;
+  /** The session's count for a cell the router answers itself (the same sequence as the backends' cells). */
+  nextExecutionCount: (request: WireMessage) => number;
   /** The output last shown from a backend's time without a client (replay.ts), if any. */
   lastReplay?: () => string | undefined;
   /** `%llmspell get/put` (src/router/values/transfer.ts). */
@@ -120,7 +120,7 @@ export class FleetMagics {
   }
 
   async #run(channel: RequestChannel, msg: WireMessage, code: string, body: () => Promise<string>): Promise<void> {
-    const count = this.options.nextExecutionCount();
+    const count = this.options.nextExecutionCount(msg);
     const parent = msg.header;
     this.options.broadcast('status', statusContent('busy'), parent);
     this.options.broadcast('execute_input', { code, execution_count: count }, parent);

@@ -85,6 +85,8 @@ export class ProxyRouter {
       onSubscribe: () => {
         // A new subscriber missed everything before this moment (slow joiner): greet it.
         this.#replies.broadcast('iopub_welcome', { subscription: '' });
+        // ...and let it hear each ongoing problem once more.
+        this.#replies.forgetNotices();
         if (this.defaultSlot?.state === 'starting') this.#replies.broadcast('status', statusContent('starting'));
       },
     });
@@ -108,7 +110,7 @@ export class ProxyRouter {
         return this.#slotFor(resolved.requirement);
       },
       known: () => this.options.resolver?.known?.() ?? { runtimes: [], providers: [] },
-      nextExecutionCount: () => this.#replies.nextExecutionCount(),
+      nextExecutionCount: (request) => this.#replies.ownCellCount(request),
       lastReplay: () => this.#lastReplay,
       values: new ValueTransfer({
         current: () => this.#slotFor(this.#default),
@@ -130,6 +132,7 @@ export class ProxyRouter {
       resolve: (code, metadata) => this.#resolve(code, metadata),
       magic: (channel, msg, code) => this.#magics.handle(channel, msg, code),
       completeMagic: (channel, msg) => this.#magics.complete(channel, msg),
+      history: (channel, msg) => this.#replies.history(channel, msg),
       shutdown: (channel, msg, restart) => {
         this.#replies.reply(channel, msg, 'shutdown_reply', { status: 'ok', restart });
         void this.stop(0, restart ? 'restart requested by client' : 'shutdown requested by client', { restart });
@@ -140,6 +143,8 @@ export class ProxyRouter {
       },
       submit: (channel, original, slot, msg) => {
         this.stats.forwardedToBackend++;
+        // The session count is given in dispatch order, before any backend has seen the cell.
+        if (channel === 'shell' && original.msgType === 'execute_request') this.#replies.executionCount(original);
         if (slot.submit(channel, msg)) return;
         this.#count(`frontend.${channel}`, 'PENDING_FULL');
         this.#replies.failed(channel, original, 'too many requests while the backend is starting; try again when it is ready');
@@ -190,19 +195,20 @@ export class ProxyRouter {
         onClientBound: (s, channel, msg) => {
           this.#dispatcher.clientBound(s, channel, msg);
           this.stats.forwardedToClients++;
-          this.#frontend.send(channel, msg);
+          this.#frontend.send(channel, this.#replies.counter.relay(msg));
         },
         onIopub: (s, msg) => {
           this.#dispatcher.iopub(s, msg);
           this.stats.iopubPublished++;
-          this.#frontend.publish(msg);
+          this.#frontend.publish(this.#replies.counter.relay(msg));
         },
         onRejected: (channel, reason) => this.#count(channel, reason),
         onUnserved: (s, channel, msg) => this.#replies.failed(channel, msg, s.failure ?? 'the backend is not available'),
-        onFailed: (s, reason) => {
+        onFailed: (s) => {
           // Forget it: the next request for this requirement tries again (the user may have fixed the config).
+          // The reason is told by the replies to the requests that wanted it (RouterReplies.failed), not
+          // here: a console retries on every keystroke, and a failure nobody asked about has no reader yet.
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#replies.notice(reason);
         },
         onExited: (s, how) => {
           if (this.#state !== 'running') return;

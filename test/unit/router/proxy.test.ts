@@ -77,7 +77,8 @@ describe('ProxyRouter', () => {
     expect(got.msgId).toBe(request.msgId);
     peer.publish('stream', { name: 'stdout', text: 'one\n' }, got.header);
     peer.reply('shell', got, 'execute_reply', { status: 'ok', execution_count: 7 });
-    expect((await client.replyTo('shell', request)).content()).toEqual({ status: 'ok', execution_count: 7 });
+    // The backend's own count (7) becomes the session's: this is the session's first cell.
+    expect((await client.replyTo('shell', request)).content()).toEqual({ status: 'ok', execution_count: 1 });
     expect((await client.iopubFor(request, 'stream')).content()).toEqual({ name: 'stdout', text: 'one\n' });
     expect(router.stats).toMatchObject({ forwardedToBackend: 1, forwardedToClients: 1 });
     expect(router.stats.iopubPublished).toBeGreaterThanOrEqual(1);
