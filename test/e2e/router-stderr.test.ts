@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
-import { describeRun, REPO_ROOT, runPython, withJupyterEnv } from '../helpers/e2e.js';
+import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult } from '../helpers/e2e.js';
 import { cli } from '../helpers/fleet-env.js';
 
 const REQUESTS = 25;
@@ -23,7 +23,7 @@ describe('router stderr', () => {
       for (const name of ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG']) delete jenv.env[name];
       await cli(jenv, ['install', '--prefix', jenv.dir]);
       const stderrFile = join(jenv.dir, 'kernel-stderr.txt');
-      const run = await runPython<{ is_complete: string[]; complete: string[] }>('quiet_stderr_check.py', ['llmspell-fleet', stderrFile, String(REQUESTS)], { env: jenv.env, timeoutMs: 120_000 });
+      const run = await runPython<CheckResult>('quiet_stderr_check.py', ['llmspell-fleet', stderrFile, String(REQUESTS)], { env: jenv.env, timeoutMs: 120_000 });
       const why = describeRun('quiet_stderr_check', run);
       expectChecksPassed(run, ['ready', 'every_request_answered', 'shutdown'], why);
 
