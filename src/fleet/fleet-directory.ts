@@ -16,6 +16,7 @@ import { ManagerClient } from './manager/client.js';
 import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
 import { fleetEntry, raceAbort, type FleetLease } from './fleet-lease.js';
+import { StateReports } from './state-reports.js';
 
 export type { FleetLease } from './fleet-lease.js';
 
@@ -58,6 +59,15 @@ export class FleetDirectory {
   #current: ManagerClient | undefined;
   #closed = false;
   readonly #cwd: string;
+  /** Busy/idle of held backends, for the manager's `list` (state-reports.ts says why and how). */
+  readonly #reports = new StateReports({
+    send: (kernelId, executionState) => {
+      const client = this.#current;
+      if (client === undefined || client.isClosed) return false;
+      client.request({ op: 'execution-state', kernelId, routerId: this.routerId, executionState }).catch(() => undefined);
+      return true;
+    },
+  });
 
   constructor(private readonly options: FleetDirectoryOptions) {
     this.routerId = options.routerId ?? randomUUID();
@@ -98,6 +108,7 @@ export class FleetDirectory {
   /** Closing the connection detaches this router everywhere; the backends linger for others. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#reports.close();
     for (const held of this.#held.values()) clearInterval(held.poller);
     this.#held.clear();
     this.#current?.close();
@@ -123,6 +134,7 @@ export class FleetDirectory {
       release: () => this.#release(record.kernelId),
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
+      reportExecutionState: (state) => this.#reports.note(record.kernelId, state),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -142,6 +154,7 @@ export class FleetDirectory {
     if (held === undefined) return;
     clearInterval(held.poller);
     this.#held.delete(kernelId);
+    this.#reports.forget(kernelId);
     // No manager now: the next one has our attachment from the registry, and lets it lapse.
     const client = this.#current;
     if (client === undefined || client.isClosed) return;
@@ -155,6 +168,7 @@ export class FleetDirectory {
     if (held === undefined) return;
     clearInterval(held.poller);
     this.#held.delete(kernelId);
+    this.#reports.forget(kernelId);
     held.settle(exit);
   }
 
@@ -214,6 +228,7 @@ export class FleetDirectory {
             },
           );
         }
+        this.#reports.resend();
         this.#log.info({ held: this.#held.size }, 'reconnected to the fleet manager');
         return client;
       } catch (error) {

@@ -13,7 +13,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'execution-state', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
@@ -27,6 +27,7 @@ const WANT = {
   pid: 'a positive integer',
   target: 'a backend id or one of its ports',
   cwd: 'an absolute path, when given',
+  executionState: '"busy" or "idle"',
 } as const;
 
 /** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
@@ -55,6 +56,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd, keys }),
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
   fields({ id, op: v.literal('release'), kernelId, routerId }),
+  fields({ id, op: v.literal('execution-state'), kernelId, routerId, executionState: v.picklist(['busy', 'idle'], got(`must be ${WANT.executionState}`)) }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);

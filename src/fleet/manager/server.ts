@@ -163,6 +163,8 @@ export class ManagerServer {
       case 'release':
         fleet.release(req.kernelId, req.routerId);
         return { released: true };
+      case 'execution-state':
+        return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
       case 'restart':
         return fleet.restart(req.kernelId, req.routerId, req.keys);
       case 'spawn':
