@@ -53,6 +53,8 @@ export class BackendSlot {
   readonly key: string;
   readonly requirement: RequirementRef;
   state: SlotState = 'starting';
+  /** When it began to start: cells that wait are told how long it took. */
+  readonly startedAt = Date.now();
   lease: BackendLease | undefined;
   link: BackendLink | undefined;
   failure: string | undefined;
@@ -67,8 +69,14 @@ export class BackendSlot {
   #restarting: boolean;
   #busy = new BusyTracker();
   #settle!: () => void;
+  #hasSettled = false;
   /** Resolves once the slot is ready or has failed. */
-  readonly settled = new Promise<void>((resolve) => (this.#settle = resolve));
+  readonly settled = new Promise<void>((resolve) => (this.#settle = resolve)).then(() => void (this.#hasSettled = true));
+
+  /** True once the first start is over (ready or failed): a later 'starting' is a switch to a restarted backend. */
+  get hasSettled(): boolean {
+    return this.#hasSettled;
+  }
 
   constructor(private readonly options: SlotOptions) {
     this.requirement = options.requirement;

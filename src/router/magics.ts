@@ -96,7 +96,7 @@ export class FleetMagics {
     const fleet = await this.#fleet();
     const lines = [`This session: ${slot.requirement.runtime}/${slot.requirement.provider}`];
     for (const s of this.options.slots()) {
-      const entry = fleet?.find((e) => e.kernelId === s.lease?.kernelId);
+      const entry = s.condition === 'dead' ? undefined : fleet?.find((e) => e.kernelId === s.lease?.kernelId);
       const clients = entry ? `, shared by ${entry.clients} client${entry.clients === 1 ? '' : 's'}` : '';
       lines.push(`  ${s === slot ? '*' : ' '} ${statusLine(s)}${clients}`);
     }

@@ -5,6 +5,7 @@ import type { ConnectionInfo } from '../wire/connection-file.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import { BackendSlot } from './backend-slot.js';
 import { CellOrder } from './cell-order.js';
+import { StartProgress } from './start-progress.js';
 import { RequestDispatcher } from './dispatch.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics, type MagicsSlot } from './magics.js';
@@ -65,6 +66,8 @@ export class ProxyRouter {
   readonly #magics: FleetMagics;
   /** Cells sent to backends and not ended: status and list wait for those before them. */
   readonly #order = new CellOrder();
+  /** "starting … backend…" in the cells that wait for one. */
+  readonly #progress: StartProgress;
   /** Slots whose backend died, until a new slot serves their requirement: status shows them restarting or dead. */
   readonly #gone = new Map<string, { slot: BackendSlot; restarting: boolean }>();
   #sticky: StickyChoice | undefined;
@@ -101,6 +104,7 @@ export class ProxyRouter {
         }
       },
     };
+    this.#progress = new StartProgress({ broadcast: (msgType, content, parent) => sink.broadcast(msgType, content, parent) });
     this.#replies = new RouterReplies({ sink, session: this.session, maxMessageBytes: this.#maxMessageBytes, logger: this.#log });
     this.#supervisor = new RestartSupervisor<BackendSlot>({
       replies: this.#replies,
@@ -144,7 +148,11 @@ export class ProxyRouter {
       },
       submit: (channel, original, slot, msg) => {
         this.stats.forwardedToBackend++;
-        if (original.msgType === 'execute_request') this.#order.started(original.msgId);
+        if (original.msgType === 'execute_request') {
+          this.#order.started(original.msgId);
+          // Only a first start: a slot switching to a restarted backend has settled before.
+          if (slot.state === 'starting' && !slot.hasSettled) this.#progress.waiting(slot, original);
+        }
         if (slot.submit(channel, msg)) return;
         this.#count(`frontend.${channel}`, 'PENDING_FULL');
         this.#replies.failed(channel, original, 'too many requests while the backend is starting; try again when it is ready');
@@ -209,6 +217,7 @@ export class ProxyRouter {
         onRejected: (channel, reason) => this.#count(channel, reason),
         onUnserved: (s, channel, msg) => this.#replies.failed(channel, msg, s.failure ?? 'the backend is not available'),
         onFailed: (s, reason) => {
+          this.#progress.settled(s);
           // Forget it: the next request for this requirement tries again (the user may have fixed the config).
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
           this.#replies.notice(reason);

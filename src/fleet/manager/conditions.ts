@@ -54,7 +54,7 @@ export class BackendConditions {
   /** A ready backend exited on its own (not stopped, not replaced): listed as dead for DEAD_SHOWN_MS. */
   died(record: BackendRecord): void {
     this.forget(record.kernelId);
-    this.#dead.set(record.kernelId, { record: { ...record, state: 'exited' }, at: this.now() });
+    this.#dead.set(record.kernelId, { record: { ...record, state: 'exited', attached: [] }, at: this.now() });
   }
 
   /** The backend is gone from the fleet (stopped, replaced, or never got ready): nothing is kept. */
