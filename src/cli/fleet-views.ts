@@ -7,8 +7,8 @@ import type { BackendRecord, HealthReport, ListedBackend } from '../fleet/manage
 import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
 
-/** A record as `list` answers it: rssBytes when the manager could read it. */
-export type ListedRecord = ListedBackend;
+/** A record as the manager answers it: `list` adds rssBytes and says what the backend is doing in `state`. */
+export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; heldOutput?: ListedBackend['heldOutput'] };
 
 /** What --json prints for one backend: record fields plus derived ones, never secrets. */
 export interface PublicRecord {

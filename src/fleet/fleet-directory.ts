@@ -18,6 +18,7 @@ import { ManagerClient } from './manager/client.js';
 import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
 import { fleetEntry, raceAbort, type FleetLease } from './fleet-lease.js';
+import { StateReports } from './state-reports.js';
 
 export type { FleetLease } from './fleet-lease.js';
 
@@ -60,6 +61,15 @@ export class FleetDirectory {
   #current: ManagerClient | undefined;
   #closed = false;
   readonly #cwd: string;
+  /** Busy/idle of held backends, for the manager's `list` (state-reports.ts says why and how). */
+  readonly #reports = new StateReports({
+    send: (kernelId, executionState) => {
+      const client = this.#current;
+      if (client === undefined || client.isClosed) return false;
+      client.request({ op: 'execution-state', kernelId, routerId: this.routerId, executionState }).catch(() => undefined);
+      return true;
+    },
+  });
 
   constructor(private readonly options: FleetDirectoryOptions) {
     this.routerId = options.routerId ?? randomUUID();
@@ -100,6 +110,7 @@ export class FleetDirectory {
   /** Closing the connection detaches this router everywhere; the backends linger for others. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#reports.close();
     for (const held of this.#held.values()) clearInterval(held.poller);
     this.#held.clear();
     this.#current?.close();
@@ -126,6 +137,7 @@ export class FleetDirectory {
       restart: async () => void (await this.restart(record.kernelId)),
       onReplaced: (listener) => void replaced.add(listener),
       takeDetachedOutput: () => this.#takeOutput(record.kernelId),
+      reportExecutionState: (state) => this.#reports.note(record.kernelId, state),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -158,6 +170,7 @@ export class FleetDirectory {
     if (held === undefined) return;
     clearInterval(held.poller);
     this.#held.delete(kernelId);
+    this.#reports.forget(kernelId);
     // No manager now: the next one has our attachment from the registry, and lets it lapse.
     const client = this.#current;
     if (client === undefined || client.isClosed) return;
@@ -172,6 +185,7 @@ export class FleetDirectory {
     if (held === undefined) return;
     clearInterval(held.poller);
     this.#held.delete(kernelId);
+    this.#reports.forget(kernelId);
     held.settle(exit);
   }
 
@@ -231,6 +245,7 @@ export class FleetDirectory {
             },
           );
         }
+        this.#reports.resend();
         this.#log.info({ held: this.#held.size }, 'reconnected to the fleet manager');
         return client;
       } catch (error) {

@@ -6,6 +6,8 @@ import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
 import { runningCells } from './replay.js';
+import { backendCondition, type BackendCondition } from '../shared/backend-state.js';
+import { BusyTracker } from './busy.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory, BackendLease } from './types.js';
 
@@ -42,6 +44,8 @@ export interface SlotOptions {
   heartbeatTimeoutMs?: number;
   /** Backpressure from the client side's iopub queue (see BackendLink). */
   iopubRoom?: () => Promise<void> | undefined;
+  /** This slot starts the requirement again after its backend died: it shows as restarting. */
+  restart?: boolean;
 }
 
 /**
@@ -53,6 +57,8 @@ export class BackendSlot {
   readonly key: string;
   readonly requirement: RequirementRef;
   state: SlotState = 'starting';
+  /** When it began to start: cells that wait are told how long it took. */
+  readonly startedAt = Date.now();
   lease: BackendLease | undefined;
   link: BackendLink | undefined;
   failure: string | undefined;
@@ -65,13 +71,29 @@ export class BackendSlot {
   #silenceReported = false;
   /** Output the backend printed before we attached, shown with the first cell (then forgotten). */
   #replay: DetachedOutput | undefined;
+  /** Starting in place of a backend that died or was restarted. */
+  #restarting: boolean;
+  #busy = new BusyTracker();
   #settle!: () => void;
+  #hasSettled = false;
   /** Resolves once the slot is ready or has failed. */
-  readonly settled = new Promise<void>((resolve) => (this.#settle = resolve));
+  readonly settled = new Promise<void>((resolve) => (this.#settle = resolve)).then(() => void (this.#hasSettled = true));
+
+  /** True once the first start is over (ready or failed): a later 'starting' is a switch to a restarted backend. */
+  get hasSettled(): boolean {
+    return this.#hasSettled;
+  }
 
   constructor(private readonly options: SlotOptions) {
     this.requirement = options.requirement;
     this.key = requirementKey(options.requirement);
+    this.#restarting = options.restart ?? false;
+  }
+
+  /** What status and list say of this backend right now. */
+  get condition(): BackendCondition {
+    const lifecycle = this.state === 'starting' ? 'starting' : this.state === 'ready' ? 'ready' : 'exited';
+    return backendCondition({ lifecycle, restart: this.#restarting, busy: this.#busy.busy });
   }
 
   /** Acquire the backend and connect; resolves when ready or failed, never rejects. */
@@ -94,6 +116,7 @@ export class BackendSlot {
       this.#replay = await kept;
       if (this.state !== 'starting') return;
       this.state = 'ready';
+      this.#restarting = false;
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
         for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
       this.#settle();
@@ -194,6 +217,7 @@ export class BackendSlot {
     this.options.logger.info({ from: this.lease?.kernelId, to: next.kernelId }, 'backend replaced by a restart');
     this.link?.close();
     this.state = 'starting';
+    this.#restarting = true;
     this.options.events.onRestarting?.(this);
     this.#attach(next);
     next.onReplaced?.((n) => void this.#replace(n));
@@ -201,6 +225,7 @@ export class BackendSlot {
       await this.link!.handshake(this.#abort.signal);
       if (this.state !== 'starting' || this.lease !== next) return;
       this.state = 'ready';
+      this.#restarting = false;
       for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
     } catch (error) {
       if ((this.state as SlotState) === 'closed') return;
@@ -215,6 +240,7 @@ export class BackendSlot {
     const { events } = this.options;
     this.lease = lease;
     this.#silenceReported = false;
+    this.#busy = new BusyTracker();
     void lease.exited.then((exit) => {
       // While starting, start() reports it as a failure to start (no restart loop).
       if (this.state === 'closed' || this.state === 'starting' || this.lease !== lease) return;
@@ -233,7 +259,10 @@ export class BackendSlot {
         // A cell that ended while the heartbeat was silent: now the silence means something.
         if (msg.msgType === 'execute_reply') this.#checkHeartbeat(lease);
       },
-      onIopub: (msg) => events.onIopub(this, msg),
+      onIopub: (msg) => {
+        if (msg.msgType === 'status') this.#noteStatus(lease, msg);
+        return events.onIopub(this, msg);
+      },
       iopubRoom: this.options.iopubRoom,
       onRejected: (channel, reason) => events.onRejected(channel, reason),
       onOversized: (channel, msg, bytes) => {
@@ -247,6 +276,18 @@ export class BackendSlot {
         this.#checkHeartbeat(lease);
       },
     });
+  }
+
+  /** The backend went busy or idle: the fleet hears of it (its `list` shows it). */
+  #noteStatus(lease: BackendLease, msg: WireMessage): void {
+    if (this.lease !== lease) return;
+    let state: unknown;
+    try {
+      state = msg.content<{ execution_state?: unknown }>().execution_state;
+    } catch {
+      return; // not JSON: relayed as it is, but it says nothing we can use
+    }
+    if (this.#busy.status(msg.parentHeader.msg_id, state)) lease.reportExecutionState?.(this.#busy.busy ? 'busy' : 'idle');
   }
 
   /** A reply (or what stands in for one) ends its request's time in flight. */

@@ -1,4 +1,5 @@
 import type { FleetEntry } from '../shared/backend.js';
+import type { BackendCondition } from '../shared/backend-state.js';
 import { formatTable } from '../shared/table.js';
 import type { WireMessage } from '../wire/codec.js';
 import type { RequestChannel } from './backend-link.js';
@@ -19,6 +20,8 @@ export interface MagicsSlot {
   readonly settled: Promise<void>;
   readonly lease: { readonly kernelId: string; readonly pid: number } | undefined;
   readonly link: { readonly heartbeat: { readonly responsive: boolean; readonly lastReplyAt: number } } | undefined;
+  /** What it is doing now: starting, ready, busy, restarting, dead. */
+  readonly condition: BackendCondition;
 }
 
 export interface MagicsOptions {
@@ -36,6 +39,11 @@ export interface MagicsOptions {
   lastReplay?: () => string | undefined;
   /** `%llmspell get/put` (src/router/values/transfer.ts). */
   values?: { run(magic: ValuesMagic): Promise<string> };
+  /**
+   * Resolves once the cells sent before now have ended: status and list describe the session as
+   * it is when they run, after the cells above them, as a kernel would (cell-order.ts).
+   */
+  earlierCells?: () => Promise<void>;
 }
 
 /**
@@ -95,21 +103,23 @@ export class FleetMagics {
   }
 
   async #status(): Promise<string> {
+    await this.options.earlierCells?.();
     const slot = this.options.current();
     await slot.settled;
     const fleet = await this.#fleet();
     const lines = [`This session: ${slot.requirement.runtime}/${slot.requirement.provider}`];
     for (const s of this.options.slots()) {
-      const entry = fleet?.find((e) => e.kernelId === s.lease?.kernelId);
+      const entry = s.condition === 'dead' ? undefined : fleet?.find((e) => e.kernelId === s.lease?.kernelId);
       const clients = entry ? `, shared by ${entry.clients} client${entry.clients === 1 ? '' : 's'}` : '';
-      lines.push(`  ${s === slot ? '*' : ' '} ${describe(s)}${clients}`);
+      lines.push(`  ${s === slot ? '*' : ' '} ${statusLine(s)}${clients}`);
     }
     return lines.join('\n') + '\n';
   }
 
   async #list(): Promise<string> {
+    await this.options.earlierCells?.();
     const fleet = await this.#fleet();
-    if (!fleet) return this.options.slots().map((s) => describe(s)).join('\n') + '\n';
+    if (!fleet) return this.options.slots().map((s) => statusLine(s)).join('\n') + '\n';
     if (fleet.length === 0) return 'No backends are running.\n';
     const rows = fleet.map((e) => [e.kernelId, String(e.pid), e.runtime, e.provider, e.state, String(e.clients)]);
     return formatTable(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'STATE', 'CLIENTS'], rows);
@@ -140,6 +150,15 @@ export class FleetMagics {
 const NOTHING_REPLAYED =
   'Nothing was replayed in this session: no backend it uses printed anything while no client was attached.\n' +
   'A backend keeps its output (fleet.toml [replay]) only between its last client leaving and the next one attaching.\n';
+/** `lua/openai: busy, backend k1, pid 101`: what `status` says of one backend of the session. */
+function statusLine(slot: MagicsSlot): string {
+  const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
+  const hb = slot.condition === 'ready' || slot.condition === 'busy' ? slot.link?.heartbeat : undefined;
+  const silent = hb && !hb.responsive ? `, heartbeat silent for ${((Date.now() - hb.lastReplyAt) / 1000).toFixed(1)} s` : '';
+  const backend = slot.lease && slot.condition !== 'dead' ? `, backend ${slot.lease.kernelId}, pid ${slot.lease.pid}` : '';
+  const failure = slot.condition === 'dead' && slot.failure ? ` (${slot.failure})` : '';
+  return `${r}: ${slot.condition}${backend}${silent}${failure}`;
+}
 
 function describe(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;

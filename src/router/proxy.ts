@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/log.js';
-import type { RejectReason } from '../wire/codec.js';
+import type { RejectReason, WireMessage } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import { BackendSlot } from './backend-slot.js';
+import { CellOrder } from './cell-order.js';
+import { StartProgress } from './start-progress.js';
 import { RequestDispatcher } from './dispatch.js';
 import { Frontend } from './frontend.js';
-import { FleetMagics } from './magics.js';
+import { FleetMagics, type MagicsSlot } from './magics.js';
 import { RouterReplies } from './own-replies.js';
 import { formatReplay } from './replay.js';
 import { statusContent, streamContent } from './replies.js';
@@ -64,6 +66,12 @@ export class ProxyRouter {
   readonly #dispatcher: RequestDispatcher<BackendSlot>;
   readonly #supervisor: RestartSupervisor<BackendSlot>;
   readonly #magics: FleetMagics;
+  /** Cells sent to backends and not ended: status and list wait for those before them. */
+  readonly #order = new CellOrder();
+  /** "starting … backend…" in the cells that wait for one. */
+  readonly #progress: StartProgress;
+  /** Slots whose backend died, until a new slot serves their requirement: status shows them restarting or dead. */
+  readonly #gone = new Map<string, { slot: BackendSlot; restarting: boolean }>();
   #sticky: StickyChoice | undefined;
   /** What this router last showed of output kept while no client was attached (`%llmspell replay`). */
   #lastReplay: string | undefined;
@@ -90,7 +98,20 @@ export class ProxyRouter {
         if (this.defaultSlot?.state === 'starting') this.#replies.broadcast('status', statusContent('starting'));
       },
     });
-    this.#replies = new RouterReplies({ sink: this.#frontend, session: this.session, maxMessageBytes: this.#maxMessageBytes, logger: this.#log });
+    const frontend = this.#frontend;
+    const sink = {
+      reply: frontend.reply.bind(frontend),
+      send: frontend.send.bind(frontend),
+      broadcast: (msgType: string, content: object, parentHeader?: object) => {
+        frontend.broadcast(msgType, content, parentHeader);
+        // The router's own idle after its own reply ends a cell too (a failed one).
+        if (msgType === 'status' && (content as { execution_state?: unknown }).execution_state === 'idle') {
+          this.#order.ended((parentHeader as { msg_id?: string } | undefined)?.msg_id);
+        }
+      },
+    };
+    this.#progress = new StartProgress({ broadcast: (msgType, content, parent) => sink.broadcast(msgType, content, parent) });
+    this.#replies = new RouterReplies({ sink, session: this.session, maxMessageBytes: this.#maxMessageBytes, logger: this.#log });
     this.#supervisor = new RestartSupervisor<BackendSlot>({
       replies: this.#replies,
       logger: this.#log,
@@ -102,7 +123,8 @@ export class ProxyRouter {
     this.#magics = new FleetMagics({
       directory: options.directory,
       current: () => this.#slotFor(this.#default),
-      slots: () => [...this.#slots.values()],
+      slots: () => [...this.#slots.values(), ...[...this.#gone.values()].filter((g) => !this.#slots.has(g.slot.key)).map(goneView)],
+      earlierCells: () => this.#order.earlier(),
       setSticky: async (choice) => {
         this.#sticky = choice;
         const resolved = await this.#resolve(undefined, {});
@@ -145,6 +167,11 @@ export class ProxyRouter {
         this.stats.forwardedToBackend++;
         // The session count is given in dispatch order, before any backend has seen the cell.
         if (channel === 'shell' && original.msgType === 'execute_request') this.#replies.executionCount(original);
+        if (original.msgType === 'execute_request') {
+          this.#order.started(original.msgId);
+          // Only a first start: a slot switching to a restarted backend has settled before.
+          if (slot.state === 'starting' && !slot.hasSettled) this.#progress.waiting(slot, original);
+        }
         if (slot.submit(channel, msg)) return;
         this.#count(`frontend.${channel}`, 'PENDING_FULL');
         this.#replies.failed(channel, original, 'too many requests while the backend is starting; try again when it is ready');
@@ -183,8 +210,11 @@ export class ProxyRouter {
     const key = requirementKey(requirement);
     let slot = this.#slots.get(key);
     if (slot) return slot;
+    // Its backend died: this one starts it again (status says restarting until it is ready).
+    const restart = this.#gone.delete(key);
     slot = new BackendSlot({
       requirement,
+      restart,
       directory: this.options.directory,
       logger: this.#log,
       maxPending: this.options.maxPending,
@@ -201,10 +231,12 @@ export class ProxyRouter {
           this.#dispatcher.iopub(s, msg);
           this.stats.iopubPublished++;
           this.#frontend.publish(this.#replies.counter.relay(msg));
+          if (msg.msgType === 'status' && this.#order.has(msg.parentHeader.msg_id) && isIdle(msg)) this.#order.ended(msg.parentHeader.msg_id);
         },
         onRejected: (channel, reason) => this.#count(channel, reason),
         onUnserved: (s, channel, msg) => this.#replies.failed(channel, msg, s.failure ?? 'the backend is not available'),
         onFailed: (s) => {
+          this.#progress.settled(s);
           // Forget it: the next request for this requirement tries again (the user may have fixed the config).
           // The reason is told by the replies to the requests that wanted it (RouterReplies.failed), not
           // here: a console retries on every keystroke, and a failure nobody asked about has no reader yet.
@@ -213,7 +245,7 @@ export class ProxyRouter {
         onExited: (s, how) => {
           if (this.#state !== 'running') return;
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#supervisor.exited(s, how);
+          this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how) });
         },
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
         onRestarting: () => this.#replies.broadcast('status', statusContent('restarting')),
@@ -259,5 +291,19 @@ export class ProxyRouter {
     await this.#frontend.close();
     this.#state = 'stopped';
     this.options.onStopped?.(exitCode);
+  }
+}
+
+/** A slot whose backend died, as status shows it until a new one serves its requirement. */
+function goneView({ slot, restarting }: { slot: BackendSlot; restarting: boolean }): MagicsSlot {
+  const { requirement, state, failure, settled, lease } = slot;
+  return { requirement, state, failure, settled, lease, link: undefined, condition: restarting ? 'restarting' : 'dead' };
+}
+
+function isIdle(msg: WireMessage): boolean {
+  try {
+    return msg.content<{ execution_state?: unknown }>().execution_state === 'idle';
+  } catch {
+    return false;
   }
 }

@@ -44,8 +44,11 @@ export class RestartSupervisor<S extends SupervisedSlot> {
 
   constructor(private readonly options: SupervisorOptions<S>) {}
 
-  /** `slot`'s backend exited (`how`: describeExit's words); the router has already let go of the slot. */
-  exited(slot: S, how: string): void {
+  /**
+   * `slot`'s backend exited (`how`: describeExit's words); the router has already let go of the
+   * slot. True when a restart is scheduled.
+   */
+  exited(slot: S, how: string): boolean {
     const { replies } = this.options;
     const backend = refOf(slot);
     this.options.logger.error({ backend: slot.lease?.kernelId, reason: how }, 'backend exited');
@@ -58,9 +61,10 @@ export class RestartSupervisor<S extends SupervisedSlot> {
     for (const { channel, msg } of slot.takeInFlight()) replies.failed(channel, msg, diedBeforeReply(backend, how));
     void slot.close({ stop: false });
     // Started again with backoff so the next request finds it warm; past the limit, the next request starts it.
-    if (!decision.restart) return;
+    if (!decision.restart) return false;
     replies.broadcast('status', statusContent('restarting'));
     (this.options.schedule ?? scheduleUnref)(() => this.options.restart(slot), decision.delayMs);
+    return true;
   }
 
   /** The heartbeat of a backend running none of this router's cells went silent, or came back. */

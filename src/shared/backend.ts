@@ -47,6 +47,11 @@ export interface BackendLease<Connection> {
   takeDetachedOutput?(): Promise<DetachedOutput | undefined>;
   /** Fleet: another router restarted this backend; `next` is the lease on the new process. */
   onReplaced?(listener: (next: BackendLease<Connection>) => void): void;
+  /**
+   * Fleet: the backend's iopub went busy or idle (as this router sees it), so that `list` can
+   * say so: the manager is not in the data path. Called on each change; the fleet coalesces.
+   */
+  reportExecutionState?(state: 'busy' | 'idle'): void;
 }
 
 /** One backend of the fleet, as `%llmspell list` shows it. */
@@ -56,6 +61,7 @@ export interface FleetEntry {
   runtime: string;
   provider: string;
   group?: string;
+  /** A BackendCondition word (backend-state.ts): starting, ready, busy, restarting, stopping, dead. */
   state: string;
   clients: number;
 }

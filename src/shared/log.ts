@@ -6,8 +6,11 @@ export interface LoggerOptions {
   level?: string;
   /** Where log lines go: a stream or a file descriptor. Default: stderr, which Jupyter shows in its own log. */
   destination?: DestinationStream | number;
-  /** Also send warnings and errors to stderr, for a destination that is not stderr (a private log file). */
-  warningsToStderr?: boolean;
+  /**
+   * Also send warnings and errors (pino's JSON lines) here, for a destination that is not
+   * stderr (a private log file): e.g. a sink that turns them into short human lines.
+   */
+  warnings?: DestinationStream;
   name?: string;
 }
 
@@ -21,10 +24,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LLMSPELL_FLEET_LOG_LEVEL ?? 'info';
   const destination = options.destination ?? 2;
   const main = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
-  const stream = options.warningsToStderr
+  const stream = options.warnings
     ? pino.multistream([
         { level: level as pino.Level, stream: main },
-        { level: 'warn', stream: pino.destination({ fd: 2, sync: true }) },
+        { level: 'warn', stream: options.warnings },
       ])
     : main;
   return pino({ name: options.name ?? 'llmspell-fleet', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream);

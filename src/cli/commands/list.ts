@@ -12,7 +12,7 @@ function listBackends(records: readonly ListedRecord[], now = Date.now()): Publi
 
 export function registerList(program: Command): void {
   withCommonOptions(program.command('list'))
-    .description('show the fleet: id, pid, runtime, provider, ports, attached clients, uptime, memory and state of each backend')
+    .description('show the fleet: id, pid, runtime, provider, ports, attached clients, uptime, memory and state (starting, ready, busy, restarting, stopping, dead) of each backend')
     .action(
       action(async (flags: CommonFlags) => {
         const ctx = fleetContext(flags);

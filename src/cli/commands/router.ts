@@ -39,7 +39,7 @@ export function registerRouter(program: Command): void {
     .option('--runtime <name>', 'backend runtime (lua, javascript, python, ...); see README "Which backend a request goes to"')
     .option('--provider <name>', 'LLM provider (openai, anthropic, ollama, ...)')
     .option('--local', 'start a private backend that stops with this router instead of sharing the fleet (also LLMSPELL_FLEET_MODE=local)')
-    .option('--log-level <level>', 'router log level (file log in $LLMSPELL_FLEET_HOME/logs)', 'info')
+    .option('--log-level <level>', 'router log level; the JSON log goes to $LLMSPELL_FLEET_HOME/logs/router-<pid>.log, stderr gets one human line per distinct problem', 'info')
     .action(async (flags: RouterFlags) => {
       await runRouter(flags);
     });

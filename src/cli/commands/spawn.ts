@@ -1,8 +1,7 @@
 import { providerKeyEnv } from '../../shared/provider-keys.js';
 import type { Command } from 'commander';
-import type { BackendRecord } from '../../fleet/manager/protocol.js';
 import { parseGroup } from '../fleet-args.js';
-import { backendFields, publicRecord, recordOf } from '../fleet-views.js';
+import { backendFields, publicRecord, recordOf, type ListedRecord } from '../fleet-views.js';
 import { CliError, action, fleetContext, requirementFrom, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 
 export interface RequirementFlags extends CommonFlags {
@@ -20,7 +19,7 @@ export function withRequirementOptions(cmd: Command): Command {
 }
 
 /** The record in a spawn/find answer, or an error saying the manager answered something else. */
-export function backendIn(result: unknown, op: string): BackendRecord {
+export function backendIn(result: unknown, op: string): ListedRecord {
   const record = recordOf(result);
   if (!record) throw new CliError(`the fleet manager's answer to ${op} holds no backend record; is it the same version as this CLI?`);
   return record;

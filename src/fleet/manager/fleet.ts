@@ -14,6 +14,7 @@ import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/d
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
+import { BackendConditions } from './conditions.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import { InflightStarts } from './inflight.js';
 import { handle, launchBackend } from './launch.js';
@@ -33,6 +34,8 @@ export class FleetManager {
   readonly #log: Logger;
   readonly #attachments: Attachments;
   readonly #registry: RegistryWriter | undefined;
+  /** Busy, restarting and dead, for `list`. */
+  readonly #conditions = new BackendConditions();
   #lingerSeconds = DEFAULT_LINGER_SECONDS;
   #replayLimits: DetachedLimits = replayLimits(undefined);
   readonly #detached: DetachedOutputs;
@@ -123,6 +126,14 @@ export class FleetManager {
     return this.#detached.take(kernelId);
   }
 
+  /** A router's report that the backend's iopub went busy or idle; false for a backend not running here. */
+  executionState(kernelId: string, routerId: string, state: 'busy' | 'idle'): boolean {
+    const backend = this.#backends.get(kernelId);
+    if (backend === undefined || backend.state === 'exited') return false;
+    this.#conditions.report(kernelId, routerId, state === 'busy');
+    return true;
+  }
+
   /** A manager connection closed: every attachment it made ends (that is the lease). */
   detachConnection(conn: number): void {
     for (const backend of this.#backends.values()) this.#attachments.detach(backend, (r) => r.conn === conn);
@@ -141,10 +152,11 @@ export class FleetManager {
     const old = this.#backends.get(kernelId);
     if (old === undefined || old.state !== 'ready') throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId });
     old.replaced = true;
+    this.#conditions.restarting(old.kernelId, true);
     const routers = this.#attachments.takeAll(old);
     let backend: ManagedBackend;
     try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys })));
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, true)));
     } catch (error) {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
@@ -169,8 +181,9 @@ export class FleetManager {
     return { stopped: await Promise.all([...this.#backends.values()].map((b) => this.#stop(b, 'stopped'))) };
   }
 
+  /** Every backend with what it is doing now (conditions.ts), and those that died lately. */
   list(): ListedBackend[] {
-    return maintenance.list(this.#backends.values()).map((b) => {
+    return this.#conditions.list(maintenance.list(this.#backends.values())).map((b) => {
       const held = this.#detached.summary(b.kernelId);
       return held === undefined ? b : { ...b, heldOutput: held };
     });
@@ -183,6 +196,7 @@ export class FleetManager {
   /** Forget dead backends now (not at the next poll) and remove connection files nobody owns. */
   async cleanup(): Promise<CleanupReport> {
     const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0 });
+    report.removed.push(...this.#conditions.takeDead());
     this.#persist();
     return report;
   }
@@ -204,9 +218,12 @@ export class FleetManager {
     return this.#inflight.join(key, () => this.#launch(requirement, where));
   }
 
-  async #launch(requirement: Requirement, where: SpawnWhere): Promise<ManagedBackend> {
+  /** `restart`: it replaces a backend (restart op); one that replaces a dead one is found here. */
+  async #launch(requirement: Requirement, where: SpawnWhere, restart = false): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
+    const restarting = this.#conditions.replacesDead(requirement) || restart;
+    let spawned: ManagedBackend | undefined;
     const backend = await launchBackend({
       requirement,
       config,
@@ -215,8 +232,17 @@ export class FleetManager {
       logger: this.#log,
       heartbeatGraceMs: this.options.heartbeatGraceMs,
       cwd: where.cwd,
-      onSpawned: (b) => this.#add(b),
+      onSpawned: (b) => {
+        spawned = b;
+        this.#conditions.restarting(b.kernelId, restarting);
+        this.#add(b);
+      },
+    }).catch((error: unknown) => {
+      // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
+      if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
+      throw error;
     });
+    this.#conditions.restarting(backend.kernelId, false);
     this.#persist();
     return backend;
   }
@@ -237,6 +263,9 @@ export class FleetManager {
       this.#persist();
       // A backend that died on its own still has a connection file (llmspell never removes it).
       if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
+      const diedOnItsOwn = !backend.replaced && !this.#closed && (gone.reason === 'exited' || gone.reason === 'signalled');
+      if (diedOnItsOwn) this.#conditions.died(backend.record());
+      else this.#conditions.forget(backend.kernelId);
       if (!backend.replaced && !this.#closed) {
         const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal };
         this.#emit(event, [...backend.attached.values()]);

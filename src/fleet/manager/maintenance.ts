@@ -8,14 +8,15 @@ import { backendDir } from '../paths.js';
 import type { ManagedBackend } from './entry.js';
 import { processesMentioning, rssBytes } from './proc.js';
 import { pingHeartbeat } from './probe.js';
-import type { CleanupReport, HealthReport, ListedBackend } from './protocol.js';
+import type { BackendRecord, CleanupReport, HealthReport } from './protocol.js';
 
 export type { CleanupReport } from './protocol.js';
 
 /** A temporary file this old was left by a writer that died between write and rename. */
 const TMP_MAX_AGE_MS = 60_000;
 
-function list(backends: Iterable<ManagedBackend>): ListedBackend[] {
+/** Records with memory; `state` is still the lifecycle (conditions.ts turns it into what `list` shows). */
+function list(backends: Iterable<ManagedBackend>): (BackendRecord & { rssBytes?: number })[] {
   return [...backends].map((b) => {
     const rss = b.state === 'exited' ? undefined : rssBytes(b.pid);
     return rss === undefined ? b.record() : { ...b.record(), rssBytes: rss };

@@ -8,6 +8,7 @@
  * Secrets: responses carry a backend's connection info (with its HMAC key) only to the
  * socket's owner (the same user); the registry on disk holds no key and no provider env.
  */
+import type { BackendCondition } from '../../shared/backend-state.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
@@ -65,6 +66,11 @@ export type ManagerRequest =
   | { id: number; op: 'spawn'; requirement: Requirement; cwd?: string; keys?: Record<string, string> }
   /** Find or spawn without attaching (CLI `find`). */
   | { id: number; op: 'find'; requirement: Requirement; cwd?: string; keys?: Record<string, string> }
+  /**
+   * A router says the backend's iopub went busy or idle (the manager is not in the data path).
+   * Sent on change, coalesced; the backend is busy while any attached router last said busy.
+   */
+  | { id: number; op: 'execution-state'; kernelId: string; routerId: string; executionState: 'busy' | 'idle' }
   | { id: number; op: 'list' }
   | { id: number; op: 'stop'; target: string }
   | { id: number; op: 'stop-all' }
@@ -103,7 +109,8 @@ export interface ManagerEvent {
  * Results by op (what `result` holds in an ok response). Added with the manager; the wire
  * format above is unchanged.
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
- *   release → { released: true }; take-output → { output: DetachedOutput | null }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
+ *   release → { released: true }; take-output → { output: DetachedOutput | null };
+ *   execution-state → { noted: boolean }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
  */
@@ -115,8 +122,13 @@ export interface ManagerInfo {
   backends: number;
 }
 
-/** A record as `list` shows it: with the backend's resident memory when /proc tells it. */
-export interface ListedBackend extends BackendRecord {
+/**
+ * A record as `list` shows it: `state` is what the backend is doing now (busy from its routers'
+ * reports, restarting, dead for one that exited on its own, shown for a while), with the
+ * backend's resident memory when /proc tells it.
+ */
+export interface ListedBackend extends Omit<BackendRecord, 'state'> {
+  state: BackendCondition;
   rssBytes?: number;
   /** Output kept for the next client, while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;

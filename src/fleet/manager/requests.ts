@@ -14,7 +14,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
@@ -29,6 +29,7 @@ const WANT = {
   target: 'a backend id or one of its ports',
   cwd: 'an absolute path, when given',
   cells: `at most ${RUNNING_CELLS_MAX} running cells {msgId, code (at most ${RUNNING_CODE_MAX} characters), date?}`,
+  executionState: '"busy" or "idle"',
 } as const;
 
 /** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
@@ -63,6 +64,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),
   fields({ id, op: v.literal('release'), kernelId, routerId, cells }),
   fields({ id, op: v.literal('take-output'), kernelId, routerId }),
+  fields({ id, op: v.literal('execution-state'), kernelId, routerId, executionState: v.picklist(['busy', 'idle'], got(`must be ${WANT.executionState}`)) }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
 ]);

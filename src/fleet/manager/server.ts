@@ -155,7 +155,7 @@ export class ManagerServer {
     const fleet = this.options.fleet;
     switch (req.op) {
       case 'ping':
-        return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().length } satisfies ManagerInfo;
+        return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().filter((b) => b.state !== 'dead').length } satisfies ManagerInfo;
       case 'acquire':
         return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd, keys: req.keys });
       case 'attach':
@@ -165,6 +165,8 @@ export class ManagerServer {
         return { released: true };
       case 'take-output':
         return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
+      case 'execution-state':
+        return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
       case 'restart':
         return fleet.restart(req.kernelId, req.routerId, req.keys);
       case 'spawn':

@@ -4,7 +4,7 @@ import { FleetMagics, type MagicsSlot } from '../../../src/router/magics.js';
 import type { ValuesMagic } from '../../../src/router/requirement/values-magic.js';
 import { createMessage } from '../../../src/wire/codec.js';
 
-const slot: MagicsSlot = { requirement: { runtime: 'lua', provider: 'openai' }, state: 'ready', failure: undefined, settled: Promise.resolve(), lease: undefined, link: undefined };
+const slot: MagicsSlot = { requirement: { runtime: 'lua', provider: 'openai' }, state: 'ready', condition: 'ready', failure: undefined, settled: Promise.resolve(), lease: undefined, link: undefined };
 
 function magics(run?: (magic: ValuesMagic) => Promise<string>) {
   const out: string[] = [];

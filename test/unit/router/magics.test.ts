@@ -6,14 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { FleetMagics, type MagicsSlot } from '../../../src/router/magics.js';
 import type { StickyChoice } from '../../../src/router/resolver.js';
 import type { FleetEntry } from '../../../src/shared/backend.js';
+import type { BackendCondition } from '../../../src/shared/backend-state.js';
 import type { BackendDirectory } from '../../../src/router/types.js';
 import { createMessage, type WireMessage } from '../../../src/wire/codec.js';
 
-function readySlot(runtime: string, provider: string, kernelId: string, pid: number, heartbeat = { responsive: true, lastReplyAt: Date.now() }): MagicsSlot {
-  return { requirement: { runtime, provider }, state: 'ready', failure: undefined, settled: Promise.resolve(), lease: { kernelId, pid }, link: { heartbeat } };
+function readySlot(runtime: string, provider: string, kernelId: string, pid: number, heartbeat = { responsive: true, lastReplyAt: Date.now() }, condition: BackendCondition = 'ready'): MagicsSlot {
+  return { requirement: { runtime, provider }, state: 'ready', failure: undefined, settled: Promise.resolve(), lease: { kernelId, pid }, link: { heartbeat }, condition };
 }
 function failedSlot(runtime: string, provider: string, failure: string): MagicsSlot {
-  return { requirement: { runtime, provider }, state: 'failed', failure, settled: Promise.resolve(), lease: undefined, link: undefined };
+  return { requirement: { runtime, provider }, state: 'failed', failure, settled: Promise.resolve(), lease: undefined, link: undefined, condition: 'dead' };
 }
 
 interface Harness {
@@ -32,6 +33,7 @@ function harness(options: {
   slotFor?: (choice: StickyChoice | undefined) => MagicsSlot;
   known?: { runtimes: string[]; providers: string[] };
   lastReplay?: string;
+  earlierCells?: () => Promise<void>;
 }): Harness {
   const out: Harness['out'] = [];
   const stickies: Harness['stickies'] = [];
@@ -52,6 +54,7 @@ function harness(options: {
       return options.slotFor?.(choice) ?? current;
     },
     ...(options.known ? { known: () => options.known! } : {}),
+    ...(options.earlierCells ? { earlierCells: options.earlierCells } : {}),
     nextExecutionCount: () => ++count,
     lastReplay: () => options.lastReplay,
     reply: (_channel, _request, msgType, content) => out.push({ to: `reply:${msgType}`, content: content as Record<string, unknown> }),
@@ -121,9 +124,38 @@ describe('FleetMagics.handle', () => {
     await h.idle;
     const lines = stdout(h).split('\n');
     expect(lines[0]).toBe('This session: lua/openai');
-    expect(lines[1]).toBe('  * lua/openai: backend k1, pid 101, shared by 2 clients');
-    expect(lines[2]).toMatch(/^ {4}python\/none: backend k2, pid 202, heartbeat silent for \d+\.\d s$/);
-    expect(lines[3]).toBe('    ruby/x: failed (spawn failed)');
+    expect(lines[1]).toBe('  * lua/openai: ready, backend k1, pid 101, shared by 2 clients');
+    expect(lines[2]).toMatch(/^ {4}python\/none: ready, backend k2, pid 202, heartbeat silent for \d+\.\d s$/);
+    expect(lines[3]).toBe('    ruby/x: dead (spawn failed)');
+  });
+
+  it.each<[BackendCondition, string]>([
+    ['busy', 'javascript/openai: busy, backend k3, pid 303'],
+    ['starting', 'javascript/openai: starting, backend k3, pid 303'],
+    ['restarting', 'javascript/openai: restarting, backend k3, pid 303'],
+    ['dead', 'javascript/openai: dead'],
+  ])('status: a backend that is %s says so', async (condition, line) => {
+    const current = readySlot('lua', 'openai', 'k1', 101);
+    const other = readySlot('javascript', 'openai', 'k3', 303, undefined, condition);
+    const h = harness({ current, slots: [current, other] });
+    h.magics.handle('shell', execute('%llmspell status'), '%llmspell status');
+    await h.idle;
+    expect(stdout(h).split('\n')[2]).toBe(`    ${line}`);
+  });
+
+  it.each(['status', 'list'])('%s: answers only after the cells sent before it have ended (Run All sends them all at once)', async (word) => {
+    let endEarlier!: () => void;
+    const earlier = new Promise<void>((resolve) => (endEarlier = resolve));
+    const h = harness({ earlierCells: () => earlier });
+    let answered = false;
+    void h.idle.then(() => (answered = true));
+    h.magics.handle('shell', execute(`%llmspell ${word}`), `%llmspell ${word}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    expect(h.out.some((o) => o.to === 'iopub:stream')).toBe(false);
+    endEarlier();
+    await h.idle;
+    expect(h.out.some((o) => o.to === 'iopub:stream')).toBe(true);
   });
 
   it('list: a table of the whole fleet, or this router\'s slots when there is no fleet', async () => {
@@ -135,7 +167,7 @@ describe('FleetMagics.handle', () => {
     const local = harness({ list: () => Promise.reject(new Error('manager gone')) });
     local.magics.handle('shell', execute('%llmspell list'), '%llmspell list');
     await local.idle;
-    expect(stdout(local)).toBe('lua/openai: backend k1, pid 101\n');
+    expect(stdout(local)).toBe('lua/openai: ready, backend k1, pid 101\n');
   });
 });
 

@@ -159,16 +159,31 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect((await standinInfo(next)).pid).toBe(next.record.pid);
   });
 
-  it('a backend that dies on its own is reported to its routers and forgotten', async () => {
+  it('a backend that dies on its own is reported to its routers, listed dead, and replaced by the next acquire', async () => {
     const m = manager();
     const h = await m.acquire(OPENAI, router('r1', 3));
     const event = nextEvent(m);
     process.kill(h.record.pid, 'SIGKILL');
     expect(await event).toMatchObject({ event: { event: 'backend-exited', kernelId: h.record.kernelId, signal: 'SIGKILL' }, to: [{ routerId: 'r1' }] });
-    await waitFor(() => m.list().length === 0 && !existsSync(h.record.connectionFile));
-    // The next acquire starts a fresh one.
+    await waitFor(() => !existsSync(h.record.connectionFile));
+    expect(m.list().map((b) => [b.kernelId, b.state])).toEqual([[h.record.kernelId, 'dead']]);
+    // The next acquire starts a fresh one, which takes the dead one's place in the list.
     const again = await m.acquire(OPENAI, router('r1', 3));
     expect(again.record.pid).not.toBe(h.record.pid);
+    expect(m.list().map((b) => [b.kernelId, b.state])).toEqual([[again.record.kernelId, 'ready']]);
+  });
+
+  it('busy while an attached router says its iopub is busy; idle again when it says so or leaves', async () => {
+    const m = manager();
+    const h = await m.acquire(OPENAI, router('r1', 3));
+    expect(m.executionState(h.record.kernelId, 'r1', 'busy')).toBe(true);
+    expect(m.list()[0]?.state).toBe('busy');
+    m.executionState(h.record.kernelId, 'r1', 'idle');
+    expect(m.list()[0]?.state).toBe('ready');
+    m.executionState(h.record.kernelId, 'r1', 'busy');
+    m.release(h.record.kernelId, 'r1');
+    expect(m.list()[0]?.state).not.toBe('busy');
+    expect(m.executionState('no-such-backend', 'r1', 'busy')).toBe(false);
   });
 
   it('a backend that fails at start rejects every waiting acquire with the reason and leaves nothing', async () => {

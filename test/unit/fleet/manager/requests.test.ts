@@ -14,6 +14,7 @@ describe('parseRequest', () => {
     ['release', { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }, { id: 5, op: 'release', kernelId: 'k', routerId: 'r' }],
     ['release naming running cells', { id: 5, op: 'release', kernelId: 'k', routerId: 'r', cells: [{ msgId: 'm', code: 'x', date: 'd', junk: 1 }] }, { id: 5, op: 'release', kernelId: 'k', routerId: 'r', cells: [{ msgId: 'm', code: 'x', date: 'd' }] }],
     ['take-output', { id: 5, op: 'take-output', kernelId: 'k', routerId: 'r', extra: 1 }, { id: 5, op: 'take-output', kernelId: 'k', routerId: 'r' }],
+    ['execution-state', { id: 5, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'busy' }, { id: 5, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'busy' }],
     ['stop by port', { id: 6, op: 'stop', target: '5001' }, { id: 6, op: 'stop', target: '5001' }],
     ['stop-all', { id: 7, op: 'stop-all' }, { id: 7, op: 'stop-all' }],
     ['acquire with a cwd', { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }, { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }],
@@ -59,6 +60,7 @@ describe('parseRequest: messages name the op, the field, the value and what it m
     ['a bad kernelId', { id: 5, op: 'restart', kernelId: '/etc', routerId: 'r' }, 'op "restart": kernelId must be a backend id (letters, digits, _ . -) (got "/etc")'],
     ['no target', { id: 6, op: 'stop' }, 'op "stop": target is missing: it must be a backend id or one of its ports'],
     ['a key variable that is not a provider key (no other env may pass)', { id: 7, op: 'find', requirement: { runtime: 'lua', provider: 'p' }, keys: { LD_PRELOAD: '/x.so' } }, 'op "find": keys.LD_PRELOAD is not a provider key variable'],
+    ['an execution state that is not busy or idle', { id: 8, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'starting' }, 'op "execution-state": executionState must be "busy" or "idle" (got "starting")'],
     ['a routerId over 256 characters', { id: 8, op: 'release', kernelId: 'k', routerId: 'x'.repeat(300) }, `op "release": routerId must be a string of 1-256 characters (got "${'x'.repeat(60)}"... (300 characters))`],
   ])('%s', (_name, request, message) => {
     expect(parseRequest(JSON.stringify(request))).toEqual({ ok: false, id: request.id, message });

@@ -1,0 +1,86 @@
+/**
+ * What the manager knows of its backends beyond the registry, for `list`: which are busy (their
+ * routers report their iopub's busy/idle; the manager is not in the data path), which replace
+ * another (restarting), and which died on their own (shown as dead for a while, so that a
+ * backend that exited does not just vanish from the list). Memory only: a new manager starts
+ * with every adopted backend idle and no dead ones.
+ */
+import { backendCondition } from '../../shared/backend-state.js';
+import { requirementKey } from '../../shared/requirement.js';
+import type { BackendRecord, ListedBackend } from './protocol.js';
+
+/** How long a backend that died stays in `list` as dead, unless restarted or cleaned up sooner. */
+export const DEAD_SHOWN_MS = 10 * 60_000;
+
+export class BackendConditions {
+  /** Per backend, the routers whose last report was busy. */
+  readonly #busyBy = new Map<string, Set<string>>();
+  /** Backends that replace another and are not ready yet (or old ones a restart is stopping). */
+  readonly #restarting = new Set<string>();
+  readonly #dead = new Map<string, { record: BackendRecord; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A router's report of the backend's iopub (busy or idle). */
+  report(kernelId: string, routerId: string, busy: boolean): void {
+    let routers = this.#busyBy.get(kernelId);
+    if (busy) {
+      if (routers === undefined) this.#busyBy.set(kernelId, (routers = new Set()));
+      routers.add(routerId);
+    } else if (routers !== undefined) {
+      routers.delete(routerId);
+      if (routers.size === 0) this.#busyBy.delete(kernelId);
+    }
+  }
+
+  /** A backend is started for `record`'s requirement: true when it replaces one that died (which leaves the list). */
+  replacesDead(requirement: BackendRecord['requirement']): boolean {
+    const key = requirementKey(requirement);
+    let found = false;
+    for (const [id, dead] of this.#dead) {
+      if (requirementKey(dead.record.requirement) === key) {
+        this.#dead.delete(id);
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  restarting(kernelId: string, on: boolean): void {
+    if (on) this.#restarting.add(kernelId);
+    else this.#restarting.delete(kernelId);
+  }
+
+  /** A ready backend exited on its own (not stopped, not replaced): listed as dead for DEAD_SHOWN_MS. */
+  died(record: BackendRecord): void {
+    this.forget(record.kernelId);
+    this.#dead.set(record.kernelId, { record: { ...record, state: 'exited', attached: [] }, at: this.now() });
+  }
+
+  /** The backend is gone from the fleet (stopped, replaced, or never got ready): nothing is kept. */
+  forget(kernelId: string): void {
+    this.#busyBy.delete(kernelId);
+    this.#restarting.delete(kernelId);
+    this.#dead.delete(kernelId);
+  }
+
+  /** `cleanup`: the dead ones are forgotten now. */
+  takeDead(): BackendRecord[] {
+    const all = [...this.#dead.values()].map((d) => d.record);
+    this.#dead.clear();
+    return all;
+  }
+
+  /** Pure given the reports: live records with their condition, then the dead ones. */
+  list(live: readonly (BackendRecord & { rssBytes?: number })[]): ListedBackend[] {
+    const now = this.now();
+    for (const [id, dead] of this.#dead) if (now - dead.at > DEAD_SHOWN_MS) this.#dead.delete(id);
+    const listed = live.map((r) => {
+      const attached = new Set(r.attached.map((a) => a.routerId));
+      // A router that left (or died) while busy no longer counts.
+      const busy = [...(this.#busyBy.get(r.kernelId) ?? [])].some((id) => attached.has(id));
+      return { ...r, state: backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy }) };
+    });
+    return [...listed, ...[...this.#dead.values()].map(({ record }) => ({ ...record, state: 'dead' as const }))];
+  }
+}

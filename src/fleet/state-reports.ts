@@ -1,0 +1,65 @@
+/**
+ * A router's busy/idle reports to the fleet manager, coalesced. Routers talk to backends
+ * directly, so only they see a backend's iopub; they tell the manager on the connection they
+ * already hold for their attachment. Each change is not a message: the latest state per backend
+ * is sent once per `delayMs` window and only when it differs from what was sent, so a burst of
+ * short requests (completions while typing, a flood of cells) costs at most one line per window
+ * and transitions shorter than that never reach the manager at all.
+ */
+export type ExecutionState = 'busy' | 'idle';
+
+export interface StateReportsOptions {
+  /** Sends one report; false when it could not be sent (no manager connection now). */
+  send(kernelId: string, state: ExecutionState): boolean;
+  delayMs?: number;
+  /** Injectable for tests; default an unref'd setTimeout. */
+  schedule?: (run: () => void, delayMs: number) => () => void;
+}
+
+export class StateReports {
+  readonly #latest = new Map<string, ExecutionState>();
+  readonly #sent = new Map<string, ExecutionState>();
+  #cancel: (() => void) | undefined;
+
+  constructor(private readonly options: StateReportsOptions) {}
+
+  note(kernelId: string, state: ExecutionState): void {
+    this.#latest.set(kernelId, state);
+    if (this.#cancel !== undefined) return;
+    const schedule = this.options.schedule ?? scheduleUnref;
+    this.#cancel = schedule(() => this.flush(), this.options.delayMs ?? 50);
+  }
+
+  flush(): void {
+    this.#cancel = undefined;
+    for (const [kernelId, state] of this.#latest) {
+      // Nothing sent yet means the manager assumes idle.
+      if ((this.#sent.get(kernelId) ?? 'idle') !== state && this.options.send(kernelId, state)) this.#sent.set(kernelId, state);
+    }
+    this.#latest.clear();
+  }
+
+  /** A new manager knows nothing of what was said to the old one: say busy again. */
+  resend(): void {
+    const busy = [...this.#sent].filter(([, s]) => s === 'busy').map(([k]) => k);
+    this.#sent.clear();
+    for (const kernelId of busy) if (!this.#latest.has(kernelId)) this.note(kernelId, 'busy');
+  }
+
+  forget(kernelId: string): void {
+    this.#latest.delete(kernelId);
+    this.#sent.delete(kernelId);
+  }
+
+  close(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
+    this.#latest.clear();
+  }
+}
+
+function scheduleUnref(run: () => void, delayMs: number): () => void {
+  const timer = setTimeout(run, delayMs);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
