@@ -124,6 +124,9 @@ describe('JupyterLab kernel controls through the router', () => {
       await dialog.locator('.jp-Dialog-button.jp-mod-accept', { hasText: 'Restart' }).click();
       const statuses = await waitForStatusSequence(page, ['Restarting', 'Idle']);
       console.log(`[jupyterlab] kernel statuses around the restart: ${statuses.join(' -> ')}`);
+      // A `restarting` status from its own kernel would make JupyterLab say "The kernel ... appears
+      // to have died" in a dialog (its sign of an automatic restart after a crash).
+      expect(await page.locator('.jp-Dialog').allInnerTexts(), 'a dialog after the restart').toEqual([]);
       await runCell(page, 1);
       await waitForOutput(codeCell(page, 1), 'defined: False');
       expect(await inputCount(codeCell(page, 1))).toBe(1);
