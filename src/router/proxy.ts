@@ -248,7 +248,11 @@ export class ProxyRouter {
           this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how) });
         },
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
-        onRestarting: () => this.#replies.broadcast('status', statusContent('restarting')),
+        // Not the client that asked for the restart (this router is stopping for it): to JupyterLab,
+        // `restarting` from its own kernel means it died and was restarted by the server.
+        onRestarting: () => {
+          if (this.#state === 'running') this.#replies.broadcast('status', statusContent('restarting'));
+        },
         onHeartbeat: (s, responsive, silentMs) => this.#supervisor.heartbeat(s, responsive, silentMs),
         onOversized: (_s, channel, msg, bytes) => this.#replies.backendTooLarge(channel, msg, bytes),
         // Before the request reaches the backend: the kept output comes first in the cell, then the cell's own.
