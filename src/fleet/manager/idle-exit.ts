@@ -33,6 +33,7 @@ export class IdleExit {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #aside = false;
+  #attempt: Promise<boolean> | undefined;
 
   constructor(private readonly options: IdleExitOptions) {}
 
@@ -55,6 +56,11 @@ export class IdleExit {
     clearTimeout(this.#timer);
   }
 
+  /** Settles once no exit attempt is under way (the lock is released, the socket file back or gone). */
+  settled(): Promise<unknown> {
+    return this.#attempt ?? Promise.resolve();
+  }
+
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => void this.#check(), ms);
@@ -65,7 +71,12 @@ export class IdleExit {
     const every = this.options.checkEveryMs ?? 1000;
     const idleMs = this.options.idleMs();
     const verdict = idleVerdict({ holds: this.options.holds(), idleSince: this.#idleSince, idleMs, now: Date.now() });
-    if (verdict.action === 'exit' && (await this.#exit(idleMs))) return;
+    if (verdict.action === 'exit') {
+      this.#attempt = this.#exit(idleMs);
+      const exited = await this.#attempt;
+      this.#attempt = undefined;
+      if (exited) return;
+    }
     this.#idleSince = verdict.action === 'wait' ? verdict.idleSince : undefined;
     this.#schedule(verdict.action === 'wait' ? Math.min(verdict.inMs, every) : every);
   }

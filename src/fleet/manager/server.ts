@@ -132,7 +132,8 @@ export class ManagerServer {
         }
       });
       await this.options.fleet.close();
-      this.#markClosed();
+      // An idle exit closes us from inside its attempt: closed means its lock is released too.
+      void this.#idle.settled().then(() => this.#markClosed());
     })();
     return this.#closing;
   }

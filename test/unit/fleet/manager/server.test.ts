@@ -37,9 +37,10 @@ afterEach(async () => {
   await fleet.done();
 });
 
-async function startServer(linger = 0): Promise<ManagerServer> {
-  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }) });
-  const started = await ManagerServer.start({ home: fleet.home, fleet: fm });
+async function startServer(linger = 0, idleSeconds?: number): Promise<ManagerServer> {
+  const config = () => ({ ...fleet.config(), linger_seconds: linger, ...(idleSeconds !== undefined ? { manager_idle_seconds: idleSeconds } : {}) });
+  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => config() });
+  const started = await ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20 });
   if (started.status !== 'started') throw new Error('expected to start');
   servers.push(started.server);
   return started.server;
@@ -133,6 +134,43 @@ describe('ManagerServer', () => {
     await c.closed;
     expect(isSameProcess(h.record.pid, h.record.procStart)).toBe(false);
     expect(existsSync(server.socketPath)).toBe(false);
+  });
+
+  it('a backend spawned for a router whose connection closed before the attach lingers like any other (linger 0: stopped)', async () => {
+    await startServer();
+    const cli = await client();
+    // A router that gives up while its backend starts: the acquire is sent, the connection gone.
+    const gone = connect(managerSocketPath(fleet.home));
+    await once(gone, 'connect');
+    gone.end(JSON.stringify({ id: 1, op: 'acquire', requirement: OPENAI, routerId: 'gave-up', pid: process.pid }) + '\n');
+    await once(gone, 'close');
+    let pid: number | undefined;
+    for (;;) {
+      const listed = await cli.request<{ pid: number; state: string }[]>({ op: 'list' });
+      pid ??= listed[0]?.pid;
+      if (pid !== undefined && listed.length === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(isSameProcess(pid, undefined)).toBe(false);
+  });
+
+  it('exits by itself after manager_idle_seconds with nothing to hold it: socket and lock gone', async () => {
+    const server = await startServer(0, 0.1);
+    await server.closed;
+    expect(existsSync(managerSocketPath(fleet.home))).toBe(false);
+    expect(existsSync(`${fleet.home}/manager.lock`)).toBe(false);
+  });
+
+  it('a connected client holds an idle manager; it exits once the client leaves', async () => {
+    const server = await startServer(0, 0.1);
+    const c = await client();
+    let closed = false;
+    void server.closed.then(() => (closed = true));
+    // Many idle checks (every 20 ms) pass while the client stays connected.
+    for (let i = 0; i < 20; i++) expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    expect(closed).toBe(false);
+    c.close();
+    await server.closed;
   });
 
   it('close() stops listening but leaves the backends running for the next manager', async () => {
