@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -263,8 +265,6 @@ describe('FleetManager with the llmspell stand-in', () => {
 
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const { once } = await import('node:events');
   const child = spawn(process.execPath, ['-e', '']);
   await once(child, 'exit');
   return child.pid as number;
