@@ -21,7 +21,7 @@ export interface IdleExitOptions {
   /** Stop serving; called with the lock held and the socket file set aside. */
   close(): Promise<void>;
   logger: Logger;
-  /** How often the idle clock is read. Default 1000. */
+  /** How often the idle clock is read at most. Default 1000 (or manager_idle_seconds, when shorter). */
   checkEveryMs?: number;
 }
 
@@ -68,8 +68,9 @@ export class IdleExit {
   }
 
   async #check(): Promise<void> {
-    const every = this.options.checkEveryMs ?? 1000;
     const idleMs = this.options.idleMs();
+    // A short idle time is honoured to within itself, not to within the default second.
+    const every = Math.min(this.options.checkEveryMs ?? 1000, idleMs > 0 ? Math.max(idleMs, 20) : Infinity);
     const verdict = idleVerdict({ holds: this.options.holds(), idleSince: this.#idleSince, idleMs, now: Date.now() });
     if (verdict.action === 'exit') {
       this.#attempt = this.#exit(idleMs);
