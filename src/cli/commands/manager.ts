@@ -22,7 +22,7 @@ export function registerManager(program: Command): void {
         'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends. ' +
         'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself.',
     )
-    .option('--foreground', 'run the manager in this process, logging to stderr, until a signal or the shutdown op (this is what the background start runs)')
+    .option('--foreground', 'run the manager in this process, logging to stderr, until a signal, the shutdown op or its idle exit (this is what the background start runs)')
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
     .option('--log-level <level>', 'manager log level', 'info')
     .action(async (flags: ManagerFlags) => {
