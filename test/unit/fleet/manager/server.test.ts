@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../../../src/fleet/manager/client.js';
-import { managerSocketPath } from '../../../../src/fleet/manager/files.js';
+import { managerLockPath, managerSocketPath } from '../../../../src/fleet/manager/files.js';
 import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
 import type { BackendHandle, ManagerEvent, ManagerInfo } from '../../../../src/fleet/manager/protocol.js';
 import { ManagerServer } from '../../../../src/fleet/manager/server.js';
@@ -171,6 +171,39 @@ describe('ManagerServer', () => {
     expect(closed).toBe(false);
     c.close();
     await server.closed;
+  });
+
+  it('a client that connects while the manager is deciding to exit is served, not dropped', async () => {
+    let racer: Promise<ManagerClient> | undefined;
+    /** Connects at the worst moment: the exit holds manager.lock and has just found nothing to hold it. */
+    class RacingFleet extends FleetManager {
+      override holds(): ReturnType<FleetManager['holds']> {
+        const holds = super.holds();
+        // ManagerClient.connect issues connect(2) synchronously: the client is in the listen backlog now.
+        if (racer === undefined && existsSync(managerLockPath(fleet.home))) {
+          racer = ManagerClient.connect({ home: fleet.home, autostart: false });
+          racer.catch(() => undefined); // awaited below; a drop fails the test there
+        }
+        return holds;
+      }
+    }
+    const fm = new RacingFleet({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), manager_idle_seconds: 0.1 }) });
+    const started = await ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20 });
+    if (started.status !== 'started') throw new Error('expected to start');
+    servers.push(started.server);
+    let closed = false;
+    void started.server.closed.then(() => (closed = true));
+    while (racer === undefined) await new Promise((r) => setTimeout(r, 10));
+    const c = await racer;
+    clients.push(c);
+    expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    // Its request may be answered while the socket file is still set aside; then it is put back.
+    while (started.server.socketSetAside) await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    expect(existsSync(managerSocketPath(fleet.home))).toBe(true);
+    expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    c.close();
+    await started.server.closed;
   });
 
   it('close() stops listening but leaves the backends running for the next manager', async () => {
