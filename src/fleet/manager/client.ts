@@ -137,9 +137,10 @@ export class ManagerClient {
 
   /**
    * One client starts the manager (it holds manager.starting); the others only wait for the
-   * socket, and take over the start if that client gives up. A manager exiting because it was
-   * idle sets its socket file aside first, so a client racing it lands here and starts another. A started manager that exits 0
+   * socket, and take over the start if that client gives up. A started manager that exits 0
    * lost a race to another manager, which is fine; one that exits non-zero failed: say so.
+   * A manager exiting because it was idle sets its socket file aside first, so a client racing
+   * it lands here and starts the next one.
    */
   static async #autostart(options: ManagerConnectOptions, socketPath: string): Promise<ManagerClient> {
     const home = await ensurePrivateDir(options.home);

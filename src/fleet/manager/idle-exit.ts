@@ -73,7 +73,11 @@ export class IdleExit {
     const every = Math.min(this.options.checkEveryMs ?? 1000, idleMs > 0 ? Math.max(idleMs, 20) : Infinity);
     const verdict = idleVerdict({ holds: this.options.holds(), idleSince: this.#idleSince, idleMs, now: Date.now() });
     if (verdict.action === 'exit') {
-      this.#attempt = this.#exit(idleMs);
+      // A failed attempt (a file system error) must not take the manager down: it just stays.
+      this.#attempt = this.#exit(idleMs).catch((error: unknown) => {
+        this.options.logger.error({ err: String(error) }, 'idle exit failed; the manager keeps running');
+        return false;
+      });
       const exited = await this.#attempt;
       this.#attempt = undefined;
       if (exited) return;
