@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { managerLockPath, managerSocketPath } from '../../src/fleet/manager/files.js';
 import type { BackendHandle } from '../../src/fleet/manager/protocol.js';
@@ -189,8 +190,8 @@ describe('linger covers backends nobody attached to', () => {
       s.on('data', (b) => { process.stdout.write(b); });`;
     const router = spawn(process.execPath, ['-e', routerScript], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const routerExited = once(router, 'exit');
-    const [answer] = (await once(router.stdout!, 'data')) as [Buffer];
-    const acquired = (JSON.parse(answer.toString()) as { result: BackendHandle }).result;
+    const [answer] = (await once(createInterface({ input: router.stdout! }), 'line')) as [string];
+    const acquired = (JSON.parse(answer) as { result: BackendHandle }).result;
     expect(acquired.record.attached).toEqual([{ routerId: 'gave-up', pid: router.pid }]);
     const pids = [spawned.pid, acquired.record.pid];
     expect(new Set(pids).size).toBe(2);
