@@ -133,6 +133,7 @@ export const FleetFileSchema = table(
     default_runtime: v.optional(nonEmptyString),
     default_provider: v.optional(nonEmptyString),
     linger_seconds: v.optional(number(0, false)),
+    manager_idle_seconds: v.optional(number(0, false)),
     router: v.optional(RouterSchema),
     replay: v.optional(ReplaySchema),
     runtimes: v.optional(namedTables('runtimes', RuntimeSchema)),

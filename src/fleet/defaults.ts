@@ -15,6 +15,8 @@ export const TSLAB_ARGV: readonly string[] = ['tslab', 'kernel', '--config-path'
 export const DEFAULT_RUNTIME = 'lua';
 export const DEFAULT_PROVIDER = 'openai';
 export const DEFAULT_LINGER_SECONDS = 300;
+/** Long enough that a notebook opened after a coffee finds the manager still there; 0 = never exit. */
+export const DEFAULT_MANAGER_IDLE_SECONDS = 600;
 export const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
 /** Big enough for any notebook output people make (plots, data frames); small enough to stop a runaway. */
 export const DEFAULT_MAX_MESSAGE_MB = 1024;
@@ -48,6 +50,7 @@ export function defaultFleetConfig(): FleetConfig {
     runtimes: defaultRuntimes(),
     providers: defaultProviders(),
     linger_seconds: DEFAULT_LINGER_SECONDS,
+    manager_idle_seconds: DEFAULT_MANAGER_IDLE_SECONDS,
     router: {
       max_message_mb: DEFAULT_MAX_MESSAGE_MB,
       restart_limit: DEFAULT_RESTART_LIMIT,

@@ -63,6 +63,8 @@ export interface FleetConfig {
   runtimes: Record<string, RuntimeConfig>;
   providers: Record<string, ProviderConfig>;
   linger_seconds: number;
+  /** The manager exits after this long with no backend, client or request; 0 = never. */
+  manager_idle_seconds: number;
   router: RouterLimits;
   replay: ReplayLimits;
   /** The file this came from, or undefined for built-in defaults only. */

@@ -127,6 +127,9 @@ export class BackendSlot {
       this.options.logger.error({ requirement: this.key, reason: this.failure }, 'backend unavailable');
       events.onFailed(this, this.failure);
       for (const { channel, msg } of this.#pending.splice(0)) events.onUnserved(this, channel, msg);
+      // A backend acquired but never ready is given back now: the router forgets this slot, and an
+      // attachment kept until the router exits would hold the backend past linger and the manager awake.
+      this.#closing ??= this.#releaseFailed();
       this.#settle();
     }
   }
@@ -189,6 +192,11 @@ export class BackendSlot {
     return (this.#closing ??= this.#close(options));
   }
 
+  async #releaseFailed(): Promise<void> {
+    this.link?.close();
+    await this.lease?.release({ stop: false }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
+  }
+
   async #close({ stop, politeShutdown }: { stop: boolean; politeShutdown?: boolean }): Promise<void> {
     const wasReady = this.state === 'ready';
     this.state = 'closed';
@@ -210,7 +218,7 @@ export class BackendSlot {
    * (in order) while the new one gets ready, exactly as during the first start.
    */
   async #replace(next: BackendLease): Promise<void> {
-    if (this.state === 'closed') {
+    if (this.state === 'closed' || this.state === 'failed') {
       await next.release({ stop: false });
       return;
     }

@@ -19,9 +19,10 @@ export function registerManager(program: Command): void {
     .command('manager')
     .description(
       'make sure the fleet manager of this user runs (started in the background if needed; routers and fleet commands also start it on demand). ' +
-        'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends.',
+        'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends. ' +
+        'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself.',
     )
-    .option('--foreground', 'run the manager in this process, logging to stderr, until a signal or the shutdown op (this is what the background start runs)')
+    .option('--foreground', 'run the manager in this process, logging to stderr, until a signal, the shutdown op or its idle exit (this is what the background start runs)')
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
     .option('--log-level <level>', 'manager log level', 'info')
     .action(async (flags: ManagerFlags) => {
@@ -63,7 +64,8 @@ async function runForeground(home: string, level: string): Promise<void> {
   // A manager whose home was deleted (a temp dir, an `rm -rf`) can never be reached again, and
   // no later manager could adopt its backends: stop them and exit instead of lingering forever.
   const orphanWatch = setInterval(() => {
-    if (existsSync(server.socketPath)) return;
+    // An idle exit sets the socket file aside for a moment: that is not a deleted home.
+    if (existsSync(server.socketPath) || server.socketSetAside) return;
     clearInterval(orphanWatch);
     logger.warn({ socket: server.socketPath }, 'manager socket is gone: stopping backends and exiting');
     void fleet.stopAll().finally(() => void server.close());

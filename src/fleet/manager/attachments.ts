@@ -24,6 +24,24 @@ export function lingerDelay(idleSince: number, lingerMs: number, now: number): n
   return Math.max(0, idleSince + lingerMs - now);
 }
 
+/**
+ * Pure: when an adopted backend starts to linger. Routers recorded as attached get `graceMs` to
+ * re-attach, but only while one of them still runs: a router that gave up (or died) during
+ * start-up never comes back, and waiting for it kept such backends past linger_seconds = 0.
+ */
+export function adoptedLinger(
+  record: Pick<BackendRecord, 'attached' | 'idleSince'>,
+  options: { graceMs: number; now: number; routerRuns: (pid: number) => boolean },
+): { idleSince: number } | { graceMs: number } {
+  if (record.attached.some((r) => options.routerRuns(r.pid))) return { graceMs: options.graceMs };
+  return { idleSince: record.idleSince ?? options.now };
+}
+
+/** Pure: the routers whose lease (manager connection) has ended; a router without one is never stale. */
+export function staleRouters(attached: Iterable<RouterRef>, leaseOpen: (conn: number) => boolean): RouterRef[] {
+  return [...attached].filter((r) => r.conn !== undefined && !leaseOpen(r.conn));
+}
+
 export class Attachments {
   constructor(private readonly options: AttachmentsOptions) {}
 
@@ -67,20 +85,21 @@ export class Attachments {
   }
 
   /**
-   * A backend adopted from the registry has nobody attached yet. If routers were attached when
-   * the old manager died, they are reconnecting now: give them `graceMs` before lingering, so
-   * that linger_seconds = 0 does not stop a backend that is in use.
+   * A backend adopted from the registry has nobody attached yet. If routers that still run were
+   * attached when the old manager died, they are reconnecting now: give them `graceMs` before
+   * lingering, so that linger_seconds = 0 does not stop a backend that is in use.
    */
-  adopted(backend: ManagedBackend, record: BackendRecord, graceMs: number): void {
-    if (record.attached.length === 0) {
-      this.#idle(backend, record.idleSince ?? Date.now());
+  adopted(backend: ManagedBackend, record: BackendRecord, options: { graceMs: number; routerRuns: (pid: number) => boolean }): void {
+    const plan = adoptedLinger(record, { ...options, now: Date.now() });
+    if ('idleSince' in plan) {
+      this.#idle(backend, plan.idleSince);
       return;
     }
     clear(backend);
     backend.timer = setTimeout(() => {
       backend.timer = undefined;
       this.idleIfUnused(backend);
-    }, graceMs);
+    }, plan.graceMs);
     backend.timer.unref();
   }
 

@@ -139,6 +139,8 @@ export class ManagerClient {
    * One client starts the manager (it holds manager.starting); the others only wait for the
    * socket, and take over the start if that client gives up. A started manager that exits 0
    * lost a race to another manager, which is fine; one that exits non-zero failed: say so.
+   * A manager exiting because it was idle sets its socket file aside first, so a client racing
+   * it lands here and starts the next one.
    */
   static async #autostart(options: ManagerConnectOptions, socketPath: string): Promise<ManagerClient> {
     const home = await ensurePrivateDir(options.home);
@@ -150,7 +152,7 @@ export class ManagerClient {
     let last: Error | undefined;
     try {
       for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-        if (started === undefined && (lock = await tryLock(managerStartingPath(home))) !== undefined) {
+        if (started === undefined && (lock ??= await tryLock(managerStartingPath(home))) !== undefined) {
           // Whoever held the lock before us may have just finished starting one.
           const ready = await ManagerClient.#open(socketPath).catch(() => undefined);
           if (ready !== undefined) return ready;
@@ -164,6 +166,9 @@ export class ManagerClient {
           last = error as Error;
         }
         if (exitCode !== undefined && exitCode !== 0) break;
+        // Ours found another manager and stepped aside, yet nothing answers now: that one has
+        // exited meanwhile (idle), so start one again.
+        if (exitCode === 0) started = exitCode = undefined;
       }
     } finally {
       await lock?.release();

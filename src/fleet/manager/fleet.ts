@@ -6,19 +6,21 @@
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
-import { DEFAULT_LINGER_SECONDS } from '../defaults.js';
+import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
 import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import { adoptFromRegistry } from './adopt.js';
-import { Attachments } from './attachments.js';
+import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
+import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
+import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
 import type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
@@ -39,6 +41,7 @@ export class FleetManager {
   #lingerSeconds = DEFAULT_LINGER_SECONDS;
   #replayLimits: DetachedLimits = replayLimits(undefined);
   readonly #detached: DetachedOutputs;
+  #idleSeconds = DEFAULT_MANAGER_IDLE_SECONDS;
   #closed = false;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -66,7 +69,8 @@ export class FleetManager {
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log });
     for (const { backend, record } of adoption.adopted) {
       this.#add(backend);
-      this.#attachments.adopted(backend, record, this.options.reattachGraceMs ?? 15_000);
+      // A recorded router pid that runs may be a reused one: that only costs the grace.
+      this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
     }
     this.#persist();
     return { adopted: adoption.adopted.map((a) => a.record.kernelId), forgotten: adoption.forgotten.map((f) => f.kernelId) };
@@ -137,6 +141,30 @@ export class FleetManager {
   /** A manager connection closed: every attachment it made ends (that is the lease). */
   detachConnection(conn: number): void {
     for (const backend of this.#backends.values()) this.#attachments.detach(backend, (r) => r.conn === conn);
+  }
+
+  /**
+   * Detach routers whose connection has closed. A request that attaches (acquire, attach, or
+   * a restart moving everyone) can finish after its router's connection closed, e.g. a router
+   * that gave up while its backend started: that attachment's lease has already ended, and
+   * without this it would hold the backend (and the manager) forever.
+   */
+  detachStale(leaseOpen: (conn: number) => boolean): void {
+    for (const backend of this.#backends.values()) {
+      const stale = new Set(staleRouters(backend.attached.values(), leaseOpen));
+      if (stale.size > 0) this.#attachments.detach(backend, (r) => stale.has(r));
+    }
+  }
+
+  /** What of the fleet keeps the manager from exiting when idle (see idle.ts). */
+  holds(): Pick<ManagerHolds, 'backends' | 'starts'> {
+    const backends = [...this.#backends.values()].filter((b) => b.state !== 'exited').length;
+    return { backends, starts: this.#inflight.size + this.#restarts.size };
+  }
+
+  /** manager_idle_seconds from the config last loaded (at start and at each launch), in ms. */
+  idleMs(): number {
+    return this.#idleSeconds * 1000;
   }
 
   /**
@@ -251,6 +279,7 @@ export class FleetManager {
     const config = await (this.options.loadConfig ?? (() => loadFleetConfig({ env: this.options.env ?? process.env })))();
     this.#lingerSeconds = config.linger_seconds;
     this.#replayLimits = replayLimits(config.replay);
+    this.#idleSeconds = config.manager_idle_seconds;
     return config;
   }
 

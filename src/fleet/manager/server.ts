@@ -4,7 +4,8 @@
  * closes, its routers are detached from every backend.
  *
  * Stopping: close() stops listening and leaves the backends running (a restarted manager
- * adopts them); the `shutdown` op stops every backend first.
+ * adopts them); the `shutdown` op stops every backend first; with nothing to hold it for
+ * manager_idle_seconds, the manager closes itself (idle-exit.ts).
  */
 import { rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -14,6 +15,7 @@ import { ensurePrivateDir } from '../paths.js';
 import { ManagerClient } from './client.js';
 import type { FleetManager } from './fleet.js';
 import { managerLockPath, managerSocketPath } from './files.js';
+import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
@@ -23,6 +25,8 @@ export interface ManagerServerOptions {
   home: string;
   fleet: FleetManager;
   logger?: Logger;
+  /** How often the idle clock is read (manager_idle_seconds comes from the config). Default 1000. */
+  idleCheckMs?: number;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -36,7 +40,10 @@ export class ManagerServer {
   readonly startedAt = Date.now();
   readonly #connections = new Map<number, Socket>();
   readonly #log: Logger;
+  readonly #idle: IdleExit;
   #nextConn = 1;
+  /** Requests being answered, including those whose client has gone. */
+  #requests = 0;
   #closing: Promise<void> | undefined;
   #markClosed: () => void = () => undefined;
   #markReady: () => void = () => undefined;
@@ -57,6 +64,15 @@ export class ManagerServer {
     });
     // Requests wait on `ready`; a failed adoption is reported by start(), not as unhandled.
     this.ready.catch(() => undefined);
+    this.#idle = new IdleExit({
+      socketPath: this.socketPath,
+      lockPath: managerLockPath(options.home),
+      holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests }),
+      idleMs: () => options.fleet.idleMs(),
+      close: () => this.close(),
+      logger: this.#log,
+      checkEveryMs: options.idleCheckMs,
+    });
     // Before listen: a connection accepted without a handler would never be read.
     server.on('connection', (socket) => this.#accept(socket));
     options.fleet.onEvent((event, to) => {
@@ -87,8 +103,9 @@ export class ManagerServer {
     }
     try {
       const adoption = await options.fleet.start();
-      self.#log.info({ ...adoption, socket: self.socketPath }, 'fleet manager ready');
+      self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
       self.#markReady();
+      self.#idle.start();
     } catch (error) {
       self.#markFailed(error);
       await self.close();
@@ -97,9 +114,15 @@ export class ManagerServer {
     return { status: 'started', server: self };
   }
 
+  /** True while an idle exit has set the socket file aside (it is not gone for good). */
+  get socketSetAside(): boolean {
+    return this.#idle.socketSetAside;
+  }
+
   /** Stop listening and drop every connection; backends keep running. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#idle.stop();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         // end() flushes what was written (the answer to `shutdown`); destroy() bounds the wait.
@@ -109,7 +132,8 @@ export class ManagerServer {
         }
       });
       await this.options.fleet.close();
-      this.#markClosed();
+      // An idle exit closes us from inside its attempt: closed means its lock is released too.
+      void this.#idle.settled().then(() => this.#markClosed());
     })();
     return this.#closing;
   }
@@ -117,6 +141,7 @@ export class ManagerServer {
   #accept(socket: Socket): void {
     const conn = this.#nextConn++;
     this.#connections.set(conn, socket);
+    this.#idle.touch();
     const reader = new LineReader((line) => void this.#handle(conn, socket, line));
     socket.on('data', (chunk: Buffer) => {
       if (!reader.push(chunk)) {
@@ -127,6 +152,7 @@ export class ManagerServer {
     socket.on('error', (error) => this.#log.debug({ conn, err: error.message }, 'connection error'));
     socket.on('close', () => {
       this.#connections.delete(conn);
+      this.#idle.touch();
       // Connections we drop while closing are not routers leaving: they come back to the next
       // manager, which learns from the registry that they were attached.
       if (this.#closing === undefined) this.options.fleet.detachConnection(conn);
@@ -139,13 +165,19 @@ export class ManagerServer {
     if (!parsed.ok) {
       response = { id: parsed.id, ok: false, error: { code: 'BAD_REQUEST', message: parsed.message } };
     } else {
+      this.#requests++;
       try {
         await this.ready;
         response = { id: parsed.request.id, ok: true, result: await this.#dispatch(conn, parsed.request) };
       } catch (error) {
         response = { id: parsed.request.id, ok: false, error: errorBody(error) };
         if (!isFleetError(error)) this.#log.error({ op: parsed.request.op, err: String(error) }, 'request failed unexpectedly');
+      } finally {
+        this.#requests--;
+        this.#idle.touch();
       }
+      // Connections dropped while closing come back to the next manager (see #accept).
+      if (this.#closing === undefined) this.options.fleet.detachStale((c) => this.#connections.has(c));
     }
     if (!socket.destroyed) socket.write(encodeLine(response));
     if (parsed.ok && parsed.request.op === 'shutdown' && response.ok) void this.close();

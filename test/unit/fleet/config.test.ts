@@ -21,7 +21,7 @@ function configError(text: string, source = SRC): FleetError {
 describe('defaults', () => {
   it('match the pinned built-ins', () => {
     const d = defaultFleetConfig();
-    expect(d).toMatchObject({ default_runtime: 'lua', default_provider: 'openai', linger_seconds: 300 });
+    expect(d).toMatchObject({ default_runtime: 'lua', default_provider: 'openai', linger_seconds: 300, manager_idle_seconds: 600 });
     expect(d.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], adapter: 'llmspell', connection: 'kernel-writes', language: 'lua', interrupt_mode: 'message' });
     expect(d.runtimes.javascript).toEqual({ argv: [...TSLAB_ARGV], connection: 'router-writes' });
     expect(d.runtimes.python).toEqual({ kernelspec: 'python3' });
@@ -50,6 +50,7 @@ describe('parseFleetConfig', () => {
 default_runtime = "python"
 default_provider = "anthropic"
 linger_seconds = 30
+manager_idle_seconds = 0
 [runtimes.python]
 kernelspec = "python3"
 interrupt_mode = "message"
@@ -69,7 +70,7 @@ env = { LLMSPELL_PROVIDER = "openai", OPENAI_API_KEY = "sk-test" }
 config = "local/llmspell.toml"
 `;
     const c = parseFleetConfig(text, SRC);
-    expect(c).toMatchObject({ default_runtime: 'python', default_provider: 'anthropic', linger_seconds: 30, source: SRC });
+    expect(c).toMatchObject({ default_runtime: 'python', default_provider: 'anthropic', linger_seconds: 30, manager_idle_seconds: 0, source: SRC });
     expect(c.runtimes.python).toEqual({ kernelspec: 'python3', interrupt_mode: 'message', startup_timeout: 90, env: { PYTHONUNBUFFERED: '1' } });
     expect(c.runtimes.lua).toEqual({ argv: [...LLMSPELL_ARGV], connection: 'kernel-writes', language: 'lua' });
     expect(c.providers.openai).toEqual({ config: '~/.llmspell/openai.toml', env: { LLMSPELL_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' } });
@@ -149,6 +150,8 @@ profile = "openai-prod_2"
     ['default_provider undefined', 'default_provider = "acme"', 'default_provider', 1, /defined provider \(openai, anthropic, gemini, ollama\)/],
     ['negative linger', 'linger_seconds = -1', 'linger_seconds', 1, />= 0/],
     ['linger not a number', 'linger_seconds = "5m"', 'linger_seconds', 1, /number/],
+    ['negative manager idle time', 'manager_idle_seconds = -1', 'manager_idle_seconds', 1, />= 0/],
+    ['manager idle time not a number', 'manager_idle_seconds = "10m"', 'manager_idle_seconds', 1, /number/],
     ['runtimes not a table', 'runtimes = 3', 'runtimes', 1, /named tables/],
     ['runtime not a table', 'runtimes = { x = 1 }', 'runtimes.x', 1, /must be a table/],
     ['bad runtime name', '[runtimes."a b"]\nkernelspec = "k"', 'runtimes.a b', 1, /bad name/],

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -216,6 +218,37 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect(existsSync(h.record.connectionFile)).toBe(false);
   });
 
+  it('an adopted backend whose recorded router is gone lingers at once (no re-attach grace): linger 0 stops it', async () => {
+    const first = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    // A router that gave up during start-up: attached in the registry, but its process is gone.
+    const h = await first.acquire(OPENAI, { routerId: 'gave-up', pid: await deadPid() });
+    await first.close();
+    managers = managers.filter((x) => x !== first);
+    const second = manager({ reattachGraceMs: 600_000 });
+    expect(await second.start()).toEqual({ adopted: [h.record.kernelId], forgotten: [] });
+    await waitFor(async () => !(await isRunning(h.record.pid)) && second.list().length === 0);
+    expect(existsSync(h.record.connectionFile)).toBe(false);
+  });
+
+  it('an attachment whose connection closed while its acquire ran is dropped, and the backend lingers (linger 0: stopped)', async () => {
+    const m = manager();
+    const h = await m.acquire(OPENAI, router('gave-up', 7));
+    expect(m.list()[0]?.attached).toHaveLength(1);
+    m.detachStale((conn) => conn !== 7);
+    await waitFor(async () => !(await isRunning(h.record.pid)));
+    expect(m.list()).toEqual([]);
+  });
+
+  it('holds() counts what keeps the manager from exiting when idle', async () => {
+    const m = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300, manager_idle_seconds: 42 }) });
+    expect(m.holds()).toEqual({ backends: 0, starts: 0 });
+    const pending = m.find(OPENAI);
+    expect(m.holds()).toEqual({ backends: 0, starts: 1 });
+    await pending;
+    expect(m.holds()).toEqual({ backends: 1, starts: 0 });
+    expect(m.idleMs()).toBe(42_000);
+  });
+
   it('forgets registry entries whose process is gone, with their connection files', async () => {
     const first = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
     const h = await first.acquire(OPENAI, router('r1'));
@@ -244,6 +277,13 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect(existsSync(h.record.connectionFile)).toBe(true);
   });
 });
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid as number;
+}
 
 async function waitFor(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -5,13 +5,14 @@ import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../../../src/fleet/manager/client.js';
-import { managerSocketPath } from '../../../../src/fleet/manager/files.js';
+import { managerLockPath, managerSocketPath } from '../../../../src/fleet/manager/files.js';
 import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
 import type { BackendHandle, ManagerEvent, ManagerInfo } from '../../../../src/fleet/manager/protocol.js';
 import { ManagerServer } from '../../../../src/fleet/manager/server.js';
 import { isSameProcess } from '../../../../src/fleet/manager/proc.js';
 import { ensurePrivateDir } from '../../../../src/fleet/paths.js';
 import { isFleetError } from '../../../../src/shared/errors.js';
+import { processesReferencing } from '../../../helpers/processes.js';
 import { makeTempFleet, type TempFleet } from './standin-fleet.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
@@ -37,9 +38,10 @@ afterEach(async () => {
   await fleet.done();
 });
 
-async function startServer(linger = 0): Promise<ManagerServer> {
-  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }) });
-  const started = await ManagerServer.start({ home: fleet.home, fleet: fm });
+async function startServer(linger = 0, idleSeconds?: number): Promise<ManagerServer> {
+  const config = () => ({ ...fleet.config(), linger_seconds: linger, ...(idleSeconds !== undefined ? { manager_idle_seconds: idleSeconds } : {}) });
+  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => config() });
+  const started = await ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20 });
   if (started.status !== 'started') throw new Error('expected to start');
   servers.push(started.server);
   return started.server;
@@ -133,6 +135,70 @@ describe('ManagerServer', () => {
     await c.closed;
     expect(isSameProcess(h.record.pid, h.record.procStart)).toBe(false);
     expect(existsSync(server.socketPath)).toBe(false);
+  });
+
+  it('a backend spawned for a router whose connection closed before the attach lingers like any other (linger 0: stopped)', async () => {
+    const server = await startServer(0, 0.1);
+    // A router that gives up while its backend starts: the acquire is sent, the connection gone.
+    const gone = connect(managerSocketPath(fleet.home));
+    await once(gone, 'connect');
+    gone.end(JSON.stringify({ id: 1, op: 'acquire', requirement: OPENAI, routerId: 'gave-up', pid: process.pid }) + '\n');
+    await once(gone, 'close');
+    // Its backend holds the manager, so the manager's idle exit says the backend is gone.
+    await server.closed;
+    expect(await processesReferencing(fleet.dir)).toEqual([]);
+  });
+
+  it('exits by itself after manager_idle_seconds with nothing to hold it: socket and lock gone', async () => {
+    const server = await startServer(0, 0.1);
+    await server.closed;
+    expect(existsSync(managerSocketPath(fleet.home))).toBe(false);
+    expect(existsSync(`${fleet.home}/manager.lock`)).toBe(false);
+  });
+
+  it('a connected client holds an idle manager; it exits once the client leaves', async () => {
+    const server = await startServer(0, 0.1);
+    const c = await client();
+    let closed = false;
+    void server.closed.then(() => (closed = true));
+    // Many idle checks (every 20 ms) pass while the client stays connected.
+    for (let i = 0; i < 20; i++) expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    expect(closed).toBe(false);
+    c.close();
+    await server.closed;
+  });
+
+  it('a client that connects while the manager is deciding to exit is served, not dropped', async () => {
+    let racer: Promise<ManagerClient> | undefined;
+    /** Connects at the worst moment: the exit holds manager.lock and has just found nothing to hold it. */
+    class RacingFleet extends FleetManager {
+      override holds(): ReturnType<FleetManager['holds']> {
+        const holds = super.holds();
+        // ManagerClient.connect issues connect(2) synchronously: the client is in the listen backlog now.
+        if (racer === undefined && existsSync(managerLockPath(fleet.home))) {
+          racer = ManagerClient.connect({ home: fleet.home, autostart: false });
+          racer.catch(() => undefined); // awaited below; a drop fails the test there
+        }
+        return holds;
+      }
+    }
+    const fm = new RacingFleet({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), manager_idle_seconds: 0.1 }) });
+    const started = await ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20 });
+    if (started.status !== 'started') throw new Error('expected to start');
+    servers.push(started.server);
+    let closed = false;
+    void started.server.closed.then(() => (closed = true));
+    while (racer === undefined) await new Promise((r) => setTimeout(r, 10));
+    const c = await racer;
+    clients.push(c);
+    expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    // Its request may be answered while the socket file is still set aside; then it is put back.
+    while (started.server.socketSetAside) await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    expect(existsSync(managerSocketPath(fleet.home))).toBe(true);
+    expect((await c.request<ManagerInfo>({ op: 'ping' })).pid).toBe(process.pid);
+    c.close();
+    await started.server.closed;
   });
 
   it('close() stops listening but leaves the backends running for the next manager', async () => {
