@@ -117,7 +117,7 @@ export class ProxyRouter {
       logger: this.#log,
       policy: options.restartPolicy,
       restart: (slot) => {
-        if (this.#state === 'running' && !this.#slots.has(slot.key)) this.#slotFor(slot.requirement);
+        if (this.#state === 'running' && this.#slots.get(slot.key)?.state !== 'ready') this.#slotFor(slot.requirement);
       },
     });
     this.#magics = new FleetMagics({
@@ -149,8 +149,10 @@ export class ProxyRouter {
     this.#dispatcher = new RequestDispatcher<BackendSlot>({
       running: () => this.#state === 'running',
       slotFor: (requirement) => this.#slotFor(requirement),
-      defaultSlot: () => this.#slotFor(this.#default),
-      isLive: (slot) => this.#slots.get(slot.key) === slot,
+      // Not a retry: what a client sends by itself (completion and is_complete on every keystroke,
+      // kernel_info, history) must not start a backend that just failed again and again.
+      defaultSlot: () => this.#slotFor(this.#default, { retryFailed: false }),
+      isLive: (slot) => this.#slots.get(slot.key) === slot && slot.state !== 'failed',
       resolve: (code, metadata) => this.#resolve(code, metadata),
       magic: (channel, msg, code) => this.#magics.handle(channel, msg, code),
       completeMagic: (channel, msg) => this.#magics.complete(channel, msg),
@@ -206,10 +208,15 @@ export class ProxyRouter {
     return (this.#stopping ??= this.#stop(exitCode, reason, options.restart ?? false));
   }
 
-  #slotFor(requirement: RequirementRef): BackendSlot {
+  /**
+   * The slot serving `requirement`, started if there is none. A slot whose backend failed to start
+   * is kept, so requests answer with its reason at once; a cell (`retryFailed`, the default) starts
+   * it again, since the user may have fixed the cause.
+   */
+  #slotFor(requirement: RequirementRef, { retryFailed = true } = {}): BackendSlot {
     const key = requirementKey(requirement);
     let slot = this.#slots.get(key);
-    if (slot) return slot;
+    if (slot && (slot.state !== 'failed' || !retryFailed)) return slot;
     // Its backend died: this one starts it again (status says restarting until it is ready).
     const restart = this.#gone.delete(key);
     slot = new BackendSlot({
@@ -237,10 +244,9 @@ export class ProxyRouter {
         onUnserved: (s, channel, msg) => this.#replies.failed(channel, msg, s.failure ?? 'the backend is not available'),
         onFailed: (s) => {
           this.#progress.settled(s);
-          // Forget it: the next request for this requirement tries again (the user may have fixed the config).
-          // The reason is told by the replies to the requests that wanted it (RouterReplies.failed), not
-          // here: a console retries on every keystroke, and a failure nobody asked about has no reader yet.
-          if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
+          // Kept in #slots: the next cell for this requirement starts it again (#slotFor), other requests
+          // get its reason. The reason is told by the replies to the requests that wanted it
+          // (RouterReplies.failed), not here: a failure nobody asked about has no reader yet.
         },
         onExited: (s, how) => {
           if (this.#state !== 'running') return;

@@ -95,6 +95,23 @@ describe('ProxyRouter', () => {
     expect((await client.iopubFor(request, 'status')).content()).toEqual({ execution_state: 'busy' });
   });
 
+  it('does not start a failed backend again for what a client sends by itself; a cell does', async () => {
+    const directory = new FakeDirectory(() => new Error('llmspell was not found on PATH'));
+    const { client } = await start({ directory });
+    const first = client.request('shell', 'is_complete_request', { code: 'x =' });
+    expect((await client.replyTo('shell', first)).content()).toEqual({ status: 'unknown' });
+    const attempts = directory.acquired.length;
+    for (let i = 0; i < 10; i++) {
+      const typing = client.request('shell', i % 2 ? 'is_complete_request' : 'complete_request', { code: 'pri', cursor_pos: 3 });
+      await client.replyTo('shell', typing);
+    }
+    expect(directory.acquired.length).toBe(attempts);
+    const cell = client.request('shell', 'execute_request', { code: 'print(1)' });
+    const reply = await client.replyTo('shell', cell);
+    expect(reply.content()).toMatchObject({ status: 'error', evalue: expect.stringContaining('llmspell was not found on PATH') });
+    expect(directory.acquired.length).toBe(attempts + 1);
+  });
+
   it('answers a fleet magic itself; the backend never sees it', async () => {
     const backends = new Backends();
     const { client } = await start({ directory: backends.directory() });
