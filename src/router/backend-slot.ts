@@ -2,6 +2,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
+import { startupMark } from '../shared/startup-trace.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
@@ -73,6 +74,7 @@ export class BackendSlot {
     const { events } = this.options;
     try {
       const lease = await this.options.directory.acquire(this.requirement, { signal: this.#abort.signal });
+      startupMark('acquired');
       if (this.state === 'closed') {
         await lease.release({ stop: false });
         return;
@@ -85,6 +87,7 @@ export class BackendSlot {
       await this.link!.handshake(AbortSignal.any([this.#abort.signal, died.signal]));
       if (this.state !== 'starting') return;
       this.state = 'ready';
+      startupMark('ready');
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
         for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
       this.#settle();
