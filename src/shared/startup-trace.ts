@@ -28,19 +28,25 @@ export interface StartupTrace {
   /** Node's own bootstrap finished (ms since timeOrigin): where module loading begins. */
   bootstrapComplete: number;
   marks: Partial<Record<StartupPhase, number>>;
+  /** CPU time (user + system, ms) this process had used by each mark: work, where wall time also counts waiting for a busy machine. */
+  cpu: Partial<Record<StartupPhase, number>>;
 }
 
 const file = process.env.LLMSPELL_FLEET_STARTUP_TRACE || undefined;
 const marks: Partial<Record<StartupPhase, number>> = {};
+const cpu: Partial<Record<StartupPhase, number>> = {};
 
 export function startupMark(phase: StartupPhase): void {
-  if (file !== undefined) marks[phase] ??= performance.now();
+  if (file === undefined || marks[phase] !== undefined) return;
+  marks[phase] = performance.now();
+  const used = process.cpuUsage();
+  cpu[phase] = (used.user + used.system) / 1000;
 }
 
 /** Writes the record (once the last phase is marked); never throws, as tracing must not stop a kernel. */
 export function writeStartupTrace(): void {
   if (file === undefined) return;
-  const trace: StartupTrace = { timeOrigin: performance.timeOrigin, bootstrapComplete: performance.nodeTiming.bootstrapComplete, marks };
+  const trace: StartupTrace = { timeOrigin: performance.timeOrigin, bootstrapComplete: performance.nodeTiming.bootstrapComplete, marks, cpu };
   try {
     writeFileSync(file, JSON.stringify(trace), { mode: 0o600 });
   } catch {
