@@ -28,8 +28,11 @@ interface Start {
   result: number;
   spawnedAt: number;
   trace?: StartupTrace;
-  rssKb?: number;
+  memory?: Memory;
 }
+
+/** kB from /proc/PID/smaps_rollup: all resident pages, and the private (anonymous) ones a second process would not share. */
+interface Memory { rssKb: number; anonKb: number }
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -70,10 +73,14 @@ async function shutdownManager(home: string): Promise<void> {
   await client.closed;
 }
 
-async function rssKb(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-  return kb === undefined ? undefined : Number(kb);
+function parseMemory(rollup: string): Memory {
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+  return { rssKb: kb('Rss'), anonKb: kb('Anonymous') };
+}
+
+async function memoryOf(pid: number): Promise<Memory | undefined> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
+  return rollup === undefined ? undefined : parseMemory(rollup);
 }
 
 async function directCold(dir: string, runs: number): Promise<Start[]> {
@@ -126,7 +133,7 @@ async function routedWarm(dir: string, runs: number): Promise<Start[]> {
       const proc = await launch(dir, `ttfr-warm-${i}`, routerArgv, { env: fleetRouterEnv(home, config, traceFile) });
       try {
         const start = await firstResult(proc, spawnedAt);
-        start.rssKb = await rssKb(proc.pid);
+        start.memory = await memoryOf(proc.pid);
         start.trace = JSON.parse(await readFile(traceFile, 'utf8')) as StartupTrace;
         starts.push(start);
       } finally {
@@ -140,18 +147,22 @@ async function routedWarm(dir: string, runs: number): Promise<Start[]> {
 }
 
 /** Bare Node.js: how long `node -e 0` takes, and what an idle `node` holds resident. */
-async function bareNode(runs: number, env: NodeJS.ProcessEnv): Promise<{ startMs: number; rssKb: number }> {
+async function bareNode(runs: number, env: NodeJS.ProcessEnv): Promise<{ startMs: number; memory: Memory }> {
   const run = promisify(execFile);
   const starts: number[] = [];
-  const rss: number[] = [];
+  const memory: Memory[] = [];
   for (let i = 0; i < runs; i++) {
     const t = now();
     await run(process.execPath, ['-e', '0'], { env });
     starts.push(now() - t);
-    const { stdout } = await run(process.execPath, ['-e', "setTimeout(() => { process.stdout.write(require('fs').readFileSync('/proc/self/status', 'utf8')); }, 200)"], { env });
-    rss.push(Number(/^VmRSS:\s+(\d+)/m.exec(stdout)?.[1] ?? Number.NaN));
+    const { stdout } = await run(process.execPath, ['-e', "setTimeout(() => { process.stdout.write(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8')); }, 200)"], { env });
+    memory.push(parseMemory(stdout));
   }
-  return { startMs: median(starts), rssKb: median(rss) };
+  return { startMs: median(starts), memory: medianMemory(memory) };
+}
+
+function medianMemory(memory: readonly Memory[]): Memory {
+  return { rssKb: median(memory.map((m) => m.rssKb)), anonKb: median(memory.map((m) => m.anonKb)) };
 }
 
 const PHASES: ReadonlyArray<[StartupPhase, string]> = [
@@ -214,10 +225,14 @@ export async function firstResultReport(dir: string, options: { runs: number }):
   ]);
   const phases = table(['router start-up, warm attach (median of ' + runs + ')', 'ends at (ms since launch)', 'takes (ms)', 'CPU (ms)'], breakdown(warm, bare, bareNoCa));
   const mb = (kb: number) => (kb / 1024).toFixed(1);
-  const routerRss = median(warm.map((s) => s.rssKb ?? Number.NaN));
-  const memory = table(['resident memory (median of ' + runs + ')', 'RSS (MB)'], [
-    ['bare node, idle', mb(bare.rssKb)],
-    [`router after attach and its first cell, idle (target ${IDLE_ROUTER_BUDGET_MB})`, `${mb(routerRss)} (${routerRss / 1024 <= IDLE_ROUTER_BUDGET_MB ? 'met' : 'over'})`],
+  const router = medianMemory(warm.flatMap((s) => (s.memory === undefined ? [] : [s.memory])));
+  const memory = table(['resident memory (median of ' + runs + ')', 'RSS (MB)', 'of which private, anonymous (MB)'], [
+    ['bare node, idle', mb(bare.memory.rssKb), mb(bare.memory.anonKb)],
+    [
+      `router after attach and its first cell, idle (RSS target ${IDLE_ROUTER_BUDGET_MB})`,
+      `${mb(router.rssKb)} (${router.rssKb / 1024 <= IDLE_ROUTER_BUDGET_MB ? 'met' : 'over'})`,
+      mb(router.anonKb),
+    ],
   ]);
   return [timing, phases, memory].join('\n\n');
 }
