@@ -69,11 +69,20 @@ interface Plan {
 async function plan(flags: RouterFlags, connection: ConnectionInfo, home: string, logger: Logger): Promise<Plan> {
   const env = process.env;
   try {
-    const config = await loadFleetConfig({ env });
+    // The four reads are independent: started together, awaited in this order, so the error
+    // reported when several files are bad stays the same as when they were read one by one.
     const notebookPath = notebookPathFromEnv({ env, connectionInfo: connection });
-    const notebook = notebookPath ? { path: notebookPath, ...(await readNotebookRequirement(notebookPath)) } : undefined;
-    const project = await loadProjectRequirement(process.cwd(), { stopAt: homedir() });
-    const input: ResolveInput = { flags, env, specMetadata: await specMetadata(flags.specDir), notebook, project, config };
+    const reads = {
+      config: loadFleetConfig({ env }),
+      notebook: notebookPath ? readNotebookRequirement(notebookPath).then((n) => ({ path: notebookPath, ...n })) : Promise.resolve(undefined),
+      project: loadProjectRequirement(process.cwd(), { stopAt: homedir() }),
+      spec: specMetadata(flags.specDir),
+    };
+    for (const read of Object.values(reads)) read.catch(() => undefined);
+    const config = await reads.config;
+    const notebook = await reads.notebook;
+    const project = await reads.project;
+    const input: ResolveInput = { flags, env, specMetadata: await reads.spec, notebook, project, config };
     const resolved = resolveRequirement(input);
     checkRequirement(resolved, config);
     logger.info({ requirement: resolved, sources: resolved.sources, config: config.source ?? 'built-in defaults' }, 'launch requirement');
