@@ -4,8 +4,13 @@
  * and loading all of them took most of a router's start-up (issue #12): a router loads the
  * router command alone. Help and anything commander must list or suggest from get every command.
  */
-import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
+import type { Command } from 'commander';
 import { VERSION } from '../shared/package.js';
+
+// Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
+const { Command: CommandClass } = createRequire(import.meta.url)('commander') as typeof Commander;
 
 type Registrar = (program: Command) => void;
 
@@ -56,7 +61,7 @@ export function commandsFor(args: readonly string[], known: readonly string[] = 
 }
 
 export async function createProgram(argv: readonly string[]): Promise<Command> {
-  const program = new Command()
+  const program = new CommandClass()
     .name('llmspell-fleet')
     .description('A Jupyter kernel that routes each client to the backend kernel (runtime + LLM provider) it asks for.')
     .version(VERSION)

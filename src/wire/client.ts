@@ -6,7 +6,7 @@
  * The heartbeat has its own client (heartbeat-client.ts): a REQ socket with another life cycle.
  */
 import { randomUUID } from 'node:crypto';
-import * as zmq from 'zeromq';
+import * as zmq from './zmq.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { JupyterClientError } from './client-errors.js';
 import { createMessage, decode, encode, type WireMessage } from './codec.js';
