@@ -6,6 +6,7 @@ import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
 import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
+import { firstResultReport } from './first-result.js';
 import { llmspellRows } from './llmspell.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
@@ -18,6 +19,8 @@ import { launch, python, root, roundTrips, routerArgv, routerEnv } from './harne
  */
 const fastPeer = join(root, 'dist', 'bench', 'fast-peer.js');
 const quick = process.argv.includes('--quick');
+/** Only the time-to-first-result tables (issue #12), which take under a minute. */
+const firstResultOnly = process.argv.includes('--first-result');
 const N_INFO = quick ? 100 : 1000;
 const N_EXEC = quick ? 50 : 300;
 const N_LINES = quick ? 5000 : 20000;
@@ -101,8 +104,7 @@ async function compare(dir: string, target: Target): Promise<string[][]> {
   ];
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
-try {
+async function relayTable(dir: string): Promise<string> {
   const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer)), ...(await llmspellRows(dir, { nInfo: N_INFO, nExec: N_EXEC }))];
   const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
   const bare = await bareRelayRoundTrips(N_INFO, [a, b]);
@@ -111,7 +113,13 @@ try {
     ['bare zeromq.js relay', 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
     ['bare zeromq.js relay', 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
   );
-  process.stdout.write(table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows) + '\n');
+  return table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows);
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
+try {
+  if (!firstResultOnly) process.stdout.write((await relayTable(dir)) + '\n\n');
+  process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n');
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,28 +1,16 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import { describeError, isFleetError } from '../shared/errors.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerFleetCommands } from './commands/fleet.js';
-import { registerInstall } from './commands/install.js';
-import { registerLlmspellAdapter } from './commands/llmspell-adapter.js';
-import { registerManager } from './commands/manager.js';
-import { registerRouter } from './commands/router.js';
-import { registerUninstall } from './commands/uninstall.js';
-import { VERSION } from '../shared/package.js';
+import { startupMark } from '../shared/startup-trace.js';
+import { createProgram } from './program.js';
 
-const program = new Command()
-  .name('llmspell-fleet')
-  .description('A Jupyter kernel that routes each client to the backend kernel (runtime + LLM provider) it asks for.')
-  .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)');
+startupMark('cli');
 
-registerRouter(program);
-registerInstall(program);
-registerUninstall(program);
-registerManager(program);
-registerFleetCommands(program);
-registerDoctor(program);
-registerLlmspellAdapter(program);
+// Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
+const { CommanderError } = createRequire(import.meta.url)('commander') as typeof Commander;
+
+const program = await createProgram(process.argv);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

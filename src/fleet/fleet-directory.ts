@@ -14,6 +14,7 @@ import { DetachedOutputSchema, type DetachedOutput, type RunningCell } from '../
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { Requirement } from '../shared/requirement.js';
+import { startupMark } from '../shared/startup-trace.js';
 import { ManagerClient } from './manager/client.js';
 import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
@@ -212,6 +213,7 @@ export class FleetDirectory {
 
   async #connect(): Promise<ManagerClient> {
     const client = await ManagerClient.connect({ home: this.options.home, autostart: this.options.autostart ?? true, env: this.options.env });
+    startupMark('manager');
     this.#current = client;
     client.onEvent((event) => this.#onEvent(event));
     void client.closed.then(() => {

@@ -3,6 +3,7 @@ import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
 import { RUNNING_CELLS_MAX, type DetachedOutput } from '../shared/detached-output.js';
 import type { Logger } from '../shared/log.js';
+import { startupMark } from '../shared/startup-trace.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
 import { runningCells } from './replay.js';
@@ -101,6 +102,7 @@ export class BackendSlot {
     const { events } = this.options;
     try {
       const lease = await this.options.directory.acquire(this.requirement, { signal: this.#abort.signal });
+      startupMark('acquired');
       if (this.state === 'closed') {
         await lease.release({ stop: false });
         return;
@@ -117,6 +119,7 @@ export class BackendSlot {
       if (this.state !== 'starting') return;
       this.state = 'ready';
       this.#restarting = false;
+      startupMark('ready');
       this.options.logger.info({ backend: lease.kernelId, pid: lease.pid, pending: this.#pending.length }, 'backend ready');
         for (const { channel, msg } of this.#pending.splice(0)) this.#forward(channel, msg);
       this.#settle();

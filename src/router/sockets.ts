@@ -1,4 +1,4 @@
-import * as zmq from 'zeromq';
+import * as zmq from '../wire/zmq.js';
 import { FleetError } from '../shared/errors.js';
 import { endpoint, type ConnectionInfo } from '../wire/connection-file.js';
 

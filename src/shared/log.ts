@@ -1,4 +1,9 @@
-import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type * as Pino from 'pino';
+import type { Logger as PinoLogger, DestinationStream } from 'pino';
+
+// Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
+const { pino } = createRequire(import.meta.url)('pino') as typeof Pino;
 
 export type Logger = PinoLogger;
 
@@ -26,7 +31,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const main = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
   const stream = options.warnings
     ? pino.multistream([
-        { level: level as pino.Level, stream: main },
+        { level: level as Pino.Level, stream: main },
         { level: 'warn', stream: options.warnings },
       ])
     : main;

@@ -38,6 +38,11 @@ export interface JupyterClientOptions {
   /** Refuse a signature seen before, as jupyter_client's Session does. Default true. */
   replayGuard?: boolean;
   /**
+   * How soon a connect to a kernel not listening yet is tried again. Default zeromq's 100 ms (as
+   * jupyter_client): a start-up measured with it is rounded up to that grid, so the bench sets less.
+   */
+  reconnectIntervalMs?: number;
+  /**
    * Reads iopub frames in a kernel's own format instead of signed Jupyter multiparts (llmspell
    * publishes unsigned single-frame JSON). Undefined means "not a message": it is counted as rejected.
    */

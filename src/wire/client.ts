@@ -6,7 +6,7 @@
  * The heartbeat has its own client (heartbeat-client.ts): a REQ socket with another life cycle.
  */
 import { randomUUID } from 'node:crypto';
-import * as zmq from 'zeromq';
+import * as zmq from './zmq.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { JupyterClientError } from './client-errors.js';
 import { createMessage, decode, encode, type WireMessage } from './codec.js';
@@ -56,9 +56,10 @@ export class JupyterClient {
     this.#replay = options.replayGuard === false ? undefined : new ReplayGuard();
     this.#sent = new RecentSet(options.rememberSent ?? 10_000);
     const channels = new Set(options.channels ?? CLIENT_CHANNELS);
+    const reconnect = options.reconnectIntervalMs === undefined ? {} : { reconnectInterval: options.reconnectIntervalMs };
     for (const channel of ['shell', 'control', 'stdin'] as const) {
       if (!channels.has(channel)) continue;
-      const socket = new zmq.Dealer({ routingId: this.routingId, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+      const socket = new zmq.Dealer({ routingId: this.routingId, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...reconnect });
       socket.connect(endpoint(info, channel));
       this.#sockets[channel] = socket;
       this.#queues[channel] = new SendQueue(socket, {
@@ -70,7 +71,7 @@ export class JupyterClient {
       void this.#readReplies(channel, socket);
     }
     if (channels.has('iopub')) {
-      const socket = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: options.iopubHighWaterMark ?? 0 });
+      const socket = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: options.iopubHighWaterMark ?? 0, ...reconnect });
       socket.subscribe();
       socket.connect(endpoint(info, 'iopub'));
       this.#sockets.iopub = socket;

@@ -5,7 +5,7 @@
  * late is then dropped with the old socket instead of being taken for the next ping's.
  */
 import { randomUUID } from 'node:crypto';
-import * as zmq from 'zeromq';
+import * as zmq from './zmq.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { endpoint, type ConnectionInfo } from './connection-file.js';
 

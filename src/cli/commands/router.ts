@@ -6,7 +6,6 @@ import { loadFleetConfig } from '../../fleet/config.js';
 import { defaultFleetConfig } from '../../fleet/defaults.js';
 import type { RouterLimits } from '../../fleet/types.js';
 import { FleetDirectory } from '../../fleet/fleet-directory.js';
-import { LocalBackendDirectory, UnavailableDirectory } from '../../fleet/local-directory.js';
 import { notebookPathFromEnv, readNotebookRequirement } from '../../fleet/notebook.js';
 import { ensurePrivateDir, fleetHome, logDir } from '../../fleet/paths.js';
 import { loadProjectRequirement } from '../../fleet/project-file.js';
@@ -16,6 +15,7 @@ import { DEFAULT_RESTART_POLICY } from '../../router/restart-policy.js';
 import type { BackendDirectory } from '../../router/types.js';
 import { describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
+import { startupMark, writeStartupTrace } from '../../shared/startup-trace.js';
 import { readConnectionFile, type ConnectionInfo } from '../../wire/connection-file.js';
 import { watchParent } from '../parent-watch.js';
 import { createRequestResolver } from '../request-resolver.js';
@@ -69,23 +69,33 @@ interface Plan {
 async function plan(flags: RouterFlags, connection: ConnectionInfo, home: string, logger: Logger): Promise<Plan> {
   const env = process.env;
   try {
-    const config = await loadFleetConfig({ env });
+    // The four reads are independent: started together, awaited in this order, so the error
+    // reported when several files are bad stays the same as when they were read one by one.
     const notebookPath = notebookPathFromEnv({ env, connectionInfo: connection });
-    const notebook = notebookPath ? { path: notebookPath, ...(await readNotebookRequirement(notebookPath)) } : undefined;
-    const project = await loadProjectRequirement(process.cwd(), { stopAt: homedir() });
-    const input: ResolveInput = { flags, env, specMetadata: await specMetadata(flags.specDir), notebook, project, config };
+    const reads = {
+      config: loadFleetConfig({ env }),
+      notebook: notebookPath ? readNotebookRequirement(notebookPath).then((n) => ({ path: notebookPath, ...n })) : Promise.resolve(undefined),
+      project: loadProjectRequirement(process.cwd(), { stopAt: homedir() }),
+      spec: specMetadata(flags.specDir),
+    };
+    for (const read of Object.values(reads)) read.catch(() => undefined);
+    const config = await reads.config;
+    const notebook = await reads.notebook;
+    const project = await reads.project;
+    const input: ResolveInput = { flags, env, specMetadata: await reads.spec, notebook, project, config };
     const resolved = resolveRequirement(input);
     checkRequirement(resolved, config);
     logger.info({ requirement: resolved, sources: resolved.sources, config: config.source ?? 'built-in defaults' }, 'launch requirement');
     const local = flags.local === true || env.LLMSPELL_FLEET_MODE === 'local';
+    // Imported only when used: a router of the fleet loads nothing that spawns backends.
     const directory = local
-      ? new LocalBackendDirectory({ config, home, logger, env })
+      ? new (await import('../../fleet/local-directory.js')).LocalBackendDirectory({ config, home, logger, env })
       : new FleetDirectory({ home, env, logger });
     return { directory, limits: config.router, requirement: resolved, resolver: createRequestResolver({ launch: launchLayers(input), config }) };
   } catch (error) {
     logger.error({ err: describeError(error) }, 'cannot plan a backend');
     return {
-      directory: new UnavailableDirectory(error as Error),
+      directory: new (await import('../../fleet/local-directory.js')).UnavailableDirectory(error as Error),
       limits: defaultFleetConfig().router,
       requirement: { runtime: flags.runtime ?? 'unknown', provider: flags.provider ?? 'unknown' },
     };
@@ -93,11 +103,13 @@ async function plan(flags: RouterFlags, connection: ConnectionInfo, home: string
 }
 
 async function runRouter(flags: RouterFlags): Promise<void> {
+  startupMark('action');
   const home = await ensurePrivateDir(fleetHome(process.env));
   await ensurePrivateDir(logDir(home));
   const logger = routerLogger({ file: join(logDir(home), `router-${process.pid}.log`), level: flags.logLevel ?? 'info' });
   const connection = await readConnectionFile(flags.connectionFile);
   const { directory, requirement, resolver, limits } = await plan(flags, connection, home, logger);
+  startupMark('planned');
 
   const router = new ProxyRouter({
     connection,
@@ -115,6 +127,8 @@ async function runRouter(flags: RouterFlags): Promise<void> {
     },
   });
   await router.start();
+  startupMark('listening');
+  void router.defaultSlot?.settled.then(writeStartupTrace);
   logger.info({ pid: process.pid, connectionFile: flags.connectionFile }, 'router listening');
 
   // SIGTERM is all VS Code sends; SIGHUP comes with a closed terminal. Both mean "stop cleanly".

@@ -8,11 +8,10 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetError, isFleetError, type FleetErrorCode } from '../../shared/errors.js';
 import { ensurePrivateDir } from '../paths.js';
-import { readLogTail } from '../spawn.js';
-import { startManagerProcess, type StartedManager } from './autostart.js';
+import type { StartedManager } from './autostart.js';
 import { managerLogPath, managerSocketPath, managerStartingPath } from './files.js';
 import { LineReader, encodeLine } from './lines.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import type { HeldLock } from './lock.js';
 import type { ManagerEvent, ManagerRequest } from './protocol.js';
 import { parseManagerLine } from './responses.js';
 
@@ -143,6 +142,8 @@ export class ManagerClient {
    * it lands here and starts the next one.
    */
   static async #autostart(options: ManagerConnectOptions, socketPath: string): Promise<ManagerClient> {
+    // Only a client that finds no manager needs these: a router attaching to a running fleet skips them.
+    const [{ startManagerProcess }, { readLogTail }] = await Promise.all([import('./autostart.js'), import('../spawn.js')]);
     const home = await ensurePrivateDir(options.home);
     const timeoutMs = options.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
@@ -188,6 +189,7 @@ export class ManagerClient {
 
 /** The lock if nobody else holds it right now; never waits. */
 async function tryLock(path: string): Promise<HeldLock | undefined> {
+  const { acquireLock } = await import('./lock.js');
   try {
     return await acquireLock(path, { timeoutMs: 0 });
   } catch (error) {

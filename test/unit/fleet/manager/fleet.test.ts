@@ -235,7 +235,8 @@ describe('FleetManager with the llmspell stand-in', () => {
     const h = await m.acquire(OPENAI, router('gave-up', 7));
     expect(m.list()[0]?.attached).toHaveLength(1);
     m.detachStale((conn) => conn !== 7);
-    await waitFor(async () => !(await isRunning(h.record.pid)));
+    // The process ends before the manager has seen its exit: wait for both.
+    await waitFor(async () => !(await isRunning(h.record.pid)) && m.list().length === 0);
     expect(m.list()).toEqual([]);
   });
 
