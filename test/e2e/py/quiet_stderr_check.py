@@ -1,6 +1,6 @@
 """A kernel whose default backend cannot start, as jupyter console meets it while the user types.
 
-Usage: python quiet_stderr_check.py KERNEL_NAME STDERR_FILE [REQUESTS]
+Usage: python quiet_stderr_check.py KERNEL_NAME STDERR_FILE [REQUESTS] [CELLS]
 Starts KERNEL_NAME with jupyter_client's KernelManager (as jupyter console does), the
 kernel's stderr going to STDERR_FILE, waits until it is ready, sends REQUESTS (default 25)
 is_complete_request and as many complete_request (what a console sends on each keystroke),
@@ -22,9 +22,11 @@ from jupyter_client import BlockingKernelClient, KernelManager
 KERNEL = sys.argv[1]
 STDERR_FILE = sys.argv[2]
 REQUESTS = int(sys.argv[3]) if len(sys.argv) > 3 else 25
+# Cells, unlike typing, start the failed backend again: each fails once more, the terminal still hears once.
+CELLS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 
 checks: dict[str, dict[str, Any]] = {}
-out: dict[str, Any] = {"is_complete": [], "complete": []}
+out: dict[str, Any] = {"is_complete": [], "complete": [], "execute": []}
 
 
 def check(name: str, ok: bool, detail: Any = None) -> None:
@@ -58,6 +60,9 @@ def main() -> None:
             out["is_complete"].append(reply_to(kc, kc.is_complete(code)).get("status"))
             out["complete"].append(reply_to(kc, kc.complete(code, len(code))).get("status"))
         check("every_request_answered", len(out["is_complete"]) == REQUESTS and len(out["complete"]) == REQUESTS)
+        for _ in range(CELLS):
+            out["execute"].append(reply_to(kc, kc.execute("print(1)")).get("status"))
+        check("every_cell_failed", out["execute"] == ["error"] * CELLS, out["execute"])
     except Exception as error:
         check("requests", False, f"{type(error).__name__}: {error}")
     finally:
