@@ -33,6 +33,13 @@ export interface JupyterClientOptions {
   maxMessageBytes?: number;
   /** iopub SUB high-water mark. Default 0 (no limit): a client must not lose output. */
   iopubHighWaterMark?: number;
+  /**
+   * A topic subscribed besides everything (''), only this client's: a kernel's XPUB passes on
+   * only the first subscription to a topic, so a client joining while another still holds ''
+   * gets no iopub_welcome; one for its own topic (ipykernel 7 sends it there) tells it when
+   * its subscription is live.
+   */
+  iopubWelcomeTopic?: string;
   /** How many sent msg_ids sentHere() remembers. Default 10000. */
   rememberSent?: number;
   /** Refuse a signature seen before, as jupyter_client's Session does. Default true. */

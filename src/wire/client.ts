@@ -73,6 +73,7 @@ export class JupyterClient {
     if (channels.has('iopub')) {
       const socket = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: options.iopubHighWaterMark ?? 0, ...reconnect });
       socket.subscribe();
+      if (options.iopubWelcomeTopic) socket.subscribe(options.iopubWelcomeTopic);
       socket.connect(endpoint(info, 'iopub'));
       this.#sockets.iopub = socket;
       void this.#readIopub(socket);

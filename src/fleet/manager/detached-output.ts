@@ -9,6 +9,7 @@
  * joiner), so output printed in the moment the last client leaves can be lost; kernels that
  * greet new subscribers (iopub_welcome, ipykernel 7) tell us when the subscription is live.
  */
+import { randomUUID } from 'node:crypto';
 import type { DetachedLimits, DetachedOutput, HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { Logger } from '../../shared/log.js';
 import { JupyterClient } from '../../wire/client.js';
@@ -52,6 +53,9 @@ export class DetachedOutputs {
     const client = new JupyterClient({
       connection: backend.connection,
       channels: ['iopub'],
+      // The last router's '' subscription may outlive its release for a moment: then the kernel
+      // would not greet ours, and `subscribed` would wait for the cell's next output.
+      iopubWelcomeTopic: `llmspell-fleet-manager.${randomUUID()}`,
       logger: log,
       // Anything larger could never be kept: refuse it before it is decoded, count it as dropped.
       maxMessageBytes: kept.limits.bytes + 64 * 1024,
