@@ -77,6 +77,11 @@ export function parseRequest(line: string): ParsedRequest {
   } catch {
     return { ok: false, id: -1, message: 'request is not valid JSON' };
   }
+  return parseRequestValue(raw);
+}
+
+/** The same checks for a request already decoded (the HTTP API builds one per route). */
+export function parseRequestValue(raw: unknown): ParsedRequest {
   if (!isTable(raw)) return { ok: false, id: -1, message: 'request must be a JSON object' };
   if (!v.is(id, raw.id)) return { ok: false, id: -1, message: 'request needs an integer "id"' };
   const op = raw.op;

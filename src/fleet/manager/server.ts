@@ -18,6 +18,7 @@ import { managerLockPath, managerSocketPath } from './files.js';
 import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
+import { errorBody, runOperation, type OperationContext } from './operations.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
@@ -184,45 +185,12 @@ export class ManagerServer {
   }
 
   #dispatch(conn: number, req: ManagerRequest): Promise<unknown> | unknown {
-    const fleet = this.options.fleet;
-    switch (req.op) {
-      case 'ping':
-        return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().filter((b) => b.state !== 'dead').length } satisfies ManagerInfo;
-      case 'acquire':
-        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd, keys: req.keys });
-      case 'attach':
-        return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
-      case 'release':
-        fleet.release(req.kernelId, req.routerId, req.cells);
-        return { released: true };
-      case 'take-output':
-        return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
-      case 'execution-state':
-        return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
-      case 'restart':
-        return fleet.restart(req.kernelId, req.routerId, req.keys);
-      case 'spawn':
-        return fleet.spawn(req.requirement, { cwd: req.cwd, keys: req.keys });
-      case 'find':
-        return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
-      case 'list':
-        return fleet.list();
-      case 'stop':
-        return fleet.stop(req.target);
-      case 'stop-all':
-      case 'shutdown':
-        return fleet.stopAll();
-      case 'cleanup':
-        return fleet.cleanup();
-      case 'health':
-        return fleet.health();
-    }
+    return runOperation(this.#context, conn, req);
   }
-}
 
-function errorBody(error: unknown): { code: string; message: string; context?: Record<string, unknown> } {
-  if (isFleetError(error)) return { code: error.code, message: error.message, context: { ...error.context } };
-  return { code: 'MANAGER_ERROR', message: `the fleet manager failed: ${error instanceof Error ? error.message : String(error)}; see its log` };
+  get #context(): OperationContext {
+    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt };
+  }
 }
 
 /** The manager that answers on this home's socket, if any (pid unknown if it did not answer in time). */
