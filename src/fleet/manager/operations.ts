@@ -2,9 +2,10 @@
  * The manager's operations, once: every transport (the unix socket in server.ts, the HTTP API
  * in http/) turns its input into a ManagerRequest checked by requests.ts and runs it here.
  */
-import { isFleetError } from '../../shared/errors.js';
+import { FleetError, isFleetError } from '../../shared/errors.js';
+import { readTail } from '../log-tail.js';
 import type { FleetManager } from './fleet.js';
-import type { ManagerInfo, ManagerRequest } from './protocol.js';
+import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
 
 export interface OperationContext {
   fleet: FleetManager;
@@ -38,6 +39,10 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
     case 'list':
       return fleet.list();
+    case 'get':
+      return listed(fleet, req.kernelId);
+    case 'logs':
+      return backendLog(listed(fleet, req.kernelId), req.tail ?? DEFAULT_LOG_TAIL);
     case 'stop':
       return fleet.stop(req.target);
     case 'stop-all':
@@ -47,6 +52,25 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return fleet.cleanup();
     case 'health':
       return fleet.health();
+  }
+}
+
+export const DEFAULT_LOG_TAIL = 50;
+
+function listed(fleet: FleetManager, kernelId: string): ListedBackend {
+  const found = fleet.list().find((b) => b.kernelId === kernelId);
+  if (found === undefined) throw new FleetError('UNKNOWN_BACKEND', `no backend ${kernelId} in the fleet; see \`llmspell-fleet list\``, { kernelId });
+  return found;
+}
+
+async function backendLog(backend: ListedBackend, tail: number): Promise<BackendLog> {
+  try {
+    const { text } = await readTail(backend.logFile, tail);
+    return { kernelId: backend.kernelId, logFile: backend.logFile, text };
+  } catch (error) {
+    // A backend that has not written yet has no log file: an empty log, not an error.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kernelId: backend.kernelId, logFile: backend.logFile, text: '' };
+    throw error;
   }
 }
 

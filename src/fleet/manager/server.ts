@@ -18,6 +18,8 @@ import { managerLockPath, managerSocketPath } from './files.js';
 import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
+import type { HttpConfig } from '../types.js';
+import { ManagerHttp } from './http/http-server.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
@@ -28,6 +30,8 @@ export interface ManagerServerOptions {
   logger?: Logger;
   /** How often the idle clock is read (manager_idle_seconds comes from the config). Default 1000. */
   idleCheckMs?: number;
+  /** [http] from fleet.toml; no HTTP API when left out or not enabled. */
+  http?: HttpConfig;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -43,6 +47,7 @@ export class ManagerServer {
   readonly #log: Logger;
   readonly #idle: IdleExit;
   #nextConn = 1;
+  #http: ManagerHttp | undefined;
   /** Requests being answered, including those whose client has gone. */
   #requests = 0;
   #closing: Promise<void> | undefined;
@@ -68,7 +73,7 @@ export class ManagerServer {
     this.#idle = new IdleExit({
       socketPath: this.socketPath,
       lockPath: managerLockPath(options.home),
-      holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests }),
+      holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests, http: this.#http?.inFlight ?? 0 }),
       idleMs: () => options.fleet.idleMs(),
       close: () => this.close(),
       logger: this.#log,
@@ -106,6 +111,7 @@ export class ManagerServer {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
       self.#markReady();
+      await self.#startHttp();
       self.#idle.start();
     } catch (error) {
       self.#markFailed(error);
@@ -113,6 +119,22 @@ export class ManagerServer {
       throw error;
     }
     return { status: 'started', server: self };
+  }
+
+  /** The HTTP API's base URL, when it listens. */
+  get httpUrl(): string | undefined {
+    return this.#http?.url;
+  }
+
+  /** A port in use must not cost the socket's users their manager: the API is off, said in the log. */
+  async #startHttp(): Promise<void> {
+    const config = this.options.http;
+    if (config?.enabled !== true) return;
+    try {
+      this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, onActivity: () => this.#idle.touch() });
+    } catch (error) {
+      this.#log.error({ listen: config.listen, err: String(error) }, 'the HTTP API cannot start; the manager runs without it (see [http] in fleet.toml)');
+    }
   }
 
   /** True while an idle exit has set the socket file aside (it is not gone for good). */
@@ -124,6 +146,7 @@ export class ManagerServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#idle.stop();
+      await this.#http?.close();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         // end() flushes what was written (the answer to `shutdown`); destroy() bounds the wait.
