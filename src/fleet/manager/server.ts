@@ -20,6 +20,7 @@ import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
 import type { HttpConfig } from '../types.js';
 import { ManagerHttp } from './http/http-server.js';
+import { createFleetMetrics } from './http/metrics.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
@@ -131,7 +132,8 @@ export class ManagerServer {
     const config = this.options.http;
     if (config?.enabled !== true) return;
     try {
-      this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, onActivity: () => this.#idle.touch() });
+      const metrics = createFleetMetrics(this.options.fleet);
+      this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, metrics, onActivity: () => this.#idle.touch() });
     } catch (error) {
       this.#log.error({ listen: config.listen, err: String(error) }, 'the HTTP API cannot start; the manager runs without it (see [http] in fleet.toml)');
     }
