@@ -111,8 +111,9 @@ export class ManagerServer {
     try {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
-      self.#markReady();
+      // Before ready: once a ping is answered, http.json is there (or the log says why not).
       await self.#startHttp();
+      self.#markReady();
       self.#idle.start();
     } catch (error) {
       self.#markFailed(error);
