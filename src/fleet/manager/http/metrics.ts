@@ -53,6 +53,9 @@ export interface FleetMetrics extends MetricsSource {
 export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: `${METRIC_PREFIX}manager_` });
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+  // flags them); the manager's handles say little the other process metrics do not.
+  for (const gauge of ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total']) registry.removeSingleMetric(`${METRIC_PREFIX}manager_${gauge}`);
   const at = [registry];
   // One read of the fleet and /proc per scrape, shared by every per-backend metric.
   let scrape: Promise<{ live: ListedBackend[]; usage: ReturnType<typeof readGroupUsage> }> | undefined;
