@@ -35,7 +35,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'findOrSpawnBackend', method: 'POST', path: `${API_PREFIX}/backends:find-or-spawn`, summary: 'The running backend for a requirement, or a new one', statuses: [200, 400, 409], auth: 'token' },
   { name: 'getBackend', method: 'GET', path: `${API_PREFIX}/backends/{id}`, summary: 'One backend', statuses: [200, 400, 404], auth: 'token' },
   { name: 'stopBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/stop`, summary: 'Stop a backend (its clients see it exit)', statuses: [200, 400, 404], auth: 'token' },
-  { name: 'restartBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/restart`, summary: 'Replace a backend with a new one of the same requirement; attached clients move over', statuses: [200, 400, 404], auth: 'token' },
+  { name: 'restartBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/restart`, summary: 'Replace a backend with a new one of the same requirement; attached clients move over', statuses: [200, 400, 404, 409], auth: 'token' },
   { name: 'backendLogs', method: 'GET', path: `${API_PREFIX}/backends/{id}/logs`, summary: "The last lines of a backend's log (?tail=N, default 50)", statuses: [200, 400, 404], auth: 'token' },
   { name: 'health', method: 'GET', path: `${API_PREFIX}/health`, summary: 'Fleet health: 200, or 503 naming the backends that fail', statuses: [200, 503], auth: 'token' },
   { name: 'openapi', method: 'GET', path: `${API_PREFIX}/openapi.json`, summary: 'This document', statuses: [200], auth: 'token' },
@@ -68,6 +68,5 @@ function matchPath(template: string, pathname: string): { id?: string } | undefi
   } catch {
     return undefined;
   }
-  // "backends:find-or-spawn" is its own route, not backend "backends:find-or-spawn".
   return { id };
 }
