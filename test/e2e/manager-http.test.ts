@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,22 @@ describe('manager HTTP API', () => {
     }
     // Nothing was spawned by the refused POST.
     expect(await json<{ backends: unknown[] }>(await api('GET', '/api/v1/backends'))).toEqual({ backends: [] });
+  });
+
+  it('refuses a Host header that is not its loopback address (DNS rebinding) with 421, even with the token', async () => {
+    const { port } = new URL(base);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/metrics', headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status(`evil.example:${port}`)).toBe(421);
+    expect(await status(`127.0.0.1:${Number(port) + 1}`)).toBe(421);
+    expect(await status(`localhost:${port}`)).toBe(200);
   });
 
   it('takes ?token= once, then the HttpOnly SameSite=Strict cookie it set', async () => {

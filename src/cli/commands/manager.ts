@@ -24,7 +24,8 @@ export function registerManager(program: Command): void {
     .description(
       'make sure the fleet manager of this user runs (started in the background if needed; routers and fleet commands also start it on demand). ' +
         'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends. ' +
-        'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself.',
+        'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself. ' +
+        'It also serves an HTTP API and Prometheus /metrics on 127.0.0.1 ([http] in fleet.toml; `llmspell-fleet dashboard` prints the URL and token).',
     )
     .option('--foreground', 'run the manager in this process, logging to stderr, until a signal, the shutdown op or its idle exit (this is what the background start runs)')
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')

@@ -57,3 +57,19 @@ export function parseCookies(header: string): Record<string, string> {
 export function tokenCookie(token: string): string {
   return `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
 }
+
+/**
+ * Pure: whether a request's Host header may reach a server bound to a loopback address on
+ * `port`. A web page whose DNS name is rebound to 127.0.0.1 still sends its own name as Host:
+ * refusing it keeps such pages from reading even the open /metrics. A server bound elsewhere
+ * was configured so on purpose and takes any Host (the token still guards the API).
+ */
+export function hostAllowed(host: string | undefined, port: number, boundToLoopback: boolean): boolean {
+  if (!boundToLoopback) return true;
+  if (host === undefined) return false;
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (m === null) return false;
+  const name = (m[1] ?? '').toLowerCase();
+  const loopbackName = name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return loopbackName && Number(m[2] ?? 80) === port;
+}

@@ -11,7 +11,7 @@ import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../http-addre
 import type { HttpConfig } from '../../types.js';
 import { runOperation, type OperationContext } from '../operations.js';
 import { BadRequest, answer, checkedRequest, errorAnswer, type ApiAnswer } from './api.js';
-import { newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
+import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { removeHttpInfo, writeHttpInfo } from './http-file.js';
 import { openApiDocument } from './openapi.js';
 import { matchRoute } from './routes.js';
@@ -35,6 +35,8 @@ export interface ManagerHttpOptions {
 export class ManagerHttp {
   /** Requests being answered now: each holds the manager like a socket request does. */
   inFlight = 0;
+  readonly #port: number;
+  readonly #loopback: boolean;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -42,7 +44,11 @@ export class ManagerHttp {
     readonly url: string,
     readonly token: string,
     private readonly options: ManagerHttpOptions,
-  ) {}
+    bound: AddressInfo,
+  ) {
+    this.#port = bound.port;
+    this.#loopback = isLoopbackHost(bound.address);
+  }
 
   /** Listen where [http] listen says, then write http.json. */
   static async start(options: ManagerHttpOptions): Promise<ManagerHttp> {
@@ -62,7 +68,7 @@ export class ManagerHttp {
       });
     });
     const bound = server.address() as AddressInfo;
-    const self = new ManagerHttp(server, httpOrigin(bound.address, bound.port), newToken(), options);
+    const self = new ManagerHttp(server, httpOrigin(bound.address, bound.port), newToken(), options, bound);
     server.on('request', (req, res) => void self.#serve(req, res));
     await writeHttpInfo(options.context.home, { url: self.url, token: self.token, pid: process.pid });
     logger.info({ url: self.url, file: 'http.json' }, 'HTTP API listening');
@@ -99,9 +105,14 @@ export class ManagerHttp {
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://manager');
+    if (!hostAllowed(req.headers.host, this.#port, this.#loopback)) {
+      res.writeHead(421, { 'content-length': 0 }).end();
+      return;
+    }
     const match = matchRoute(req.method ?? 'GET', url.pathname);
     const route = match.kind === 'route' ? match.route : undefined;
-    const open = route?.auth === 'metrics' && !this.options.config.metrics_auth;
+    // Open /metrics only where nobody but this machine can ask.
+    const open = route?.auth === 'metrics' && !this.options.config.metrics_auth && this.#loopback;
     const shown = presentedToken({ authorization: req.headers.authorization, cookie: req.headers.cookie }, url.searchParams);
     if (!open && !tokenMatches(this.token, shown?.token)) {
       // Nothing else: not even whether the path exists.

@@ -97,7 +97,9 @@ export function openApiDocument(): Record<string, unknown> {
     info: {
       title: 'llmspell-fleet manager API',
       version: VERSION,
-      description: 'The fleet manager of one user. Base URL and token: `llmspell-fleet dashboard` (or $LLMSPELL_FLEET_HOME/http.json).',
+      description:
+        'The fleet manager of one user. Base URL and token: `llmspell-fleet dashboard` (or $LLMSPELL_FLEET_HOME/http.json). ' +
+        'On a loopback address, any request whose Host header names another host or port gets 421 with an empty body (DNS rebinding).',
     },
     components: {
       schemas: SCHEMAS,

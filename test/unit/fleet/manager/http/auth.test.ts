@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOKEN_COOKIE, newToken, parseCookies, presentedToken, tokenCookie, tokenMatches } from '../../../../../src/fleet/manager/http/auth.js';
+import { TOKEN_COOKIE, hostAllowed, newToken, parseCookies, presentedToken, tokenCookie, tokenMatches } from '../../../../../src/fleet/manager/http/auth.js';
 
 describe('tokenMatches', () => {
   it.each([
@@ -49,5 +49,22 @@ describe('parseCookies', () => {
 
   it('sets the cookie HttpOnly and SameSite=Strict', () => {
     expect(tokenCookie('t')).toBe(`${TOKEN_COOKIE}=t; HttpOnly; SameSite=Strict; Path=/`);
+  });
+});
+
+describe('hostAllowed', () => {
+  it.each([
+    ['127.0.0.1 with the port', '127.0.0.1:9464', 9464, true, true],
+    ['localhost with the port', 'localhost:9464', 9464, true, true],
+    ['LOCALHOST', 'LOCALHOST:9464', 9464, true, true],
+    ['[::1] with the port', '[::1]:9464', 9464, true, true],
+    ['another port', '127.0.0.1:9000', 9464, true, false],
+    ['no port means 80', 'localhost', 80, true, true],
+    ['a rebound DNS name', 'evil.example:9464', 9464, true, false],
+    ['a LAN address', '192.168.1.2:9464', 9464, true, false],
+    ['no Host header', undefined, 9464, true, false],
+    ['anything when bound beyond loopback on purpose', 'fleet.example:9464', 9464, false, true],
+  ])('%s', (_name, host, port, loopback, ok) => {
+    expect(hostAllowed(host, port, loopback)).toBe(ok);
   });
 });
