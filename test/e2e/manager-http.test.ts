@@ -311,6 +311,14 @@ describe('manager HTTP API', () => {
     expect(Object.fromEntries(answered)).toEqual(Object.fromEntries(documented));
   });
 
+  it('`llmspell-fleet dashboard` prints the URL with the token, as `jupyter server list` does', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'dashboard'], { env, timeout: 30_000 });
+    expect(stdout).toContain(`${base}/api/v1/backends?token=${token} :: ${home}\n`);
+    expect(stdout).toContain(`metrics: ${base}/metrics`);
+    const { stdout: json } = await run(process.execPath, [CLI, 'dashboard', '--json'], { env, timeout: 30_000 });
+    expect(JSON.parse(json)).toEqual({ url: base, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+  });
+
   it('removes http.json when the manager exits', async () => {
     const client = await ManagerClient.connect({ home, env, autostart: false });
     await client.request({ op: 'shutdown' });
@@ -318,5 +326,34 @@ describe('manager HTTP API', () => {
     await until(async () => !(await isRunning(managerPid)), 'the manager to exit');
     await expect(stat(join(home, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('manager with [http] enabled = false', () => {
+  let off: JupyterEnv;
+
+  afterAll(async () => {
+    const offHome = join(off.dir, 'fleet');
+    const client = await ManagerClient.connect({ home: offHome, env: { ...off.env, LLMSPELL_FLEET_HOME: offHome }, autostart: false }).catch(() => undefined);
+    if (client !== undefined) {
+      await client.request({ op: 'shutdown' }).catch(() => undefined);
+      await client.closed;
+    }
+    await off.cleanup();
+  });
+
+  it('serves no HTTP, writes no http.json, and `dashboard` says why', async () => {
+    off = await makeJupyterEnv();
+    const offHome = join(off.dir, 'fleet');
+    const config = join(off.dir, 'fleet.toml');
+    await writeFile(config, '[http]\nenabled = false\n');
+    const offEnv = { ...off.env, LLMSPELL_FLEET_HOME: offHome, LLMSPELL_FLEET_CONFIG: config };
+    const failed = await run(process.execPath, [CLI, 'dashboard'], { env: offEnv, timeout: 30_000 }).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/has no HTTP API: .*http\.json is missing.*\[http\] enabled = false/);
+    await expect(stat(join(offHome, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
