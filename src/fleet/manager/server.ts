@@ -19,8 +19,7 @@ import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
 import type { HttpConfig } from '../types.js';
-import { ManagerHttp } from './http/http-server.js';
-import { createFleetMetrics } from './http/metrics.js';
+import type { ManagerHttp } from './http/http-server.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
@@ -96,6 +95,9 @@ export class ManagerServer {
    * started together never both unlink a stale socket and bind.
    */
   static async start(options: ManagerServerOptions): Promise<ServerStart> {
+    // prom-client takes tens of ms to load: begin while the socket is bound, and never when off.
+    const httpModules = options.http?.enabled === true ? loadHttpModules() : undefined;
+    httpModules?.catch(() => undefined);
     const home = await ensurePrivateDir(options.home);
     const self = new ManagerServer(createServer(), { ...options, home });
     const lock = await acquireLock(managerLockPath(home));
@@ -112,7 +114,7 @@ export class ManagerServer {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
       // Before ready: once a ping is answered, http.json is there (or the log says why not).
-      await self.#startHttp();
+      if (httpModules !== undefined) await self.#startHttp(httpModules);
       self.#markReady();
       self.#idle.start();
     } catch (error) {
@@ -129,10 +131,11 @@ export class ManagerServer {
   }
 
   /** A port in use must not cost the socket's users their manager: the API is off, said in the log. */
-  async #startHttp(): Promise<void> {
+  async #startHttp(modules: ReturnType<typeof loadHttpModules>): Promise<void> {
     const config = this.options.http;
     if (config?.enabled !== true) return;
     try {
+      const { ManagerHttp, createFleetMetrics } = await modules;
       const metrics = createFleetMetrics(this.options.fleet);
       this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, metrics, onActivity: () => this.#idle.touch() });
     } catch (error) {
@@ -217,6 +220,11 @@ export class ManagerServer {
   get #context(): OperationContext {
     return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt };
   }
+}
+
+async function loadHttpModules() {
+  const [{ ManagerHttp }, { createFleetMetrics }] = await Promise.all([import('./http/http-server.js'), import('./http/metrics.js')]);
+  return { ManagerHttp, createFleetMetrics };
 }
 
 /** The manager that answers on this home's socket, if any (pid unknown if it did not answer in time). */
