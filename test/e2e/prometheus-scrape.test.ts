@@ -2,7 +2,7 @@
  * A real Prometheus (Debian's, installed by scripts/setup.sh) scrapes a real manager whose
  * /metrics needs the token ([http] metrics_auth = true) on a port fleet.toml fixes; the test
  * asks Prometheus's own query API for the backend it spawned and finds its memory. promtool
- * lints what the manager exports.
+ * lints what the manager exports; examples/prometheus (scrape config, alert rules) loads.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +19,8 @@ const run = promisify(execFile);
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
+const EXAMPLE = join(REPO_ROOT, 'examples', 'prometheus');
+const ALERTS = join(EXAMPLE, 'alerts.yml');
 
 let jenv: JupyterEnv | undefined;
 let home = '';
@@ -108,6 +110,9 @@ describe('Prometheus scrapes the fleet manager', () => {
       [
         'global:',
         '  scrape_interval: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${ALERTS}`,
         'scrape_configs:',
         '  - job_name: llmspell-fleet',
         '    authorization:',
@@ -131,6 +136,16 @@ describe('Prometheus scrapes the fleet manager', () => {
     }, 'Prometheus to have scraped the backend');
     expect(result.metric).toMatchObject({ kernel_id: kernelId, runtime: 'standin', provider: 'openai', group: 'scraped', job: 'llmspell-fleet' });
     expect(Number(result.value[1])).toBeGreaterThan(1024 * 1024);
+    // The example alert rules load and evaluate against the real series without error.
+    const rules = await until(async () => {
+      const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`);
+      const body = (await res.json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+      const all = body.data.groups.flatMap((g) => g.rules);
+      return all.length > 0 && all.every((r) => r.health === 'ok') ? all : undefined;
+    }, 'the example alert rules to be evaluated');
+    expect(rules.map((r) => r.name).sort()).toEqual(['LlmspellFleetBackendDied', 'LlmspellFleetBackendMemoryHigh', 'LlmspellFleetManagerDown', 'LlmspellFleetRestartLoop']);
+    const { stdout: example } = await run(PROMTOOL, ['check', 'config', join(EXAMPLE, 'prometheus.yml')]);
+    expect(example).toMatch(/SUCCESS: .*prometheus\.yml is valid/);
     // The scrape itself was authorised and healthy.
     const up = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=up`);
     expect(((await up.json()) as { data: { result: { value: [number, string] }[] } }).data.result.map((r) => r.value[1])).toEqual(['1']);
