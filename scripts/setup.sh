@@ -13,6 +13,10 @@ command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_apt+=(iproute2)
 # The JupyterLab end-to-end test drives Debian's Chromium (playwright-core downloads no browser).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The metrics end-to-end test scrapes the manager with Debian's Prometheus (and lints with its
+# promtool); the test starts its own server on 127.0.0.1. Where Debian starts the packaged
+# service (systemd), `systemctl disable --now prometheus` stops it; the tests do not need it.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -53,13 +53,7 @@ export function formatPorts(ports: readonly number[]): string {
   return ports.join(',');
 }
 
-/** The last `n` lines of `text` (a trailing newline does not count as an empty last line). */
-export function lastLines(text: string, n: number): string {
-  if (n <= 0 || text.length === 0) return '';
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  const lines = body.split('\n');
-  return `${lines.slice(-n).join('\n')}\n`;
-}
+export { lastLines } from '../fleet/log-tail.js';
 
 /** `key  value` lines with aligned values, for one object (spawn's output). */
 export function formatFields(fields: readonly (readonly [string, string])[]): string {

@@ -29,6 +29,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   health: async () => (await import('./commands/health.js')).registerHealth,
   logs: async () => (await import('./commands/logs.js')).registerLogs,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
   'llmspell-adapter': async () => (await import('./commands/llmspell-adapter.js')).registerLlmspellAdapter,
 };
 

@@ -7,8 +7,9 @@
  */
 import * as v from 'valibot';
 import { got, isTable, oneOf, table, type Assert, type Same, type Table } from '../shared/schema.js';
+import { parseListenAddress } from './http-address.js';
 import { PLACEHOLDERS, unknownPlaceholders } from './template.js';
-import type { ProviderConfig, ReplayLimits, RouterLimits, RuntimeConfig } from './types.js';
+import type { HttpConfig, ProviderConfig, ReplayLimits, RouterLimits, RuntimeConfig } from './types.js';
 
 // Names end up in kernel ids and file names, so they must be safe path components.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -120,6 +121,22 @@ export const ReplaySchema = table(
   'must be a table: [replay]',
 );
 
+const flag = v.boolean(got('must be true or false'));
+
+export const HttpSchema = table(
+  {
+    enabled: v.optional(flag),
+    listen: v.optional(
+      v.pipe(
+        v.string(got('must be "HOST:PORT", e.g. "127.0.0.1:9464" (port 0: the OS picks one)')),
+        v.check((s) => parseListenAddress(s) !== undefined, got('must be "HOST:PORT" with an IP address (IPv6 in brackets) or localhost, and a port 0-65535')),
+      ),
+    ),
+    metrics_auth: v.optional(flag),
+  },
+  'must be a table: [http]',
+);
+
 function namedTables<S extends v.GenericSchema>(key: string, body: S) {
   return v.pipe(
     v.custom<Table>(isTable, got(`must be a table of named tables, e.g. [${key}.NAME]`)),
@@ -136,6 +153,7 @@ export const FleetFileSchema = table(
     manager_idle_seconds: v.optional(number(0, false)),
     router: v.optional(RouterSchema),
     replay: v.optional(ReplaySchema),
+    http: v.optional(HttpSchema),
     runtimes: v.optional(namedTables('runtimes', RuntimeSchema)),
     providers: v.optional(namedTables('providers', ProviderSchema)),
   },
@@ -146,4 +164,5 @@ export type FleetFile = v.InferOutput<typeof FleetFileSchema>;
 type _RuntimeShape = Assert<Same<v.InferOutput<typeof RuntimeSchema>, RuntimeConfig>>;
 type _ProviderShape = Assert<Same<v.InferOutput<typeof ProviderSchema>, ProviderConfig>>;
 type _RouterShape = Assert<Same<Required<v.InferOutput<typeof RouterSchema>>, RouterLimits>>;
+type _HttpShape = Assert<Same<Required<v.InferOutput<typeof HttpSchema>>, HttpConfig>>;
 type _ReplayShape = Assert<Same<Required<v.InferOutput<typeof ReplaySchema>>, ReplayLimits>>;

@@ -37,6 +37,7 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
   // Keys left out keep their defaults: the schema's output has only the keys the file sets.
   config.router = { ...config.router, ...file.router };
   config.replay = { ...config.replay, ...file.replay };
+  config.http = { ...config.http, ...file.http };
   // A user table replaces the default of the same name wholesale: merging keys could mix a
   // kernelspec default with a user argv, which is never what was meant.
   Object.assign(config.runtimes, file.runtimes);

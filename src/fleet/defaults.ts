@@ -1,3 +1,4 @@
+import { DEFAULT_HTTP_LISTEN } from './http-address.js';
 import type { FleetConfig, ProviderConfig, RuntimeConfig } from './types.js';
 
 /**
@@ -57,5 +58,6 @@ export function defaultFleetConfig(): FleetConfig {
       heartbeat_timeout_seconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     },
     replay: { max_messages: DEFAULT_REPLAY_MAX_MESSAGES, max_mb: DEFAULT_REPLAY_MAX_MB },
+    http: { enabled: true, listen: DEFAULT_HTTP_LISTEN, metrics_auth: false },
   };
 }

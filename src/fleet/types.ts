@@ -57,6 +57,16 @@ export interface ReplayLimits {
   max_mb: number;
 }
 
+/** `[http]`: the manager's HTTP API and /metrics (README "HTTP API and metrics"). */
+export interface HttpConfig {
+  /** Default true. */
+  enabled: boolean;
+  /** "HOST:PORT"; default "127.0.0.1:0" (loopback, a port the OS picks). Anything else is logged as a warning. */
+  listen: string;
+  /** Whether /metrics needs the token too; default false (it is open on loopback). */
+  metrics_auth: boolean;
+}
+
 export interface FleetConfig {
   default_runtime: string;
   default_provider: string;
@@ -67,6 +77,7 @@ export interface FleetConfig {
   manager_idle_seconds: number;
   router: RouterLimits;
   replay: ReplayLimits;
+  http: HttpConfig;
   /** The file this came from, or undefined for built-in defaults only. */
   source?: string;
 }

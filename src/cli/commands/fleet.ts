@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCleanup } from './cleanup.js';
+import { registerDashboard } from './dashboard.js';
 import { registerFind } from './find.js';
 import { registerHealth } from './health.js';
 import { registerList } from './list.js';
@@ -17,4 +18,5 @@ export function registerFleetCommands(program: Command): void {
   registerCleanup(program);
   registerHealth(program);
   registerLogs(program);
+  registerDashboard(program);
 }

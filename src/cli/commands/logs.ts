@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { readRegistry } from '../../fleet/manager/registry.js';
+import { readTail } from '../../fleet/log-tail.js';
 import { logDir } from '../../fleet/paths.js';
 import { describeError } from '../../shared/errors.js';
 import { isSafeName } from '../../shared/names.js';
 import { parseLineCount, parseStopTarget, type StopTarget } from '../fleet-args.js';
-import { lastLines } from '../format.js';
 import { findTarget, recordsIn } from '../fleet-views.js';
 import { CliError, action, fleetContext, withHomeOption, withManager, type FleetContext } from './fleet-shared.js';
 
@@ -18,7 +18,6 @@ interface LogsFlags {
   lines: number;
 }
 
-const CHUNK = 64 * 1024;
 const POLL_MS = 200;
 
 /**
@@ -45,30 +44,6 @@ async function locateLog(target: StopTarget, ctx: FleetContext): Promise<string>
   }
   const what = target.kind === 'port' ? `using port ${target.port}` : `"${target.id}"`;
   throw new CliError(`no backend ${what} in the fleet${managerNote}; see \`llmspell-fleet list\``);
-}
-
-/** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */
-async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    if (n === 0) return { text: '', size };
-    const chunks: Buffer[] = [];
-    let pos = size;
-    let newlines = 0;
-    // n lines need n+1 newlines in view (the one before the first line), plus a trailing one
-    while (pos > 0 && newlines <= n + 1) {
-      const len = Math.min(CHUNK, pos);
-      pos -= len;
-      const buf = Buffer.alloc(len);
-      await handle.read(buf, 0, len, pos);
-      chunks.unshift(buf);
-      for (const b of buf) if (b === 0x0a) newlines++;
-    }
-    return { text: lastLines(Buffer.concat(chunks).toString('utf8'), n), size };
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Print what is appended to `file` from `offset` on until `signal` aborts; a truncated file is read from its start. */

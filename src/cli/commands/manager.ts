@@ -5,7 +5,11 @@ import { managerLogPath } from '../../fleet/manager/files.js';
 import { FleetManager } from '../../fleet/manager/fleet.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { ManagerServer } from '../../fleet/manager/server.js';
-import { createLogger } from '../../shared/log.js';
+import { loadFleetConfig } from '../../fleet/config.js';
+import { defaultFleetConfig } from '../../fleet/defaults.js';
+import type { HttpConfig } from '../../fleet/types.js';
+import { describeError } from '../../shared/errors.js';
+import { createLogger, type Logger } from '../../shared/log.js';
 import { envWithHome, resolveHome } from '../fleet-args.js';
 
 interface ManagerFlags {
@@ -20,7 +24,8 @@ export function registerManager(program: Command): void {
     .description(
       'make sure the fleet manager of this user runs (started in the background if needed; routers and fleet commands also start it on demand). ' +
         'SIGTERM, SIGINT and SIGHUP stop the manager but leave its backends running: the next manager adopts them. `llmspell-fleet stop-all` stops the backends. ' +
-        'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself.',
+        'With no backend, no connected router or command and no request for manager_idle_seconds (fleet.toml, default 600; 0 = never), the manager exits by itself. ' +
+        'It also serves an HTTP API and Prometheus /metrics on 127.0.0.1 ([http] in fleet.toml; `llmspell-fleet dashboard` prints the URL and token).',
     )
     .option('--foreground', 'run the manager in this process, logging to stderr, until a signal, the shutdown op or its idle exit (this is what the background start runs)')
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
@@ -42,12 +47,22 @@ async function ensureRunning(home: string): Promise<void> {
   }
 }
 
+/** [http] as fleet.toml says; a config that does not load yet still gets the default API (loopback). */
+async function httpConfig(logger: Logger): Promise<HttpConfig> {
+  try {
+    return (await loadFleetConfig({ env: process.env })).http;
+  } catch (error) {
+    logger.warn({ err: describeError(error) }, 'fleet.toml unusable at start; the HTTP API uses its defaults');
+    return defaultFleetConfig().http;
+  }
+}
+
 async function runForeground(home: string, level: string): Promise<void> {
   // Backends inherit this process's environment; they must agree with us on the home.
   process.env.LLMSPELL_FLEET_HOME = home;
   const logger = createLogger({ level, destination: 2, name: 'llmspell-fleet-manager' });
   const fleet = new FleetManager({ home, env: process.env, logger });
-  const started = await ManagerServer.start({ home, fleet, logger });
+  const started = await ManagerServer.start({ home, fleet, logger, http: await httpConfig(logger) });
   if (started.status === 'already-running') {
     // Not an error: whoever started us wanted a manager, and one runs.
     logger.info({ pid: started.pid, home }, 'a fleet manager already runs for this home; exiting');

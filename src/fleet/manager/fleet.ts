@@ -15,6 +15,7 @@ import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
+import { FleetCounters } from './counters.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
@@ -43,6 +44,8 @@ export class FleetManager {
   readonly #detached: DetachedOutputs;
   #idleSeconds = DEFAULT_MANAGER_IDLE_SECONDS;
   #closed = false;
+  /** Spawns, restarts and exits since the manager started (for /metrics). */
+  readonly counters = new FleetCounters();
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
@@ -189,6 +192,7 @@ export class FleetManager {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
     }
+    this.counters.restarted();
     for (const r of routers) this.#attachments.attach(backend, r);
     this.#attachments.idleIfUnused(backend);
     const next = handle(backend);
@@ -268,8 +272,10 @@ export class FleetManager {
     }).catch((error: unknown) => {
       // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
       if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
+      this.counters.spawned('failed');
       throw error;
     });
+    this.counters.spawned('ok');
     this.#conditions.restarting(backend.kernelId, false);
     this.#persist();
     return backend;
@@ -287,6 +293,7 @@ export class FleetManager {
     this.#backends.set(backend.kernelId, backend);
     this.#persist();
     void backend.gone.then((gone) => {
+      this.counters.exited(gone.reason);
       backend.release();
       if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
       this.#persist();

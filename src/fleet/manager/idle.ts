@@ -1,8 +1,8 @@
 /**
  * When an idle manager exits: nothing holds it (no backend, no backend being started, no client
  * connection, no request being answered) for manager_idle_seconds. The decision is pure, over
- * counts the manager reads from its state; spares (issue #12) and HTTP API clients (issue #9)
- * become more counts here. 0 seconds means the manager never exits on its own.
+ * counts the manager reads from its state; spares (issue #12) become another count here;
+ * HTTP API requests in flight are one. 0 seconds means the manager never exits on its own.
  */
 
 /** What the manager holds right now; every count that is not 0 keeps it running. */
@@ -15,6 +15,8 @@ export interface ManagerHolds {
   connections: number;
   /** Requests being answered, even for a client that has gone meanwhile. */
   requests: number;
+  /** HTTP API requests being answered (event streams will count here too). */
+  http: number;
 }
 
 /** Pure: the names of what holds the manager (for the log); empty when nothing does. */

@@ -72,6 +72,10 @@ export type ManagerRequest =
    */
   | { id: number; op: 'execution-state'; kernelId: string; routerId: string; executionState: 'busy' | 'idle' }
   | { id: number; op: 'list' }
+  /** One backend as `list` shows it (added with the HTTP API); UNKNOWN_BACKEND when none has the id. */
+  | { id: number; op: 'get'; kernelId: string }
+  /** The last `tail` lines (default 50) of a backend's log, running or dead-but-listed (added with the HTTP API). */
+  | { id: number; op: 'logs'; kernelId: string; tail?: number }
   | { id: number; op: 'stop'; target: string }
   | { id: number; op: 'stop-all' }
   /** Remove dead entries and stale files. */
@@ -110,7 +114,8 @@ export interface ManagerEvent {
  * format above is unchanged.
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
  *   release → { released: true }; take-output → { output: DetachedOutput | null };
- *   execution-state → { noted: boolean }; list → ListedBackend[]; stop, stop-all → { stopped: BackendRecord[] };
+ *   execution-state → { noted: boolean }; list → ListedBackend[]; get → ListedBackend;
+ *   logs → BackendLog; stop, stop-all → { stopped: BackendRecord[] };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
  */
@@ -132,6 +137,13 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   rssBytes?: number;
   /** Output kept for the next client, while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
+}
+
+export interface BackendLog {
+  kernelId: string;
+  logFile: string;
+  /** The last lines asked for, each ending in a newline. */
+  text: string;
 }
 
 export interface CleanupReport {

@@ -12,10 +12,14 @@ import { PROVIDER_KEY_NAME } from '../../shared/provider-keys.js';
 import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
-export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string };
+/** `field`: the request field that is wrong (key path), when one is. */
+export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string; field?: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
+
+/** Log lines one request may ask for: a log tail is a look, not a download. */
+export const LOG_TAIL_MAX = 10_000;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
 const WANT = {
@@ -30,6 +34,7 @@ const WANT = {
   cwd: 'an absolute path, when given',
   cells: `at most ${RUNNING_CELLS_MAX} running cells {msgId, code (at most ${RUNNING_CODE_MAX} characters), date?}`,
   executionState: '"busy" or "idle"',
+  tail: `a whole number of lines from 0 to ${LOG_TAIL_MAX}`,
 } as const;
 
 /** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
@@ -57,6 +62,8 @@ const cells = v.optional(v.pipe(v.array(cell, got(`must be ${WANT.cells}`)), v.m
 /** Provider credentials from the requester's environment (src/shared/provider-keys.ts); values are never echoed. */
 const keys = v.optional(v.record(v.pipe(v.string(), v.regex(PROVIDER_KEY_NAME, 'is not a provider key variable')), v.string('must be a string')));
 
+const tail = v.optional(v.pipe(v.number(got(`must be ${WANT.tail}`)), v.safeInteger(got(`must be ${WANT.tail}`)), v.minValue(0, got(`must be ${WANT.tail}`)), v.maxValue(LOG_TAIL_MAX, got(`must be ${WANT.tail}`))));
+
 const RequestSchema = v.variant('op', [
   fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'shutdown']) }),
   fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
@@ -67,6 +74,8 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('execution-state'), kernelId, routerId, executionState: v.picklist(['busy', 'idle'], got(`must be ${WANT.executionState}`)) }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
+  fields({ id, op: v.literal('get'), kernelId }),
+  fields({ id, op: v.literal('logs'), kernelId, tail }),
 ]);
 type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;
 
@@ -77,11 +86,16 @@ export function parseRequest(line: string): ParsedRequest {
   } catch {
     return { ok: false, id: -1, message: 'request is not valid JSON' };
   }
+  return parseRequestValue(raw);
+}
+
+/** The same checks for a request already decoded (the HTTP API builds one per route). */
+export function parseRequestValue(raw: unknown): ParsedRequest {
   if (!isTable(raw)) return { ok: false, id: -1, message: 'request must be a JSON object' };
   if (!v.is(id, raw.id)) return { ok: false, id: -1, message: 'request needs an integer "id"' };
   const op = raw.op;
   if (!(OPS as readonly unknown[]).includes(op)) return { ok: false, id: raw.id, message: `unknown op ${JSON.stringify(op)}; known: ${OPS.join(', ')}` };
   const checked = check(RequestSchema, raw);
-  if (!checked.ok) return { ok: false, id: raw.id, message: `op "${String(op)}": ${checked.problem.key} ${checked.problem.message}` };
+  if (!checked.ok) return { ok: false, id: raw.id, message: `op "${String(op)}": ${checked.problem.key} ${checked.problem.message}`, field: checked.problem.key };
   return { ok: true, request: checked.value };
 }

@@ -18,6 +18,9 @@ import { managerLockPath, managerSocketPath } from './files.js';
 import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
 import { acquireLock } from './lock.js';
+import type { HttpConfig } from '../types.js';
+import type { ManagerHttp } from './http/http-server.js';
+import { errorBody, runOperation, type OperationContext } from './operations.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
@@ -27,6 +30,8 @@ export interface ManagerServerOptions {
   logger?: Logger;
   /** How often the idle clock is read (manager_idle_seconds comes from the config). Default 1000. */
   idleCheckMs?: number;
+  /** [http] from fleet.toml; no HTTP API when left out or not enabled. */
+  http?: HttpConfig;
 }
 
 const PING_TIMEOUT_MS = 5000;
@@ -42,6 +47,7 @@ export class ManagerServer {
   readonly #log: Logger;
   readonly #idle: IdleExit;
   #nextConn = 1;
+  #http: ManagerHttp | undefined;
   /** Requests being answered, including those whose client has gone. */
   #requests = 0;
   #closing: Promise<void> | undefined;
@@ -67,7 +73,7 @@ export class ManagerServer {
     this.#idle = new IdleExit({
       socketPath: this.socketPath,
       lockPath: managerLockPath(options.home),
-      holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests }),
+      holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests, http: this.#http?.inFlight ?? 0 }),
       idleMs: () => options.fleet.idleMs(),
       close: () => this.close(),
       logger: this.#log,
@@ -89,6 +95,9 @@ export class ManagerServer {
    * started together never both unlink a stale socket and bind.
    */
   static async start(options: ManagerServerOptions): Promise<ServerStart> {
+    // prom-client takes tens of ms to load: begin while the socket is bound, and never when off.
+    const httpModules = options.http?.enabled === true ? loadHttpModules() : undefined;
+    httpModules?.catch(() => undefined);
     const home = await ensurePrivateDir(options.home);
     const self = new ManagerServer(createServer(), { ...options, home });
     const lock = await acquireLock(managerLockPath(home));
@@ -104,6 +113,8 @@ export class ManagerServer {
     try {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
+      // Before ready: once a ping is answered, http.json is there (or the log says why not).
+      if (httpModules !== undefined) await self.#startHttp(httpModules);
       self.#markReady();
       self.#idle.start();
     } catch (error) {
@@ -112,6 +123,24 @@ export class ManagerServer {
       throw error;
     }
     return { status: 'started', server: self };
+  }
+
+  /** The HTTP API's base URL, when it listens. */
+  get httpUrl(): string | undefined {
+    return this.#http?.url;
+  }
+
+  /** A port in use must not cost the socket's users their manager: the API is off, said in the log. */
+  async #startHttp(modules: ReturnType<typeof loadHttpModules>): Promise<void> {
+    const config = this.options.http;
+    if (config?.enabled !== true) return;
+    try {
+      const { ManagerHttp, createFleetMetrics } = await modules;
+      const metrics = createFleetMetrics(this.options.fleet);
+      this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, metrics, onActivity: () => this.#idle.touch() });
+    } catch (error) {
+      this.#log.error({ listen: config.listen, err: String(error) }, 'the HTTP API cannot start; the manager runs without it (see [http] in fleet.toml)');
+    }
   }
 
   /** True while an idle exit has set the socket file aside (it is not gone for good). */
@@ -123,6 +152,7 @@ export class ManagerServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#idle.stop();
+      await this.#http?.close();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         // end() flushes what was written (the answer to `shutdown`); destroy() bounds the wait.
@@ -184,45 +214,17 @@ export class ManagerServer {
   }
 
   #dispatch(conn: number, req: ManagerRequest): Promise<unknown> | unknown {
-    const fleet = this.options.fleet;
-    switch (req.op) {
-      case 'ping':
-        return { pid: process.pid, home: this.options.home, socket: this.socketPath, startedAt: this.startedAt, backends: fleet.list().filter((b) => b.state !== 'dead').length } satisfies ManagerInfo;
-      case 'acquire':
-        return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd, keys: req.keys });
-      case 'attach':
-        return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
-      case 'release':
-        fleet.release(req.kernelId, req.routerId, req.cells);
-        return { released: true };
-      case 'take-output':
-        return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
-      case 'execution-state':
-        return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
-      case 'restart':
-        return fleet.restart(req.kernelId, req.routerId, req.keys);
-      case 'spawn':
-        return fleet.spawn(req.requirement, { cwd: req.cwd, keys: req.keys });
-      case 'find':
-        return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
-      case 'list':
-        return fleet.list();
-      case 'stop':
-        return fleet.stop(req.target);
-      case 'stop-all':
-      case 'shutdown':
-        return fleet.stopAll();
-      case 'cleanup':
-        return fleet.cleanup();
-      case 'health':
-        return fleet.health();
-    }
+    return runOperation(this.#context, conn, req);
+  }
+
+  get #context(): OperationContext {
+    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt };
   }
 }
 
-function errorBody(error: unknown): { code: string; message: string; context?: Record<string, unknown> } {
-  if (isFleetError(error)) return { code: error.code, message: error.message, context: { ...error.context } };
-  return { code: 'MANAGER_ERROR', message: `the fleet manager failed: ${error instanceof Error ? error.message : String(error)}; see its log` };
+async function loadHttpModules() {
+  const [{ ManagerHttp }, { createFleetMetrics }] = await Promise.all([import('./http/http-server.js'), import('./http/metrics.js')]);
+  return { ManagerHttp, createFleetMetrics };
 }
 
 /** The manager that answers on this home's socket, if any (pid unknown if it did not answer in time). */

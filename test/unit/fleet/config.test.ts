@@ -91,6 +91,27 @@ config = "local/llmspell.toml"
     expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5 });
   });
 
+  it.each([
+    ['nothing: on, loopback, a port the OS picks, /metrics open', '', { enabled: true, listen: '127.0.0.1:0', metrics_auth: false }],
+    ['a fixed port', '[http]\nlisten = "127.0.0.1:9464"\n', { enabled: true, listen: '127.0.0.1:9464', metrics_auth: false }],
+    ['off', '[http]\nenabled = false\n', { enabled: false, listen: '127.0.0.1:0', metrics_auth: false }],
+    ['metrics behind the token', '[http]\nmetrics_auth = true\n', { enabled: true, listen: '127.0.0.1:0', metrics_auth: true }],
+    ['IPv6 loopback', '[http]\nlisten = "[::1]:9464"\n', { enabled: true, listen: '[::1]:9464', metrics_auth: false }],
+  ])('reads [http]: %s', (_name, text, expected) => {
+    expect(parseFleetConfig(text, SRC).http).toEqual(expected);
+  });
+
+  it.each([
+    ['no port', '[http]\nlisten = "127.0.0.1"\n', /http\.listen must be "HOST:PORT"/],
+    ['a port too big', '[http]\nlisten = "127.0.0.1:70000"\n', /http\.listen must be "HOST:PORT"/],
+    ['a host name', '[http]\nlisten = "example.com:80"\n', /http\.listen must be "HOST:PORT"/],
+    ['a number', '[http]\nlisten = 9464\n', /http\.listen must be "HOST:PORT"/],
+    ['enabled as a string', '[http]\nenabled = "yes"\n', /http\.enabled must be true or false/],
+    ['an unknown key', '[http]\nport = 1\n', /http\.port is not a known key; allowed here: enabled, listen, metrics_auth/],
+  ])('refuses [http] with %s', (_name, text, message) => {
+    expect(() => parseFleetConfig(text, SRC)).toThrow(message);
+  });
+
   it('reads [replay] bounds (output kept while no client is attached) and keeps the defaults of keys left out', () => {
     expect(parseFleetConfig('', SRC).replay).toEqual({ max_messages: 1000, max_mb: 1 });
     expect(parseFleetConfig('[replay]\nmax_messages = 10\n', SRC).replay).toEqual({ max_messages: 10, max_mb: 1 });

@@ -8,7 +8,7 @@ import { adoptedLinger, lingerDelay, staleRouters } from '../../../../src/fleet/
 import type { RouterRef } from '../../../../src/fleet/manager/entry.js';
 import { holders, idleVerdict, type ManagerHolds } from '../../../../src/fleet/manager/idle.js';
 
-const NOTHING: ManagerHolds = { backends: 0, starts: 0, connections: 0, requests: 0 };
+const NOTHING: ManagerHolds = { backends: 0, starts: 0, connections: 0, requests: 0, http: 0 };
 const MIN = 60_000;
 
 describe('idleVerdict: is the manager held, and has it been idle long enough', () => {
@@ -21,6 +21,7 @@ describe('idleVerdict: is the manager held, and has it been idle long enough', (
     ['a backend start whose process is not known yet', { starts: 1 }, 1000, 1000, 99_000, { action: 'held', by: ['1 starts'] }],
     ['a connected router or command', { connections: 2 }, 1000, 1000, 99_000, { action: 'held', by: ['2 connections'] }],
     ['a request still being answered for a client that left', { requests: 1 }, undefined, 1000, 99_000, { action: 'held', by: ['1 requests'] }],
+    ['an HTTP API request being answered', { http: 1 }, undefined, 1000, 99_000, { action: 'held', by: ['1 http'] }],
     ['several at once', { backends: 1, connections: 1 }, undefined, 1000, 0, { action: 'held', by: ['1 backends', '1 connections'] }],
     ['manager_idle_seconds = 0: never, even with nothing held', {}, 0, 0, 10 * MIN, { action: 'never' }],
     ['manager_idle_seconds = 0: never, held or not', { backends: 1 }, undefined, 0, 0, { action: 'never' }],

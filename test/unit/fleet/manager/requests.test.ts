@@ -20,6 +20,9 @@ describe('parseRequest', () => {
     ['acquire with a cwd', { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }, { id: 8, op: 'acquire', requirement: req, routerId: 'r', pid: 1, cwd: '/nb' }],
     ['acquire with provider keys', { id: 9, op: 'acquire', requirement: req, routerId: 'r', pid: 1, keys: { OPENAI_API_KEY: 'sk-x' } }, { id: 9, op: 'acquire', requirement: req, routerId: 'r', pid: 1, keys: { OPENAI_API_KEY: 'sk-x' } }],
     ['spawn with a cwd', { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }, { id: 9, op: 'spawn', requirement: req, cwd: '/nb' }],
+    ['get', { id: 10, op: 'get', kernelId: 'k' }, { id: 10, op: 'get', kernelId: 'k' }],
+    ['logs with a tail', { id: 11, op: 'logs', kernelId: 'k', tail: 5 }, { id: 11, op: 'logs', kernelId: 'k', tail: 5 }],
+    ['logs without a tail', { id: 11, op: 'logs', kernelId: 'k' }, { id: 11, op: 'logs', kernelId: 'k' }],
   ])('accepts %s', (_name, input, expected) => {
     expect(parseRequest(JSON.stringify(input))).toEqual({ ok: true, request: expected });
   });
@@ -38,6 +41,9 @@ describe('parseRequest', () => {
     ['release with a running cell of 1001 characters', JSON.stringify({ id: 6, op: 'release', kernelId: 'k', routerId: 'r', cells: [{ msgId: 'm', code: 'x'.repeat(1001) }] }), 6, 'cells'],
     ['take-output without routerId', '{"id":6,"op":"take-output","kernelId":"k"}', 6, 'routerId'],
     ['a relative cwd', JSON.stringify({ id: 7, op: 'find', requirement: req, cwd: 'nb' }), 7, 'absolute path'],
+    ['get with a path as id', JSON.stringify({ id: 8, op: 'get', kernelId: '../k' }), 8, 'kernelId must be a backend id'],
+    ['logs with a negative tail', JSON.stringify({ id: 8, op: 'logs', kernelId: 'k', tail: -1 }), 8, 'tail must be a whole number'],
+    ['logs with a tail over the limit', JSON.stringify({ id: 8, op: 'logs', kernelId: 'k', tail: 10_001 }), 8, 'tail must be a whole number of lines from 0 to 10000'],
     ['an id that is not whole', '{"id":1.5,"op":"ping"}', -1, 'integer "id"'],
     ['no op', '{"id":1}', 1, 'unknown op undefined'],
   ])('refuses %s', (_name, line, id, message) => {
@@ -63,7 +69,10 @@ describe('parseRequest: messages name the op, the field, the value and what it m
     ['an execution state that is not busy or idle', { id: 8, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'starting' }, 'op "execution-state": executionState must be "busy" or "idle" (got "starting")'],
     ['a routerId over 256 characters', { id: 8, op: 'release', kernelId: 'k', routerId: 'x'.repeat(300) }, `op "release": routerId must be a string of 1-256 characters (got "${'x'.repeat(60)}"... (300 characters))`],
   ])('%s', (_name, request, message) => {
-    expect(parseRequest(JSON.stringify(request))).toEqual({ ok: false, id: request.id, message });
+    const parsed = parseRequest(JSON.stringify(request));
+    expect(parsed).toEqual({ ok: false, id: request.id, message, field: expect.any(String) });
+    // The field (for the HTTP API's error.field) is the key path the message names.
+    expect(message).toContain(`: ${(parsed as { field: string }).field} `);
   });
 });
 

@@ -1,0 +1,38 @@
+/**
+ * The end of a backend's log, for `llmspell-fleet logs` and the manager's `logs` op (HTTP API).
+ */
+import { open } from 'node:fs/promises';
+
+const CHUNK = 64 * 1024;
+
+/** The last `n` lines of `text` (a trailing newline does not count as an empty last line). */
+export function lastLines(text: string, n: number): string {
+  if (n <= 0 || text.length === 0) return '';
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const lines = body.split('\n');
+  return `${lines.slice(-n).join('\n')}\n`;
+}
+
+/** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */
+export async function readTail(file: string, n: number): Promise<{ text: string; size: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (n === 0) return { text: '', size };
+    const chunks: Buffer[] = [];
+    let pos = size;
+    let newlines = 0;
+    // n lines need n+1 newlines in view (the one before the first line), plus a trailing one
+    while (pos > 0 && newlines <= n + 1) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await handle.read(buf, 0, len, pos);
+      chunks.unshift(buf);
+      for (const b of buf) if (b === 0x0a) newlines++;
+    }
+    return { text: lastLines(Buffer.concat(chunks).toString('utf8'), n), size };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The manager's HTTP transport (node:http, no framework): token check, route match, JSON in and
+ * out, and the same operations the socket runs. Every API answer needs the token; /metrics is
+ * open unless [http] metrics_auth = true. A wrong or missing token gets 401 and nothing else.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isFleetError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/log.js';
+import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../http-address.js';
+import type { HttpConfig } from '../../types.js';
+import { runOperation, type OperationContext } from '../operations.js';
+import { BadRequest, answer, checkedRequest, errorAnswer, type ApiAnswer } from './api.js';
+import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
+import { removeHttpInfo, writeHttpInfo } from './http-file.js';
+import { openApiDocument } from './openapi.js';
+import { matchRoute } from './routes.js';
+
+const MAX_BODY = 64 * 1024;
+
+export interface MetricsSource {
+  contentType: string;
+  render(): Promise<string>;
+}
+
+export interface ManagerHttpOptions {
+  context: OperationContext;
+  config: HttpConfig;
+  logger: Logger;
+  metrics?: MetricsSource;
+  /** Called when a request starts or ends (the idle clock reads `inFlight`). */
+  onActivity: () => void;
+}
+
+export class ManagerHttp {
+  /** Requests being answered now: each holds the manager like a socket request does. */
+  inFlight = 0;
+  readonly #port: number;
+  readonly #loopback: boolean;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    readonly token: string,
+    private readonly options: ManagerHttpOptions,
+    bound: AddressInfo,
+  ) {
+    this.#port = bound.port;
+    this.#loopback = isLoopbackHost(bound.address);
+  }
+
+  /** Listen where [http] listen says, then write http.json. */
+  static async start(options: ManagerHttpOptions): Promise<ManagerHttp> {
+    const { config, logger } = options;
+    const address = parseListenAddress(config.listen);
+    // The schema checked it; a config built in code may not have been.
+    if (address === undefined) throw new Error(`[http] listen = ${JSON.stringify(config.listen)} is not HOST:PORT`);
+    if (!isLoopbackHost(address.host)) {
+      logger.warn({ listen: config.listen }, 'the HTTP API listens on a non-loopback address: anyone who can reach it and has the token controls the fleet');
+    }
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = server.address() as AddressInfo;
+    const self = new ManagerHttp(server, httpOrigin(bound.address, bound.port), newToken(), options, bound);
+    server.on('request', (req, res) => void self.#serve(req, res));
+    await writeHttpInfo(options.context.home, { url: self.url, token: self.token, pid: process.pid });
+    logger.info({ url: self.url, file: 'http.json' }, 'HTTP API listening');
+    return self;
+  }
+
+  /** Stop listening, drop idle keep-alive connections, remove http.json. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeIdleConnections();
+        setTimeout(() => this.server.closeAllConnections(), 1000).unref();
+      });
+      await removeHttpInfo(this.options.context.home, this.token).catch(() => undefined);
+    })();
+    return this.#closing;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight++;
+    this.options.onActivity();
+    try {
+      await this.#route(req, res);
+    } catch (error) {
+      if (!(error instanceof BadRequest) && !isFleetError(error)) this.options.logger.error({ url: redact(req.url), err: String(error) }, 'HTTP request failed unexpectedly');
+      if (!res.headersSent) send(res, errorAnswer(error));
+      else res.destroy();
+    } finally {
+      this.inFlight--;
+      this.options.onActivity();
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://manager');
+    if (!hostAllowed(req.headers.host, this.#port, this.#loopback)) {
+      res.writeHead(421, { 'content-length': 0 }).end();
+      return;
+    }
+    const match = matchRoute(req.method ?? 'GET', url.pathname);
+    const route = match.kind === 'route' ? match.route : undefined;
+    // Open /metrics only where nobody but this machine can ask.
+    const open = route?.auth === 'metrics' && !this.options.config.metrics_auth && this.#loopback;
+    const shown = presentedToken({ authorization: req.headers.authorization, cookie: req.headers.cookie }, url.searchParams);
+    if (!open && !tokenMatches(this.token, shown?.token)) {
+      // Nothing else: not even whether the path exists.
+      res.writeHead(401, { 'content-length': 0, 'www-authenticate': 'Bearer' }).end();
+      return;
+    }
+    const cookie: Record<string, string> = shown?.via === 'query' ? { 'set-cookie': tokenCookie(this.token) } : {};
+    if (match.kind === 'not-found') return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}; see /api/v1/openapi.json` } } }, cookie);
+    if (match.kind === 'method-not-allowed') {
+      return send(res, { status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', message: `use ${match.allow.join(' or ')} for ${url.pathname}` } } }, { ...cookie, allow: match.allow.join(', ') });
+    }
+    const { route: r, params } = match;
+    if (r.name === 'metrics') {
+      const metrics = this.options.metrics;
+      if (metrics === undefined) return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'metrics are off' } } });
+      const text = await metrics.render();
+      res.writeHead(200, { 'content-type': metrics.contentType, ...cookie }).end(text);
+      return;
+    }
+    if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
+    send(res, await answer(r.name, { params, query: url.searchParams, body }, run), cookie);
+  }
+}
+
+function send(res: ServerResponse, a: ApiAnswer, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(a.body);
+  res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers }).end(text);
+}
+
+/** The body as JSON; undefined for an empty one; BadRequest for bad JSON or a body too big. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new BadRequest(`body is larger than ${MAX_BODY} bytes`, 'body');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim().length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('body is not valid JSON', 'body');
+  }
+}
+
+/** A URL as the log may show it: never the token. */
+function redact(url: string | undefined): string {
+  return (url ?? '').replace(/([?&]token=)[^&]*/g, '$1…');
+}

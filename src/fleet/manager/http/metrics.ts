@@ -1,0 +1,154 @@
+/**
+ * /metrics: the fleet in Prometheus terms, from a per-manager Registry (never prom-client's
+ * global one, so two managers in one process, as in tests, never mix). Values are read at scrape
+ * time from the manager's own state (list(), counters) and /proc; nothing samples in between.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FleetManager } from '../fleet.js';
+import { readGroupUsage } from '../proc-usage.js';
+import type { ListedBackend } from '../protocol.js';
+import type { MetricsSource } from './http-server.js';
+
+export const METRIC_PREFIX = 'llmspell_fleet_';
+
+const BACKEND_LABELS = ['kernel_id', 'runtime', 'provider', 'group'] as const;
+type BackendLabels = Record<(typeof BACKEND_LABELS)[number], string>;
+
+function labelsOf(b: ListedBackend): BackendLabels {
+  return { kernel_id: b.kernelId, runtime: b.requirement.runtime, provider: b.requirement.provider, group: b.requirement.group ?? '' };
+}
+
+/** Pure: backends counted by state, runtime and provider. */
+export function countByState(backends: readonly ListedBackend[]): { labels: { state: string; runtime: string; provider: string }; count: number }[] {
+  const counts = new Map<string, { labels: { state: string; runtime: string; provider: string }; count: number }>();
+  for (const b of backends) {
+    const labels = { state: b.state, runtime: b.requirement.runtime, provider: b.requirement.provider };
+    const key = JSON.stringify(labels);
+    const entry = counts.get(key) ?? { labels, count: 0 };
+    entry.count++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
+}
+
+/**
+ * Pure: what is wrong with a metric's name by Prometheus's naming rules (base units spelled
+ * out, `_total` on counters and only there). Empty when nothing is.
+ */
+export function metricNameProblems(name: string, type: string): string[] {
+  const problems: string[] = [];
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) problems.push('has characters outside [a-zA-Z0-9_:]');
+  if (!name.startsWith(METRIC_PREFIX)) problems.push(`does not start with ${METRIC_PREFIX}`);
+  if (type === 'counter' && !name.endsWith('_total')) problems.push('is a counter without the _total suffix');
+  if (type !== 'counter' && name.endsWith('_total')) problems.push('ends in _total but is not a counter');
+  const unit = /_(milliseconds|microseconds|nanoseconds|minutes|hours|kilobytes|megabytes|gigabytes|kb|mb|gb|ms|percent)(_|$)/.exec(name);
+  if (unit) problems.push(`uses the unit ${unit[1]}; use base units (seconds, bytes, ratio)`);
+  return problems;
+}
+
+export interface FleetMetrics extends MetricsSource {
+  registry: Registry;
+}
+
+export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: `${METRIC_PREFIX}manager_` });
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+  // flags them); the manager's handles say little the other process metrics do not.
+  for (const gauge of ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total']) registry.removeSingleMetric(`${METRIC_PREFIX}manager_${gauge}`);
+  const at = [registry];
+  // One read of the fleet and /proc per scrape, shared by every per-backend metric.
+  let scrape: Promise<{ live: ListedBackend[]; usage: ReturnType<typeof readGroupUsage> }> | undefined;
+  const current = () =>
+    (scrape ??= Promise.resolve().then(() => {
+      const live = fleet.list().filter((b) => b.state !== 'dead');
+      return { live, usage: readGroupUsage(live.map((b) => b.pid)) };
+    }));
+
+  new Gauge({
+    name: `${METRIC_PREFIX}backends`,
+    help: 'Backends by state (starting, ready, busy, restarting, stopping, dead), runtime and provider',
+    labelNames: ['state', 'runtime', 'provider'],
+    registers: at,
+    collect() {
+      this.reset();
+      for (const { labels, count } of countByState(fleet.list())) this.set(labels, count);
+    },
+  });
+  const perBackend = (name: string, help: string, value: (b: ListedBackend, usage: Awaited<ReturnType<typeof current>>['usage']) => number | undefined) =>
+    new Gauge({
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      labelNames: BACKEND_LABELS,
+      registers: at,
+      async collect() {
+        this.reset();
+        const { live, usage } = await current();
+        for (const b of live) {
+          const v = value(b, usage);
+          if (v !== undefined) this.set(labelsOf(b), v);
+        }
+      },
+    });
+  perBackend('backend_resident_memory_bytes', "Resident memory of the backend's whole process group", (b, u) => u.get(b.pid)?.residentBytes);
+  perBackend('backend_processes', "Processes in the backend's process group", (b, u) => u.get(b.pid)?.processes);
+  perBackend('backend_attached_clients', 'Routers (notebook sessions) attached to the backend', (b) => b.attached.length);
+  perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
+  perBackend('backend_start_time_seconds', 'When the backend started, seconds since the epoch', (b) => b.startedAt / 1000);
+  new Counter({
+    name: `${METRIC_PREFIX}backend_cpu_seconds_total`,
+    help: "User and system CPU time of the backend's whole process group",
+    labelNames: BACKEND_LABELS,
+    registers: at,
+    async collect() {
+      this.reset();
+      const { live, usage } = await current();
+      for (const b of live) {
+        const u = usage.get(b.pid);
+        if (u !== undefined) this.inc(labelsOf(b), u.cpuSeconds);
+      }
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}spawns_total`,
+    help: 'Backend starts (including those of restarts) by outcome: ok, failed',
+    labelNames: ['outcome'],
+    registers: at,
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(fleet.counters.snapshot().spawns)) this.inc({ outcome }, n);
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}restarts_total`,
+    help: 'Backends replaced by a restart',
+    registers: at,
+    collect() {
+      this.reset();
+      this.inc(fleet.counters.snapshot().restarts);
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}backend_exits_total`,
+    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet)',
+    labelNames: ['reason'],
+    registers: at,
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(fleet.counters.snapshot().exits)) this.inc({ reason }, n);
+    },
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    async render() {
+      scrape = undefined;
+      try {
+        return await registry.metrics();
+      } finally {
+        scrape = undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, built from the route table (routes.ts), so a route
+ * cannot exist without being documented. A test checks it against the live server.
+ */
+import { VERSION } from '../../../shared/package.js';
+import { ROUTES, type Route } from './routes.js';
+
+const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' };
+
+const SCHEMAS = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string', description: 'the request field that is wrong' } } } },
+  },
+  Requirement: { type: 'object', required: ['runtime', 'provider'], additionalProperties: false, properties: { runtime: NAME, provider: NAME, group: NAME } },
+  Backend: {
+    type: 'object',
+    required: ['kernelId', 'pid', 'requirement', 'state', 'startedAt', 'ports', 'attached'],
+    properties: {
+      kernelId: { type: 'string' },
+      pid: { type: 'integer' },
+      requirement: { $ref: '#/components/schemas/Requirement' },
+      state: { enum: ['starting', 'ready', 'busy', 'restarting', 'stopping', 'dead'] },
+      startedAt: { type: 'integer', description: 'ms since the epoch' },
+      ports: { type: 'array', items: { type: 'integer' }, description: 'shell, iopub, stdin, control, hb' },
+      attached: { type: 'array', items: { type: 'object', properties: { routerId: { type: 'string' }, pid: { type: 'integer' } } } },
+      rssBytes: { type: 'integer' },
+      logFile: { type: 'string' },
+    },
+  },
+  BackendList: { type: 'object', required: ['backends'], properties: { backends: { type: 'array', items: { $ref: '#/components/schemas/Backend' } } } },
+  Stopped: { type: 'object', required: ['stopped'], properties: { stopped: { type: 'array', items: { type: 'object' } } } },
+  Log: { type: 'object', required: ['kernelId', 'logFile', 'text'], properties: { kernelId: { type: 'string' }, logFile: { type: 'string' }, text: { type: 'string' } } },
+  Health: {
+    type: 'object',
+    required: ['status', 'unhealthy', 'backends'],
+    properties: { status: { enum: ['ok', 'unhealthy'] }, unhealthy: { type: 'array', items: { type: 'string' } }, backends: { type: 'array', items: { type: 'object' } } },
+  },
+} as const;
+
+const OK_SCHEMA: Record<Route['name'], string | undefined> = {
+  listBackends: 'BackendList',
+  getBackend: 'Backend',
+  spawnBackend: 'Backend',
+  findOrSpawnBackend: 'Backend',
+  stopBackend: 'Stopped',
+  restartBackend: 'Backend',
+  backendLogs: 'Log',
+  health: 'Health',
+  openapi: undefined,
+  metrics: undefined,
+};
+
+const DESCRIPTION: Record<number, string> = {
+  200: 'OK',
+  201: 'Spawned',
+  400: 'A field is wrong (error.field names it)',
+  401: 'Token missing or wrong (empty body)',
+  404: 'No such backend',
+  409: 'The fleet cannot do it now (backend not ready, or it failed to start)',
+  503: 'Some backends are unhealthy (named in `unhealthy`)',
+};
+
+function response(route: Route, status: number): Record<string, unknown> {
+  const description = DESCRIPTION[status] ?? 'See the error';
+  if (route.name === 'metrics') return { description, content: { 'text/plain': { schema: { type: 'string' } } } };
+  if (route.name === 'openapi') return { description, content: { 'application/json': { schema: { type: 'object' } } } };
+  const schema = status >= 400 && route.name !== 'health' ? 'Error' : status === 503 ? 'Health' : OK_SCHEMA[route.name];
+  return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+}
+
+function operation(route: Route): Record<string, unknown> {
+  const statuses = route.auth === 'token' ? [...route.statuses, 401] : route.statuses;
+  const op: Record<string, unknown> = {
+    operationId: route.name,
+    summary: route.summary,
+    responses: Object.fromEntries(statuses.map((s) => [String(s), s === 401 ? { description: DESCRIPTION[401] } : response(route, s)])),
+  };
+  const parameters: unknown[] = [];
+  if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: NAME, description: 'kernel id (see list)' });
+  if (route.name === 'backendLogs') parameters.push({ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000, default: 50 } });
+  if (parameters.length > 0) op.parameters = parameters;
+  if (route.name === 'spawnBackend' || route.name === 'findOrSpawnBackend') {
+    op.requestBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Requirement' } } } };
+  }
+  if (route.auth === 'metrics') op.security = [{}, { bearer: [] }];
+  return op;
+}
+
+/** Pure: the document. */
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'llmspell-fleet manager API',
+      version: VERSION,
+      description:
+        'The fleet manager of one user. Base URL and token: `llmspell-fleet dashboard` (or $LLMSPELL_FLEET_HOME/http.json). ' +
+        'On a loopback address, any request whose Host header names another host or port gets 421 with an empty body (DNS rebinding).',
+    },
+    components: {
+      schemas: SCHEMAS,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'the token from http.json; `?token=` once also works and sets an HttpOnly cookie' },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The manager's operations, once: every transport (the unix socket in server.ts, the HTTP API
+ * in http/) turns its input into a ManagerRequest checked by requests.ts and runs it here.
+ */
+import { FleetError, isFleetError } from '../../shared/errors.js';
+import { readTail } from '../log-tail.js';
+import type { FleetManager } from './fleet.js';
+import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
+
+export interface OperationContext {
+  fleet: FleetManager;
+  home: string;
+  socketPath: string;
+  startedAt: number;
+}
+
+/** `conn`: the socket connection whose lease an attachment is (none for HTTP: it never attaches). */
+export function runOperation(ctx: OperationContext, conn: number | undefined, req: ManagerRequest): Promise<unknown> | unknown {
+  const fleet = ctx.fleet;
+  switch (req.op) {
+    case 'ping':
+      return { pid: process.pid, home: ctx.home, socket: ctx.socketPath, startedAt: ctx.startedAt, backends: fleet.list().filter((b) => b.state !== 'dead').length } satisfies ManagerInfo;
+    case 'acquire':
+      return fleet.acquire(req.requirement, { routerId: req.routerId, pid: req.pid, conn }, { cwd: req.cwd, keys: req.keys });
+    case 'attach':
+      return fleet.attach(req.kernelId, { routerId: req.routerId, pid: req.pid, conn });
+    case 'release':
+      fleet.release(req.kernelId, req.routerId, req.cells);
+      return { released: true };
+    case 'take-output':
+      return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
+    case 'execution-state':
+      return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
+    case 'restart':
+      return fleet.restart(req.kernelId, req.routerId, req.keys);
+    case 'spawn':
+      return fleet.spawn(req.requirement, { cwd: req.cwd, keys: req.keys });
+    case 'find':
+      return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
+    case 'list':
+      return fleet.list();
+    case 'get':
+      return listed(fleet, req.kernelId);
+    case 'logs':
+      return backendLog(listed(fleet, req.kernelId), req.tail ?? DEFAULT_LOG_TAIL);
+    case 'stop':
+      return fleet.stop(req.target);
+    case 'stop-all':
+    case 'shutdown':
+      return fleet.stopAll();
+    case 'cleanup':
+      return fleet.cleanup();
+    case 'health':
+      return fleet.health();
+  }
+}
+
+export const DEFAULT_LOG_TAIL = 50;
+
+function listed(fleet: FleetManager, kernelId: string): ListedBackend {
+  const found = fleet.list().find((b) => b.kernelId === kernelId);
+  if (found === undefined) throw new FleetError('UNKNOWN_BACKEND', `no backend ${kernelId} in the fleet; see \`llmspell-fleet list\``, { kernelId });
+  return found;
+}
+
+async function backendLog(backend: ListedBackend, tail: number): Promise<BackendLog> {
+  try {
+    const { text } = await readTail(backend.logFile, tail);
+    return { kernelId: backend.kernelId, logFile: backend.logFile, text };
+  } catch (error) {
+    // A backend that has not written yet has no log file: an empty log, not an error.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kernelId: backend.kernelId, logFile: backend.logFile, text: '' };
+    throw error;
+  }
+}
+
+/** The error body both transports answer with. */
+export function errorBody(error: unknown): { code: string; message: string; context?: Record<string, unknown> } {
+  if (isFleetError(error)) return { code: error.code, message: error.message, context: { ...error.context } };
+  return { code: 'MANAGER_ERROR', message: `the fleet manager failed: ${error instanceof Error ? error.message : String(error)}; see its log` };
+}

@@ -1,0 +1,83 @@
+/**
+ * Resource use of a backend's whole process group (the kernel and whatever it started: a
+ * language server, a subprocess), read from /proc. Parsing is pure; one scan of /proc per
+ * scrape serves every backend, so the cost grows with the machine's processes, not per backend.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { parseRssBytes } from './proc.js';
+
+/**
+ * USER_HZ: the unit of utime/stime in /proc/<pid>/stat. Fixed at 100 in the kernel's user ABI
+ * on every architecture Linux runs Node on, whatever CONFIG_HZ is.
+ */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface ProcStatLine {
+  pid: number;
+  pgrp: number;
+  /** user + system CPU time, in clock ticks */
+  cpuTicks: number;
+}
+
+/** Pure: pid, process group and CPU ticks from /proc/<pid>/stat (fields counted after the last ")", as the command may hold spaces and ")"). */
+export function parseStatLine(text: string): ProcStatLine | undefined {
+  const open = text.indexOf(' (');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open));
+  // After ")": field 3 (state) is index 0, so field N is index N - 3.
+  const f = text.slice(close + 1).trim().split(/\s+/);
+  const pgrp = Number(f[5 - 3]);
+  const utime = Number(f[14 - 3]);
+  const stime = Number(f[15 - 3]);
+  if (![pid, pgrp, utime, stime].every(Number.isSafeInteger)) return undefined;
+  return { pid, pgrp, cpuTicks: utime + stime };
+}
+
+export interface GroupUsage {
+  /** Processes in the group now. */
+  processes: number;
+  residentBytes: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Pure: the usage of each process group asked for, from every process's stat line and an RSS
+ * reader (called only for members). A group with no process left is absent.
+ */
+export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<number>, rssOf: (pid: number) => number | undefined): Map<number, GroupUsage> {
+  const out = new Map<number, GroupUsage>();
+  for (const s of stats) {
+    if (!groups.has(s.pgrp)) continue;
+    const u = out.get(s.pgrp) ?? { processes: 0, residentBytes: 0, cpuSeconds: 0 };
+    u.processes++;
+    u.residentBytes += rssOf(s.pid) ?? 0;
+    u.cpuSeconds += s.cpuTicks / CLOCK_TICKS_PER_SECOND;
+    out.set(s.pgrp, u);
+  }
+  return out;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // the process exited between the listing and the read
+  }
+}
+
+/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
+export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
+  if (pgids.length === 0) return new Map();
+  const stats: ProcStatLine[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const text = read(`/proc/${name}/stat`);
+    const line = text === undefined ? undefined : parseStatLine(text);
+    if (line !== undefined) stats.push(line);
+  }
+  return groupUsage(stats, new Set(pgids), (pid) => {
+    const status = read(`/proc/${pid}/status`);
+    return status === undefined ? undefined : parseRssBytes(status);
+  });
+}

@@ -1,0 +1,359 @@
+/**
+ * The manager's HTTP API and /metrics over real HTTP (node fetch) against a real manager
+ * process (autostarted by a client, as routers do) on 127.0.0.1, with real backends: the
+ * llmspell stand-in, and a runtime that dies at start for the 409 of a failed spawn.
+ * Every request goes through `api()`, which records the route and status it got; the last
+ * test holds that record against the OpenAPI document the server serves.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManagerClient } from '../../src/fleet/manager/client.js';
+import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
+import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { isRunning } from '../helpers/processes.js';
+
+const run = promisify(execFile);
+const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
+const OPENAI = { runtime: 'standin', provider: 'openai' };
+
+interface Backend {
+  kernelId: string;
+  pid: number;
+  state: string;
+}
+
+let jenv: JupyterEnv;
+let env: NodeJS.ProcessEnv;
+let home: string;
+let base: string;
+let token: string;
+let managerPid: number;
+/** "GET /api/v1/backends/{id}" → statuses seen. */
+const seen = new Map<string, Set<number>>();
+let templates: { method: string; path: string; re: RegExp }[] = [];
+
+/** The documented path a concrete URL is an instance of ("{id}" is one segment). */
+function templateOf(method: string, pathname: string): string {
+  const t = templates.find((x) => x.method === method && x.re.test(pathname));
+  return t === undefined ? `${method} (undocumented) ${pathname}` : `${method} ${t.path}`;
+}
+
+async function api(method: string, path: string, options: { auth?: string | null; body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const auth = options.auth === undefined ? token : options.auth;
+  const headers: Record<string, string> = { ...options.headers };
+  if (auth !== null) headers.authorization = `Bearer ${auth}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, body: options.body });
+  const key = templateOf(method, new URL(path, base).pathname);
+  if (!seen.has(key)) seen.set(key, new Set());
+  seen.get(key)?.add(res.status);
+  return res;
+}
+
+async function json<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('manager HTTP API', () => {
+  beforeAll(async () => {
+    jenv = await makeJupyterEnv();
+    home = join(jenv.dir, 'fleet');
+    const config = join(jenv.dir, 'fleet.toml');
+    const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
+    await writeFile(
+      config,
+      [
+        'default_runtime = "standin"',
+        'default_provider = "openai"',
+        // Backends nobody is attached to stay while the test looks at them.
+        'linger_seconds = 600',
+        '[runtimes.standin]',
+        `argv = ${JSON.stringify(argv)}`,
+        'connection = "kernel-writes"',
+        '[runtimes.broken]',
+        `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`,
+        'connection = "kernel-writes"',
+        '[providers.openai]',
+        'env = { LLMSPELL_PROVIDER = "openai" }',
+      ].join('\n'),
+    );
+    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+    const client = await ManagerClient.connect({ home, env, autostart: true });
+    managerPid = (await client.request<ManagerInfo>({ op: 'ping' })).pid;
+    client.close();
+    // The manager writes http.json before it answers a ping.
+    const info = JSON.parse(await readFile(join(home, 'http.json'), 'utf8')) as { url: string; token: string; pid: number };
+    expect(info.pid).toBe(managerPid);
+    base = info.url;
+    token = info.token;
+    const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await api('GET', '/api/v1/openapi.json'));
+    templates = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path, re: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace('{id}', '[^/]+')}$`) })),
+    );
+  });
+
+  afterAll(async () => {
+    const client = await ManagerClient.connect({ home, env, autostart: false }).catch(() => undefined);
+    if (client !== undefined) {
+      await client.request({ op: 'shutdown' }).catch(() => undefined);
+      await client.closed;
+    }
+    await jenv.cleanup();
+  });
+
+  it('listens on 127.0.0.1 and keeps http.json private to the user (0600, unreadable by another user)', async () => {
+    expect(new URL(base).hostname).toBe('127.0.0.1');
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const file = join(home, 'http.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await chmod(jenv.dir, 0o755);
+    const script = `try { require('node:fs').readFileSync(${JSON.stringify(file)}); console.log('read') } catch (e) { console.log(e.code) }`;
+    const { stdout } = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeout: 10_000 });
+    expect(stdout.trim()).toBe('EACCES');
+  });
+
+  it('answers 401 with nothing else without the token, with a wrong one, and for an unknown path', async () => {
+    for (const [path, auth] of [
+      ['/api/v1/backends', null],
+      ['/api/v1/backends', 'wrong'],
+      ['/api/v1/backends', `${token}x`],
+      ['/api/v1/backends/anything', null],
+      ['/api/v1/no-such-route', null],
+      ['/api/v1/health', ''],
+    ] as const) {
+      const res = await api('GET', path, { auth });
+      expect(res.status, `${path} with ${String(auth)}`).toBe(401);
+      expect(await res.text()).toBe('');
+    }
+    for (const [method, path] of [
+      ['POST', '/api/v1/backends'],
+      ['POST', '/api/v1/backends:find-or-spawn'],
+      ['POST', '/api/v1/backends/k/stop'],
+      ['POST', '/api/v1/backends/k/restart'],
+      ['GET', '/api/v1/backends/k/logs'],
+      ['GET', '/api/v1/openapi.json'],
+    ] as const) {
+      const res = await api(method, path, { auth: null, body: method === 'POST' ? JSON.stringify(OPENAI) : undefined });
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(await res.text()).toBe('');
+    }
+    // Nothing was spawned by the refused POST.
+    expect(await json<{ backends: unknown[] }>(await api('GET', '/api/v1/backends'))).toEqual({ backends: [] });
+  });
+
+  it('refuses a Host header that is not its loopback address (DNS rebinding) with 421, even with the token', async () => {
+    const { port } = new URL(base);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/metrics', headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status(`evil.example:${port}`)).toBe(421);
+    expect(await status(`127.0.0.1:${Number(port) + 1}`)).toBe(421);
+    expect(await status(`localhost:${port}`)).toBe(200);
+  });
+
+  it('takes ?token= once, then the HttpOnly SameSite=Strict cookie it set', async () => {
+    const first = await api('GET', `/api/v1/backends?token=${token}`, { auth: null });
+    expect(first.status).toBe(200);
+    const cookie = first.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const again = await api('GET', '/api/v1/backends', { auth: null, headers: { cookie: cookie.split(';')[0] ?? '' } });
+    expect(again.status).toBe(200);
+    expect((await api('GET', '/api/v1/backends', { auth: null, headers: { cookie: 'llmspell_fleet_token=wrong' } })).status).toBe(401);
+  });
+
+  it('spawns, lists, gets, finds, reads logs of, restarts and stops a real backend', async () => {
+    const spawned = await api('POST', '/api/v1/backends', { body: JSON.stringify(OPENAI) });
+    expect(spawned.status).toBe(201);
+    const backend = await json<Backend & { requirement: unknown; connection?: unknown }>(spawned);
+    expect(backend).toMatchObject({ requirement: OPENAI, state: 'ready' });
+    // The HTTP API never hands out a backend's HMAC key.
+    expect(JSON.stringify(backend)).not.toMatch(/"key"/);
+    expect(await isRunning(backend.pid)).toBe(true);
+
+    const list = await json<{ backends: Backend[] }>(await api('GET', '/api/v1/backends'));
+    expect(list.backends.map((b) => b.kernelId)).toEqual([backend.kernelId]);
+    expect(await json<Backend>(await api('GET', `/api/v1/backends/${backend.kernelId}`))).toMatchObject({ kernelId: backend.kernelId, pid: backend.pid });
+
+    // find-or-spawn finds the running one.
+    const found = await api('POST', '/api/v1/backends:find-or-spawn', { body: JSON.stringify(OPENAI) });
+    expect(found.status).toBe(200);
+    expect((await json<Backend>(found)).kernelId).toBe(backend.kernelId);
+
+    const logs = await api('GET', `/api/v1/backends/${backend.kernelId}/logs?tail=1`);
+    expect(logs.status).toBe(200);
+    const log = await json<{ text: string }>(logs);
+    expect(log.text).toMatch(/^llmspell-standin: kernel .* ready/);
+    expect(log.text.split('\n')).toHaveLength(2); // one line and its newline
+
+    const restarted = await api('POST', `/api/v1/backends/${backend.kernelId}/restart`);
+    expect(restarted.status).toBe(200);
+    const next = await json<Backend>(restarted);
+    expect(next.kernelId).not.toBe(backend.kernelId);
+    await until(async () => !(await isRunning(backend.pid)), 'the replaced backend to exit');
+
+    const stopped = await api('POST', `/api/v1/backends/${next.kernelId}/stop`);
+    expect(stopped.status).toBe(200);
+    expect((await json<{ stopped: Backend[] }>(stopped)).stopped.map((b) => b.kernelId)).toEqual([next.kernelId]);
+    expect(await isRunning(next.pid)).toBe(false);
+    expect((await api('GET', `/api/v1/backends/${next.kernelId}`)).status).toBe(404);
+  });
+
+  it('answers 400 naming the wrong field, 404 for an unknown backend, 409 when a backend cannot start or be restarted', async () => {
+    const cases: [string, string, string | undefined, number, { code: string; field?: string; message: RegExp }][] = [
+      ['POST', '/api/v1/backends', '{"runtime":', 400, { code: 'BAD_REQUEST', field: 'body', message: /not valid JSON/ }],
+      ['POST', '/api/v1/backends', undefined, 400, { code: 'BAD_REQUEST', field: 'body', message: /body is missing/ }],
+      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'standin' }), 400, { code: 'BAD_REQUEST', field: 'provider', message: /^provider is missing: it must be a name/ }],
+      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 5, provider: 'openai' }), 400, { code: 'BAD_REQUEST', field: 'runtime', message: /^runtime must be a name .* \(got 5\)/ }],
+      ['POST', '/api/v1/backends:find-or-spawn', JSON.stringify({ ...OPENAI, cwd: '/' }), 400, { code: 'BAD_REQUEST', field: 'cwd', message: /cwd is not a known field/ }],
+      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'nope', provider: 'openai' }), 400, { code: 'UNKNOWN_RUNTIME', message: /unknown runtime "nope"/ }],
+      ['GET', '/api/v1/backends/bad%20id', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /^id must be a backend id/ }],
+      ['GET', '/api/v1/backends/no-such-backend', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no backend no-such-backend/ }],
+      ['POST', '/api/v1/backends/no-such-backend/stop', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
+      ['POST', '/api/v1/backends/bad%20id/stop', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
+      ['POST', '/api/v1/backends/no-such-backend/restart', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
+      ['POST', '/api/v1/backends/bad%20id/restart', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
+      ['GET', '/api/v1/backends/no-such-backend/logs', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
+      ['GET', '/api/v1/backends/bad%20id/logs', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
+      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'broken', provider: 'openai' }), 409, { code: 'BACKEND_EXITED', message: /exit|code 3/ }],
+      ['POST', '/api/v1/backends:find-or-spawn', JSON.stringify({ runtime: 'broken', provider: 'openai' }), 409, { code: 'BACKEND_EXITED', message: /exit|code 3/ }],
+    ];
+    for (const [method, path, body, status, error] of cases) {
+      const res = await api(method, path, { body });
+      const got = await json<{ error: { code: string; message: string; field?: string } }>(res);
+      expect({ status: res.status, code: got.error.code, field: got.error.field }, `${method} ${path} ${body ?? ''}: ${got.error.message}`).toEqual({ status, code: error.code, field: error.field });
+      expect(got.error.message).toMatch(error.message);
+      expect(Object.keys(got)).toEqual(['error']);
+    }
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify(OPENAI) }));
+    const badTail = await api('GET', `/api/v1/backends/${backend.kernelId}/logs?tail=-1`);
+    expect(badTail.status).toBe(400);
+    expect((await json<{ error: { field: string } }>(badTail)).error.field).toBe('tail');
+    // A backend that died on its own is listed as dead: it cannot be restarted (409), only spawned anew.
+    process.kill(backend.pid, 'SIGKILL');
+    await until(async () => (await json<Backend>(await api('GET', `/api/v1/backends/${backend.kernelId}`))).state === 'dead', 'the killed backend to show as dead');
+    const restart = await api('POST', `/api/v1/backends/${backend.kernelId}/restart`);
+    expect(restart.status).toBe(409);
+    expect((await json<{ error: { code: string } }>(restart)).error.code).toBe('CONFLICT');
+  });
+
+  it('says 200 when every backend answers its heartbeat and 503 naming one that does not', async () => {
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'health' }) }));
+    const ok = await api('GET', '/api/v1/health');
+    expect(ok.status).toBe(200);
+    expect(await json<{ unhealthy: string[] }>(ok)).toMatchObject({ status: 'ok', unhealthy: [] });
+    // A stopped process is alive but cannot answer its heartbeat.
+    process.kill(backend.pid, 'SIGSTOP');
+    try {
+      const sick = await api('GET', '/api/v1/health');
+      expect(sick.status).toBe(503);
+      expect(await json<{ unhealthy: string[] }>(sick)).toMatchObject({ status: 'unhealthy', unhealthy: [backend.kernelId] });
+    } finally {
+      process.kill(backend.pid, 'SIGCONT');
+    }
+  });
+
+  it('serves Prometheus metrics on loopback without the token, with the backend memory from /proc', async () => {
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'metrics' }) }));
+    const res = await api('GET', '/metrics', { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    // Every line is a comment or `name{labels} value`, as the text format says.
+    const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN|[+-]Inf)$/;
+    for (const line of text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'))) expect(line).toMatch(sample);
+    const labels = `kernel_id="${backend.kernelId}",runtime="standin",provider="openai",group="metrics"`;
+    const value = (name: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('llmspell_fleet_backend_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(value('llmspell_fleet_backend_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(value('llmspell_fleet_backend_attached_clients')).toBe(0);
+    expect(value('llmspell_fleet_backend_busy')).toBe(0);
+    expect(value('llmspell_fleet_backend_start_time_seconds')).toBeGreaterThan(1.7e9);
+    expect(text).toMatch(/^llmspell_fleet_backends\{state="ready",runtime="standin",provider="openai"\} [1-9]/m);
+    // From the earlier tests: the broken runtime's failed starts, the restart, the stop and the SIGKILL.
+    expect(text).toMatch(/^llmspell_fleet_spawns_total\{outcome="failed"\} [1-9]/m);
+    expect(text).toMatch(/^llmspell_fleet_restarts_total [1-9]/m);
+    expect(text).toMatch(/^llmspell_fleet_backend_exits_total\{reason="stopped"\} [1-9]/m);
+    expect(text).toMatch(/^llmspell_fleet_backend_exits_total\{reason="signalled"\} [1-9]/m);
+    expect(text).toMatch(/^llmspell_fleet_manager_process_resident_memory_bytes [1-9]/m);
+  });
+
+  it('answers every documented route with a documented status, and nothing undocumented', async () => {
+    for (const path of ['/', '/api', '/api/v1', '/api/v1/events', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
+      const res = await api('GET', path);
+      expect(res.status, path).toBe(404);
+    }
+    expect((await api('DELETE', '/api/v1/backends')).status).toBe(405);
+    const doc = await json<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(await api('GET', '/api/v1/openapi.json'));
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = new Map(Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => [`${m.toUpperCase()} ${path}`, Object.keys(op.responses).map(Number).sort()] as const)));
+    const answered = new Map([...seen].filter(([key]) => !key.includes('(undocumented)') && !key.startsWith('DELETE')).map(([key, statuses]) => [key, [...statuses].sort()] as const));
+    // Each documented route was called and gave each documented status; no other status came back.
+    expect(Object.fromEntries(answered)).toEqual(Object.fromEntries(documented));
+  });
+
+  it('`llmspell-fleet dashboard` prints the URL with the token, as `jupyter server list` does', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'dashboard'], { env, timeout: 30_000 });
+    expect(stdout).toContain(`${base}/api/v1/backends?token=${token} :: ${home}\n`);
+    expect(stdout).toContain(`metrics: ${base}/metrics`);
+    const { stdout: json } = await run(process.execPath, [CLI, 'dashboard', '--json'], { env, timeout: 30_000 });
+    expect(JSON.parse(json)).toEqual({ url: base, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+  });
+
+  it('removes http.json when the manager exits', async () => {
+    const client = await ManagerClient.connect({ home, env, autostart: false });
+    await client.request({ op: 'shutdown' });
+    await client.closed;
+    await until(async () => !(await isRunning(managerPid)), 'the manager to exit');
+    await expect(stat(join(home, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fetch(`${base}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('manager with [http] enabled = false', () => {
+  let off: JupyterEnv;
+
+  afterAll(async () => {
+    const offHome = join(off.dir, 'fleet');
+    const client = await ManagerClient.connect({ home: offHome, env: { ...off.env, LLMSPELL_FLEET_HOME: offHome }, autostart: false }).catch(() => undefined);
+    if (client !== undefined) {
+      await client.request({ op: 'shutdown' }).catch(() => undefined);
+      await client.closed;
+    }
+    await off.cleanup();
+  });
+
+  it('serves no HTTP, writes no http.json, and `dashboard` says why', async () => {
+    off = await makeJupyterEnv();
+    const offHome = join(off.dir, 'fleet');
+    const config = join(off.dir, 'fleet.toml');
+    await writeFile(config, '[http]\nenabled = false\n');
+    const offEnv = { ...off.env, LLMSPELL_FLEET_HOME: offHome, LLMSPELL_FLEET_CONFIG: config };
+    const failed = await run(process.execPath, [CLI, 'dashboard'], { env: offEnv, timeout: 30_000 }).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/has no HTTP API: .*http\.json is missing.*\[http\] enabled = false/);
+    await expect(stat(join(offHome, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

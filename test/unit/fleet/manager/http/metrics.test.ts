@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FleetManager } from '../../../../../src/fleet/manager/fleet.js';
+import { countByState, createFleetMetrics, metricNameProblems } from '../../../../../src/fleet/manager/http/metrics.js';
+import type { ListedBackend } from '../../../../../src/fleet/manager/protocol.js';
+
+describe('metricNameProblems', () => {
+  it.each([
+    ['llmspell_fleet_backend_resident_memory_bytes', 'gauge', []],
+    ['llmspell_fleet_spawns_total', 'counter', []],
+    ['llmspell_fleet_spawns', 'counter', ['is a counter without the _total suffix']],
+    ['llmspell_fleet_backends_total', 'gauge', ['ends in _total but is not a counter']],
+    ['llmspell_fleet_backend_memory_kb', 'gauge', ['uses the unit kb; use base units (seconds, bytes, ratio)']],
+    ['llmspell_fleet_spawn_milliseconds', 'histogram', ['uses the unit milliseconds; use base units (seconds, bytes, ratio)']],
+    ['fleet_backends', 'gauge', ['does not start with llmspell_fleet_']],
+    ['llmspell-fleet_x', 'gauge', ['has characters outside [a-zA-Z0-9_:]', 'does not start with llmspell_fleet_']],
+  ])('%s (%s)', (name, type, problems) => {
+    expect(metricNameProblems(name, type)).toEqual(problems);
+  });
+
+  it('finds no problem in any metric the manager exports, its own process metrics included', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'fleet-metrics-'));
+    try {
+      const { registry } = createFleetMetrics(new FleetManager({ home, persist: false }));
+      const metrics = await registry.getMetricsAsJSON();
+      expect(metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['llmspell_fleet_backends', 'llmspell_fleet_backend_cpu_seconds_total', 'llmspell_fleet_manager_process_resident_memory_bytes']));
+      const problems = metrics.map((m) => ({ name: m.name, problems: metricNameProblems(m.name, String(m.type)) }));
+      expect(problems.filter((m) => m.problems.length > 0)).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('countByState', () => {
+  const b = (state: ListedBackend['state'], runtime: string) => ({ state, requirement: { runtime, provider: 'p' } }) as ListedBackend;
+  it('counts by state, runtime and provider', () => {
+    expect(countByState([b('ready', 'lua'), b('ready', 'lua'), b('busy', 'lua'), b('ready', 'python')])).toEqual([
+      { labels: { state: 'ready', runtime: 'lua', provider: 'p' }, count: 2 },
+      { labels: { state: 'busy', runtime: 'lua', provider: 'p' }, count: 1 },
+      { labels: { state: 'ready', runtime: 'python', provider: 'p' }, count: 1 },
+    ]);
+  });
+});

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { groupUsage, parseStatLine, readGroupUsage } from '../../../../src/fleet/manager/proc-usage.js';
+
+// Fields 1-22 of /proc/<pid>/stat; pgrp is field 5, utime 14, stime 15.
+const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number) =>
+  `${pid} (${comm}) S 1 ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 12345 1000000 250 18446744073709551615\n`;
+
+describe('parseStatLine', () => {
+  it.each([
+    ['a plain command', stat(42, 'node', 42, 150, 50), { pid: 42, pgrp: 42, cpuTicks: 200 }],
+    ['a command with spaces and ")"', stat(43, 'a b) c', 42, 1, 2), { pid: 43, pgrp: 42, cpuTicks: 3 }],
+    ['not a stat line', 'garbage', undefined],
+    ['a cut-off line', '42 (node) S 1 42', undefined],
+  ])('%s', (_name, text, expected) => {
+    expect(parseStatLine(text)).toEqual(expected);
+  });
+});
+
+describe('groupUsage', () => {
+  const lines = [
+    { pid: 10, pgrp: 10, cpuTicks: 100 },
+    { pid: 11, pgrp: 10, cpuTicks: 50 },
+    { pid: 20, pgrp: 20, cpuTicks: 7 },
+    { pid: 30, pgrp: 1, cpuTicks: 999 },
+  ];
+  const rss: Record<number, number | undefined> = { 10: 1000, 11: 500, 20: undefined, 30: 1 };
+
+  it.each([
+    ['a group of two sums both', [10], { 10: { processes: 2, residentBytes: 1500, cpuSeconds: 1.5 } }],
+    ['a member whose RSS is unknown (a zombie) counts 0 bytes', [20], { 20: { processes: 1, residentBytes: 0, cpuSeconds: 0.07 } }],
+    ['a group with no process left is absent', [99], {}],
+    ['only the groups asked for', [10, 20], { 10: { processes: 2, residentBytes: 1500, cpuSeconds: 1.5 }, 20: { processes: 1, residentBytes: 0, cpuSeconds: 0.07 } }],
+  ])('%s', (_name, groups, expected) => {
+    expect(Object.fromEntries(groupUsage(lines, new Set(groups), (pid) => rss[pid]))).toEqual(expected);
+  });
+
+  it('reads this test process group from the real /proc with memory and CPU', () => {
+    const own = parseStatLine(readFileSync('/proc/self/stat', 'utf8'));
+    expect(own?.pid).toBe(process.pid);
+    const pgrp = own?.pgrp ?? -1;
+    const usage = readGroupUsage([pgrp]).get(pgrp);
+    expect(usage?.processes).toBeGreaterThanOrEqual(1);
+    expect(usage?.residentBytes).toBeGreaterThan(0);
+    expect(usage?.cpuSeconds).toBeGreaterThan(0);
+  });
+});
