@@ -5,13 +5,10 @@
  * output while no router is attached, and the next router shows that output to its client.
  * The scenario is test/e2e/py/replay_check.py; it awaits files and listings, never a clock.
  */
-import { existsSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, makeJupyterEnv, runPython, type JupyterEnv, type RunPythonResult } from '../helpers/e2e.js';
-import { CLI, setupFleet } from '../helpers/fleet-env.js';
+import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 /** Variables that would decide a requirement or the mode if the developer's shell had them set. */
@@ -19,24 +16,8 @@ const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME
 
 let jenv: JupyterEnv;
 
-/** The manager's own `shutdown` op; the socket closes once it has stopped its backends and exited. */
-async function stopManager(timeoutMs = 10_000): Promise<void> {
-  const socketPath = join(jenv.homeDir, 'manager.sock');
-  if (!existsSync(socketPath)) return;
-  await new Promise<void>((resolve) => {
-    const socket = createConnection(socketPath);
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    socket.on('connect', () => socket.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n'));
-    socket.on('data', () => undefined);
-    socket.on('close', done);
-    socket.on('error', done);
-  });
-}
+/** The manager's own `shutdown` op; resolves once it has stopped its backends and exited. */
+const stopManager = () => stopFleetManager(jenv.homeDir);
 
 describe('output that outlives the client', () => {
   beforeAll(async () => {

@@ -12,14 +12,12 @@
  * FLEET_E2E_VERBOSE=1 prints each scenario's progress (checks with details, router start and
  * shutdown times) also when it passes.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv, type RunPythonResult } from '../helpers/e2e.js';
-import { cli, CLI, setupFleet } from '../helpers/fleet-env.js';
+import { cli, CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
@@ -108,28 +106,8 @@ async function nothingLeft(): Promise<void> {
   await waitForNoProcesses(jenv.dir, 60_000);
 }
 
-/**
- * stopFleetManager (helpers/fleet-env.ts) without its 10 s wait: that helper never reads from
- * its socket, so the manager's exit (EOF) is never noticed and it always runs into its timeout.
- * A flowing socket sees the close as soon as the manager has stopped its backends and exited.
- */
-async function stopManager(timeoutMs = 10_000): Promise<void> {
-  const socketPath = join(jenv.homeDir, 'manager.sock');
-  if (!existsSync(socketPath)) return;
-  await new Promise<void>((resolve) => {
-    const socket = createConnection(socketPath);
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    socket.on('connect', () => socket.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n'));
-    socket.on('data', () => undefined);
-    socket.on('close', done);
-    socket.on('error', done);
-  });
-}
+/** The manager's own `shutdown` op; resolves once it has stopped its backends and exited. */
+const stopManager = () => stopFleetManager(jenv.homeDir);
 
 describe('the fleet through jupyter_client: sharing, routing, concurrency, manager death, linger, restart', () => {
   beforeAll(async () => {
