@@ -67,6 +67,48 @@ async function until(check: () => Promise<boolean>, what: string, ms = 30_000): 
   }
 }
 
+interface StreamedEvent {
+  event: string;
+  data: { type: string; kernelId: string; runtime: string; provider: string; time: number; reason?: string };
+}
+
+/** Reads a server-sent event stream as it comes: `until` returns every event up to the first that matches. */
+function eventReader(res: Response) {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const next = async (): Promise<StreamedEvent> => {
+    for (;;) {
+      const end = buffered.indexOf('\n\n');
+      if (end >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        if (fields.event !== undefined) return { event: fields.event, data: JSON.parse(fields.data ?? 'null') as StreamedEvent['data'] };
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buffered += decoder.decode(value, { stream: true });
+    }
+  };
+  return {
+    async until(match: (e: StreamedEvent) => boolean): Promise<StreamedEvent[]> {
+      const got: StreamedEvent[] = [];
+      for (;;) {
+        const e = await next();
+        got.push(e);
+        if (match(e)) return got;
+      }
+    },
+  };
+}
+
+async function openStreams(): Promise<number> {
+  const text = await (await api('GET', '/metrics', { auth: null })).text();
+  return Number(/^llmspell_fleet_event_streams (\S+)$/m.exec(text)?.[1]);
+}
+
 describe('manager HTTP API', () => {
   beforeAll(async () => {
     jenv = await makeJupyterEnv();
@@ -297,8 +339,34 @@ describe('manager HTTP API', () => {
     expect(text).toMatch(/^llmspell_fleet_manager_process_resident_memory_bytes [1-9]/m);
   });
 
+  it('streams fleet events (spawned, ready, stopped) over SSE while the client stays, with no listener left after', async () => {
+    expect((await api('GET', '/api/v1/events', { auth: null })).status).toBe(401);
+    const before = await openStreams();
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+    seen.set('GET /api/v1/events', new Set([...(seen.get('GET /api/v1/events') ?? []), res.status]));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await openStreams()).toBe(before + 1);
+    const stream = eventReader(res);
+
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'events' }) }));
+    const mine = (type: string) => (e: StreamedEvent) => e.data.kernelId === backend.kernelId && e.event === type;
+    const starting = (await stream.until(mine('ready'))).filter((e) => e.data.kernelId === backend.kernelId);
+    expect(starting.map((e) => e.event)).toEqual(['spawned', 'ready']);
+    expect(starting[0]?.data).toMatchObject({ type: 'spawned', kernelId: backend.kernelId, runtime: 'standin', provider: 'openai' });
+    expect(starting[1]?.data.time).toBeGreaterThanOrEqual(starting[0]?.data.time ?? Infinity);
+
+    expect((await api('POST', `/api/v1/backends/${backend.kernelId}/stop`)).status).toBe(200);
+    const stopping = await stream.until(mine('stopped'));
+    expect(stopping.at(-1)?.data).toMatchObject({ type: 'stopped', kernelId: backend.kernelId, reason: 'stopped' });
+
+    abort.abort();
+    await until(async () => (await openStreams()) === before, 'the closed stream to stop listening');
+  });
+
   it('answers every documented route with a documented status, and nothing undocumented', async () => {
-    for (const path of ['/', '/api', '/api/v1', '/api/v1/events', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
+    for (const path of ['/', '/api', '/api/v1', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
       const res = await api('GET', path);
       expect(res.status, path).toBe(404);
     }

@@ -13,6 +13,7 @@ import { runOperation, type OperationContext } from '../operations.js';
 import { BadRequest, answer, checkedRequest, errorAnswer, type ApiAnswer } from './api.js';
 import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { removeHttpInfo, writeHttpInfo } from './http-file.js';
+import { streamEvents } from './event-stream.js';
 import { openApiDocument } from './openapi.js';
 import { matchRoute } from './routes.js';
 
@@ -132,6 +133,7 @@ export class ManagerHttp {
       res.writeHead(200, { 'content-type': metrics.contentType, ...cookie }).end(text);
       return;
     }
+    if (r.name === 'events') return streamEvents(this.options.context.fleet, req, res, cookie);
     if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
