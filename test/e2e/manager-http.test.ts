@@ -6,7 +6,7 @@
  * test holds that record against the OpenAPI document the server serves.
  */
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -363,6 +363,26 @@ describe('manager HTTP API', () => {
 
     abort.abort();
     await until(async () => (await openStreams()) === before, 'the closed stream to stop listening');
+  });
+
+  it('follows a backend log over SSE: the tail, each new line, then end when the backend stops', async () => {
+    expect((await api('GET', '/api/v1/backends/no-such-backend/logs?follow=1')).status).toBe(404);
+    const backend = await json<Backend & { logFile: string }>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'follow' }) }));
+    const res = await api('GET', `/api/v1/backends/${backend.kernelId}/logs?follow=1&tail=5`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const stream = eventReader(res);
+    const tail = await stream.until((e) => e.event === 'line');
+    expect(tail.at(-1)?.data).toEqual(expect.any(String));
+    // Stands for the backend writing to its own log (the stand-in says nothing after it starts).
+    await appendFile(backend.logFile, 'first new line\nsecond new ');
+    await appendFile(backend.logFile, 'line\n');
+    const added = (await stream.until((e) => e.data === ('second new line' as unknown))).filter((e) => e.event === 'line').map((e) => e.data as unknown);
+    expect(added.slice(-2)).toEqual(['first new line', 'second new line']);
+    expect((await api('POST', `/api/v1/backends/${backend.kernelId}/stop`)).status).toBe(200);
+    const end = await stream.until((e) => e.event === 'end');
+    expect(end.at(-1)?.data).toEqual({ kernelId: backend.kernelId, reason: 'the backend is no longer running' });
+    await expect(stream.until(() => false)).rejects.toThrow('the event stream ended');
   });
 
   it('answers every documented route with a documented status, and nothing undocumented', async () => {

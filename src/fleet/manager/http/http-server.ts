@@ -9,11 +9,13 @@ import { isFleetError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/log.js';
 import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../http-address.js';
 import type { HttpConfig } from '../../types.js';
-import { runOperation, type OperationContext } from '../operations.js';
-import { BadRequest, answer, checkedRequest, errorAnswer, type ApiAnswer } from './api.js';
+import { DEFAULT_LOG_TAIL, runOperation, type OperationContext } from '../operations.js';
+import type { BackendLog } from '../protocol.js';
+import { BadRequest, answer, checkedRequest, errorAnswer, tailParam, type ApiAnswer } from './api.js';
 import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { removeHttpInfo, writeHttpInfo } from './http-file.js';
 import { streamEvents } from './event-stream.js';
+import { followLog, followParam } from './log-follow.js';
 import { openApiDocument } from './openapi.js';
 import { matchRoute } from './routes.js';
 
@@ -137,6 +139,12 @@ export class ManagerHttp {
     if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
+    if (r.name === 'backendLogs' && followParam(url.searchParams)) {
+      // The same checks and 404 as without follow; then the stream.
+      const tail = tailParam(url.searchParams);
+      const log = (await run({ op: 'logs', kernelId: params.id, tail })) as BackendLog;
+      return followLog({ fleet: this.options.context.fleet, kernelId: log.kernelId, logFile: log.logFile, tail: typeof tail === 'number' ? tail : DEFAULT_LOG_TAIL }, req, res, cookie);
+    }
     send(res, await answer(r.name, { params, query: url.searchParams, body }, run), cookie);
   }
 }

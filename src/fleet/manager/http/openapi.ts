@@ -89,6 +89,9 @@ function response(route: Route, status: number): Record<string, unknown> {
   if (route.name === 'metrics') return { description, content: { 'text/plain': { schema: { type: 'string' } } } };
   if (route.name === 'events') return { description: EVENTS_DESCRIPTION, content: { 'text/event-stream': { schema: { $ref: '#/components/schemas/FleetEvent' } } } };
   if (route.name === 'openapi') return { description, content: { 'application/json': { schema: { type: 'object' } } } };
+  if (route.name === 'backendLogs' && status === 200) {
+    return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Log' } }, 'text/event-stream': { schema: { type: 'string', description: 'with ?follow=1' } } } };
+  }
   const schema = status >= 400 && route.name !== 'health' ? 'Error' : status === 503 ? 'Health' : OK_SCHEMA[route.name];
   return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
 }
@@ -102,7 +105,16 @@ function operation(route: Route): Record<string, unknown> {
   };
   const parameters: unknown[] = [];
   if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: NAME, description: 'kernel id (see list)' });
-  if (route.name === 'backendLogs') parameters.push({ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000, default: 50 } });
+  if (route.name === 'backendLogs') {
+    parameters.push({ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000, default: 50 } });
+    parameters.push({
+      name: 'follow',
+      in: 'query',
+      required: false,
+      schema: { enum: ['1', 'true'] },
+      description: 'stream instead (text/event-stream): the tail, then each new line as `event: line` with the line as a JSON string; `event: end` when the backend stops or its log is gone',
+    });
+  }
   if (parameters.length > 0) op.parameters = parameters;
   if (route.name === 'spawnBackend' || route.name === 'findOrSpawnBackend') {
     op.requestBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Requirement' } } } };
