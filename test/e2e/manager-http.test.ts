@@ -385,8 +385,29 @@ describe('manager HTTP API', () => {
     await expect(stream.until(() => false)).rejects.toThrow('the event stream ended');
   });
 
+  it('serves the dashboard: ?token= sets the cookie and redirects to the clean URL; a cookie POST needs X-Requested-With (CSRF)', async () => {
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    const first = await fetch(`${base}/?token=${token}`, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/');
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const page = await fetch(`${base}/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'self';/);
+    expect(await page.text()).toContain('<script src="/dashboard.js" defer></script>');
+    expect((await fetch(`${base}/dashboard.js`, { headers: { cookie } })).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'csrf' }) }));
+    const stop = `${base}/api/v1/backends/${backend.kernelId}/stop`;
+    const forged = await fetch(stop, { method: 'POST', headers: { cookie } });
+    expect(forged.status).toBe(403);
+    expect(await json<{ error: { code: string } }>(forged)).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect((await json<Backend>(await api('GET', `/api/v1/backends/${backend.kernelId}`))).state).toBe('ready');
+    expect((await fetch(stop, { method: 'POST', headers: { cookie, 'x-requested-with': 'llmspell-fleet' } })).status).toBe(200);
+  });
+
   it('answers every documented route with a documented status, and nothing undocumented', async () => {
-    for (const path of ['/', '/api', '/api/v1', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
+    for (const path of ['/dashboard', '/api', '/api/v1', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
       const res = await api('GET', path);
       expect(res.status, path).toBe(404);
     }
@@ -401,10 +422,10 @@ describe('manager HTTP API', () => {
 
   it('`llmspell-fleet dashboard` prints the URL with the token, as `jupyter server list` does', async () => {
     const { stdout } = await run(process.execPath, [CLI, 'dashboard'], { env, timeout: 30_000 });
-    expect(stdout).toContain(`${base}/api/v1/backends?token=${token} :: ${home}\n`);
+    expect(stdout).toContain(`${base}/?token=${token} :: ${home}\n`);
     expect(stdout).toContain(`metrics: ${base}/metrics`);
     const { stdout: json } = await run(process.execPath, [CLI, 'dashboard', '--json'], { env, timeout: 30_000 });
-    expect(JSON.parse(json)).toEqual({ url: base, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+    expect(JSON.parse(json)).toEqual({ url: base, dashboard: `${base}/?token=${token}`, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
   });
 
   it('removes http.json when the manager exits', async () => {

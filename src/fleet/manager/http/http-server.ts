@@ -14,6 +14,7 @@ import type { BackendLog } from '../protocol.js';
 import { BadRequest, answer, checkedRequest, errorAnswer, tailParam, type ApiAnswer } from './api.js';
 import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { removeHttpInfo, writeHttpInfo } from './http-file.js';
+import { CSRF_HEADER, CSRF_VALUE, DASHBOARD_HEADERS, csrfAllowed, dashboardAsset } from './dashboard.js';
 import { streamEvents } from './event-stream.js';
 import { followLog, followParam } from './log-follow.js';
 import { openApiDocument } from './openapi.js';
@@ -123,6 +124,19 @@ export class ManagerHttp {
       return;
     }
     const cookie: Record<string, string> = shown?.via === 'query' ? { 'set-cookie': tokenCookie(this.token) } : {};
+    const asset = dashboardAsset(url.pathname);
+    if (asset !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+      // `/?token=…` once: the cookie, then the clean URL, so the token leaves the address bar and history.
+      if (shown?.via === 'query') {
+        res.writeHead(303, { ...DASHBOARD_HEADERS, ...cookie, location: url.pathname, 'content-length': 0 }).end();
+        return;
+      }
+      res.writeHead(200, { ...DASHBOARD_HEADERS, 'content-type': asset.contentType, 'content-length': Buffer.byteLength(asset.body) }).end(req.method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
+    if (!csrfAllowed(req.method ?? 'GET', shown?.via, req.headers[CSRF_HEADER])) {
+      return send(res, { status: 403, body: { error: { code: 'FORBIDDEN', message: `a POST authenticated by the cookie must carry the header X-Requested-With: ${CSRF_VALUE}` } } });
+    }
     if (match.kind === 'not-found') return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}; see /api/v1/openapi.json` } } }, cookie);
     if (match.kind === 'method-not-allowed') {
       return send(res, { status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', message: `use ${match.allow.join(' or ')} for ${url.pathname}` } } }, { ...cookie, allow: match.allow.join(', ') });

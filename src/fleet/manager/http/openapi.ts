@@ -139,7 +139,13 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       schemas: SCHEMAS,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'the token from http.json; `?token=` once also works and sets an HttpOnly cookie' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'the token from http.json; `?token=` once also works and sets an HttpOnly SameSite=Strict cookie. ' +
+            'A POST authenticated by that cookie alone must also carry `X-Requested-With: llmspell-fleet`, or it gets 403 (CSRF).',
+        },
       },
     },
     security: [{ bearer: [] }],
