@@ -428,10 +428,12 @@ describe('manager HTTP API', () => {
     expect(JSON.parse(json)).toEqual({ url: base, dashboard: `${base}/?token=${token}`, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
   });
 
-  it('removes http.json when the manager exits', async () => {
+  it('removes http.json when the manager exits, ending the event streams still open', async () => {
+    const open = eventReader(await api('GET', '/api/v1/events'));
     const client = await ManagerClient.connect({ home, env, autostart: false });
     await client.request({ op: 'shutdown' });
     await client.closed;
+    await expect(open.until(() => false)).rejects.toThrow('the event stream ended');
     await until(async () => !(await isRunning(managerPid)), 'the manager to exit');
     await expect(stat(join(home, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();

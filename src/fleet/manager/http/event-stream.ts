@@ -18,18 +18,22 @@ export function streamEvents(fleet: FleetManager, req: IncomingMessage, res: Ser
     res.end();
     return Promise.resolve();
   }
+  // Once the server ended the stream (it is closing), nothing more is written.
+  const write = (text: string) => {
+    if (!res.writableEnded) res.write(text);
+  };
   let last = fleet.list();
   const exits = new Map<string, FleetExit>();
   const stopObserving = fleet.observe((exit) => {
     if (exit !== undefined) exits.set(exit.kernelId, exit);
     const now = fleet.list();
-    for (const event of fleetEvents(last, now, exits, Date.now())) res.write(sseEvent(event.type, event));
+    for (const event of fleetEvents(last, now, exits, Date.now())) write(sseEvent(event.type, event));
     // An exit is told once: when the backend left the list (or is listed dead).
     const listed = new Map(now.map((b) => [b.kernelId, b.state]));
     for (const id of exits.keys()) if (!listed.has(id) || listed.get(id) === 'dead') exits.delete(id);
     last = now;
   });
-  const keepalive = setInterval(() => res.write(sseComment('keepalive')), keepaliveMs);
+  const keepalive = setInterval(() => write(sseComment('keepalive')), keepaliveMs);
   return new Promise<void>((resolve) => {
     const done = () => {
       stopObserving();

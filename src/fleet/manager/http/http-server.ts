@@ -42,6 +42,8 @@ export class ManagerHttp {
   readonly #port: number;
   readonly #loopback: boolean;
   #closing: Promise<void> | undefined;
+  /** Open event and log streams: they never end on their own, so close() ends them. */
+  readonly #streams = new Set<ServerResponse>();
 
   private constructor(
     private readonly server: Server,
@@ -84,6 +86,7 @@ export class ManagerHttp {
     this.#closing ??= (async () => {
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
+        for (const res of this.#streams) res.end();
         this.server.closeIdleConnections();
         setTimeout(() => this.server.closeAllConnections(), 1000).unref();
       });
@@ -149,7 +152,7 @@ export class ManagerHttp {
       res.writeHead(200, { 'content-type': metrics.contentType, ...cookie }).end(text);
       return;
     }
-    if (r.name === 'events') return streamEvents(this.options.context.fleet, req, res, cookie);
+    if (r.name === 'events') return this.#stream(res, () => streamEvents(this.options.context.fleet, req, res, cookie));
     if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
@@ -157,9 +160,18 @@ export class ManagerHttp {
       // The same checks and 404 as without follow; then the stream.
       const tail = tailParam(url.searchParams);
       const log = (await run({ op: 'logs', kernelId: params.id, tail })) as BackendLog;
-      return followLog({ fleet: this.options.context.fleet, kernelId: log.kernelId, logFile: log.logFile, tail: typeof tail === 'number' ? tail : DEFAULT_LOG_TAIL }, req, res, cookie);
+      return this.#stream(res, () => followLog({ fleet: this.options.context.fleet, kernelId: log.kernelId, logFile: log.logFile, tail: typeof tail === 'number' ? tail : DEFAULT_LOG_TAIL }, req, res, cookie));
     }
     send(res, await answer(r.name, { params, query: url.searchParams, body }, run), cookie);
+  }
+
+  async #stream(res: ServerResponse, run: () => Promise<void>): Promise<void> {
+    this.#streams.add(res);
+    try {
+      await run();
+    } finally {
+      this.#streams.delete(res);
+    }
   }
 }
 

@@ -39,10 +39,11 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
   const first = await readTail(logFile, target.tail);
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', ...headers });
   res.write(sseComment(`log of ${kernelId}`));
-  const send = (text: string) => {
-    for (const line of completeLines(text).lines) res.write(sseEvent('line', line));
+  // Once the server ended the stream (it is closing), nothing more is written.
+  const write = (text: string) => {
+    if (!res.writableEnded) res.write(text);
   };
-  send(first.text);
+  for (const line of completeLines(first.text).lines) write(sseEvent('line', line));
   if (req.method === 'HEAD') {
     res.end();
     return;
@@ -67,7 +68,7 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
         if (bytesRead === 0) break;
         pos += bytesRead;
         const split = completeLines(pending + decoder.write(buf.subarray(0, bytesRead)));
-        for (const line of split.lines) res.write(sseEvent('line', line));
+        for (const line of split.lines) write(sseEvent('line', line));
         pending = split.rest;
       }
       return 'ok';
@@ -76,20 +77,20 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
     }
   };
   const running = () => fleet.list().some((b) => b.kernelId === kernelId && b.state !== 'dead');
-  const keepalive = setInterval(() => res.write(sseComment('keepalive')), KEEPALIVE_MS);
+  const keepalive = setInterval(() => write(sseComment('keepalive')), KEEPALIVE_MS);
   let wake = () => undefined as void;
   res.once('close', () => {
     left = true;
     wake();
   });
   try {
-    while (!left) {
+    while (!left && !res.writableEnded) {
       // Read before deciding: a backend's last words land before it leaves the fleet.
       const wasRunning = running();
       const state = await readNew();
       if (state === 'gone' || !wasRunning) {
-        if (pending.length > 0) res.write(sseEvent('line', pending));
-        res.write(sseEvent('end', { kernelId, reason: state === 'gone' ? 'the log is gone' : 'the backend is no longer running' }));
+        if (pending.length > 0) write(sseEvent('line', pending));
+        write(sseEvent('end', { kernelId, reason: state === 'gone' ? 'the log is gone' : 'the backend is no longer running' }));
         break;
       }
       await new Promise<void>((resolve) => {
