@@ -339,7 +339,7 @@ describe('manager HTTP API', () => {
     expect(text).toMatch(/^llmspell_fleet_manager_process_resident_memory_bytes [1-9]/m);
   });
 
-  it('streams fleet events (spawned, ready, stopped) over SSE while the client stays, with no listener left after', async () => {
+  it('streams fleet events (spawned, ready, attached, busy, idle, detached, restarting, restarted, stopped) over SSE while the client stays, with no listener left after', async () => {
     expect((await api('GET', '/api/v1/events', { auth: null })).status).toBe(401);
     const before = await openStreams();
     const abort = new AbortController();
@@ -357,9 +357,25 @@ describe('manager HTTP API', () => {
     expect(starting[0]?.data).toMatchObject({ type: 'spawned', kernelId: backend.kernelId, runtime: 'standin', provider: 'openai' });
     expect(starting[1]?.data.time).toBeGreaterThanOrEqual(starting[0]?.data.time ?? Infinity);
 
-    expect((await api('POST', `/api/v1/backends/${backend.kernelId}/stop`)).status).toBe(200);
-    const stopping = await stream.until(mine('stopped'));
-    expect(stopping.at(-1)?.data).toMatchObject({ type: 'stopped', kernelId: backend.kernelId, reason: 'stopped' });
+    // A router's part, through the manager socket as routers speak it: attach, busy, idle, and the lease ending.
+    const router = await ManagerClient.connect({ home, env, autostart: false });
+    await router.request({ op: 'attach', kernelId: backend.kernelId, routerId: 'router-events', pid: process.pid });
+    await router.request({ op: 'execution-state', kernelId: backend.kernelId, routerId: 'router-events', executionState: 'busy' });
+    await router.request({ op: 'execution-state', kernelId: backend.kernelId, routerId: 'router-events', executionState: 'idle' });
+    router.close();
+    const used = (await stream.until(mine('detached'))).filter((e) => e.data.kernelId === backend.kernelId);
+    expect(used.map((e) => e.event)).toEqual(['attached', 'busy', 'idle', 'detached']);
+    expect(used[0]?.data).toMatchObject({ routerId: 'router-events' });
+
+    const replaced = await api('POST', `/api/v1/backends/${backend.kernelId}/restart`);
+    expect(replaced.status).toBe(200);
+    const next = await json<Backend>(replaced);
+    const restart = await stream.until((e) => e.data.kernelId === next.kernelId && e.event === 'restarted');
+    expect(restart.map((e) => `${e.event} ${e.data.kernelId === backend.kernelId ? 'old' : 'new'}`)).toEqual(['restarting old', 'stopped old', 'spawned new', 'restarted new']);
+
+    expect((await api('POST', `/api/v1/backends/${next.kernelId}/stop`)).status).toBe(200);
+    const stopping = await stream.until((e) => e.data.kernelId === next.kernelId && e.event === 'stopped');
+    expect(stopping.at(-1)?.data).toMatchObject({ type: 'stopped', kernelId: next.kernelId, reason: 'stopped' });
 
     abort.abort();
     await until(async () => (await openStreams()) === before, 'the closed stream to stop listening');

@@ -328,7 +328,10 @@ export class FleetManager {
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
     this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    await backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
+    const stopping = backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
+    // It is stopping (or, in a restart, restarting) from now: observers see that before it goes.
+    this.#changed();
+    await stopping;
     await backend.gone;
     return backend.record();
   }
