@@ -6,7 +6,7 @@
  * test holds that record against the OpenAPI document the server serves.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -442,6 +442,18 @@ describe('manager HTTP API', () => {
     expect(stdout).toContain(`metrics: ${base}/metrics`);
     const { stdout: json } = await run(process.execPath, [CLI, 'dashboard', '--json'], { env, timeout: 30_000 });
     expect(JSON.parse(json)).toEqual({ url: base, dashboard: `${base}/?token=${token}`, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+
+    // --open: a stand-in for the desktop's opener records what it was given (no browser here).
+    const bin = join(jenv.dir, 'opener-bin');
+    const opened = join(jenv.dir, 'opened-url');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    await run(process.execPath, [CLI, 'dashboard', '--open'], { env: { ...env, PATH: bin }, timeout: 30_000 });
+    expect(await readFile(opened, 'utf8')).toBe(`${base}/?token=${token}`);
+    const none = await run(process.execPath, [CLI, 'dashboard', '--open'], { env: { ...env, PATH: join(jenv.dir, 'no-such-dir') }, timeout: 30_000 }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(none).toMatchObject({ code: expect.any(Number) as unknown });
+    expect((none as { stderr: string }).stderr).toContain('no xdg-open on PATH; open the URL above yourself');
   });
 
   it('removes http.json when the manager exits, ending the event streams still open', async () => {
