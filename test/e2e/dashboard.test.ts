@@ -81,7 +81,7 @@ describe('the live dashboard in Chromium', () => {
     await jenv.cleanup();
   });
 
-  it('opens with the token once, then shows live changes and stops a backend with its button', async () => {
+  it('opens with the token once, then shows live changes, and stops and restarts backends with its buttons', async () => {
     const first = await spawn('first');
     await page.goto(`${base}/?token=${token}`);
     // The token went into the cookie; the address bar is clean.
@@ -110,5 +110,14 @@ describe('the live dashboard in Chromium', () => {
     await page.locator('#log-title', { hasText: `log of ${first.kernelId}` }).waitFor({ timeout: WAIT_MS });
     await page.locator('#log', { hasText: `kernel ${first.kernelId} ready` }).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(artifacts, '03-stopped-and-log.png'), fullPage: true });
+
+    // Restart: the row of the old backend goes, one for its replacement (same requirement) comes.
+    await row(first.kernelId).getByRole('button', { name: 'restart' }).click();
+    await row(first.kernelId).waitFor({ state: 'detached', timeout: WAIT_MS });
+    const replacement = page.locator('tr[data-kernel-id]', { hasText: 'openai / first' });
+    await replacement.locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator('tr[data-kernel-id]').count()).toBe(1);
+    expect(reloaded).toBe(false);
+    await page.screenshot({ path: join(artifacts, '04-restarted.png'), fullPage: true });
   });
 });
