@@ -6,7 +6,7 @@
  * test holds that record against the OpenAPI document the server serves.
  */
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,48 @@ async function until(check: () => Promise<boolean>, what: string, ms = 30_000): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+interface StreamedEvent {
+  event: string;
+  data: { type: string; kernelId: string; runtime: string; provider: string; time: number; reason?: string };
+}
+
+/** Reads a server-sent event stream as it comes: `until` returns every event up to the first that matches. */
+function eventReader(res: Response) {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const next = async (): Promise<StreamedEvent> => {
+    for (;;) {
+      const end = buffered.indexOf('\n\n');
+      if (end >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        if (fields.event !== undefined) return { event: fields.event, data: JSON.parse(fields.data ?? 'null') as StreamedEvent['data'] };
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buffered += decoder.decode(value, { stream: true });
+    }
+  };
+  return {
+    async until(match: (e: StreamedEvent) => boolean): Promise<StreamedEvent[]> {
+      const got: StreamedEvent[] = [];
+      for (;;) {
+        const e = await next();
+        got.push(e);
+        if (match(e)) return got;
+      }
+    },
+  };
+}
+
+async function openStreams(): Promise<number> {
+  const text = await (await api('GET', '/metrics', { auth: null })).text();
+  return Number(/^llmspell_fleet_event_streams (\S+)$/m.exec(text)?.[1]);
 }
 
 describe('manager HTTP API', () => {
@@ -297,8 +339,91 @@ describe('manager HTTP API', () => {
     expect(text).toMatch(/^llmspell_fleet_manager_process_resident_memory_bytes [1-9]/m);
   });
 
+  it('streams fleet events (spawned, ready, attached, busy, idle, detached, restarting, restarted, stopped) over SSE while the client stays, with no listener left after', async () => {
+    expect((await api('GET', '/api/v1/events', { auth: null })).status).toBe(401);
+    const before = await openStreams();
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+    seen.set('GET /api/v1/events', new Set([...(seen.get('GET /api/v1/events') ?? []), res.status]));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await openStreams()).toBe(before + 1);
+    const stream = eventReader(res);
+
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'events' }) }));
+    const mine = (type: string) => (e: StreamedEvent) => e.data.kernelId === backend.kernelId && e.event === type;
+    const starting = (await stream.until(mine('ready'))).filter((e) => e.data.kernelId === backend.kernelId);
+    expect(starting.map((e) => e.event)).toEqual(['spawned', 'ready']);
+    expect(starting[0]?.data).toMatchObject({ type: 'spawned', kernelId: backend.kernelId, runtime: 'standin', provider: 'openai' });
+    expect(starting[1]?.data.time).toBeGreaterThanOrEqual(starting[0]?.data.time ?? Infinity);
+
+    // A router's part, through the manager socket as routers speak it: attach, busy, idle, and the lease ending.
+    const router = await ManagerClient.connect({ home, env, autostart: false });
+    await router.request({ op: 'attach', kernelId: backend.kernelId, routerId: 'router-events', pid: process.pid });
+    await router.request({ op: 'execution-state', kernelId: backend.kernelId, routerId: 'router-events', executionState: 'busy' });
+    await router.request({ op: 'execution-state', kernelId: backend.kernelId, routerId: 'router-events', executionState: 'idle' });
+    router.close();
+    const used = (await stream.until(mine('detached'))).filter((e) => e.data.kernelId === backend.kernelId);
+    expect(used.map((e) => e.event)).toEqual(['attached', 'busy', 'idle', 'detached']);
+    expect(used[0]?.data).toMatchObject({ routerId: 'router-events' });
+
+    const replaced = await api('POST', `/api/v1/backends/${backend.kernelId}/restart`);
+    expect(replaced.status).toBe(200);
+    const next = await json<Backend>(replaced);
+    const restart = await stream.until((e) => e.data.kernelId === next.kernelId && e.event === 'restarted');
+    expect(restart.map((e) => `${e.event} ${e.data.kernelId === backend.kernelId ? 'old' : 'new'}`)).toEqual(['restarting old', 'stopped old', 'spawned new', 'restarted new']);
+
+    expect((await api('POST', `/api/v1/backends/${next.kernelId}/stop`)).status).toBe(200);
+    const stopping = await stream.until((e) => e.data.kernelId === next.kernelId && e.event === 'stopped');
+    expect(stopping.at(-1)?.data).toMatchObject({ type: 'stopped', kernelId: next.kernelId, reason: 'stopped' });
+
+    abort.abort();
+    await until(async () => (await openStreams()) === before, 'the closed stream to stop listening');
+  });
+
+  it('follows a backend log over SSE: the tail, each new line, then end when the backend stops', async () => {
+    expect((await api('GET', '/api/v1/backends/no-such-backend/logs?follow=1')).status).toBe(404);
+    const backend = await json<Backend & { logFile: string }>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'follow' }) }));
+    const res = await api('GET', `/api/v1/backends/${backend.kernelId}/logs?follow=1&tail=5`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const stream = eventReader(res);
+    const tail = await stream.until((e) => e.event === 'line');
+    expect(tail.at(-1)?.data).toEqual(expect.any(String));
+    // Stands for the backend writing to its own log (the stand-in says nothing after it starts).
+    await appendFile(backend.logFile, 'first new line\nsecond new ');
+    await appendFile(backend.logFile, 'line\n');
+    const added = (await stream.until((e) => e.data === ('second new line' as unknown))).filter((e) => e.event === 'line').map((e) => e.data as unknown);
+    expect(added.slice(-2)).toEqual(['first new line', 'second new line']);
+    expect((await api('POST', `/api/v1/backends/${backend.kernelId}/stop`)).status).toBe(200);
+    const end = await stream.until((e) => e.event === 'end');
+    expect(end.at(-1)?.data).toEqual({ kernelId: backend.kernelId, reason: 'the backend is no longer running' });
+    await expect(stream.until(() => false)).rejects.toThrow('the event stream ended');
+  });
+
+  it('serves the dashboard: ?token= sets the cookie and redirects to the clean URL; a cookie POST needs X-Requested-With (CSRF)', async () => {
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    const first = await fetch(`${base}/?token=${token}`, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/');
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const page = await fetch(`${base}/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'self';/);
+    expect(await page.text()).toContain('<script src="/dashboard.js" defer></script>');
+    expect((await fetch(`${base}/dashboard.js`, { headers: { cookie } })).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'csrf' }) }));
+    const stop = `${base}/api/v1/backends/${backend.kernelId}/stop`;
+    const forged = await fetch(stop, { method: 'POST', headers: { cookie } });
+    expect(forged.status).toBe(403);
+    expect(await json<{ error: { code: string } }>(forged)).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect((await json<Backend>(await api('GET', `/api/v1/backends/${backend.kernelId}`))).state).toBe('ready');
+    expect((await fetch(stop, { method: 'POST', headers: { cookie, 'x-requested-with': 'llmspell-fleet' } })).status).toBe(200);
+  });
+
   it('answers every documented route with a documented status, and nothing undocumented', async () => {
-    for (const path of ['/', '/api', '/api/v1', '/api/v1/events', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
+    for (const path of ['/dashboard', '/api', '/api/v1', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
       const res = await api('GET', path);
       expect(res.status, path).toBe(404);
     }
@@ -313,16 +438,30 @@ describe('manager HTTP API', () => {
 
   it('`llmspell-fleet dashboard` prints the URL with the token, as `jupyter server list` does', async () => {
     const { stdout } = await run(process.execPath, [CLI, 'dashboard'], { env, timeout: 30_000 });
-    expect(stdout).toContain(`${base}/api/v1/backends?token=${token} :: ${home}\n`);
+    expect(stdout).toContain(`${base}/?token=${token} :: ${home}\n`);
     expect(stdout).toContain(`metrics: ${base}/metrics`);
     const { stdout: json } = await run(process.execPath, [CLI, 'dashboard', '--json'], { env, timeout: 30_000 });
-    expect(JSON.parse(json)).toEqual({ url: base, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+    expect(JSON.parse(json)).toEqual({ url: base, dashboard: `${base}/?token=${token}`, api: `${base}/api/v1`, metrics: `${base}/metrics`, token, pid: managerPid, home });
+
+    // --open: a stand-in for the desktop's opener records what it was given (no browser here).
+    const bin = join(jenv.dir, 'opener-bin');
+    const opened = join(jenv.dir, 'opened-url');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    await run(process.execPath, [CLI, 'dashboard', '--open'], { env: { ...env, PATH: bin }, timeout: 30_000 });
+    expect(await readFile(opened, 'utf8')).toBe(`${base}/?token=${token}`);
+    const none = await run(process.execPath, [CLI, 'dashboard', '--open'], { env: { ...env, PATH: join(jenv.dir, 'no-such-dir') }, timeout: 30_000 }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(none).toMatchObject({ code: expect.any(Number) as unknown });
+    expect((none as { stderr: string }).stderr).toContain('no xdg-open on PATH; open the URL above yourself');
   });
 
-  it('removes http.json when the manager exits', async () => {
+  it('removes http.json when the manager exits, ending the event streams still open', async () => {
+    const open = eventReader(await api('GET', '/api/v1/events'));
     const client = await ManagerClient.connect({ home, env, autostart: false });
     await client.request({ op: 'shutdown' });
     await client.closed;
+    await expect(open.until(() => false)).rejects.toThrow('the event stream ended');
     await until(async () => !(await isRunning(managerPid)), 'the manager to exit');
     await expect(stat(join(home, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();

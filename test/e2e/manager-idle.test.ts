@@ -146,6 +146,30 @@ describe('an idle fleet manager exits', () => {
     await nothingLeft();
   }, 90_000);
 
+  it('an open HTTP event stream holds it; once its client leaves it exits after the idle time', async () => {
+    await writeConfig({ idle: 1, linger: 600 });
+    const manager = await startManager();
+    let exited = false;
+    void manager.exited.then(() => (exited = true));
+    // The backend holds the manager until the stream is open.
+    const spawned = JSON.parse(await ok(['spawn', '--json'])) as { kernelId: string; pid: number };
+    const http = JSON.parse(await readFile(join(home, 'http.json'), 'utf8')) as { url: string; token: string };
+    const abort = new AbortController();
+    const stream = await fetch(`${http.url}/api/v1/events`, { headers: { authorization: `Bearer ${http.token}` }, signal: abort.signal });
+    expect(stream.status).toBe(200);
+    await ok(['stop', spawned.kernelId]);
+    // Nothing but the stream now, for well over the idle time (on a slow machine this only
+    // makes the check weaker, never wrong).
+    await Promise.race([manager.exited, new Promise((r) => setTimeout(r, 3000))]);
+    expect(exited).toBe(false);
+    expect(manager.log()).not.toMatch(IDLE_EXIT);
+
+    abort.abort();
+    expect(await manager.exited).toBe(0);
+    expect(manager.log()).toMatch(IDLE_EXIT);
+    await nothingLeft();
+  }, 90_000);
+
   it('many fleet commands while managers keep exiting: every one is answered', async () => {
     await writeConfig({ idle: 0.05, linger: 0 });
     // Commands in overlapping waves with gaps, so that some land while a manager decides to exit.

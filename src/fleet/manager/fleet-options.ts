@@ -34,4 +34,12 @@ export interface SpawnWhere {
   keys?: Record<string, string> | undefined;
 }
 
+/** How a backend process ended, for the fleet's observers (the HTTP event stream). */
+export interface FleetExit {
+  kernelId: string;
+  reason: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
 export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;

@@ -23,7 +23,7 @@ import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
-import type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
+import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
 
 export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
@@ -34,6 +34,8 @@ export class FleetManager {
   readonly #inflight = new InflightStarts<ManagedBackend>();
   readonly #restarts = new InflightStarts<BackendHandle>();
   readonly #listeners = new Set<FleetEventListener>();
+  /** Told when what `list` shows may have changed (the HTTP event streams), with the exit when one ended. */
+  readonly #observers = new Set<(exit?: FleetExit) => void>();
   readonly #log: Logger;
   readonly #attachments: Attachments;
   readonly #registry: RegistryWriter | undefined;
@@ -82,6 +84,17 @@ export class FleetManager {
   onEvent(listener: FleetEventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** `observer` hears each change of the fleet (and how a backend ended); returns its removal. */
+  observe(observer: (exit?: FleetExit) => void): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** How many observers listen now (an open event stream is one): /metrics shows it. */
+  get observerCount(): number {
+    return this.#observers.size;
   }
 
   /** Find or spawn, then attach `router`. */
@@ -138,6 +151,7 @@ export class FleetManager {
     const backend = this.#backends.get(kernelId);
     if (backend === undefined || backend.state === 'exited') return false;
     this.#conditions.report(kernelId, routerId, state === 'busy');
+    this.#changed();
     return true;
   }
 
@@ -293,6 +307,8 @@ export class FleetManager {
     this.#backends.set(backend.kernelId, backend);
     this.#persist();
     void backend.gone.then((gone) => {
+      // First, so an observer knows why before it sees the backend leave the list.
+      this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal });
       this.counters.exited(gone.reason);
       backend.release();
       if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
@@ -302,6 +318,7 @@ export class FleetManager {
       const diedOnItsOwn = !backend.replaced && !this.#closed && (gone.reason === 'exited' || gone.reason === 'signalled');
       if (diedOnItsOwn) this.#conditions.died(backend.record());
       else this.#conditions.forget(backend.kernelId);
+      this.#changed();
       if (!backend.replaced && !this.#closed) {
         const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal };
         this.#emit(event, [...backend.attached.values()]);
@@ -311,7 +328,10 @@ export class FleetManager {
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
     this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    await backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
+    const stopping = backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
+    // It is stopping (or, in a restart, restarting) from now: observers see that before it goes.
+    this.#changed();
+    await stopping;
     await backend.gone;
     return backend.record();
   }
@@ -333,5 +353,16 @@ export class FleetManager {
 
   #persist(): void {
     if (!this.#closed) this.#registry?.schedule();
+    this.#changed();
+  }
+
+  #changed(exit?: FleetExit): void {
+    for (const observer of this.#observers) {
+      try {
+        observer(exit);
+      } catch (error) {
+        this.#log.error({ err: String(error) }, 'fleet observer failed');
+      }
+    }
   }
 }

@@ -15,7 +15,7 @@ export interface ManagerHolds {
   connections: number;
   /** Requests being answered, even for a client that has gone meanwhile. */
   requests: number;
-  /** HTTP API requests being answered (event streams will count here too). */
+  /** HTTP API requests being answered, open event and log streams included. */
   http: number;
 }
 

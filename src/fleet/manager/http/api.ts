@@ -121,7 +121,7 @@ export function healthAnswer(reports: HealthReport[]): ApiAnswer {
   return { status: unhealthy.length === 0 ? 200 : 503, body: { status: unhealthy.length === 0 ? 'ok' : 'unhealthy', unhealthy, backends: reports } };
 }
 
-export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics'>, input: ApiInput, run: RunRequest): Promise<ApiAnswer> {
+export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics' | 'events'>, input: ApiInput, run: RunRequest): Promise<ApiAnswer> {
   const id = input.params.id;
   const get = () => run({ op: 'get', kernelId: id }) as Promise<ListedBackend>;
   switch (name) {

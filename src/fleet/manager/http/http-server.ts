@@ -9,10 +9,14 @@ import { isFleetError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/log.js';
 import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../http-address.js';
 import type { HttpConfig } from '../../types.js';
-import { runOperation, type OperationContext } from '../operations.js';
-import { BadRequest, answer, checkedRequest, errorAnswer, type ApiAnswer } from './api.js';
+import { DEFAULT_LOG_TAIL, runOperation, type OperationContext } from '../operations.js';
+import type { BackendLog } from '../protocol.js';
+import { BadRequest, answer, checkedRequest, errorAnswer, tailParam, type ApiAnswer } from './api.js';
 import { hostAllowed, newToken, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { removeHttpInfo, writeHttpInfo } from './http-file.js';
+import { CSRF_HEADER, CSRF_VALUE, DASHBOARD_HEADERS, csrfAllowed, dashboardAsset } from './dashboard.js';
+import { streamEvents } from './event-stream.js';
+import { followLog, followParam } from './log-follow.js';
 import { openApiDocument } from './openapi.js';
 import { matchRoute } from './routes.js';
 
@@ -38,6 +42,8 @@ export class ManagerHttp {
   readonly #port: number;
   readonly #loopback: boolean;
   #closing: Promise<void> | undefined;
+  /** Open event and log streams: they never end on their own, so close() ends them. */
+  readonly #streams = new Set<ServerResponse>();
 
   private constructor(
     private readonly server: Server,
@@ -80,6 +86,7 @@ export class ManagerHttp {
     this.#closing ??= (async () => {
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
+        for (const res of this.#streams) res.end();
         this.server.closeIdleConnections();
         setTimeout(() => this.server.closeAllConnections(), 1000).unref();
       });
@@ -120,6 +127,19 @@ export class ManagerHttp {
       return;
     }
     const cookie: Record<string, string> = shown?.via === 'query' ? { 'set-cookie': tokenCookie(this.token) } : {};
+    const asset = dashboardAsset(url.pathname);
+    if (asset !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+      // `/?token=…` once: the cookie, then the clean URL, so the token leaves the address bar and history.
+      if (shown?.via === 'query') {
+        res.writeHead(303, { ...DASHBOARD_HEADERS, ...cookie, location: url.pathname, 'content-length': 0 }).end();
+        return;
+      }
+      res.writeHead(200, { ...DASHBOARD_HEADERS, 'content-type': asset.contentType, 'content-length': Buffer.byteLength(asset.body) }).end(req.method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
+    if (!csrfAllowed(req.method ?? 'GET', shown?.via, req.headers[CSRF_HEADER])) {
+      return send(res, { status: 403, body: { error: { code: 'FORBIDDEN', message: `a POST authenticated by the cookie must carry the header X-Requested-With: ${CSRF_VALUE}` } } });
+    }
     if (match.kind === 'not-found') return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}; see /api/v1/openapi.json` } } }, cookie);
     if (match.kind === 'method-not-allowed') {
       return send(res, { status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', message: `use ${match.allow.join(' or ')} for ${url.pathname}` } } }, { ...cookie, allow: match.allow.join(', ') });
@@ -132,10 +152,26 @@ export class ManagerHttp {
       res.writeHead(200, { 'content-type': metrics.contentType, ...cookie }).end(text);
       return;
     }
+    if (r.name === 'events') return this.#stream(res, () => streamEvents(this.options.context.fleet, req, res, cookie));
     if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
+    if (r.name === 'backendLogs' && followParam(url.searchParams)) {
+      // The same checks and 404 as without follow; then the stream.
+      const tail = tailParam(url.searchParams);
+      const log = (await run({ op: 'logs', kernelId: params.id, tail })) as BackendLog;
+      return this.#stream(res, () => followLog({ fleet: this.options.context.fleet, kernelId: log.kernelId, logFile: log.logFile, tail: typeof tail === 'number' ? tail : DEFAULT_LOG_TAIL }, req, res, cookie));
+    }
     send(res, await answer(r.name, { params, query: url.searchParams, body }, run), cookie);
+  }
+
+  async #stream(res: ServerResponse, run: () => Promise<void>): Promise<void> {
+    this.#streams.add(res);
+    try {
+      await run();
+    } finally {
+      this.#streams.delete(res);
+    }
   }
 }
 

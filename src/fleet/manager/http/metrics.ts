@@ -109,6 +109,14 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
       }
     },
   });
+  new Gauge({
+    name: `${METRIC_PREFIX}event_streams`,
+    help: 'Open /api/v1/events streams (each is one listener on the fleet)',
+    registers: at,
+    collect() {
+      this.set(fleet.observerCount);
+    },
+  });
   new Counter({
     name: `${METRIC_PREFIX}spawns_total`,
     help: 'Backend starts (including those of restarts) by outcome: ok, failed',

@@ -32,6 +32,23 @@ const SCHEMAS = {
   BackendList: { type: 'object', required: ['backends'], properties: { backends: { type: 'array', items: { $ref: '#/components/schemas/Backend' } } } },
   Stopped: { type: 'object', required: ['stopped'], properties: { stopped: { type: 'array', items: { type: 'object' } } } },
   Log: { type: 'object', required: ['kernelId', 'logFile', 'text'], properties: { kernelId: { type: 'string' }, logFile: { type: 'string' }, text: { type: 'string' } } },
+  FleetEvent: {
+    type: 'object',
+    description: 'the data of one event (JSON on one line); its type is also the SSE `event:` field',
+    required: ['type', 'kernelId', 'runtime', 'provider', 'time'],
+    properties: {
+      type: { enum: ['spawned', 'ready', 'attached', 'detached', 'busy', 'idle', 'restarting', 'restarted', 'exited', 'stopped'] },
+      kernelId: { type: 'string' },
+      runtime: { type: 'string' },
+      provider: { type: 'string' },
+      group: { type: 'string' },
+      time: { type: 'integer', description: 'ms since the epoch' },
+      routerId: { type: 'string', description: 'attached, detached: the router (notebook session)' },
+      reason: { type: 'string', description: 'exited, stopped: exited, signalled, stopped, linger, …' },
+      exitCode: { type: ['integer', 'null'] },
+      signal: { type: ['string', 'null'] },
+    },
+  },
   Health: {
     type: 'object',
     required: ['status', 'unhealthy', 'backends'],
@@ -50,7 +67,12 @@ const OK_SCHEMA: Record<Route['name'], string | undefined> = {
   health: 'Health',
   openapi: undefined,
   metrics: undefined,
+  events: undefined,
 };
+
+const EVENTS_DESCRIPTION =
+  'A stream that stays open: each event is `event: <type>` and `data: <FleetEvent JSON>`, and a `: keepalive` comment comes every 15 s. ' +
+  'Only changes after the client connects are sent; read the list first. An open stream keeps the manager from its idle exit.';
 
 const DESCRIPTION: Record<number, string> = {
   200: 'OK',
@@ -65,7 +87,11 @@ const DESCRIPTION: Record<number, string> = {
 function response(route: Route, status: number): Record<string, unknown> {
   const description = DESCRIPTION[status] ?? 'See the error';
   if (route.name === 'metrics') return { description, content: { 'text/plain': { schema: { type: 'string' } } } };
+  if (route.name === 'events') return { description: EVENTS_DESCRIPTION, content: { 'text/event-stream': { schema: { $ref: '#/components/schemas/FleetEvent' } } } };
   if (route.name === 'openapi') return { description, content: { 'application/json': { schema: { type: 'object' } } } };
+  if (route.name === 'backendLogs' && status === 200) {
+    return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Log' } }, 'text/event-stream': { schema: { type: 'string', description: 'with ?follow=1' } } } };
+  }
   const schema = status >= 400 && route.name !== 'health' ? 'Error' : status === 503 ? 'Health' : OK_SCHEMA[route.name];
   return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
 }
@@ -79,7 +105,16 @@ function operation(route: Route): Record<string, unknown> {
   };
   const parameters: unknown[] = [];
   if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: NAME, description: 'kernel id (see list)' });
-  if (route.name === 'backendLogs') parameters.push({ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000, default: 50 } });
+  if (route.name === 'backendLogs') {
+    parameters.push({ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000, default: 50 } });
+    parameters.push({
+      name: 'follow',
+      in: 'query',
+      required: false,
+      schema: { enum: ['1', 'true'] },
+      description: 'stream instead (text/event-stream): the tail, then each new line as `event: line` with the line as a JSON string; `event: end` when the backend stops or its log is gone',
+    });
+  }
   if (parameters.length > 0) op.parameters = parameters;
   if (route.name === 'spawnBackend' || route.name === 'findOrSpawnBackend') {
     op.requestBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Requirement' } } } };
@@ -104,7 +139,13 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       schemas: SCHEMAS,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'the token from http.json; `?token=` once also works and sets an HttpOnly cookie' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'the token from http.json; `?token=` once also works and sets an HttpOnly SameSite=Strict cookie. ' +
+            'A POST authenticated by that cookie alone must also carry `X-Requested-With: llmspell-fleet`, or it gets 403 (CSRF).',
+        },
       },
     },
     security: [{ bearer: [] }],

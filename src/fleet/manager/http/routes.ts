@@ -12,6 +12,7 @@ export type RouteName =
   | 'restartBackend'
   | 'backendLogs'
   | 'health'
+  | 'events'
   | 'openapi'
   | 'metrics';
 
@@ -38,6 +39,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'restartBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/restart`, summary: 'Replace a backend with a new one of the same requirement; attached clients move over', statuses: [200, 400, 404, 409], auth: 'token' },
   { name: 'backendLogs', method: 'GET', path: `${API_PREFIX}/backends/{id}/logs`, summary: "The last lines of a backend's log (?tail=N, default 50)", statuses: [200, 400, 404], auth: 'token' },
   { name: 'health', method: 'GET', path: `${API_PREFIX}/health`, summary: 'Fleet health: 200, or 503 naming the backends that fail', statuses: [200, 503], auth: 'token' },
+  { name: 'events', method: 'GET', path: `${API_PREFIX}/events`, summary: 'Fleet events as server-sent events (spawned, ready, attached, detached, busy, idle, restarting, restarted, exited, stopped)', statuses: [200], auth: 'token' },
   { name: 'openapi', method: 'GET', path: `${API_PREFIX}/openapi.json`, summary: 'This document', statuses: [200], auth: 'token' },
   { name: 'metrics', method: 'GET', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', statuses: [200], auth: 'metrics' },
 ];

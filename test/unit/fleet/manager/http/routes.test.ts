@@ -13,6 +13,7 @@ describe('matchRoute', () => {
     ['POST', '/api/v1/backends/k/restart', 'restartBackend', { id: 'k' }],
     ['GET', '/api/v1/backends/k/logs', 'backendLogs', { id: 'k' }],
     ['GET', '/api/v1/health', 'health', {}],
+    ['GET', '/api/v1/events', 'events', {}],
     ['GET', '/api/v1/openapi.json', 'openapi', {}],
     ['GET', '/metrics', 'metrics', {}],
   ])('%s %s is %s', (method, path, name, params) => {

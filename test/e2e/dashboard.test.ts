@@ -1,0 +1,123 @@
+/**
+ * The live dashboard in a real Chromium against a real manager (autostarted by a client, as
+ * routers do) with stand-in backends: opened once with the token, it shows the fleet, picks up
+ * a backend spawned through the API without a reload (the event stream), and stops one with
+ * its button (a cookie POST with X-Requested-With). Screenshots go to test-artifacts/dashboard/.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManagerClient } from '../../src/fleet/manager/client.js';
+import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
+import { freshArtifactsDir } from '../helpers/artifacts.js';
+import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { CHROMIUM } from '../helpers/jupyterlab.js';
+import { WAIT_MS } from '../helpers/lab-page.js';
+import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
+
+const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
+
+interface Backend {
+  kernelId: string;
+  pid: number;
+}
+
+let jenv: JupyterEnv;
+let env: NodeJS.ProcessEnv;
+let home: string;
+let base: string;
+let token: string;
+let managerPid: number;
+let browser: Browser | undefined;
+let page: Page;
+let artifacts: string;
+
+async function spawn(group: string): Promise<Backend> {
+  const res = await fetch(`${base}/api/v1/backends`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'standin', provider: 'openai', group }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as Backend;
+}
+
+const row = (kernelId: string) => page.locator(`tr[data-kernel-id="${kernelId}"]`);
+
+describe('the live dashboard in Chromium', () => {
+  beforeAll(async () => {
+    artifacts = await freshArtifactsDir('dashboard');
+    jenv = await makeJupyterEnv();
+    home = join(jenv.dir, 'fleet');
+    const config = join(jenv.dir, 'fleet.toml');
+    const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
+    await writeFile(
+      config,
+      ['linger_seconds = 600', '[runtimes.standin]', `argv = ${JSON.stringify(argv)}`, 'connection = "kernel-writes"', '[providers.openai]', 'env = { LLMSPELL_PROVIDER = "openai" }'].join('\n'),
+    );
+    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+    const client = await ManagerClient.connect({ home, env, autostart: true });
+    managerPid = (await client.request<ManagerInfo>({ op: 'ping' })).pid;
+    client.close();
+    const info = (await import('../../src/fleet/manager/http/http-file.js')).readHttpInfo;
+    const http = await info(home);
+    if (http === undefined) throw new Error('the manager wrote no http.json');
+    base = http.url;
+    token = http.token;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env: jenv.env, timeout: WAIT_MS });
+    page = await browser.newPage();
+  }, WAIT_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    const client = await ManagerClient.connect({ home, env, autostart: false }).catch(() => undefined);
+    if (client !== undefined) {
+      await client.request({ op: 'shutdown' }).catch(() => undefined);
+      await client.closed;
+    }
+    await waitForNoProcesses(home);
+    expect(await isRunning(managerPid)).toBe(false);
+    await jenv.cleanup();
+  });
+
+  it('opens with the token once, then shows live changes, and stops and restarts backends with its buttons', async () => {
+    const first = await spawn('first');
+    await page.goto(`${base}/?token=${token}`);
+    // The token went into the cookie; the address bar is clean.
+    expect(page.url()).toBe(`${base}/`);
+    await row(first.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: WAIT_MS });
+    expect(await row(first.kernelId).locator('td').nth(1).innerText()).toBe('standin');
+    await page.screenshot({ path: join(artifacts, '01-opened.png'), fullPage: true });
+
+    // Spawned elsewhere: the row comes from the event stream, with no reload.
+    let reloaded = false;
+    page.on('framenavigated', () => (reloaded = true));
+    const second = await spawn('second');
+    await row(second.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    expect(await row(second.kernelId).locator('td').nth(2).innerText()).toBe('openai / second');
+    await page.screenshot({ path: join(artifacts, '02-second-appeared.png'), fullPage: true });
+
+    await row(second.kernelId).getByRole('button', { name: 'stop' }).click();
+    await row(second.kernelId).waitFor({ state: 'detached', timeout: WAIT_MS });
+    expect(await isRunning(second.pid)).toBe(false);
+    await page.locator('#status', { hasText: `done: /api/v1/backends/${second.kernelId}/stop` }).waitFor({ timeout: WAIT_MS });
+    expect(await row(first.kernelId).count()).toBe(1);
+    expect(reloaded).toBe(false);
+
+    await row(first.kernelId).getByRole('button', { name: 'logs' }).click();
+    await page.locator('#log-title', { hasText: `log of ${first.kernelId}` }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#log', { hasText: `kernel ${first.kernelId} ready` }).waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: join(artifacts, '03-stopped-and-log.png'), fullPage: true });
+
+    // Restart: the row of the old backend goes, one for its replacement (same requirement) comes.
+    await row(first.kernelId).getByRole('button', { name: 'restart' }).click();
+    await row(first.kernelId).waitFor({ state: 'detached', timeout: WAIT_MS });
+    const replacement = page.locator('tr[data-kernel-id]', { hasText: 'openai / first' });
+    await replacement.locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator('tr[data-kernel-id]').count()).toBe(1);
+    expect(reloaded).toBe(false);
+    await page.screenshot({ path: join(artifacts, '04-restarted.png'), fullPage: true });
+  });
+});
