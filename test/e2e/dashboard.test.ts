@@ -4,19 +4,18 @@
  * a backend spawned through the API without a reload (the event stream), and stops one with
  * its button (a cookie POST with X-Requested-With). Screenshots go to test-artifacts/dashboard/.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { freshArtifactsDir } from '../helpers/artifacts.js';
-import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
+import { standinFleet } from '../helpers/fleet-env.js';
 import { CHROMIUM } from '../helpers/jupyterlab.js';
 import { WAIT_MS } from '../helpers/lab-page.js';
 import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
 
-const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 
 interface Backend {
   kernelId: string;
@@ -49,14 +48,7 @@ describe('the live dashboard in Chromium', () => {
   beforeAll(async () => {
     artifacts = await freshArtifactsDir('dashboard');
     jenv = await makeJupyterEnv();
-    home = join(jenv.dir, 'fleet');
-    const config = join(jenv.dir, 'fleet.toml');
-    const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
-    await writeFile(
-      config,
-      ['linger_seconds = 600', '[runtimes.standin]', `argv = ${JSON.stringify(argv)}`, 'connection = "kernel-writes"', '[providers.openai]', 'env = { LLMSPELL_PROVIDER = "openai" }'].join('\n'),
-    );
-    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+    ({ home, env } = await standinFleet(jenv, { top: ['linger_seconds = 600'] }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
     managerPid = (await client.request<ManagerInfo>({ op: 'ping' })).pid;
     client.close();

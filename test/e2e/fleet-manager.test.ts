@@ -15,11 +15,11 @@ import { managerSocketPath } from '../../src/fleet/manager/files.js';
 import { requestKernelInfo } from '../../src/fleet/manager/probe.js';
 import type { BackendHandle, CleanupReport, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { standinFleet } from '../helpers/fleet-env.js';
 import { isRunning, processesReferencing } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 
 /** What user `nobody` (uid 65534) gets when it tries the manager's socket and a connection file. */
@@ -41,23 +41,8 @@ interface FleetSetup {
 
 /** A fleet home the manager has to create itself, and a config whose runtime is the stand-in. */
 async function setup(jenv: JupyterEnv): Promise<FleetSetup> {
-  const home = join(jenv.dir, 'fleet');
-  const config = join(jenv.dir, 'fleet.toml');
-  const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
-  await writeFile(
-    config,
-    [
-      'default_runtime = "standin"',
-      'default_provider = "openai"',
-      'linger_seconds = 0',
-      '[runtimes.standin]',
-      `argv = ${JSON.stringify(argv)}`,
-      'connection = "kernel-writes"',
-      '[providers.openai]',
-      'env = { LLMSPELL_PROVIDER = "openai" }',
-    ].join('\n'),
-  );
-  return { home, env: { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config } };
+  const { home, env } = await standinFleet(jenv, { top: ['linger_seconds = 0'] });
+  return { home, env };
 }
 
 async function connect(f: FleetSetup, autostart = true): Promise<ManagerClient> {

@@ -14,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { standinFleet } from '../helpers/fleet-env.js';
 import { isRunning } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 
 interface Backend {
@@ -112,27 +112,11 @@ async function openStreams(): Promise<number> {
 describe('manager HTTP API', () => {
   beforeAll(async () => {
     jenv = await makeJupyterEnv();
-    home = join(jenv.dir, 'fleet');
-    const config = join(jenv.dir, 'fleet.toml');
-    const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
-    await writeFile(
-      config,
-      [
-        'default_runtime = "standin"',
-        'default_provider = "openai"',
-        // Backends nobody is attached to stay while the test looks at them.
-        'linger_seconds = 600',
-        '[runtimes.standin]',
-        `argv = ${JSON.stringify(argv)}`,
-        'connection = "kernel-writes"',
-        '[runtimes.broken]',
-        `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`,
-        'connection = "kernel-writes"',
-        '[providers.openai]',
-        'env = { LLMSPELL_PROVIDER = "openai" }',
-      ].join('\n'),
-    );
-    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+    ({ home, env } = await standinFleet(jenv, {
+      // Backends nobody is attached to stay while the test looks at them.
+      top: ['linger_seconds = 600'],
+      tables: ['[runtimes.broken]', `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`, 'connection = "kernel-writes"'],
+    }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
     managerPid = (await client.request<ManagerInfo>({ op: 'ping' })).pid;
     client.close();

@@ -14,12 +14,11 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { managerLockPath, managerSocketPath } from '../../src/fleet/manager/files.js';
 import type { BackendHandle } from '../../src/fleet/manager/protocol.js';
-import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
-import { CLI } from '../helpers/fleet-env.js';
+import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
+import { CLI, standinFleetToml } from '../helpers/fleet-env.js';
 import { isRunning, processesReferencing } from '../helpers/processes.js';
 import { runToExit, type CommandRun } from '../helpers/run.js';
 
-const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 
 let jenv: JupyterEnv;
@@ -28,21 +27,7 @@ let configFile: string;
 let env: NodeJS.ProcessEnv;
 
 async function writeConfig(options: { idle: number; linger: number }): Promise<void> {
-  const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
-  await writeFile(
-    configFile,
-    [
-      'default_runtime = "standin"',
-      'default_provider = "openai"',
-      `linger_seconds = ${options.linger}`,
-      `manager_idle_seconds = ${options.idle}`,
-      '[runtimes.standin]',
-      `argv = ${JSON.stringify(argv)}`,
-      'connection = "kernel-writes"',
-      '[providers.openai]',
-      'env = { LLMSPELL_PROVIDER = "openai" }',
-    ].join('\n'),
-  );
+  await writeFile(configFile, standinFleetToml({ top: [`linger_seconds = ${options.linger}`, `manager_idle_seconds = ${options.idle}`] }));
 }
 
 interface Foreground {

@@ -14,11 +14,11 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { allocatePorts } from '../../src/fleet/ports.js';
 import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
+import { standinFleet } from '../helpers/fleet-env.js';
 
 const run = promisify(execFile);
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
-const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 const EXAMPLE = join(REPO_ROOT, 'examples', 'prometheus');
 const ALERTS = join(EXAMPLE, 'alerts.yml');
 
@@ -56,27 +56,8 @@ describe('Prometheus scrapes the fleet manager', () => {
   it('finds the spawned backend with its memory through Prometheus query API; promtool finds no naming problem', async () => {
     expect(existsSync(PROMETHEUS) && existsSync(PROMTOOL), `${PROMETHEUS} / ${PROMTOOL} missing: run scripts/setup.sh`).toBe(true);
     jenv = await makeJupyterEnv();
-    home = join(jenv.dir, 'fleet');
     const [managerPort, promPort] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
-    const config = join(jenv.dir, 'fleet.toml');
-    const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
-    await writeFile(
-      config,
-      [
-        'default_runtime = "standin"',
-        'default_provider = "openai"',
-        'linger_seconds = 600',
-        '[http]',
-        `listen = "127.0.0.1:${managerPort}"`,
-        'metrics_auth = true',
-        '[runtimes.standin]',
-        `argv = ${JSON.stringify(argv)}`,
-        'connection = "kernel-writes"',
-        '[providers.openai]',
-        'env = { LLMSPELL_PROVIDER = "openai" }',
-      ].join('\n'),
-    );
-    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+    ({ home, env } = await standinFleet(jenv, { top: ['linger_seconds = 600', '[http]', `listen = "127.0.0.1:${managerPort}"`, 'metrics_auth = true'] }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
     await client.request<ManagerInfo>({ op: 'ping' });
     client.close();

@@ -68,3 +68,40 @@ export async function writeClientConnectionFile(jenv: JupyterEnv, name = 'kernel
   await writeConnectionFile(file, info);
   return { file, info };
 }
+
+/** llmspell's launch-contract stand-in (a small kernel that speaks the protocol), as a runtime's argv[1]. */
+export const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
+
+export interface StandinFleetOptions {
+  /** Lines before the runtime tables: top-level keys, or whole tables such as `[http]`. */
+  top?: string[];
+  /** Tables after `[runtimes.standin]` (more runtimes). */
+  tables?: string[];
+}
+
+/** fleet.toml whose default runtime `standin` runs the stand-in, with provider openai. */
+export function standinFleetToml(options: StandinFleetOptions = {}): string {
+  const argv = [process.execPath, STANDIN, 'kernel', 'start', '--port', '0', '--id', '{kernel_id}', '--connection-file', '{connection_file}'];
+  return [
+    'default_runtime = "standin"',
+    'default_provider = "openai"',
+    ...(options.top ?? []),
+    '[runtimes.standin]',
+    `argv = ${JSON.stringify(argv)}`,
+    'connection = "kernel-writes"',
+    ...(options.tables ?? []),
+    '[providers.openai]',
+    'env = { LLMSPELL_PROVIDER = "openai" }',
+  ].join('\n');
+}
+
+/**
+ * A fleet home in the env's dir (not created: the manager makes it, with its modes), the
+ * stand-in config beside it, and the env that names both.
+ */
+export async function standinFleet(jenv: JupyterEnv, options: StandinFleetOptions = {}): Promise<{ home: string; config: string; env: NodeJS.ProcessEnv }> {
+  const home = join(jenv.dir, 'fleet');
+  const config = join(jenv.dir, 'fleet.toml');
+  await writeFile(config, standinFleetToml(options));
+  return { home, config, env: { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config } };
+}
