@@ -78,20 +78,21 @@ async function nothingLeft(): Promise<void> {
   await until(async () => (await processesReferencing(jenv.dir)).length === 0, 'every process of the fleet home to exit by itself');
 }
 
+// Each test gets a fresh Jupyter env and fleet home; its config is written by the test (writeConfig).
+beforeEach(async () => {
+  jenv = await makeJupyterEnv();
+  home = join(jenv.dir, 'fleet');
+  configFile = join(jenv.dir, 'fleet.toml');
+  env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: configFile };
+});
+
+afterEach(async () => {
+  await jenv.cleanup();
+});
+
 const IDLE_EXIT = /"msg":"no backend, client or request for manager_idle_seconds/;
 
 describe('an idle fleet manager exits', () => {
-  beforeEach(async () => {
-    jenv = await makeJupyterEnv();
-    home = join(jenv.dir, 'fleet');
-    configFile = join(jenv.dir, 'fleet.toml');
-    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: configFile };
-  });
-
-  afterEach(async () => {
-    await jenv.cleanup();
-  });
-
   it('with nothing to hold it for manager_idle_seconds: it exits cleanly and the next command starts one again', async () => {
     await writeConfig({ idle: 1, linger: 0 });
     const manager = await startManager();
@@ -176,17 +177,6 @@ describe('an idle fleet manager exits', () => {
 });
 
 describe('linger covers backends nobody attached to', () => {
-  beforeEach(async () => {
-    jenv = await makeJupyterEnv();
-    home = join(jenv.dir, 'fleet');
-    configFile = join(jenv.dir, 'fleet.toml');
-    env = { ...jenv.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: configFile };
-  });
-
-  afterEach(async () => {
-    await jenv.cleanup();
-  });
-
   it('linger 0 stops adopted backends with no client: one no router ever used, one whose router gave up during start-up', async () => {
     await writeConfig({ idle: 1, linger: 600 });
     const first = await startManager();
