@@ -24,6 +24,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   find: async () => (await import('./commands/find.js')).registerFind,
   list: async () => (await import('./commands/list.js')).registerList,
   stop: async () => (await import('./commands/stop.js')).registerStop,
+  interrupt: async () => (await import('./commands/interrupt.js')).registerInterrupt,
   'stop-all': async () => (await import('./commands/stop.js')).registerStopAll,
   cleanup: async () => (await import('./commands/cleanup.js')).registerCleanup,
   health: async () => (await import('./commands/health.js')).registerHealth,

@@ -25,6 +25,7 @@ export type FleetErrorCode =
   // fleet manager
   | 'MANAGER_UNAVAILABLE'
   | 'UNKNOWN_BACKEND'
+  | 'BACKEND_NOT_READY'
   | 'BAD_REQUEST'
   | 'MANAGER_ERROR'
   // the Jupyter client (src/wire/client.ts); see JupyterClientErrorCode

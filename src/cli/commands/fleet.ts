@@ -3,6 +3,7 @@ import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFind } from './find.js';
 import { registerHealth } from './health.js';
+import { registerInterrupt } from './interrupt.js';
 import { registerList } from './list.js';
 import { registerLogs } from './logs.js';
 import { registerSpawn } from './spawn.js';
@@ -15,6 +16,7 @@ export function registerFleetCommands(program: Command): void {
   registerList(program);
   registerStop(program);
   registerStopAll(program);
+  registerInterrupt(program);
   registerCleanup(program);
   registerHealth(program);
   registerLogs(program);

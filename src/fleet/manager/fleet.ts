@@ -19,6 +19,7 @@ import { FleetCounters } from './counters.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
+import { interruptBackend, type Interrupted } from './interrupt.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { isSameProcess } from './proc.js';
@@ -216,11 +217,22 @@ export class FleetManager {
 
   /** Stop by kernel id or by any of its ports. */
   async stop(target: string): Promise<{ stopped: BackendRecord[] }> {
+    const matches = this.#matching(target);
+    return { stopped: await Promise.all(matches.map((b) => this.#stop(b, 'stopped'))) };
+  }
+
+  /** Interrupt the running cell of a backend (by kernel id or port) in its own interrupt mode. */
+  async interrupt(target: string): Promise<Interrupted> {
+    const [backend] = this.#matching(target);
+    return interruptBackend(backend);
+  }
+
+  #matching(target: string): [ManagedBackend, ...ManagedBackend[]] {
     const matches = maintenance.matching(this.#backends.values(), target);
     if (matches.length === 0) {
       throw new FleetError('UNKNOWN_BACKEND', `no backend has the id or port "${target}"; see \`llmspell-fleet list\``, { target });
     }
-    return { stopped: await Promise.all(matches.map((b) => this.#stop(b, 'stopped'))) };
+    return matches as [ManagedBackend, ...ManagedBackend[]];
   }
 
   async stopAll(): Promise<{ stopped: BackendRecord[] }> {

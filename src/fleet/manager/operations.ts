@@ -45,6 +45,8 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return backendLog(listed(fleet, req.kernelId), req.tail ?? DEFAULT_LOG_TAIL);
     case 'stop':
       return fleet.stop(req.target);
+    case 'interrupt':
+      return fleet.interrupt(req.target);
     case 'stop-all':
     case 'shutdown':
       return fleet.stopAll();

@@ -77,6 +77,7 @@ export type ManagerRequest =
   /** The last `tail` lines (default 50) of a backend's log, running or dead-but-listed (added with the HTTP API). */
   | { id: number; op: 'logs'; kernelId: string; tail?: number }
   | { id: number; op: 'stop'; target: string }
+  | { id: number; op: 'interrupt'; target: string }
   | { id: number; op: 'stop-all' }
   /** Remove dead entries and stale files. */
   | { id: number; op: 'cleanup' }
@@ -115,7 +116,7 @@ export interface ManagerEvent {
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
  *   release → { released: true }; take-output → { output: DetachedOutput | null };
  *   execution-state → { noted: boolean }; list → ListedBackend[]; get → ListedBackend;
- *   logs → BackendLog; stop, stop-all → { stopped: BackendRecord[] };
+ *   logs → BackendLog; stop, stop-all → { stopped: BackendRecord[] }; interrupt → { interrupted, mode };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
  */

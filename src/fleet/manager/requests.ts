@@ -15,7 +15,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 /** `field`: the request field that is wrong (key path), when one is. */
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string; field?: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** Log lines one request may ask for: a log tail is a look, not a download. */
@@ -73,7 +73,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('take-output'), kernelId, routerId }),
   fields({ id, op: v.literal('execution-state'), kernelId, routerId, executionState: v.picklist(['busy', 'idle'], got(`must be ${WANT.executionState}`)) }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
-  fields({ id, op: v.literal('stop'), target: text(WANT.target) }),
+  fields({ id, op: v.picklist(['stop', 'interrupt']), target: text(WANT.target) }),
   fields({ id, op: v.literal('get'), kernelId }),
   fields({ id, op: v.literal('logs'), kernelId, tail }),
 ]);

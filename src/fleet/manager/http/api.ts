@@ -60,6 +60,7 @@ export function statusForCode(code: string): number {
     case 'BACKEND_EXITED':
     case 'READY_TIMEOUT':
     case 'CONFLICT':
+    case 'BACKEND_NOT_READY':
       return 409;
     case 'MANAGER_UNAVAILABLE':
       return 503;
@@ -150,6 +151,10 @@ export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics' | 'e
       const handle = (await run({ op: 'restart', kernelId: id, routerId: 'http-api' })) as { record: { kernelId: string } };
       return { status: 200, body: await listedOr(run, handle.record) };
     }
+    case 'interruptBackend':
+      // By id only, as stop: a path segment must not mean a port.
+      await get();
+      return { status: 200, body: await run({ op: 'interrupt', target: id }) };
     case 'backendLogs':
       return { status: 200, body: await run({ op: 'logs', kernelId: id, tail: tailParam(input.query) }) };
     case 'health':

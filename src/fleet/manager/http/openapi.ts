@@ -49,6 +49,11 @@ const SCHEMAS = {
       signal: { type: ['string', 'null'] },
     },
   },
+  Interrupted: {
+    type: 'object',
+    required: ['interrupted', 'mode'],
+    properties: { interrupted: { type: 'string', description: 'the backend id' }, mode: { enum: ['signal', 'message'] } },
+  },
   Health: {
     type: 'object',
     required: ['status', 'unhealthy', 'backends'],
@@ -63,6 +68,7 @@ const OK_SCHEMA: Record<Route['name'], string | undefined> = {
   findOrSpawnBackend: 'Backend',
   stopBackend: 'Stopped',
   restartBackend: 'Backend',
+  interruptBackend: 'Interrupted',
   backendLogs: 'Log',
   health: 'Health',
   openapi: undefined,

@@ -9,6 +9,7 @@ describe('statusForCode', () => {
     ['UNKNOWN_BACKEND', 404],
     ['SPAWN_FAILED', 409],
     ['READY_TIMEOUT', 409],
+    ['BACKEND_NOT_READY', 409],
     ['MANAGER_UNAVAILABLE', 503],
     ['MANAGER_ERROR', 500],
   ])('%s → %i', (code, status) => {

@@ -10,6 +10,7 @@ describe('matchRoute', () => {
     ['HEAD', '/api/v1/backends/lua-openai-1', 'getBackend', { id: 'lua-openai-1' }],
     ['GET', '/api/v1/backends/a%20b', 'getBackend', { id: 'a b' }],
     ['POST', '/api/v1/backends/k/stop', 'stopBackend', { id: 'k' }],
+    ['POST', '/api/v1/backends/k/interrupt', 'interruptBackend', { id: 'k' }],
     ['POST', '/api/v1/backends/k/restart', 'restartBackend', { id: 'k' }],
     ['GET', '/api/v1/backends/k/logs', 'backendLogs', { id: 'k' }],
     ['GET', '/api/v1/health', 'health', {}],
@@ -25,10 +26,11 @@ describe('matchRoute', () => {
     ['GET', '/', { kind: 'not-found' }],
     ['GET', '/api/v1/backends/', { kind: 'not-found' }],
     ['GET', '/api/v1/backends/a/b', { kind: 'not-found' }],
-    ['GET', '/api/v1/backends/k/interrupt', { kind: 'not-found' }],
+    ['GET', '/api/v1/backends/k/pause', { kind: 'not-found' }],
     ['GET', '/api/v1/backends/%E0%A4%A', { kind: 'not-found' }],
     ['DELETE', '/api/v1/backends', { kind: 'method-not-allowed', allow: ['GET', 'POST'] }],
     ['GET', '/api/v1/backends/k/stop', { kind: 'method-not-allowed', allow: ['POST'] }],
+    ['GET', '/api/v1/backends/k/interrupt', { kind: 'method-not-allowed', allow: ['POST'] }],
     ['POST', '/metrics', { kind: 'method-not-allowed', allow: ['GET'] }],
   ])('%s %s matches no route', (method, path, expected) => {
     expect(matchRoute(method, path)).toEqual(expected);
