@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../src/fleet/manager/client.js';
+import { JupyterClient } from '../../src/wire/client.js';
+import { parseConnectionInfo } from '../../src/wire/connection-file.js';
+import { waitForReady } from '../../src/wire/ready.js';
 import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from '../helpers/e2e.js';
 import { standinFleet } from '../helpers/fleet-env.js';
@@ -115,7 +118,14 @@ describe('manager HTTP API', () => {
     ({ home, env } = await standinFleet(jenv, {
       // Backends nobody is attached to stay while the test looks at them.
       top: ['linger_seconds = 600'],
-      tables: ['[runtimes.broken]', `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`, 'connection = "kernel-writes"'],
+      tables: [
+        // ipykernel twice: its kernelspec's own mode (signal), and interrupted by message.
+        '[runtimes.python]',
+        'kernelspec = "python3"',
+        '[runtimes.pymessage]',
+        'kernelspec = "python3"',
+        'interrupt_mode = "message"',
+        '[runtimes.broken]', `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`, 'connection = "kernel-writes"'],
     }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
     managerPid = (await client.request<ManagerInfo>({ op: 'ping' })).pid;
@@ -169,6 +179,7 @@ describe('manager HTTP API', () => {
       ['POST', '/api/v1/backends:find-or-spawn'],
       ['POST', '/api/v1/backends/k/stop'],
       ['POST', '/api/v1/backends/k/restart'],
+      ['POST', '/api/v1/backends/k/interrupt'],
       ['GET', '/api/v1/backends/k/logs'],
       ['GET', '/api/v1/openapi.json'],
     ] as const) {
@@ -258,6 +269,8 @@ describe('manager HTTP API', () => {
       ['POST', '/api/v1/backends/bad%20id/stop', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
       ['POST', '/api/v1/backends/no-such-backend/restart', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
       ['POST', '/api/v1/backends/bad%20id/restart', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
+      ['POST', '/api/v1/backends/no-such-backend/interrupt', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
+      ['POST', '/api/v1/backends/bad%20id/interrupt', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
       ['GET', '/api/v1/backends/no-such-backend/logs', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
       ['GET', '/api/v1/backends/bad%20id/logs', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /id must be/ }],
       ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'broken', provider: 'openai' }), 409, { code: 'BACKEND_EXITED', message: /exit|code 3/ }],
@@ -280,6 +293,37 @@ describe('manager HTTP API', () => {
     const restart = await api('POST', `/api/v1/backends/${backend.kernelId}/restart`);
     expect(restart.status).toBe(409);
     expect((await json<{ error: { code: string } }>(restart)).error.code).toBe('CONFLICT');
+    const interrupt = await api('POST', `/api/v1/backends/${backend.kernelId}/interrupt`);
+    expect(interrupt.status).toBe(409);
+    expect((await json<{ error: { code: string } }>(interrupt)).error.code).toBe('CONFLICT');
+  });
+
+  it('interrupts a looping cell through the API (SIGINT) and the CLI (interrupt_request): the client gets KeyboardInterrupt', async () => {
+    for (const [runtime, mode] of [['python', 'signal'], ['pymessage', 'message']] as const) {
+      const backend = await json<Backend & { connectionFile: string }>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ runtime, provider: 'openai' }) }));
+      const client = new JupyterClient({ connection: parseConnectionInfo(await readFile(backend.connectionFile, 'utf8')) });
+      try {
+        await waitForReady(client, { timeoutMs: 60_000 });
+        const looping = new Promise<void>((resolve) => client.onIopub((m) => void (m.msgType === 'stream' && resolve())));
+        const cell = client.start('execute_request', { code: "import time\nprint('looping', flush=True)\nwhile True: time.sleep(0.05)", silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+        await looping;
+        if (mode === 'signal') {
+          const res = await api('POST', `/api/v1/backends/${backend.kernelId}/interrupt`);
+          expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { interrupted: backend.kernelId, mode } });
+        } else {
+          const { stdout } = await run(process.execPath, [CLI, 'interrupt', backend.kernelId], { env, timeout: 30_000 });
+          expect(stdout).toBe(`interrupted ${backend.kernelId} (interrupt_request on control)\n`);
+        }
+        const reply = await cell.reply;
+        expect(reply.content()).toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
+      } finally {
+        client.close();
+        await api('POST', `/api/v1/backends/${backend.kernelId}/stop`);
+      }
+    }
+    const unknown = await run(process.execPath, [CLI, 'interrupt', 'no-such-backend'], { env, timeout: 30_000 }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect((unknown as { stderr: string }).stderr).toMatch(/no backend has the id or port "no-such-backend"/);
   });
 
   it('says 200 when every backend answers its heartbeat and 503 naming one that does not', async () => {
@@ -407,7 +451,7 @@ describe('manager HTTP API', () => {
   });
 
   it('answers every documented route with a documented status, and nothing undocumented', async () => {
-    for (const path of ['/dashboard', '/api', '/api/v1', '/api/v1/backends/x/interrupt', '/api/v1/backends/x/logs/more']) {
+    for (const path of ['/dashboard', '/api', '/api/v1', '/api/v1/backends/x/pause', '/api/v1/backends/x/logs/more']) {
       const res = await api('GET', path);
       expect(res.status, path).toBe(404);
     }

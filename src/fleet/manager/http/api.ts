@@ -151,10 +151,14 @@ export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics' | 'e
       const handle = (await run({ op: 'restart', kernelId: id, routerId: 'http-api' })) as { record: { kernelId: string } };
       return { status: 200, body: await listedOr(run, handle.record) };
     }
-    case 'interruptBackend':
+    case 'interruptBackend': {
       // By id only, as stop: a path segment must not mean a port.
-      await get();
+      const before = await get();
+      if (before.state !== 'ready' && before.state !== 'busy') {
+        return errorAnswer(new ConflictError(`backend ${before.kernelId} is ${before.state}; only a ready or busy backend can be interrupted`));
+      }
       return { status: 200, body: await run({ op: 'interrupt', target: id }) };
+    }
     case 'backendLogs':
       return { status: 200, body: await run({ op: 'logs', kernelId: id, tail: tailParam(input.query) }) };
     case 'health':
