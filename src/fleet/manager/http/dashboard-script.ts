@@ -75,6 +75,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       var id = encodeURIComponent(b.kernelId);
       var live = b.state === 'ready' || b.state === 'busy';
       actions.appendChild(button('stop', function () { post('/api/v1/backends/' + id + '/stop'); }, b.state === 'dead' || b.state === 'stopping'));
+      actions.appendChild(button('interrupt', function () { post('/api/v1/backends/' + id + '/interrupt'); }, !live));
       actions.appendChild(button('restart', function () { post('/api/v1/backends/' + id + '/restart'); }, !live));
       actions.appendChild(button('logs', function () { follow(b.kernelId); }, b.state === 'dead'));
       tr.appendChild(actions);
