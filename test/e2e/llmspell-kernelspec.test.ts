@@ -8,13 +8,13 @@
 import { runToExit } from '../helpers/run.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitForConnectionFile } from '../../src/fleet/wait-connection-file.js';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { type CheckResult, type JupyterEnv, type UnittestResult, describeRun, REPO_ROOT, runPython, withJupyterEnv } from '../helpers/e2e.js';
-import { DOUBLE, Events } from '../helpers/llmspell-double.js';
+import { DOUBLE, Events, llmspellDoubleBin } from '../helpers/llmspell-double.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -42,14 +42,9 @@ const EXPECTED_SKIPPED = ['test_clear_output', 'test_display_data', 'test_execut
  * llmspell's log beside them.
  */
 async function withDoubleAsLlmspell(jenv: JupyterEnv): Promise<NodeJS.ProcessEnv> {
-  const bin = join(jenv.dir, 'bin');
   const tmp = join(jenv.dir, 'tmp');
-  await mkdir(bin);
   await mkdir(tmp);
-  const script = join(bin, 'llmspell');
-  await writeFile(script, `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-  await chmod(script, 0o755);
-  return { ...jenv.env, PATH: `${bin}:${jenv.env.PATH ?? ''}`, TMPDIR: tmp };
+  return { ...jenv.env, PATH: `${await llmspellDoubleBin(jenv.dir)}:${jenv.env.PATH ?? ''}`, TMPDIR: tmp };
 }
 
 async function installLlmspellSpec(jenv: JupyterEnv, env: NodeJS.ProcessEnv): Promise<void> {

@@ -9,17 +9,17 @@
  * Each scenario is one run of test/e2e/py/llmspell_adapter_check.py, which records named checks;
  * every test has its own Jupyter environment and fleet manager and ends with nothing left running.
  */
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DOUBLE, llmspellDoubleBin } from '../helpers/llmspell-double.js';
 import { describe, expect, it } from 'vitest';
 import { LLMSPELL_ARGV } from '../../src/fleet/defaults.js';
 import { expectChecksPassed } from '../helpers/checks.js';
-import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
+import { describeRun, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { CLI, cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { runToExit } from '../helpers/run.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
-const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
 const SCRIPT_TIMEOUT_MS = 150_000;
 const TEST_TIMEOUT_MS = 200_000;
 
@@ -47,12 +47,8 @@ const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME
  */
 async function withLlmspellDouble(toml: string, fn: (jenv: JupyterEnv) => Promise<void>): Promise<void> {
   await withJupyterEnv(async (jenv) => {
-    const bin = join(jenv.dir, 'bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'llmspell'), `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-    await chmod(join(bin, 'llmspell'), 0o755);
     for (const name of UNSET) delete jenv.env[name];
-    jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+    jenv.env.PATH = `${await llmspellDoubleBin(jenv.dir)}:${jenv.env.PATH ?? ''}`;
     jenv.env.LLMSPELL_DOUBLE_ANNOUNCE = '1';
     await setupFleet(jenv, { toml });
     await fn(jenv);

@@ -6,17 +6,17 @@
  * messaging spec allows (jupyter_console's own handling does not warn), with the reason told once (and for each failing cell).
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { llmspellDoubleBin } from '../helpers/llmspell-double.js';
 import { describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
-import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type CheckResult } from '../helpers/e2e.js';
+import { describeRun, runPython, withJupyterEnv, type CheckResult } from '../helpers/e2e.js';
 import { CLI, FLEET_PYTHON, setupFleet, stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 
 const TEST_TIMEOUT_MS = 180_000;
 const GHOST = '/nonexistent/llmspell-fleet-test/ghost-kernel';
-const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
 /** Variables that would decide a requirement or the mode if the developer's shell had them set. */
 const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'OPENAI_API_KEY', 'LLMSPELL_PROVIDER_OPENAI_API_KEY'];
 
@@ -27,11 +27,7 @@ async function sessionCount(options: { lua: boolean }): Promise<void> {
   await withJupyterEnv(async (jenv) => {
     for (const name of UNSET) delete jenv.env[name];
     if (options.lua) {
-      const bin = join(jenv.dir, 'bin');
-      await mkdir(bin);
-      await writeFile(join(bin, 'llmspell'), `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-      await chmod(join(bin, 'llmspell'), 0o755);
-      jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+      jenv.env.PATH = `${await llmspellDoubleBin(jenv.dir)}:${jenv.env.PATH ?? ''}`;
     }
     await setupFleet(jenv, { defaultRuntime: 'python' });
     try {

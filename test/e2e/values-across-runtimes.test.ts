@@ -6,27 +6,23 @@
  * installed llmspell would be. The scenario is test/e2e/py/values_check.py; the test ends with
  * the manager stopped and nothing of the environment left running.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
+import { llmspellDoubleBin } from '../helpers/llmspell-double.js';
 import { describe, expect, it } from 'vitest';
 import { expectChecksPassed, type ChecksResult } from '../helpers/checks.js';
-import { describeRun, REPO_ROOT, runPython, withJupyterEnv } from '../helpers/e2e.js';
+import { describeRun, runPython, withJupyterEnv } from '../helpers/e2e.js';
 import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
-const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
 const TOML = 'default_runtime = "python"\ndefault_provider = "openai"\nlinger_seconds = 0\n';
 const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'OPENAI_API_KEY', 'LLMSPELL_PROVIDER_OPENAI_API_KEY'];
 
 describe('values across runtimes through the router, real jupyter_client', () => {
   it('a nested value goes python -> javascript -> lua -> python; what cannot cross is refused by name and nothing is copied; the router keeps its own requests from the client', async () => {
     await withJupyterEnv(async (jenv) => {
-      const bin = join(jenv.dir, 'bin');
-      await mkdir(bin);
-      await writeFile(join(bin, 'llmspell'), `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-      await chmod(join(bin, 'llmspell'), 0o755);
       for (const name of UNSET) delete jenv.env[name];
-      jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+      jenv.env.PATH = `${await llmspellDoubleBin(jenv.dir)}:${jenv.env.PATH ?? ''}`;
       await setupFleet(jenv, { toml: TOML });
       const run = await runPython<ChecksResult>('values_check.py', [], { env: { ...jenv.env, FLEET_NODE: process.execPath, FLEET_CLI: CLI }, timeoutMs: 200_000 });
       const why = describeRun('values_check', run);

@@ -4,17 +4,17 @@
  * on its notebooks dir and a headless Chromium. `close` shuts everything down and fails if any
  * process the setting started (server, Chromium, routers, manager, backends) is left.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { llmspellDoubleBin } from './llmspell-double.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { makeJupyterEnv, REPO_ROOT, type JupyterEnv } from './e2e.js';
+import { makeJupyterEnv, type JupyterEnv } from './e2e.js';
 import { CLI, cli, stopFleetManager } from './fleet-env.js';
 import { CHROMIUM, JUPYTER_LAB, startJupyterLab, tail, writeLabSettings, type JupyterLab } from './jupyterlab.js';
 import { WAIT_MS } from './lab-page.js';
 import { waitForNoProcesses } from './processes.js';
 
-const DOUBLE = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-double.mjs');
 
 export interface LabSession {
   jenv: JupyterEnv;
@@ -49,12 +49,7 @@ export function requireLabPieces(): void {
 
 /** `llmspell` on the env's PATH is the double, as a user's would be the real binary. */
 async function putDoubleOnPath(jenv: JupyterEnv): Promise<void> {
-  const bin = join(jenv.dir, 'bin');
-  await mkdir(bin);
-  const script = join(bin, 'llmspell');
-  await writeFile(script, `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
-  await chmod(script, 0o755);
-  jenv.env.PATH = `${bin}:${jenv.env.PATH ?? ''}`;
+  jenv.env.PATH = `${await llmspellDoubleBin(jenv.dir)}:${jenv.env.PATH ?? ''}`;
   // As a user with a key: without one, the first lua cell would also show the adapter's notice
   // that LLM calls need it (tested in router-llmspell-adapter.test.ts). The double calls nothing.
   jenv.env.OPENAI_API_KEY = 'sk-jupyterlab-test-not-a-key';

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { waitForConnectionFile } from '../../src/fleet/wait-connection-file.js';
@@ -12,6 +13,19 @@ import { endpoint, type ConnectionInfo } from '../../src/wire/connection-file.js
 import { REPO_ROOT } from './wire.js';
 
 export const DOUBLE = join(REPO_ROOT, 'test/fixtures/llmspell-double.mjs');
+
+/**
+ * `<dir>/bin/llmspell`, a script that runs the double, as a user's installed llmspell would be
+ * found: returns the bin dir, for the front of PATH.
+ */
+export async function llmspellDoubleBin(dir: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const script = join(bin, 'llmspell');
+  await writeFile(script, `#!/bin/sh\nexec "${process.execPath}" "${DOUBLE}" "$@"\n`);
+  await chmod(script, 0o755);
+  return bin;
+}
 const WAIT_MS = 20_000;
 
 /** Waiters re-checked on every event; the timeout only bounds a failing test. */
