@@ -3,6 +3,7 @@
  * as human tables or as JSON for scripts. Only whitelisted record fields ever reach output, so
  * a connection key or provider env value the manager might carry can never be printed.
  */
+import type { HeldOutputSummary } from '../shared/detached-output.js';
 import type { BackendRecord, HealthReport, ListedBackend } from '../fleet/manager/protocol.js';
 import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
@@ -28,7 +29,7 @@ export interface PublicRecord {
   idleSince?: number;
   rssBytes?: number;
   /** Output kept for the next client (counts only), while the backend has none or until one takes it. */
-  heldOutput?: { subscribed: boolean; messages: number; bytes: number; dropped: number; finished: boolean };
+  heldOutput?: HeldOutputSummary;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -53,7 +53,6 @@ export function formatPorts(ports: readonly number[]): string {
   return ports.join(',');
 }
 
-export { lastLines } from '../fleet/log-tail.js';
 
 /** `key  value` lines with aligned values, for one object (spawn's output). */
 export function formatFields(fields: readonly (readonly [string, string])[]): string {

@@ -1,14 +1,9 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
-import type * as Commander from 'commander';
 import { describeError, isFleetError } from '../shared/errors.js';
 import { startupMark } from '../shared/startup-trace.js';
-import { createProgram } from './program.js';
+import { CommanderError, createProgram } from './program.js';
 
 startupMark('cli');
-
-// Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
-const { CommanderError } = createRequire(import.meta.url)('commander') as typeof Commander;
 
 const program = await createProgram(process.argv);
 

@@ -10,7 +10,10 @@ import type { Command } from 'commander';
 import { VERSION } from '../shared/package.js';
 
 // Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
-const { Command: CommandClass } = createRequire(import.meta.url)('commander') as typeof Commander;
+const { Command: CommandClass, CommanderError } = createRequire(import.meta.url)('commander') as typeof Commander;
+
+/** commander's error class, from the one copy loaded here (main.ts tells exits from failures by it). */
+export { CommanderError };
 
 type Registrar = (program: Command) => void;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatFields, formatLatency, formatPorts, formatUptime, lastLines } from '../../../src/cli/format.js';
+import { formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from '../../../src/cli/format.js';
+import { lastLines } from '../../../src/fleet/log-tail.js';
 
 describe('formatUptime', () => {
   it.each([
