@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/log.js';
-import { WireMessage, type RejectReason } from '../wire/codec.js';
+import type { RejectReason, WireMessage } from '../wire/codec.js';
 import type { RequestChannel } from './backend-link.js';
 import { Ownership } from './ownership.js';
 import type { ResolvedRequest } from './resolver.js';
@@ -133,7 +133,7 @@ export class RequestDispatcher<S> {
         }
         const slot = host.slotFor(resolved.requirement);
         if (type === 'comm_open') this.ownership.commOpened(content.comm_id, slot);
-        const out = resolved.code !== undefined && resolved.code !== code ? withContent(msg, { ...content, code: resolved.code }) : msg;
+        const out = resolved.code !== undefined && resolved.code !== code ? msg.withContent({ ...content, code: resolved.code }) : msg;
         return { slot, msg: out };
       };
       const resolved = host.resolve(code, msg.metadata());
@@ -143,10 +143,4 @@ export class RequestDispatcher<S> {
     if (type === 'history_request' && host.history?.(channel, msg)) return undefined;
     return { slot: host.defaultSlot(), msg };
   }
-}
-
-/** The same request with new content (a stripped directive); header and ids unchanged, re-signed on send. */
-function withContent(msg: WireMessage, content: object): WireMessage {
-  const [h, p, m] = msg.parts.signed;
-  return new WireMessage({ ...msg.parts, signed: [h, p, m, Buffer.from(JSON.stringify(content))] });
 }

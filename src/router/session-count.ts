@@ -1,4 +1,4 @@
-import { WireMessage } from '../wire/codec.js';
+import type { WireMessage } from '../wire/codec.js';
 import { SessionHistory } from './session-history.js';
 
 /**
@@ -117,19 +117,23 @@ export class SessionCounter {
     if (!tracked) return msg;
     const type = msg.msgType;
     if (type === 'status') {
-      if (msg.content<{ execution_state?: unknown }>().execution_state === 'idle') this.observe(parent, 'idle');
+      if (objectContent(msg)?.execution_state === 'idle') this.observe(parent, 'idle');
       return msg;
     }
     if (!COUNTED.has(type)) return msg;
-    const content = msg.content<Record<string, unknown>>();
     if (type === 'execute_reply') this.observe(parent, 'reply');
-    if (!('execution_count' in content) || content.execution_count === tracked.count) return msg;
-    return withContent(msg, { ...content, execution_count: tracked.count });
+    const content = objectContent(msg);
+    // Content that is not a JSON object passes as the backend sent it, as every message did before counts.
+    if (content === undefined || !('execution_count' in content) || content.execution_count === tracked.count) return msg;
+    return msg.withContent({ ...content, execution_count: tracked.count });
   }
 }
 
-/** The same message with new content; header and routing ids unchanged, signed again on send. */
-export function withContent(msg: WireMessage, content: object): WireMessage {
-  const [h, p, m] = msg.parts.signed;
-  return new WireMessage({ ...msg.parts, signed: [h, p, m, Buffer.from(JSON.stringify(content))] });
+function objectContent(msg: WireMessage): Record<string, unknown> | undefined {
+  try {
+    const content = msg.content<unknown>();
+    return typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -45,6 +45,15 @@ export class WireMessage<T extends string = string> {
     m.#parent = this.#parent;
     return m;
   }
+
+  /** Same header, parent, metadata and routing ids with other content; signed again on send. */
+  withContent(content: object): WireMessage<T> {
+    const [h, p, m] = this.parts.signed;
+    const out = new WireMessage<T>({ ...this.parts, signed: [h, p, m, Buffer.from(JSON.stringify(content))] });
+    out.#header = this.#header;
+    out.#parent = this.#parent;
+    return out;
+  }
 }
 
 export interface DecodeOptions {

@@ -73,6 +73,20 @@ describe('SessionCounter.relay', () => {
     expect(counter.relay(raw)).toBe(raw);
   });
 
+  it.each([
+    ['execute_reply', 'not json'],
+    ['execute_input', 'null'],
+    ['execute_result', '[1]'],
+    ['status', 'not json'],
+    ['status', 'null'],
+  ])('passes a tracked %s whose content is %s through as the backend sent it, without throwing', (msgType, body) => {
+    const counter = new SessionCounter();
+    counter.assign('cell', {});
+    const msg = createMessage({ msgType, content: {}, session: 'b', parentHeader: { msg_id: 'cell' } });
+    const raw = new WireMessage({ ...msg.parts, signed: [msg.parts.signed[0], msg.parts.signed[1], msg.parts.signed[2], Buffer.from(body)] });
+    expect(counter.relay(raw)).toBe(raw);
+  });
+
   it("leaves messages about requests it does not know (another session's cells on a shared backend) as they are", () => {
     const counter = new SessionCounter();
     counter.assign('mine', {});
