@@ -16,6 +16,7 @@
  *   search before this session has run a cell (jupyter console asks for the tail at start),
  *   go to the default backend, whose reply keeps its own numbering.
  */
+import { globToRegExp, uniqueByInput } from '../shared/history-search.js';
 
 export interface HistoryEntry {
   readonly line: number;
@@ -102,23 +103,4 @@ function select(entries: readonly HistoryEntry[], request: HistoryRequestContent
 /** The last `n` entries; all of them when n is missing or not a positive number (IPython: n=None). */
 function last<T>(items: readonly T[], n: unknown): readonly T[] {
   return typeof n === 'number' && n >= 0 ? items.slice(Math.max(0, items.length - Math.floor(n))) : items;
-}
-
-/** Later duplicates win, so the most recent use of an input keeps its place (IPython's unique search does the same). */
-function uniqueByInput(entries: readonly HistoryEntry[]): HistoryEntry[] {
-  const seen = new Set<string>();
-  const kept: HistoryEntry[] = [];
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const e = entries[i]!;
-    if (seen.has(e.input)) continue;
-    seen.add(e.input);
-    kept.push(e);
-  }
-  return kept.reverse();
-}
-
-/** The spec's glob: * and ? as wildcards over the whole input (SQLite GLOB, which IPython uses). */
-export function globToRegExp(glob: string): RegExp {
-  const body = [...glob].map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`);
 }

@@ -3,6 +3,8 @@
  * returns, in IPython's shape: `[session, line, input]`, or `[session, line, [input, output]]`
  * with output. One session per adapter process, numbered 1.
  */
+import { globToRegExp, uniqueByInput } from '../../shared/history-search.js';
+
 export interface HistoryEntry {
   line: number;
   input: string;
@@ -58,21 +60,11 @@ export class History {
       case 'search': {
         const re = globToRegExp(request.pattern ?? '*');
         let found = all.filter((e) => re.test(e.input));
-        if (request.unique) {
-          // IPython keeps each input's latest line.
-          const seen = new Set<string>();
-          found = found.reverse().filter((e) => !seen.has(e.input) && seen.add(e.input)).reverse();
-        }
+        if (request.unique) found = uniqueByInput(found);
         return request.n !== undefined && request.n > 0 ? found.slice(-request.n) : found;
       }
       default:
         return [];
     }
   }
-}
-
-/** IPython's search pattern is a glob matched against the whole input. */
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
-  return new RegExp(`^${escaped}$`);
 }

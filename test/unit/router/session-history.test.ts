@@ -1,6 +1,7 @@
 /** answerHistory: history_reply content for the session's own cells, in the spec's tuple shapes. */
 import { describe, expect, it } from 'vitest';
-import { answerHistory, globToRegExp, type HistoryEntry, type HistoryRequestContent } from '../../../src/router/session-history.js';
+import { answerHistory, type HistoryEntry, type HistoryRequestContent } from '../../../src/router/session-history.js';
+import { globToRegExp } from '../../../src/shared/history-search.js';
 
 const entries: HistoryEntry[] = [
   { line: 1, input: 'x = 1' },
