@@ -130,8 +130,9 @@ export class BackendSlot {
       this.options.logger.error({ requirement: this.key, reason: this.failure }, 'backend unavailable');
       events.onFailed(this, this.failure);
       for (const { channel, msg } of this.#pending.splice(0)) events.onUnserved(this, channel, msg);
-      // A backend acquired but never ready is given back now: the router forgets this slot, and an
-      // attachment kept until the router exits would hold the backend past linger and the manager awake.
+      // A backend acquired but never ready is given back now: the router keeps this slot only to answer
+      // with its reason, and an attachment kept until the router exits would hold the backend past
+      // linger and the manager awake.
       this.#closing ??= this.#releaseFailed();
       this.#settle();
     }

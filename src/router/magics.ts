@@ -153,19 +153,22 @@ const NOTHING_REPLAYED =
 /** `lua/openai: busy, backend k1, pid 101`: what `status` says of one backend of the session. */
 function statusLine(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
-  const hb = slot.condition === 'ready' || slot.condition === 'busy' ? slot.link?.heartbeat : undefined;
-  const silent = hb && !hb.responsive ? `, heartbeat silent for ${((Date.now() - hb.lastReplyAt) / 1000).toFixed(1)} s` : '';
+  const silent = slot.condition === 'ready' || slot.condition === 'busy' ? silence(slot) : '';
   const backend = slot.lease && slot.condition !== 'dead' ? `, backend ${slot.lease.kernelId}, pid ${slot.lease.pid}` : '';
   const failure = slot.condition === 'dead' && slot.failure ? ` (${slot.failure})` : '';
   return `${r}: ${slot.condition}${backend}${silent}${failure}`;
 }
 
+/** `, heartbeat silent for 3.2 s` while the backend's heartbeat goes unanswered, else nothing. */
+function silence(slot: MagicsSlot): string {
+  const hb = slot.link?.heartbeat;
+  return hb && !hb.responsive ? `, heartbeat silent for ${((Date.now() - hb.lastReplyAt) / 1000).toFixed(1)} s` : '';
+}
+
 function describe(slot: MagicsSlot): string {
   const r = `${slot.requirement.runtime}/${slot.requirement.provider}`;
   if (slot.state === 'ready' && slot.lease) {
-    const hb = slot.link?.heartbeat;
-    const silent = hb && !hb.responsive ? `, heartbeat silent for ${((Date.now() - hb.lastReplyAt) / 1000).toFixed(1)} s` : '';
-    return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}${silent}`;
+    return `${r}: backend ${slot.lease.kernelId}, pid ${slot.lease.pid}${silence(slot)}`;
   }
   return `${r}: ${slot.state}${slot.failure ? ` (${slot.failure})` : ''}`;
 }

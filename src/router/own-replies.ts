@@ -112,9 +112,10 @@ export class RouterReplies {
         if (msg.msgType !== 'kernel_info_request') this.noticeOnce(reason);
         return this.reply(channel, msg, answer.msgType, answer.content);
       }
-      const count = this.executionCount(msg);
+      const flags = this.#flags(msg);
+      const count = this.counter.assign(msg.msgId, flags);
       // silent=true: the spec forbids output on iopub; a client's own probe (VS Code's variables) is told once.
-      if (this.#flags(msg).silent === true) {
+      if (flags.silent === true) {
         this.noticeOnce(reason);
       } else {
         // A cell is run on purpose: each one that fails says why, on stderr too.

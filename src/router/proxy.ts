@@ -167,9 +167,9 @@ export class ProxyRouter {
       },
       submit: (channel, original, slot, msg) => {
         this.stats.forwardedToBackend++;
-        // The session count is given in dispatch order, before any backend has seen the cell.
-        if (channel === 'shell' && original.msgType === 'execute_request') this.#replies.executionCount(original);
         if (original.msgType === 'execute_request') {
+          // The session count is given in dispatch order, before any backend has seen the cell.
+          if (channel === 'shell') this.#replies.executionCount(original);
           this.#order.started(original.msgId);
           // Only a first start: a slot switching to a restarted backend has settled before.
           if (slot.state === 'starting' && !slot.hasSettled) this.#progress.waiting(slot, original);
