@@ -3,8 +3,8 @@
  * language server, a subprocess), read from /proc. Parsing is pure; one scan of /proc per
  * scrape serves every backend, so the cost grows with the machine's processes, not per backend.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { parseRssBytes } from './proc.js';
+import { readdirSync } from 'node:fs';
+import { readProc, rssBytes } from './proc.js';
 
 /**
  * USER_HZ: the unit of utime/stime in /proc/<pid>/stat. Fixed at 100 in the kernel's user ABI
@@ -58,26 +58,15 @@ export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<n
   return out;
 }
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined; // the process exited between the listing and the read
-  }
-}
-
 /** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
 export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
   if (pgids.length === 0) return new Map();
   const stats: ProcStatLine[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const text = read(`/proc/${name}/stat`);
+    const text = readProc(Number(name), 'stat');
     const line = text === undefined ? undefined : parseStatLine(text);
     if (line !== undefined) stats.push(line);
   }
-  return groupUsage(stats, new Set(pgids), (pid) => {
-    const status = read(`/proc/${pid}/status`);
-    return status === undefined ? undefined : parseRssBytes(status);
-  });
+  return groupUsage(stats, new Set(pgids), rssBytes);
 }

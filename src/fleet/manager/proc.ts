@@ -34,7 +34,8 @@ export function parseRssBytes(text: string): number | undefined {
   return match ? Number(match[1]) * 1024 : undefined;
 }
 
-function readProc(pid: number, file: 'stat' | 'status'): string | undefined {
+/** A /proc file of `pid`; undefined when the process is gone (it may exit between a listing and the read). */
+export function readProc(pid: number, file: 'stat' | 'status'): string | undefined {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     return readFileSync(`/proc/${pid}/${file}`, 'utf8');

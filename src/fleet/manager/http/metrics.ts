@@ -58,11 +58,12 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   for (const gauge of ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total']) registry.removeSingleMetric(`${METRIC_PREFIX}manager_${gauge}`);
   const at = [registry];
   // One read of the fleet and /proc per scrape, shared by every per-backend metric.
-  let scrape: Promise<{ live: ListedBackend[]; usage: ReturnType<typeof readGroupUsage> }> | undefined;
+  let scrape: Promise<{ all: ListedBackend[]; live: ListedBackend[]; usage: ReturnType<typeof readGroupUsage> }> | undefined;
   const current = () =>
     (scrape ??= Promise.resolve().then(() => {
-      const live = fleet.list().filter((b) => b.state !== 'dead');
-      return { live, usage: readGroupUsage(live.map((b) => b.pid)) };
+      const all = fleet.list();
+      const live = all.filter((b) => b.state !== 'dead');
+      return { all, live, usage: readGroupUsage(live.map((b) => b.pid)) };
     }));
 
   new Gauge({
@@ -70,45 +71,33 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
     help: 'Backends by state (starting, ready, busy, restarting, stopping, dead), runtime and provider',
     labelNames: ['state', 'runtime', 'provider'],
     registers: at,
-    collect() {
+    async collect() {
       this.reset();
-      for (const { labels, count } of countByState(fleet.list())) this.set(labels, count);
+      for (const { labels, count } of countByState((await current()).all)) this.set(labels, count);
     },
   });
-  const perBackend = (name: string, help: string, value: (b: ListedBackend, usage: Awaited<ReturnType<typeof current>>['usage']) => number | undefined) =>
-    new Gauge({
-      name: `${METRIC_PREFIX}${name}`,
-      help,
-      labelNames: BACKEND_LABELS,
-      registers: at,
-      async collect() {
-        this.reset();
-        const { live, usage } = await current();
-        for (const b of live) {
-          const v = value(b, usage);
-          if (v !== undefined) this.set(labelsOf(b), v);
-        }
-      },
-    });
+  type Usage = Awaited<ReturnType<typeof current>>['usage'];
+  /** One value per live backend; a counter (CPU seconds) is set from the kernel's own total, as a gauge is. */
+  const perBackend = (name: string, help: string, value: (b: ListedBackend, usage: Usage) => number | undefined, kind: 'gauge' | 'counter' = 'gauge') => {
+    const each = async (put: (labels: BackendLabels, v: number) => void) => {
+      const { live, usage } = await current();
+      for (const b of live) {
+        const v = value(b, usage);
+        if (v !== undefined) put(labelsOf(b), v);
+      }
+    };
+    const common = { name: `${METRIC_PREFIX}${name}`, help, labelNames: BACKEND_LABELS, registers: at };
+    if (kind === 'counter') {
+      return new Counter({ ...common, async collect() { this.reset(); await each((labels, v) => this.inc(labels, v)); } });
+    }
+    return new Gauge({ ...common, async collect() { this.reset(); await each((labels, v) => this.set(labels, v)); } });
+  };
   perBackend('backend_resident_memory_bytes', "Resident memory of the backend's whole process group", (b, u) => u.get(b.pid)?.residentBytes);
   perBackend('backend_processes', "Processes in the backend's process group", (b, u) => u.get(b.pid)?.processes);
   perBackend('backend_attached_clients', 'Routers (notebook sessions) attached to the backend', (b) => b.attached.length);
   perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
   perBackend('backend_start_time_seconds', 'When the backend started, seconds since the epoch', (b) => b.startedAt / 1000);
-  new Counter({
-    name: `${METRIC_PREFIX}backend_cpu_seconds_total`,
-    help: "User and system CPU time of the backend's whole process group",
-    labelNames: BACKEND_LABELS,
-    registers: at,
-    async collect() {
-      this.reset();
-      const { live, usage } = await current();
-      for (const b of live) {
-        const u = usage.get(b.pid);
-        if (u !== undefined) this.inc(labelsOf(b), u.cpuSeconds);
-      }
-    },
-  });
+  perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's whole process group", (b, u) => u.get(b.pid)?.cpuSeconds, 'counter');
   new Gauge({
     name: `${METRIC_PREFIX}event_streams`,
     help: 'Open /api/v1/events streams (each is one listener on the fleet)',
