@@ -143,20 +143,16 @@ export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics' | 'e
       return { status: 200, body: { stopped } };
     }
     case 'restartBackend': {
-      const before = await get();
-      if (before.state !== 'ready' && before.state !== 'busy') {
-        return errorAnswer(new ConflictError(`backend ${before.kernelId} is ${before.state}; only a ready or busy backend can be restarted`));
-      }
+      const notRunning = runningOr409(await get(), 'restarted');
+      if (notRunning) return notRunning;
       // No router asks: every attached router hears backend-restarted.
       const handle = (await run({ op: 'restart', kernelId: id, routerId: 'http-api' })) as { record: { kernelId: string } };
       return { status: 200, body: await listedOr(run, handle.record) };
     }
     case 'interruptBackend': {
       // By id only, as stop: a path segment must not mean a port.
-      const before = await get();
-      if (before.state !== 'ready' && before.state !== 'busy') {
-        return errorAnswer(new ConflictError(`backend ${before.kernelId} is ${before.state}; only a ready or busy backend can be interrupted`));
-      }
+      const notRunning = runningOr409(await get(), 'interrupted');
+      if (notRunning) return notRunning;
       return { status: 200, body: await run({ op: 'interrupt', target: id }) };
     }
     case 'backendLogs':
@@ -164,6 +160,12 @@ export async function answer(name: Exclude<RouteName, 'openapi' | 'metrics' | 'e
     case 'health':
       return healthAnswer((await run({ op: 'health' })) as HealthReport[]);
   }
+}
+
+/** Pure: a 409 for a backend that is not ready or busy (starting, stopping, dead), else undefined. */
+function runningOr409(backend: { kernelId: string; state: string }, done: string): ApiAnswer | undefined {
+  if (backend.state === 'ready' || backend.state === 'busy') return undefined;
+  return errorAnswer(new ConflictError(`backend ${backend.kernelId} is ${backend.state}; only a ready or busy backend can be ${done}`));
 }
 
 /** The backend as `list` shows it; with linger_seconds = 0 an unused one may be gone already, then its record. */
