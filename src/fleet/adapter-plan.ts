@@ -3,6 +3,7 @@ import { describeError } from '../shared/errors.js';
 import { runCommand } from '../shared/process.js';
 import { findSystemExecutable } from '../shared/which.js';
 import type { ProviderConfig, RuntimeConfig } from './types.js';
+import { LLMSPELL_PROVIDER_SUFFIXES, PROVIDER_KEY_VARIABLES } from '../shared/provider-keys.js';
 
 /**
  * How the fleet runs llmspell behind the adapter (`llmspell-fleet llmspell-adapter`). Pure
@@ -35,21 +36,13 @@ export function llmspellProviderConfigFile(connectionFile: string): string {
   return join(dirname(connectionFile), `${basename(connectionFile, '.json')}-llmspell.toml`);
 }
 
-/** Provider keys llmspell reads (LLMSPELL_PROVIDER, which the fleet sets, is not one of them). */
-const KEY_VARIABLES: Readonly<Record<string, readonly string[]>> = {
-  openai: ['OPENAI_API_KEY'],
-  anthropic: ['ANTHROPIC_API_KEY'],
-  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
-  ollama: ['OLLAMA_HOST'],
-};
-
 /**
  * The variables llmspell reads for `provider`, taken from the requester's environment: the
  * manager may have been started long before the user exported a key. Values are secrets.
  */
 export function providerEnv(provider: string, env: Record<string, string | undefined>): Record<string, string> {
   const upper = provider.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-  const names = [...(KEY_VARIABLES[provider] ?? []), ...['API_KEY', 'BASE_URL', 'MODEL'].map((s) => `LLMSPELL_PROVIDER_${upper}_${s}`)];
+  const names = [...(PROVIDER_KEY_VARIABLES[provider] ?? []), ...LLMSPELL_PROVIDER_SUFFIXES.map((s) => `LLMSPELL_PROVIDER_${upper}_${s}`)];
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = env[name];
