@@ -53,6 +53,16 @@ const argvSchema = v.pipe(
   }),
 );
 
+/** Limit keys, shared by [runtimes.X] and [providers.Y] (types.ts BackendLimits). */
+export const limitEntries = {
+  memory_mb: v.optional(number(0, true)),
+  cpus: v.optional(number(0, true)),
+  pids: v.optional(number(1, false, true)),
+  cpu_seconds: v.optional(number(0, true)),
+  idle_cull_seconds: v.optional(number(0, true)),
+  memory_warn_percent: v.optional(v.pipe(number(0, true), v.maxValue(100, got('must be a percentage > 0 and <= 100')))),
+};
+
 const runtimeEntries = {
   kernelspec: v.optional(v.pipe(nonEmptyString, v.regex(NAME, got('must be a kernelspec name as `jupyter kernelspec list` shows it')))),
   argv: v.optional(argvSchema),
@@ -66,6 +76,7 @@ const runtimeEntries = {
   interrupt: v.optional(oneOf(['notice', 'restart'])),
   interrupt_grace_seconds: v.optional(number(0, true)),
   isolate: v.optional(oneOf(['auto', 'on', 'off'])),
+  ...limitEntries,
 };
 
 export const RuntimeSchema = v.pipe(
@@ -99,6 +110,7 @@ export const ProviderSchema = table(
     config: v.optional(nonEmptyString),
     env: v.optional(envTable),
     profile: v.optional(v.pipe(nonEmptyString, v.regex(PROFILE_NAME, got('must be an llmspell profile name: letters, digits, "-", "_"')))),
+    ...limitEntries,
   },
   'must be a table',
 );
@@ -151,6 +163,7 @@ export const FleetFileSchema = table(
     default_provider: v.optional(nonEmptyString),
     linger_seconds: v.optional(number(0, false)),
     manager_idle_seconds: v.optional(number(0, false)),
+    max_backends: v.optional(number(1, false, true)),
     router: v.optional(RouterSchema),
     replay: v.optional(ReplaySchema),
     http: v.optional(HttpSchema),

@@ -34,6 +34,7 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
   if (file.default_provider !== undefined) config.default_provider = file.default_provider;
   if (file.linger_seconds !== undefined) config.linger_seconds = file.linger_seconds;
   if (file.manager_idle_seconds !== undefined) config.manager_idle_seconds = file.manager_idle_seconds;
+  if (file.max_backends !== undefined) config.max_backends = file.max_backends;
   // Keys left out keep their defaults: the schema's output has only the keys the file sets.
   config.router = { ...config.router, ...file.router };
   config.replay = { ...config.replay, ...file.replay };

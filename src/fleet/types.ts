@@ -7,7 +7,27 @@ import type { InterruptMode, Requirement } from '../shared/requirement.js';
 /** How a backend gets its connection file. */
 export type ConnectionMode = 'router-writes' | 'kernel-writes';
 
-export interface RuntimeConfig {
+/**
+ * Per-backend resource limits (issue #10). Set on a runtime or a provider; where both set a
+ * key the provider's wins (see effectiveLimits in limits.ts). Every key is optional: unset
+ * means no limit.
+ */
+export interface BackendLimits {
+  /** Resident memory of the backend's whole process group, in MB. */
+  memory_mb?: number;
+  /** CPU cores it may use; fractions allowed (0.5 = half a core). */
+  cpus?: number;
+  /** Processes and threads it may hold at once. */
+  pids?: number;
+  /** CPU time it may use in total before it is stopped, in seconds. */
+  cpu_seconds?: number;
+  /** Stop a backend that has run nothing for this long, even with clients attached (they are told). */
+  idle_cull_seconds?: number;
+  /** Percent of memory_mb at which the running cell is warned once (default 90). */
+  memory_warn_percent?: number;
+}
+
+export interface RuntimeConfig extends BackendLimits {
   /** Name of an installed Jupyter kernelspec (found on the Jupyter data path). */
   kernelspec?: string;
   /** argv template; placeholders {connection_file} {kernel_id} {runtime} {provider} {config} {resource_dir}. */
@@ -31,7 +51,7 @@ export interface RuntimeConfig {
   isolate?: 'auto' | 'on' | 'off';
 }
 
-export interface ProviderConfig {
+export interface ProviderConfig extends BackendLimits {
   /** Path to the provider's llmspell config file ("~" expanded); fills {config}. */
   config?: string;
   env?: Record<string, string>;
@@ -75,6 +95,8 @@ export interface FleetConfig {
   linger_seconds: number;
   /** The manager exits after this long with no backend, client or request; 0 = never. */
   manager_idle_seconds: number;
+  /** Backends the whole fleet may run at once, starting ones included; unset = no limit. */
+  max_backends?: number;
   router: RouterLimits;
   replay: ReplayLimits;
   http: HttpConfig;

@@ -212,6 +212,17 @@ profile = "openai-prod_2"
     ['bad isolate', '[runtimes.x]\nkernelspec = "k"\nisolate = true', 'runtimes.x.isolate', 3, /must be one of "auto", "on", "off" \(got true\)/],
     ['profile with a path', '[providers.p]\nprofile = "../prod"', 'providers.p.profile', 2, /llmspell profile name: letters, digits, "-", "_" \(got "\.\.\/prod"\)/],
     ['empty profile', '[providers.p]\nprofile = ""', 'providers.p.profile', 2, /non-empty string/],
+    // resource limits (issue #10): each names its key
+    ['zero memory_mb', '[runtimes.x]\nkernelspec = "k"\nmemory_mb = 0', 'runtimes.x.memory_mb', 3, /must be a number > 0 \(got 0\)/],
+    ['memory_mb as a string', '[providers.p]\nmemory_mb = "512M"', 'providers.p.memory_mb', 2, /number > 0 \(got "512M"\)/],
+    ['negative cpus', '[runtimes.x]\nkernelspec = "k"\ncpus = -0.5', 'runtimes.x.cpus', 3, /must be a number > 0 \(got -0.5\)/],
+    ['zero pids', '[providers.p]\npids = 0', 'providers.p.pids', 2, /must be a number >= 1 \(got 0\)/],
+    ['fractional pids', '[runtimes.x]\nkernelspec = "k"\npids = 2.5', 'runtimes.x.pids', 3, /whole number/],
+    ['zero cpu_seconds', '[runtimes.x]\nkernelspec = "k"\ncpu_seconds = 0', 'runtimes.x.cpu_seconds', 3, /> 0/],
+    ['zero idle_cull_seconds', '[providers.p]\nidle_cull_seconds = 0', 'providers.p.idle_cull_seconds', 2, /> 0/],
+    ['memory_warn_percent over 100', '[runtimes.x]\nkernelspec = "k"\nmemory_warn_percent = 120', 'runtimes.x.memory_warn_percent', 3, /percentage > 0 and <= 100 \(got 120\)/],
+    ['zero max_backends', 'max_backends = 0', 'max_backends', 1, /must be a number >= 1 \(got 0\)/],
+    ['fractional max_backends', 'max_backends = 1.5', 'max_backends', 1, /whole number/],
   ])('%s -> BAD_CONFIG at line %i of %s', (_name, text, key, line, message) => {
     const err = configError(text);
     expect(err.code).toBe('BAD_CONFIG');
