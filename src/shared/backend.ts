@@ -10,8 +10,16 @@ import type { InterruptMode, Requirement } from './requirement.js';
 export interface BackendExit {
   readonly exitCode: number | null;
   readonly signal: string | null;
-  /** 'stopped', 'exited', 'signalled', 'startup-failed', … */
+  /**
+   * 'stopped', 'exited', 'signalled', 'startup-failed', … and, for ends a limit or the fleet
+   * caused (issue #10): 'memory-limit', 'pids-limit', 'cpu-time-limit', 'culled'.
+   */
   readonly reason: string;
+  /**
+   * Words for the user when the fleet knows more than the signal says, e.g. "killed: memory
+   * limit 512 MB reached" (the SIGKILL came from the cgroup's OOM killer). describeExit prefers it.
+   */
+  readonly cause?: string;
   /** The last lines the backend wrote, when known: they usually say why it died. */
   readonly stderrTail?: string;
 }

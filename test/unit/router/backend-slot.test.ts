@@ -241,6 +241,8 @@ describe('describeExit', () => {
     [{ exitCode: null, signal: null, reason: 'lost' }, 'lost'],
     [{ exitCode: 2, signal: null }, 'exited with code 2'],
     [{ exitCode: null, signal: 'SIGTERM' }, 'was killed by SIGTERM'],
+    // a limit's own words win over the signal it used
+    [{ exitCode: null, signal: 'SIGKILL', reason: 'memory-limit', cause: 'killed: memory limit 512 MB reached' }, 'was killed: memory limit 512 MB reached'],
   ])('%j -> %s', (exit, text) => {
     expect(describeExit(exit)).toBe(text);
   });
