@@ -130,13 +130,15 @@ describe('the fleet as a compose stack (podman, podman-compose)', () => {
     expect(status).toBe('healthy');
     const log = await must('podman', ['inspect', FLEET, '--format', '{{json .State.Health.Log}}']);
     expect(log).toContain('manager answers');
-  });
+  }, 240_000);
 
   it('answers its HTTP API through 127.0.0.1 and runs a python backend inside the container', async () => {
     // The manager writes the token only into its home, on the volume: ask the container for it.
     token = (await must('podman', ['exec', FLEET, 'cat', '/var/lib/llmspell-fleet/http.token'])).trim();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     expect((await fetch(`http://127.0.0.1:${fleetPort}/api/v1/health`)).status).toBe(401);
+    // Off loopback (0.0.0.0 inside the container) /metrics wants the token too: Prometheus shows it from http.token.
+    expect((await fetch(`http://127.0.0.1:${fleetPort}/metrics`)).status).toBe(401);
     expect((await api('/api/v1/health')).status).toBe(200);
     const spawned = await api('/api/v1/backends', { method: 'POST', body: JSON.stringify({ runtime: 'python', provider: 'openai', group: 'service-e2e' }) });
     expect(spawned.status).toBe(201);
@@ -161,5 +163,5 @@ describe('the fleet as a compose stack (podman, podman-compose)', () => {
     });
     expect(memory[0]?.metric).toMatchObject({ runtime: 'python', provider: 'openai', group: 'service-e2e' });
     expect(Number(memory[0]?.value[1])).toBeGreaterThan(10 * 1024 * 1024);
-  });
+  }, 400_000);
 });
