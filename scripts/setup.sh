@@ -38,6 +38,9 @@ echo "setup: Python venv with the Jupyter pieces (.venv)"
 [ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
+# The fleet as a service: systemd-analyze, podman + podman-compose, the local images (issue #10).
+scripts/setup-service.sh
+
 echo "setup: build"
 npm run --silent build
 echo "setup: done"
