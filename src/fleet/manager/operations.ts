@@ -31,6 +31,10 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
     case 'execution-state':
       return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
+    case 'relay-counts': {
+      const { kernelId, relayed, dropped, executions, durations } = req;
+      return { noted: fleet.relayCounts(kernelId, { relayed, dropped, executions, durations }) };
+    }
     case 'restart':
       return fleet.restart(req.kernelId, req.routerId, req.keys);
     case 'spawn':
