@@ -37,17 +37,22 @@ export function histogramValues(name: string, labels: Record<string, string>, bu
 class TotalsHistogram extends Histogram<string> {
   constructor(
     private readonly metricName: string,
-    help: string,
+    private readonly helpText: string,
     registry: Registry,
     private readonly totals: () => RelayTotal[],
   ) {
-    super({ name: metricName, help, labelNames: BACKEND_LABELS, buckets: [...EXECUTION_BUCKETS_SECONDS], registers: [registry] });
+    super({ name: metricName, help: helpText, labelNames: BACKEND_LABELS, buckets: [...EXECUTION_BUCKETS_SECONDS], registers: [registry] });
   }
 
   override async get(): Promise<Awaited<ReturnType<Histogram<string>['get']>>> {
-    const base = await super.get();
     const values = this.totals().flatMap((t) => histogramValues(this.metricName, relayLabels(t), t.buckets, t.sumSeconds));
-    return { ...base, values };
+    const metric = { name: this.metricName, help: this.helpText, type: 'histogram', aggregator: 'sum', values };
+    return metric as unknown as Awaited<ReturnType<Histogram<string>['get']>>;
+  }
+
+  /** What the registry renders text from when a metric has it (prom-client's Histogram does): the same. */
+  getForPromString(): ReturnType<Histogram<string>['get']> {
+    return this.get();
   }
 }
 
