@@ -76,7 +76,7 @@ const tail = v.optional(v.pipe(v.number(got(`must be ${WANT.tail}`)), v.safeInte
 const count = v.pipe(v.number(got(`must be ${WANT.count}`)), v.safeInteger(got(`must be ${WANT.count}`)), v.minValue(0, got(`must be ${WANT.count}`)));
 const relayed = v.optional(
   v.pipe(
-    v.array(v.object({ channel: v.picklist(RELAY_CHANNELS), direction: v.picklist(RELAY_DIRECTIONS), messages: count, bytes: count }), got(`must be ${WANT.relayed}`)),
+    v.array(v.object({ channel: v.picklist(RELAY_CHANNELS, got(`must be ${RELAY_CHANNELS.join(', ')} (hb is never relayed)`)), direction: v.picklist(RELAY_DIRECTIONS, got(`must be ${RELAY_DIRECTIONS.join(' or ')}`)), messages: count, bytes: count }), got(`must be ${WANT.relayed}`)),
     v.maxLength(RELAY_CHANNELS.length * RELAY_DIRECTIONS.length, got(`must be ${WANT.relayed}`)),
   ),
 );
