@@ -88,6 +88,7 @@ const DESCRIPTION: Record<number, string> = {
   404: 'No such backend',
   409: 'The fleet cannot do it now (backend not ready, or it failed to start)',
   503: 'Some backends are unhealthy (named in `unhealthy`)',
+  504: 'The backend did not answer in time (it may be hung)',
 };
 
 function response(route: Route, status: number): Record<string, unknown> {
