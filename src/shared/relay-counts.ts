@@ -29,6 +29,11 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
  */
 export const EXECUTION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] as const;
 
+/** A drop reason as a label value: the codes the router uses (BAD_SIGNATURE, QUEUE_FULL, ...). */
+export const DROP_REASON = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** Distinct reasons one report may carry; more, or one that is not a code, count as OTHER. */
+export const DROP_REASONS_MAX = 32;
+
 /** One relayed (channel, direction) with its counts since the last report. */
 export interface RelayedDelta {
   channel: RelayChannel;
@@ -85,7 +90,10 @@ export class RelayCounts {
   }
 
   dropped(reason: string): void {
-    this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
+    // Label values: a reason that is not a code (or one too many) must not cost the whole report its validity.
+    const known = this.#dropped[reason] !== undefined || (DROP_REASON.test(reason) && Object.keys(this.#dropped).length < DROP_REASONS_MAX - 1);
+    const key = known ? reason : 'OTHER';
+    this.#dropped[key] = (this.#dropped[key] ?? 0) + 1;
     this.#dirty = true;
   }
 

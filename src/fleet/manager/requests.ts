@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import { RUNNING_CELLS_MAX, RUNNING_CODE_MAX } from '../../shared/detached-output.js';
 import { SAFE_NAME as NAME } from '../../shared/names.js';
 import { PROVIDER_KEY_NAME } from '../../shared/provider-keys.js';
-import { EXECUTION_BUCKETS_SECONDS, RELAY_CHANNELS, RELAY_DIRECTIONS } from '../../shared/relay-counts.js';
+import { DROP_REASON, DROP_REASONS_MAX, EXECUTION_BUCKETS_SECONDS, RELAY_CHANNELS, RELAY_DIRECTIONS } from '../../shared/relay-counts.js';
 import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
@@ -21,9 +21,6 @@ type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** Log lines one request may ask for: a log tail is a look, not a download. */
 export const LOG_TAIL_MAX = 10_000;
-
-/** Drop reasons one report may carry: they become label values, so a buggy router must not mint many. */
-const DROP_REASONS_MAX = 32;
 
 /** What each field must hold: said when it is wrong and when it is missing. */
 const WANT = {
@@ -40,7 +37,7 @@ const WANT = {
   executionState: '"busy" or "idle"',
   tail: `a whole number of lines from 0 to ${LOG_TAIL_MAX}`,
   relayed: `at most ${RELAY_CHANNELS.length * RELAY_DIRECTIONS.length} entries {channel, direction, messages, bytes}`,
-  dropped: `at most ${DROP_REASONS_MAX} reasons (A-Z and _) with counts`,
+  dropped: `at most ${DROP_REASONS_MAX} reasons (codes of A-Z, 0-9 and _) with counts`,
   executions: '{ok?, error?, aborted?} with counts',
   durations: `{buckets: ${EXECUTION_BUCKETS_SECONDS.length + 1} counts, sumSeconds}`,
   count: 'a whole number from 0',
@@ -82,7 +79,7 @@ const relayed = v.optional(
 );
 const dropped = v.optional(
   v.pipe(
-    v.record(v.pipe(v.string(), v.regex(/^[A-Z_]{1,64}$/, got(`must be ${WANT.dropped}`))), count, got(`must be ${WANT.dropped}`)),
+    v.record(v.pipe(v.string(), v.regex(DROP_REASON, got(`must be ${WANT.dropped}`))), count, got(`must be ${WANT.dropped}`)),
     v.check((reasons) => Object.keys(reasons).length <= DROP_REASONS_MAX, got(`must be ${WANT.dropped}`)),
   ),
 );

@@ -71,6 +71,19 @@ describe('RelayCounts: deltas', () => {
     expect(counts.take()).toEqual({ relayed: [{ channel: 'shell', direction: 'to_client', messages: 1, bytes: 3 }] });
   });
 
+  it('a drop reason that is not a code, or one reason too many for a report, counts as OTHER', () => {
+    const counts = new RelayCounts();
+    counts.dropped('x{y}="1"');
+    for (let i = 0; i < 40; i++) counts.dropped(`REASON_${i}`);
+    counts.dropped('REASON_0');
+    const dropped = counts.take()!.dropped!;
+    // One slot stays for OTHER: 30 reasons and OTHER here (OTHER came first).
+    expect(Object.keys(dropped)).toHaveLength(31);
+    expect(dropped.REASON_0).toBe(2);
+    expect(dropped.REASON_29).toBe(1);
+    expect(dropped.OTHER).toBe(1 + 10);
+  });
+
   it('a restored delta comes back in the next one, added to what came since', () => {
     const counts = new RelayCounts();
     counts.relayed(TO_BACKEND.control, 10);
