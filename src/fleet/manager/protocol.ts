@@ -144,6 +144,8 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   rssBytes?: number;
   /** Output kept for the next client, while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
+  /** CPU % of its process group (100 = one core) since the last list, or over its life at the first (cpu-percent.ts). */
+  cpuPercent?: number;
   /** Messages its routers relayed (every channel, both directions) since this manager started; the dashboard's rate. */
   messagesRelayed?: number;
 }
