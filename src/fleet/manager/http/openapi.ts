@@ -26,6 +26,7 @@ const SCHEMAS = {
       ports: { type: 'array', items: { type: 'integer' }, description: 'shell, iopub, stdin, control, hb' },
       attached: { type: 'array', items: { type: 'object', properties: { routerId: { type: 'string' }, pid: { type: 'integer' } } } },
       rssBytes: { type: 'integer' },
+      cpuPercent: { type: 'number', description: "CPU % of its process group (100 = one core) since the manager's last list, or over its life at the first" },
       messagesRelayed: { type: 'integer', description: 'messages its routers relayed (every channel, both directions) since the manager started' },
       logFile: { type: 'string' },
     },
