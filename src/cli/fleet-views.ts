@@ -9,7 +9,7 @@ import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
 
 /** A record as the manager answers it: `list` adds rssBytes and says what the backend is doing in `state`. */
-export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; heldOutput?: ListedBackend['heldOutput'] };
+export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; cpuPercent?: number; heldOutput?: ListedBackend['heldOutput'] };
 
 /** What --json prints for one backend: record fields plus derived ones, never secrets. */
 export interface PublicRecord {
@@ -28,6 +28,8 @@ export interface PublicRecord {
   attached: { routerId: string; pid: number }[];
   idleSince?: number;
   rssBytes?: number;
+  /** CPU % of its process group (100 = one core), as the manager measured it between lists. */
+  cpuPercent?: number;
   /** Output kept for the next client (counts only), while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
 }
@@ -88,6 +90,7 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   if (typeof r.idleSince === 'number') out.idleSince = r.idleSince;
   const bytes = typeof r.rssBytes === 'number' ? r.rssBytes : rss;
   if (bytes !== undefined) out.rssBytes = bytes;
+  if (typeof r.cpuPercent === 'number' && Number.isFinite(r.cpuPercent)) out.cpuPercent = r.cpuPercent;
   const held = r.heldOutput;
   if (isObject(held)) {
     out.heldOutput = { subscribed: held.subscribed === true, messages: Number(held.messages), bytes: Number(held.bytes), dropped: Number(held.dropped), finished: held.finished === true };
@@ -95,7 +98,7 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   return out;
 }
 
-const LIST_HEADERS = ['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE'] as const;
+const LIST_HEADERS = ['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'CPU', 'MEMORY', 'STATE'] as const;
 
 /** Table cells for `list`; a GROUP column appears only when some backend has a group. */
 export function listTable(records: readonly PublicRecord[]): { headers: string[]; rows: string[][] } {
@@ -111,6 +114,7 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
       formatPorts(r.ports),
       String(r.clients),
       formatUptime(r.uptimeMs),
+      formatCpu(r.cpuPercent),
       formatBytes(r.rssBytes),
       r.state,
     ];
@@ -118,6 +122,12 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
     return row;
   });
   return { headers, rows };
+}
+
+/** Pure: CPU % as top shows it (100% = one core), one decimal below 10. */
+export function formatCpu(percent: number | undefined): string {
+  if (percent === undefined) return UNKNOWN;
+  return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)}%`;
 }
 
 export function isHealthy(h: HealthReport): boolean {

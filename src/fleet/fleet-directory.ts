@@ -20,6 +20,7 @@ import { isSameProcess, killGroup } from './manager/proc.js';
 import type { BackendHandle, BackendRecord, ListedBackend, ManagerEvent } from './manager/protocol.js';
 import { fleetEntry, raceAbort, type FleetLease } from './fleet-lease.js';
 import { StateReports } from './state-reports.js';
+import { RelayReports } from './relay-reports.js';
 
 export type { FleetLease } from './fleet-lease.js';
 
@@ -72,6 +73,16 @@ export class FleetDirectory {
     },
   });
 
+  /** What routers relay per held backend, for the manager's totals (relay-reports.ts says how). */
+  readonly #relay = new RelayReports({
+    send: (kernelId, delta) => {
+      const client = this.#current;
+      if (client === undefined || client.isClosed) return false;
+      client.request({ op: 'relay-counts', kernelId, routerId: this.routerId, ...delta }).catch(() => undefined);
+      return true;
+    },
+  });
+
   constructor(private readonly options: FleetDirectoryOptions) {
     this.routerId = options.routerId ?? randomUUID();
     this.#cwd = options.cwd ?? process.cwd();
@@ -112,6 +123,8 @@ export class FleetDirectory {
   async close(): Promise<void> {
     this.#closed = true;
     this.#reports.close();
+    this.#relay.flush();
+    this.#relay.close();
     for (const held of this.#held.values()) clearInterval(held.poller);
     this.#held.clear();
     this.#current?.close();
@@ -139,6 +152,7 @@ export class FleetDirectory {
       onReplaced: (listener) => void replaced.add(listener),
       takeDetachedOutput: () => this.#takeOutput(record.kernelId),
       reportExecutionState: (state) => this.#reports.note(record.kernelId, state),
+      relayCounts: this.#relay.countsFor(record.kernelId),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -172,6 +186,8 @@ export class FleetDirectory {
     clearInterval(held.poller);
     this.#held.delete(kernelId);
     this.#reports.forget(kernelId);
+    // Before the release, on the same connection: the manager has the router's last counts when it detaches it.
+    this.#relay.finish(kernelId);
     // No manager now: the next one has our attachment from the registry, and lets it lapse.
     const client = this.#current;
     if (client === undefined || client.isClosed) return;
@@ -187,6 +203,7 @@ export class FleetDirectory {
     clearInterval(held.poller);
     this.#held.delete(kernelId);
     this.#reports.forget(kernelId);
+    this.#relay.finish(kernelId);
     held.settle(exit);
   }
 

@@ -9,6 +9,8 @@ import { BackendLink, type RequestChannel } from './backend-link.js';
 import { runningCells } from './replay.js';
 import { backendCondition, type BackendCondition } from '../shared/backend-state.js';
 import { BusyTracker } from './busy.js';
+import { RelayCounts, TO_BACKEND, TO_CLIENT } from '../shared/relay-counts.js';
+import { payloadBytes, replyStatus } from './relay-meter.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import type { BackendDirectory, BackendLease } from './types.js';
 
@@ -64,8 +66,13 @@ export class BackendSlot {
   link: BackendLink | undefined;
   failure: string | undefined;
   #pending: { channel: RequestChannel; msg: WireMessage }[] = [];
-  /** Requests the backend has and has not answered yet, by msg_id: answered by the router if it dies. */
-  readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage }>();
+  /**
+   * Requests the backend has and has not answered yet, by msg_id: answered by the router if it dies.
+   * `sentAt` (performance.now(), execute_request only) times the execution.
+   */
+  readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage; sentAt: number | undefined }>();
+  /** What is relayed for the current lease (the fleet reports it); a throwaway when the directory takes no counts. */
+  #relay = new RelayCounts();
   readonly #abort = new AbortController();
   #closing: Promise<void> | undefined;
   /** Clients were told the heartbeat went silent: they are told when it comes back. */
@@ -166,8 +173,9 @@ export class BackendSlot {
     }
     if (channel !== 'stdin' && msg.msgType.endsWith('_request')) {
       if (this.#inFlight.size >= 10_000) this.#inFlight.delete(this.#inFlight.keys().next().value as string);
-      this.#inFlight.set(msg.msgId, { channel, msg });
+      this.#inFlight.set(msg.msgId, { channel, msg, sentAt: msg.msgType === 'execute_request' ? performance.now() : undefined });
     }
+    this.#relay.relayed(TO_BACKEND[channel], payloadBytes(msg));
     this.link!.forward(channel, msg);
   }
 
@@ -182,6 +190,11 @@ export class BackendSlot {
     const all = [...this.#inFlight.values()];
     this.#inFlight.clear();
     return all;
+  }
+
+  /** A message dropped on the client side, counted against this backend (the one it was for). */
+  countDrop(reason: string): void {
+    this.#relay.dropped(reason);
   }
 
   /** Interrupt in the backend's own mode. */
@@ -251,6 +264,7 @@ export class BackendSlot {
   #attach(lease: BackendLease): void {
     const { events } = this.options;
     this.lease = lease;
+    this.#relay = lease.relayCounts ?? new RelayCounts();
     this.#silenceReported = false;
     this.#busy = new BusyTracker();
     void lease.exited.then((exit) => {
@@ -266,17 +280,22 @@ export class BackendSlot {
       logger: this.options.logger.child({ backend: lease.kernelId }),
       maxMessageBytes: this.options.maxMessageBytes,
       onClientBound: (channel, msg) => {
+        this.#relay.relayed(TO_CLIENT[channel], payloadBytes(msg));
         this.#settleInFlight(channel, msg);
         events.onClientBound(this, channel, msg);
         // A cell that ended while the heartbeat was silent: now the silence means something.
         if (msg.msgType === 'execute_reply') this.#checkHeartbeat(lease);
       },
       onIopub: (msg) => {
+        this.#relay.relayed(TO_CLIENT.iopub, payloadBytes(msg));
         if (msg.msgType === 'status') this.#noteStatus(lease, msg);
         return events.onIopub(this, msg);
       },
       iopubRoom: this.options.iopubRoom,
-      onRejected: (channel, reason) => events.onRejected(channel, reason),
+      onRejected: (channel, reason) => {
+        this.#relay.dropped(reason);
+        events.onRejected(channel, reason);
+      },
       onOversized: (channel, msg, bytes) => {
         // The router answers in its place (RouterReplies.backendTooLarge), so it is no longer in flight.
         this.#settleInFlight(channel, msg);
@@ -306,7 +325,10 @@ export class BackendSlot {
   #settleInFlight(channel: RequestChannel | 'iopub', msg: WireMessage): void {
     if (channel === 'iopub' || channel === 'stdin' || !msg.msgType.endsWith('_reply')) return;
     const parent = msg.parentHeader.msg_id;
-    if (parent !== undefined) this.#inFlight.delete(parent);
+    if (parent === undefined) return;
+    const sentAt = this.#inFlight.get(parent)?.sentAt;
+    this.#inFlight.delete(parent);
+    if (sentAt !== undefined && msg.msgType === 'execute_reply') this.#relay.executed(replyStatus(msg), (performance.now() - sentAt) / 1000);
   }
 
   /**

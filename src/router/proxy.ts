@@ -175,7 +175,7 @@ export class ProxyRouter {
           if (slot.state === 'starting' && !slot.hasSettled) this.#progress.waiting(slot, original);
         }
         if (slot.submit(channel, msg)) return;
-        this.#count(`frontend.${channel}`, 'PENDING_FULL');
+        this.#count(`frontend.${channel}`, 'PENDING_FULL', slot);
         this.#replies.failed(channel, original, 'too many requests while the backend is starting; try again when it is ready');
       },
       fail: (channel, msg, reason) => this.#replies.failed(channel, msg, reason),
@@ -281,8 +281,13 @@ export class ProxyRouter {
     return resolver.resolve({ code, metadata, sticky });
   }
 
-  #count(channel: string, reason: RejectReason | string): void {
+  /**
+   * A dropped message. The backend's own (`backend.*`) its slot counts for the fleet; one from a
+   * client counts against the backend it was for (`slot`), or the session's default one.
+   */
+  #count(channel: string, reason: RejectReason | string, slot = channel.startsWith('backend.') ? undefined : this.defaultSlot): void {
     countDrop(this.stats, this.#log, channel, reason);
+    slot?.countDrop(reason);
   }
 
   async #stop(exitCode: number, reason: string, restart: boolean): Promise<void> {

@@ -4,6 +4,7 @@
  * satisfies them, so neither imports the other.
  */
 import type { DetachedOutput, RunningCell } from './detached-output.js';
+import type { RelayCounts } from './relay-counts.js';
 import type { InterruptMode, Requirement } from './requirement.js';
 
 /** How a backend process ended. `reason` is machine-readable; describeExit (exit.ts) words it. */
@@ -60,6 +61,11 @@ export interface BackendLease<Connection> {
    * say so: the manager is not in the data path. Called on each change; the fleet coalesces.
    */
   reportExecutionState?(state: 'busy' | 'idle'): void;
+  /**
+   * Fleet: where the router counts what it relays for this backend; the fleet reports it to the
+   * manager (coalesced deltas), whose totals outlive the router. Without it nothing is reported.
+   */
+  readonly relayCounts?: RelayCounts;
 }
 
 /** One backend of the fleet, as `%llmspell list` shows it. */

@@ -220,11 +220,13 @@ describe('llmspell-fleet CLI against a real fleet manager', () => {
 
     const human = await ok(['list']);
     const [header, ...rows] = human.stdout.trimEnd().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'GROUP', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE']);
+    expect(header?.split(/\s+/)).toEqual(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'GROUP', 'PORTS', 'CLIENTS', 'UPTIME', 'CPU', 'MEMORY', 'STATE']);
     expect(rows).toHaveLength(3);
     for (const id of Object.values(ids)) expect(human.stdout).toContain(id);
     // MEMORY is read from /proc when the manager does not report it
     expect(rows.every((row) => /\d+(\.\d)? (B|KiB|MiB|GiB)/.test(row))).toBe(true);
+    // CPU from the manager's scan of the process groups
+    expect(rows.every((row) => /\s\d+(\.\d)?%\s/.test(row)), rows.join('\n')).toBe(true);
   });
 
   it('health checks process and heartbeat of each backend', async () => {

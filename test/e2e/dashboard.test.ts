@@ -2,7 +2,8 @@
  * The live dashboard in a real Chromium against a real manager (autostarted by a client, as
  * routers do) with stand-in backends: opened once with the token, it shows the fleet, picks up
  * a backend spawned through the API without a reload (the event stream), and stops one with
- * its button (a cookie POST with X-Requested-With). Screenshots go to test-artifacts/dashboard/.
+ * its button (a cookie POST with X-Requested-With), and shows each backend's message rate from
+ * the relay counts its routers report. Screenshots go to test-artifacts/dashboard/.
  */
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -111,5 +112,30 @@ describe('the live dashboard in Chromium', () => {
     expect(await page.locator('tr[data-kernel-id]').count()).toBe(1);
     expect(reloaded).toBe(false);
     await page.screenshot({ path: join(artifacts, '04-restarted.png'), fullPage: true });
+  });
+
+  it('shows the message rate of a backend from the relay counts its routers report, without a reload', async () => {
+    const backend = await spawn('rate');
+    await page.goto(`${base}/`);
+    await row(backend.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    expect(await row(backend.kernelId).locator('.rate').innerText()).toBe('');
+    // Reports as a router sends them over its manager connection (relay-counts op), until the page shows a rate.
+    const reporter = await ManagerClient.connect({ home, env, autostart: false });
+    let reporting = true;
+    const reports = (async () => {
+      while (reporting) {
+        await reporter.request({ op: 'relay-counts', kernelId: backend.kernelId, routerId: 'dashboard-test', relayed: [{ channel: 'iopub', direction: 'to_client', messages: 100, bytes: 10_000 }] });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await row(backend.kernelId).locator('.rate', { hasText: /[1-9]/ }).waitFor({ timeout: WAIT_MS });
+      expect(Number(await row(backend.kernelId).locator('.rate').innerText())).toBeGreaterThan(0);
+      await page.screenshot({ path: join(artifacts, '05-message-rate.png'), fullPage: true });
+    } finally {
+      reporting = false;
+      await reports;
+      reporter.close();
+    }
   });
 });

@@ -329,6 +329,21 @@ describe('manager HTTP API', () => {
     expect((unknown as { stderr: string }).stderr).toMatch(/no backend has the id or port "no-such-backend"/);
   });
 
+  it('answers 504, not 500, when a backend does not answer interrupt_request in time (a hung kernel)', async () => {
+    const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ runtime: 'pymessage', provider: 'openai', group: 'hung' }) }));
+    // Stopped, it is still listed as ready but reads nothing: what a hung kernel looks like from outside.
+    process.kill(-backend.pid, 'SIGSTOP');
+    try {
+      const res = await api('POST', `/api/v1/backends/${backend.kernelId}/interrupt`);
+      const body = await json<{ error: { code: string; message: string } }>(res);
+      expect({ status: res.status, code: body.error.code }).toEqual({ status: 504, code: 'REQUEST_TIMEOUT' });
+      expect(body.error.message).toMatch(new RegExp(`^backend ${backend.kernelId} did not answer interrupt_request within 10 s: it may be hung`));
+    } finally {
+      process.kill(-backend.pid, 'SIGCONT');
+      await api('POST', `/api/v1/backends/${backend.kernelId}/stop`);
+    }
+  }, 60_000);
+
   it('says 200 when every backend answers its heartbeat and 503 naming one that does not', async () => {
     const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'health' }) }));
     const ok = await api('GET', '/api/v1/health');

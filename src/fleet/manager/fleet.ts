@@ -11,11 +11,13 @@ import type { FleetConfig } from '../types.js';
 import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
+import type { RelayDelta } from '../../shared/relay-counts.js';
 import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
 import { FleetCounters } from './counters.js';
+import { RelayTotals } from './relay-totals.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
@@ -49,6 +51,8 @@ export class FleetManager {
   #closed = false;
   /** Spawns, restarts and exits since the manager started (for /metrics). */
   readonly counters = new FleetCounters();
+  /** What routers relayed, per backend, from their reports (for /metrics and the dashboard's rate). */
+  readonly relay = new RelayTotals();
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
@@ -156,6 +160,13 @@ export class FleetManager {
     return true;
   }
 
+  /** A router's relay counts since its last report; false for a backend the fleet does not know (nor keeps totals of). */
+  relayCounts(kernelId: string, delta: RelayDelta): boolean {
+    const backend = this.#backends.get(kernelId);
+    const { runtime, provider, group = '' } = backend?.requirement ?? { runtime: '', provider: '' };
+    return this.relay.add(kernelId, delta, backend && (() => ({ kernelId, runtime, provider, group })));
+  }
+
   /** A manager connection closed: every attachment it made ends (that is the lease). */
   detachConnection(conn: number): void {
     for (const backend of this.#backends.values()) this.#attachments.detach(backend, (r) => r.conn === conn);
@@ -243,7 +254,8 @@ export class FleetManager {
   list(): ListedBackend[] {
     return this.#conditions.list(maintenance.list(this.#backends.values())).map((b) => {
       const held = this.#detached.summary(b.kernelId);
-      return held === undefined ? b : { ...b, heldOutput: held };
+      const messages = this.relay.messages(b.kernelId);
+      return { ...b, ...(held === undefined ? {} : { heldOutput: held }), ...(messages === undefined ? {} : { messagesRelayed: messages }) };
     });
   }
 
@@ -322,6 +334,7 @@ export class FleetManager {
       // First, so an observer knows why before it sees the backend leave the list.
       this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal });
       this.counters.exited(gone.reason);
+      this.relay.retire(backend.kernelId);
       backend.release();
       if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
       this.#persist();

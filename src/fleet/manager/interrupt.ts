@@ -3,7 +3,7 @@
  * backend's own interrupt mode, as the router's lease does: SIGINT to its process group for
  * "signal", an interrupt_request on its control channel for "message".
  */
-import { FleetError } from '../../shared/errors.js';
+import { FleetError, isFleetError } from '../../shared/errors.js';
 import type { InterruptMode } from '../../shared/requirement.js';
 import { JupyterClient } from '../../wire/client.js';
 import type { ManagedBackend } from './entry.js';
@@ -34,6 +34,17 @@ export async function interruptBackend(backend: ManagedBackend, timeoutMs = INTE
   const client = new JupyterClient({ connection: backend.connection, channels: ['control'] });
   try {
     await client.request('interrupt_request', {}, { channel: 'control', timeoutMs });
+  } catch (error) {
+    // Not the fleet's failure: the backend did not answer in time (the HTTP API says 504).
+    if (isFleetError(error) && error.code === 'REQUEST_TIMEOUT') {
+      throw new FleetError(
+        'REQUEST_TIMEOUT',
+        `backend ${kernelId} did not answer interrupt_request within ${timeoutMs / 1000} s: it may be hung; restart it (the dashboard's restart button, or POST /api/v1/backends/${kernelId}/restart) or stop it (\`llmspell-fleet stop ${kernelId}\`)`,
+        { kernelId, timeoutMs },
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
     client.close();
   }

@@ -5,10 +5,14 @@
 import { FleetError, isFleetError } from '../../shared/errors.js';
 import { readTail } from '../log-tail.js';
 import type { FleetManager } from './fleet.js';
+import type { CpuPercent } from './cpu-percent.js';
+import { readGroupUsage } from './proc-usage.js';
 import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
 
 export interface OperationContext {
   fleet: FleetManager;
+  /** CPU % between the lists someone asked for (cpu-percent.ts); none: no CPU column. */
+  cpu?: CpuPercent;
   home: string;
   socketPath: string;
   startedAt: number;
@@ -31,6 +35,10 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return { output: fleet.takeOutput(req.kernelId, req.routerId) ?? null };
     case 'execution-state':
       return { noted: fleet.executionState(req.kernelId, req.routerId, req.executionState) };
+    case 'relay-counts': {
+      const { kernelId, relayed, dropped, executions, durations } = req;
+      return { noted: fleet.relayCounts(kernelId, { relayed, dropped, executions, durations }) };
+    }
     case 'restart':
       return fleet.restart(req.kernelId, req.routerId, req.keys);
     case 'spawn':
@@ -38,9 +46,9 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
     case 'find':
       return fleet.find(req.requirement, { cwd: req.cwd, keys: req.keys });
     case 'list':
-      return fleet.list();
+      return withCpu(ctx, fleet.list(), true);
     case 'get':
-      return listed(fleet, req.kernelId);
+      return withCpu(ctx, [listed(fleet, req.kernelId)], false)[0];
     case 'logs':
       return backendLog(listed(fleet, req.kernelId), req.tail ?? DEFAULT_LOG_TAIL);
     case 'stop':
@@ -58,6 +66,21 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
 }
 
 export const DEFAULT_LOG_TAIL = 50;
+
+/** `cpuPercent` on each live backend, from one scan of /proc for all of them; `all`: the whole fleet (gone ones are forgotten). */
+function withCpu(ctx: OperationContext, backends: ListedBackend[], all: boolean): ListedBackend[] {
+  const cpu = ctx.cpu;
+  if (cpu === undefined) return backends;
+  const live = backends.filter((b) => b.state !== 'dead');
+  const usage = readGroupUsage(live.map((b) => b.pid));
+  const now = Date.now();
+  if (all) cpu.keepOnly(new Set(live.map((b) => b.kernelId)));
+  return backends.map((b) => {
+    const seconds = b.state === 'dead' ? undefined : usage.get(b.pid)?.cpuSeconds;
+    return seconds === undefined ? b : { ...b, cpuPercent: cpu.sample(b.kernelId, seconds, now, b.startedAt) };
+  });
+}
+
 
 function listed(fleet: FleetManager, kernelId: string): ListedBackend {
   const found = fleet.list().find((b) => b.kernelId === kernelId);

@@ -12,6 +12,7 @@ import type { BackendCondition } from '../../shared/backend-state.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
+import type { RelayDelta } from '../../shared/relay-counts.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 
@@ -71,6 +72,11 @@ export type ManagerRequest =
    * Sent on change, coalesced; the backend is busy while any attached router last said busy.
    */
   | { id: number; op: 'execution-state'; kernelId: string; routerId: string; executionState: 'busy' | 'idle' }
+  /**
+   * What a router relayed for the backend since its last report (added with the metrics, issue
+   * #9): deltas, coalesced (about once a second and at release), added to the manager's totals.
+   */
+  | ({ id: number; op: 'relay-counts'; kernelId: string; routerId: string } & RelayDelta)
   | { id: number; op: 'list' }
   /** One backend as `list` shows it (added with the HTTP API); UNKNOWN_BACKEND when none has the id. */
   | { id: number; op: 'get'; kernelId: string }
@@ -115,7 +121,7 @@ export interface ManagerEvent {
  * format above is unchanged.
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
  *   release → { released: true }; take-output → { output: DetachedOutput | null };
- *   execution-state → { noted: boolean }; list → ListedBackend[]; get → ListedBackend;
+ *   execution-state, relay-counts → { noted: boolean }; list → ListedBackend[]; get → ListedBackend;
  *   logs → BackendLog; stop, stop-all → { stopped: BackendRecord[] }; interrupt → { interrupted, mode };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
@@ -138,6 +144,10 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   rssBytes?: number;
   /** Output kept for the next client, while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
+  /** CPU % of its process group (100 = one core) since the last list, or over its life at the first (cpu-percent.ts). */
+  cpuPercent?: number;
+  /** Messages its routers relayed (every channel, both directions) since this manager started; the dashboard's rate. */
+  messagesRelayed?: number;
 }
 
 export interface BackendLog {

@@ -9,13 +9,14 @@ import * as v from 'valibot';
 import { RUNNING_CELLS_MAX, RUNNING_CODE_MAX } from '../../shared/detached-output.js';
 import { SAFE_NAME as NAME } from '../../shared/names.js';
 import { PROVIDER_KEY_NAME } from '../../shared/provider-keys.js';
+import { DROP_REASON, DROP_REASONS_MAX, EXECUTION_BUCKETS_SECONDS, RELAY_CHANNELS, RELAY_DIRECTIONS } from '../../shared/relay-counts.js';
 import { check, got, isTable, type Assert, type Same } from '../../shared/schema.js';
 import type { ManagerOp, ManagerRequest } from './protocol.js';
 
 /** `field`: the request field that is wrong (key path), when one is. */
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string; field?: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'relay-counts', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** Log lines one request may ask for: a log tail is a look, not a download. */
@@ -35,6 +36,11 @@ const WANT = {
   cells: `at most ${RUNNING_CELLS_MAX} running cells {msgId, code (at most ${RUNNING_CODE_MAX} characters), date?}`,
   executionState: '"busy" or "idle"',
   tail: `a whole number of lines from 0 to ${LOG_TAIL_MAX}`,
+  relayed: `at most ${RELAY_CHANNELS.length * RELAY_DIRECTIONS.length} entries {channel, direction, messages, bytes}`,
+  dropped: `at most ${DROP_REASONS_MAX} reasons (codes of A-Z, 0-9 and _) with counts`,
+  executions: '{ok?, error?, aborted?} with counts',
+  durations: `{buckets: ${EXECUTION_BUCKETS_SECONDS.length + 1} counts, sumSeconds}`,
+  count: 'a whole number from 0',
 } as const;
 
 /** An op's fields (or a requirement's): unknown ones are dropped; a missing one says what it must be. */
@@ -64,6 +70,30 @@ const keys = v.optional(v.record(v.pipe(v.string(), v.regex(PROVIDER_KEY_NAME, '
 
 const tail = v.optional(v.pipe(v.number(got(`must be ${WANT.tail}`)), v.safeInteger(got(`must be ${WANT.tail}`)), v.minValue(0, got(`must be ${WANT.tail}`)), v.maxValue(LOG_TAIL_MAX, got(`must be ${WANT.tail}`))));
 
+const count = v.pipe(v.number(got(`must be ${WANT.count}`)), v.safeInteger(got(`must be ${WANT.count}`)), v.minValue(0, got(`must be ${WANT.count}`)));
+const relayed = v.optional(
+  v.pipe(
+    v.array(v.object({ channel: v.picklist(RELAY_CHANNELS, got(`must be ${RELAY_CHANNELS.join(', ')} (hb is never relayed)`)), direction: v.picklist(RELAY_DIRECTIONS, got(`must be ${RELAY_DIRECTIONS.join(' or ')}`)), messages: count, bytes: count }), got(`must be ${WANT.relayed}`)),
+    v.maxLength(RELAY_CHANNELS.length * RELAY_DIRECTIONS.length, got(`must be ${WANT.relayed}`)),
+  ),
+);
+const dropped = v.optional(
+  v.pipe(
+    v.record(v.pipe(v.string(), v.regex(DROP_REASON, got(`must be ${WANT.dropped}`))), count, got(`must be ${WANT.dropped}`)),
+    v.check((reasons) => Object.keys(reasons).length <= DROP_REASONS_MAX, got(`must be ${WANT.dropped}`)),
+  ),
+);
+const executions = v.optional(v.object({ ok: v.optional(count), error: v.optional(count), aborted: v.optional(count) }, got(`must be ${WANT.executions}`)));
+const durations = v.optional(
+  v.object(
+    {
+      buckets: v.pipe(v.array(count, got(`must be ${WANT.durations}`)), v.length(EXECUTION_BUCKETS_SECONDS.length + 1, got(`must be ${WANT.durations}`))),
+      sumSeconds: v.pipe(v.number(got(`must be ${WANT.durations}`)), v.finite(got(`must be ${WANT.durations}`)), v.minValue(0, got(`must be ${WANT.durations}`))),
+    },
+    got(`must be ${WANT.durations}`),
+  ),
+);
+
 const RequestSchema = v.variant('op', [
   fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'shutdown']) }),
   fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
@@ -72,6 +102,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('release'), kernelId, routerId, cells }),
   fields({ id, op: v.literal('take-output'), kernelId, routerId }),
   fields({ id, op: v.literal('execution-state'), kernelId, routerId, executionState: v.picklist(['busy', 'idle'], got(`must be ${WANT.executionState}`)) }),
+  fields({ id, op: v.literal('relay-counts'), kernelId, routerId, relayed, dropped, executions, durations }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.picklist(['stop', 'interrupt']), target: text(WANT.target) }),
   fields({ id, op: v.literal('get'), kernelId }),

@@ -21,6 +21,7 @@ import { acquireLock } from './lock.js';
 import type { HttpConfig } from '../types.js';
 import type { ManagerHttp } from './http/http-server.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
+import { CpuPercent } from './cpu-percent.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
@@ -44,6 +45,8 @@ export class ManagerServer {
   readonly closed: Promise<void>;
   readonly startedAt = Date.now();
   readonly #connections = new Map<number, Socket>();
+  /** CPU % between lists, shared by the socket and HTTP (one sampler per manager). */
+  readonly #cpu = new CpuPercent();
   readonly #log: Logger;
   readonly #idle: IdleExit;
   #nextConn = 1;
@@ -218,7 +221,7 @@ export class ManagerServer {
   }
 
   get #context(): OperationContext {
-    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt };
+    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt, cpu: this.#cpu };
   }
 }
 

@@ -6,6 +6,7 @@ import {
   healthTable,
   isHealthy,
   listTable,
+  formatCpu,
   publicHealth,
   cleanupLines,
   publicCleanup,
@@ -89,9 +90,9 @@ describe('recordOf / recordsIn', () => {
 
 describe('listTable', () => {
   it('has the documented columns and formats each cell', () => {
-    const { headers, rows } = listTable([publicRecord(rec(), NOW, 50 * 1024 * 1024)]);
-    expect(headers).toEqual(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'MEMORY', 'STATE']);
-    expect(rows).toEqual([['lua-openai-1a2b3c4d', '4242', 'lua', 'openai', '41001-41005', '2', '3m12s', '50 MiB', 'ready']]);
+    const { headers, rows } = listTable([publicRecord({ ...rec(), cpuPercent: 12.34 }, NOW, 50 * 1024 * 1024)]);
+    expect(headers).toEqual(['ID', 'PID', 'RUNTIME', 'PROVIDER', 'PORTS', 'CLIENTS', 'UPTIME', 'CPU', 'MEMORY', 'STATE']);
+    expect(rows).toEqual([['lua-openai-1a2b3c4d', '4242', 'lua', 'openai', '41001-41005', '2', '3m12s', '12%', '50 MiB', 'ready']]);
   });
 
   it('adds a GROUP column only when some backend has a group', () => {
@@ -102,6 +103,19 @@ describe('listTable', () => {
     expect(rows.map((r) => r[4])).toEqual(['team', '-']);
     expect(rows[1]?.[6]).toBe('0');
     expect(rows[1]?.[8]).toBe('-');
+    expect(rows[1]?.[9]).toBe('-');
+  });
+});
+
+describe('formatCpu', () => {
+  it.each([
+    [undefined, '-'],
+    [0, '0.0%'],
+    [3.14159, '3.1%'],
+    [10, '10%'],
+    [250.4, '250%'],
+  ])('%s → %s', (percent, text) => {
+    expect(formatCpu(percent)).toBe(text);
   });
 });
 

@@ -64,6 +64,9 @@ export function statusForCode(code: string): number {
       return 409;
     case 'MANAGER_UNAVAILABLE':
       return 503;
+    // A backend did not answer in time (an interrupt_request to a hung kernel).
+    case 'REQUEST_TIMEOUT':
+      return 504;
     default:
       return 500;
   }

@@ -14,6 +14,11 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   var logView = document.getElementById('log');
   var backends = [];
   var following;
+  // Message rate per backend, from the relay totals routers report (messagesRelayed): the
+  // difference between two reads at least RATE_MS apart (routers report once a second).
+  var RATE_MS = 1000;
+  var counted = {};
+  var rates = {};
 
   function text(tag, value, cls) {
     var el = document.createElement(tag);
@@ -32,6 +37,19 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     var s = Math.max(0, Math.floor((Date.now() - startedAt) / 1000));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
     return (h > 0 ? h + 'h ' : '') + (h > 0 || m > 0 ? m + 'm ' : '') + (s % 60) + 's';
+  }
+  function noteRates(list, at) {
+    list.forEach(function (b) {
+      if (typeof b.messagesRelayed !== 'number') return;
+      var prev = counted[b.kernelId];
+      if (prev && at - prev.at < RATE_MS) return;
+      if (prev) rates[b.kernelId] = Math.max(0, (b.messagesRelayed - prev.n) * 1000 / (at - prev.at));
+      counted[b.kernelId] = { n: b.messagesRelayed, at: at };
+    });
+  }
+  function rate(b) {
+    var r = rates[b.kernelId];
+    return b.state === 'dead' || typeof r !== 'number' ? '' : (r < 10 ? r.toFixed(1) : r.toFixed(0));
   }
   function post(path) {
     status.textContent = 'POST ' + path + '…';
@@ -56,7 +74,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     if (backends.length === 0) {
       var empty = document.createElement('tr');
       var td = text('td', 'no backends');
-      td.colSpan = 8;
+      td.colSpan = 9;
       empty.appendChild(td);
       rows.appendChild(empty);
     }
@@ -69,7 +87,8 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       tr.appendChild(text('td', b.requirement.provider + (b.requirement.group ? ' / ' + b.requirement.group : '')));
       tr.appendChild(text('td', b.state, 'state state-' + b.state));
       tr.appendChild(text('td', String(b.attached.length)));
-      tr.appendChild(text('td', bytes(b.rssBytes)));
+      tr.appendChild(text('td', bytes(b.rssBytes), 'memory'));
+      tr.appendChild(text('td', rate(b), 'rate'));
       tr.appendChild(text('td', b.state === 'dead' ? '' : uptime(b.startedAt), 'uptime'));
       var actions = document.createElement('td');
       var id = encodeURIComponent(b.kernelId);
@@ -82,13 +101,36 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       rows.appendChild(tr);
     });
   }
-  function refresh() {
+  function load() {
     return fetch('/api/v1/backends', { credentials: 'same-origin' })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status + (res.status === 401 ? ': open the URL that llmspell-fleet dashboard prints' : ''));
         return res.json();
       })
-      .then(function (body) { backends = body.backends; render(); })
+      .then(function (body) { noteRates(body.backends, Date.now()); return body.backends; });
+  }
+  function refresh() {
+    return load()
+      .then(function (list) { backends = list; render(); })
+      .catch(function (e) { status.textContent = String(e.message || e); });
+  }
+  function sameRows(list) {
+    return list.length === backends.length && list.every(function (b, i) { return b.kernelId === backends[i].kernelId && b.state === backends[i].state; });
+  }
+  // Rates and memory change without an event: read them every 2 s, and update those cells in
+  // place while the rows are the same (a button under the pointer stays where it is).
+  function poll() {
+    return load()
+      .then(function (list) {
+        if (!sameRows(list)) { backends = list; render(); return; }
+        backends = list;
+        list.forEach(function (b) {
+          var tr = rows.querySelector('tr[data-kernel-id="' + CSS.escape(b.kernelId) + '"]');
+          if (!tr) return;
+          tr.querySelector('.rate').textContent = rate(b);
+          tr.querySelector('.memory').textContent = bytes(b.rssBytes);
+        });
+      })
       .catch(function (e) { status.textContent = String(e.message || e); });
   }
   function follow(kernelId) {
@@ -115,6 +157,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       if (b && b.state !== 'dead') tr.querySelector('.uptime').textContent = uptime(b.startedAt);
     });
   }, 1000);
+  setInterval(poll, 2000);
   refresh();
 })();
 `;

@@ -8,6 +8,7 @@ import type { FleetManager } from '../fleet.js';
 import { readGroupUsage } from '../proc-usage.js';
 import type { ListedBackend } from '../protocol.js';
 import type { MetricsSource } from './http-server.js';
+import { registerRelayMetrics } from './relay-metrics.js';
 
 export const METRIC_PREFIX = 'llmspell_fleet_';
 
@@ -135,6 +136,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
       for (const [reason, n] of Object.entries(fleet.counters.snapshot().exits)) this.inc({ reason }, n);
     },
   });
+  registerRelayMetrics(registry, METRIC_PREFIX, () => fleet.relay.all());
 
   return {
     registry,

@@ -26,6 +26,8 @@ const SCHEMAS = {
       ports: { type: 'array', items: { type: 'integer' }, description: 'shell, iopub, stdin, control, hb' },
       attached: { type: 'array', items: { type: 'object', properties: { routerId: { type: 'string' }, pid: { type: 'integer' } } } },
       rssBytes: { type: 'integer' },
+      cpuPercent: { type: 'number', description: "CPU % of its process group (100 = one core) since the manager's last list, or over its life at the first" },
+      messagesRelayed: { type: 'integer', description: 'messages its routers relayed (every channel, both directions) since the manager started' },
       logFile: { type: 'string' },
     },
   },
@@ -88,6 +90,7 @@ const DESCRIPTION: Record<number, string> = {
   404: 'No such backend',
   409: 'The fleet cannot do it now (backend not ready, or it failed to start)',
   503: 'Some backends are unhealthy (named in `unhealthy`)',
+  504: 'The backend did not answer in time (it may be hung)',
 };
 
 function response(route: Route, status: number): Record<string, unknown> {

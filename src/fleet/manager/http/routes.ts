@@ -38,7 +38,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'getBackend', method: 'GET', path: `${API_PREFIX}/backends/{id}`, summary: 'One backend', statuses: [200, 400, 404], auth: 'token' },
   { name: 'stopBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/stop`, summary: 'Stop a backend (its clients see it exit)', statuses: [200, 400, 404], auth: 'token' },
   { name: 'restartBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/restart`, summary: 'Replace a backend with a new one of the same requirement; attached clients move over', statuses: [200, 400, 404, 409], auth: 'token' },
-  { name: 'interruptBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/interrupt`, summary: "Interrupt a backend's running cell in its own interrupt mode (SIGINT or interrupt_request)", statuses: [200, 400, 404, 409], auth: 'token' },
+  { name: 'interruptBackend', method: 'POST', path: `${API_PREFIX}/backends/{id}/interrupt`, summary: "Interrupt a backend's running cell in its own interrupt mode (SIGINT or interrupt_request); 504 when it does not answer interrupt_request in time", statuses: [200, 400, 404, 409, 504], auth: 'token' },
   { name: 'backendLogs', method: 'GET', path: `${API_PREFIX}/backends/{id}/logs`, summary: "The last lines of a backend's log (?tail=N, default 50)", statuses: [200, 400, 404], auth: 'token' },
   { name: 'health', method: 'GET', path: `${API_PREFIX}/health`, summary: 'Fleet health: 200, or 503 naming the backends that fail', statuses: [200, 503], auth: 'token' },
   { name: 'events', method: 'GET', path: `${API_PREFIX}/events`, summary: 'Fleet events as server-sent events (spawned, ready, attached, detached, busy, idle, restarting, restarted, exited, stopped)', statuses: [200], auth: 'token' },

@@ -8,6 +8,7 @@ import type { ListedBackend } from '../../../../src/fleet/manager/protocol.js';
 import { ManagerServer } from '../../../../src/fleet/manager/server.js';
 import type { BackendDirectory, BackendLease } from '../../../../src/router/types.js';
 import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+import { TO_BACKEND, TO_CLIENT } from '../../../../src/shared/relay-counts.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 const signal = () => new AbortController().signal;
@@ -32,8 +33,10 @@ afterEach(async () => {
   await fleet.done();
 });
 
+let manager: FleetManager;
+
 async function startServer(linger = 0): Promise<ManagerServer> {
-  const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }), reattachGraceMs: 10_000 });
+  const fm = (manager = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: linger }), reattachGraceMs: 10_000 }));
   const started = await ManagerServer.start({ home: fleet.home, fleet: fm });
   if (started.status !== 'started') throw new Error('expected to start');
   servers.push(started.server);
@@ -73,6 +76,33 @@ describe('FleetDirectory', () => {
     const info = (await requestKernelInfo(la.connection, { timeoutMs: 5000 })) as { standin: { pid: number } };
     expect(info.standin.pid).toBe(la.pid);
     expect(await a.list()).toEqual([{ kernelId: la.kernelId, pid: la.pid, runtime: 'standin', provider: 'openai', state: 'ready', clients: 2 }]);
+  });
+
+  it("each router's relay counts reach the manager as it releases the backend, and its totals outlive both routers", async () => {
+    await startServer();
+    const [a, b] = [directory('router-a'), directory('router-b')];
+    const [la, lb] = await Promise.all([a.acquire(OPENAI, { signal: signal() }), b.acquire(OPENAI, { signal: signal() })]);
+    for (let i = 0; i < 3; i++) la.relayCounts!.relayed(TO_BACKEND.shell, 10);
+    la.relayCounts!.executed('ok', 0.02);
+    lb.relayCounts!.relayed(TO_CLIENT.iopub, 5);
+    lb.relayCounts!.executed('error', 0.5);
+    await la.release({ stop: false });
+    // b is still attached: the backend is listed, with a's counts already in.
+    expect((await list()).find((x) => x.kernelId === la.kernelId)?.messagesRelayed).toBe(3);
+    const gone = new Promise<void>((resolve) => {
+      const off = manager.observe(() => {
+        if (manager.list().some((x) => x.kernelId === la.kernelId)) return;
+        off();
+        resolve();
+      });
+    });
+    await lb.release({ stop: false });
+    // linger 0: the backend stops as b leaves; its totals stay (relay-totals.ts retention).
+    await gone;
+    const [total] = manager.relay.all();
+    expect(total?.labels).toEqual({ kernelId: la.kernelId, runtime: 'standin', provider: 'openai', group: '' });
+    expect(Object.fromEntries(total!.relayed)).toEqual({ 'shell:to_backend': { messages: 3, bytes: 30 }, 'iopub:to_client': { messages: 1, bytes: 5 } });
+    expect(total?.executions).toEqual({ ok: 1, error: 1, aborted: 0 });
   });
 
   it('exited settles when the backend dies, with what the manager saw', async () => {

@@ -15,6 +15,8 @@ describe('parseRequest', () => {
     ['release naming running cells', { id: 5, op: 'release', kernelId: 'k', routerId: 'r', cells: [{ msgId: 'm', code: 'x', date: 'd', junk: 1 }] }, { id: 5, op: 'release', kernelId: 'k', routerId: 'r', cells: [{ msgId: 'm', code: 'x', date: 'd' }] }],
     ['take-output', { id: 5, op: 'take-output', kernelId: 'k', routerId: 'r', extra: 1 }, { id: 5, op: 'take-output', kernelId: 'k', routerId: 'r' }],
     ['execution-state', { id: 5, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'busy' }, { id: 5, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'busy' }],
+    ['relay-counts', { id: 5, op: 'relay-counts', kernelId: 'k', routerId: 'r', relayed: [{ channel: 'iopub', direction: 'to_client', messages: 3, bytes: 9 }], dropped: { BAD_SIGNATURE: 1 }, executions: { ok: 1 }, durations: { buckets: Array(17).fill(0), sumSeconds: 0.5 } }, { id: 5, op: 'relay-counts', kernelId: 'k', routerId: 'r', relayed: [{ channel: 'iopub', direction: 'to_client', messages: 3, bytes: 9 }], dropped: { BAD_SIGNATURE: 1 }, executions: { ok: 1 }, durations: { buckets: Array(17).fill(0), sumSeconds: 0.5 } }],
+    ['relay-counts with nothing but drops', { id: 5, op: 'relay-counts', kernelId: 'k', routerId: 'r', dropped: { TOO_LARGE: 2 } }, { id: 5, op: 'relay-counts', kernelId: 'k', routerId: 'r', dropped: { TOO_LARGE: 2 } }],
     ['stop by port', { id: 6, op: 'stop', target: '5001' }, { id: 6, op: 'stop', target: '5001' }],
     ['stop-all', { id: 7, op: 'stop-all' }, { id: 7, op: 'stop-all' }],
     ['interrupt', { id: 7, op: 'interrupt', target: 'python-none-1', extra: 1 }, { id: 7, op: 'interrupt', target: 'python-none-1' }],
@@ -71,6 +73,10 @@ describe('parseRequest: messages name the op, the field, the value and what it m
     ['interrupt, no target', { id: 6, op: 'interrupt' }, 'op "interrupt": target is missing: it must be a backend id or one of its ports'],
     ['a key variable that is not a provider key (no other env may pass)', { id: 7, op: 'find', requirement: { runtime: 'lua', provider: 'p' }, keys: { LD_PRELOAD: '/x.so' } }, 'op "find": keys.LD_PRELOAD is not a provider key variable'],
     ['an execution state that is not busy or idle', { id: 8, op: 'execution-state', kernelId: 'k', routerId: 'r', executionState: 'starting' }, 'op "execution-state": executionState must be "busy" or "idle" (got "starting")'],
+    ['relay counts on hb (never relayed)', { id: 8, op: 'relay-counts', kernelId: 'k', routerId: 'r', relayed: [{ channel: 'hb', direction: 'to_client', messages: 1, bytes: 1 }] }, 'op "relay-counts": relayed[0].channel must be shell, control, stdin, iopub (hb is never relayed) (got "hb")'],
+    ['a negative count', { id: 8, op: 'relay-counts', kernelId: 'k', routerId: 'r', executions: { ok: -1 } }, 'op "relay-counts": executions.ok must be a whole number from 0 (got -1)'],
+    ['a drop reason that could mint label values', { id: 8, op: 'relay-counts', kernelId: 'k', routerId: 'r', dropped: { 'x{y}': 1 } }, 'op "relay-counts": dropped.x{y} must be at most 32 reasons (codes of A-Z, 0-9 and _) with counts (got "x{y}")'],
+    ['durations with the wrong number of buckets', { id: 8, op: 'relay-counts', kernelId: 'k', routerId: 'r', durations: { buckets: [1], sumSeconds: 1 } }, 'op "relay-counts": durations.buckets must be {buckets: 17 counts, sumSeconds} (got an array)'],
     ['a routerId over 256 characters', { id: 8, op: 'release', kernelId: 'k', routerId: 'x'.repeat(300) }, `op "release": routerId must be a string of 1-256 characters (got "${'x'.repeat(60)}"... (300 characters))`],
   ])('%s', (_name, request, message) => {
     const parsed = parseRequest(JSON.stringify(request));

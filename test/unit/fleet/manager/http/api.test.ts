@@ -11,6 +11,7 @@ describe('statusForCode', () => {
     ['READY_TIMEOUT', 409],
     ['BACKEND_NOT_READY', 409],
     ['MANAGER_UNAVAILABLE', 503],
+    ['REQUEST_TIMEOUT', 504],
     ['MANAGER_ERROR', 500],
   ])('%s → %i', (code, status) => {
     expect(statusForCode(code)).toBe(status);
@@ -22,6 +23,7 @@ describe('errorAnswer', () => {
     ['a FleetError, without its context', new FleetError('UNKNOWN_BACKEND', 'no backend k', { kernelId: 'k' }), 404, { error: { code: 'UNKNOWN_BACKEND', message: 'no backend k' } }],
     ['a refused field', httpProblem('op "get": kernelId must be a backend id (got "a b")', 'kernelId'), 400, { error: { code: 'BAD_REQUEST', message: 'id must be a backend id (got "a b")', field: 'id' } }],
     ['a conflict', new ConflictError('backend k is starting'), 409, { error: { code: 'CONFLICT', message: 'backend k is starting' } }],
+    ['a backend that did not answer in time', new FleetError('REQUEST_TIMEOUT', 'backend k did not answer interrupt_request within 10 s', { kernelId: 'k' }), 504, { error: { code: 'REQUEST_TIMEOUT', message: 'backend k did not answer interrupt_request within 10 s' } }],
     ['a bug', new TypeError('x is undefined'), 500, { error: { code: 'MANAGER_ERROR', message: 'the fleet manager failed: x is undefined; see its log' } }],
   ])('%s', (_name, error, status, body) => {
     expect(errorAnswer(error)).toEqual({ status, body });
