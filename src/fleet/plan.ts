@@ -141,7 +141,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       },
     );
     launch = rt.launcher === 'container'
-      ? inContainer({ rt, argv, config: options.config, req, where, files: [connectionFile, ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
+      ? inContainer({ rt, argv, home: absHome, config: options.config, req, where, files: [connectionFile, ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
       : viaAdapter
       ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider, generateConfig: providerArgs.generate })
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
@@ -166,7 +166,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
 }
 
 /** launcher = "container": argv runs in the image as written; the files it names are mounted read-only. */
-function inContainer(input: { rt: RuntimeConfig; argv: string[]; config: FleetConfig; req: Requirement; where: string; files: string[] }): Launchable {
+function inContainer(input: { rt: RuntimeConfig; argv: string[]; home: string; config: FleetConfig; req: Requirement; where: string; files: string[] }): Launchable {
   const { rt, req } = input;
   const limits = effectiveLimits(input.config, req);
   if (limits.cpu_seconds !== undefined) {
@@ -181,7 +181,7 @@ function inContainer(input: { rt: RuntimeConfig; argv: string[]; config: FleetCo
     env: {},
     interruptMode: rt.interrupt_mode ?? 'signal',
     connection: 'router-writes',
-    container: { image: rt.image as string, engine: rt.container_engine ?? 'auto', limits, readOnlyFiles: input.files },
+    container: { image: rt.image as string, engine: rt.container_engine ?? 'auto', limits, home: input.home, readOnlyFiles: input.files },
   };
 }
 

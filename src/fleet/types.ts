@@ -144,6 +144,8 @@ export interface ContainerPlan {
   image: string;
   engine: 'auto' | 'podman' | 'docker';
   limits: BackendLimits;
+  /** The fleet home, put on the container as a label: cleanup removes only its own fleet's containers. */
+  home: string;
   /** Host files the backend reads (connection file, provider config): mounted read-only at the same path. */
   readOnlyFiles: string[];
 }

@@ -129,3 +129,19 @@ async function removeCgroupParent(parent: string): Promise<void> {
     }),
   );
 }
+
+/**
+ * Removes this fleet's containers that no backend owns (`keep`: the names of the live ones), with
+ * every engine installed here. Returns "engine:name" for each one removed.
+ */
+export async function sweepContainers(home: string, keep: ReadonlySet<string>, pathValue: string | undefined): Promise<string[]> {
+  const removed: string[] = [];
+  for (const engine of ['podman', 'docker'] as const) {
+    if ((await findEngine(engine, pathValue)) === undefined) continue;
+    for (const name of await fleetContainers(engine, home)) {
+      if (keep.has(name)) continue;
+      if (await removeContainer(engine, name, cgroupParentFor(engine, name.replace(/^llmspell-fleet-/, '')))) removed.push(`${engine}:${name}`);
+    }
+  }
+  return removed;
+}

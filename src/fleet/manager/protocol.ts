@@ -12,6 +12,7 @@ import type { BackendCondition } from '../../shared/backend-state.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
+import type { ContainerRef } from '../types.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 
@@ -37,6 +38,8 @@ export interface BackendRecord {
   procStart?: number;
   /** Working directory it was started in, when not the manager's (added with the manager). */
   cwd?: string;
+  /** Container backends (issue #10): `pid` is the engine client's, which runs as long as the container. */
+  container?: ContainerRef;
 }
 
 /** A lease as a router needs it: where to connect, with the key. */
@@ -152,4 +155,6 @@ export interface CleanupReport {
   removed: BackendRecord[];
   /** Connection files and temporary files nobody owned, now deleted. */
   files: string[];
+  /** Containers of this fleet no backend owned, now removed ("engine:name"; added with container backends). */
+  containers?: string[];
 }
