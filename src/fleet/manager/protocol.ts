@@ -111,6 +111,8 @@ export interface ManagerEvent {
   /** For backend-exited, when known (a backend this manager spawned). */
   exitCode?: number | null;
   signal?: string | null;
+  /** For backend-exited: the limit's own words when one ended it ("killed: memory limit 512 MB reached"). */
+  cause?: string;
 }
 
 /**
