@@ -142,7 +142,7 @@ describe('container backends (podman)', () => {
     for (let i = 0; i < 3; i++) {
       for (const runtime of ['pyhost', 'pyc'] as const) {
         const t0 = performance.now();
-        const handle = await client.request<BackendHandle>({ op: 'spawn', requirement: { runtime, provider: 'openai' } });
+        const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: { runtime, provider: 'openai' }, routerId: `timing-${i}`, pid: process.pid });
         times[runtime]?.push(performance.now() - t0);
         await client.request({ op: 'stop', target: handle.record.kernelId });
       }

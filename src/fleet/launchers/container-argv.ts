@@ -69,20 +69,21 @@ export interface ContainerEnd {
   /** The engine's own OOM flag (podman/docker inspect State.OOMKilled). */
   oomKilled: boolean;
   exitCode: number | null;
-  /** Peak memory of the container's cgroup parent, less the engine monitor's share, in bytes. */
+  /** Peak memory of the container's cgroup parent (the container and the engine's monitor), in bytes. */
   peakBytes?: number;
 }
 
 /**
  * Pure: whether the memory limit ended the container. The engine's flag when it has one; where
- * it cannot tell (conmon on cgroup v1 hybrid hosts never sets it), a SIGKILL (exit 137) at a peak
- * within 2 % of the limit is the kernel's OOM killer.
+ * it cannot tell (conmon on cgroup v1 hybrid hosts never sets it), a SIGKILL (exit 137) while the
+ * cgroup above the container peaked at the limit or above is the kernel's OOM killer (the engine's
+ * monitor in that cgroup uses a few MB, so a kill from outside just below the limit reads the same).
  */
 export function endedByMemoryLimit(end: ContainerEnd, limits: BackendLimits): boolean {
   if (limits.memory_mb === undefined) return false;
   if (end.oomKilled) return true;
   const limit = limits.memory_mb * 1024 * 1024;
-  return end.exitCode === 137 && end.peakBytes !== undefined && end.peakBytes >= limit * 0.98;
+  return end.exitCode === 137 && end.peakBytes !== undefined && end.peakBytes >= limit;
 }
 
 /** Pure: the engine's own output for a container that is not there, which is not an error to cleanup. */

@@ -92,7 +92,11 @@ export function cgroupParentFor(engine: ContainerEngine, kernelId: string): stri
   return `/${containerName(kernelId)}`;
 }
 
-/** Peak memory of the container: the parent's peak less that of the engine's monitor (conmon) beside it. */
+/**
+ * Peak memory of the cgroup parent: the container's plus the engine monitor's (conmon) beside it.
+ * conmon's own peak is not subtracted: it includes the engine's cleanup run after the container
+ * ended, so it would push a real OOM below the limit.
+ */
 async function peakMemory(parent: string): Promise<number | undefined> {
   const read = async (dir: string): Promise<number | undefined> => {
     try {
@@ -102,10 +106,7 @@ async function peakMemory(parent: string): Promise<number | undefined> {
       return undefined;
     }
   };
-  const dir = join(CGROUP_ROOT, 'memory', parent);
-  const total = await read(dir);
-  if (total === undefined) return undefined;
-  return total - ((await read(join(dir, 'conmon'))) ?? 0);
+  return read(join(CGROUP_ROOT, 'memory', parent));
 }
 
 /** rmdir the parent (and the empty groups below it) in every hierarchy the engine made it in. */
