@@ -38,6 +38,9 @@ echo "setup: Python venv with the Jupyter pieces (.venv)"
 [ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
+# Container backends' tests: podman + runc, the local base image and the ipykernel test image.
+scripts/setup-containers.sh
+
 echo "setup: build"
 npm run --silent build
 echo "setup: done"
