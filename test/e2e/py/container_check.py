@@ -2,7 +2,8 @@
 
 Usage: python container_check.py SCENARIO
   share  two clients of kernel llmspell-fleet (a container runtime): code runs in the container,
-         the second client shares its state, an interrupt stops a sleeping cell
+         the second client shares its state, an interrupt stops a sleeping cell, a restart
+         gives both a fresh one
   oom    kernel llmspell-fleet-pyoom-openai (memory_mb set): a cell that allocates past the limit
          ends the backend, and the client is told it was the memory limit
 The last stdout line is one JSON object {"ok": bool, "checks": {name: {"ok", "detail"}}}.
@@ -81,6 +82,10 @@ def share() -> None:
     km1.interrupt_kernel()
     reply = kc1.get_shell_msg(timeout=60)
     check("interrupt stops the running cell", reply["content"].get("ename") == "KeyboardInterrupt", reply["content"].get("ename"))
+    km1.restart_kernel(now=False)
+    kc1.wait_for_ready(timeout=180)
+    out3, _ = run(kc1, "import os\nprint(os.path.exists('/run/.containerenv'), 'x' in globals(), os.getpid())")
+    check("restart gives a fresh container backend", out3.split()[:2] == ["True", "False"], out3)
     for km, kc in ((km1, kc1), (km2, kc2)):
         kc.stop_channels()
         km.shutdown_kernel(now=False)
