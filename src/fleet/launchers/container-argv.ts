@@ -55,7 +55,8 @@ export function limitFlags(limits: BackendLimits): string[] {
  */
 export function containerRunArgv(spec: ContainerRunSpec): string[] {
   const argv = [spec.engine, 'run', '--name', spec.name, '--label', `${LABEL_KERNEL_ID}=${spec.kernelId}`, '--label', `${LABEL_HOME}=${spec.home}`];
-  argv.push('--network', 'host', '--init', '--sig-proxy=true');
+  // --pull never: a missing image fails at once, naming it, instead of trying registries first.
+  argv.push('--pull', 'never', '--network', 'host', '--init', '--sig-proxy=true');
   if (spec.cgroupParent !== undefined) argv.push('--cgroup-parent', spec.cgroupParent);
   argv.push(...limitFlags(spec.limits));
   for (const file of spec.readOnlyFiles) argv.push('--volume', `${file}:${file}:ro`);

@@ -7,9 +7,8 @@
 import type { BackendExit } from '../../shared/backend.js';
 import type { ChildExit } from '../spawn.js';
 import type { ContainerRef, LaunchPlan } from '../types.js';
-import { containerName, containerRunArgv } from './container-argv.js';
+import { containerName, containerRunArgv, endedByMemoryLimit } from './container-argv.js';
 import { cgroupParentFor, inspectEnd, killContainer, removeContainer, requireEngine } from './engine.js';
-import { endedByMemoryLimit } from './container-argv.js';
 
 export type LauncherKind = 'process' | 'container';
 
@@ -42,8 +41,6 @@ export const containerLauncher: BackendLauncher = {
     const engine = await requireEngine(container.engine, hostEnv.PATH, `runtimes.${runtime}.container_engine`);
     const name = containerName(plan.kernelId);
     const cgroupParent = container.limits.memory_mb !== undefined ? cgroupParentFor(engine, plan.kernelId) : undefined;
-    // A container left by a run that died before its cleanup would hold the name.
-    await removeContainer(engine, name);
     const argv = containerRunArgv({
       engine,
       image: container.image,

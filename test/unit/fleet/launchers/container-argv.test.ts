@@ -31,7 +31,7 @@ const SPEC: ContainerRunSpec = {
 const HEAD = [
   'podman', 'run', '--name', 'llmspell-fleet-py-openai-0a1b2c3d',
   '--label', 'io.llmspell-fleet.kernel-id=py-openai-0a1b2c3d', '--label', 'io.llmspell-fleet.home=/home/u/.llmspell-fleet',
-  '--network', 'host', '--init', '--sig-proxy=true',
+  '--pull', 'never', '--network', 'host', '--init', '--sig-proxy=true',
 ];
 const TAIL = ['--', 'localhost/kernel:1', 'python', '-m', 'ipykernel_launcher', '-f', '/home/u/.llmspell-fleet/backends/py-openai-0a1b2c3d.json'];
 
