@@ -34,6 +34,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   logs: async () => (await import('./commands/logs.js')).registerLogs,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
+  service: async () => (await import('./commands/service.js')).registerService,
   'llmspell-adapter': async () => (await import('./commands/llmspell-adapter.js')).registerLlmspellAdapter,
 };
 
@@ -46,6 +47,7 @@ async function registerAll(program: Command): Promise<void> {
     COMMANDS.install!(),
     COMMANDS.uninstall!(),
     COMMANDS.manager!(),
+    COMMANDS.service!(),
     import('./commands/fleet.js').then((m) => m.registerFleetCommands),
     COMMANDS.doctor!(),
     COMMANDS['llmspell-adapter']!(),

@@ -150,15 +150,18 @@ describe('manager HTTP API', () => {
     await jenv.cleanup();
   });
 
-  it('listens on 127.0.0.1 and keeps http.json private to the user (0600, unreadable by another user)', async () => {
+  it('listens on 127.0.0.1 and keeps http.json and http.token private to the user (0600, unreadable by another user)', async () => {
     expect(new URL(base).hostname).toBe('127.0.0.1');
     expect(token).toMatch(/^[0-9a-f]{64}$/);
-    const file = join(home, 'http.json');
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // http.token: the token alone, for Prometheus's credentials_file.
+    expect(await readFile(join(home, 'http.token'), 'utf8')).toBe(`${token}\n`);
     await chmod(jenv.dir, 0o755);
-    const script = `try { require('node:fs').readFileSync(${JSON.stringify(file)}); console.log('read') } catch (e) { console.log(e.code) }`;
-    const { stdout } = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeout: 10_000 });
-    expect(stdout.trim()).toBe('EACCES');
+    for (const file of [join(home, 'http.json'), join(home, 'http.token')]) {
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const script = `try { require('node:fs').readFileSync(${JSON.stringify(file)}); console.log('read') } catch (e) { console.log(e.code) }`;
+      const { stdout } = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeout: 10_000 });
+      expect(stdout.trim()).toBe('EACCES');
+    }
   });
 
   it('answers 401 with nothing else without the token, with a wrong one, and for an unknown path', async () => {
@@ -484,7 +487,7 @@ describe('manager HTTP API', () => {
     expect((none as { stderr: string }).stderr).toContain('no xdg-open on PATH; open the URL above yourself');
   });
 
-  it('removes http.json when the manager exits, ending the event streams still open', async () => {
+  it('removes http.json and http.token when the manager exits, ending the event streams still open', async () => {
     const open = eventReader(await api('GET', '/api/v1/events'));
     const client = await ManagerClient.connect({ home, env, autostart: false });
     await client.request({ op: 'shutdown' });
@@ -492,6 +495,7 @@ describe('manager HTTP API', () => {
     await expect(open.until(() => false)).rejects.toThrow('the event stream ended');
     await until(async () => !(await isRunning(managerPid)), 'the manager to exit');
     await expect(stat(join(home, 'http.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(home, 'http.token'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();
   });
 });

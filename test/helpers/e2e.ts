@@ -364,7 +364,14 @@ export function defineClientSuite(target: ClientTarget): void {
       [target.pythonKernel, 'python'],
       [target.tslabKernel, 'javascript'],
     ] as const) {
-      it(`jupyter console runs code and exits, kernel gone (${kernel}, ${language})`, async () => {
+      // jupyter_console waits for the cell's "idle" status on iopub before it reads the next
+      // line. A fresh tslab now and then publishes before the console's subscription is in
+      // place and that status is lost (the same drop as the conformance test below), and the
+      // console then waits forever: one retry in a new env, for direct tslab only. The router
+      // subscribes to its backend before it serves a client, and no loss has been seen through
+      // it, so the routed runs get no retry.
+      const retry = target.label === 'direct' && language === 'javascript' ? 1 : 0;
+      it(`jupyter console runs code and exits, kernel gone (${kernel}, ${language})`, { timeout: TEST_TIMEOUT_MS, retry }, async () => {
         await inEnv(async (jenv) => {
           const run = await runPython<CheckResult>('console_check.py', [kernel, '--language', language], {
             env: jenv.env,
@@ -376,7 +383,7 @@ export function defineClientSuite(target: ClientTarget): void {
           expect(result.stdout).toContain('answer: 42');
           log(`console_check ${target.label}/${kernel}: ${run.durationMs} ms`);
         });
-      }, TEST_TIMEOUT_MS);
+      });
     }
 
     it(`jupyter_kernel_test conformance (${target.pythonKernel} -> ipykernel)`, async () => {

@@ -25,8 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -48,6 +50,27 @@ def runtime_files() -> set[str]:
     if not runtime or not os.path.isdir(runtime):
         return set()
     return {f for f in os.listdir(runtime) if f.startswith("kernel-") and f.endswith(".json")}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, read from /proc (the kernel the console started, and its children)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                # the command name (field 2) may hold spaces; ppid is the 2nd field after its ")"
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def main() -> int:
@@ -83,20 +106,27 @@ def main() -> int:
     before = runtime_files()
     log("running", argv, "stdin", repr(stdin_text))
     t0 = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    timed_out = False
-    try:
-        stdout, stderr = proc.communicate(stdin_text, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        proc.kill()
-        stdout, stderr = proc.communicate()
+    # Output goes to files, not pipes: the kernel the console starts inherits them, and with
+    # pipes a console killed on timeout left its kernel holding them open, so reading them
+    # waited for that kernel forever and the report of what the console printed never came.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True)
+        timed_out = False
+        try:
+            proc.communicate(stdin_text, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            below = descendants(proc.pid)
+            log("timed out; killing the console and", below)
+            for pid in [proc.pid, *below]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     seconds = round(time.monotonic() - t0, 3)
     log(f"console finished in {seconds}s with status {proc.returncode}")
 

@@ -18,7 +18,16 @@ export function httpInfoPath(home: string): string {
   return join(home, 'http.json');
 }
 
+/**
+ * `<home>/http.token`: the token alone, for clients that read a bearer token from a file and
+ * cannot parse JSON (Prometheus's `credentials_file` when /metrics needs it). Same 0600.
+ */
+export function httpTokenPath(home: string): string {
+  return join(home, 'http.token');
+}
+
 export async function writeHttpInfo(home: string, info: HttpInfo): Promise<void> {
+  await writeFileAtomic(httpTokenPath(home), `${info.token}\n`);
   await writeFileAtomic(httpInfoPath(home), `${JSON.stringify(info, null, 2)}\n`);
 }
 
@@ -44,8 +53,10 @@ export async function readHttpInfo(home: string): Promise<HttpInfo | undefined> 
   }
 }
 
-/** Remove http.json if it is still ours (same token): never a newer manager's. */
+/** Remove http.json and http.token if they are still ours (same token): never a newer manager's. */
 export async function removeHttpInfo(home: string, token: string): Promise<void> {
   const info = await readHttpInfo(home);
-  if (info?.token === token) await rm(httpInfoPath(home), { force: true });
+  if (info?.token !== token) return;
+  await rm(httpInfoPath(home), { force: true });
+  await rm(httpTokenPath(home), { force: true });
 }
