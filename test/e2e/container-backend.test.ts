@@ -32,6 +32,8 @@ function toml(): string {
     'launcher = "container"',
     `image = "${IMAGE}"`,
     'container_engine = "podman"',
+    'cpus = 1.5',
+    'pids = 256',
     '[runtimes.pyoom]',
     `argv = ${KERNEL_ARGV}`,
     'launcher = "container"',
@@ -95,7 +97,7 @@ describe('container backends (podman)', () => {
     await until(async () => (await containers(home)).length === 0, 'the container to be removed');
   }, 320_000);
 
-  it('a manager SIGKILL leaves the container running; the next manager adopts it, stop removes it, cleanup removes strays', async () => {
+  it('limits as engine flags; a manager SIGKILL leaves the container running; the next manager adopts it, stop removes it, cleanup removes strays', async () => {
     const first = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
     const manager = await first.request<ManagerInfo>({ op: 'ping' });
     // Attached (linger is 0: an unattached backend would stop at once).
@@ -105,6 +107,9 @@ describe('container backends (podman)', () => {
     expect(await containers(home)).toEqual([{ name, state: 'up' }]);
     const { stdout: label } = await run('podman', ['inspect', '--format', `{{index .Config.Labels "${LABEL_KERNEL_ID}"}}`, name as string]);
     expect(label.trim()).toBe(handle.record.kernelId);
+    // The limits as the engine applied them.
+    const { stdout: limits } = await run('podman', ['inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}', name as string]);
+    expect(limits.trim()).toBe('1500000000 256');
 
     process.kill(manager.pid, 'SIGKILL');
     await first.closed;
