@@ -40,6 +40,8 @@ echo "setup: Python venv with the Jupyter pieces (.venv)"
 
 # The fleet as a service: systemd-analyze, podman + podman-compose, the local images (issue #10).
 scripts/setup-service.sh
+# Container backends' tests: podman + runc, the local base image and the ipykernel test image.
+scripts/setup-containers.sh
 
 echo "setup: build"
 npm run --silent build

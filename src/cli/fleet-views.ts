@@ -195,8 +195,8 @@ export function publicStopped(result: unknown, now: number): { stopped: PublicRe
   return { stopped: recordsIn(result).map((r) => publicRecord(r, now)) };
 }
 
-function filesIn(result: unknown): string[] {
-  const files = isObject(result) ? result.files : undefined;
+function filesIn(result: unknown, key: 'files' | 'containers' = 'files'): string[] {
+  const files = isObject(result) ? result[key] : undefined;
   return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
 }
 
@@ -204,16 +204,18 @@ function filesIn(result: unknown): string[] {
 export function cleanupLines(result: unknown): string {
   const removed = isObject(result) ? recordsIn(result.removed) : [];
   const files = filesIn(result);
-  if (removed.length === 0 && files.length === 0) return 'nothing to clean up\n';
+  const containers = filesIn(result, 'containers');
+  if (removed.length === 0 && files.length === 0 && containers.length === 0) return 'nothing to clean up\n';
   return [
     ...removed.map((r) => `forgot ${r.kernelId} (pid ${r.pid} is gone)\n`),
+    ...containers.map((c) => `removed container ${c}\n`),
     ...files.map((f) => `deleted ${f}\n`),
   ].join('');
 }
 
-export function publicCleanup(result: unknown, now: number): { removed: PublicRecord[]; files: string[] } {
+export function publicCleanup(result: unknown, now: number): { removed: PublicRecord[]; files: string[]; containers: string[] } {
   const removed = isObject(result) ? recordsIn(result.removed) : [];
-  return { removed: removed.map((r) => publicRecord(r, now)), files: filesIn(result) };
+  return { removed: removed.map((r) => publicRecord(r, now)), files: filesIn(result), containers: filesIn(result, 'containers') };
 }
 
 /** The record a `stop`/`logs` target names: by exact id, or by any of its ports. */

@@ -8,12 +8,12 @@ import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
-import type { LaunchPlan } from './types.js';
+import { launcherFor, settleBackend, signalBackend, type LaunchCommand } from './launchers/launcher.js';
+import type { ContainerRef, LaunchPlan } from './types.js';
 import { probeConnectionFile, waitForConnectionFile } from './wait-connection-file.js';
 
 /** Why a backend is gone (BackendExit.reason): machine-readable, the numbers are in exitCode/signal. */
 export type ExitReason = 'stopped' | 'startup-failed' | 'exited' | 'signalled';
-
 
 export interface LaunchOptions {
   logger?: Logger;
@@ -46,6 +46,8 @@ export class BackendProcess {
     private readonly termination: Termination,
     exited: Promise<BackendExit>,
     private readonly log: Logger,
+    /** Set for a container backend: what the registry keeps to reach it after a manager restart. */
+    readonly container: ContainerRef | undefined,
   ) {
     this.pid = child.pid;
     this.exited = exited;
@@ -73,13 +75,16 @@ export class BackendProcess {
     }
 
     let child: SpawnedChild;
+    let command: LaunchCommand;
     try {
+      command = await launcherFor(plan).command(plan, backendEnv(plan.env));
       child = await spawnBackend({
-        argv: plan.argv,
-        env: backendEnv(plan.env),
-        cwd: plan.cwd,
+        argv: command.argv,
+        env: command.env,
+        // A container starts in its image's directory; the host's is not inside it.
+        ...(command.container === undefined ? { cwd: plan.cwd } : {}),
         logFile: plan.logFile,
-        configKey: `runtimes.${requirement.runtime}.argv (or its kernelspec)`,
+        configKey: command.configKey,
         banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describe(plan)} ---`,
       });
     } catch (error) {
@@ -87,13 +92,15 @@ export class BackendProcess {
       await removeConnectionFile(plan.connectionFile, written?.key);
       throw error;
     }
-    log.info({ backendPid: child.pid, argv: redactArgv(plan.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
+    const { container } = command;
+    log.info({ backendPid: child.pid, argv: redactArgv(command.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
 
     const termination: Termination = {};
     const exited = child.exit.then(async (exit) => {
       if (written !== undefined) releasePorts(portsOf(written));
+      const settled = await settleBackend(container, exit);
       const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
-      const result: BackendExit = { ...exit, reason: exitReason(termination, exit), stderrTail };
+      const result: BackendExit = { ...exit, ...settled, reason: settled.reason ?? exitReason(termination, exit), stderrTail };
       log.info({ backendPid: child.pid, exitCode: exit.exitCode, signal: exit.signal, reason: result.reason }, 'backend exited');
       return result;
     });
@@ -103,13 +110,13 @@ export class BackendProcess {
       connection = written ?? (await awaitKernelConnection(plan, child));
     } catch (error) {
       termination.requested = 'startup-failed';
-      await terminate(child, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
+      await terminate(child, container, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
       await removeConnectionFile(plan.connectionFile);
       log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
       throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
     }
     log.info({ backendPid: child.pid, ports: portsOf(connection) }, 'backend connection known');
-    return new BackendProcess(plan, connection, child, termination, exited, log);
+    return new BackendProcess(plan, connection, child, termination, exited, log, container);
   }
 
   get alive(): boolean {
@@ -118,7 +125,7 @@ export class BackendProcess {
 
   /** SIGINT to the backend's process group, as Jupyter does for interrupt_mode "signal". */
   interrupt(): void {
-    const sent = this.child.signalGroup('SIGINT');
+    const sent = signalBackend(this.container, 'SIGINT', (signal) => this.child.signalGroup(signal));
     this.log.debug({ backendPid: this.pid, sent }, 'interrupt');
   }
 
@@ -131,7 +138,7 @@ export class BackendProcess {
   private async stopOnce(options: StopOptions): Promise<void> {
     if (this.child.alive) this.termination.requested ??= 'stopped';
     const { graceMs = DEFAULT_STOP_LADDER.graceMs, killMs = DEFAULT_STOP_LADDER.killMs } = options;
-    const gone = await terminate(this.child, { graceMs, killMs }, this.log);
+    const gone = await terminate(this.child, this.container, { graceMs, killMs }, this.log);
     if (gone) await this.exited;
     await removeConnectionFile(this.plan.connectionFile, this.connection.key);
   }
@@ -258,9 +265,9 @@ async function withTail(error: FleetError, plan: LaunchPlan, child: SpawnedChild
 }
 
 /** The stop ladder on the child's process group; signalGroup refuses once the child is reaped. */
-function terminate(child: SpawnedChild, ladder: StopLadder, log: Logger): Promise<boolean> {
+function terminate(child: SpawnedChild, container: ContainerRef | undefined, ladder: StopLadder, log: Logger): Promise<boolean> {
   return climbStopLadder(
-    { alive: () => child.alive, signal: (signal) => child.signalGroup(signal), goneWithin: (ms) => exitsWithin(child, ms) },
+    { alive: () => child.alive, signal: (signal) => signalBackend(container, signal, (s) => child.signalGroup(s)), goneWithin: (ms) => exitsWithin(child, ms) },
     ladder,
     { logger: log, what: 'backend', fields: { backendPid: child.pid } },
   );

@@ -76,6 +76,9 @@ const runtimeEntries = {
   interrupt: v.optional(oneOf(['notice', 'restart'])),
   interrupt_grace_seconds: v.optional(number(0, true)),
   isolate: v.optional(oneOf(['auto', 'on', 'off'])),
+  launcher: v.optional(oneOf(['process', 'container'])),
+  image: v.optional(v.pipe(nonEmptyString, v.regex(/^[^\s-][^\s]*$/, got('must be an image name, e.g. "localhost/my-kernel:1"')))),
+  container_engine: v.optional(oneOf(['auto', 'podman', 'docker'])),
   ...limitEntries,
 };
 
@@ -102,6 +105,27 @@ export const RuntimeSchema = v.pipe(
       'must be "router-writes" for a kernelspec runtime (Jupyter kernels read the file they are given)',
     ),
     ['connection'],
+  ),
+  // A container runs argv from its image; a kernelspec's argv names programs on this host.
+  v.forward(
+    v.partialCheck(
+      [['launcher'], ['kernelspec'], ['argv']],
+      (rt) => rt.launcher !== 'container' || rt.argv !== undefined,
+      'needs argv (the command run inside the image) when launcher = "container", not a kernelspec',
+    ),
+    ['launcher'],
+  ),
+  v.forward(
+    v.partialCheck([['launcher'], ['image']], (rt) => (rt.launcher === 'container') === (rt.image !== undefined), 'must be set exactly when launcher = "container" (the image argv runs in)'),
+    ['image'],
+  ),
+  v.forward(
+    v.partialCheck(
+      [['launcher'], ['adapter'], ['connection']],
+      (rt) => rt.launcher !== 'container' || (rt.adapter !== 'llmspell' && rt.connection !== 'kernel-writes'),
+      'cannot be "container" with the llmspell adapter or connection = "kernel-writes": the router writes a container backend\'s connection file',
+    ),
+    ['launcher'],
   ),
 );
 

@@ -12,6 +12,7 @@ import { backendDir, configPath, expandHome, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
 import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
 import { cliEntry } from './manager/autostart.js';
+import { effectiveLimits } from './limits.js';
 import { expandArgv } from './template.js';
 import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
 import type { InterruptMode, Requirement } from '../shared/requirement.js';
@@ -72,6 +73,7 @@ interface Launchable {
   interruptMode: InterruptMode;
   connection: LaunchPlan['connection'];
   adapter?: LaunchPlan['adapter'];
+  container?: LaunchPlan['container'];
 }
 
 async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectionFile: string): Promise<Launchable> {
@@ -119,6 +121,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   } else {
     const viaAdapter = usesLlmspellAdapter(rt);
     const providerArgs = viaAdapter ? withProviderArgs(rt.argv ?? [], provider, llmspellProviderConfigFile(connectionFile)) : { argv: rt.argv ?? [], generate: false };
+    const config = await providerConfigFile(req.provider, provider, env, where);
     const argv = expandArgv(
       providerArgs.argv,
       {
@@ -126,7 +129,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
-        config: await providerConfigFile(req.provider, provider, env, where),
+        config,
         resource_dir: undefined,
       },
       {
@@ -137,7 +140,9 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
         },
       },
     );
-    launch = viaAdapter
+    launch = rt.launcher === 'container'
+      ? inContainer({ rt, argv, home: absHome, config: options.config, req, where, files: [connectionFile, ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
+      : viaAdapter
       ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider, generateConfig: providerArgs.generate })
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
@@ -156,6 +161,27 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     startupTimeoutMs: (rt.startup_timeout ?? DEFAULT_STARTUP_TIMEOUT_SECONDS) * 1000,
     secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
     ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
+    ...(launch.container !== undefined ? { container: launch.container } : {}),
+  };
+}
+
+/** launcher = "container": argv runs in the image as written; the files it names are mounted read-only. */
+function inContainer(input: { rt: RuntimeConfig; argv: string[]; home: string; config: FleetConfig; req: Requirement; where: string; files: string[] }): Launchable {
+  const { rt, req } = input;
+  const limits = effectiveLimits(input.config, req);
+  if (limits.cpu_seconds !== undefined) {
+    throw new FleetError(
+      'BAD_CONFIG',
+      `cpu_seconds cannot be enforced in a container (runtime "${req.runtime}" has launcher = "container"); remove cpu_seconds from runtimes.${req.runtime} / providers.${req.provider} in ${input.where}, or use cpus`,
+      { runtime: req.runtime, provider: req.provider },
+    );
+  }
+  return {
+    argv: input.argv,
+    env: {},
+    interruptMode: rt.interrupt_mode ?? 'signal',
+    connection: 'router-writes',
+    container: { image: rt.image as string, engine: rt.container_engine ?? 'auto', limits, home: input.home, readOnlyFiles: input.files },
   };
 }
 

@@ -49,6 +49,12 @@ export interface RuntimeConfig extends BackendLimits {
   interrupt_grace_seconds?: number;
   /** Adapter runtimes: a private network namespace for llmspell ("auto": where the OS allows). */
   isolate?: 'auto' | 'on' | 'off';
+  /** "container": run argv inside `image` with podman or docker (README "Container backends"). Default "process". */
+  launcher?: 'process' | 'container';
+  /** launcher = "container": the image argv runs in (it must be there already; nothing is pulled). */
+  image?: string;
+  /** launcher = "container": which engine runs it; "auto" (default) is podman if installed, else docker. */
+  container_engine?: 'auto' | 'podman' | 'docker';
 }
 
 export interface ProviderConfig extends BackendLimits {
@@ -119,6 +125,8 @@ export interface LaunchPlan {
   startupTimeoutMs: number;
   /** Names of env keys that came from provider/runtime config: their values are secrets and never logged. */
   secretEnvKeys: string[];
+  /** Set for launcher = "container": argv runs inside this image, under these limits. */
+  container?: ContainerPlan;
   /** Set when argv runs the llmspell adapter: what it starts, and whether llmspell is network-isolated. */
   adapter?: AdapterPlan;
 }
@@ -130,4 +138,22 @@ export interface AdapterPlan {
   isolation: 'netns' | 'none';
   /** Why isolation is off, for doctor and the log. */
   isolationNote?: string;
+}
+
+export interface ContainerPlan {
+  image: string;
+  engine: 'auto' | 'podman' | 'docker';
+  limits: BackendLimits;
+  /** The fleet home, put on the container as a label: cleanup removes only its own fleet's containers. */
+  home: string;
+  /** Host files the backend reads (connection file, provider config): mounted read-only at the same path. */
+  readOnlyFiles: string[];
+}
+
+/** A running container backend as the registry keeps it: enough to signal, inspect and remove it after a manager restart. */
+export interface ContainerRef {
+  engine: 'podman' | 'docker';
+  name: string;
+  cgroupParent?: string;
+  memoryMb?: number;
 }

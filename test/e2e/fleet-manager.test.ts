@@ -153,7 +153,7 @@ describe('fleet manager daemon', () => {
     expect(await cli3.request<ListedBackend[]>({ op: 'list' })).toEqual([]);
     expect(existsSync(doomed.record.connectionFile)).toBe(false);
     const cleaned = await cli3.request<CleanupReport>({ op: 'cleanup' });
-    expect(cleaned).toEqual({ removed: [], files: [orphan] });
+    expect(cleaned).toEqual({ removed: [], files: [orphan], containers: [] });
     await shutdown(f);
     await cli3.closed;
   }, 60_000);

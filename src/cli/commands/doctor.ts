@@ -8,6 +8,7 @@ import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
 import { planLaunch } from '../../fleet/plan.js';
 import { findExecutable } from '../../shared/which.js';
+import { containerChecks } from '../container-checks.js';
 import { providerConfig } from '../../adapters/llmspell/provider-config.js';
 import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
 import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
@@ -60,6 +61,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
   let planError: string | undefined;
   let connection: string | undefined = rt.connection;
   let adapter: LaunchPlan['adapter'];
+  let container: LaunchPlan['container'];
   try {
     const plan = await planLaunch({
       requirement: { runtime: name, provider: config.default_provider },
@@ -69,6 +71,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
       env: ctx.env,
     });
     adapter = plan.adapter;
+    container = plan.container;
     command = adapter?.llmspellArgv[0] ?? plan.argv[0];
     pathValue = plan.env.PATH ?? ctx.env.PATH;
     connection = plan.connection;
@@ -79,7 +82,8 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
     if (first !== undefined && !first.includes('{')) command = first;
     pathValue = fallbackPath(config, name, ctx.env);
   }
-  const resolved = command === undefined ? undefined : await findExecutable(command, pathValue);
+  // A container backend's program is in its image (the container checks look at that), not on this host.
+  const resolved = command === undefined ? undefined : container !== undefined ? `${command} in ${container.image}` : await findExecutable(command, pathValue);
   const checks = [runtimeCheck({ ...base, command, resolved, planError, connection })];
   if (adapter !== undefined) {
     const version = resolved === undefined ? undefined : await llmspellVersion(resolved, ctx.env);
@@ -182,6 +186,7 @@ async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   if (config !== undefined) {
     const names = Object.keys(config.runtimes).sort((a, b) => Number(b === config.default_runtime) - Number(a === config.default_runtime) || a.localeCompare(b));
     for (const name of names) checks.push(...(await checkRuntime(name, config, ctx)));
+    checks.push(...(await containerChecks(config, ctx.env.PATH)));
     checks.push(...(await checkProviders(config, ctx)));
   }
   checks.push(...(await checkPython(ctx)));

@@ -10,6 +10,8 @@ import { climbStopLadder, pollUntil, type StopLadder } from '../../shared/proces
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
 import type { BackendProcess } from '../backend-process.js';
+import { settleBackend, signalBackend } from '../launchers/launcher.js';
+import type { ContainerRef } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 import { isOwnConnectionFile } from './registry.js';
@@ -34,6 +36,8 @@ export interface ManagedBackendInit {
   state: BackendState;
   /** Working directory it was started in, if not the manager's (a restart keeps it). */
   cwd?: string;
+  /** Container backends: the engine and container behind the pid (the engine client's). */
+  container?: ContainerRef;
 }
 
 export class ManagedBackend {
@@ -57,7 +61,7 @@ export class ManagedBackend {
   ) {
     this.state = init.state;
     if (process !== undefined) {
-      this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason }));
+      this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, ...(exit.cause !== undefined ? { cause: exit.cause } : {}) }));
     } else {
       this.gone = new Promise((resolve) => (this.#markGone = resolve));
       this.#poller = setInterval(() => this.#poll(), pollMs);
@@ -120,6 +124,7 @@ export class ManagedBackend {
     if (this.idleSince !== undefined) r.idleSince = this.idleSince;
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
+    if (this.init.container !== undefined) r.container = { ...this.init.container };
     return r;
   }
 
@@ -143,7 +148,7 @@ export class ManagedBackend {
       return;
     }
     const gone = await climbStopLadder(
-      { signal: (signal) => killGroup(this.pid, signal, this.init.procStart), goneWithin: (ms) => pollUntil(() => this.#poll(), ms) },
+      { signal: (signal) => signalBackend(this.init.container, signal, (s) => killGroup(this.pid, s, this.init.procStart)), goneWithin: (ms) => pollUntil(() => this.#poll(), ms) },
       ladder,
       { logger: log, what: 'adopted backend', fields: { kernelId: this.kernelId, backendPid: this.pid } },
     );
@@ -155,8 +160,10 @@ export class ManagedBackend {
     if (this.state === 'exited') return true;
     if (isSameProcess(this.pid, this.init.procStart)) return false;
     const reason = this.state === 'stopping' ? 'stopped' : 'exited';
-    void removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).finally(() =>
-      this.#markGone({ exitCode: null, signal: null, reason }),
+    // A container's engine still knows how it ended (a memory limit); the container is removed then.
+    void Promise.all([settleBackend(this.init.container, { exitCode: null, signal: null }), removeConnectionFile(this.home, this.init.connectionFile, this.connection.key)]).then(
+      ([settled]) => this.#markGone({ exitCode: null, signal: null, ...settled, reason: settled.reason ?? reason }),
+      () => this.#markGone({ exitCode: null, signal: null, reason }),
     );
     this.state = 'exited';
     return true;

@@ -345,7 +345,7 @@ export class FleetManager {
       else this.#conditions.forget(backend.kernelId);
       this.#changed();
       if (!backend.replaced && !this.#closed) {
-        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal };
+        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) };
         this.#emit(event, [...backend.attached.values()]);
       }
     });

@@ -1,9 +1,10 @@
 /**
  * The manager's read-mostly chores: `list` (with memory), `health` (process and heartbeat),
- * and `cleanup` (dead entries, connection and temporary files nobody owns).
+ * and `cleanup` (dead entries, connection and temporary files, and containers nobody owns).
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sweepContainers } from '../launchers/engine.js';
 import { backendDir } from '../paths.js';
 import type { ManagedBackend } from './entry.js';
 import { processesMentioning, rssBytes } from './proc.js';
@@ -67,9 +68,11 @@ async function cleanup(home: string, backends: Map<string, ManagedBackend>, opti
       backends.delete(id);
     }
   }
-  // A backend being spawned has a connection file before it has an entry: leave files alone then.
+  // A backend being spawned has a connection file (and a container) before it has an entry: leave files alone then.
   const files = options.spawning ? [] : await removeLitter(home, backends);
-  return { removed, files };
+  const live = new Set([...backends.values()].flatMap((b) => (b.init.container !== undefined ? [b.init.container.name] : [])));
+  const containers = options.spawning ? [] : await sweepContainers(home, live, process.env.PATH);
+  return { removed, files, containers };
 }
 
 async function removeLitter(home: string, backends: Map<string, ManagedBackend>): Promise<string[]> {

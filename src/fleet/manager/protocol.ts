@@ -13,6 +13,7 @@ import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
+import type { ContainerRef } from '../types.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 
@@ -38,6 +39,8 @@ export interface BackendRecord {
   procStart?: number;
   /** Working directory it was started in, when not the manager's (added with the manager). */
   cwd?: string;
+  /** Container backends (issue #10): `pid` is the engine client's, which runs as long as the container. */
+  container?: ContainerRef;
 }
 
 /** A lease as a router needs it: where to connect, with the key. */
@@ -114,6 +117,8 @@ export interface ManagerEvent {
   /** For backend-exited, when known (a backend this manager spawned). */
   exitCode?: number | null;
   signal?: string | null;
+  /** For backend-exited: the limit's own words when one ended it ("killed: memory limit 512 MB reached"). */
+  cause?: string;
 }
 
 /**
@@ -162,4 +167,6 @@ export interface CleanupReport {
   removed: BackendRecord[];
   /** Connection files and temporary files nobody owned, now deleted. */
   files: string[];
+  /** Containers of this fleet no backend owned, now removed ("engine:name"; added with container backends). */
+  containers?: string[];
 }

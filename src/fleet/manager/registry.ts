@@ -54,6 +54,7 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   if (r.idleSince !== undefined) out.idleSince = r.idleSince;
   if (r.procStart !== undefined) out.procStart = r.procStart;
   if (r.cwd !== undefined) out.cwd = r.cwd;
+  if (r.container !== undefined) out.container = { ...r.container };
   return out;
 }
 
@@ -83,6 +84,12 @@ export const BackendRecordSchema = v.object(
     idleSince: v.optional(v.number(got('must be a time in ms'))),
     procStart: v.optional(whole('must be a start time in clock ticks')),
     cwd: v.optional(absolute),
+    container: v.optional(
+      v.object(
+        { engine: oneOf(['podman', 'docker']), name: v.pipe(text, v.regex(KERNEL_ID, got('must be a container name'))), cgroupParent: v.optional(absolute), memoryMb: v.optional(v.number(got('must be a number of MB'))) },
+        got('must be {engine, name, cgroupParent?, memoryMb?}'),
+      ),
+    ),
   },
   (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
 );

@@ -171,6 +171,7 @@ describe('stop and cleanup views', () => {
   it.each([
     [{ removed: [rec()], files: ['/f/backends/x.json'] }, 'forgot lua-openai-1a2b3c4d (pid 4242 is gone)\ndeleted /f/backends/x.json\n'],
     [{ removed: [], files: [] }, 'nothing to clean up\n'],
+    [{ removed: [], files: [], containers: ['podman:llmspell-fleet-x'] }, 'removed container podman:llmspell-fleet-x\n'],
     [{}, 'nothing to clean up\n'],
   ])('cleanupLines(%j)', (result, expected) => {
     expect(cleanupLines(result)).toBe(expected);
@@ -178,7 +179,8 @@ describe('stop and cleanup views', () => {
 
   it('publicCleanup', () => {
     expect(publicCleanup({ removed: [rec()], files: ['a', 3] }, NOW)).toMatchObject({ removed: [{ kernelId: 'lua-openai-1a2b3c4d' }], files: ['a'] });
-    expect(publicCleanup(undefined, NOW)).toEqual({ removed: [], files: [] });
+    expect(publicCleanup({ removed: [], files: [], containers: ['podman:c', 7] }, NOW)).toEqual({ removed: [], files: [], containers: ['podman:c'] });
+    expect(publicCleanup(undefined, NOW)).toEqual({ removed: [], files: [], containers: [] });
   });
 });
 

@@ -223,6 +223,16 @@ profile = "openai-prod_2"
     ['memory_warn_percent over 100', '[runtimes.x]\nkernelspec = "k"\nmemory_warn_percent = 120', 'runtimes.x.memory_warn_percent', 3, /percentage > 0 and <= 100 \(got 120\)/],
     ['zero max_backends', 'max_backends = 0', 'max_backends', 1, /must be a number >= 1 \(got 0\)/],
     ['fractional max_backends', 'max_backends = 1.5', 'max_backends', 1, /whole number/],
+    // container backends (issue #10)
+    ['bad launcher', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "docker"', 'runtimes.x.launcher', 3, /must be one of "process", "container" \(got "docker"\)/],
+    ['container without image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"', 'runtimes.x.image', 1, /must be set exactly when launcher = "container"/],
+    ['image without the container launcher', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nimage = "localhost/k"', 'runtimes.x.image', 3, /must be set exactly when launcher = "container"/],
+    ['container with a kernelspec', '[runtimes.x]\nkernelspec = "k"\nlauncher = "container"\nimage = "i"', 'runtimes.x.launcher', 3, /needs argv \(the command run inside the image\)/],
+    ['container behind the adapter', '[runtimes.x]\nargv = ["llmspell", "{connection_file}"]\nadapter = "llmspell"\nlauncher = "container"\nimage = "i"', 'runtimes.x.launcher', 4, /llmspell adapter/],
+    ['container writing its own file', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nconnection = "kernel-writes"\nlauncher = "container"\nimage = "i"', 'runtimes.x.launcher', 4, /kernel-writes/],
+    ['empty image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = ""', 'runtimes.x.image', 4, /non-empty string/],
+    ['image like a flag', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "--privileged"', 'runtimes.x.image', 4, /must be an image name/],
+    ['bad container_engine', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncontainer_engine = "lxc"', 'runtimes.x.container_engine', 5, /"auto", "podman", "docker" \(got "lxc"\)/],
   ])('%s -> BAD_CONFIG at line %i of %s', (_name, text, key, line, message) => {
     const err = configError(text);
     expect(err.code).toBe('BAD_CONFIG');

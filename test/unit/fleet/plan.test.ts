@@ -119,6 +119,32 @@ describe('planLaunch', () => {
     expect(plan.adapter).toBeUndefined();
   });
 
+  it('launcher = "container": argv as written, the files it names mounted read-only, the limits with the provider\'s laid over', async () => {
+    const toml = [
+      '[runtimes.pyc]',
+      'argv = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}", "--config", "{config}"]',
+      'launcher = "container"',
+      'image = "localhost/k"',
+      'memory_mb = 256',
+      'cpus = 1',
+      '[providers.openai]',
+      'config = "~/.llmspell/openai.toml"',
+      'memory_mb = 512',
+    ].join('\n');
+    const plan = await planLaunch({ requirement: { runtime: 'pyc', provider: 'openai' }, config: config(toml), home, kernelId: 'pyc-openai-00000001', env });
+    const connectionFile = join(home, 'backends', 'pyc-openai-00000001.json');
+    expect(plan.argv).toEqual(['python', '-m', 'ipykernel_launcher', '-f', connectionFile, '--config', providerConfig]);
+    expect(plan.container).toEqual({ image: 'localhost/k', engine: 'auto', limits: { memory_mb: 512, cpus: 1 }, home, readOnlyFiles: [connectionFile, providerConfig] });
+    expect(plan.connection).toBe('router-writes');
+  });
+
+  it('launcher = "container" with cpu_seconds: BAD_CONFIG naming the key (no engine flag enforces it)', async () => {
+    const toml = '[runtimes.pyc]\nargv = ["python", "{connection_file}"]\nlauncher = "container"\nimage = "i"\n[providers.openai]\ncpu_seconds = 60';
+    const err = await planError(planLaunch({ requirement: { runtime: 'pyc', provider: 'openai' }, config: config(toml), home, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.message).toMatch(/cpu_seconds cannot be enforced in a container/);
+  });
+
   it('a provider config file that does not exist is named', async () => {
     const c = config('[providers.openai]\nconfig = "/nowhere/openai.toml"\n');
     const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, env }));

@@ -274,7 +274,7 @@ describe('FleetManager with the llmspell stand-in', () => {
     const orphan = h.record.connectionFile.replace(h.record.kernelId, 'orphan-backend');
     await writeFile(orphan, '{}');
     const cleaned = await m.cleanup();
-    expect(cleaned).toEqual({ removed: [], files: [orphan] });
+    expect(cleaned).toEqual({ removed: [], files: [orphan], containers: [] });
     expect(existsSync(h.record.connectionFile)).toBe(true);
   });
 });

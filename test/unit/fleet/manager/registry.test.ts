@@ -42,7 +42,9 @@ afterEach(async () => {
 
 describe('registry file', () => {
   it('round-trips records, mode 0600, leaving no temporary file', async () => {
-    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' })];
+    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }),
+      record({ kernelId: 'pyc-x-2', pid: 78, container: { engine: 'podman', name: 'llmspell-fleet-pyc-x-2', cgroupParent: '/llmspell-fleet-pyc-x-2', memoryMb: 128 } }),
+    ];
     await writeRegistry(home, records);
     expect((await stat(registryPath(home))).mode & 0o777).toBe(0o600);
     expect(await readdir(home)).toEqual(['registry.json']);
@@ -79,6 +81,8 @@ describe('registry file', () => {
     ['a bad attachment', JSON.stringify({ backends: [record(), record({ attached: [null as never] })] }), 1, '(first: backends[1].attached[0] must be {routerId, pid} (got null))'],
     ['a missing field, then an unknown state', JSON.stringify({ backends: [{ ...record(), logFile: undefined }, record({ state: 'zombie' as never })] }), 0, 'skipped 2 malformed entries (first: backends[0].logFile is missing)'],
     ['an entry that is not a record', JSON.stringify({ backends: [7] }), 0, '(first: backends[0] must be a backend record (got 7))'],
+    ['an unknown container engine', JSON.stringify({ backends: [record({ container: { engine: 'lxc' as never, name: 'c' } })] }), 0, 'backends[0].container.engine must be one of "podman", "docker"'],
+    ['a container name with a path in it', JSON.stringify({ backends: [record({ container: { engine: 'podman', name: '../c' } })] }), 0, 'backends[0].container.name must be a container name'],
   ])('parseRegistry: %s', (_name, text, count, problem) => {
     const read = parseRegistry(text, 'registry.json');
     expect(read.records).toHaveLength(count);
