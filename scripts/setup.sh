@@ -38,6 +38,9 @@ echo "setup: Python venv with the Jupyter pieces (.venv)"
 [ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
+# Kubernetes tests: etcd, containerd, kube-apiserver/kubelet/kwok built once into ~/.cache (about 35 min cold).
+scripts/setup-kube.sh
+
 echo "setup: build"
 npm run --silent build
 echo "setup: done"
