@@ -117,7 +117,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
       `--initial-cluster=llmspell-test=http://127.0.0.1:${etcdPeer}`,
       // Tests write little and throw the data away: no fsync wait, no history worth keeping.
-      '--unsafe-no-fsync', '--quota-backend-bytes=536870912', '--log-level=warn',
+      '--unsafe-no-fsync', '--quota-backend-bytes=536870912', '--logger=zap', '--log-level=warn',
     ], dir);
     daemons.push(etcd);
     await waitForDaemon(etcd, 'etcd health', async () => {
