@@ -113,6 +113,8 @@ describe('kubelet + containerd run a kernel pod', () => {
     // The kubelet stops the container, then confirms the deletion (the pod object goes away).
     await expect.poll(async () => (await core.listNamespacedPod({ namespace: NS })).items.length, { timeout: 60_000, interval: 250 }).toBe(0);
     console.log(`[kube] pod deleted (kernel stopped) in ${Date.now() - deleted} ms`);
+    // The kernel ran as a process of this machine (in the pod's namespaces); it is gone now.
+    expect(await processesReferencing('/etc/llmspell/connection.json')).toEqual([]);
     await core.deleteNamespacedSecret({ name: 'kernel-k1-connection', namespace: NS });
   }, 300_000);
 });

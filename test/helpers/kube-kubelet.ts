@@ -1,7 +1,9 @@
 /**
  * A real node for a test cluster: Debian's containerd (its own config, root, state and socket
  * under the cluster's dir, so the machine's containerd is never touched) and a kubelet that
- * registers as `nodeName` with address 127.0.0.1. There is no CNI, so the node stays NotReady
+ * registers as `nodeName` and serves on 127.0.0.1. The kubelet refuses a loopback node IP, so
+ * the node's InternalIP is the machine's own address: tests never connect to it (hostNetwork
+ * pods bind 127.0.0.1 themselves). There is no CNI, so the node stays NotReady
  * and only `hostNetwork: true` pods run; reach them on 127.0.0.1. Images cannot be pulled here:
  * the archives of scripts/kube-images.sh are imported into containerd's k8s.io namespace, and
  * pods use `imagePullPolicy: Never`.
@@ -11,7 +13,7 @@
  * (runc cannot lower oom_score_adj here) and the local pause image as sandbox_image.
  */
 import * as k8s from '@kubernetes/client-node';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { kubeBinary, requireKubeBinaries, type KubeCluster } from './kube-cluster.js';
@@ -42,6 +44,18 @@ async function removeCgroupTree(path: string): Promise<void> {
     if (entry.isDirectory()) await removeCgroupTree(join(path, entry.name));
   }
   await rmdir(path).catch(() => undefined);
+}
+
+/**
+ * Unmounts what is still mounted under `dir`, deepest first: the kubelet bind-mounts its root
+ * dir onto itself (to make it rshared) and mounts secret volumes there, and leaves them.
+ */
+async function unmountUnder(dir: string): Promise<void> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = mountinfo.split('\n').map((line) => line.split(' ')[4] ?? '').filter((p) => p.startsWith(`${dir}/`));
+  for (const point of points.sort((a, b) => b.length - a.length)) {
+    await run('umount', [point]).catch(() => run('umount', ['--lazy', point]).catch(() => undefined));
+  }
 }
 
 export interface KubeletNode {
@@ -137,6 +151,7 @@ export async function startKubeletNode(cluster: KubeCluster, nodeName: string): 
     }
     await containerd.stop();
     for (const path of await kubepodsCgroups()) if (!cgroupsBefore.has(path)) await removeCgroupTree(path);
+    await unmountUnder(cluster.dir);
   };
   try {
     await waitForDaemon(containerd, 'containerd', async () => (await ctr('version'), true), 60_000);
@@ -153,13 +168,13 @@ export async function startKubeletNode(cluster: KubeCluster, nodeName: string): 
     const kubeconfig = await cluster.writeKubeconfig(`node-${nodeName}`, cluster.nodeToken(nodeName));
     kubelet = await startDaemon('kubelet', kubeBinary('kubelet'), [
       `--config=${config}`, `--kubeconfig=${kubeconfig}`, `--root-dir=${kubeletDir}`,
-      `--cert-dir=${join(kubeletDir, 'pki')}`, `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', '--v=1',
+      `--cert-dir=${join(kubeletDir, 'pki')}`, `--hostname-override=${nodeName}`, '--v=1',
     ], cluster.dir);
     const core = cluster.adminConfig().makeApiClient(k8s.CoreV1Api);
     const node = kubelet;
     await waitForDaemon(node, `kubelet registering node ${nodeName}`, async () => {
       const n = await core.readNode({ name: nodeName });
-      return n.status?.addresses?.some((a) => a.address === '127.0.0.1') === true;
+      return (n.status?.conditions ?? []).some((c) => c.type === 'Ready');
     }, 120_000);
     return { nodeName, containerd, kubelet: node, startMs: Date.now() - started, stop };
   } catch (err) {
