@@ -17,7 +17,9 @@ import { KERNEL_IMAGE, startKubeletNode, type KubeletNode } from '../helpers/kub
 import { processesReferencing } from '../helpers/processes.js';
 
 const NS = 'llmspell-kernels';
-const NODE = 'llmspell-node-0';
+// The apiserver reaches a kubelet (pod logs) at the node's Hostname address, which is its name:
+// "localhost" keeps that on loopback (the kubelet refuses a loopback --node-ip).
+const NODE = 'localhost';
 let cluster: KubeCluster | undefined;
 let node: KubeletNode | undefined;
 
@@ -48,7 +50,8 @@ function kernelPod(name: string, secretName: string): k8s.V1Pod {
         name: 'kernel',
         image: KERNEL_IMAGE,
         imagePullPolicy: 'Never',
-        command: ['python', '-m', 'ipykernel_launcher', '-f', '/etc/llmspell/connection.json'],
+        // Without fd capture, what the kernel process writes to fd 1 goes to the container log.
+        command: ['python', '-m', 'ipykernel_launcher', '-f', '/etc/llmspell/connection.json', '--IPKernelApp.capture_fd_output=False'],
         env: [
           { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
           { name: 'JUPYTER_RUNTIME_DIR', value: '/tmp/jupyter-runtime' },
@@ -98,12 +101,15 @@ describe('kubelet + containerd run a kernel pod', () => {
         if (m.msgType === 'stream' && content.name === 'stdout') out.push(content.text ?? '');
       });
       const reply = await client.request('execute_request', {
-        code: "import os, socket\nprint(os.environ['POD_NAME'], socket.gethostname() != '', flush=True)",
+        code: "import os, socket\nprint(os.environ['POD_NAME'], socket.gethostname() != '', flush=True)\nos.write(1, b'to the container log\\n')",
         silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true,
       }, { timeoutMs: 60_000 });
       expect(reply.content()).toMatchObject({ status: 'ok' });
       await expect.poll(() => out.join(''), { timeout: 10_000 }).toBe('kernel-k1 True\n');
       off();
+      // The container's own stdout, through the apiserver and the kubelet (what `logs` will read).
+      const log = await core.readNamespacedPodLog({ name: 'kernel-k1', namespace: NS, container: 'kernel' });
+      expect(log).toContain('to the container log');
     } finally {
       client.close();
     }

@@ -139,7 +139,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       `--service-account-issuer=https://kubernetes.default.svc`,
       `--service-account-key-file=${pki.serviceAccountPub}`, `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--kubelet-client-certificate=${pki.kubeletClientCert}`, `--kubelet-client-key=${pki.kubeletClientKey}`,
-      '--kubelet-preferred-address-types=InternalIP', '--profiling=false', '--v=1',
+      '--kubelet-preferred-address-types=Hostname,InternalIP', '--profiling=false', '--v=1',
     ], dir);
     daemons.push(apiserver);
     await waitForDaemon(apiserver, 'kube-apiserver /readyz', () => apiserverOk(server, ca, adminToken, '/readyz'), 90_000);

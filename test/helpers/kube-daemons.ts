@@ -107,13 +107,16 @@ export async function waitForDaemon(
 }
 
 /** Runs a short command to completion; rejects with its output when it fails. */
-export async function run(command: string, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<string> {
-  const child = spawn(command, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function run(command: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  child.stdin.end(opts.input ?? '');
-  const [code] = (await once(child, 'close')) as [number | null];
+  const failed = new Promise<[number | null]>((resolve) => child.once('error', (err) => {
+    out += String(err);
+    resolve([null]);
+  }));
+  const [code] = await Promise.race([once(child, 'close') as Promise<[number | null]>, failed]);
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code}):\n${out.trim()}`);
   return out;
 }
