@@ -38,10 +38,12 @@ echo "setup: Python venv with the Jupyter pieces (.venv)"
 [ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# The fleet as a service: systemd-analyze, podman + podman-compose, the local images (issue #10).
-scripts/setup-service.sh
 # Container backends' tests: podman + runc, the local base image and the ipykernel test image.
 scripts/setup-containers.sh
+# The fleet as a service: systemd-analyze, podman + podman-compose, the local images (issue #10).
+scripts/setup-service.sh
+# Kubernetes tests: etcd, containerd, kube-apiserver/kubelet/kwok built once into ~/.cache (about 35 min cold).
+scripts/setup-kube.sh
 
 echo "setup: build"
 npm run --silent build
