@@ -50,6 +50,7 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
         connection,
         state: 'ready',
         ...(record.cwd !== undefined ? { cwd: record.cwd } : {}),
+        ...(record.spare !== undefined ? { spare: record.spare } : {}),
       },
       home,
       options.pollMs,

@@ -79,7 +79,8 @@ export class BackendConditions {
       const attached = new Set(r.attached.map((a) => a.routerId));
       // A router that left (or died) while busy no longer counts.
       const busy = [...(this.#busyBy.get(r.kernelId) ?? [])].some((id) => attached.has(id));
-      return { ...r, state: backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy }) };
+      const condition = backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy });
+      return { ...r, state: condition === 'ready' && r.spare === 'ready' ? ('spare' as const) : condition };
     });
     return [...listed, ...[...this.#dead.values()].map(({ record }) => ({ ...record, state: 'dead' as const }))];
   }

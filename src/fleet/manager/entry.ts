@@ -34,6 +34,8 @@ export interface ManagedBackendInit {
   state: BackendState;
   /** Working directory it was started in, if not the manager's (a restart keeps it). */
   cwd?: string;
+  /** Adopted spares only: what the registry said (see BackendRecord.spare). */
+  spare?: 'warming' | 'ready';
 }
 
 export class ManagedBackend {
@@ -44,6 +46,8 @@ export class ManagedBackend {
   timer: NodeJS.Timeout | undefined;
   /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
   replaced = false;
+  /** A spare of the pool (pool.ts); undefined once handed out, and for every other backend. */
+  spare: 'warming' | 'ready' | undefined;
   readonly gone: Promise<BackendExit>;
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;
@@ -56,6 +60,7 @@ export class ManagedBackend {
     pollMs: number,
   ) {
     this.state = init.state;
+    this.spare = init.spare;
     if (process !== undefined) {
       this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason }));
     } else {
@@ -120,6 +125,7 @@ export class ManagedBackend {
     if (this.idleSince !== undefined) r.idleSince = this.idleSince;
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
+    if (this.spare !== undefined) r.spare = this.spare;
     return r;
   }
 

@@ -37,6 +37,11 @@ export interface BackendRecord {
   procStart?: number;
   /** Working directory it was started in, when not the manager's (added with the manager). */
   cwd?: string;
+  /**
+   * A spare of the pre-warmed pool (added with the pool, issue #12): "warming" while it starts
+   * and runs its startup code, "ready" once it is offered. Absent for every other backend.
+   */
+  spare?: 'warming' | 'ready';
 }
 
 /** A lease as a router needs it: where to connect, with the key. */

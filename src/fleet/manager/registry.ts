@@ -54,6 +54,7 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   if (r.idleSince !== undefined) out.idleSince = r.idleSince;
   if (r.procStart !== undefined) out.procStart = r.procStart;
   if (r.cwd !== undefined) out.cwd = r.cwd;
+  if (r.spare !== undefined) out.spare = r.spare;
   return out;
 }
 
@@ -83,6 +84,7 @@ export const BackendRecordSchema = v.object(
     idleSince: v.optional(v.number(got('must be a time in ms'))),
     procStart: v.optional(whole('must be a start time in clock ticks')),
     cwd: v.optional(absolute),
+    spare: v.optional(oneOf(['warming', 'ready'])),
   },
   (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
 );

@@ -1,0 +1,279 @@
+/**
+ * The pre-warmed pool (issue #12): idle spare backends per `[pool]` requirement, started ahead
+ * of demand, each running its startup code before it is offered. A request for the requirement
+ * takes a spare at once (it becomes that requirement's shared backend) and a replacement starts
+ * in the background; a spare handed out never comes back. pool-plan.ts decides, this does.
+ *
+ * Spares are backends of the fleet (they are in its map and its registry, marked `spare`), but
+ * they have no linger (nobody ever attached), never hold the manager from its idle exit (it
+ * retires them as it goes: see server.ts), and give way to users' backends under max_backends.
+ */
+import { FleetError, describeError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { Requirement } from '../../shared/requirement.js';
+import { JupyterClient } from '../../wire/client.js';
+import { expandHome } from '../paths.js';
+import type { FleetConfig, PoolEntry } from '../types.js';
+import type { ManagedBackend } from './entry.js';
+import { planPool, type SpareFacts } from './pool-plan.js';
+import { rssBytes } from './proc.js';
+
+/** How often the pool is checked against its config and memory cap, besides every change. */
+const CHECK_MS = 10_000;
+/** A requirement whose spare failed is not tried again for this long (a broken one would loop). */
+const BLOCK_MS = 60_000;
+const MB = 1024 * 1024;
+
+export interface PoolHost {
+  logger: Logger;
+  env: Record<string, string | undefined>;
+  config(): Promise<FleetConfig>;
+  /** Start a backend as a spare: `onSpawned` marks it before the fleet records it. */
+  launch(requirement: Requirement, cwd: string, onSpawned: (backend: ManagedBackend) => void): Promise<ManagedBackend>;
+  stop(backend: ManagedBackend, why: string): Promise<unknown>;
+  backends(): Iterable<ManagedBackend>;
+  /** Users' backend starts under way (they count against max_backends before they have an entry). */
+  starts(): number;
+  /** A spare changed (ready, taken): the registry and the lists are told. */
+  changed(): void;
+}
+
+/** `runtime/provider`: a spare serves its requirement with any group. */
+export function poolKey(requirement: Pick<Requirement, 'runtime' | 'provider'>): string {
+  return `${requirement.runtime}/${requirement.provider}`;
+}
+
+export class SparePool {
+  /** Per warming spare: settles true once it is offered, false if it is not (failed, stopped). */
+  readonly #offered = new Map<string, Promise<boolean>>();
+  /** Warming spares a request waits for: the pool leaves them alone. */
+  readonly #claimed = new Set<string>();
+  readonly #typicalMb: Record<string, number> = {};
+  readonly #blockedUntil = new Map<string, number>();
+  /** Spares asked of the launcher that have no entry yet. */
+  #launching = new Map<string, number>();
+  #paused = false;
+  #closed = false;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #lastHeld = '';
+  readonly #log: Logger;
+
+  constructor(private readonly host: PoolHost) {
+    this.#log = host.logger.child({ component: 'pool' });
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.refill(), CHECK_MS);
+    this.#timer.unref();
+    this.refill();
+  }
+
+  /** Bring the pool to what [pool] asks (coalesced: one check at a time, another after it if asked meanwhile). */
+  refill(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#check()
+      .catch((error: unknown) => this.#log.error({ err: describeError(error) }, 'pool check failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          void this.refill();
+        }
+      });
+    return this.#running;
+  }
+
+  /** stop-all and the idle exit: no new spares until the next request resumes the pool. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    void this.refill();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+  }
+
+  /** Stop every spare (the manager exits idle); the pool stays paused. */
+  async retireAll(why: string): Promise<void> {
+    this.pause();
+    await Promise.all(this.#spares().map((b) => this.#retire(b, why)));
+  }
+
+  /**
+   * A spare for `requirement`, now its backend (no longer a spare), or undefined when the pool
+   * has none: a ready one at once, else one still warming (it is further along than a new one).
+   */
+  async take(requirement: Requirement): Promise<ManagedBackend | undefined> {
+    const key = poolKey(requirement);
+    const mine = this.#spares().filter((b) => poolKey(b.requirement) === key && !this.#claimed.has(b.kernelId));
+    const ready = mine.filter((b) => b.spare === 'ready' && b.state === 'ready').sort((a, b) => a.init.startedAt - b.init.startedAt)[0];
+    let spare = ready;
+    if (spare === undefined) {
+      const warming = mine.find((b) => b.spare === 'warming' && this.#offered.has(b.kernelId));
+      if (warming === undefined) return undefined;
+      this.#claimed.add(warming.kernelId);
+      // The replacement starts now, alongside.
+      void this.refill();
+      const offered = await this.#offered.get(warming.kernelId);
+      this.#claimed.delete(warming.kernelId);
+      if (!offered || warming.state !== 'ready') return undefined;
+      spare = warming;
+    }
+    spare.spare = undefined;
+    // A spare has no group; it joins the one asked for.
+    spare.init.requirement = { ...requirement };
+    this.#log.info({ kernelId: spare.kernelId, requirement: key }, 'a request took a spare');
+    this.host.changed();
+    void this.refill();
+    return spare;
+  }
+
+  /**
+   * A user's backend is about to start: when max_backends leaves no place for it, the newest
+   * spares give theirs up first (spares never keep a user waiting or refused).
+   */
+  async makeRoom(config: FleetConfig): Promise<void> {
+    if (config.max_backends === undefined) return;
+    const live = [...this.host.backends()].filter((b) => b.state !== 'exited' && b.state !== 'stopping').length + this.host.starts();
+    const spares = this.#spares().sort((a, b) => b.init.startedAt - a.init.startedAt);
+    const over = live + 1 - config.max_backends;
+    await Promise.all(spares.slice(0, Math.max(0, over)).map((b) => this.#retire(b, 'pool: max_backends, for a request')));
+  }
+
+  /** A spare the fleet adopted after a manager restart: one not offered yet may not have run its startup code. */
+  adopted(backend: ManagedBackend): void {
+    if (backend.spare === 'warming') void this.#retire(backend, 'pool: adopted before its startup code had run');
+  }
+
+  #spares(): ManagedBackend[] {
+    return [...this.host.backends()].filter((b) => b.spare !== undefined && b.state !== 'exited' && b.state !== 'stopping');
+  }
+
+  async #check(): Promise<void> {
+    if (this.#paused || this.#closed) return;
+    const config = await this.host.config();
+    const now = Date.now();
+    const spares = this.#spares().filter((b) => !this.#claimed.has(b.kernelId));
+    const facts: SpareFacts[] = spares.map((b) => {
+      const rss = b.spare === 'ready' ? rssBytes(b.pid) : undefined;
+      if (rss !== undefined) this.#typicalMb[poolKey(b.requirement)] = rss / MB;
+      return { kernelId: b.kernelId, key: poolKey(b.requirement), startedAt: b.init.startedAt, ...(rss === undefined ? {} : { rssMb: rss / MB }) };
+    });
+    for (const [key, n] of this.#launching) for (let i = 0; i < n; i++) facts.push({ kernelId: '', key, startedAt: now });
+    const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + this.host.starts() + facts.filter((f) => f.kernelId === '').length;
+    const plan = planPool({
+      pool: config.pool,
+      spares: facts,
+      ...(config.pool_max_mb === undefined ? {} : { maxMb: config.pool_max_mb }),
+      ...(config.max_backends === undefined ? {} : { room: config.max_backends - live }),
+      typicalMb: this.#typicalMb,
+      blocked: new Set([...this.#blockedUntil].filter(([, until]) => until > now).map(([key]) => key)),
+    });
+    const held = JSON.stringify(plan.held);
+    if (held !== this.#lastHeld && plan.held.length > 0) this.#log.info({ held: plan.held, pool_max_mb: config.pool_max_mb, max_backends: config.max_backends }, 'spares held back');
+    this.#lastHeld = held;
+    const byId = new Map(spares.map((b) => [b.kernelId, b]));
+    const retiring = plan.retire.map((r) => byId.get(r.kernelId)).filter((b) => b !== undefined);
+    await Promise.all(retiring.map((b, i) => this.#retire(b, `pool: ${plan.retire[i]!.why}`)));
+    for (const key of plan.start) void this.#startSpare(key, config.pool[key]!, config);
+  }
+
+  async #retire(backend: ManagedBackend, why: string): Promise<void> {
+    this.#log.info({ kernelId: backend.kernelId, requirement: poolKey(backend.requirement), why }, 'retiring a spare');
+    await this.host.stop(backend, why).catch((error: unknown) => this.#log.error({ kernelId: backend.kernelId, err: describeError(error) }, 'cannot stop a spare'));
+  }
+
+  async #startSpare(key: string, entry: PoolEntry, config: FleetConfig): Promise<void> {
+    const [runtime = '', provider = ''] = key.split('/');
+    const cwd = expandHome(entry.cwd ?? '~', this.host.env.HOME || undefined);
+    let offer: (ok: boolean) => void = () => undefined;
+    this.#launching.set(key, (this.#launching.get(key) ?? 0) + 1);
+    let spawned = false;
+    const launched = () => {
+      if (spawned) return;
+      spawned = true;
+      const left = (this.#launching.get(key) ?? 1) - 1;
+      if (left > 0) this.#launching.set(key, left);
+      else this.#launching.delete(key);
+    };
+    let backend: ManagedBackend;
+    try {
+      backend = await this.host.launch({ runtime, provider }, cwd, (b) => {
+        b.spare = 'warming';
+        launched();
+        this.#offered.set(b.kernelId, new Promise((resolve) => (offer = resolve)));
+        void b.gone.then(() => offer(false));
+      });
+    } catch (error) {
+      offer(false);
+      this.#fail(key, `could not start: ${describeError(error)}`);
+      return;
+    } finally {
+      launched();
+    }
+    try {
+      if (entry.startup !== undefined && entry.startup.trim() !== '') await runStartupCode(backend, entry.startup, startupTimeoutMs(config, runtime));
+    } catch (error) {
+      offer(false);
+      this.#fail(key, `its startup code failed: ${describeError(error)}`, backend.kernelId);
+      await this.#retire(backend, 'pool: startup code failed');
+      return;
+    } finally {
+      this.#offered.delete(backend.kernelId);
+    }
+    if (backend.state !== 'ready') return offer(false);
+    if (this.#paused || this.#closed) {
+      offer(false);
+      await this.#retire(backend, 'pool: paused while it started');
+      return;
+    }
+    backend.spare = 'ready';
+    this.#log.info({ kernelId: backend.kernelId, requirement: key, startup: entry.startup !== undefined }, 'spare ready');
+    offer(true);
+    this.host.changed();
+    // Its memory is known now: the cap is checked with it.
+    void this.refill();
+  }
+
+  #fail(key: string, what: string, kernelId?: string): void {
+    this.#blockedUntil.set(key, Date.now() + BLOCK_MS);
+    this.#log.error({ requirement: key, kernelId, retryInSeconds: BLOCK_MS / 1000 }, `a spare for [pool] "${key}" was discarded: ${what}`);
+  }
+}
+
+function startupTimeoutMs(config: FleetConfig, runtime: string): number {
+  const seconds = Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.startup_timeout : undefined;
+  return (seconds ?? 60) * 1000;
+}
+
+/**
+ * One silent execute_request on the spare's shell, so the first cell of its user does not pay
+ * for the imports. Silent: no output on iopub, no execution count, no history.
+ */
+export async function runStartupCode(backend: ManagedBackend, code: string, timeoutMs: number): Promise<void> {
+  const client = new JupyterClient({ connection: backend.connection, channels: ['shell'] });
+  try {
+    const reply = await client.request(
+      'execute_request',
+      { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      { timeoutMs },
+    );
+    const content = reply.content<{ status: string; ename?: string; evalue?: string }>();
+    if (content.status !== 'ok') {
+      throw new FleetError('POOL_STARTUP_FAILED', `${content.ename ?? content.status}: ${content.evalue ?? ''}`.trim(), { kernelId: backend.kernelId });
+    }
+  } finally {
+    client.close();
+  }
+}
