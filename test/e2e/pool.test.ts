@@ -92,6 +92,11 @@ describe('the pre-warmed pool', () => {
     // Nobody asked for anything: the manager starts the spare by itself.
     const [spare] = spares(await listUntil(m, (l) => spares(l).length === 1, 'the first spare'));
     expect(spare).toMatchObject({ requirement: { runtime: 'python', provider: 'openai' }, attached: [], spare: 'ready', cwd: work });
+    // Counted in the metrics (open on loopback by default).
+    const { url } = JSON.parse(await readFile(join(jenv.homeDir, 'http.json'), 'utf8')) as { url: string };
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^llmspell_fleet_pool_spares\{runtime="python",provider="openai",state="ready"\} 1$/m);
+    expect(metrics).toMatch(/^llmspell_fleet_backends\{state="spare",runtime="python",provider="openai"\} 1$/m);
 
     const router = await startRouter();
     try {
