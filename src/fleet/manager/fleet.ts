@@ -171,6 +171,7 @@ export class FleetManager {
     const backend = this.#backends.get(kernelId);
     if (backend === undefined || backend.state === 'exited') return false;
     this.#conditions.report(kernelId, routerId, state === 'busy');
+    if (state === 'idle') this.#pool.idle(kernelId);
     this.#changed();
     return true;
   }

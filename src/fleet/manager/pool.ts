@@ -8,14 +8,14 @@
  * they have no linger (nobody ever attached), never hold the manager from its idle exit (it
  * retires them as it goes: see server.ts), and give way to users' backends under max_backends.
  */
-import { FleetError, describeError } from '../../shared/errors.js';
+import { describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { Requirement } from '../../shared/requirement.js';
-import { JupyterClient } from '../../wire/client.js';
 import { expandHome } from '../paths.js';
 import type { FleetConfig, PoolEntry } from '../types.js';
 import type { ManagedBackend } from './entry.js';
 import { planPool, type SpareFacts } from './pool-plan.js';
+import { runStartupCode } from './pool-startup.js';
 import { rssBytes } from './proc.js';
 
 /** How often the pool is checked against its config and memory cap, besides every change. */
@@ -23,6 +23,12 @@ const CHECK_MS = 10_000;
 /** A requirement whose spare failed is not tried again for this long (a broken one would loop). */
 const BLOCK_MS = 60_000;
 const MB = 1024 * 1024;
+/**
+ * A replacement starts once the taken spare's first cell is done (its router reports idle), or
+ * this long after the hand-out: a new kernel starting beside that first cell would slow it down
+ * on a small machine, and the first cell is what the pool is for.
+ */
+const REPLACE_AFTER_MS = 5000;
 
 export interface PoolHost {
   logger: Logger;
@@ -58,6 +64,8 @@ export class SparePool {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #lastHeld = '';
+  /** Taken spares whose replacement waits for their first cell (see REPLACE_AFTER_MS). */
+  readonly #replacing = new Map<string, { key: string; timer: NodeJS.Timeout }>();
   readonly #log: Logger;
 
   constructor(private readonly host: PoolHost) {
@@ -102,6 +110,17 @@ export class SparePool {
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const { timer } of this.#replacing.values()) clearTimeout(timer);
+    this.#replacing.clear();
+  }
+
+  /** A backend's router says its cell is done: if it was a spare just taken, its replacement starts now. */
+  idle(kernelId: string): void {
+    const waiting = this.#replacing.get(kernelId);
+    if (waiting === undefined) return;
+    clearTimeout(waiting.timer);
+    this.#replacing.delete(kernelId);
+    void this.refill();
   }
 
   /** Stop every spare (the manager exits idle); the pool stays paused. */
@@ -123,7 +142,7 @@ export class SparePool {
       const warming = mine.find((b) => b.spare === 'warming' && this.#offered.has(b.kernelId));
       if (warming === undefined) return undefined;
       this.#claimed.add(warming.kernelId);
-      // The replacement starts now, alongside.
+      // Its first cell will wait anyway: the replacement starts now, alongside.
       void this.refill();
       const offered = await this.#offered.get(warming.kernelId);
       this.#claimed.delete(warming.kernelId);
@@ -135,7 +154,12 @@ export class SparePool {
     spare.init.requirement = { ...requirement };
     this.#log.info({ kernelId: spare.kernelId, requirement: key }, 'a request took a spare');
     this.host.changed();
-    void this.refill();
+    if (spare === ready) {
+      const { kernelId } = spare;
+      const timer = setTimeout(() => this.idle(kernelId), REPLACE_AFTER_MS);
+      timer.unref();
+      this.#replacing.set(spare.kernelId, { key, timer });
+    }
     return spare;
   }
 
@@ -170,8 +194,11 @@ export class SparePool {
       if (rss !== undefined) this.#typicalMb[poolKey(b.requirement)] = rss / MB;
       return { kernelId: b.kernelId, key: poolKey(b.requirement), startedAt: b.init.startedAt, ...(rss === undefined ? {} : { rssMb: rss / MB }) };
     });
-    for (const [key, n] of this.#launching) for (let i = 0; i < n; i++) facts.push({ kernelId: '', key, startedAt: now });
-    const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + this.host.starts() + facts.filter((f) => f.kernelId === '').length;
+    let launching = 0;
+    for (const [key, n] of this.#launching) for (let i = 0; i < n; i++, launching++) facts.push({ kernelId: '', key, startedAt: now });
+    // A taken spare's replacement waits for its first cell: until then it holds the place.
+    for (const { key } of this.#replacing.values()) facts.push({ kernelId: '', key, startedAt: now });
+    const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + this.host.starts() + launching;
     const plan = planPool({
       pool: config.pool,
       spares: facts,
@@ -184,8 +211,12 @@ export class SparePool {
     if (held !== this.#lastHeld && plan.held.length > 0) this.#log.info({ held: plan.held, pool_max_mb: config.pool_max_mb, max_backends: config.max_backends }, 'spares held back');
     this.#lastHeld = held;
     const byId = new Map(spares.map((b) => [b.kernelId, b]));
-    const retiring = plan.retire.map((r) => byId.get(r.kernelId)).filter((b) => b !== undefined);
-    await Promise.all(retiring.map((b, i) => this.#retire(b, `pool: ${plan.retire[i]!.why}`)));
+    await Promise.all(
+      plan.retire.map((r) => {
+        const backend = byId.get(r.kernelId);
+        return backend === undefined ? undefined : this.#retire(backend, `pool: ${r.why}`);
+      }),
+    );
     for (const key of plan.start) void this.#startSpare(key, config.pool[key]!, config);
   }
 
@@ -255,25 +286,4 @@ export class SparePool {
 function startupTimeoutMs(config: FleetConfig, runtime: string): number {
   const seconds = Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.startup_timeout : undefined;
   return (seconds ?? 60) * 1000;
-}
-
-/**
- * One silent execute_request on the spare's shell, so the first cell of its user does not pay
- * for the imports. Silent: no output on iopub, no execution count, no history.
- */
-export async function runStartupCode(backend: ManagedBackend, code: string, timeoutMs: number): Promise<void> {
-  const client = new JupyterClient({ connection: backend.connection, channels: ['shell'] });
-  try {
-    const reply = await client.request(
-      'execute_request',
-      { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-      { timeoutMs },
-    );
-    const content = reply.content<{ status: string; ename?: string; evalue?: string }>();
-    if (content.status !== 'ok') {
-      throw new FleetError('POOL_STARTUP_FAILED', `${content.ename ?? content.status}: ${content.evalue ?? ''}`.trim(), { kernelId: backend.kernelId });
-    }
-  } finally {
-    client.close();
-  }
 }

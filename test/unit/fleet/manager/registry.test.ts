@@ -42,7 +42,7 @@ afterEach(async () => {
 
 describe('registry file', () => {
   it('round-trips records, mode 0600, leaving no temporary file', async () => {
-    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' })];
+    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }), record({ kernelId: 'py-x-2', spare: 'ready' }), record({ kernelId: 'py-x-3', spare: 'warming' })];
     await writeRegistry(home, records);
     expect((await stat(registryPath(home))).mode & 0o777).toBe(0o600);
     expect(await readdir(home)).toEqual(['registry.json']);
@@ -79,6 +79,7 @@ describe('registry file', () => {
     ['a bad attachment', JSON.stringify({ backends: [record(), record({ attached: [null as never] })] }), 1, '(first: backends[1].attached[0] must be {routerId, pid} (got null))'],
     ['a missing field, then an unknown state', JSON.stringify({ backends: [{ ...record(), logFile: undefined }, record({ state: 'zombie' as never })] }), 0, 'skipped 2 malformed entries (first: backends[0].logFile is missing)'],
     ['an entry that is not a record', JSON.stringify({ backends: [7] }), 0, '(first: backends[0] must be a backend record (got 7))'],
+    ['a spare in an unknown stage', JSON.stringify({ backends: [record(), record({ spare: 'cold' as never })] }), 1, '(first: backends[1].spare must be one of "warming", "ready" (got "cold"))'],
   ])('parseRegistry: %s', (_name, text, count, problem) => {
     const read = parseRegistry(text, 'registry.json');
     expect(read.records).toHaveLength(count);
