@@ -18,13 +18,13 @@ import { executeCell } from '../../src/wire/execute.js';
 import { waitForReady } from '../../src/wire/ready.js';
 import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
 import { CLI, stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
-import { waitForNoProcesses } from '../helpers/processes.js';
+import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
 
 let jenv: JupyterEnv;
 let managers: ManagerClient[] = [];
 
-function writeConfig(pool: string[]): Promise<void> {
-  const toml = ['default_runtime = "python"', 'default_provider = "openai"', 'linger_seconds = 0', '[pool]', ...pool, ''].join('\n');
+function writeConfig(pool: string[], top: string[] = []): Promise<void> {
+  const toml = ['default_runtime = "python"', 'default_provider = "openai"', 'linger_seconds = 0', ...top, '[pool]', ...pool, ''].join('\n');
   return writeFile(join(jenv.homeDir, 'fleet.toml'), toml, { mode: 0o600 });
 }
 
@@ -133,6 +133,22 @@ describe('the pre-warmed pool', () => {
     expect(stopped.map((s) => s.kernelId)).toEqual([replacement!.kernelId]);
     // The pool stays empty until the next request.
     expect(await list(next)).toEqual([]);
+  }, 300_000);
+
+  it('spares never hold the manager: with nothing else, it exits idle and stops them', async () => {
+    await writeConfig(['"python/openai" = 1'], ['manager_idle_seconds = 1']);
+    const m = await manager();
+    const [spare] = spares(await listUntil(m, (l) => spares(l).length === 1, 'the spare'));
+    const { pid } = await m.request<ManagerInfo>({ op: 'ping' });
+    // Our connection was the last thing holding it.
+    m.close();
+    const deadline = Date.now() + 60_000;
+    while (await isRunning(pid)) {
+      if (Date.now() > deadline) throw new Error('the manager did not exit idle within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await isRunning(spare!.pid), 'the spare was stopped with the manager').toBe(false);
+    expect(await logUntil(/retiring a spare/)).toContain('manager idle exit');
   }, 300_000);
 
   it('discards a spare whose startup code fails, and says why in the manager log', async () => {

@@ -56,6 +56,8 @@ export class SparePool {
   readonly #claimed = new Set<string>();
   readonly #typicalMb: Record<string, number> = {};
   readonly #blockedUntil = new Map<string, number>();
+  /** Spares being started (launch and startup code): retireAll waits for them. */
+  readonly #starting = new Set<Promise<void>>();
   /** Spares asked of the launcher that have no entry yet. */
   #launching = new Map<string, number>();
   #paused = false;
@@ -126,7 +128,8 @@ export class SparePool {
   /** Stop every spare (the manager exits idle); the pool stays paused. */
   async retireAll(why: string): Promise<void> {
     this.pause();
-    await Promise.all(this.#spares().map((b) => this.#retire(b, why)));
+    // One being spawned has no entry yet: once it has, it sees the pause and retires itself.
+    await Promise.all([...this.#spares().map((b) => this.#retire(b, why)), ...this.#starting]);
   }
 
   /**
@@ -217,7 +220,10 @@ export class SparePool {
         return backend === undefined ? undefined : this.#retire(backend, `pool: ${r.why}`);
       }),
     );
-    for (const key of plan.start) void this.#startSpare(key, config.pool[key]!, config);
+    for (const key of plan.start) {
+      const starting = this.#startSpare(key, config.pool[key]!, config).finally(() => this.#starting.delete(starting));
+      this.#starting.add(starting);
+    }
   }
 
   async #retire(backend: ManagedBackend, why: string): Promise<void> {
@@ -248,27 +254,26 @@ export class SparePool {
       });
     } catch (error) {
       offer(false);
-      this.#fail(key, `could not start: ${describeError(error)}`);
+      // Stopped by stop-all or the idle exit while it started: that is no failure of its own.
+      if (!this.#paused && !this.#closed) this.#fail(key, `could not start: ${describeError(error)}`);
       return;
     } finally {
       launched();
     }
     try {
+      if (this.#paused || this.#closed) throw new PausedError();
       if (entry.startup !== undefined && entry.startup.trim() !== '') await runStartupCode(backend, entry.startup, startupTimeoutMs(config, runtime));
+      if (this.#paused || this.#closed) throw new PausedError();
     } catch (error) {
       offer(false);
-      this.#fail(key, `its startup code failed: ${describeError(error)}`, backend.kernelId);
-      await this.#retire(backend, 'pool: startup code failed');
+      const paused = error instanceof PausedError || this.#paused || this.#closed;
+      if (!paused) this.#fail(key, `its startup code failed: ${describeError(error)}`, backend.kernelId);
+      await this.#retire(backend, paused ? 'pool: paused while it started' : 'pool: startup code failed');
       return;
     } finally {
       this.#offered.delete(backend.kernelId);
     }
     if (backend.state !== 'ready') return offer(false);
-    if (this.#paused || this.#closed) {
-      offer(false);
-      await this.#retire(backend, 'pool: paused while it started');
-      return;
-    }
     backend.spare = 'ready';
     this.#log.info({ kernelId: backend.kernelId, requirement: key, startup: entry.startup !== undefined }, 'spare ready');
     offer(true);
@@ -282,6 +287,9 @@ export class SparePool {
     this.#log.error({ requirement: key, kernelId, retryInSeconds: BLOCK_MS / 1000 }, `a spare for [pool] "${key}" was discarded: ${what}`);
   }
 }
+
+/** Control flow only: the pool was paused (stop-all, idle exit) while a spare started. Never leaves this file. */
+class PausedError extends Error {}
 
 function startupTimeoutMs(config: FleetConfig, runtime: string): number {
   const seconds = Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.startup_timeout : undefined;
