@@ -34,6 +34,11 @@ export interface ManagedBackendInit {
   state: BackendState;
   /** Working directory it was started in, if not the manager's (a restart keeps it). */
   cwd?: string;
+  /**
+   * Whether its environment carries the provider keys of the request that started it (llmspell
+   * behind the adapter does; a kernelspec kernel gets the manager's). Unknown for adopted ones.
+   */
+  providerKeys?: boolean;
   /** Adopted spares only: what the registry said (see BackendRecord.spare). */
   spare?: 'warming' | 'ready';
 }

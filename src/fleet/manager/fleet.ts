@@ -73,7 +73,7 @@ export class FleetManager {
       logger: this.#log,
       env: this.options.env ?? process.env,
       config: () => this.#config(),
-      launch: (requirement, cwd, onSpawned) => this.#launch(requirement, { cwd }, false, onSpawned),
+      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, false, onSpawned),
       stop: (b, why) => this.#stop(b, why),
       backends: () => this.#backends.values(),
       starts: () => this.#inflight.size + this.#restarts.size,
@@ -306,7 +306,7 @@ export class FleetManager {
       if (backend.state === 'ready' && backend.spare === undefined && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
     }
     this.#pool.resume();
-    return this.#inflight.join(key, async () => (await this.#pool.take(requirement)) ?? this.#launch(requirement, where));
+    return this.#inflight.join(key, async () => (await this.#pool.take(requirement, where.keys)) ?? this.#launch(requirement, where));
   }
 
   /**

@@ -59,6 +59,7 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
       connection: child.connection,
       state: 'starting',
       cwd: plan.cwd,
+      providerKeys: plan.adapter !== undefined,
     },
     options.home,
   );

@@ -16,7 +16,8 @@ import type { FleetConfig, PoolEntry } from '../types.js';
 import type { ManagedBackend } from './entry.js';
 import { planPool, type SpareFacts } from './pool-plan.js';
 import { runStartupCode } from './pool-startup.js';
-import { rssBytes } from './proc.js';
+import { differingKeys, parseEnviron } from './pool-keys.js';
+import { readProc, rssBytes } from './proc.js';
 
 /** How often the pool is checked against its config and memory cap, besides every change. */
 const CHECK_MS = 10_000;
@@ -34,8 +35,8 @@ export interface PoolHost {
   logger: Logger;
   env: Record<string, string | undefined>;
   config(): Promise<FleetConfig>;
-  /** Start a backend as a spare: `onSpawned` marks it before the fleet records it. */
-  launch(requirement: Requirement, cwd: string, onSpawned: (backend: ManagedBackend) => void): Promise<ManagedBackend>;
+  /** Start a backend as a spare with these provider keys: `onSpawned` marks it before the fleet records it. */
+  launch(requirement: Requirement, where: { cwd: string; keys: Record<string, string> }, onSpawned: (backend: ManagedBackend) => void): Promise<ManagedBackend>;
   stop(backend: ManagedBackend, why: string): Promise<unknown>;
   backends(): Iterable<ManagedBackend>;
   /** Users' backend starts under way (they count against max_backends before they have an entry). */
@@ -66,6 +67,9 @@ export class SparePool {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #lastHeld = '';
+  /** The provider keys of the last request (memory only, never logged): new spares start with them. */
+  #keys: Record<string, string> = {};
+  #config: FleetConfig | undefined;
   /** Taken spares whose replacement waits for their first cell (see REPLACE_AFTER_MS). */
   readonly #replacing = new Map<string, { key: string; timer: NodeJS.Timeout }>();
   readonly #log: Logger;
@@ -136,9 +140,14 @@ export class SparePool {
    * A spare for `requirement`, now its backend (no longer a spare), or undefined when the pool
    * has none: a ready one at once, else one still warming (it is further along than a new one).
    */
-  async take(requirement: Requirement): Promise<ManagedBackend | undefined> {
+  async take(requirement: Requirement, keys: Record<string, string> = {}): Promise<ManagedBackend | undefined> {
     const key = poolKey(requirement);
-    const mine = this.#spares().filter((b) => poolKey(b.requirement) === key && !this.#claimed.has(b.kernelId));
+    this.#keys = { ...keys };
+    const config = this.#config ?? (await this.host.config());
+    const all = this.#spares().filter((b) => poolKey(b.requirement) === key && !this.#claimed.has(b.kernelId));
+    const mine = all.filter((b) => this.#fits(b, keys, config));
+    // Keys changed since they started: they could serve nobody who asks now. The pool starts new ones.
+    for (const b of all) if (!mine.includes(b)) void this.#retire(b, 'pool: provider keys differ from the latest request');
     const ready = mine.filter((b) => b.spare === 'ready' && b.state === 'ready').sort((a, b) => a.init.startedAt - b.init.startedAt)[0];
     let spare = ready;
     if (spare === undefined) {
@@ -183,6 +192,22 @@ export class SparePool {
     if (backend.spare === 'warming') void this.#retire(backend, 'pool: adopted before its startup code had run');
   }
 
+  /** Whether the spare sees the provider keys a backend started for this request would see. */
+  #fits(spare: ManagedBackend, keys: Record<string, string>, config: FleetConfig): boolean {
+    // A request's keys never reach such a backend: one started for it would have the spare's env.
+    if (spare.init.providerKeys === false) return true;
+    const environ = readProc(spare.pid, 'environ');
+    if (environ === undefined) return false;
+    const { runtime, provider } = spare.requirement;
+    const configured = {
+      ...(Object.hasOwn(config.providers, provider) ? config.providers[provider]!.env : {}),
+      ...(Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.env : {}),
+    };
+    const differ = differingKeys({ provider, spareEnv: parseEnviron(environ), managerEnv: this.host.env, requestKeys: keys, configured });
+    if (differ.length > 0) this.#log.info({ kernelId: spare.kernelId, differ }, 'a spare does not fit the request: its provider keys differ');
+    return differ.length === 0;
+  }
+
   #spares(): ManagedBackend[] {
     return [...this.host.backends()].filter((b) => b.spare !== undefined && b.state !== 'exited' && b.state !== 'stopping');
   }
@@ -190,6 +215,7 @@ export class SparePool {
   async #check(): Promise<void> {
     if (this.#paused || this.#closed) return;
     const config = await this.host.config();
+    this.#config = config;
     const now = Date.now();
     const spares = this.#spares().filter((b) => !this.#claimed.has(b.kernelId));
     const facts: SpareFacts[] = spares.map((b) => {
@@ -246,7 +272,7 @@ export class SparePool {
     };
     let backend: ManagedBackend;
     try {
-      backend = await this.host.launch({ runtime, provider }, cwd, (b) => {
+      backend = await this.host.launch({ runtime, provider }, { cwd, keys: this.#keys }, (b) => {
         b.spare = 'warming';
         launched();
         this.#offered.set(b.kernelId, new Promise((resolve) => (offer = resolve)));
