@@ -76,7 +76,6 @@ export class FleetManager {
       launch: (requirement, where, onSpawned) => this.#launch(requirement, where, false, onSpawned),
       stop: (b, why) => this.#stop(b, why),
       backends: () => this.#backends.values(),
-      starts: () => this.#inflight.size + this.#restarts.size,
       changed: () => this.#persist(),
     });
   }
@@ -316,7 +315,7 @@ export class FleetManager {
   async #launch(requirement: Requirement, where: SpawnWhere, restart = false, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
-    if (asSpare === undefined) await this.#pool.makeRoom(config);
+    const release = asSpare === undefined ? await this.#pool.makeRoom(config) : () => undefined;
     const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || restart);
     let spawned: ManagedBackend | undefined;
     const backend = await launchBackend({
@@ -329,11 +328,13 @@ export class FleetManager {
       cwd: where.cwd,
       onSpawned: (b) => {
         spawned = b;
+        release();
         asSpare?.(b);
         this.#conditions.restarting(b.kernelId, restarting);
         this.#add(b);
       },
     }).catch((error: unknown) => {
+      release();
       // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
       if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
       this.counters.spawned('failed');

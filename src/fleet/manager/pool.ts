@@ -39,8 +39,6 @@ export interface PoolHost {
   launch(requirement: Requirement, where: { cwd: string; keys: Record<string, string> }, onSpawned: (backend: ManagedBackend) => void): Promise<ManagedBackend>;
   stop(backend: ManagedBackend, why: string): Promise<unknown>;
   backends(): Iterable<ManagedBackend>;
-  /** Users' backend starts under way (they count against max_backends before they have an entry). */
-  starts(): number;
   /** A spare changed (ready, taken): the registry and the lists are told. */
   changed(): void;
 }
@@ -62,6 +60,8 @@ export class SparePool {
   /** Spares asked of the launcher that have no entry yet. */
   #launching = new Map<string, number>();
   #paused = false;
+  /** Users' backend starts between makeRoom and their entry: their places are taken. */
+  #reserved = 0;
   #closed = false;
   #running: Promise<void> | undefined;
   #again = false;
@@ -179,12 +179,20 @@ export class SparePool {
    * A user's backend is about to start: when max_backends leaves no place for it, the newest
    * spares give theirs up first (spares never keep a user waiting or refused).
    */
-  async makeRoom(config: FleetConfig): Promise<void> {
-    if (config.max_backends === undefined) return;
-    const live = [...this.host.backends()].filter((b) => b.state !== 'exited' && b.state !== 'stopping').length + this.host.starts();
+  async makeRoom(config: FleetConfig): Promise<() => void> {
+    // The place is the user's from now until its backend has an entry (the caller calls the release then).
+    this.#reserved++;
+    let released = false;
+    const release = () => {
+      if (!released) this.#reserved--;
+      released = true;
+    };
+    if (config.max_backends === undefined) return release;
+    const live = [...this.host.backends()].filter((b) => b.state !== 'exited' && b.state !== 'stopping').length + this.#reserved;
     const spares = this.#spares().sort((a, b) => b.init.startedAt - a.init.startedAt);
-    const over = live + 1 - config.max_backends;
+    const over = live - config.max_backends;
     await Promise.all(spares.slice(0, Math.max(0, over)).map((b) => this.#retire(b, 'pool: max_backends, for a request')));
+    return release;
   }
 
   /** A spare the fleet adopted after a manager restart: one not offered yet may not have run its startup code. */
@@ -227,7 +235,7 @@ export class SparePool {
     for (const [key, n] of this.#launching) for (let i = 0; i < n; i++, launching++) facts.push({ kernelId: '', key, startedAt: now });
     // A taken spare's replacement waits for its first cell: until then it holds the place.
     for (const { key } of this.#replacing.values()) facts.push({ kernelId: '', key, startedAt: now });
-    const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + this.host.starts() + launching;
+    const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + launching + this.#reserved;
     const plan = planPool({
       pool: config.pool,
       spares: facts,
