@@ -89,7 +89,8 @@ describe('the pool in the manager', () => {
     await m.start();
     const before = spares(await listUntil(m, (l) => spares(l).length === 2, 'two spares'));
     const newest = [...before].sort((a, b) => b.startedAt - a.startedAt)[0]!;
-    const found = await m.find(ANTHROPIC);
+    // Attached: with linger 0 a backend nobody uses would stop at once.
+    const found = await m.acquire(ANTHROPIC, { routerId: 'r1', pid: process.pid });
     const after = m.list();
     expect(after.map((b) => b.kernelId).sort()).toEqual([found.record.kernelId, before.find((b) => b !== newest)!.kernelId].sort());
     expect(spares(after)).toHaveLength(1);
