@@ -18,6 +18,8 @@ import { median, ratio, table } from './stats.js';
  */
 const WARM_ATTACH_BUDGET_MS = 150;
 const IDLE_ROUTER_BUDGET_MB = 45;
+/** Issue #12: a first result from the pool in under a third of a direct cold start. */
+const POOL_TARGET_RATIO = 1 / 3;
 const IPYKERNEL = [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'];
 const REQUIREMENT = { runtime: 'bench', provider: 'none' };
 
@@ -55,8 +57,8 @@ async function firstResult(proc: BackendProcess, spawnedAt: number): Promise<Sta
   }
 }
 
-async function writeConfig(file: string, lingerSeconds: number): Promise<void> {
-  const toml = `default_runtime = "bench"\ndefault_provider = "none"\nlinger_seconds = ${lingerSeconds}\n[runtimes.bench]\nargv = ${JSON.stringify(IPYKERNEL)}\n[providers.none]\n`;
+async function writeConfig(file: string, lingerSeconds: number, extra = ''): Promise<void> {
+  const toml = `default_runtime = "bench"\ndefault_provider = "none"\nlinger_seconds = ${lingerSeconds}\n[runtimes.bench]\nargv = ${JSON.stringify(IPYKERNEL)}\n[providers.none]\n${extra}`;
   await writeFile(file, toml, { mode: 0o600 });
 }
 
@@ -146,6 +148,48 @@ async function routedWarm(dir: string, runs: number): Promise<Start[]> {
   return starts;
 }
 
+/** Until the fleet is exactly one ready spare: the pool refilled and the last run's backend is gone. */
+async function onlyASpare(manager: ManagerClient): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const list = await manager.request<{ state: string }[]>({ op: 'list' });
+    if (list.length === 1 && list[0]!.state === 'spare') return;
+    if (Date.now() > deadline) throw new Error(`the pool did not settle on one spare: ${JSON.stringify(list)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * `[pool]` keeps one spare (the manager started it ahead, untimed): only the router starts,
+ * and its acquire takes the spare. linger 0: the taken backend stops with its router, and the
+ * next run waits (untimed) for the replacement spare.
+ */
+async function routedPool(dir: string, runs: number): Promise<Start[]> {
+  const home = join(dir, 'ttfr-pool-home');
+  const config = join(dir, 'ttfr-pool.toml');
+  await writeConfig(config, 0, '[pool]\n"bench/none" = 1\n');
+  const env = { ...process.env, LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config };
+  const starts: Start[] = [];
+  let manager: ManagerClient | undefined;
+  try {
+    manager = await ManagerClient.connect({ home, env });
+    for (let i = 0; i < runs; i++) {
+      await onlyASpare(manager);
+      const spawnedAt = now();
+      const proc = await launch(dir, `ttfr-pool-${i}`, routerArgv, { env: fleetRouterEnv(home, config, join(dir, `ttfr-pool-${i}.trace`)) });
+      try {
+        starts.push(await firstResult(proc, spawnedAt));
+      } finally {
+        await proc.stop();
+      }
+    }
+  } finally {
+    manager?.close();
+    await shutdownManager(home);
+  }
+  return starts;
+}
+
 /** Bare Node.js: how long `node -e 0` takes, and what an idle `node` holds resident. */
 async function bareNode(runs: number, env: NodeJS.ProcessEnv): Promise<{ startMs: number; memory: Memory }> {
   const run = promisify(execFile);
@@ -200,12 +244,18 @@ function breakdown(warm: Start[], bare: { startMs: number }, bareNoCa: { startMs
   return rows;
 }
 
+function poolRow(cells: string[], poolRatio: number): string[] {
+  const verdict = poolRatio < POOL_TARGET_RATIO ? 'met' : 'over';
+  return [...cells.slice(0, 3), `${cells[3]} (target < ${POOL_TARGET_RATIO.toFixed(2)}: ${verdict})`];
+}
+
 export async function firstResultReport(dir: string, options: { runs: number }): Promise<string> {
   const { runs } = options;
   await mkdir(dir, { recursive: true });
   const direct = await directCold(dir, runs);
   const cold = await routedCold(dir, runs);
   const warm = await routedWarm(dir, runs);
+  const pool = await routedPool(dir, runs);
   const bare = await bareNode(runs, process.env);
   const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutCa } = process.env;
   const bareNoCa = extraCa ? await bareNode(runs, withoutCa) : undefined;
@@ -221,7 +271,7 @@ export async function firstResultReport(dir: string, options: { runs: number }):
     row('direct cold: ipykernel started, as jupyter_client does', direct),
     row('routed cold: the router starts the manager, which spawns the backend', cold),
     row('routed warm attach: manager and backend already running', warm, ` (budget ${WARM_ATTACH_BUDGET_MS}: ${warmInfo <= WARM_ATTACH_BUDGET_MS ? 'met' : 'over'})`),
-    ['routed from the pool', 'n/a (no pool yet, issue #12 item 2)', 'n/a', 'n/a'],
+    poolRow(row('routed from the pool: a spare ready, the router takes it', pool), median(pool.map((s) => s.result)) / d),
   ]);
   const phases = table(['router start-up, warm attach (median of ' + runs + ')', 'ends at (ms since launch)', 'takes (ms)', 'CPU (ms)'], breakdown(warm, bare, bareNoCa));
   const mb = (kb: number) => (kb / 1024).toFixed(1);

@@ -173,6 +173,38 @@ export const HttpSchema = table(
   'must be a table: [http]',
 );
 
+const SEGMENT = NAME.source.slice(1, -1);
+/** `runtime/provider`: a pool entry names a requirement without a group (a spare serves any group). */
+export const POOL_KEY = new RegExp(`^${SEGMENT}/${SEGMENT}$`);
+
+const spareCount = v.pipe(
+  v.number(got('must be a whole number >= 0 (spares to keep)')),
+  v.minValue(0, got('must be a whole number >= 0 (spares to keep)')),
+  v.integer(got('must be a whole number >= 0 (spares to keep)')),
+);
+
+/** `"python/openai" = 1`, or the long form with the code each spare runs before it is offered. */
+export const PoolSchema = v.pipe(
+  v.custom<Table>(isTable, got('must be a table: [pool] with "runtime/provider" = N entries')),
+  v.record(
+    v.pipe(v.string(), v.regex(POOL_KEY, 'must be a requirement "runtime/provider" (quote it), e.g. "python/openai"')),
+    v.union(
+      [
+        spareCount,
+        table(
+          {
+            count: spareCount,
+            startup: v.optional(v.string(got('must be a string of code'))),
+            cwd: v.optional(v.pipe(nonEmptyString, v.check((s) => s.startsWith('/') || s === '~' || s.startsWith('~/'), got('must be an absolute path or start with ~/')))),
+          },
+          'must be a whole number >= 0 or a table { count, startup, cwd }',
+        ),
+      ],
+      got('must be a whole number >= 0 or a table { count = N, startup = "code", cwd = "dir" }'),
+    ),
+  ),
+);
+
 function namedTables<S extends v.GenericSchema>(key: string, body: S) {
   return v.pipe(
     v.custom<Table>(isTable, got(`must be a table of named tables, e.g. [${key}.NAME]`)),
@@ -188,6 +220,8 @@ export const FleetFileSchema = table(
     linger_seconds: v.optional(number(0, false)),
     manager_idle_seconds: v.optional(number(0, false)),
     max_backends: v.optional(number(1, false, true)),
+    pool_max_mb: v.optional(number(0, true)),
+    pool: v.optional(PoolSchema),
     router: v.optional(RouterSchema),
     replay: v.optional(ReplaySchema),
     http: v.optional(HttpSchema),

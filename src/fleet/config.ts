@@ -35,6 +35,8 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
   if (file.linger_seconds !== undefined) config.linger_seconds = file.linger_seconds;
   if (file.manager_idle_seconds !== undefined) config.manager_idle_seconds = file.manager_idle_seconds;
   if (file.max_backends !== undefined) config.max_backends = file.max_backends;
+  if (file.pool_max_mb !== undefined) config.pool_max_mb = file.pool_max_mb;
+  for (const [key, entry] of Object.entries(file.pool ?? {})) config.pool[key] = typeof entry === 'number' ? { count: entry } : entry;
   // Keys left out keep their defaults: the schema's output has only the keys the file sets.
   config.router = { ...config.router, ...file.router };
   config.replay = { ...config.replay, ...file.replay };
@@ -51,6 +53,16 @@ export function parseFleetConfig(text: string, source: string): FleetConfig {
     if (!Object.hasOwn(defined, name)) {
       const what = `must name a defined ${kind} (${Object.keys(defined).join(', ')}) or one you add as [${kind}s.NAME]`;
       fail(text, source, [key], `${what} (got ${describeValue(name)})`);
+    }
+  }
+  // Only now are the user's runtimes and providers known.
+  for (const key of Object.keys(config.pool)) {
+    const [runtime = '', provider = ''] = key.split('/');
+    for (const [name, kind, defined] of [
+      [runtime, 'runtime', config.runtimes],
+      [provider, 'provider', config.providers],
+    ] as const) {
+      if (!Object.hasOwn(defined, name)) fail(text, source, ['pool', key], `names an unknown ${kind} "${name}"; defined: ${Object.keys(defined).join(', ')}`);
     }
   }
   return config;

@@ -52,6 +52,7 @@ export function defaultFleetConfig(): FleetConfig {
     providers: defaultProviders(),
     linger_seconds: DEFAULT_LINGER_SECONDS,
     manager_idle_seconds: DEFAULT_MANAGER_IDLE_SECONDS,
+    pool: {},
     router: {
       max_message_mb: DEFAULT_MAX_MESSAGE_MB,
       restart_limit: DEFAULT_RESTART_LIMIT,

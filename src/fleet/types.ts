@@ -93,6 +93,20 @@ export interface HttpConfig {
   metrics_auth: boolean;
 }
 
+/**
+ * One `[pool]` entry (issue #12): how many idle spares of a requirement the manager keeps
+ * ready, and what each runs before it is offered. Written as `"python/openai" = 1` or as
+ * `"python/openai" = { count = 1, startup = "import numpy", cwd = "~/notebooks" }`.
+ */
+export interface PoolEntry {
+  /** Spares to keep ready; 0 keeps none (the entry is then only documentation). */
+  count: number;
+  /** Code each spare runs (silently, as one execute_request) before it is offered; a failure discards the spare. */
+  startup?: string;
+  /** Working directory of the spares ("~" expanded); default the user's home directory. */
+  cwd?: string;
+}
+
 export interface FleetConfig {
   default_runtime: string;
   default_provider: string;
@@ -103,6 +117,10 @@ export interface FleetConfig {
   manager_idle_seconds: number;
   /** Backends the whole fleet may run at once, starting ones included; unset = no limit. */
   max_backends?: number;
+  /** `[pool]`: spares to keep per requirement key `runtime/provider` (no group: a spare serves any). */
+  pool: Record<string, PoolEntry>;
+  /** The spares' total resident memory in MB: spares over it are not started, or are retired. Unset = no cap. */
+  pool_max_mb?: number;
   router: RouterLimits;
   replay: ReplayLimits;
   http: HttpConfig;

@@ -3,7 +3,8 @@
  * backend, derived the same way for a router's view (its slot) and the manager's (its entry).
  */
 
-export type BackendCondition = 'starting' | 'ready' | 'busy' | 'restarting' | 'stopping' | 'dead';
+/** 'spare' only in the manager's view: a ready backend of the pre-warmed pool that nobody has taken yet. */
+export type BackendCondition = 'starting' | 'ready' | 'busy' | 'restarting' | 'stopping' | 'dead' | 'spare';
 
 export interface BackendFacts {
   /** Where the process is in its life. */

@@ -28,6 +28,7 @@ export type FleetErrorCode =
   | 'BACKEND_NOT_READY'
   | 'BAD_REQUEST'
   | 'MANAGER_ERROR'
+  | 'POOL_STARTUP_FAILED'
   // the Jupyter client (src/wire/client.ts); see JupyterClientErrorCode
   | 'REQUEST_TIMEOUT'
   | 'CLIENT_CLOSED'

@@ -51,6 +51,7 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
         state: 'ready',
         ...(record.cwd !== undefined ? { cwd: record.cwd } : {}),
         ...(record.container !== undefined ? { container: record.container } : {}),
+        ...(record.spare !== undefined ? { spare: record.spare } : {}),
       },
       home,
       options.pollMs,

@@ -12,6 +12,9 @@ import type { BackendRecord, ListedBackend } from './protocol.js';
 /** How long a backend that died stays in `list` as dead, unless restarted or cleaned up sooner. */
 export const DEAD_SHOWN_MS = 10 * 60_000;
 
+/** A spare that answers is offered ('spare') only once its startup code has run. */
+const spareCondition = { warming: 'starting', ready: 'spare' } as const;
+
 export class BackendConditions {
   /** Per backend, the routers whose last report was busy. */
   readonly #busyBy = new Map<string, Set<string>>();
@@ -79,7 +82,8 @@ export class BackendConditions {
       const attached = new Set(r.attached.map((a) => a.routerId));
       // A router that left (or died) while busy no longer counts.
       const busy = [...(this.#busyBy.get(r.kernelId) ?? [])].some((id) => attached.has(id));
-      return { ...r, state: backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy }) };
+      const condition = backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy });
+      return { ...r, state: condition === 'ready' && r.spare !== undefined ? spareCondition[r.spare] : condition };
     });
     return [...listed, ...[...this.#dead.values()].map(({ record }) => ({ ...record, state: 'dead' as const }))];
   }

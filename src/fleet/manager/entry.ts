@@ -38,6 +38,13 @@ export interface ManagedBackendInit {
   cwd?: string;
   /** Container backends: the engine and container behind the pid (the engine client's). */
   container?: ContainerRef;
+  /**
+   * Whether its environment carries the provider keys of the request that started it (llmspell
+   * behind the adapter does; a kernelspec kernel gets the manager's). Unknown for adopted ones.
+   */
+  providerKeys?: boolean;
+  /** Adopted spares only: what the registry said (see BackendRecord.spare). */
+  spare?: 'warming' | 'ready';
 }
 
 export class ManagedBackend {
@@ -48,6 +55,8 @@ export class ManagedBackend {
   timer: NodeJS.Timeout | undefined;
   /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
   replaced = false;
+  /** A spare of the pool (pool.ts); undefined once handed out, and for every other backend. */
+  spare: 'warming' | 'ready' | undefined;
   readonly gone: Promise<BackendExit>;
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;
@@ -60,6 +69,7 @@ export class ManagedBackend {
     pollMs: number,
   ) {
     this.state = init.state;
+    this.spare = init.spare;
     if (process !== undefined) {
       this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, ...(exit.cause !== undefined ? { cause: exit.cause } : {}) }));
     } else {
@@ -125,6 +135,7 @@ export class ManagedBackend {
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
     if (this.init.container !== undefined) r.container = { ...this.init.container };
+    if (this.spare !== undefined) r.spare = this.spare;
     return r;
   }
 

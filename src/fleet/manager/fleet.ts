@@ -24,6 +24,7 @@ import { InflightStarts } from './inflight.js';
 import { interruptBackend, type Interrupted } from './interrupt.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
+import { SparePool } from './pool.js';
 import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
 import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
@@ -53,6 +54,7 @@ export class FleetManager {
   readonly counters = new FleetCounters();
   /** What routers relayed, per backend, from their reports (for /metrics and the dashboard's rate). */
   readonly relay = new RelayTotals();
+  readonly #pool: SparePool;
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
@@ -71,6 +73,15 @@ export class FleetManager {
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
     const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
     this.#registry = options.persist === false ? undefined : new RegistryWriter(this.home, live, failed);
+    this.#pool = new SparePool({
+      logger: this.#log,
+      env: this.options.env ?? process.env,
+      config: () => this.#config(),
+      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, false, onSpawned),
+      stop: (b, why) => this.#stop(b, why),
+      backends: () => this.#backends.values(),
+      changed: () => this.#persist(),
+    });
   }
 
   /** Adopt what the registry says still runs; returns the kernel ids adopted and forgotten. */
@@ -79,10 +90,16 @@ export class FleetManager {
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log });
     for (const { backend, record } of adoption.adopted) {
       this.#add(backend);
+      // A spare has nobody to wait for and no linger: it waits for a request.
+      if (backend.spare !== undefined) {
+        this.#pool.adopted(backend);
+        continue;
+      }
       // A recorded router pid that runs may be a reused one: that only costs the grace.
       this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
     }
     this.#persist();
+    this.#pool.start();
     return { adopted: adoption.adopted.map((a) => a.record.kernelId), forgotten: adoption.forgotten.map((f) => f.kernelId) };
   }
 
@@ -120,6 +137,7 @@ export class FleetManager {
 
   /** A new backend even if a matching one runs (CLI `spawn`). */
   async spawn(requirement: Requirement, where: SpawnWhere = {}): Promise<BackendHandle> {
+    this.#pool.resume();
     const backend = await this.#launch(requirement, where);
     this.#attachments.idleIfUnused(backend);
     return this.#durable(handle(backend));
@@ -156,6 +174,7 @@ export class FleetManager {
     const backend = this.#backends.get(kernelId);
     if (backend === undefined || backend.state === 'exited') return false;
     this.#conditions.report(kernelId, routerId, state === 'busy');
+    if (state === 'idle') this.#pool.idle(kernelId);
     this.#changed();
     return true;
   }
@@ -187,7 +206,8 @@ export class FleetManager {
 
   /** What of the fleet keeps the manager from exiting when idle (see idle.ts). */
   holds(): Pick<ManagerHolds, 'backends' | 'starts'> {
-    const backends = [...this.#backends.values()].filter((b) => b.state !== 'exited').length;
+    // Spares wait for requests that only come through a manager: they never hold it (see retireSpares).
+    const backends = [...this.#backends.values()].filter((b) => b.state !== 'exited' && b.spare === undefined).length;
     return { backends, starts: this.#inflight.size + this.#restarts.size };
   }
 
@@ -246,7 +266,9 @@ export class FleetManager {
     return matches as [ManagedBackend, ...ManagedBackend[]];
   }
 
+  /** Spares too; the pool stays empty until the next request (acquire, find, spawn). */
   async stopAll(): Promise<{ stopped: BackendRecord[] }> {
+    this.#pool.pause();
     return { stopped: await Promise.all([...this.#backends.values()].map((b) => this.#stop(b, 'stopped'))) };
   }
 
@@ -274,25 +296,39 @@ export class FleetManager {
   /** The manager is going away: timers stop, the registry is flushed, backends keep running. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#pool.close();
     this.#detached.close();
     for (const backend of this.#backends.values()) backend.release();
     this.#registry?.schedule();
     await this.#registry?.flushed();
   }
 
+  /**
+   * The manager exits idle: its spares go with it (nothing can take them until a manager runs,
+   * and one that starts fills its own pool). A manager killed instead leaves them to be adopted.
+   */
+  retireSpares(why: string): Promise<void> {
+    return this.#pool.retireAll(why);
+  }
+
   #findOrSpawn(requirement: Requirement, where: SpawnWhere): Promise<ManagedBackend> {
     const key = requirementKey(requirement);
     for (const backend of this.#backends.values()) {
-      if (backend.state === 'ready' && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
+      if (backend.state === 'ready' && backend.spare === undefined && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
     }
-    return this.#inflight.join(key, () => this.#launch(requirement, where));
+    this.#pool.resume();
+    return this.#inflight.join(key, async () => (await this.#pool.take(requirement, where.keys)) ?? this.#launch(requirement, where));
   }
 
-  /** `restart`: it replaces a backend (restart op); one that replaces a dead one is found here. */
-  async #launch(requirement: Requirement, where: SpawnWhere, restart = false): Promise<ManagedBackend> {
+  /**
+   * `restart`: it replaces a backend (restart op); one that replaces a dead one is found here.
+   * `asSpare`: the pool starts it (pool.ts), and marks it before it is recorded.
+   */
+  async #launch(requirement: Requirement, where: SpawnWhere, restart = false, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
-    const restarting = this.#conditions.replacesDead(requirement) || restart;
+    const release = asSpare === undefined ? await this.#pool.makeRoom(config) : () => undefined;
+    const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || restart);
     let spawned: ManagedBackend | undefined;
     const backend = await launchBackend({
       requirement,
@@ -304,10 +340,13 @@ export class FleetManager {
       cwd: where.cwd,
       onSpawned: (b) => {
         spawned = b;
+        release();
+        asSpare?.(b);
         this.#conditions.restarting(b.kernelId, restarting);
         this.#add(b);
       },
     }).catch((error: unknown) => {
+      release();
       // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
       if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
       this.counters.spawned('failed');
@@ -340,7 +379,9 @@ export class FleetManager {
       this.#persist();
       // A backend that died on its own still has a connection file (llmspell never removes it).
       if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
-      const diedOnItsOwn = !backend.replaced && !this.#closed && (gone.reason === 'exited' || gone.reason === 'signalled');
+      // A spare nobody took is not a user's loss: it is replaced, not listed as dead.
+      const diedOnItsOwn = !backend.replaced && !this.#closed && backend.spare === undefined && (gone.reason === 'exited' || gone.reason === 'signalled');
+      if (backend.spare !== undefined) void this.#pool.refill();
       if (diedOnItsOwn) this.#conditions.died(backend.record());
       else this.#conditions.forget(backend.kernelId);
       this.#changed();

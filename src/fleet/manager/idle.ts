@@ -1,13 +1,15 @@
 /**
  * When an idle manager exits: nothing holds it (no backend, no backend being started, no client
  * connection, no request being answered) for manager_idle_seconds. The decision is pure, over
- * counts the manager reads from its state; spares (issue #12) become another count here;
- * HTTP API requests in flight are one. 0 seconds means the manager never exits on its own.
+ * counts the manager reads from its state; HTTP API requests in flight are one. Spares of the
+ * pool (issue #12) are not: they wait for requests that only a running manager can serve, so a
+ * manager that holds nothing else exits idle and stops them on the way (server.ts). 0 seconds
+ * means the manager never exits on its own.
  */
 
 /** What the manager holds right now; every count that is not 0 keeps it running. */
 export interface ManagerHolds {
-  /** Backends in any state but exited (starting, ready, stopping: stopping ones still need us). */
+  /** Backends in any state but exited (starting, ready, stopping: stopping ones still need us); spares excepted. */
   backends: number;
   /** Backend starts (and restarts) under way whose process may not be known yet. */
   starts: number;

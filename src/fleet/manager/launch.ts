@@ -60,6 +60,7 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
       state: 'starting',
       cwd: plan.cwd,
       ...(child.container !== undefined ? { container: child.container } : {}),
+      providerKeys: plan.adapter !== undefined,
     },
     options.home,
   );

@@ -35,7 +35,7 @@ export function parseRssBytes(text: string): number | undefined {
 }
 
 /** A /proc file of `pid`; undefined when the process is gone (it may exit between a listing and the read). */
-export function readProc(pid: number, file: 'stat' | 'status'): string | undefined {
+export function readProc(pid: number, file: 'stat' | 'status' | 'environ'): string | undefined {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     return readFileSync(`/proc/${pid}/${file}`, 'utf8');

@@ -41,6 +41,11 @@ export interface BackendRecord {
   cwd?: string;
   /** Container backends (issue #10): `pid` is the engine client's, which runs as long as the container. */
   container?: ContainerRef;
+  /**
+   * A spare of the pre-warmed pool (added with the pool, issue #12): "warming" while it starts
+   * and runs its startup code, "ready" once it is offered. Absent for every other backend.
+   */
+  spare?: 'warming' | 'ready';
 }
 
 /** A lease as a router needs it: where to connect, with the key. */

@@ -55,6 +55,7 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   if (r.procStart !== undefined) out.procStart = r.procStart;
   if (r.cwd !== undefined) out.cwd = r.cwd;
   if (r.container !== undefined) out.container = { ...r.container };
+  if (r.spare !== undefined) out.spare = r.spare;
   return out;
 }
 
@@ -90,6 +91,7 @@ export const BackendRecordSchema = v.object(
         got('must be {engine, name, cgroupParent?, memoryMb?}'),
       ),
     ),
+    spare: v.optional(oneOf(['warming', 'ready'])),
   },
   (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
 );

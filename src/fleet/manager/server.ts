@@ -78,7 +78,11 @@ export class ManagerServer {
       lockPath: managerLockPath(options.home),
       holds: () => ({ ...options.fleet.holds(), connections: this.#connections.size, requests: this.#requests, http: this.#http?.inFlight ?? 0 }),
       idleMs: () => options.fleet.idleMs(),
-      close: () => this.close(),
+      // Spares never hold the manager (fleet.ts holds()); they go when it goes idle.
+      close: async () => {
+        await options.fleet.retireSpares('manager idle exit');
+        await this.close();
+      },
       logger: this.#log,
       checkEveryMs: options.idleCheckMs,
     });

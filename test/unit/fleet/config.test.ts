@@ -159,6 +159,18 @@ profile = "openai-prod_2"
     expect(parseFleetConfig(`[runtimes.x]\nkernelspec = "k"\n${line}\n`, SRC).runtimes.x).toEqual({ kernelspec: 'k', ...fields });
   });
 
+  it.each([
+    ['none by default', '', {}, undefined],
+    ['a count', '[pool]\n"python/openai" = 1\n', { 'python/openai': { count: 1 } }, undefined],
+    ['the long form, and a cap', 'pool_max_mb = 512\n[pool]\n"python/ollama" = { count = 2, startup = "import json", cwd = "~/nb" }\n', { 'python/ollama': { count: 2, startup: 'import json', cwd: '~/nb' } }, 512],
+    ['a sub-table, for multi-line code', '[pool."python/openai"]\ncount = 1\nstartup = """\nimport json\nx = 1\n"""\n', { 'python/openai': { count: 1, startup: 'import json\nx = 1\n' } }, undefined],
+    ['a user runtime', '[runtimes.r]\nargv = ["r", "{connection_file}"]\n[pool]\n"r/openai" = 0\n', { 'r/openai': { count: 0 } }, undefined],
+  ])('reads [pool]: %s', (_name, text, pool, maxMb) => {
+    const c = parseFleetConfig(text, SRC);
+    expect(c.pool).toEqual(pool);
+    expect(c.pool_max_mb).toBe(maxMb);
+  });
+
   it('accepts a default_runtime defined only by the user', () => {
     const c = parseFleetConfig('default_runtime = "r"\n[runtimes.r]\nargv = ["r-kernel", "{connection_file}"]\n', SRC);
     expect(c.default_runtime).toBe('r');
@@ -233,6 +245,19 @@ profile = "openai-prod_2"
     ['empty image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = ""', 'runtimes.x.image', 4, /non-empty string/],
     ['image like a flag', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "--privileged"', 'runtimes.x.image', 4, /must be an image name/],
     ['bad container_engine', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncontainer_engine = "lxc"', 'runtimes.x.container_engine', 5, /"auto", "podman", "docker" \(got "lxc"\)/],
+    // the pre-warmed pool (issue #12)
+    ['pool not a table', 'pool = 1', 'pool', 1, /must be a table: \[pool\]/],
+    ['pool key without a provider', '[pool]\npython = 1', 'pool.python', 2, /must be a requirement "runtime\/provider"/],
+    ['pool key with a group', '[pool]\n"python/openai#g" = 1', 'pool.python/openai#g', 2, /must be a requirement "runtime\/provider"/],
+    ['negative spare count', '[pool]\n"python/openai" = -1', 'pool.python/openai', 2, /whole number >= 0/],
+    ['fractional spare count', '[pool]\n"python/openai" = 0.5', 'pool.python/openai', 2, /whole number >= 0/],
+    ['spare count as a string', '[pool]\n"python/openai" = "1"', 'pool.python/openai', 2, /whole number >= 0 or a table/],
+    ['pool entry with an unknown key', '[pool]\n"python/openai" = { count = 1, code = "x" }', 'pool.python/openai', 2, /whole number >= 0 or a table/],
+    ['pool entry without count', '[pool."python/openai"]\nstartup = "import json"', 'pool.python/openai', 1, /whole number >= 0 or a table/],
+    ['pool entry with a relative cwd', '[pool]\n"python/openai" = { count = 1, cwd = "work" }', 'pool.python/openai', 2, /whole number >= 0 or a table/],
+    ['pool of an unknown runtime', '[pool]\n"cobol/openai" = 1', 'pool.cobol/openai', 2, /unknown runtime "cobol"; defined: lua, javascript, python/],
+    ['pool of an unknown provider', '\n[pool]\n"python/acme" = 1', 'pool.python/acme', 3, /unknown provider "acme"; defined: openai, anthropic, gemini, ollama/],
+    ['zero pool_max_mb', 'pool_max_mb = 0', 'pool_max_mb', 1, /must be a number > 0 \(got 0\)/],
   ])('%s -> BAD_CONFIG at line %i of %s', (_name, text, key, line, message) => {
     const err = configError(text);
     expect(err.code).toBe('BAD_CONFIG');

@@ -69,7 +69,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
 
   new Gauge({
     name: `${METRIC_PREFIX}backends`,
-    help: 'Backends by state (starting, ready, busy, restarting, stopping, dead), runtime and provider',
+    help: 'Backends by state (starting, ready, busy, restarting, stopping, dead, spare), runtime and provider',
     labelNames: ['state', 'runtime', 'provider'],
     registers: at,
     async collect() {
@@ -99,6 +99,18 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
   perBackend('backend_start_time_seconds', 'When the backend started, seconds since the epoch', (b) => b.startedAt / 1000);
   perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's whole process group", (b, u) => u.get(b.pid)?.cpuSeconds, 'counter');
+  new Gauge({
+    name: `${METRIC_PREFIX}pool_spares`,
+    help: 'Spares of the pre-warmed pool by runtime and provider: warming (starting, running their startup code) or ready (offered)',
+    labelNames: ['runtime', 'provider', 'state'],
+    registers: at,
+    async collect() {
+      this.reset();
+      for (const b of (await current()).live) {
+        if (b.spare !== undefined) this.inc({ runtime: b.requirement.runtime, provider: b.requirement.provider, state: b.spare });
+      }
+    },
+  });
   new Gauge({
     name: `${METRIC_PREFIX}event_streams`,
     help: 'Open /api/v1/events streams (each is one listener on the fleet)',

@@ -21,6 +21,17 @@ function record(kernelId: string, state: BackendRecord['state'], attached: strin
 const states = (c: BackendConditions, live: BackendRecord[]) => c.list(live).map((r) => `${r.kernelId}:${r.state}`);
 
 describe('BackendConditions', () => {
+  it.each<[string, BackendRecord['state'], BackendRecord['spare'], string]>([
+    ['a ready spare is a spare', 'ready', 'ready', 'spare'],
+    ['a spare still running its startup code is starting', 'ready', 'warming', 'starting'],
+    ['a spare being spawned is starting', 'starting', 'warming', 'starting'],
+    ['a spare being stopped is stopping', 'stopping', 'ready', 'stopping'],
+    ['a backend handed out of the pool is ready', 'ready', undefined, 'ready'],
+  ])('%s', (_name, state, spare, shown) => {
+    const r = { ...record('k', state), ...(spare === undefined ? {} : { spare }) };
+    expect(states(new BackendConditions(), [r])).toEqual([`k:${shown}`]);
+  });
+
   it('busy while any attached router last said busy; a router that left no longer counts', () => {
     const c = new BackendConditions();
     c.report('k', 'A', true);

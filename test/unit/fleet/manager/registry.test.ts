@@ -44,6 +44,7 @@ describe('registry file', () => {
   it('round-trips records, mode 0600, leaving no temporary file', async () => {
     const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }),
       record({ kernelId: 'pyc-x-2', pid: 78, container: { engine: 'podman', name: 'llmspell-fleet-pyc-x-2', cgroupParent: '/llmspell-fleet-pyc-x-2', memoryMb: 128 } }),
+      record({ kernelId: 'py-x-2', spare: 'ready' }), record({ kernelId: 'py-x-3', spare: 'warming' }),
     ];
     await writeRegistry(home, records);
     expect((await stat(registryPath(home))).mode & 0o777).toBe(0o600);
@@ -83,6 +84,7 @@ describe('registry file', () => {
     ['an entry that is not a record', JSON.stringify({ backends: [7] }), 0, '(first: backends[0] must be a backend record (got 7))'],
     ['an unknown container engine', JSON.stringify({ backends: [record({ container: { engine: 'lxc' as never, name: 'c' } })] }), 0, 'backends[0].container.engine must be one of "podman", "docker"'],
     ['a container name with a path in it', JSON.stringify({ backends: [record({ container: { engine: 'podman', name: '../c' } })] }), 0, 'backends[0].container.name must be a container name'],
+    ['a spare in an unknown stage', JSON.stringify({ backends: [record(), record({ spare: 'cold' as never })] }), 1, '(first: backends[1].spare must be one of "warming", "ready" (got "cold"))'],
   ])('parseRegistry: %s', (_name, text, count, problem) => {
     const read = parseRegistry(text, 'registry.json');
     expect(read.records).toHaveLength(count);
