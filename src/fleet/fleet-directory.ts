@@ -202,7 +202,8 @@ export class FleetDirectory {
   #onEvent(event: ManagerEvent): void {
     if (event.event === 'backend-restarted' && event.handle !== undefined) this.#switch(event.kernelId, event.handle);
     else if (event.event === 'backend-exited') {
-      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited' });
+      const exit: BackendExit = { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited' };
+      this.#settle(event.kernelId, event.cause !== undefined ? { ...exit, cause: event.cause } : exit);
     }
   }
 

@@ -44,6 +44,8 @@ export class ManagedBackend {
   timer: NodeJS.Timeout | undefined;
   /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
   replaced = false;
+  /** Set when the fleet ends it for a reason of its own (culled): its exit says that, not just "stopped". */
+  endedBy: Pick<BackendExit, 'reason' | 'cause'> | undefined;
   readonly gone: Promise<BackendExit>;
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;

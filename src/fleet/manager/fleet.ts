@@ -15,6 +15,9 @@ import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
+import { FleetCapacity, type Reservation } from './capacity.js';
+import { IdleCulling, cullCause } from './culling.js';
+import { effectiveLimits } from '../limits.js';
 import { FleetCounters } from './counters.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
@@ -49,6 +52,15 @@ export class FleetManager {
   #closed = false;
   /** Spawns, restarts and exits since the manager started (for /metrics). */
   readonly counters = new FleetCounters();
+  /** max_backends: places held by backends and by starts under way (capacity.ts). */
+  readonly #capacity = new FleetCapacity({
+    live: () => [...this.#backends.values()].filter((b) => b.state !== 'exited').length,
+    holders: () => this.list().filter((b) => b.state !== 'dead').map((b) => ({ kernelId: b.kernelId, requirement: b.requirement, state: b.state, clients: b.attached.length })),
+    onRefused: () => this.counters.spawned('refused'),
+  });
+  /** idle_cull_seconds: one timer per backend that has one (culling.ts). */
+  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#cull(kernelId, cull.cullSeconds) });
+  #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
@@ -56,9 +68,16 @@ export class FleetManager {
     this.#detached = new DetachedOutputs({ limits: () => this.#replayLimits, logger: this.#log });
     this.#attachments = new Attachments({
       lingerMs: () => this.#lingerSeconds * 1000,
-      onChange: () => this.#persist(),
+      onChange: () => {
+        // A busy router that left may have been the only one: the backend's idle clock may start.
+        for (const b of this.#backends.values()) this.#culling.busy(b.kernelId, this.#conditions.isBusy(b.kernelId, b.attached.keys()));
+        this.#persist();
+      },
       onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
-      onAttended: (b) => this.#detached.unwatch(b.kernelId),
+      onAttended: (b) => {
+        this.#detached.unwatch(b.kernelId);
+        this.#culling.touched(b.kernelId);
+      },
       // With no linger the backend stops now: there is nobody to keep its output for.
       onUnattended: (b) => {
         if (this.#lingerSeconds > 0) this.#detached.watch(b);
@@ -75,6 +94,8 @@ export class FleetManager {
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log });
     for (const { backend, record } of adoption.adopted) {
       this.#add(backend);
+      // When it last ran a cell is not recorded: its idle clock starts at adoption.
+      if (this.#lastConfig !== undefined) this.#culling.watch(backend.kernelId, effectiveLimits(this.#lastConfig, backend.requirement).idle_cull_seconds);
       // A recorded router pid that runs may be a reused one: that only costs the grace.
       this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
     }
@@ -152,6 +173,7 @@ export class FleetManager {
     const backend = this.#backends.get(kernelId);
     if (backend === undefined || backend.state === 'exited') return false;
     this.#conditions.report(kernelId, routerId, state === 'busy');
+    this.#culling.busy(kernelId, this.#conditions.isBusy(kernelId, backend.attached.keys()));
     this.#changed();
     return true;
   }
@@ -200,12 +222,16 @@ export class FleetManager {
     old.replaced = true;
     this.#conditions.restarting(old.kernelId, true);
     const routers = this.#attachments.takeAll(old);
+    // Before the old one stops: its place passes to the new one, and no other start takes it meanwhile.
+    const place = this.#capacity.reserve({ max: undefined, requirement: old.requirement, replaces: old });
     let backend: ManagedBackend;
     try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, true)));
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
     } catch (error) {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
+    } finally {
+      this.#capacity.release(place);
     }
     this.counters.restarted();
     for (const r of routers) this.#attachments.attach(backend, r);
@@ -263,6 +289,7 @@ export class FleetManager {
   async close(): Promise<void> {
     this.#closed = true;
     this.#detached.close();
+    this.#culling.close();
     for (const backend of this.#backends.values()) backend.release();
     this.#registry?.schedule();
     await this.#registry?.flushed();
@@ -276,11 +303,25 @@ export class FleetManager {
     return this.#inflight.join(key, () => this.#launch(requirement, where));
   }
 
-  /** `restart`: it replaces a backend (restart op); one that replaces a dead one is found here. */
-  async #launch(requirement: Requirement, where: SpawnWhere, restart = false): Promise<ManagedBackend> {
+  /**
+   * `replacing`: the place of the backend a restart replaces (restart op); one that replaces a
+   * dead one is found here. Any other start takes a place of max_backends first, or is refused.
+   */
+  async #launch(requirement: Requirement, where: SpawnWhere, replacing?: Reservation): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
-    const restarting = this.#conditions.replacesDead(requirement) || restart;
+    // No await between the check and the reservation (capacity.ts): concurrent starts cannot overshoot.
+    const place = replacing ?? this.#capacity.reserve({ max: config.max_backends, source: config.source, requirement });
+    try {
+      return await this.#launchIn(place, config, where);
+    } finally {
+      this.#capacity.release(place);
+    }
+  }
+
+  async #launchIn(place: Reservation, config: FleetConfig, where: SpawnWhere): Promise<ManagedBackend> {
+    const { requirement } = place;
+    const restarting = this.#conditions.replacesDead(requirement) || place.replaces !== undefined;
     let spawned: ManagedBackend | undefined;
     const backend = await launchBackend({
       requirement,
@@ -292,6 +333,7 @@ export class FleetManager {
       cwd: where.cwd,
       onSpawned: (b) => {
         spawned = b;
+        place.spawned = true;
         this.#conditions.restarting(b.kernelId, restarting);
         this.#add(b);
       },
@@ -303,6 +345,7 @@ export class FleetManager {
     });
     this.counters.spawned('ok');
     this.#conditions.restarting(backend.kernelId, false);
+    this.#culling.watch(backend.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);
     this.#persist();
     return backend;
   }
@@ -312,13 +355,17 @@ export class FleetManager {
     this.#lingerSeconds = config.linger_seconds;
     this.#replayLimits = replayLimits(config.replay);
     this.#idleSeconds = config.manager_idle_seconds;
+    this.#lastConfig = config;
     return config;
   }
 
   #add(backend: ManagedBackend): void {
     this.#backends.set(backend.kernelId, backend);
     this.#persist();
-    void backend.gone.then((gone) => {
+    void backend.gone.then((exit) => {
+      // The fleet's own reason (culled) over the process's (stopped).
+      const gone = { ...exit, ...backend.endedBy };
+      this.#culling.forget(backend.kernelId);
       // First, so an observer knows why before it sees the backend leave the list.
       this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal });
       this.counters.exited(gone.reason);
@@ -333,9 +380,19 @@ export class FleetManager {
       this.#changed();
       if (!backend.replaced && !this.#closed) {
         const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal };
+        if (gone.cause !== undefined) event.cause = gone.cause;
         this.#emit(event, [...backend.attached.values()]);
       }
     });
+  }
+
+  /** idle_cull_seconds ran out (culling.ts): stop it, unless it is no longer a ready backend nobody runs a cell on. */
+  #cull(kernelId: string, cullSeconds: number): void {
+    const backend = this.#backends.get(kernelId);
+    if (this.#closed || backend === undefined || backend.state !== 'ready' || backend.replaced) return;
+    if (this.#conditions.isBusy(kernelId, backend.attached.keys())) return;
+    backend.endedBy = { reason: 'culled', cause: cullCause(cullSeconds) };
+    void this.#stop(backend, 'culled').catch((e: unknown) => this.#log.error({ kernelId, err: String(e) }, 'cull stop failed'));
   }
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {

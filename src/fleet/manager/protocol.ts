@@ -108,6 +108,8 @@ export interface ManagerEvent {
   /** For backend-exited, when known (a backend this manager spawned). */
   exitCode?: number | null;
   signal?: string | null;
+  /** For backend-exited, when the fleet ended it for a reason of its own: words for the user (added with limits, issue #10). */
+  cause?: string;
 }
 
 /**

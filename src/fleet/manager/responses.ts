@@ -18,6 +18,7 @@ const ManagerEventSchema = v.object({
   reason: v.optional(v.string()),
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),
+  cause: v.optional(v.string()),
 });
 type _ManagerEventShape = Assert<Same<v.InferOutput<typeof ManagerEventSchema>, ManagerEvent>>;
 
