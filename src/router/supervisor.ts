@@ -54,10 +54,11 @@ export class RestartSupervisor<S extends SupervisedSlot> {
     const backend = refOf(slot);
     this.options.logger.error({ backend: slot.lease?.kernelId, reason: how }, 'backend exited');
     const policy = this.options.policy ?? DEFAULT_RESTART_POLICY;
-    const decision = decideRestart(this.#exits.get(slot.key) ?? [], (this.options.now ?? Date.now)(), policy);
-    this.#exits.set(slot.key, decision.history);
+    // An end on purpose is no death: it neither restarts nor counts towards the restart limit.
+    const decision = options.restart === false ? undefined : decideRestart(this.#exits.get(slot.key) ?? [], (this.options.now ?? Date.now)(), policy);
+    if (decision !== undefined) this.#exits.set(slot.key, decision.history);
     const after: AfterExit =
-      options.restart === false ? { kind: 'on-demand' }
+      decision === undefined ? { kind: 'on-demand' }
       : policy.limit === 0 ? { kind: 'restarts-off' }
       : decision.restart ? { kind: 'restarting' }
       : { kind: 'too-many', deaths: decision.deaths };
@@ -66,7 +67,7 @@ export class RestartSupervisor<S extends SupervisedSlot> {
     for (const { channel, msg } of slot.takeInFlight()) replies.failed(channel, msg, diedBeforeReply(backend, how));
     void slot.close({ stop: false });
     // Started again with backoff so the next request finds it warm; past the limit, the next request starts it.
-    if (!decision.restart || options.restart === false) return false;
+    if (decision === undefined || !decision.restart) return false;
     replies.broadcast('status', statusContent('restarting'));
     (this.options.schedule ?? scheduleUnref)(() => this.options.restart(slot), decision.delayMs);
     return true;

@@ -89,6 +89,11 @@ export class FleetCapacity {
 
   constructor(private readonly options: FleetCapacityOptions) {}
 
+  /** True when one more start fits under `max` now. */
+  fits(max: number | undefined): boolean {
+    return hasRoom({ max, held: this.held() });
+  }
+
   /** Places held now: live backends and the starts whose process is not in the fleet yet. */
   held(): number {
     return this.options.live() + [...this.#reservations].filter(reservationCounts).length;

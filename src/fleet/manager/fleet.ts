@@ -310,6 +310,8 @@ export class FleetManager {
   async #launch(requirement: Requirement, where: SpawnWhere, replacing?: Reservation): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
+    // A backend that is stopping (linger, stop) frees its place in a moment: wait rather than refuse.
+    for (let freed = this.#freeing(); replacing === undefined && freed !== undefined && !this.#capacity.fits(config.max_backends); freed = this.#freeing()) await freed;
     // No await between the check and the reservation (capacity.ts): concurrent starts cannot overshoot.
     const place = replacing ?? this.#capacity.reserve({ max: config.max_backends, source: config.source, requirement });
     try {
@@ -317,6 +319,12 @@ export class FleetManager {
     } finally {
       this.#capacity.release(place);
     }
+  }
+
+  /** Settles when one of the backends stopping for good (not replaced by a restart) is gone; undefined if none is. */
+  #freeing(): Promise<unknown> | undefined {
+    const stopping = [...this.#backends.values()].filter((b) => b.state === 'stopping' && !b.replaced);
+    return stopping.length > 0 ? Promise.race(stopping.map((b) => b.gone)) : undefined;
   }
 
   async #launchIn(place: Reservation, config: FleetConfig, where: SpawnWhere): Promise<ManagedBackend> {
