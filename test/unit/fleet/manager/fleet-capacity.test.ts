@@ -107,7 +107,9 @@ describe('max_backends', () => {
     const first = await m.acquire(OPENAI, router('r1', 1));
     const stopping = new Promise<void>((resolve) => {
       const off = m.observe(() => {
-        if (m.list()[0]?.state === 'stopping') resolve(off() && undefined);
+        if (m.list()[0]?.state !== 'stopping') return;
+        off();
+        resolve();
       });
     });
     m.release(first.record.kernelId, 'r1');
