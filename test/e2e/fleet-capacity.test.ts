@@ -11,6 +11,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManagerClient } from '../../src/fleet/manager/client.js';
+import { readHttpInfo } from '../../src/fleet/manager/http/http-file.js';
 import type { BackendHandle, ListedBackend } from '../../src/fleet/manager/protocol.js';
 import { isFleetError } from '../../src/shared/errors.js';
 import type { WireMessage } from '../../src/wire/codec.js';
@@ -21,6 +22,7 @@ import { expectNothingLeft, shutdown, TestClient, track, within, type Proc } fro
 const PYTHON = { runtime: 'python', provider: 'openai' };
 const JAVASCRIPT = { runtime: 'javascript', provider: 'openai' };
 const STEP_MS = 90_000;
+const CULL_SECONDS = 4;
 
 async function writeConfig(jenv: JupyterEnv, lines: string[]): Promise<void> {
   const toml = ['default_runtime = "python"', 'default_provider = "openai"', 'linger_seconds = 0', ...lines, ''].join('\n');
@@ -138,6 +140,17 @@ describe('max_backends and idle culling with real kernels through routers', () =
           expect(refusedCell.output).toContain(words);
         }
 
+        // The HTTP API refuses the same start with 409 and the code; /metrics counts every refusal.
+        const http = await readHttpInfo(jenv.homeDir);
+        if (http === undefined) throw new Error('the manager wrote no http.json');
+        const auth = { authorization: `Bearer ${http.token}` };
+        const res = await fetch(`${http.url}/api/v1/backends`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(other) });
+        expect(res.status).toBe(409);
+        expect(await res.json()).toMatchObject({ error: { code: 'FLEET_FULL', message: expect.stringContaining(`kernel ${holder.kernelId}`) as unknown } });
+        const metrics = await (await fetch(`${http.url}/metrics`, { headers: auth })).text();
+        // The concurrent acquire, the notebook's start (its first request and its cell) and the API call.
+        expect(Number(/^llmspell_fleet_spawns_total\{outcome="refused"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+
         // The place is freed the way the message says; the next cell starts the backend and runs.
         await cli(jenv, ['stop', holder.kernelId]);
         const ranCell = await run(notebook.client, '1+1');
@@ -155,9 +168,10 @@ describe('max_backends and idle culling with real kernels through routers', () =
     });
   }, 300_000);
 
-  it('idle_cull_seconds = 2: an idle backend is culled with its client told, the next cell gets a new one; a busy one is never culled', async () => {
+  it('idle_cull_seconds: an idle backend is culled with its client told, the next cell gets a new one; a busy one is never culled', async () => {
     await withJupyterEnv(async (jenv) => {
-      await writeConfig(jenv, ['[providers.openai]', 'idle_cull_seconds = 2', '[providers.anthropic]', 'idle_cull_seconds = 2']);
+      // Small, with room for a loaded machine: a backend's first cell must go busy within it after the attach.
+      await writeConfig(jenv, ['[providers.openai]', `idle_cull_seconds = ${CULL_SECONDS}`, '[providers.anthropic]', `idle_cull_seconds = ${CULL_SECONDS}`]);
       const flag = join(jenv.dir, 'long-cell-may-end');
       const routers: { router: Proc; client: TestClient }[] = [];
       const manager = await ManagerClient.connect({ home: jenv.homeDir, env: jenv.env, autostart: true });
@@ -181,7 +195,7 @@ describe('max_backends and idle culling with real kernels through routers', () =
         expect(first.reply).toMatchObject({ status: 'ok' });
         const notice = await within(told, STEP_MS, 'the cull notice on iopub');
         expect(notice).toContain('the python/openai backend');
-        expect(notice).toContain('was culled after 2 s without running a cell (idle_cull_seconds)');
+        expect(notice).toContain(`was culled after ${CULL_SECONDS} s without running a cell (idle_cull_seconds)`);
         expect(notice).toContain('the next cell starts a new one');
 
         // 3. The busy one has been busy for longer than that (it went busy before the culled one's
@@ -200,6 +214,11 @@ describe('max_backends and idle culling with real kernels through routers', () =
         await writeFile(flag, '');
         expect((await longCell).output).toBe("'done'");
         expect(await within(busyTold, STEP_MS, 'the cull notice after the long cell')).toContain('the python/anthropic backend');
+        const http = await readHttpInfo(jenv.homeDir);
+        if (http === undefined) throw new Error('the manager wrote no http.json');
+        const metrics = await (await fetch(`${http.url}/metrics`, { headers: { authorization: `Bearer ${http.token}` } })).text();
+        // Both culls told above; the culled notebook's new backend, idle since its cell, may be a third.
+        expect(Number(/^llmspell_fleet_backend_exits_total\{reason="culled"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
         passed = true;
       } finally {
         manager.close();

@@ -122,13 +122,13 @@ describe('max_backends', () => {
 
 describe('idle_cull_seconds', () => {
   it('an idle backend with a router attached is culled: the router hears why, the exit is counted, list forgets it', async () => {
-    const m = manager(withCull(1));
+    const m = manager(withCull(2));
     const h = await m.acquire(OPENAI, router('r1', 1));
     // A cell ran: busy, then idle; the clock starts at the idle.
     m.executionState(h.record.kernelId, 'r1', 'busy');
     m.executionState(h.record.kernelId, 'r1', 'idle');
     const { event, to } = await exitOf(m, h.record.kernelId);
-    expect(event).toMatchObject({ event: 'backend-exited', reason: 'culled', cause: 'culled after 1 s without running a cell (idle_cull_seconds)' });
+    expect(event).toMatchObject({ event: 'backend-exited', reason: 'culled', cause: 'culled after 2 s without running a cell (idle_cull_seconds)' });
     expect(to.map((r) => r.routerId)).toEqual(['r1']);
     expect(m.counters.snapshot().exits).toMatchObject({ culled: 1 });
     expect(m.list()).toEqual([]);
@@ -138,7 +138,7 @@ describe('idle_cull_seconds', () => {
   });
 
   it('a busy backend is not culled while another, idle since after it went busy, is', async () => {
-    const m = manager(withCull(1));
+    const m = manager(withCull(2));
     const busy = await m.acquire(OPENAI, router('r1', 1));
     m.executionState(busy.record.kernelId, 'r1', 'busy');
     // Started after the first went busy: when it is culled, the busy one has been busy longer than the cull time.
