@@ -3,8 +3,10 @@
  * directly, so only they see a backend's iopub; they tell the manager on the connection they
  * already hold for their attachment. Each change is not a message: the latest state per backend
  * is sent once per `delayMs` window and only when it differs from what was sent, so a burst of
- * short requests (completions while typing, a flood of cells) costs at most one line per window
- * and transitions shorter than that never reach the manager at all.
+ * short requests (completions while typing, a flood of cells) costs at most one line per window.
+ * A busy that is over within one window is still told, as busy and idle in one go (two lines):
+ * idle culling (issue #10) restarts a backend's idle clock at each busy → idle, and a quick
+ * cell is a cell that ran.
  */
 export type ExecutionState = 'busy' | 'idle';
 
@@ -19,12 +21,15 @@ export interface StateReportsOptions {
 export class StateReports {
   readonly #latest = new Map<string, ExecutionState>();
   readonly #sent = new Map<string, ExecutionState>();
+  /** Backends noted busy since the last flush. */
+  readonly #ran = new Set<string>();
   #cancel: (() => void) | undefined;
 
   constructor(private readonly options: StateReportsOptions) {}
 
   note(kernelId: string, state: ExecutionState): void {
     this.#latest.set(kernelId, state);
+    if (state === 'busy') this.#ran.add(kernelId);
     if (this.#cancel !== undefined) return;
     const schedule = this.options.schedule ?? scheduleUnref;
     this.#cancel = schedule(() => this.flush(), this.options.delayMs ?? 50);
@@ -34,9 +39,15 @@ export class StateReports {
     this.#cancel = undefined;
     for (const [kernelId, state] of this.#latest) {
       // Nothing sent yet means the manager assumes idle.
-      if ((this.#sent.get(kernelId) ?? 'idle') !== state && this.options.send(kernelId, state)) this.#sent.set(kernelId, state);
+      const sent = this.#sent.get(kernelId) ?? 'idle';
+      if (sent !== state) {
+        if (this.options.send(kernelId, state)) this.#sent.set(kernelId, state);
+      } else if (state === 'idle' && this.#ran.has(kernelId) && this.options.send(kernelId, 'busy')) {
+        if (!this.options.send(kernelId, 'idle')) this.#sent.set(kernelId, 'busy');
+      }
     }
     this.#latest.clear();
+    this.#ran.clear();
   }
 
   /** A new manager knows nothing of what was said to the old one: say busy again. */
@@ -48,6 +59,7 @@ export class StateReports {
 
   forget(kernelId: string): void {
     this.#latest.delete(kernelId);
+    this.#ran.delete(kernelId);
     this.#sent.delete(kernelId);
   }
 
@@ -55,6 +67,7 @@ export class StateReports {
     this.#cancel?.();
     this.#cancel = undefined;
     this.#latest.clear();
+    this.#ran.clear();
   }
 }
 

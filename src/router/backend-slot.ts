@@ -1,6 +1,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
+import type { BackendExit } from '../shared/backend.js';
 import { RUNNING_CELLS_MAX, type DetachedOutput } from '../shared/detached-output.js';
 import type { Logger } from '../shared/log.js';
 import { startupMark } from '../shared/startup-trace.js';
@@ -23,7 +24,8 @@ export interface SlotEvents {
   /** A request that can no longer be served by this slot (it failed to start). */
   onUnserved(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;
   onFailed(slot: BackendSlot, reason: string): void;
-  onExited(slot: BackendSlot, reason: string): void;
+  /** `how`: describeExit's words; `exit`: how it ended, for what happens next (restartsAfter). */
+  onExited(slot: BackendSlot, how: string, exit: BackendExit): void;
   /** The shared backend is being replaced by a restart another client asked for. */
   onRestarting?(slot: BackendSlot): void;
   /**
@@ -273,7 +275,7 @@ export class BackendSlot {
       this.state = 'failed';
       const how = describeExit(exit);
       this.failure = `the ${this.key} backend (pid ${lease.pid}) ${how}`;
-      events.onExited(this, how);
+      events.onExited(this, how, exit);
     });
     this.link = new BackendLink({
       lease,

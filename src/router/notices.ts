@@ -11,6 +11,8 @@ export interface BackendRef {
 
 export type AfterExit =
   | { kind: 'restarting' }
+  /** The fleet ended it on purpose (culled): the next request starts a new one. */
+  | { kind: 'on-demand' }
   | { kind: 'restarts-off' }
   | { kind: 'too-many'; deaths: number };
 
@@ -24,6 +26,7 @@ function backendName(b: BackendRef): string {
 export function exitNotice(b: BackendRef, how: string, after: AfterExit): string {
   const next =
     after.kind === 'restarting' ? 'a new one is starting.'
+    : after.kind === 'on-demand' ? 'the next cell starts a new one.'
     : after.kind === 'restarts-off' ? 'automatic restarts are off (router.restart_limit = 0); the next request starts a new one.'
     : `it died ${after.deaths} times in a minute, so it is not restarted until the next request.`;
   return `${PREFIX}${backendName(b)} ${how}. Its state is lost; ${next}\n`;

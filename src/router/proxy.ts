@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { restartsAfter } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
@@ -248,10 +249,10 @@ export class ProxyRouter {
           // get its reason. The reason is told by the replies to the requests that wanted it
           // (RouterReplies.failed), not here: a failure nobody asked about has no reader yet.
         },
-        onExited: (s, how) => {
+        onExited: (s, how, exit) => {
           if (this.#state !== 'running') return;
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how) });
+          this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how, { restart: restartsAfter(exit) }) });
         },
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
         // Not the client that asked for the restart (this router is stopping for it): to JupyterLab,

@@ -46,22 +46,28 @@ export class RestartSupervisor<S extends SupervisedSlot> {
 
   /**
    * `slot`'s backend exited (`how`: describeExit's words); the router has already let go of the
-   * slot. True when a restart is scheduled.
+   * slot. True when a restart is scheduled. `restart: false`: the fleet ended it on purpose
+   * (culled); it is not started again until the next request.
    */
-  exited(slot: S, how: string): boolean {
+  exited(slot: S, how: string, options: { restart?: boolean } = {}): boolean {
     const { replies } = this.options;
     const backend = refOf(slot);
     this.options.logger.error({ backend: slot.lease?.kernelId, reason: how }, 'backend exited');
     const policy = this.options.policy ?? DEFAULT_RESTART_POLICY;
-    const decision = decideRestart(this.#exits.get(slot.key) ?? [], (this.options.now ?? Date.now)(), policy);
-    this.#exits.set(slot.key, decision.history);
-    const after: AfterExit = policy.limit === 0 ? { kind: 'restarts-off' } : decision.restart ? { kind: 'restarting' } : { kind: 'too-many', deaths: decision.deaths };
+    // An end on purpose is no death: it neither restarts nor counts towards the restart limit.
+    const decision = options.restart === false ? undefined : decideRestart(this.#exits.get(slot.key) ?? [], (this.options.now ?? Date.now)(), policy);
+    if (decision !== undefined) this.#exits.set(slot.key, decision.history);
+    const after: AfterExit =
+      decision === undefined ? { kind: 'on-demand' }
+      : policy.limit === 0 ? { kind: 'restarts-off' }
+      : decision.restart ? { kind: 'restarting' }
+      : { kind: 'too-many', deaths: decision.deaths };
     replies.broadcast('stream', streamContent('stderr', exitNotice(backend, how, after)));
     // A request the dead backend had taken gets an error reply instead of hanging its client.
     for (const { channel, msg } of slot.takeInFlight()) replies.failed(channel, msg, diedBeforeReply(backend, how));
     void slot.close({ stop: false });
     // Started again with backoff so the next request finds it warm; past the limit, the next request starts it.
-    if (!decision.restart) return false;
+    if (decision === undefined || !decision.restart) return false;
     replies.broadcast('status', statusContent('restarting'));
     (this.options.schedule ?? scheduleUnref)(() => this.options.restart(slot), decision.delayMs);
     return true;

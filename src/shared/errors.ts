@@ -29,6 +29,8 @@ export type FleetErrorCode =
   | 'BAD_REQUEST'
   | 'MANAGER_ERROR'
   | 'POOL_STARTUP_FAILED'
+  /** max_backends reached: the request would start one backend more than fleet.toml allows (issue #10). */
+  | 'FLEET_FULL'
   // the Jupyter client (src/wire/client.ts); see JupyterClientErrorCode
   | 'REQUEST_TIMEOUT'
   | 'CLIENT_CLOSED'

@@ -36,6 +36,14 @@ export class BackendConditions {
     }
   }
 
+  /** True while a router in `attached` last said busy (one that left, or died, no longer counts). */
+  isBusy(kernelId: string, attached: Iterable<string>): boolean {
+    const routers = this.#busyBy.get(kernelId);
+    if (routers === undefined) return false;
+    for (const id of attached) if (routers.has(id)) return true;
+    return false;
+  }
+
   /** A backend is started for `record`'s requirement: true when it replaces one that died (which leaves the list). */
   replacesDead(requirement: BackendRecord['requirement']): boolean {
     const key = requirementKey(requirement);

@@ -3,7 +3,8 @@
  * turns them into Prometheus counters; the fleet does not know prom-client).
  */
 
-export type SpawnOutcome = 'ok' | 'failed';
+/** refused: max_backends was reached, no process was started. */
+export type SpawnOutcome = 'ok' | 'failed' | 'refused';
 
 export interface FleetCounts {
   spawns: Record<SpawnOutcome, number>;
@@ -13,7 +14,7 @@ export interface FleetCounts {
 }
 
 export class FleetCounters {
-  readonly #counts: FleetCounts = { spawns: { ok: 0, failed: 0 }, restarts: 0, exits: {} };
+  readonly #counts: FleetCounts = { spawns: { ok: 0, failed: 0, refused: 0 }, restarts: 0, exits: {} };
 
   spawned(outcome: SpawnOutcome): void {
     this.#counts.spawns[outcome]++;

@@ -57,6 +57,8 @@ export class ManagedBackend {
   replaced = false;
   /** A spare of the pool (pool.ts); undefined once handed out, and for every other backend. */
   spare: 'warming' | 'ready' | undefined;
+  /** Set when the fleet ends it for a reason of its own (culled): its exit says that, not just "stopped". */
+  endedBy: Pick<BackendExit, 'reason' | 'cause'> | undefined;
   readonly gone: Promise<BackendExit>;
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;

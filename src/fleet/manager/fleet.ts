@@ -16,6 +16,9 @@ import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
+import { FleetCapacity, type Reservation } from './capacity.js';
+import { IdleCulling, cullCause } from './culling.js';
+import { effectiveLimits } from '../limits.js';
 import { FleetCounters } from './counters.js';
 import { RelayTotals } from './relay-totals.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
@@ -55,6 +58,15 @@ export class FleetManager {
   /** What routers relayed, per backend, from their reports (for /metrics and the dashboard's rate). */
   readonly relay = new RelayTotals();
   readonly #pool: SparePool;
+  /** max_backends: places held by backends and by starts under way (capacity.ts). */
+  readonly #capacity = new FleetCapacity({
+    live: () => [...this.#backends.values()].filter((b) => b.state !== 'exited').length,
+    holders: () => this.list().filter((b) => b.state !== 'dead').map((b) => ({ kernelId: b.kernelId, requirement: b.requirement, state: b.state, clients: b.attached.length })),
+    onRefused: () => this.counters.spawned('refused'),
+  });
+  /** idle_cull_seconds: one timer per backend that has one (culling.ts). */
+  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#cull(kernelId, cull.cullSeconds) });
+  #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
@@ -62,9 +74,16 @@ export class FleetManager {
     this.#detached = new DetachedOutputs({ limits: () => this.#replayLimits, logger: this.#log });
     this.#attachments = new Attachments({
       lingerMs: () => this.#lingerSeconds * 1000,
-      onChange: () => this.#persist(),
+      onChange: () => {
+        // A busy router that left may have been the only one: the backend's idle clock may start.
+        for (const b of this.#backends.values()) this.#culling.busy(b.kernelId, this.#conditions.isBusy(b.kernelId, b.attached.keys()));
+        this.#persist();
+      },
       onIdleTimeout: (b) => void this.#stop(b, 'linger').catch((e: unknown) => this.#log.error({ err: String(e) }, 'linger stop failed')),
-      onAttended: (b) => this.#detached.unwatch(b.kernelId),
+      onAttended: (b) => {
+        this.#detached.unwatch(b.kernelId);
+        this.#culling.touched(b.kernelId);
+      },
       // With no linger the backend stops now: there is nobody to keep its output for.
       onUnattended: (b) => {
         if (this.#lingerSeconds > 0) this.#detached.watch(b);
@@ -77,7 +96,7 @@ export class FleetManager {
       logger: this.#log,
       env: this.options.env ?? process.env,
       config: () => this.#config(),
-      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, false, onSpawned),
+      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, undefined, onSpawned),
       stop: (b, why) => this.#stop(b, why),
       backends: () => this.#backends.values(),
       changed: () => this.#persist(),
@@ -95,6 +114,8 @@ export class FleetManager {
         this.#pool.adopted(backend);
         continue;
       }
+      // When it last ran a cell is not recorded: its idle clock starts at adoption.
+      if (this.#lastConfig !== undefined) this.#culling.watch(backend.kernelId, effectiveLimits(this.#lastConfig, backend.requirement).idle_cull_seconds);
       // A recorded router pid that runs may be a reused one: that only costs the grace.
       this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
     }
@@ -175,6 +196,7 @@ export class FleetManager {
     if (backend === undefined || backend.state === 'exited') return false;
     this.#conditions.report(kernelId, routerId, state === 'busy');
     if (state === 'idle') this.#pool.idle(kernelId);
+    this.#culling.busy(kernelId, this.#conditions.isBusy(kernelId, backend.attached.keys()));
     this.#changed();
     return true;
   }
@@ -231,12 +253,16 @@ export class FleetManager {
     old.replaced = true;
     this.#conditions.restarting(old.kernelId, true);
     const routers = this.#attachments.takeAll(old);
+    // Before the old one stops: its place passes to the new one, and no other start takes it meanwhile.
+    const place = this.#capacity.reserve({ max: undefined, requirement: old.requirement, replaces: old });
     let backend: ManagedBackend;
     try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, true)));
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
     } catch (error) {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
+    } finally {
+      this.#capacity.release(place);
     }
     this.counters.restarted();
     for (const r of routers) this.#attachments.attach(backend, r);
@@ -298,6 +324,7 @@ export class FleetManager {
     this.#closed = true;
     this.#pool.close();
     this.#detached.close();
+    this.#culling.close();
     for (const backend of this.#backends.values()) backend.release();
     this.#registry?.schedule();
     await this.#registry?.flushed();
@@ -317,18 +344,48 @@ export class FleetManager {
       if (backend.state === 'ready' && backend.spare === undefined && requirementKey(backend.requirement) === key) return Promise.resolve(backend);
     }
     this.#pool.resume();
-    return this.#inflight.join(key, async () => (await this.#pool.take(requirement, where.keys)) ?? this.#launch(requirement, where));
+    return this.#inflight.join(key, async () => {
+      const taken = await this.#pool.take(requirement, where.keys);
+      if (taken === undefined) return this.#launch(requirement, where);
+      if (this.#lastConfig !== undefined) this.#culling.watch(taken.kernelId, effectiveLimits(this.#lastConfig, requirement).idle_cull_seconds);
+      return taken;
+    });
   }
 
   /**
-   * `restart`: it replaces a backend (restart op); one that replaces a dead one is found here.
+   * `replacing`: the place of the backend a restart replaces (restart op); one that replaces a
+   * dead one is found here. Any other start takes a place of max_backends first, or is refused;
+   * a user's start first has the pool give up spares to make room (pool.ts makeRoom).
    * `asSpare`: the pool starts it (pool.ts), and marks it before it is recorded.
    */
-  async #launch(requirement: Requirement, where: SpawnWhere, restart = false, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
+  async #launch(requirement: Requirement, where: SpawnWhere, replacing?: Reservation, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
     if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
     const config = await this.#config();
-    const release = asSpare === undefined ? await this.#pool.makeRoom(config) : () => undefined;
-    const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || restart);
+    const room = asSpare === undefined && replacing === undefined ? await this.#pool.makeRoom(config) : () => undefined;
+    try {
+      // A backend that is stopping (linger, stop) frees its place in a moment: wait rather than refuse.
+      for (let freed = this.#freeing(); replacing === undefined && freed !== undefined && !this.#capacity.fits(config.max_backends); freed = this.#freeing()) await freed;
+      // No await between the check and the reservation (capacity.ts): concurrent starts cannot overshoot.
+      const place = replacing ?? this.#capacity.reserve({ max: config.max_backends, source: config.source, requirement });
+      try {
+        return await this.#launchIn(place, config, where, room, asSpare);
+      } finally {
+        this.#capacity.release(place);
+      }
+    } finally {
+      room();
+    }
+  }
+
+  /** Settles when one of the backends stopping for good (not replaced by a restart) is gone; undefined if none is. */
+  #freeing(): Promise<unknown> | undefined {
+    const stopping = [...this.#backends.values()].filter((b) => b.state === 'stopping' && !b.replaced);
+    return stopping.length > 0 ? Promise.race(stopping.map((b) => b.gone)) : undefined;
+  }
+
+  async #launchIn(place: Reservation, config: FleetConfig, where: SpawnWhere, room: () => void, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
+    const { requirement } = place;
+    const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || place.replaces !== undefined);
     let spawned: ManagedBackend | undefined;
     const backend = await launchBackend({
       requirement,
@@ -340,13 +397,14 @@ export class FleetManager {
       cwd: where.cwd,
       onSpawned: (b) => {
         spawned = b;
-        release();
+        place.spawned = true;
+        room();
         asSpare?.(b);
         this.#conditions.restarting(b.kernelId, restarting);
         this.#add(b);
       },
     }).catch((error: unknown) => {
-      release();
+      room();
       // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
       if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
       this.counters.spawned('failed');
@@ -354,6 +412,8 @@ export class FleetManager {
     });
     this.counters.spawned('ok');
     this.#conditions.restarting(backend.kernelId, false);
+    // A spare waits for a request by design: its idle clock starts when it is handed out.
+    if (asSpare === undefined) this.#culling.watch(backend.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);
     this.#persist();
     return backend;
   }
@@ -363,13 +423,17 @@ export class FleetManager {
     this.#lingerSeconds = config.linger_seconds;
     this.#replayLimits = replayLimits(config.replay);
     this.#idleSeconds = config.manager_idle_seconds;
+    this.#lastConfig = config;
     return config;
   }
 
   #add(backend: ManagedBackend): void {
     this.#backends.set(backend.kernelId, backend);
     this.#persist();
-    void backend.gone.then((gone) => {
+    void backend.gone.then((exit) => {
+      // The fleet's own reason (culled) over the process's (stopped).
+      const gone = { ...exit, ...backend.endedBy };
+      this.#culling.forget(backend.kernelId);
       // First, so an observer knows why before it sees the backend leave the list.
       this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal });
       this.counters.exited(gone.reason);
@@ -390,6 +454,15 @@ export class FleetManager {
         this.#emit(event, [...backend.attached.values()]);
       }
     });
+  }
+
+  /** idle_cull_seconds ran out (culling.ts): stop it, unless it is no longer a ready backend nobody runs a cell on. */
+  #cull(kernelId: string, cullSeconds: number): void {
+    const backend = this.#backends.get(kernelId);
+    if (this.#closed || backend === undefined || backend.state !== 'ready' || backend.replaced) return;
+    if (this.#conditions.isBusy(kernelId, backend.attached.keys())) return;
+    backend.endedBy = { reason: 'culled', cause: cullCause(cullSeconds) };
+    void this.#stop(backend, 'culled').catch((e: unknown) => this.#log.error({ kernelId, err: String(e) }, 'cull stop failed'));
   }
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {

@@ -122,7 +122,7 @@ export interface ManagerEvent {
   /** For backend-exited, when known (a backend this manager spawned). */
   exitCode?: number | null;
   signal?: string | null;
-  /** For backend-exited: the limit's own words when one ended it ("killed: memory limit 512 MB reached"). */
+  /** For backend-exited: words for the user when a limit or the fleet ended it ("killed: memory limit 512 MB reached", culled). */
   cause?: string;
 }
 

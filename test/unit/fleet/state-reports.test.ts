@@ -26,7 +26,9 @@ function harness(connected = () => true) {
 describe('StateReports', () => {
   it.each<[string, ExecutionState[][], [string, ExecutionState][]]>([
     ['a change within a window: the latest state, once', [['busy', 'idle', 'busy']], [['k', 'busy']]],
-    ['busy then idle within a window never reaches the manager (idle is what it assumes)', [['busy', 'idle']], []],
+    ['busy then idle within a window: both, so the idle clock of culling restarts', [['busy', 'idle']], [['k', 'busy'], ['k', 'idle']]],
+    ['idle again and again without a busy: nothing (idle is what the manager assumes)', [['idle'], ['idle']], []],
+    ['a second short busy after a reported idle: both again', [['busy'], ['idle'], ['busy', 'idle']], [['k', 'busy'], ['k', 'idle'], ['k', 'busy'], ['k', 'idle']]],
     ['one report per window', [['busy'], ['idle'], ['busy']], [['k', 'busy'], ['k', 'idle'], ['k', 'busy']]],
     ['the same state again is not sent again', [['busy'], ['busy']], [['k', 'busy']]],
   ])('%s', (_, windows, expected) => {

@@ -84,6 +84,20 @@ describe('RestartSupervisor.exited', () => {
     expect(h.iopub.map((m) => m.msgType)).toEqual(['stream']);
     expect(text(h.iopub[0]!)).toContain('automatic restarts are off (router.restart_limit = 0)');
   });
+
+  it('an end on purpose (culled) is told with what happens next, not restarted, and not counted as a death', () => {
+    const h = supervisor({ limit: 1, windowMs: 60_000, firstDelayMs: 100 });
+    const s = slot([createMessage({ msgType: 'execute_request', content: {}, session: 'c' })]);
+    expect(h.sup.exited(s, 'was culled after 2 s without running a cell (idle_cull_seconds)', { restart: false })).toBe(false);
+    expect(h.timers).toEqual([]);
+    expect(h.iopub.map((m) => m.msgType)).toEqual(['stream']);
+    expect(text(h.iopub[0]!)).toBe(
+      'llmspell-fleet: the lua/openai backend (pid 4242) was culled after 2 s without running a cell (idle_cull_seconds). Its state is lost; the next cell starts a new one.\n',
+    );
+    expect(s.closed).toEqual([{ stop: false }]);
+    // With limit 1, a death right after would be past the limit had the cull counted.
+    expect(h.sup.exited(slot(), 'exited with code 1')).toBe(true);
+  });
 });
 
 describe('RestartSupervisor.heartbeat', () => {

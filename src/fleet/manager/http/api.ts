@@ -61,6 +61,8 @@ export function statusForCode(code: string): number {
     case 'READY_TIMEOUT':
     case 'CONFLICT':
     case 'BACKEND_NOT_READY':
+    // Not 503: retrying does not help until someone stops a backend or raises the limit.
+    case 'FLEET_FULL':
       return 409;
     case 'MANAGER_UNAVAILABLE':
       return 503;

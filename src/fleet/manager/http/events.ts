@@ -19,7 +19,7 @@ export interface FleetEvent {
   time: number;
   /** attached, detached: which router. */
   routerId?: string;
-  /** exited, stopped: why (exited, signalled, stopped, restart failed: …). */
+  /** exited, stopped: why (exited, signalled, stopped, culled, restart failed: …). */
   reason?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -47,7 +47,8 @@ export function fleetEvents(before: readonly ListedBackend[], after: readonly Li
     const detail: Partial<FleetEvent> = { reason: exit.reason };
     if (exit.exitCode !== undefined) detail.exitCode = exit.exitCode;
     if (exit.signal !== undefined) detail.signal = exit.signal;
-    return of(b, exit.reason === 'stopped' || exit.reason === 'linger' ? 'stopped' : 'exited', detail);
+    // Ended by the fleet (stop, linger, idle_cull_seconds) or on its own.
+    return of(b, exit.reason === 'stopped' || exit.reason === 'linger' || exit.reason === 'culled' ? 'stopped' : 'exited', detail);
   };
   for (const b of after) {
     const old = prev.get(b.kernelId);

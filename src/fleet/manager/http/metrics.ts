@@ -121,7 +121,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   });
   new Counter({
     name: `${METRIC_PREFIX}spawns_total`,
-    help: 'Backend starts (including those of restarts) by outcome: ok, failed',
+    help: 'Backend starts (including those of restarts) by outcome: ok, failed, refused (max_backends reached)',
     labelNames: ['outcome'],
     registers: at,
     collect() {
@@ -140,7 +140,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   });
   new Counter({
     name: `${METRIC_PREFIX}backend_exits_total`,
-    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet)',
+    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet; culled: idle_cull_seconds)',
     labelNames: ['reason'],
     registers: at,
     collect() {

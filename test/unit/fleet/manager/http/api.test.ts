@@ -10,6 +10,7 @@ describe('statusForCode', () => {
     ['SPAWN_FAILED', 409],
     ['READY_TIMEOUT', 409],
     ['BACKEND_NOT_READY', 409],
+    ['FLEET_FULL', 409],
     ['MANAGER_UNAVAILABLE', 503],
     ['REQUEST_TIMEOUT', 504],
     ['MANAGER_ERROR', 500],

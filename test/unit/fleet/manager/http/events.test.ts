@@ -39,6 +39,7 @@ describe('fleetEvents', () => {
     ['the replacement is ready', [b('n', 'restarting')], [b('n', 'ready')], [], ['restarted:n']],
     ['stopped by the fleet', [b('k', 'stopping')], [], [{ kernelId: 'k', reason: 'stopped', exitCode: null, signal: 'SIGTERM' }], ['stopped:k:stopped']],
     ['stopped after its linger', [b('k', 'ready')], [], [{ kernelId: 'k', reason: 'linger' }], ['stopped:k:linger']],
+    ['culled (idle_cull_seconds)', [b('k', 'ready')], [], [{ kernelId: 'k', reason: 'culled' }], ['stopped:k:culled']],
     ['died with its router attached', [b('k', 'ready', ['r1'])], [], [{ kernelId: 'k', reason: 'exited', exitCode: 3 }], ['detached:k:r1', 'exited:k:exited']],
     ['died, listed dead', [b('k', 'ready')], [b('k', 'dead')], [{ kernelId: 'k', reason: 'signalled', signal: 'SIGKILL' }], ['exited:k:signalled']],
     ['listed dead after its exit was told', [], [b('k', 'dead')], [], []],
