@@ -5,11 +5,14 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import type { BackendExit } from '../../shared/backend.js';
-import type { Logger } from '../../shared/log.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
 import { climbStopLadder, pollUntil, type StopLadder } from '../../shared/process.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
 import type { BackendProcess } from '../backend-process.js';
+import type { LimitEnforcement } from '../limits/enforce.js';
+import { watchLimits, type LimitWatchEvents } from '../limits/watch.js';
+import type { BackendLimits } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 import { isOwnConnectionFile } from './registry.js';
@@ -34,6 +37,8 @@ export interface ManagedBackendInit {
   state: BackendState;
   /** Working directory it was started in, if not the manager's (a restart keeps it). */
   cwd?: string;
+  /** Its resource limits, when any are set (kept in the registry for adoption). */
+  limits?: BackendLimits;
 }
 
 export class ManagedBackend {
@@ -48,16 +53,20 @@ export class ManagedBackend {
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;
   #markGone: (gone: BackendExit) => void = () => undefined;
+  #unwatch: () => void = () => undefined;
 
   private constructor(
     readonly init: ManagedBackendInit,
     private readonly home: string,
     private readonly process: BackendProcess | undefined,
     pollMs: number,
+    /** Its limits in force (cgroup or prlimit); decides which limit, if any, ended it. */
+    readonly enforcement: LimitEnforcement | undefined,
+    private readonly log: Logger | undefined,
   ) {
     this.state = init.state;
     if (process !== undefined) {
-      this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason }));
+      this.gone = process.exited.then((exit) => this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' }));
     } else {
       this.gone = new Promise((resolve) => (this.#markGone = resolve));
       this.#poller = setInterval(() => this.#poll(), pollMs);
@@ -66,16 +75,32 @@ export class ManagedBackend {
     void this.gone.then(() => {
       this.state = 'exited';
       this.#stopPolling();
+      this.#unwatch();
     });
   }
 
-  static spawned(process: BackendProcess, init: ManagedBackendInit, home: string): ManagedBackend {
-    return new ManagedBackend(init, home, process, 0);
+  static spawned(process: BackendProcess, init: ManagedBackendInit, home: string, enforcement?: LimitEnforcement, log?: Logger): ManagedBackend {
+    return new ManagedBackend(init, home, process, 0, enforcement, log);
   }
 
   /** A backend this manager did not start: it has no child handle, only a pid to watch. */
-  static adopted(init: ManagedBackendInit, home: string, pollMs: number): ManagedBackend {
-    return new ManagedBackend(init, home, undefined, pollMs);
+  static adopted(init: ManagedBackendInit, home: string, pollMs: number, enforcement?: LimitEnforcement, log?: Logger): ManagedBackend {
+    return new ManagedBackend(init, home, undefined, pollMs, enforcement, log);
+  }
+
+  /** Watch its cgroup (memory warning, pids notice, cpu_seconds) until it is gone. */
+  watchLimits(events: LimitWatchEvents): void {
+    if (this.enforcement === undefined || this.state === 'exited') return;
+    this.#unwatch();
+    this.#unwatch = watchLimits(this.enforcement, events);
+  }
+
+  /** How it ended, with the limit that ended it (its cgroup's own counters), the cgroup then removed. */
+  async #judged(exit: { exitCode: number | null; signal: string | null; reason: string; requested: boolean }): Promise<BackendExit> {
+    const { requested, ...plain } = exit;
+    if (this.enforcement === undefined) return plain;
+    const verdict = await this.enforcement.finish({ exitCode: exit.exitCode, signal: exit.signal, requested }, this.log ?? silentLogger());
+    return verdict === undefined ? plain : { ...plain, reason: verdict.reason, cause: verdict.cause };
   }
 
   get kernelId(): string {
@@ -120,6 +145,8 @@ export class ManagedBackend {
     if (this.idleSince !== undefined) r.idleSince = this.idleSince;
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
+    if (this.init.limits !== undefined) r.limits = { ...this.init.limits };
+    if (this.enforcement !== undefined) r.enforcedBy = this.enforcement.mechanism;
     return r;
   }
 
@@ -134,6 +161,7 @@ export class ManagedBackend {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.#stopPolling();
+    this.#unwatch();
   }
 
   async #stopOnce(ladder: StopLadder, log: Logger): Promise<void> {
@@ -155,9 +183,10 @@ export class ManagedBackend {
     if (this.state === 'exited') return true;
     if (isSameProcess(this.pid, this.init.procStart)) return false;
     const reason = this.state === 'stopping' ? 'stopped' : 'exited';
-    void removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).finally(() =>
-      this.#markGone({ exitCode: null, signal: null, reason }),
-    );
+    void removeConnectionFile(this.home, this.init.connectionFile, this.connection.key)
+      .catch(() => false)
+      .then(() => this.#judged({ exitCode: null, signal: null, reason, requested: reason === 'stopped' }))
+      .then((gone) => this.#markGone(gone), () => this.#markGone({ exitCode: null, signal: null, reason }));
     this.state = 'exited';
     return true;
   }

@@ -12,6 +12,7 @@ import type { BackendCondition } from '../../shared/backend-state.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
+import type { BackendLimits } from '../types.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 
@@ -37,6 +38,10 @@ export interface BackendRecord {
   procStart?: number;
   /** Working directory it was started in, when not the manager's (added with the manager). */
   cwd?: string;
+  /** Its resource limits (added with limits): a manager that adopts it watches them again. */
+  limits?: BackendLimits;
+  /** How the limits are enforced: cgroup-v1, cgroup-v2, prlimit or none (added with limits). */
+  enforcedBy?: 'cgroup-v1' | 'cgroup-v2' | 'prlimit' | 'none';
 }
 
 /** A lease as a router needs it: where to connect, with the key. */
@@ -98,9 +103,12 @@ export type ManagerResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { code: string; message: string; context?: Record<string, unknown> } };
 
-/** Pushed to attached routers (no `id`): the backend they use was replaced. */
+/**
+ * Pushed to attached routers (no `id`): the backend they use was replaced or ended, or
+ * (backend-warning, added with limits) is about to hit a limit: `message` is for the running cell.
+ */
 export interface ManagerEvent {
-  event: 'backend-restarted' | 'backend-exited';
+  event: 'backend-restarted' | 'backend-exited' | 'backend-warning';
   kernelId: string;
   /** For backend-restarted: the new backend. */
   handle?: BackendHandle;
@@ -108,6 +116,10 @@ export interface ManagerEvent {
   /** For backend-exited, when known (a backend this manager spawned). */
   exitCode?: number | null;
   signal?: string | null;
+  /** For backend-exited by a limit: its own words ("killed: memory limit 512 MB reached"). */
+  cause?: string;
+  /** For backend-warning: the text the running cell gets. */
+  message?: string;
 }
 
 /**
@@ -138,6 +150,8 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   rssBytes?: number;
   /** Output kept for the next client, while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
+  /** A dead one: how it ended (reason, and a limit's own words in `cause`). Added with limits. */
+  lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
 }
 
 export interface BackendLog {
