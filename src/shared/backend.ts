@@ -60,6 +60,11 @@ export interface BackendLease<Connection> {
    * say so: the manager is not in the data path. Called on each change; the fleet coalesces.
    */
   reportExecutionState?(state: 'busy' | 'idle'): void;
+  /**
+   * Fleet: the backend is near a limit (memory at memory_warn_percent, pids refused a fork);
+   * `text` is for the cell running there now. Added with limits.
+   */
+  onWarning?(listener: (text: string) => void): void;
 }
 
 /** One backend of the fleet, as `%llmspell list` shows it. */
