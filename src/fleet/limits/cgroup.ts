@@ -44,7 +44,8 @@ type Env = Record<string, string | undefined>;
  * offers memory, cpu and pids, else v1 when those four hierarchies are mounted. The parent is
  * made below the manager's own cgroup, so backends stay inside whatever limits the manager has.
  */
-export async function probeCgroups(env: Env = process.env): Promise<CgroupProbe> {
+export async function probeCgroups(env: Env = process.env, options: { create?: boolean } = {}): Promise<CgroupProbe> {
+  const create = options.create ?? true;
   let parent: string;
   try {
     parent = cgroupParent(env);
@@ -62,7 +63,7 @@ export async function probeCgroups(env: Env = process.env): Promise<CgroupProbe>
       problems.push(`the cgroup2 mount ${mount} has no ${missing.join(', ')} controller`);
       continue;
     }
-    const result = await makeV2Parent(mount, own.v2 ?? '/', parent);
+    const result = await makeV2Parent(mount, own.v2 ?? '/', parent, create);
     if (result.ok) return result;
     problems.push(result.why);
   }
@@ -75,22 +76,34 @@ export async function probeCgroups(env: Env = process.env): Promise<CgroupProbe>
   for (const c of V1_CONTROLLERS) {
     const dir = join(mounts.v1[c]!, backendCgroupPath(own.v1[c] ?? '/', parent, '').replace(/\/$/, ''));
     try {
-      await mkdir(dir, { recursive: true });
-      await writable(join(dir, 'cgroup.procs'));
+      if (create) {
+        await mkdir(dir, { recursive: true });
+        await writable(join(dir, 'cgroup.procs'));
+      } else {
+        await writable(await nearestExisting(dir));
+      }
     } catch (error) {
       problems.push(`cannot write cgroup ${dir} (${describeError(error)})`);
       return { ok: false, why: problems.join('; ') };
     }
     parents[c] = dir;
   }
-  const memsw = await stat(join(parents.memory!, 'memory.memsw.limit_in_bytes')).then(() => true, () => false);
+  const memsw = create && (await stat(join(parents.memory!, 'memory.memsw.limit_in_bytes')).then(() => true, () => false));
   return { ok: true, host: { version: 'v1', parents, memsw, where: `cgroup v1 under ${parents.memory} (and the cpu, cpuacct, pids hierarchies)` } };
 }
 
-async function makeV2Parent(mount: string, own: string, parent: string): Promise<CgroupProbe> {
+async function makeV2Parent(mount: string, own: string, parent: string, create: boolean): Promise<CgroupProbe> {
   // Controllers must be enabled in every ancestor's subtree_control, starting at our own cgroup.
   const ownDir = join(mount, own);
   const dir = join(mount, backendCgroupPath(own, parent, '').replace(/\/$/, ''));
+  if (!create) {
+    try {
+      await writable(join(ownDir, 'cgroup.subtree_control'));
+    } catch (error) {
+      return { ok: false, why: `cannot delegate controllers below ${ownDir} (${describeError(error)})` };
+    }
+    return { ok: true, host: { version: 'v2', parents: { unified: dir }, memsw: false, where: `cgroup v2 under ${dir}` } };
+  }
   try {
     await mkdir(dir, { recursive: true });
     const enable = V2_CONTROLLERS.map((c) => `+${c}`).join(' ');
@@ -107,6 +120,14 @@ async function makeV2Parent(mount: string, own: string, parent: string): Promise
 
 async function writable(path: string): Promise<void> {
   await access(path, constants.W_OK);
+}
+
+/** The directory itself if it exists, else its closest existing ancestor (where mkdir would happen). */
+async function nearestExisting(dir: string): Promise<string> {
+  for (let d = dir; ; d = join(d, '..')) {
+    if (await stat(d).then(() => true, () => false)) return d;
+    if (d === '/') return d;
+  }
 }
 
 /** One backend's cgroup: a directory per hierarchy (one in v2). */

@@ -23,6 +23,12 @@ export interface LimitSupport {
 
 const support = new Map<string, Promise<LimitSupport>>();
 
+/** What doctor reports: the same probe, without creating the parent cgroup. */
+export async function inspectLimitSupport(env: Env): Promise<LimitSupport> {
+  const [probe, prlimit] = await Promise.all([probeCgroups(env, { create: false }), findPrlimit(env.PATH)]);
+  return { probe, prlimit };
+}
+
 export function limitSupport(env: Env): Promise<LimitSupport> {
   const key = env.LLMSPELL_FLEET_CGROUP_PARENT ?? '';
   let found = support.get(key);
@@ -34,9 +40,12 @@ export function limitSupport(env: Env): Promise<LimitSupport> {
 }
 
 /** Pure: which mechanism enforces `limits` given what the host offers, and why, in words for the log and doctor. */
-export function chooseMechanism(limits: BackendLimits, host: LimitSupport): { mechanism: LimitMechanism; note: string } {
+export function chooseMechanism(limits: BackendLimits, host: LimitSupport): { mechanism: LimitMechanism; note: string; where?: string } {
   if (!hasLimits(limits)) return { mechanism: 'none', note: 'no limits set' };
-  if (host.probe.ok) return { mechanism: host.probe.host.version === 'v1' ? 'cgroup-v1' : 'cgroup-v2', note: `${describeLimits(limits)} by ${host.probe.host.where}` };
+  if (host.probe.ok) {
+    const { where, version } = host.probe.host;
+    return { mechanism: version === 'v1' ? 'cgroup-v1' : 'cgroup-v2', note: `${describeLimits(limits)} by ${where}`, where };
+  }
   const why = `no cgroup can be written here (${host.probe.why})`;
   if (host.prlimit === undefined) return { mechanism: 'none', note: `${why} and prlimit (util-linux) is not installed: limits are NOT enforced` };
   const { unenforced } = prlimitOptions(limits);
@@ -66,10 +75,12 @@ export class LimitEnforcement {
   /** Before spawning: the cgroup is made now, so the backend joins it before its first instruction. */
   static async prepare(options: { kernelId: string; limits: BackendLimits; env: Env; logger: Logger }): Promise<LimitEnforcement> {
     const { kernelId, limits, logger } = options;
+    // Without limits nothing is probed: no cgroup parent is made for a fleet that sets none.
+    if (!hasLimits(limits)) return new LimitEnforcement(limits, 'none', 'no limits set', undefined, undefined);
     const host = await limitSupport(options.env);
     const { mechanism, note } = chooseMechanism(limits, host);
     if (mechanism === 'none') {
-      if (hasLimits(limits)) logger.warn({ kernelId, mechanism }, note);
+      logger.warn({ kernelId, mechanism }, note);
       return new LimitEnforcement(limits, mechanism, note, undefined, undefined);
     }
     if (mechanism === 'prlimit') {
