@@ -127,7 +127,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   });
   new Counter({
     name: `${METRIC_PREFIX}backend_exits_total`,
-    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet)',
+    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet; memory-limit, pids-limit, cpu-time-limit: ended by a limit)',
     labelNames: ['reason'],
     registers: at,
     collect() {
