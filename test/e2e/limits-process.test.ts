@@ -152,7 +152,8 @@ async function memoryKill(jenv: JupyterEnv, capped: Routed, kernelId: string): P
   const streams = cellStreams(capped.client, msgId);
   const warning = await streams.next((t) => t.includes('memory limit') && t.includes('Save your work'), 'the memory warning in the cell');
   expect(warning).toMatch(/uses \d+ MB of its 200 MB memory limit/);
-  await streams.next((t) => t.startsWith('holding'), 'the cell to hold its memory');
+  const holding = await streams.next((t) => t.startsWith('holding'), 'the cell to hold its memory');
+  console.log(`[limits] memory_mb = 200: warned "${warning.trim()}"; the cell was ${holding.trim()}`);
   await writeFile(go, '');
   const answer = await within(reply, 90_000, 'the reply to the cell the backend died in');
   const content = answer.msg.content<{ status: string; evalue?: string }>();
@@ -218,6 +219,7 @@ describe('resource limits on process backends (cgroup v1)', () => {
         const refused = await streams.next((t) => t.startsWith('refused after'), 'the fork loop to be refused');
         const pidsDir = cgroupDir('pids', backend.kernelId);
         const current = Number(readFileSync(join(pidsDir, 'pids.current'), 'utf8'));
+        console.log(`[limits] pids = 40: ${refused.trim()}; pids.current ${current}`);
         expect(current).toBeLessThanOrEqual(40);
         expect(Number(/refused after (\d+)/.exec(refused)![1])).toBeLessThan(40);
         expect(readFileSync(join(pidsDir, 'pids.events'), 'utf8')).toMatch(/max [1-9]/);
