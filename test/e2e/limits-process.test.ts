@@ -183,6 +183,10 @@ describe('resource limits on process backends (cgroup v1)', () => {
         const told = capped.client.nextIopub((m) => m.msgType === 'stream' && m.content<{ text: string }>().text.includes('memory limit 200 MB reached.'));
         await memoryKill(jenv, capped, victim.kernelId);
         expect(textOf(await within(told, 30_000, 'the exit notice'))).toContain('was killed: memory limit 200 MB reached. Its state is lost');
+        // Counted by its reason in the manager's Prometheus metrics.
+        const http = JSON.parse(readFileSync(join(jenv.homeDir, 'http.json'), 'utf8')) as { url: string };
+        const metrics = await (await fetch(new URL('/metrics', http.url))).text();
+        expect(metrics).toMatch(/^llmspell_fleet_backend_exits_total\{reason="memory-limit"\} 1$/m);
         const { reply } = free.client.execute('print(6 * 7)');
         expect((await within(reply, 30_000, 'the free backend to answer')).msg.content<{ status: string }>().status).toBe('ok');
         expect((await backendOf(jenv, 'free')).pid).toBe(bystander.pid);
