@@ -16,7 +16,9 @@ export function prlimitOptions(limits: BackendLimits): { options: string[]; unen
   const bytes = memoryBytes(limits);
   if (bytes !== undefined) options.push(`--as=${bytes}`);
   if (limits.pids !== undefined) options.push(`--nproc=${limits.pids}`);
-  if (limits.cpu_seconds !== undefined) options.push(`--cpu=${Math.ceil(limits.cpu_seconds)}`);
+  // Soft below hard: the kernel sends SIGXCPU at the soft limit (a death we can name), SIGKILL
+  // only at the hard one (or at once when they are equal, indistinguishable from a kill from outside).
+  if (limits.cpu_seconds !== undefined) options.push(`--cpu=${Math.ceil(limits.cpu_seconds)}:${Math.ceil(limits.cpu_seconds) + 1}`);
   if (limits.cpus !== undefined) unenforced.push('cpus');
   return { options, unenforced };
 }

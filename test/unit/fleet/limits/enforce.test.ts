@@ -22,3 +22,25 @@ describe('chooseMechanism', () => {
     expect(chosen.note).toMatch(note);
   });
 });
+
+describe('LimitEnforcement where no cgroup can be written: prlimit, for real', () => {
+  // An unusable cgroup parent is one way a host offers no cgroup; the fallback is the same.
+  const env = { PATH: process.env.PATH, LLMSPELL_FLEET_CGROUP_PARENT: '../not-allowed' };
+
+  it('says why, wraps argv in prlimit, and a backend killed by RLIMIT_CPU is told as cpu-time-limit', async () => {
+    const { LimitEnforcement } = await import('../../../../src/fleet/limits/enforce.js');
+    const { silentLogger } = await import('../../../../src/shared/log.js');
+    const { spawn } = await import('node:child_process');
+    const enforcement = await LimitEnforcement.prepare({ kernelId: 'k-prlimit', limits: { cpu_seconds: 1, cpus: 0.5 }, env, logger: silentLogger() });
+    expect(enforcement.mechanism).toBe('prlimit');
+    expect(enforcement.note).toMatch(/LLMSPELL_FLEET_CGROUP_PARENT.*prlimit.*cpus cannot be enforced/);
+    const argv = enforcement.wrap(['/bin/sh', '-c', 'while :; do :; done']);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    expect(exit.signal).toBe('SIGXCPU');
+    expect(await enforcement.finish({ exitCode: exit.code, signal: exit.signal, requested: false }, silentLogger())).toEqual({
+      reason: 'cpu-time-limit',
+      cause: 'stopped: cpu time limit 1 s used up',
+    });
+  }, 30_000);
+});

@@ -11,7 +11,7 @@ describe('prlimitOptions', () => {
     ['nothing', {}, [], []],
     ['memory as address space, in bytes', { memory_mb: 300 }, [`--as=${300 * 1024 * 1024}`], []],
     ['pids as processes per user', { pids: 50 }, ['--nproc=50'], []],
-    ['cpu seconds, rounded up', { cpu_seconds: 7.2 }, ['--cpu=8'], []],
+    ['cpu seconds, rounded up; the hard limit a second later', { cpu_seconds: 7.2 }, ['--cpu=8:9'], []],
     ['cpus cannot be enforced', { cpus: 0.5, pids: 5 }, ['--nproc=5'], ['cpus']],
   ])('%s', (_, limits, options, unenforced) => {
     expect(prlimitOptions(limits)).toEqual({ options, unenforced });
@@ -26,6 +26,6 @@ describe('prlimitArgv with the real prlimit', () => {
     const { stdout } = await run(argv[0]!, argv.slice(1));
     expect(stdout).toMatch(new RegExp(`Max address space\\s+${300 * 1024 * 1024}\\s+${300 * 1024 * 1024}`));
     expect(stdout).toMatch(/Max processes\s+50\s+50/);
-    expect(stdout).toMatch(/Max cpu time\s+7\s+7/);
+    expect(stdout).toMatch(/Max cpu time\s+7\s+8/);
   });
 });
