@@ -279,6 +279,33 @@ describe('resource limits on process backends (cgroup v1)', () => {
     });
   });
 
+  it('removes the cgroup of a backend that died while no manager ran, when the next manager starts', async () => {
+    await withJupyterEnv(async (jenv) => {
+      const config = join(jenv.dir, 'fleet.toml');
+      await writeFile(config, TOML);
+      const env = { ...jenv.env, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_CGROUP_PARENT: PARENT };
+      const first = await ManagerClient.connect({ home: jenv.homeDir, env });
+      // Acquired, so that linger (0 here) does not stop it: this connection is its router's lease.
+      const handle = await first.request<{ record: ListedBackend }>({ op: 'acquire', requirement: { runtime: 'capped', provider: 'none' }, routerId: 'r1', pid: process.pid });
+      const { kernelId, pid } = handle.record;
+      expect(existsSync(cgroupDir('memory', kernelId))).toBe(true);
+      const managerPid = (await first.request<ManagerInfo>({ op: 'ping' })).pid;
+      process.kill(managerPid, 'SIGKILL');
+      await first.closed;
+      process.kill(-pid, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      while (readFileSync(join(cgroupDir('memory', kernelId), 'cgroup.procs'), 'utf8').trim() !== '') {
+        if (Date.now() > deadline) throw new Error('the killed backend is still in its cgroup');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // The next manager forgets the dead backend, and its cgroup with it.
+      const next = await ManagerClient.connect({ home: jenv.homeDir, env });
+      expect((await next.request<ManagerInfo>({ op: 'ping' })).pid).not.toBe(managerPid);
+      for (const c of ['memory', 'cpuacct', 'pids'] as const) expect(existsSync(cgroupDir(c, kernelId)), `${c} cgroup of ${kernelId}`).toBe(false);
+      next.close();
+    });
+  });
+
   it('keeps enforcing after a manager restart: the adopted backend is warned and its death told by reason', async () => {
     await withJupyterEnv(async (jenv) => {
       const capped = await startRouter(jenv, 'capped');

@@ -142,7 +142,8 @@ export class BackendCgroup {
   static async create(host: CgroupHost, kernelId: string, limits: BackendLimits): Promise<BackendCgroup> {
     const cgroup = new BackendCgroup(host, kernelId, dirsOf(host, kernelId));
     try {
-      for (const dir of Object.values(cgroup.dirs)) await mkdir(dir, { recursive: false });
+      // Recursive: the parent is made again if someone removed it since the probe.
+      for (const dir of Object.values(cgroup.dirs)) await mkdir(dir, { recursive: true });
       for (const s of cgroupSettings(host.version, limits, { memsw: host.memsw })) {
         await writeFile(join(cgroup.dirs[s.controller]!, s.file), s.value);
       }
@@ -158,6 +159,11 @@ export class BackendCgroup {
     const cgroup = new BackendCgroup(host, kernelId, dirsOf(host, kernelId));
     const procs = await cgroup.processes().catch(() => undefined);
     return procs?.includes(pid) ? cgroup : undefined;
+  }
+
+  /** A backend's cgroup by kernel id alone, whatever it holds: for removing what a dead backend left. */
+  static at(host: CgroupHost, kernelId: string): BackendCgroup {
+    return new BackendCgroup(host, kernelId, dirsOf(host, kernelId));
   }
 
   /** The files the join wrapper writes its pid to (one per hierarchy). */

@@ -109,6 +109,18 @@ export class LimitEnforcement {
     return new LimitEnforcement(limits, mechanism, `${describeLimits(limits)} by ${host.probe.host.where}`, cgroup, undefined);
   }
 
+  /**
+   * A registry entry forgotten at adoption (its backend died with the old manager): its cgroup
+   * has nobody to remove it, so it goes now (with anything still inside, which was the backend's).
+   */
+  static async discard(options: { kernelId: string; env: Env; logger: Logger }): Promise<void> {
+    const host = await limitSupport(options.env);
+    if (!host.probe.ok) return;
+    await BackendCgroup.at(host.probe.host, options.kernelId)
+      .remove()
+      .catch((error: unknown) => options.logger.error({ kernelId: options.kernelId, err: describeError(error) }, 'cannot remove the cgroup of a forgotten backend'));
+  }
+
   /** argv that starts the backend under this mechanism. */
   wrap(argv: readonly string[]): string[] {
     if (this.cgroup !== undefined) return joinCgroupArgv(this.cgroup.procsFiles, argv);

@@ -26,6 +26,8 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
     const decision = decideAdoption(record, { alive: procStart !== undefined, procStart });
     if (decision.action === 'forget') {
       if (decision.removeFiles) await removeConnectionFile(home, record.connectionFile, undefined);
+      // Certainly not running as ours: its cgroup (if it had one) is litter.
+      if (decision.removeFiles && record.limits !== undefined) await LimitEnforcement.discard({ kernelId: record.kernelId, env: options.env ?? process.env, logger: log });
       log.info({ kernelId: record.kernelId, backendPid: record.pid, reason: decision.reason }, 'forgot a registry entry');
       result.forgotten.push({ kernelId: record.kernelId, reason: decision.reason });
       continue;
