@@ -170,6 +170,27 @@ export function providerCheck(f: ProviderFacts): Check {
   return { name, status: 'OK', detail: `${f.configFile !== undefined ? `config ${f.configFile}` : none}${env}` };
 }
 
+export interface LimitsFacts {
+  /** "runtimes.python: memory 512 MB, cpus 0.5" for each table that sets limits. */
+  configured: string[];
+  /** chooseMechanism's answer for limits of every kind, on this host. */
+  mechanism: 'cgroup-v1' | 'cgroup-v2' | 'prlimit' | 'none';
+  /** For a cgroup: where backends' cgroups go. */
+  where?: string;
+  /** Otherwise: why no cgroup, and what the fallback does. */
+  note: string;
+}
+
+/** Resource limits: which mechanism enforces them here, and why when it is not a cgroup. */
+export function limitsCheck(f: LimitsFacts): Check {
+  const name = 'resource limits';
+  const set = f.configured.length > 0 ? f.configured.join('; ') : 'none set in fleet.toml';
+  const fix = 'run the manager where it may write cgroups: as root on cgroup v1, or in a delegated cgroup v2 subtree (e.g. systemd-run --user -p Delegate=yes llmspell-fleet manager --foreground)';
+  if (f.where !== undefined) return { name, status: 'OK', detail: `${set}; enforced by ${f.where}` };
+  if (f.configured.length === 0) return { name, status: 'OK', detail: `${set}; if set: ${f.note}` };
+  return { name, status: 'WARN', detail: `${set}; ${f.note}`, fix };
+}
+
 /** 1 when a critical check failed (the default runtime cannot start, or nothing can). */
 export function doctorExitCode(checks: readonly Check[]): number {
   return checks.some((c) => c.critical === true && c.status === 'FAIL') ? 1 : 0;

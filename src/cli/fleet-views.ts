@@ -9,7 +9,7 @@ import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
 
 /** A record as the manager answers it: `list` adds rssBytes and says what the backend is doing in `state`. */
-export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; cpuPercent?: number; heldOutput?: ListedBackend['heldOutput'] };
+export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; cpuPercent?: number; heldOutput?: ListedBackend['heldOutput']; lastExit?: ListedBackend['lastExit'] };
 
 /** What --json prints for one backend: record fields plus derived ones, never secrets. */
 export interface PublicRecord {
@@ -32,6 +32,11 @@ export interface PublicRecord {
   cpuPercent?: number;
   /** Output kept for the next client (counts only), while the backend has none or until one takes it. */
   heldOutput?: HeldOutputSummary;
+  /** Resource limits in force and how (cgroup-v1, cgroup-v2, prlimit, none). */
+  limits?: Record<string, number>;
+  enforcedBy?: string;
+  /** A dead backend: how it ended (reason; a limit's own words in cause). */
+  lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -95,6 +100,17 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   if (isObject(held)) {
     out.heldOutput = { subscribed: held.subscribed === true, messages: Number(held.messages), bytes: Number(held.bytes), dropped: Number(held.dropped), finished: held.finished === true };
   }
+  if (isObject(r.limits)) out.limits = Object.fromEntries(Object.entries(r.limits).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  if (typeof r.enforcedBy === 'string') out.enforcedBy = r.enforcedBy;
+  const exit = r.lastExit;
+  if (isObject(exit) && typeof exit.reason === 'string') {
+    out.lastExit = {
+      reason: exit.reason,
+      exitCode: typeof exit.exitCode === 'number' ? exit.exitCode : null,
+      signal: typeof exit.signal === 'string' ? exit.signal : null,
+      ...(typeof exit.cause === 'string' ? { cause: exit.cause } : {}),
+    };
+  }
   return out;
 }
 
@@ -116,7 +132,8 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
       formatUptime(r.uptimeMs),
       formatCpu(r.cpuPercent),
       formatBytes(r.rssBytes),
-      r.state,
+      // A dead one says how it ended: "dead (memory-limit)".
+      r.lastExit !== undefined ? `${r.state} (${r.lastExit.reason})` : r.state,
     ];
     if (grouped) row.splice(4, 0, r.requirement.group ?? UNKNOWN);
     return row;

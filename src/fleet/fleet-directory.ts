@@ -46,6 +46,7 @@ interface Held {
   record: BackendRecord;
   settle(exit: BackendExit): void;
   replaced: Set<(next: FleetLease) => void>;
+  warned: Set<(text: string) => void>;
   poller: NodeJS.Timeout;
 }
 
@@ -137,6 +138,7 @@ export class FleetDirectory {
     let settle: (exit: BackendExit) => void = () => undefined;
     const exited = new Promise<BackendExit>((resolve) => (settle = resolve));
     const replaced = new Set<(next: FleetLease) => void>();
+    const warned = new Set<(text: string) => void>();
     const lease: FleetLease = {
       kernelId: record.kernelId,
       pid: record.pid,
@@ -153,6 +155,7 @@ export class FleetDirectory {
       takeDetachedOutput: () => this.#takeOutput(record.kernelId),
       reportExecutionState: (state) => this.#reports.note(record.kernelId, state),
       relayCounts: this.#relay.countsFor(record.kernelId),
+      onWarning: (listener) => void warned.add(listener),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -163,7 +166,7 @@ export class FleetDirectory {
       }
     }, this.options.pollMs ?? 1000);
     poller.unref();
-    this.#held.set(record.kernelId, { lease, record, settle, replaced, poller });
+    this.#held.set(record.kernelId, { lease, record, settle, replaced, warned, poller });
     return lease;
   }
 
@@ -219,7 +222,10 @@ export class FleetDirectory {
   #onEvent(event: ManagerEvent): void {
     if (event.event === 'backend-restarted' && event.handle !== undefined) this.#switch(event.kernelId, event.handle);
     else if (event.event === 'backend-exited') {
-      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited', ...(event.cause !== undefined ? { cause: event.cause } : {}) });
+      const cause = event.cause !== undefined ? { cause: event.cause } : {};
+      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited', ...cause });
+    } else if (event.event === 'backend-warning' && event.message !== undefined) {
+      for (const listener of this.#held.get(event.kernelId)?.warned ?? []) listener(event.message);
     }
   }
 

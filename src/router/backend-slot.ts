@@ -35,6 +35,8 @@ export interface SlotEvents {
   onHeartbeat?(slot: BackendSlot, responsive: boolean, silentMs: number): void;
   /** The first cell this router runs on a backend that printed while no client was attached: show it what it missed. */
   onReplay?(slot: BackendSlot, output: DetachedOutput, request: WireMessage): void;
+  /** The backend is near a limit (fleet): `text` is for the cell running there now, if any. */
+  onWarning?(slot: BackendSlot, text: string): void;
   /** A backend message over the size limit, dropped: its client must hear of it instead. */
   onOversized?(slot: BackendSlot, channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number): void;
 }
@@ -187,6 +189,12 @@ export class BackendSlot {
     return false;
   }
 
+  /** The header of this router's cell running there now: the oldest execute_request not answered (a kernel runs one at a time). */
+  get runningCell(): object | undefined {
+    for (const { msg } of this.#inFlight.values()) if (msg.msgType === 'execute_request') return msg.header;
+    return undefined;
+  }
+
   /** Hand back what the backend took and will never answer (it died): each gets an error reply. */
   takeInFlight(): { channel: RequestChannel; msg: WireMessage }[] {
     const all = [...this.#inFlight.values()];
@@ -276,6 +284,9 @@ export class BackendSlot {
       const how = describeExit(exit);
       this.failure = `the ${this.key} backend (pid ${lease.pid}) ${how}`;
       events.onExited(this, how, exit);
+    });
+    lease.onWarning?.((text) => {
+      if (this.lease === lease && this.state !== 'closed') events.onWarning?.(this, text);
     });
     this.link = new BackendLink({
       lease,

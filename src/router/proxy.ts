@@ -11,6 +11,7 @@ import { RequestDispatcher } from './dispatch.js';
 import { Frontend } from './frontend.js';
 import { FleetMagics, type MagicsSlot } from './magics.js';
 import { RouterReplies } from './own-replies.js';
+import { notice } from './notices.js';
 import { formatReplay } from './replay.js';
 import { statusContent, streamContent } from './replies.js';
 import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
@@ -261,6 +262,11 @@ export class ProxyRouter {
           if (this.#state === 'running') this.#replies.broadcast('status', statusContent('restarting'));
         },
         onHeartbeat: (s, responsive, silentMs) => this.#supervisor.heartbeat(s, responsive, silentMs),
+        // In the running cell's output (its parent header), so the user sees it where the work is.
+        onWarning: (s, text) => {
+          this.#log.warn({ backend: s.lease?.kernelId, text }, 'backend near a limit');
+          this.#replies.broadcast('stream', streamContent('stderr', notice(text)), s.runningCell);
+        },
         onOversized: (_s, channel, msg, bytes) => this.#replies.backendTooLarge(channel, msg, bytes),
         // Before the request reaches the backend: the kept output comes first in the cell, then the cell's own.
         onReplay: (_s, output, request) => {

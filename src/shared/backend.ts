@@ -66,6 +66,11 @@ export interface BackendLease<Connection> {
    * manager (coalesced deltas), whose totals outlive the router. Without it nothing is reported.
    */
   readonly relayCounts?: RelayCounts;
+  /**
+   * Fleet: the backend is near a limit (memory at memory_warn_percent, pids refused a fork);
+   * `text` is for the cell running there now. Added with limits.
+   */
+  onWarning?(listener: (text: string) => void): void;
 }
 
 /** One backend of the fleet, as `%llmspell list` shows it. */

@@ -3,6 +3,8 @@ import { access, lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
+import { describeLimits, hasLimits } from '../../fleet/limits.js';
+import { chooseMechanism, inspectLimitSupport } from '../../fleet/limits/enforce.js';
 import { managerSocketPath } from '../../fleet/manager/files.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
 import { expandHome } from '../../fleet/paths.js';
@@ -18,6 +20,7 @@ import {
   doctorExitCode,
   formatDoctor,
   homeCheck,
+  limitsCheck,
   llmspellChecks,
   providerCheck,
   runtimeCheck,
@@ -167,6 +170,16 @@ async function pingManager(ctx: FleetContext): Promise<ManagerInfo | undefined> 
   }
 }
 
+/** Which mechanism would enforce limits for backends this user's manager starts (the probe creates nothing). */
+async function checkLimits(config: FleetConfig, ctx: FleetContext): Promise<Check> {
+  const configured: string[] = [];
+  for (const [kind, tables] of [['runtimes', config.runtimes], ['providers', config.providers]] as const) {
+    for (const [name, table] of Object.entries(tables)) if (hasLimits(table)) configured.push(`${kind}.${name}: ${describeLimits(table)}`);
+  }
+  const chosen = chooseMechanism({ memory_mb: 1, cpus: 1, pids: 1, cpu_seconds: 1 }, await inspectLimitSupport(ctx.env));
+  return limitsCheck({ configured, ...chosen });
+}
+
 /** Every check, in the order shown. Starts nothing (the manager is only pinged if its socket exists). */
 async function runDoctor(ctx: FleetContext): Promise<Check[]> {
   const uid = process.getuid?.();
@@ -188,6 +201,7 @@ async function runDoctor(ctx: FleetContext): Promise<Check[]> {
     for (const name of names) checks.push(...(await checkRuntime(name, config, ctx)));
     checks.push(...(await containerChecks(config, ctx.env.PATH)));
     checks.push(...(await checkProviders(config, ctx)));
+    checks.push(await checkLimits(config, ctx));
   }
   checks.push(...(await checkPython(ctx)));
   return checks;

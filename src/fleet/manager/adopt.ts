@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../shared/log.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
+import { LimitEnforcement } from '../limits/enforce.js';
 import { ManagedBackend, removeConnectionFile } from './entry.js';
 import { killGroup, procStartTime } from './proc.js';
 import type { BackendRecord } from './protocol.js';
@@ -15,7 +16,7 @@ export interface Adoption {
   forgotten: { kernelId: string; reason: string }[];
 }
 
-export async function adoptFromRegistry(home: string, options: { pollMs: number; logger: Logger }): Promise<Adoption> {
+export async function adoptFromRegistry(home: string, options: { pollMs: number; logger: Logger; env?: Record<string, string | undefined> }): Promise<Adoption> {
   const log = options.logger;
   const read = await readRegistry(home);
   if (read.problem !== undefined) log.warn({ problem: read.problem }, 'registry only partly usable');
@@ -25,6 +26,8 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
     const decision = decideAdoption(record, { alive: procStart !== undefined, procStart });
     if (decision.action === 'forget') {
       if (decision.removeFiles) await removeConnectionFile(home, record.connectionFile, undefined);
+      // Certainly not running as ours: its cgroup (if it had one) is litter.
+      if (decision.removeFiles && record.limits !== undefined) await LimitEnforcement.discard({ kernelId: record.kernelId, env: options.env ?? process.env, logger: log });
       log.info({ kernelId: record.kernelId, backendPid: record.pid, reason: decision.reason }, 'forgot a registry entry');
       result.forgotten.push({ kernelId: record.kernelId, reason: decision.reason });
       continue;
@@ -52,9 +55,15 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
         ...(record.cwd !== undefined ? { cwd: record.cwd } : {}),
         ...(record.container !== undefined ? { container: record.container } : {}),
         ...(record.spare !== undefined ? { spare: record.spare } : {}),
+        ...(record.limits !== undefined ? { limits: record.limits } : {}),
       },
       home,
       options.pollMs,
+      // Its cgroup outlived the old manager: found again, its limits are watched and its death judged as before.
+      record.limits === undefined
+        ? undefined
+        : await LimitEnforcement.adopt({ kernelId: record.kernelId, pid: record.pid, limits: record.limits, env: options.env ?? process.env, logger: log }),
+      log,
     );
     log.info({ kernelId: record.kernelId, backendPid: record.pid }, 'adopted a running backend');
     result.adopted.push({ backend, record });

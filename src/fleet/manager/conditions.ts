@@ -20,7 +20,7 @@ export class BackendConditions {
   readonly #busyBy = new Map<string, Set<string>>();
   /** Backends that replace another and are not ready yet (or old ones a restart is stopping). */
   readonly #restarting = new Set<string>();
-  readonly #dead = new Map<string, { record: BackendRecord; at: number }>();
+  readonly #dead = new Map<string, { record: BackendRecord; at: number; exit?: NonNullable<ListedBackend['lastExit']> }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -63,9 +63,10 @@ export class BackendConditions {
   }
 
   /** A ready backend exited on its own (not stopped, not replaced): listed as dead for DEAD_SHOWN_MS. */
-  died(record: BackendRecord): void {
+  died(record: BackendRecord, exit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null }): void {
     this.forget(record.kernelId);
-    this.#dead.set(record.kernelId, { record: { ...record, state: 'exited', attached: [] }, at: this.now() });
+    const lastExit = exit === undefined ? undefined : { reason: exit.reason, exitCode: exit.exitCode, signal: exit.signal, ...(exit.cause !== undefined ? { cause: exit.cause } : {}) };
+    this.#dead.set(record.kernelId, { record: { ...record, state: 'exited', attached: [] }, at: this.now(), ...(lastExit !== undefined ? { exit: lastExit } : {}) });
   }
 
   /** The backend is gone from the fleet (stopped, replaced, or never got ready): nothing is kept. */
@@ -93,6 +94,6 @@ export class BackendConditions {
       const condition = backendCondition({ lifecycle: r.state, restart: this.#restarting.has(r.kernelId), busy });
       return { ...r, state: condition === 'ready' && r.spare !== undefined ? spareCondition[r.spare] : condition };
     });
-    return [...listed, ...[...this.#dead.values()].map(({ record }) => ({ ...record, state: 'dead' as const }))];
+    return [...listed, ...[...this.#dead.values()].map(({ record, exit }) => ({ ...record, state: 'dead' as const, ...(exit !== undefined ? { lastExit: exit } : {}) }))];
   }
 }

@@ -5,13 +5,16 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import type { BackendExit } from '../../shared/backend.js';
-import type { Logger } from '../../shared/log.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
 import { climbStopLadder, pollUntil, type StopLadder } from '../../shared/process.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
 import type { BackendProcess } from '../backend-process.js';
 import { settleBackend, signalBackend } from '../launchers/launcher.js';
 import type { ContainerRef } from '../types.js';
+import type { LimitEnforcement } from '../limits/enforce.js';
+import { watchLimits, type LimitWatchEvents } from '../limits/watch.js';
+import type { BackendLimits } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 import { isOwnConnectionFile } from './registry.js';
@@ -45,6 +48,8 @@ export interface ManagedBackendInit {
   providerKeys?: boolean;
   /** Adopted spares only: what the registry said (see BackendRecord.spare). */
   spare?: 'warming' | 'ready';
+  /** Its resource limits, when any are set (kept in the registry for adoption). */
+  limits?: BackendLimits;
 }
 
 export class ManagedBackend {
@@ -63,17 +68,26 @@ export class ManagedBackend {
   #stopping: Promise<void> | undefined;
   #poller: NodeJS.Timeout | undefined;
   #markGone: (gone: BackendExit) => void = () => undefined;
+  #unwatch: () => void = () => undefined;
 
   private constructor(
     readonly init: ManagedBackendInit,
     private readonly home: string,
     private readonly process: BackendProcess | undefined,
     pollMs: number,
+    /** Its limits in force (cgroup or prlimit); decides which limit, if any, ended it. */
+    readonly enforcement: LimitEnforcement | undefined,
+    private readonly log: Logger | undefined,
   ) {
     this.state = init.state;
     this.spare = init.spare;
     if (process !== undefined) {
-      this.gone = process.exited.then((exit) => ({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, ...(exit.cause !== undefined ? { cause: exit.cause } : {}) }));
+      this.gone = process.exited.then((exit) =>
+        // A launcher that knows the cause (a container's engine) has the last word; else the cgroup's counters judge.
+        exit.cause !== undefined
+          ? { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, cause: exit.cause }
+          : this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' }),
+      );
     } else {
       this.gone = new Promise((resolve) => (this.#markGone = resolve));
       this.#poller = setInterval(() => this.#poll(), pollMs);
@@ -82,16 +96,32 @@ export class ManagedBackend {
     void this.gone.then(() => {
       this.state = 'exited';
       this.#stopPolling();
+      this.#unwatch();
     });
   }
 
-  static spawned(process: BackendProcess, init: ManagedBackendInit, home: string): ManagedBackend {
-    return new ManagedBackend(init, home, process, 0);
+  static spawned(process: BackendProcess, init: ManagedBackendInit, home: string, enforcement?: LimitEnforcement, log?: Logger): ManagedBackend {
+    return new ManagedBackend(init, home, process, 0, enforcement, log);
   }
 
   /** A backend this manager did not start: it has no child handle, only a pid to watch. */
-  static adopted(init: ManagedBackendInit, home: string, pollMs: number): ManagedBackend {
-    return new ManagedBackend(init, home, undefined, pollMs);
+  static adopted(init: ManagedBackendInit, home: string, pollMs: number, enforcement?: LimitEnforcement, log?: Logger): ManagedBackend {
+    return new ManagedBackend(init, home, undefined, pollMs, enforcement, log);
+  }
+
+  /** Watch its cgroup (memory warning, pids notice, cpu_seconds) until it is gone. */
+  watchLimits(events: LimitWatchEvents): void {
+    if (this.enforcement === undefined || this.state === 'exited') return;
+    this.#unwatch();
+    this.#unwatch = watchLimits(this.enforcement, events);
+  }
+
+  /** How it ended, with the limit that ended it (its cgroup's own counters), the cgroup then removed. */
+  async #judged(exit: { exitCode: number | null; signal: string | null; reason: string; requested: boolean }): Promise<BackendExit> {
+    const { requested, ...plain } = exit;
+    if (this.enforcement === undefined) return plain;
+    const verdict = await this.enforcement.finish({ exitCode: exit.exitCode, signal: exit.signal, requested }, this.log ?? silentLogger());
+    return verdict === undefined ? plain : { ...plain, reason: verdict.reason, cause: verdict.cause };
   }
 
   get kernelId(): string {
@@ -138,6 +168,8 @@ export class ManagedBackend {
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
     if (this.init.container !== undefined) r.container = { ...this.init.container };
     if (this.spare !== undefined) r.spare = this.spare;
+    if (this.init.limits !== undefined) r.limits = { ...this.init.limits };
+    if (this.enforcement !== undefined) r.enforcedBy = this.enforcement.mechanism;
     return r;
   }
 
@@ -152,6 +184,7 @@ export class ManagedBackend {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.#stopPolling();
+    this.#unwatch();
   }
 
   async #stopOnce(ladder: StopLadder, log: Logger): Promise<void> {
@@ -174,10 +207,13 @@ export class ManagedBackend {
     if (isSameProcess(this.pid, this.init.procStart)) return false;
     const reason = this.state === 'stopping' ? 'stopped' : 'exited';
     // A container's engine still knows how it ended (a memory limit); the container is removed then.
-    void Promise.all([settleBackend(this.init.container, { exitCode: null, signal: null }), removeConnectionFile(this.home, this.init.connectionFile, this.connection.key)]).then(
-      ([settled]) => this.#markGone({ exitCode: null, signal: null, ...settled, reason: settled.reason ?? reason }),
-      () => this.#markGone({ exitCode: null, signal: null, reason }),
-    );
+    void Promise.all([settleBackend(this.init.container, { exitCode: null, signal: null }), removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).catch(() => false)])
+      .then(([settled]) =>
+        settled.cause !== undefined
+          ? { exitCode: null, signal: null, ...settled, reason: settled.reason ?? reason }
+          : this.#judged({ exitCode: null, signal: null, reason, requested: reason === 'stopped' }),
+      )
+      .then((gone) => this.#markGone(gone), () => this.#markGone({ exitCode: null, signal: null, reason }));
     this.state = 'exited';
     return true;
   }

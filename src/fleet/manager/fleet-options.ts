@@ -40,6 +40,8 @@ export interface FleetExit {
   reason: string;
   exitCode?: number | null;
   signal?: string | null;
+  /** A limit's own words for the end ("killed: memory limit 512 MB reached"). */
+  cause?: string;
 }
 
 export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;

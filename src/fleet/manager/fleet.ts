@@ -35,6 +35,9 @@ import { RegistryWriter } from './registry.js';
 
 export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 
+/** Ends that are the backend's own (or its limits'), shown in `list` as dead for a while. */
+const DIED_ON_ITS_OWN = new Set(['exited', 'signalled', 'memory-limit', 'pids-limit', 'cpu-time-limit']);
+
 export class FleetManager {
   readonly home: string;
   readonly #backends = new Map<string, ManagedBackend>();
@@ -106,7 +109,7 @@ export class FleetManager {
   /** Adopt what the registry says still runs; returns the kernel ids adopted and forgotten. */
   async start(): Promise<{ adopted: string[]; forgotten: string[] }> {
     await this.#config().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'config unusable at start; linger default applies'));
-    const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log });
+    const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log, env: this.options.env ?? process.env });
     for (const { backend, record } of adoption.adopted) {
       this.#add(backend);
       // A spare has nobody to wait for and no linger: it waits for a request.
@@ -430,12 +433,13 @@ export class FleetManager {
   #add(backend: ManagedBackend): void {
     this.#backends.set(backend.kernelId, backend);
     this.#persist();
+    this.#watchLimits(backend);
     void backend.gone.then((exit) => {
       // The fleet's own reason (culled) over the process's (stopped).
       const gone = { ...exit, ...backend.endedBy };
       this.#culling.forget(backend.kernelId);
       // First, so an observer knows why before it sees the backend leave the list.
-      this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal });
+      this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) });
       this.counters.exited(gone.reason);
       this.relay.retire(backend.kernelId);
       backend.release();
@@ -444,9 +448,9 @@ export class FleetManager {
       // A backend that died on its own still has a connection file (llmspell never removes it).
       if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
       // A spare nobody took is not a user's loss: it is replaced, not listed as dead.
-      const diedOnItsOwn = !backend.replaced && !this.#closed && backend.spare === undefined && (gone.reason === 'exited' || gone.reason === 'signalled');
+      const diedOnItsOwn = !backend.replaced && !this.#closed && backend.spare === undefined && DIED_ON_ITS_OWN.has(gone.reason);
       if (backend.spare !== undefined) void this.#pool.refill();
-      if (diedOnItsOwn) this.#conditions.died(backend.record());
+      if (diedOnItsOwn) this.#conditions.died(backend.record(), gone);
       else this.#conditions.forget(backend.kernelId);
       this.#changed();
       if (!backend.replaced && !this.#closed) {
@@ -463,6 +467,27 @@ export class FleetManager {
     if (this.#conditions.isBusy(kernelId, backend.attached.keys())) return;
     backend.endedBy = { reason: 'culled', cause: cullCause(cullSeconds) };
     void this.#stop(backend, 'culled').catch((e: unknown) => this.#log.error({ kernelId, err: String(e) }, 'cull stop failed'));
+  }
+
+  /**
+   * Its limits, watched while it runs: a warning for the running cell goes to the routers
+   * attached at that moment (the manager is not in the data path; each router tells its own
+   * cell), and a backend that used up its cpu_seconds is stopped for that reason.
+   */
+  #watchLimits(backend: ManagedBackend): void {
+    const warn = (message: string) => {
+      this.#log.warn({ kernelId: backend.kernelId, message }, 'backend near a limit');
+      this.#emit({ event: 'backend-warning', kernelId: backend.kernelId, message }, [...backend.attached.values()]);
+    };
+    backend.watchLimits({
+      onMemoryWarning: warn,
+      onPidsLimit: warn,
+      onCpuTimeUsedUp: (used) => {
+        this.#log.warn({ kernelId: backend.kernelId, usedSeconds: used }, 'backend used up its cpu_seconds; stopping it');
+        backend.enforcement?.cpuTimeUsedUp();
+        void this.#stop(backend, 'cpu-time-limit').catch((e: unknown) => this.#log.error({ err: String(e) }, 'cpu-time-limit stop failed'));
+      },
+    });
   }
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {

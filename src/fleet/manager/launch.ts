@@ -8,7 +8,10 @@ import { describeExit } from '../../shared/exit.js';
 import type { Logger } from '../../shared/log.js';
 import { BackendProcess } from '../backend-process.js';
 import { planLaunch } from '../plan.js';
-import { readLogTail } from '../spawn.js';
+import { readLogTail, spawnError } from '../spawn.js';
+import { effectiveLimits, hasLimits } from '../limits.js';
+import { LimitEnforcement } from '../limits/enforce.js';
+import { findExecutable } from '../../shared/which.js';
 import type { FleetConfig, LaunchPlan } from '../types.js';
 import type { Requirement } from '../../shared/requirement.js';
 import { ManagedBackend } from './entry.js';
@@ -44,7 +47,18 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
   const { logger: log } = options;
   const planned = await planLaunch({ requirement: options.requirement, config: options.config, home: options.home, env: options.env });
   const plan = managerPlan(options.cwd !== undefined ? { ...planned, cwd: options.cwd } : planned);
-  const child = await BackendProcess.launch(plan, { logger: log });
+  const limits = effectiveLimits(options.config, plan.requirement);
+  // A container's engine applies the limits itself (container-argv.ts): a cgroup made here would hold only the engine client.
+  const enforced = plan.container === undefined ? limits : {};
+  const enforcement = await LimitEnforcement.prepare({ kernelId: plan.kernelId, limits: enforced, env: options.env, logger: log });
+  let child: BackendProcess;
+  try {
+    if (enforcement.mechanism !== 'none') await checkExecutable(plan, options.env);
+    child = await BackendProcess.launch({ ...plan, argv: enforcement.wrap(plan.argv) }, { logger: log });
+  } catch (error) {
+    await enforcement.finish({ exitCode: null, signal: null, requested: true }, log);
+    throw error;
+  }
   const backend = ManagedBackend.spawned(
     child,
     {
@@ -61,8 +75,11 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
       cwd: plan.cwd,
       ...(child.container !== undefined ? { container: child.container } : {}),
       providerKeys: plan.adapter !== undefined,
+      ...(hasLimits(enforced) ? { limits: enforced } : {}),
     },
     options.home,
+    enforcement,
+    log,
   );
   options.onSpawned(backend);
   try {
@@ -107,6 +124,17 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
   if (evidence === 'heartbeat') {
     log.warn({ kernelId: plan.kernelId }, 'backend answers heartbeats but not kernel_info on shell; treating it as ready');
   }
+}
+
+/**
+ * Under a limit wrapper the backend's own executable is exec'd by the wrapper, so a missing one
+ * would show as the wrapper's exit 127: it is looked up first, for the same error as without limits.
+ */
+async function checkExecutable(plan: LaunchPlan, env: Env): Promise<void> {
+  const file = plan.argv[0]!;
+  if ((await findExecutable(file, plan.env.PATH ?? env.PATH)) !== undefined) return;
+  const error: NodeJS.ErrnoException = Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' });
+  throw spawnError(error, { file, cwd: plan.cwd, configKey: `runtimes.${plan.requirement.runtime}.argv (or its kernelspec)` });
 }
 
 function describe(plan: LaunchPlan): string {

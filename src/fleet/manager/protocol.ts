@@ -14,6 +14,7 @@ import type { HeldOutputSummary, RunningCell } from '../../shared/detached-outpu
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
 import type { ContainerRef } from '../types.js';
+import type { BackendLimits } from '../types.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
 
@@ -46,6 +47,10 @@ export interface BackendRecord {
    * and runs its startup code, "ready" once it is offered. Absent for every other backend.
    */
   spare?: 'warming' | 'ready';
+  /** Its resource limits (added with limits): a manager that adopts it watches them again. */
+  limits?: BackendLimits;
+  /** How the limits are enforced: cgroup-v1, cgroup-v2, prlimit or none (added with limits). */
+  enforcedBy?: 'cgroup-v1' | 'cgroup-v2' | 'prlimit' | 'none';
 }
 
 /** A lease as a router needs it: where to connect, with the key. */
@@ -112,9 +117,12 @@ export type ManagerResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { code: string; message: string; context?: Record<string, unknown> } };
 
-/** Pushed to attached routers (no `id`): the backend they use was replaced. */
+/**
+ * Pushed to attached routers (no `id`): the backend they use was replaced or ended, or
+ * (backend-warning, added with limits) is about to hit a limit: `message` is for the running cell.
+ */
 export interface ManagerEvent {
-  event: 'backend-restarted' | 'backend-exited';
+  event: 'backend-restarted' | 'backend-exited' | 'backend-warning';
   kernelId: string;
   /** For backend-restarted: the new backend. */
   handle?: BackendHandle;
@@ -124,6 +132,8 @@ export interface ManagerEvent {
   signal?: string | null;
   /** For backend-exited: words for the user when a limit or the fleet ended it ("killed: memory limit 512 MB reached", culled). */
   cause?: string;
+  /** For backend-warning: the text the running cell gets. */
+  message?: string;
 }
 
 /**
@@ -158,6 +168,8 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   cpuPercent?: number;
   /** Messages its routers relayed (every channel, both directions) since this manager started; the dashboard's rate. */
   messagesRelayed?: number;
+  /** A dead one: how it ended (reason, and a limit's own words in `cause`). Added with limits. */
+  lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
 }
 
 export interface BackendLog {

@@ -56,6 +56,8 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   if (r.cwd !== undefined) out.cwd = r.cwd;
   if (r.container !== undefined) out.container = { ...r.container };
   if (r.spare !== undefined) out.spare = r.spare;
+  if (r.limits !== undefined) out.limits = { ...r.limits };
+  if (r.enforcedBy !== undefined) out.enforcedBy = r.enforcedBy;
   return out;
 }
 
@@ -67,6 +69,12 @@ export function serializeRegistry(records: readonly BackendRecord[], managerPid:
 const whole = (what: string) => v.pipe(v.number(got(what)), v.safeInteger(got(what)));
 const text = v.pipe(v.string(got('must be a non-empty string')), v.nonEmpty(got('must be a non-empty string')));
 const absolute = v.pipe(text, v.check(isAbsolute, got('must be an absolute path')));
+
+const positive = v.optional(v.pipe(v.number(got('must be a number')), v.minValue(0, got('must be >= 0'))));
+const LimitsSchema = v.object(
+  { memory_mb: positive, cpus: positive, pids: positive, cpu_seconds: positive, idle_cull_seconds: positive, memory_warn_percent: positive },
+  got('must be a table of limits'),
+);
 
 /** One record as we write it. Unknown fields are dropped: a registry only ever yields known ones. */
 export const BackendRecordSchema = v.object(
@@ -92,6 +100,8 @@ export const BackendRecordSchema = v.object(
       ),
     ),
     spare: v.optional(oneOf(['warming', 'ready'])),
+    limits: v.optional(LimitsSchema),
+    enforcedBy: v.optional(oneOf(['cgroup-v1', 'cgroup-v2', 'prlimit', 'none'])),
   },
   (issue) => (issue.expected === 'Object' ? `must be a backend record (got ${describeValue(issue.input)})` : 'is missing'),
 );

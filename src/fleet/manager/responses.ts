@@ -12,13 +12,14 @@ import { BackendRecordSchema } from './registry.js';
 const id = v.pipe(v.number(), v.safeInteger());
 
 const ManagerEventSchema = v.object({
-  event: v.picklist(['backend-restarted', 'backend-exited']),
+  event: v.picklist(['backend-restarted', 'backend-exited', 'backend-warning']),
   kernelId: v.string(),
   handle: v.optional(v.object({ record: BackendRecordSchema, connection: ConnectionInfoSchema })),
   reason: v.optional(v.string()),
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),
   cause: v.optional(v.string()),
+  message: v.optional(v.string()),
 });
 type _ManagerEventShape = Assert<Same<v.InferOutput<typeof ManagerEventSchema>, ManagerEvent>>;
 

@@ -3,6 +3,7 @@ import {
   doctorExitCode,
   formatDoctor,
   homeCheck,
+  limitsCheck,
   pathCandidates,
   providerCheck,
   runtimeCheck,
@@ -142,5 +143,21 @@ describe('llmspellChecks', () => {
     const checks = llmspellChecks({ runtime: 'lua', ...over });
     expect(checks.map((c) => `${c.name}:${c.status}`)).toEqual(verdicts);
     expect(checks.map((c) => c.detail).join('\n')).toMatch(detail);
+  });
+});
+
+describe('limitsCheck: which mechanism enforces resource limits here', () => {
+  const fallback = "no cgroup can be written here (cannot write cgroup /sys/fs/cgroup/memory/llmspell-fleet (EACCES)): falling back to prlimit (memory as address space, pids per user, cpu time per process); cpus cannot be enforced this way";
+  it.each<[string, Parameters<typeof limitsCheck>[0], string, RegExp]>([
+    ['cgroups, limits set', { configured: ['runtimes.python: memory 512 MB'], mechanism: 'cgroup-v1', where: 'cgroup v1 under /sys/fs/cgroup/memory/llmspell-fleet', note: '' }, 'OK', /runtimes.python: memory 512 MB; enforced by cgroup v1 under/],
+    ['cgroups, nothing set', { configured: [], mechanism: 'cgroup-v2', where: 'cgroup v2 under /sys/fs/cgroup/x', note: '' }, 'OK', /none set in fleet.toml; enforced by cgroup v2/],
+    ['prlimit, nothing set: only informs', { configured: [], mechanism: 'prlimit', note: fallback }, 'OK', /none set.*if set: no cgroup/],
+    ['prlimit with limits set: a warning that says why and what is lost', { configured: ['providers.ollama: cpus 2'], mechanism: 'prlimit', note: fallback }, 'WARN', /EACCES.*prlimit.*cpus cannot be enforced/],
+    ['nothing at all', { configured: ['runtimes.python: pids 10'], mechanism: 'none', note: 'limits are NOT enforced' }, 'WARN', /NOT enforced/],
+  ])('%s', (_, facts, status, detail) => {
+    const check = limitsCheck(facts);
+    expect(check.status).toBe(status);
+    expect(check.detail).toMatch(detail);
+    if (status === 'WARN') expect(check.fix).toMatch(/cgroup/);
   });
 });

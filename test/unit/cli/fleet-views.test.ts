@@ -66,6 +66,16 @@ describe('publicRecord', () => {
   });
 });
 
+describe('limits and how a backend ended', () => {
+  it('passes the limits, their mechanism and the last exit through, and the table says the reason', () => {
+    const lastExit = { reason: 'memory-limit', cause: 'killed: memory limit 200 MB reached', exitCode: null, signal: 'SIGKILL' };
+    const out = publicRecord(rec({ state: 'dead', limits: { memory_mb: 200 }, enforcedBy: 'cgroup-v1', lastExit }), NOW);
+    expect(out).toMatchObject({ limits: { memory_mb: 200 }, enforcedBy: 'cgroup-v1', lastExit });
+    expect(listTable([out]).rows[0]?.at(-1)).toBe('dead (memory-limit)');
+    expect(listTable([publicRecord(rec(), NOW)]).rows[0]?.at(-1)).toBe('ready');
+  });
+});
+
 describe('recordOf / recordsIn', () => {
   const r = rec();
   it.each([

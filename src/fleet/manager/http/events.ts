@@ -23,6 +23,8 @@ export interface FleetEvent {
   reason?: string;
   exitCode?: number | null;
   signal?: string | null;
+  /** exited by a limit: its own words ("killed: memory limit 512 MB reached"). */
+  cause?: string;
 }
 
 
@@ -47,6 +49,7 @@ export function fleetEvents(before: readonly ListedBackend[], after: readonly Li
     const detail: Partial<FleetEvent> = { reason: exit.reason };
     if (exit.exitCode !== undefined) detail.exitCode = exit.exitCode;
     if (exit.signal !== undefined) detail.signal = exit.signal;
+    if (exit.cause !== undefined) detail.cause = exit.cause;
     // Ended by the fleet (stop, linger, idle_cull_seconds) or on its own.
     return of(b, exit.reason === 'stopped' || exit.reason === 'linger' || exit.reason === 'culled' ? 'stopped' : 'exited', detail);
   };

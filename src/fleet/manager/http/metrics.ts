@@ -140,7 +140,7 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   });
   new Counter({
     name: `${METRIC_PREFIX}backend_exits_total`,
-    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet; culled: idle_cull_seconds)',
+    help: 'Backend processes that ended, by reason (exited, signalled: on their own; stopped: stopped by the fleet; culled: idle_cull_seconds; memory-limit, pids-limit, cpu-time-limit: ended by a limit)',
     labelNames: ['reason'],
     registers: at,
     collect() {

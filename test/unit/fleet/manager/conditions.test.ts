@@ -55,6 +55,15 @@ describe('BackendConditions', () => {
     expect(states(c, [record('new', 'ready')])).toEqual(['new:ready']);
   });
 
+  it('a dead one carries how it ended (its last exit), for list and the API', () => {
+    const c = new BackendConditions();
+    c.died(record('oom', 'ready'), { reason: 'memory-limit', cause: 'killed: memory limit 200 MB reached', exitCode: null, signal: 'SIGKILL' });
+    c.died(record('plain', 'ready', [], 'lua'));
+    const listed = c.list([]);
+    expect(listed.find((b) => b.kernelId === 'oom')?.lastExit).toEqual({ reason: 'memory-limit', cause: 'killed: memory limit 200 MB reached', exitCode: null, signal: 'SIGKILL' });
+    expect(listed.find((b) => b.kernelId === 'plain')).not.toHaveProperty('lastExit');
+  });
+
   it('another requirement does not replace the dead one', () => {
     const c = new BackendConditions();
     c.died(record('old', 'ready', [], 'lua'));

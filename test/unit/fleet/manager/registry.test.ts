@@ -42,9 +42,13 @@ afterEach(async () => {
 
 describe('registry file', () => {
   it('round-trips records, mode 0600, leaving no temporary file', async () => {
-    const records = [record(), record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }),
+    const records = [
+      record(),
+      record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }),
       record({ kernelId: 'pyc-x-2', pid: 78, container: { engine: 'podman', name: 'llmspell-fleet-pyc-x-2', cgroupParent: '/llmspell-fleet-pyc-x-2', memoryMb: 128 } }),
       record({ kernelId: 'py-x-2', spare: 'ready' }), record({ kernelId: 'py-x-3', spare: 'warming' }),
+      // A manager that adopts it watches its limits again (and finds its cgroup by kernel id).
+      record({ kernelId: 'py-x-4', limits: { memory_mb: 200, cpus: 0.5, memory_warn_percent: 80 }, enforcedBy: 'cgroup-v1' }),
     ];
     await writeRegistry(home, records);
     expect((await stat(registryPath(home))).mode & 0o777).toBe(0o600);

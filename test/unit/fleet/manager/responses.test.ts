@@ -22,6 +22,12 @@ describe('parseManagerLine', () => {
     ['an ok response whose result was undefined', { id: 2, ok: true }, { id: 2, ok: true, result: undefined }],
     ['an error response', { id: 3, ok: false, error: { code: 'UNKNOWN_RUNTIME', message: 'm', context: { a: 1 } } }, { id: 3, ok: false, error: { code: 'UNKNOWN_RUNTIME', message: 'm', context: { a: 1 } } }],
     ['an exit event', { event: 'backend-exited', kernelId: 'k', exitCode: null, signal: 'SIGKILL' }, { event: 'backend-exited', kernelId: 'k', exitCode: null, signal: 'SIGKILL' }],
+    [
+      'an exit event with the limit that caused it',
+      { event: 'backend-exited', kernelId: 'k', reason: 'memory-limit', cause: 'killed: memory limit 512 MB reached', exitCode: null, signal: 'SIGKILL' },
+      { event: 'backend-exited', kernelId: 'k', reason: 'memory-limit', cause: 'killed: memory limit 512 MB reached', exitCode: null, signal: 'SIGKILL' },
+    ],
+    ['a warning for the running cell', { event: 'backend-warning', kernelId: 'k', message: 'near the limit' }, { event: 'backend-warning', kernelId: 'k', message: 'near the limit' }],
     ['a restart event with its handle', { event: 'backend-restarted', kernelId: 'k', handle: { record, connection } }, { event: 'backend-restarted', kernelId: 'k', handle: { record, connection } }],
   ])('reads %s', (_name, message, expected) => {
     expect(parseManagerLine(JSON.stringify(message))).toStrictEqual(expected);

@@ -54,6 +54,12 @@ describe('fleetEvents', () => {
     const [e] = fleetEvents([grouped], [], new Map([['k', { kernelId: 'k', reason: 'exited', exitCode: 3, signal: null }]]), T);
     expect(e).toEqual({ type: 'exited', kernelId: 'k', runtime: 'lua', provider: 'openai', group: 'g', time: T, reason: 'exited', exitCode: 3, signal: null });
   });
+
+  it('carries the words of the limit that ended it', () => {
+    const exit = { kernelId: 'k', reason: 'memory-limit', cause: 'killed: memory limit 200 MB reached', exitCode: null, signal: 'SIGKILL' };
+    const [e] = fleetEvents([b('k', 'busy')], [], new Map([['k', exit]]), T);
+    expect(e).toMatchObject({ type: 'exited', reason: 'memory-limit', cause: 'killed: memory limit 200 MB reached', signal: 'SIGKILL' });
+  });
 });
 
 describe('server-sent event text', () => {
