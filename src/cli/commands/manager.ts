@@ -10,6 +10,7 @@ import { defaultFleetConfig } from '../../fleet/defaults.js';
 import type { HttpConfig } from '../../fleet/types.js';
 import { describeError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { envWithHome, resolveHome } from '../fleet-args.js';
 
 interface ManagerFlags {
@@ -31,6 +32,7 @@ export function registerManager(program: Command): void {
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
     .option('--log-level <level>', 'manager log level', 'info')
     .action(async (flags: ManagerFlags) => {
+      startupMark('action');
       const home = resolveHome(flags.home, process.env);
       if (flags.foreground) await runForeground(home, flags.logLevel ?? 'info');
       else await ensureRunning(home);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { FleetError } from '../../shared/errors.js';
 import { packageRoot } from '../../shared/package.js';
 import { spawnDetached } from '../../shared/process.js';
+import { STARTUP_TRACE_VARIABLE, managerTraceFile } from '../../shared/startup-trace.js';
 import { ensurePrivateDir, logDir } from '../paths.js';
 import { managerLogPath } from './files.js';
 
@@ -55,11 +56,16 @@ const SESSION_VARIABLES = [
   'KERNEL_LLMSPELL_PROVIDER',
 ];
 
-/** Pure: the manager's environment: the starter's, minus session variables, with the home pinned. */
+/**
+ * Pure: the manager's environment: the starter's, minus session variables, with the home
+ * pinned. A tracing starter (the bench) gets the manager's trace in a file of its own.
+ */
 export function managerEnv(env: Env, home: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !SESSION_VARIABLES.includes(k)) out[k] = v;
   out.LLMSPELL_FLEET_HOME = home;
+  const trace = out[STARTUP_TRACE_VARIABLE];
+  if (trace) out[STARTUP_TRACE_VARIABLE] = managerTraceFile(trace);
   return out;
 }
 

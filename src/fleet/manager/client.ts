@@ -7,6 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetError, isFleetError, type FleetErrorCode } from '../../shared/errors.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { StartedManager } from './autostart.js';
 import { managerLogPath, managerSocketPath, managerStartingPath } from './files.js';
@@ -158,6 +159,7 @@ export class ManagerClient {
           const ready = await ManagerClient.#open(socketPath).catch(() => undefined);
           if (ready !== undefined) return ready;
           started = await startManagerProcess({ home, env: options.env ?? process.env });
+          startupMark('manager-spawned');
           void started.exited.then((code) => (exitCode = code));
         }
         await sleep(delay);

@@ -4,6 +4,7 @@
  * and the registry that lets a new manager adopt what an old one left running.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
@@ -291,6 +292,7 @@ export class FleetManager {
       heartbeatGraceMs: this.options.heartbeatGraceMs,
       cwd: where.cwd,
       onSpawned: (b) => {
+        startupMark('backend-spawned');
         spawned = b;
         this.#conditions.restarting(b.kernelId, restarting);
         this.#add(b);
@@ -301,6 +303,7 @@ export class FleetManager {
       this.counters.spawned('failed');
       throw error;
     });
+    startupMark('backend-ready');
     this.counters.spawned('ok');
     this.#conditions.restarting(backend.kernelId, false);
     this.#persist();

@@ -11,6 +11,7 @@ import { rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { FleetError, isFleetError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { startupMark, writeStartupTrace } from '../../shared/startup-trace.js';
 import { ensurePrivateDir } from '../paths.js';
 import { ManagerClient } from './client.js';
 import type { FleetManager } from './fleet.js';
@@ -107,6 +108,7 @@ export class ManagerServer {
       // Nothing answers: whatever socket file is there is stale (ECONNREFUSED).
       await rm(self.socketPath, { force: true });
       await listen(self.server, self.socketPath);
+      startupMark('manager-listening');
     } finally {
       await lock.release();
     }
@@ -116,6 +118,7 @@ export class ManagerServer {
       // Before ready: once a ping is answered, http.json is there (or the log says why not).
       if (httpModules !== undefined) await self.#startHttp(httpModules);
       self.#markReady();
+      startupMark('manager-ready');
       self.#idle.start();
     } catch (error) {
       self.#markFailed(error);
@@ -196,6 +199,7 @@ export class ManagerServer {
       response = { id: parsed.id, ok: false, error: { code: 'BAD_REQUEST', message: parsed.message } };
     } else {
       this.#requests++;
+      if (parsed.request.op === 'acquire') startupMark('acquire-received');
       try {
         await this.ready;
         response = { id: parsed.request.id, ok: true, result: await this.#dispatch(conn, parsed.request) };
@@ -210,6 +214,10 @@ export class ManagerServer {
       if (this.#closing === undefined) this.options.fleet.detachStale((c) => this.#connections.has(c));
     }
     if (!socket.destroyed) socket.write(encodeLine(response));
+    if (parsed.ok && parsed.request.op === 'acquire') {
+      startupMark('acquire-answered');
+      writeStartupTrace();
+    }
     if (parsed.ok && parsed.request.op === 'shutdown' && response.ok) void this.close();
   }
 
