@@ -18,10 +18,11 @@ type Who = 'router' | 'manager';
 type Point = StartupPhase | 'start' | 'boot';
 
 const ROWS: ReadonlyArray<[Who, Point, string]> = [
+  ['router', 'start', 'process started'],
   ['router', 'boot', 'node bootstrapped'],
-  ['router', 'cli', 'CLI and commander loaded (main.ts runs)'],
-  ['router', 'manager-spawned', 'no manager answered: manager process spawned'],
-  ['router', 'action', 'router command loaded (zeromq, pino, config, router)'],
+  ['router', 'cli', 'main.ts runs (its first modules loaded)'],
+  ['router', 'manager-spawned', 'no manager socket: manager process spawned'],
+  ['router', 'action', 'commander and the router command loaded (zeromq, pino, config, router)'],
   ['router', 'planned', 'config read, requirement resolved'],
   ['router', 'listening', 'client sockets bound'],
   ['router', 'manager', 'connected to the manager'],
@@ -29,11 +30,11 @@ const ROWS: ReadonlyArray<[Who, Point, string]> = [
   ['router', 'ready', 'backend connected, kernel_info and iopub handshake done'],
   ['manager', 'start', 'process started'],
   ['manager', 'boot', 'node bootstrapped'],
-  ['manager', 'cli', 'CLI and commander loaded (main.ts runs)'],
-  ['manager', 'action', 'manager command loaded (fleet, server, pino)'],
+  ['manager', 'cli', 'main.ts runs (its first modules loaded)'],
+  ['manager', 'action', 'commander and the manager command loaded (fleet, server, pino)'],
   ['manager', 'prewarm', 'prewarm asked for the first backend'],
   ['manager', 'manager-listening', 'socket listening'],
-  ['manager', 'manager-ready', 'registry adopted: serving requests'],
+  ['manager', 'manager-ready', "registry adopted: serving routers' requests"],
   ['manager', 'acquire-received', 'first acquire received'],
   ['manager', 'backend-spawned', 'backend process spawned'],
   ['manager', 'backend-ready', 'backend answered kernel_info'],
@@ -54,23 +55,22 @@ function cpuAt(start: TracedColdStart, who: Who, point: Point): number {
   return trace.cpu[point] ?? Number.NaN;
 }
 
-/** Rows: process, phase, ends at (ms since router launch), takes (since that process's previous phase), CPU of that step. */
+/** Rows: process, phase, ends at (ms since router launch), takes (since that process's previous phase on the time line), CPU of that step. */
 export function coldBreakdownRows(starts: readonly TracedColdStart[]): string[][] {
   const ms = (x: number) => (Number.isNaN(x) ? '' : x.toFixed(1));
+  const points = ROWS.map(([who, point, label]) => ({ who, point, label, end: median(starts.map((s) => at(s, who, point))) }))
+    .filter((p) => !Number.isNaN(p.end))
+    .sort((a, b) => a.end - b.end);
   const previous: Partial<Record<Who, Point>> = {};
-  const rows: Array<{ end: number; cells: string[] }> = [];
-  for (const [who, point, label] of ROWS) {
-    const end = median(starts.map((s) => at(s, who, point)));
-    if (Number.isNaN(end)) continue;
+  const rows = points.map(({ who, point, label, end }) => {
     const before = previous[who];
     previous[who] = point;
     const takes = before === undefined ? Number.NaN : median(starts.map((s) => at(s, who, point) - at(s, who, before)));
     const cpu = before === undefined ? Number.NaN : median(starts.map((s) => cpuAt(s, who, point) - cpuAt(s, who, before)));
-    rows.push({ end, cells: [who, label, ms(end), ms(takes), ms(cpu)] });
-  }
-  rows.sort((a, b) => a.end - b.end);
-  rows.push({ end: Number.NaN, cells: ['client', 'first kernel_info_reply', ms(median(starts.map((s) => s.kernelInfo))), '', ''] });
-  return rows.map((r) => r.cells);
+    return [who, label, ms(end), ms(takes), ms(cpu)];
+  });
+  rows.push(['client', 'first kernel_info_reply', ms(median(starts.map((s) => s.kernelInfo))), '', '']);
+  return rows;
 }
 
 export const COLD_BREAKDOWN_HEADER = ['process', 'routed cold start, phase', 'ends at (ms since router launch)', 'takes (ms, since its previous phase)', 'CPU (ms)'];

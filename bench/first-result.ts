@@ -182,8 +182,8 @@ function medianMemory(memory: readonly Memory[]): Memory {
 }
 
 const PHASES: ReadonlyArray<[StartupPhase, string]> = [
-  ['cli', 'module load: CLI and commander (main.ts runs); CPU counted from process start'],
-  ['action', 'module load: the router command (zeromq, pino, config, router)'],
+  ['cli', 'module load: main.ts and its first modules (main.ts runs); CPU counted from process start'],
+  ['action', 'module load: commander and the router command (zeromq, pino, config, router)'],
   ['planned', 'config, notebook and project files read; requirement resolved'],
   ['listening', 'client sockets bound'],
   ['manager', 'connected to the fleet manager'],

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { restoreSetAsideEnv } from '../../fleet/manager/autostart.js';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { managerLogPath } from '../../fleet/manager/files.js';
 import { FleetManager } from '../../fleet/manager/fleet.js';
@@ -62,6 +63,7 @@ async function httpConfig(logger: Logger): Promise<HttpConfig> {
 async function runForeground(home: string, level: string): Promise<void> {
   // Backends inherit this process's environment; they must agree with us on the home.
   process.env.LLMSPELL_FLEET_HOME = home;
+  restoreSetAsideEnv(process.env);
   const logger = createLogger({ level, destination: 2, name: 'llmspell-fleet-manager' });
   const fleet = new FleetManager({ home, env: process.env, logger });
   const started = await ManagerServer.start({ home, fleet, logger, http: await httpConfig(logger) });

@@ -37,6 +37,12 @@ export interface ManagerServerOptions {
 
 const PING_TIMEOUT_MS = 5000;
 
+/** How long the HTTP API waits for a reason to load sooner (see #httpWanted). */
+const HTTP_DEFER_MS = 300;
+
+/** What a router asks of the manager: served as soon as the backends are adopted, without waiting for the HTTP API. */
+const ROUTER_OPS: ReadonlySet<ManagerRequest['op']> = new Set(['acquire', 'attach', 'release', 'take-output', 'execution-state']);
+
 export type ServerStart = { status: 'started'; server: ManagerServer } | { status: 'already-running'; pid: number | undefined };
 
 export class ManagerServer {
@@ -49,13 +55,18 @@ export class ManagerServer {
   readonly #idle: IdleExit;
   #nextConn = 1;
   #http: ManagerHttp | undefined;
+  /** Starts the HTTP API now, while the server waits to (see #httpWanted). */
+  #wantHttp: () => void = () => undefined;
   /** Requests being answered, including those whose client has gone. */
   #requests = 0;
   #closing: Promise<void> | undefined;
   #markClosed: () => void = () => undefined;
+  #markAdopted: () => void = () => undefined;
   #markReady: () => void = () => undefined;
   #markFailed: (error: unknown) => void = () => undefined;
-  /** Settles once the registry's backends are adopted; requests wait for it. */
+  /** Settles once the registry's backends are adopted: a router's requests wait for this alone. */
+  readonly #adopted: Promise<void>;
+  /** Settles once the HTTP API listens too (or failed to); other requests wait for it, so a ping answered means http.json is there. */
   private readonly ready: Promise<void>;
 
   private constructor(
@@ -65,11 +76,20 @@ export class ManagerServer {
     this.socketPath = managerSocketPath(options.home);
     this.#log = (options.logger ?? silentLogger()).child({ component: 'manager-server' });
     this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    let failAdoption: (error: unknown) => void = () => undefined;
+    this.#adopted = new Promise((resolve, reject) => {
+      this.#markAdopted = resolve;
+      failAdoption = reject;
+    });
     this.ready = new Promise((resolve, reject) => {
       this.#markReady = resolve;
-      this.#markFailed = reject;
+      this.#markFailed = (error) => {
+        failAdoption(error);
+        reject(error);
+      };
     });
-    // Requests wait on `ready`; a failed adoption is reported by start(), not as unhandled.
+    // Requests wait on these; a failed adoption is reported by start(), not as unhandled.
+    this.#adopted.catch(() => undefined);
     this.ready.catch(() => undefined);
     this.#idle = new IdleExit({
       socketPath: this.socketPath,
@@ -96,9 +116,6 @@ export class ManagerServer {
    * started together never both unlink a stale socket and bind.
    */
   static async start(options: ManagerServerOptions): Promise<ServerStart> {
-    // prom-client takes tens of ms to load: begin while the socket is bound, and never when off.
-    const httpModules = options.http?.enabled === true ? loadHttpModules() : undefined;
-    httpModules?.catch(() => undefined);
     const home = await ensurePrivateDir(options.home);
     const self = new ManagerServer(createServer(), { ...options, home });
     const lock = await acquireLock(managerLockPath(home));
@@ -115,10 +132,17 @@ export class ManagerServer {
     try {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
-      // Before ready: once a ping is answered, http.json is there (or the log says why not).
-      if (httpModules !== undefined) await self.#startHttp(httpModules);
-      self.#markReady();
+      self.#markAdopted();
       startupMark('manager-ready');
+      // Loading prom-client and the API costs tens of ms of CPU, which a cold start's first
+      // acquire used to wait for: it loads once that backend is spawned (or anything else is
+      // asked of the manager, or soon anyway). Before `ready`: once a ping is answered, http.json
+      // is there (or the log says why not).
+      if (options.http?.enabled === true) {
+        await self.#httpWanted();
+        await self.#startHttp(loadHttpModules());
+      }
+      self.#markReady();
       self.#idle.start();
     } catch (error) {
       self.#markFailed(error);
@@ -126,6 +150,20 @@ export class ManagerServer {
       throw error;
     }
     return { status: 'started', server: self };
+  }
+
+  /** Settles at the first change of the fleet (a backend spawned or attached), the first request that waits for `ready`, or after HTTP_DEFER_MS. */
+  #httpWanted(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, HTTP_DEFER_MS);
+      const unobserve = this.options.fleet.observe(done);
+      this.#wantHttp = done;
+      function done(): void {
+        clearTimeout(timer);
+        unobserve();
+        resolve();
+      }
+    });
   }
 
   /** The HTTP API's base URL, when it listens. */
@@ -201,7 +239,11 @@ export class ManagerServer {
       this.#requests++;
       if (parsed.request.op === 'acquire') startupMark('acquire-received');
       try {
-        await this.ready;
+        if (ROUTER_OPS.has(parsed.request.op)) await this.#adopted;
+        else {
+          this.#wantHttp();
+          await this.ready;
+        }
         response = { id: parsed.request.id, ok: true, result: await this.#dispatch(conn, parsed.request) };
       } catch (error) {
         response = { id: parsed.request.id, ok: false, error: errorBody(error) };
