@@ -20,7 +20,7 @@ import { FleetCounters } from './counters.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
-import { interruptBackend, type Interrupted } from './interrupt.js';
+import type { Interrupted } from './interrupt.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { isSameProcess } from './proc.js';
@@ -225,7 +225,8 @@ export class FleetManager {
   /** Interrupt the running cell of a backend (by kernel id or port) in its own interrupt mode. */
   async interrupt(target: string): Promise<Interrupted> {
     const [backend] = this.#matching(target);
-    return interruptBackend(backend);
+    // Loaded on first use: it brings the Jupyter client (zeromq), see launch.ts.
+    return (await import('./interrupt.js')).interruptBackend(backend);
   }
 
   #matching(target: string): [ManagedBackend, ...ManagedBackend[]] {
