@@ -135,9 +135,10 @@ export class ManagerServer {
       self.#markAdopted();
       startupMark('manager-ready');
       // Loading prom-client and the API costs tens of ms of CPU, which a cold start's first
-      // acquire used to wait for: it loads once that backend is spawned (or anything else is
-      // asked of the manager, or soon anyway). Before `ready`: once a ping is answered, http.json
-      // is there (or the log says why not).
+      // acquire used to wait for, and then its backend's start competed with: it loads once
+      // that acquire is answered (or anything but a router's request comes, or nothing is
+      // asked for a moment). Before `ready`: once a ping is answered, http.json is there (or
+      // the log says why not).
       if (options.http?.enabled === true) {
         await self.#httpWanted();
         await self.#startHttp(loadHttpModules());
@@ -152,17 +153,21 @@ export class ManagerServer {
     return { status: 'started', server: self };
   }
 
-  /** Settles at the first change of the fleet (a backend spawned or attached), the first request that waits for `ready`, or after HTTP_DEFER_MS. */
+  /** Settles once a router's request is answered, a request that waits for `ready` comes, or HTTP_DEFER_MS pass with no request in flight. */
   #httpWanted(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, HTTP_DEFER_MS);
-      const unobserve = this.options.fleet.observe(done);
-      this.#wantHttp = done;
-      function done(): void {
+      let timer: NodeJS.Timeout;
+      const done = (): void => {
         clearTimeout(timer);
-        unobserve();
+        this.#wantHttp = () => undefined;
         resolve();
-      }
+      };
+      const check = (): void => {
+        if (this.#requests === 0) done();
+        else timer = setTimeout(check, HTTP_DEFER_MS);
+      };
+      timer = setTimeout(check, HTTP_DEFER_MS);
+      this.#wantHttp = done;
     });
   }
 
@@ -256,6 +261,7 @@ export class ManagerServer {
       if (this.#closing === undefined) this.options.fleet.detachStale((c) => this.#connections.has(c));
     }
     if (!socket.destroyed) socket.write(encodeLine(response));
+    if (parsed.ok && ROUTER_OPS.has(parsed.request.op)) this.#wantHttp();
     if (parsed.ok && parsed.request.op === 'acquire') {
       startupMark('acquire-answered');
       writeStartupTrace();
