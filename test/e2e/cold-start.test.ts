@@ -15,12 +15,31 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { managerTraceFile, type StartupTrace } from '../../src/shared/startup-trace.js';
 import { JupyterClient } from '../../src/wire/client.js';
+import type { ConnectionInfo } from '../../src/wire/connection-file.js';
 import { requestUntilAnswered } from '../../src/wire/ready.js';
 import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
 import { CLI, standinFleet, stopFleetManager, writeClientConnectionFile } from '../helpers/fleet-env.js';
 
 let jenv: JupyterEnv;
 let router: ChildProcess | undefined;
+let others: ChildProcess[] = [];
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** The first kernel_info_reply through a router (it comes from the backend once the router has one). */
+async function kernelInfoThrough(info: ConnectionInfo): Promise<unknown> {
+  const client = new JupyterClient({ connection: info, channels: ['shell'], reconnectIntervalMs: 10 });
+  try {
+    return await requestUntilAnswered(client, 'kernel_info_request', {}, { timeoutMs: 60_000 });
+  } finally {
+    client.close();
+  }
+}
 
 /** The environment a process was started with, from /proc. */
 async function environOf(pid: number): Promise<Map<string, string>> {
@@ -40,6 +59,8 @@ describe('routed cold start', () => {
       await exited;
     }
     router = undefined;
+    await Promise.all(others.map(stop));
+    others = [];
     await jenv.cleanup();
   });
 
@@ -96,4 +117,26 @@ describe('routed cold start', () => {
     const managerTrace = JSON.parse(await readFile(managerTraceFile(trace), 'utf8')) as StartupTrace;
     expect(Object.keys(managerTrace.marks)).toEqual(expect.arrayContaining(['manager-listening', 'acquire-received', 'backend-spawned', 'backend-ready', 'acquire-answered']));
   }, 90_000);
+
+  it('five routers started together with no manager start one manager between them and share one backend', async () => {
+    const { home, env } = await standinFleet(jenv, { top: ['linger_seconds = 0'] });
+    const files = await Promise.all(Array.from({ length: 5 }, (_, i) => writeClientConnectionFile(jenv, `r${i}`)));
+    others = files.map(({ file }) => spawn(process.execPath, [CLI, 'router', '--connection-file', file], { env, cwd: jenv.dir, stdio: 'ignore' }));
+    const replies = await Promise.all(files.map(({ info }) => kernelInfoThrough(info)));
+    for (const reply of replies) expect(reply === undefined || reply === 'gave-up', 'a kernel_info_reply through each router').toBe(false);
+
+    // manager.starting let one of them start the manager; the others waited for its socket.
+    const log = await readFile(join(home, 'logs', 'manager.log'), 'utf8');
+    expect(log.match(/starting the fleet manager/g)).toHaveLength(1);
+    const manager = await ManagerClient.connect({ home, autostart: false });
+    try {
+      const listed = await manager.request<ListedBackend[]>({ op: 'list' });
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.attached.map((a) => a.pid).sort()).toEqual(others.map((r) => r.pid).sort());
+    } finally {
+      manager.close();
+    }
+    await Promise.all(others.map(stop));
+    await stopFleetManager(home);
+  }, 120_000);
 });
