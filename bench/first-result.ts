@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendProcess } from '../src/fleet/backend-process.js';
 import { ManagerClient } from '../src/fleet/manager/client.js';
-import type { StartupPhase, StartupTrace } from '../src/shared/startup-trace.js';
+import { managerTraceFile, type StartupPhase, type StartupTrace } from '../src/shared/startup-trace.js';
 import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
 import { requestUntilAnswered, waitForReady } from '../src/wire/ready.js';
+import { COLD_BREAKDOWN_HEADER, coldBreakdownRows, type TracedColdStart } from './cold-breakdown.js';
 import { launch, python, routerArgv } from './harness.js';
 import { median, ratio, table } from './stats.js';
 
@@ -30,6 +32,8 @@ interface Start {
   result: number;
   spawnedAt: number;
   trace?: StartupTrace;
+  /** Routed cold: the trace of the manager the router started. */
+  managerTrace?: StartupTrace;
   memory?: Memory;
 }
 
@@ -85,37 +89,49 @@ async function memoryOf(pid: number): Promise<Memory | undefined> {
   return rollup === undefined ? undefined : parseMemory(rollup);
 }
 
-async function directCold(dir: string, runs: number): Promise<Start[]> {
-  const starts: Start[] = [];
-  for (let i = 0; i < runs; i++) {
-    const spawnedAt = now();
-    const proc = await launch(dir, `ttfr-direct-${i}`, IPYKERNEL);
-    try {
-      starts.push(await firstResult(proc, spawnedAt));
-    } finally {
-      await proc.stop();
-    }
+async function directCold(dir: string, i: number): Promise<Start> {
+  const spawnedAt = now();
+  const proc = await launch(dir, `ttfr-direct-${i}`, IPYKERNEL);
+  try {
+    return await firstResult(proc, spawnedAt);
+  } finally {
+    await proc.stop();
   }
-  return starts;
+}
+
+async function readTrace(file: string): Promise<StartupTrace | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as StartupTrace);
 }
 
 /** Nothing runs: the router starts the manager, which spawns the backend. */
-async function routedCold(dir: string, runs: number): Promise<Start[]> {
-  const starts: Start[] = [];
-  for (let i = 0; i < runs; i++) {
-    const home = join(dir, `ttfr-cold-home-${i}`);
-    const config = join(dir, `ttfr-cold-${i}.toml`);
-    await writeConfig(config, 0);
-    const spawnedAt = now();
-    const proc = await launch(dir, `ttfr-cold-${i}`, routerArgv, { env: fleetRouterEnv(home, config, join(dir, `ttfr-cold-${i}.trace`)) });
-    try {
-      starts.push(await firstResult(proc, spawnedAt));
-    } finally {
-      await proc.stop();
-      await shutdownManager(home);
-    }
+async function routedCold(dir: string, i: number): Promise<Start> {
+  const home = join(dir, `ttfr-cold-home-${i}`);
+  const config = join(dir, `ttfr-cold-${i}.toml`);
+  const traceFile = join(dir, `ttfr-cold-${i}.trace`);
+  await writeConfig(config, 0);
+  const spawnedAt = now();
+  const proc = await launch(dir, `ttfr-cold-${i}`, routerArgv, { env: fleetRouterEnv(home, config, traceFile) });
+  try {
+    const start = await firstResult(proc, spawnedAt);
+    start.trace = await readTrace(traceFile);
+    start.managerTrace = await readTrace(managerTraceFile(traceFile));
+    return start;
+  } finally {
+    await proc.stop();
+    await shutdownManager(home);
   }
-  return starts;
+}
+
+/** Direct and routed cold interleaved, so a change in how busy the machine is touches both alike. */
+async function coldStarts(dir: string, runs: number): Promise<{ direct: Start[]; cold: Start[] }> {
+  const direct: Start[] = [];
+  const cold: Start[] = [];
+  for (let i = 0; i < runs; i++) {
+    direct.push(await directCold(dir, i));
+    cold.push(await routedCold(dir, i));
+  }
+  return { direct, cold };
 }
 
 /** The manager and the backend already run (`llmspell-fleet find` started them): only the router starts. */
@@ -210,8 +226,8 @@ function medianMemory(memory: readonly Memory[]): Memory {
 }
 
 const PHASES: ReadonlyArray<[StartupPhase, string]> = [
-  ['cli', 'module load: CLI and commander (main.ts runs); CPU counted from process start'],
-  ['action', 'module load: the router command (zeromq, pino, config, router)'],
+  ['cli', 'module load: main.ts and its first modules (main.ts runs); CPU counted from process start'],
+  ['action', 'module load: commander and the router command (zeromq, pino, config, router)'],
   ['planned', 'config, notebook and project files read; requirement resolved'],
   ['listening', 'client sockets bound'],
   ['manager', 'connected to the fleet manager'],
@@ -252,8 +268,8 @@ function poolRow(cells: string[], poolRatio: number): string[] {
 export async function firstResultReport(dir: string, options: { runs: number }): Promise<string> {
   const { runs } = options;
   await mkdir(dir, { recursive: true });
-  const direct = await directCold(dir, runs);
-  const cold = await routedCold(dir, runs);
+  const loadBefore = loadavg()[0]!;
+  const { direct, cold } = await coldStarts(dir, runs);
   const warm = await routedWarm(dir, runs);
   const pool = await routedPool(dir, runs);
   const bare = await bareNode(runs, process.env);
@@ -284,5 +300,8 @@ export async function firstResultReport(dir: string, options: { runs: number }):
       mb(router.anonKb),
     ],
   ]);
-  return [timing, phases, memory].join('\n\n');
+  const traced = cold.flatMap((s): TracedColdStart[] => (s.trace === undefined ? [] : [{ spawnedAt: s.spawnedAt, kernelInfo: s.kernelInfo, router: s.trace, manager: s.managerTrace }]));
+  const coldPhases = table(COLD_BREAKDOWN_HEADER.map((h, i) => (i === 1 ? `${h} (median of ${traced.length})` : h)), coldBreakdownRows(traced));
+  const load = `load average (1 min) ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`;
+  return [load, timing, coldPhases, phases, memory].join('\n\n');
 }

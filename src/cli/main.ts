@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { describeError, isFleetError } from '../shared/errors.js';
 import { startupMark } from '../shared/startup-trace.js';
-import { CommanderError, createProgram } from './program.js';
+import { startManagerIfRouter } from './early-manager.js';
 
 startupMark('cli');
+
+// Before commander and the command's modules load: a router that finds no fleet manager starts
+// it now, so the manager comes up while the router loads (issue #12 item 3).
+await startManagerIfRouter(process.argv.slice(2), process.env);
+const { CommanderError, createProgram } = await import('./program.js');
 
 const program = await createProgram(process.argv);
 

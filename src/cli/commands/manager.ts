@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { restoreSetAsideEnv } from '../../fleet/manager/autostart.js';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { managerLogPath } from '../../fleet/manager/files.js';
 import { FleetManager } from '../../fleet/manager/fleet.js';
@@ -10,6 +11,7 @@ import { defaultFleetConfig } from '../../fleet/defaults.js';
 import type { HttpConfig } from '../../fleet/types.js';
 import { describeError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { envWithHome, resolveHome } from '../fleet-args.js';
 
 interface ManagerFlags {
@@ -31,6 +33,7 @@ export function registerManager(program: Command): void {
     .option('--home <dir>', 'fleet home (manager socket, registry, logs); default $LLMSPELL_FLEET_HOME, else ~/.llmspell/fleet')
     .option('--log-level <level>', 'manager log level', 'info')
     .action(async (flags: ManagerFlags) => {
+      startupMark('action');
       const home = resolveHome(flags.home, process.env);
       if (flags.foreground) await runForeground(home, flags.logLevel ?? 'info');
       else await ensureRunning(home);
@@ -60,6 +63,7 @@ async function httpConfig(logger: Logger): Promise<HttpConfig> {
 async function runForeground(home: string, level: string): Promise<void> {
   // Backends inherit this process's environment; they must agree with us on the home.
   process.env.LLMSPELL_FLEET_HOME = home;
+  restoreSetAsideEnv(process.env);
   const logger = createLogger({ level, destination: 2, name: 'llmspell-fleet-manager' });
   const fleet = new FleetManager({ home, env: process.env, logger });
   const started = await ManagerServer.start({ home, fleet, logger, http: await httpConfig(logger) });

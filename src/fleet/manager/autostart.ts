@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { FleetError } from '../../shared/errors.js';
 import { packageRoot } from '../../shared/package.js';
 import { spawnDetached } from '../../shared/process.js';
+import { STARTUP_TRACE_VARIABLE, managerTraceFile } from '../../shared/startup-trace.js';
 import { ensurePrivateDir, logDir } from '../paths.js';
 import { managerLogPath } from './files.js';
 
@@ -55,12 +56,39 @@ const SESSION_VARIABLES = [
   'KERNEL_LLMSPELL_PROVIDER',
 ];
 
-/** Pure: the manager's environment: the starter's, minus session variables, with the home pinned. */
+/**
+ * Node parses the NODE_EXTRA_CA_CERTS bundle when it starts, before running any code (60 to
+ * 100 ms here), and the manager makes no TLS connection: it gets the value under this name
+ * instead, and puts it back for its backends (restoreSetAsideEnv) before it starts any.
+ */
+const CA_VARIABLE = 'NODE_EXTRA_CA_CERTS';
+export const CA_ASIDE_VARIABLE = 'LLMSPELL_FLEET_NODE_EXTRA_CA_CERTS';
+
+/**
+ * Pure: the manager's environment: the starter's, minus session variables, with the home
+ * pinned and the CA bundle set aside. A tracing starter (the bench) gets the manager's trace
+ * in a file of its own.
+ */
 export function managerEnv(env: Env, home: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !SESSION_VARIABLES.includes(k)) out[k] = v;
   out.LLMSPELL_FLEET_HOME = home;
+  const trace = out[STARTUP_TRACE_VARIABLE];
+  if (trace) out[STARTUP_TRACE_VARIABLE] = managerTraceFile(trace);
+  const ca = out[CA_VARIABLE];
+  if (ca !== undefined) {
+    out[CA_ASIDE_VARIABLE] = ca;
+    delete out[CA_VARIABLE];
+  }
   return out;
+}
+
+/** In place: the manager's environment as its starter had it, for the backends it spawns (see CA_ASIDE_VARIABLE). */
+export function restoreSetAsideEnv(env: Env): void {
+  const ca = env[CA_ASIDE_VARIABLE];
+  if (ca === undefined) return;
+  env[CA_VARIABLE] = ca;
+  delete env[CA_ASIDE_VARIABLE];
 }
 
 export interface StartedManager {

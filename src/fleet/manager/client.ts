@@ -7,6 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetError, isFleetError, type FleetErrorCode } from '../../shared/errors.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { ensurePrivateDir } from '../paths.js';
 import type { StartedManager } from './autostart.js';
 import { managerLogPath, managerSocketPath, managerStartingPath } from './files.js';
@@ -16,6 +17,9 @@ import type { ManagerEvent, ManagerRequest } from './protocol.js';
 import { parseManagerLine } from './responses.js';
 
 type Env = Record<string, string | undefined>;
+
+/** The longest wait between two looks for an autostarted manager's socket. */
+const AUTOSTART_POLL_MAX_MS = 20;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request as callers write it; the client numbers it. */
 export type ManagerRequestBody = DistributiveOmit<ManagerRequest, 'id'>;
@@ -152,12 +156,15 @@ export class ManagerClient {
     let exitCode: number | null | undefined;
     let last: Error | undefined;
     try {
-      for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+      // A manager listens within a few hundred ms of its spawn: a long back-off here was time
+      // added to every cold start (the whole of it went to waiting once it listened).
+      for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, AUTOSTART_POLL_MAX_MS)) {
         if (started === undefined && (lock ??= await tryLock(managerStartingPath(home))) !== undefined) {
           // Whoever held the lock before us may have just finished starting one.
           const ready = await ManagerClient.#open(socketPath).catch(() => undefined);
           if (ready !== undefined) return ready;
           started = await startManagerProcess({ home, env: options.env ?? process.env });
+          startupMark('manager-spawned');
           void started.exited.then((code) => (exitCode = code));
         }
         await sleep(delay);

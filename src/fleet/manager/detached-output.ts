@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DetachedLimits, DetachedOutput, HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { Logger } from '../../shared/log.js';
-import { JupyterClient } from '../../wire/client.js';
+import type { JupyterClient } from '../../wire/client.js';
 import { DEFAULT_REPLAY_MAX_MB, DEFAULT_REPLAY_MAX_MESSAGES } from '../defaults.js';
 import type { ReplayLimits } from '../types.js';
 import type { ManagedBackend } from './entry.js';
@@ -30,8 +30,27 @@ export interface DetachedOutputsOptions {
   logger: Logger;
 }
 
+/**
+ * The Jupyter client (zeromq) loads on first use, not with the manager: it is about half of the
+ * manager's module load, which a cold start waits for (issue #12). A watch that begins before it
+ * is loaded subscribes a moment later, unless it was ended meanwhile.
+ */
+let clientModule: Promise<typeof import('../../wire/client.js')> | undefined;
+const loadClient = () => (clientModule ??= import('../../wire/client.js'));
+
+/** One watch: its subscription once the client is loaded; `ended` once unwatched (the subscription is then never made, or closed). */
+interface Watch {
+  client?: JupyterClient;
+  ended: boolean;
+}
+
+function endWatch(watch: Watch): void {
+  watch.ended = true;
+  watch.client?.close();
+}
+
 export class DetachedOutputs {
-  readonly #watching = new Map<string, JupyterClient>();
+  readonly #watching = new Map<string, Watch>();
   readonly #buffers = new Map<string, OutputBuffer>();
 
   constructor(private readonly options: DetachedOutputsOptions) {}
@@ -50,7 +69,20 @@ export class DetachedOutputs {
     // A new subscription: live only once it has received something.
     kept.subscribed = false;
     const log = this.options.logger;
-    const client = new JupyterClient({
+    const watch: Watch = { ended: false };
+    this.#watching.set(kernelId, watch);
+    void loadClient().then(
+      ({ JupyterClient }) => {
+        if (!watch.ended) watch.client = this.#subscribe(JupyterClient, backend, kept);
+      },
+      (error: unknown) => log.error({ kernelId, err: String(error) }, 'cannot keep the output of a backend with no client attached'),
+    );
+  }
+
+  #subscribe(Client: typeof JupyterClient, backend: ManagedBackend, kept: OutputBuffer): JupyterClient {
+    const kernelId = backend.kernelId;
+    const log = this.options.logger;
+    const client = new Client({
       connection: backend.connection,
       channels: ['iopub'],
       // The last router's '' subscription may outlive its release for a moment: then the kernel
@@ -72,7 +104,7 @@ export class DetachedOutputs {
       if (entry !== undefined) kept.add(entry);
       return undefined;
     });
-    this.#watching.set(kernelId, client);
+    return client;
   }
 
   /** Cells the last router had running: kept with the output they make (only while watching: nobody is attached). */
@@ -83,10 +115,10 @@ export class DetachedOutputs {
 
   /** A router attached: the manager leaves the data path; what was kept waits for take(). */
   unwatch(kernelId: string): void {
-    const client = this.#watching.get(kernelId);
-    if (client === undefined) return;
+    const watch = this.#watching.get(kernelId);
+    if (watch === undefined) return;
     this.#watching.delete(kernelId);
-    client.close();
+    endWatch(watch);
     const buffer = this.#buffers.get(kernelId);
     if (buffer !== undefined) {
       this.options.logger.info({ kernelId, ...buffer.summary() }, 'a client attached; stopped keeping output');
@@ -109,13 +141,14 @@ export class DetachedOutputs {
   }
 
   forget(kernelId: string): void {
-    this.#watching.get(kernelId)?.close();
+    const watch = this.#watching.get(kernelId);
+    if (watch !== undefined) endWatch(watch);
     this.#watching.delete(kernelId);
     this.#buffers.delete(kernelId);
   }
 
   close(): void {
-    for (const client of this.#watching.values()) client.close();
+    for (const watch of this.#watching.values()) endWatch(watch);
     this.#watching.clear();
   }
 }

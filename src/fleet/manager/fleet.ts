@@ -4,6 +4,7 @@
  * and the registry that lets a new manager adopt what an old one left running.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { startupMark } from '../../shared/startup-trace.js';
 import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
@@ -24,7 +25,7 @@ import { RelayTotals } from './relay-totals.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
-import { interruptBackend, type Interrupted } from './interrupt.js';
+import type { Interrupted } from './interrupt.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { SparePool } from './pool.js';
@@ -284,7 +285,8 @@ export class FleetManager {
   /** Interrupt the running cell of a backend (by kernel id or port) in its own interrupt mode. */
   async interrupt(target: string): Promise<Interrupted> {
     const [backend] = this.#matching(target);
-    return interruptBackend(backend);
+    // Loaded on first use: it brings the Jupyter client (zeromq), see launch.ts.
+    return (await import('./interrupt.js')).interruptBackend(backend);
   }
 
   #matching(target: string): [ManagedBackend, ...ManagedBackend[]] {
@@ -399,6 +401,7 @@ export class FleetManager {
       heartbeatGraceMs: this.options.heartbeatGraceMs,
       cwd: where.cwd,
       onSpawned: (b) => {
+        startupMark('backend-spawned');
         spawned = b;
         place.spawned = true;
         room();
@@ -413,6 +416,7 @@ export class FleetManager {
       this.counters.spawned('failed');
       throw error;
     });
+    startupMark('backend-ready');
     this.counters.spawned('ok');
     this.#conditions.restarting(backend.kernelId, false);
     // A spare waits for a request by design: its idle clock starts when it is handed out.

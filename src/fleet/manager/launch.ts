@@ -17,7 +17,6 @@ import type { Requirement } from '../../shared/requirement.js';
 import { ManagedBackend } from './entry.js';
 import type { BackendHandle } from './protocol.js';
 import { procStartTime } from './proc.js';
-import { waitUntilAnswering } from './probe.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -96,6 +95,9 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
   const exited = new AbortController();
   void backend.gone.then((gone) => exited.abort(gone));
   const context = { kernelId: plan.kernelId, runtime: plan.requirement.runtime, provider: plan.requirement.provider, pid: backend.pid, logFile: plan.logFile };
+  // Loaded here, not with the manager: the probe brings zeromq and the Jupyter client, about
+  // half of the manager's module load, which a cold start's first spawn need not wait for.
+  const { waitUntilAnswering } = await import('./probe.js');
   let evidence: Awaited<ReturnType<typeof waitUntilAnswering>>;
   try {
     evidence = await waitUntilAnswering(backend.connection, { timeoutMs: plan.startupTimeoutMs, signal: exited.signal, heartbeatGraceMs });

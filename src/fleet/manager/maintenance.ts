@@ -8,7 +8,6 @@ import { sweepContainers } from '../launchers/engine.js';
 import { backendDir } from '../paths.js';
 import type { ManagedBackend } from './entry.js';
 import { processesMentioning, rssBytes } from './proc.js';
-import { pingHeartbeat } from './probe.js';
 import type { BackendRecord, CleanupReport, HealthReport } from './protocol.js';
 
 export type { CleanupReport } from './protocol.js';
@@ -28,7 +27,8 @@ async function health(backends: Iterable<ManagedBackend>, timeoutMs = 1000): Pro
   return Promise.all(
     [...backends].map(async (b) => {
       const processAlive = b.alive;
-      const heartbeatMs = processAlive ? await pingHeartbeat(b.connection, timeoutMs) : undefined;
+      // The probe (zeromq) loads on first use, not with the manager (see launch.ts).
+      const heartbeatMs = processAlive ? await (await import('./probe.js')).pingHeartbeat(b.connection, timeoutMs) : undefined;
       const report: HealthReport = { kernelId: b.kernelId, pid: b.pid, processAlive, heartbeat: heartbeatMs !== undefined };
       if (heartbeatMs !== undefined) report.heartbeatMs = heartbeatMs;
       return report;

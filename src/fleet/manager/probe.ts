@@ -10,6 +10,8 @@ import { requestUntilAnswered, type ResendOptions } from '../../wire/ready.js';
 
 export { pingHeartbeat };
 
+const PROBE_RECONNECT_MS = 10;
+
 /** How the backend showed it is up; 'heartbeat' is the fallback described at waitUntilAnswering. */
 export type ReadyEvidence = 'kernel-info' | 'heartbeat';
 
@@ -49,7 +51,9 @@ export async function requestKernelInfo(
 
 async function askKernelInfo(info: ConnectionInfo, options: ResendOptions): Promise<Record<string, unknown> | 'gave-up' | undefined> {
   options.signal?.throwIfAborted();
-  const client = new JupyterClient({ connection: info, channels: ['shell'] });
+  // A starting backend refuses connects until it binds; zeromq's default 100 ms retry would
+  // round every start up to that grid, on the path of every cold start.
+  const client = new JupyterClient({ connection: info, channels: ['shell'], reconnectIntervalMs: PROBE_RECONNECT_MS });
   try {
     // A new message each round: a kernel may reject a signature it has already seen.
     const reply = await requestUntilAnswered(client, 'kernel_info_request', {}, options);

@@ -11,6 +11,7 @@ import { rm, chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { FleetError, isFleetError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { startupMark, writeStartupTrace } from '../../shared/startup-trace.js';
 import { ensurePrivateDir } from '../paths.js';
 import { ManagerClient } from './client.js';
 import type { FleetManager } from './fleet.js';
@@ -37,6 +38,12 @@ export interface ManagerServerOptions {
 
 const PING_TIMEOUT_MS = 5000;
 
+/** How long the HTTP API waits for a reason to load sooner (see #httpWanted). */
+const HTTP_DEFER_MS = 300;
+
+/** What a router asks of the manager: served as soon as the backends are adopted, without waiting for the HTTP API. */
+const ROUTER_OPS: ReadonlySet<ManagerRequest['op']> = new Set(['acquire', 'attach', 'release', 'take-output', 'execution-state']);
+
 export type ServerStart = { status: 'started'; server: ManagerServer } | { status: 'already-running'; pid: number | undefined };
 
 export class ManagerServer {
@@ -51,13 +58,18 @@ export class ManagerServer {
   readonly #idle: IdleExit;
   #nextConn = 1;
   #http: ManagerHttp | undefined;
+  /** Starts the HTTP API now, while the server waits to (see #httpWanted). */
+  #wantHttp: () => void = () => undefined;
   /** Requests being answered, including those whose client has gone. */
   #requests = 0;
   #closing: Promise<void> | undefined;
   #markClosed: () => void = () => undefined;
+  #markAdopted: () => void = () => undefined;
   #markReady: () => void = () => undefined;
   #markFailed: (error: unknown) => void = () => undefined;
-  /** Settles once the registry's backends are adopted; requests wait for it. */
+  /** Settles once the registry's backends are adopted: a router's requests wait for this alone. */
+  readonly #adopted: Promise<void>;
+  /** Settles once the HTTP API listens too (or failed to); other requests wait for it, so a ping answered means http.json is there. */
   private readonly ready: Promise<void>;
 
   private constructor(
@@ -67,11 +79,20 @@ export class ManagerServer {
     this.socketPath = managerSocketPath(options.home);
     this.#log = (options.logger ?? silentLogger()).child({ component: 'manager-server' });
     this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    let failAdoption: (error: unknown) => void = () => undefined;
+    this.#adopted = new Promise((resolve, reject) => {
+      this.#markAdopted = resolve;
+      failAdoption = reject;
+    });
     this.ready = new Promise((resolve, reject) => {
       this.#markReady = resolve;
-      this.#markFailed = reject;
+      this.#markFailed = (error) => {
+        failAdoption(error);
+        reject(error);
+      };
     });
-    // Requests wait on `ready`; a failed adoption is reported by start(), not as unhandled.
+    // Requests wait on these; a failed adoption is reported by start(), not as unhandled.
+    this.#adopted.catch(() => undefined);
     this.ready.catch(() => undefined);
     this.#idle = new IdleExit({
       socketPath: this.socketPath,
@@ -102,9 +123,6 @@ export class ManagerServer {
    * started together never both unlink a stale socket and bind.
    */
   static async start(options: ManagerServerOptions): Promise<ServerStart> {
-    // prom-client takes tens of ms to load: begin while the socket is bound, and never when off.
-    const httpModules = options.http?.enabled === true ? loadHttpModules() : undefined;
-    httpModules?.catch(() => undefined);
     const home = await ensurePrivateDir(options.home);
     const self = new ManagerServer(createServer(), { ...options, home });
     const lock = await acquireLock(managerLockPath(home));
@@ -114,14 +132,24 @@ export class ManagerServer {
       // Nothing answers: whatever socket file is there is stale (ECONNREFUSED).
       await rm(self.socketPath, { force: true });
       await listen(self.server, self.socketPath);
+      startupMark('manager-listening');
     } finally {
       await lock.release();
     }
     try {
       const adoption = await options.fleet.start();
       self.#log.info({ ...adoption, socket: self.socketPath, manager_idle_seconds: options.fleet.idleMs() / 1000 }, 'fleet manager ready');
-      // Before ready: once a ping is answered, http.json is there (or the log says why not).
-      if (httpModules !== undefined) await self.#startHttp(httpModules);
+      self.#markAdopted();
+      startupMark('manager-ready');
+      // Loading prom-client and the API costs tens of ms of CPU, which a cold start's first
+      // acquire used to wait for, and then its backend's start competed with: it loads once
+      // that acquire is answered (or anything but a router's request comes, or nothing is
+      // asked for a moment). Before `ready`: once a ping is answered, http.json is there (or
+      // the log says why not).
+      if (options.http?.enabled === true) {
+        await self.#httpWanted();
+        await self.#startHttp(loadHttpModules());
+      }
       self.#markReady();
       self.#idle.start();
     } catch (error) {
@@ -130,6 +158,24 @@ export class ManagerServer {
       throw error;
     }
     return { status: 'started', server: self };
+  }
+
+  /** Settles once a router's request is answered, a request that waits for `ready` comes, or HTTP_DEFER_MS pass with no request in flight. */
+  #httpWanted(): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout;
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wantHttp = () => undefined;
+        resolve();
+      };
+      const check = (): void => {
+        if (this.#requests === 0) done();
+        else timer = setTimeout(check, HTTP_DEFER_MS);
+      };
+      timer = setTimeout(check, HTTP_DEFER_MS);
+      this.#wantHttp = done;
+    });
   }
 
   /** The HTTP API's base URL, when it listens. */
@@ -203,8 +249,13 @@ export class ManagerServer {
       response = { id: parsed.id, ok: false, error: { code: 'BAD_REQUEST', message: parsed.message } };
     } else {
       this.#requests++;
+      if (parsed.request.op === 'acquire') startupMark('acquire-received');
       try {
-        await this.ready;
+        if (ROUTER_OPS.has(parsed.request.op)) await this.#adopted;
+        else {
+          this.#wantHttp();
+          await this.ready;
+        }
         response = { id: parsed.request.id, ok: true, result: await this.#dispatch(conn, parsed.request) };
       } catch (error) {
         response = { id: parsed.request.id, ok: false, error: errorBody(error) };
@@ -217,6 +268,11 @@ export class ManagerServer {
       if (this.#closing === undefined) this.options.fleet.detachStale((c) => this.#connections.has(c));
     }
     if (!socket.destroyed) socket.write(encodeLine(response));
+    if (parsed.ok && ROUTER_OPS.has(parsed.request.op)) this.#wantHttp();
+    if (parsed.ok && parsed.request.op === 'acquire') {
+      startupMark('acquire-answered');
+      writeStartupTrace();
+    }
     if (parsed.ok && parsed.request.op === 'shutdown' && response.ok) void this.close();
   }
 

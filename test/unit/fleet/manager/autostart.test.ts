@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lingerDelay } from '../../../../src/fleet/manager/attachments.js';
-import { cliEntryFor, managerEnv } from '../../../../src/fleet/manager/autostart.js';
+import { CA_ASIDE_VARIABLE, cliEntryFor, managerEnv, restoreSetAsideEnv } from '../../../../src/fleet/manager/autostart.js';
 import { managerPlan } from '../../../../src/fleet/manager/launch.js';
 import { litter } from '../../../../src/fleet/manager/maintenance.js';
 import type { LaunchPlan } from '../../../../src/fleet/types.js';
@@ -27,8 +27,23 @@ describe('managerEnv', () => {
     ],
     ['keeps provider keys, which backends need', { OPENAI_API_KEY: 'sk' }, { OPENAI_API_KEY: 'sk', LLMSPELL_FLEET_HOME: '/h' }],
     ['skips undefined values', { A: undefined }, { LLMSPELL_FLEET_HOME: '/h' }],
+    ["traces to a file of its own when the starter traces (the bench)", { LLMSPELL_FLEET_STARTUP_TRACE: '/t/r.trace' }, { LLMSPELL_FLEET_STARTUP_TRACE: '/t/r.trace.manager', LLMSPELL_FLEET_HOME: '/h' }],
+    ['an empty trace variable stays empty (tracing off)', { LLMSPELL_FLEET_STARTUP_TRACE: '' }, { LLMSPELL_FLEET_STARTUP_TRACE: '', LLMSPELL_FLEET_HOME: '/h' }],
+    ['sets the CA bundle aside: node would parse it at start', { NODE_EXTRA_CA_CERTS: '/ca.pem' }, { [CA_ASIDE_VARIABLE]: '/ca.pem', LLMSPELL_FLEET_HOME: '/h' }],
   ])('%s', (_name, env, expected) => {
     expect(managerEnv(env, '/h')).toEqual(expected);
+  });
+});
+
+describe('restoreSetAsideEnv', () => {
+  it.each([
+    ['puts the CA bundle back for the backends', { [CA_ASIDE_VARIABLE]: '/ca.pem', A: '1' }, { NODE_EXTRA_CA_CERTS: '/ca.pem', A: '1' }],
+    ['leaves an environment with nothing set aside alone', { NODE_EXTRA_CA_CERTS: '/own.pem' }, { NODE_EXTRA_CA_CERTS: '/own.pem' }],
+    ['managerEnv then restore: the starter\'s bundle', managerEnv({ NODE_EXTRA_CA_CERTS: '/ca.pem' }, '/h'), { NODE_EXTRA_CA_CERTS: '/ca.pem', LLMSPELL_FLEET_HOME: '/h' }],
+  ])('%s', (_name, env: Record<string, string | undefined>, expected) => {
+    const copy = { ...env };
+    restoreSetAsideEnv(copy);
+    expect(copy).toEqual(expected);
   });
 });
 
