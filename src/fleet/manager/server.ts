@@ -58,8 +58,15 @@ export class ManagerServer {
   readonly #idle: IdleExit;
   #nextConn = 1;
   #http: ManagerHttp | undefined;
-  /** Starts the HTTP API now, while the server waits to (see #httpWanted). */
-  #wantHttp: () => void = () => undefined;
+  /**
+   * Starts the HTTP API now, while the server waits to (see #httpWanted). Before that wait
+   * begins (backends still being adopted) it only notes the wish: a ping that came then waits
+   * for `ready`, so the wait must not then hold the API back for it (that was a deadlock).
+   */
+  #wantHttp: () => void = () => {
+    this.#httpAskedEarly = true;
+  };
+  #httpAskedEarly = false;
   /** Requests being answered, including those whose client has gone. */
   #requests = 0;
   #closing: Promise<void> | undefined;
@@ -162,6 +169,7 @@ export class ManagerServer {
 
   /** Settles once a router's request is answered, a request that waits for `ready` comes, or HTTP_DEFER_MS pass with no request in flight. */
   #httpWanted(): Promise<void> {
+    if (this.#httpAskedEarly) return Promise.resolve();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout;
       const done = (): void => {

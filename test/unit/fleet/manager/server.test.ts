@@ -54,6 +54,33 @@ async function client(): Promise<ManagerClient> {
 }
 
 describe('ManagerServer', () => {
+  it('answers a ping that came while backends were being adopted, with the HTTP API on', async () => {
+    // The ping waits for `ready`, which waits for the HTTP API: once, the API waited in turn for
+    // no request to be in flight, so such a ping deadlocked the manager (seen in the limits e2e).
+    let adopt!: () => void;
+    const adopting = new Promise<void>((resolve) => (adopt = resolve));
+    const fm = new FleetManager({ home: fleet.home, loadConfig: async () => fleet.config() });
+    const start = fm.start.bind(fm);
+    fm.start = async () => {
+      await adopting;
+      return start();
+    };
+    const starting = ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20, http: { enabled: true, listen: '127.0.0.1:0', metrics_auth: false } });
+    while (!existsSync(managerSocketPath(fleet.home))) await new Promise((resolve) => setTimeout(resolve, 5));
+    const socket = connect(managerSocketPath(fleet.home));
+    const answer = new Promise<string>((resolve) => socket.once('data', (data) => resolve(String(data))));
+    await new Promise<void>((resolve) => socket.write(`${JSON.stringify({ id: 1, op: 'ping' })}\n`, () => resolve()));
+    // Same process: a few turns of the loop and the server has read the ping and waits for `ready`.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    adopt();
+    const started = await starting;
+    if (started.status !== 'started') throw new Error('expected to start');
+    servers.push(started.server);
+    expect(JSON.parse(await answer)).toMatchObject({ id: 1, ok: true, result: { pid: process.pid } });
+    expect(started.server.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    socket.destroy();
+  });
+
   it('listens on a 0600 socket in a 0700 home and answers ping', async () => {
     const server = await startServer();
     expect((await stat(fleet.home)).mode & 0o777).toBe(0o700);
