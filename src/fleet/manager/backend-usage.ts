@@ -6,7 +6,7 @@ import { availableParallelism, cpus, hostname } from 'node:os';
 import type { BackendUsage } from '../../shared/backend.js';
 import type { CpuPercent } from './cpu-percent.js';
 import { readHostCpuTimes, readVirtualMemory, type HostCpu } from './host-usage.js';
-import { readGroupUsage } from './proc-usage.js';
+import { readFamilyUsage } from './proc-usage.js';
 
 export interface UsageSamplers {
   /** Per-backend CPU % between measurements. */
@@ -14,9 +14,12 @@ export interface UsageSamplers {
   host: HostCpu;
 }
 
-/** Undefined when the group led by `pid` has no process left. `startedAt`: ms since epoch, for the first CPU figure. */
+/**
+ * The backend's group and whatever its members started in groups of their own (familyUsage).
+ * Undefined when the group led by `pid` has no process left. `startedAt`: ms since epoch, for the first CPU figure.
+ */
 export function measureBackend(samplers: UsageSamplers, backend: { kernelId: string; pid: number; startedAt: number }): BackendUsage | undefined {
-  const group = readGroupUsage([backend.pid]).get(backend.pid);
+  const group = readFamilyUsage(backend.pid);
   if (group === undefined) return undefined;
   const now = Date.now();
   const hostTimes = readHostCpuTimes();

@@ -6,8 +6,10 @@ Starts KERNEL_NAME with a KernelManager, runs CODE so that the backend is up, th
 usage_request on the control channel as jupyter-resource-usage does, twice. Each must get one
 usage_reply with ipykernel's fields; its pid must be the backend's (a process group leader
 whose command line holds BACKEND_WORD, not the router), and its kernel_memory must be within
-30% of that process group's resident memory, read here from /proc right after the reply.
-The last stdout line is one JSON object: {"ok": bool, "checks": {...}, "replies": [...], "group_rss": [...]}.
+30% of the resident memory of that process group and what it started, read here from /proc
+right after the reply.
+The last stdout line is one JSON object: {"ok": bool, "checks": {...}, "replies": [...], "group_rss": [...],
+"group_processes": [...]}.
 """
 
 from __future__ import annotations
@@ -27,30 +29,37 @@ FIELDS = ["hostname", "pid", "kernel_cpu", "kernel_memory", "host_cpu_percent", 
 MEMORY_FIELDS = {"total", "available", "percent", "used", "free"}
 
 checks: dict[str, dict[str, Any]] = {}
-out: dict[str, Any] = {"replies": [], "group_rss": []}
+out: dict[str, Any] = {"replies": [], "group_rss": [], "group_processes": []}
 
 
 def check(name: str, ok: bool, detail: Any = None) -> None:
     checks[name] = {"ok": bool(ok), "detail": detail}
 
 
-def group_rss(pgid: int) -> int:
-    """Resident bytes of every process in the group led by pgid (pgrp is the 3rd field after the command)."""
+def group_rss(pgid: int) -> tuple[int, int]:
+    """Resident bytes and number of the processes in the group led by pgid and of their
+    descendants in groups of their own (llmspell behind the adapter), read from /proc."""
     page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
+    procs: dict[int, tuple[int, int, int]] = {}  # pid -> (ppid, pgrp, rss bytes)
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat") as f:
                 stat = f.read()
-            if int(stat[stat.rindex(")") + 1 :].split()[2]) != pgid:
-                continue
+            fields = stat[stat.rindex(")") + 1 :].split()  # state, ppid, pgrp, ...
             with open(f"/proc/{name}/statm") as f:
-                total += int(f.read().split()[1]) * page
+                rss = int(f.read().split()[1]) * page
+            procs[int(name)] = (int(fields[1]), int(fields[2]), rss)
         except (OSError, ValueError, IndexError):
             continue  # gone between listing and reading
-    return total
+    family = {pid for pid, (_ppid, pgrp, _rss) in procs.items() if pgrp == pgid}
+    grown = True
+    while grown:
+        more = {pid for pid, (ppid, _pgrp, _rss) in procs.items() if ppid in family} - family
+        family |= more
+        grown = bool(more)
+    return sum(procs[pid][2] for pid in family), len(family)
 
 
 def usage(kc: Any) -> list[dict[str, Any]]:
@@ -76,9 +85,10 @@ def run(km: KernelManager, kc: Any) -> None:
     router_pid = km.provisioner.process.pid if km.provisioner and km.provisioner.process else None
     for n in (1, 2):
         replies = usage(kc)
-        rss = group_rss(replies[0]["content"].get("pid", -1)) if replies else 0
+        rss, members = group_rss(replies[0]["content"].get("pid", -1)) if replies else (0, 0)
         out["replies"].append(replies)
         out["group_rss"].append(rss)
+        out["group_processes"].append(members)
         check(f"one_usage_reply_{n}", [r["msg_type"] for r in replies] == ["usage_reply"], replies)
         if not replies:
             return
