@@ -14,8 +14,8 @@ import { FleetMagics, type MagicsSlot } from './magics.js';
 import { RouterReplies } from './own-replies.js';
 import { notice } from './notices.js';
 import { formatReplay } from './replay.js';
-import { errorReplyContent, statusContent, streamContent } from './replies.js';
-import { usageReplyContent } from './usage-reply.js';
+import { statusContent, streamContent } from './replies.js';
+import { answerUsage } from './usage-reply.js';
 import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
 import type { RestartPolicy } from './restart-policy.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
@@ -192,23 +192,12 @@ export class ProxyRouter {
   /** The slot serving requests that name no requirement. */
   get defaultSlot(): BackendSlot | undefined { return this.#slots.get(requirementKey(this.#default)); }
 
-  /**
-   * usage_request: the session's default backend, as the fleet measures its process group. A
-   * lease whose directory measures nothing leaves the request to the backend (false).
-   */
+  /** usage_request: about the session's default backend (usage-reply.ts); false leaves it to the backend. */
   #usage(channel: RequestChannel, msg: WireMessage): boolean {
     const slot = this.defaultSlot;
-    const lease = slot?.state === 'ready' ? slot.lease : undefined;
-    if (lease !== undefined && lease.usage === undefined) return false;
-    const measuring = lease?.usage?.().catch(() => undefined) ?? Promise.resolve(undefined);
-    void measuring.then((usage) => {
-      if (this.#state !== 'running') return;
-      const content = usage !== undefined
-        ? usageReplyContent(usage)
-        : errorReplyContent('FleetError', lease === undefined ? 'no backend is running for this session yet' : `backend ${lease.kernelId} could not be measured`);
-      this.#replies.usage(channel, msg, content);
+    return answerUsage(slot?.state === 'ready' ? slot.lease : undefined, (content) => {
+      if (this.#state === 'running') this.#replies.usage(channel, msg, content);
     });
-    return true;
   }
 
   /** Binds the client's sockets (throws BIND_FAILED), then starts the launch backend without waiting for it. */

@@ -5,6 +5,7 @@
  * own process tree). Fields and units as ipykernel sends them (kernelbase.py usage_request).
  */
 import type { BackendUsage } from '../shared/backend.js';
+import { errorReplyContent } from './replies.js';
 
 /** Pure: the reply content for a measured backend. */
 export function usageReplyContent(usage: BackendUsage): Record<string, unknown> {
@@ -18,4 +19,27 @@ export function usageReplyContent(usage: BackendUsage): Record<string, unknown> 
     cpu_count: usage.cpuCount,
     ...(usage.hostVirtualMemory === undefined ? {} : { host_virtual_memory: { ...usage.hostVirtualMemory } }),
   };
+}
+
+/** What answerUsage needs of a lease. */
+export interface MeasuredBackend {
+  readonly kernelId: string;
+  usage?(): Promise<BackendUsage | undefined>;
+}
+
+/**
+ * Answers a usage_request about `backend` (the session's default one, when ready) through
+ * `answer`, once measured: the reply content, or the spec's error reply when there is nothing
+ * to measure. False, with nothing answered, when the backend's directory measures nothing: the
+ * request is then the backend's own.
+ */
+export function answerUsage(backend: MeasuredBackend | undefined, answer: (content: object) => void): boolean {
+  if (backend !== undefined && backend.usage === undefined) return false;
+  const measuring = backend?.usage?.().catch(() => undefined) ?? Promise.resolve(undefined);
+  void measuring.then((usage) => {
+    if (usage !== undefined) return answer(usageReplyContent(usage));
+    const reason = backend === undefined ? 'no backend is running for this session yet' : `backend ${backend.kernelId} could not be measured (it has no process left)`;
+    answer(errorReplyContent('FleetError', reason));
+  });
+  return true;
 }

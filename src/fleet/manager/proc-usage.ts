@@ -68,7 +68,11 @@ export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<n
  */
 export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssOf: (pid: number) => number | undefined): GroupUsage | undefined {
   const children = new Map<number, number[]>();
-  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
+  for (const s of stats) {
+    const siblings = children.get(s.ppid);
+    if (siblings === undefined) children.set(s.ppid, [s.pid]);
+    else siblings.push(s.pid);
+  }
   const members = new Set(stats.filter((s) => s.pgrp === leader).map((s) => s.pid));
   if (members.size === 0) return undefined;
   for (const pid of members) for (const child of children.get(pid) ?? []) members.add(child);
