@@ -9,7 +9,7 @@ import { providerKeyEnv } from '../shared/provider-keys.js';
 import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BackendExit, FleetEntry } from '../shared/backend.js';
+import type { BackendExit, BackendUsage, FleetEntry } from '../shared/backend.js';
 import { DetachedOutputSchema, type DetachedOutput, type RunningCell } from '../shared/detached-output.js';
 import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
@@ -25,6 +25,19 @@ import { RelayReports } from './relay-reports.js';
 export type { FleetLease } from './fleet-lease.js';
 
 type Env = Record<string, string | undefined>;
+
+const count = v.pipe(v.number(), v.finite(), v.minValue(0));
+/** What the manager's `usage` op answers (operations.ts); checked because the router relays it to clients. */
+const BackendUsageSchema = v.object({
+  pid: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  hostname: v.string(),
+  processes: count,
+  residentBytes: count,
+  cpuPercent: count,
+  hostCpuPercent: v.optional(count),
+  cpuCount: count,
+  hostVirtualMemory: v.optional(v.record(v.string(), count)),
+});
 
 export interface FleetDirectoryOptions {
   home: string;
@@ -156,6 +169,7 @@ export class FleetDirectory {
       reportExecutionState: (state) => this.#reports.note(record.kernelId, state),
       relayCounts: this.#relay.countsFor(record.kernelId),
       onWarning: (listener) => void warned.add(listener),
+      usage: () => this.#usage(record.kernelId),
     };
     // Only while the manager is unreachable: when it is there, its event says more (exit code,
     // signal) and a restart in progress must not look like a death.
@@ -179,6 +193,19 @@ export class FleetDirectory {
       return checked.output.output ?? undefined;
     } catch (error) {
       this.#log.warn({ kernelId, err: String(error) }, 'could not take the output kept while no client was attached');
+      return undefined;
+    }
+  }
+
+  /** The manager's measurement of a backend we hold; undefined when it cannot tell (gone, no manager, an old manager). */
+  async #usage(kernelId: string): Promise<BackendUsage | undefined> {
+    try {
+      const result = await (await this.#connection()).request<unknown>({ op: 'usage', kernelId });
+      const checked = v.safeParse(BackendUsageSchema, result);
+      if (!checked.success) throw new Error('the answer has the wrong shape');
+      return checked.output;
+    } catch (error) {
+      this.#log.debug({ kernelId, err: String(error) }, 'no usage from the manager');
       return undefined;
     }
   }

@@ -27,6 +27,8 @@ export interface DispatchHost<S> {
   history?(channel: RequestChannel, msg: WireMessage): boolean;
   /** Completion of a fleet magic: true if the router has answered it itself. */
   completeMagic(channel: RequestChannel, msg: WireMessage): boolean;
+  /** A usage_request on control: true if the router answers it itself from the fleet's measurement. */
+  usage?(channel: RequestChannel, msg: WireMessage): boolean;
   shutdown(channel: RequestChannel, msg: WireMessage, restart: boolean): void;
   interrupt(channel: RequestChannel, msg: WireMessage): void;
   /** Hand `msg` (the request, perhaps with its directive stripped) to `slot`; `original` is what the client sent. */
@@ -141,6 +143,7 @@ export class RequestDispatcher<S> {
     }
     if (type === 'complete_request' && host.completeMagic(channel, msg)) return undefined;
     if (type === 'history_request' && host.history?.(channel, msg)) return undefined;
+    if (type === 'usage_request' && channel === 'control' && host.usage?.(channel, msg)) return undefined;
     return { slot: host.defaultSlot(), msg };
   }
 }

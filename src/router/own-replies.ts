@@ -146,6 +146,14 @@ export class RouterReplies {
     return true;
   }
 
+  /**
+   * A usage_request answered by the router: `content` is the measurement, or an error reply
+   * when there is none. Never a notice: the usage panel asks every few seconds.
+   */
+  usage(channel: RequestChannel, msg: WireMessage, content: object): void {
+    this.#withStatus(msg, () => this.reply(channel, msg, 'usage_reply', content));
+  }
+
   /** A client's request over the size limit: it was not relayed, so its sender is told why. */
   requestTooLarge(channel: RequestChannel, msg: WireMessage, bytes: number): void {
     this.failed(channel, msg, this.#tooLarge(`this ${msg.msgType}`, bytes) + ' It was not sent; send less.');

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import type { ConnectionInfo } from '../wire/connection-file.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
+import type { RequestChannel } from './backend-link.js';
 import { BackendSlot } from './backend-slot.js';
 import { CellOrder } from './cell-order.js';
 import { StartProgress } from './start-progress.js';
@@ -14,6 +15,7 @@ import { RouterReplies } from './own-replies.js';
 import { notice } from './notices.js';
 import { formatReplay } from './replay.js';
 import { statusContent, streamContent } from './replies.js';
+import { answerUsage } from './usage-reply.js';
 import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
 import type { RestartPolicy } from './restart-policy.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
@@ -159,6 +161,7 @@ export class ProxyRouter {
       magic: (channel, msg, code) => this.#magics.handle(channel, msg, code),
       completeMagic: (channel, msg) => this.#magics.complete(channel, msg),
       history: (channel, msg) => this.#replies.history(channel, msg),
+      usage: (channel, msg) => this.#usage(channel, msg),
       shutdown: (channel, msg, restart) => {
         this.#replies.reply(channel, msg, 'shutdown_reply', { status: 'ok', restart });
         void this.stop(0, restart ? 'restart requested by client' : 'shutdown requested by client', { restart });
@@ -188,6 +191,14 @@ export class ProxyRouter {
   get state(): RouterState { return this.#state; }
   /** The slot serving requests that name no requirement. */
   get defaultSlot(): BackendSlot | undefined { return this.#slots.get(requirementKey(this.#default)); }
+
+  /** usage_request: about the session's default backend (usage-reply.ts); false leaves it to the backend. */
+  #usage(channel: RequestChannel, msg: WireMessage): boolean {
+    const slot = this.defaultSlot;
+    return answerUsage(slot?.state === 'ready' ? slot.lease : undefined, (content) => {
+      if (this.#state === 'running') this.#replies.usage(channel, msg, content);
+    });
+  }
 
   /** Binds the client's sockets (throws BIND_FAILED), then starts the launch backend without waiting for it. */
   async start(): Promise<void> {

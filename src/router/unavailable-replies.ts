@@ -11,7 +11,7 @@ import { errorReplyContent, fleetKernelInfo } from './replies.js';
  * The spec's requests: execute, inspect, complete, history, is_complete, comm_info, kernel_info
  * (shell); debug and the subshell requests (control); connect (deprecated); shutdown and
  * interrupt, which the router answers itself (always ok). Those without an empty form here
- * (connect, the subshell requests, usage_request of jupyter-resource-usage, a kernel's own)
+ * (connect, the subshell requests, usage_request when no backend is measured, a kernel's own)
  * get the spec's generic error reply, which their replies allow. stdin and messages that are
  * not requests get nothing.
  */

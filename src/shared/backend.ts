@@ -71,6 +71,32 @@ export interface BackendLease<Connection> {
    * `text` is for the cell running there now. Added with limits.
    */
   onWarning?(listener: (text: string) => void): void;
+  /**
+   * What the fleet measures of the backend's whole process group and its host, for the
+   * router's usage_reply (issue #9). Undefined when the group has no process left. Added with usage.
+   */
+  usage?(): Promise<BackendUsage | undefined>;
+}
+
+/**
+ * A backend's resource use as the fleet measures it: its whole process group (the kernel and
+ * what it started), and the host it runs on, in the units of ipykernel's usage_reply.
+ */
+export interface BackendUsage {
+  /** The backend's pid (its process group's leader). */
+  pid: number;
+  hostname: string;
+  /** Processes in the group now. */
+  processes: number;
+  /** Resident memory of the group, in bytes. */
+  residentBytes: number;
+  /** CPU % of the group (100 = one core) since the previous measurement, or over its life at the first. */
+  cpuPercent: number;
+  /** CPU % of the whole host (100 = every core) since the previous measurement; absent when /proc/stat cannot be read. */
+  hostCpuPercent?: number;
+  cpuCount: number;
+  /** psutil.virtual_memory()'s fields (bytes; percent in %); absent when /proc/meminfo cannot be read. */
+  hostVirtualMemory?: Record<string, number>;
 }
 
 /** One backend of the fleet, as `%llmspell list` shows it. */

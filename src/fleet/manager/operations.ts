@@ -5,6 +5,8 @@
 import { FleetError, isFleetError } from '../../shared/errors.js';
 import { readTail } from '../log-tail.js';
 import type { FleetManager } from './fleet.js';
+import type { BackendUsage } from '../../shared/backend.js';
+import { measureBackend, type UsageSamplers } from './backend-usage.js';
 import type { CpuPercent } from './cpu-percent.js';
 import { readGroupUsage } from './proc-usage.js';
 import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
@@ -13,6 +15,11 @@ export interface OperationContext {
   fleet: FleetManager;
   /** CPU % between the lists someone asked for (cpu-percent.ts); none: no CPU column. */
   cpu?: CpuPercent;
+  /**
+   * CPU % of a backend and of the host between usage requests: samplers of their own, as
+   * `usage` measures the backend's whole family and `list` its group (backend-usage.ts). None: `usage` is refused.
+   */
+  usage?: UsageSamplers;
   home: string;
   socketPath: string;
   startedAt: number;
@@ -51,6 +58,8 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return withCpu(ctx, [listed(fleet, req.kernelId)], false)[0];
     case 'logs':
       return backendLog(listed(fleet, req.kernelId), req.tail ?? DEFAULT_LOG_TAIL);
+    case 'usage':
+      return usage(ctx, listed(fleet, req.kernelId));
     case 'stop':
       return fleet.stop(req.target);
     case 'interrupt':
@@ -81,6 +90,15 @@ function withCpu(ctx: OperationContext, backends: ListedBackend[], all: boolean)
   });
 }
 
+/** The usage of one live backend's process group and what it started (backend-usage.ts). */
+function usage(ctx: OperationContext, backend: ListedBackend): BackendUsage {
+  const gone = () => new FleetError('BACKEND_EXITED', `backend ${backend.kernelId} (pid ${backend.pid}) has no process left to measure; see \`llmspell-fleet list\``, { kernelId: backend.kernelId, pid: backend.pid });
+  if (ctx.usage === undefined) throw new FleetError('MANAGER_ERROR', 'this manager does not measure usage; restart it with `llmspell-fleet manager stop`', { kernelId: backend.kernelId });
+  if (backend.state === 'dead') throw gone();
+  const measured = measureBackend(ctx.usage, backend);
+  if (measured === undefined) throw gone();
+  return measured;
+}
 
 function listed(fleet: FleetManager, kernelId: string): ListedBackend {
   const found = fleet.list().find((b) => b.kernelId === kernelId);

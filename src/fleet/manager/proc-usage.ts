@@ -14,12 +14,14 @@ export const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface ProcStatLine {
   pid: number;
+  /** Its parent: a child that made a process group of its own is still found through it. */
+  ppid: number;
   pgrp: number;
   /** user + system CPU time, in clock ticks */
   cpuTicks: number;
 }
 
-/** Pure: pid, process group and CPU ticks from /proc/<pid>/stat (fields counted after the last ")", as the command may hold spaces and ")"). */
+/** Pure: pid, parent, process group and CPU ticks from /proc/<pid>/stat (fields counted after the last ")", as the command may hold spaces and ")"). */
 export function parseStatLine(text: string): ProcStatLine | undefined {
   const open = text.indexOf(' (');
   const close = text.lastIndexOf(')');
@@ -27,11 +29,12 @@ export function parseStatLine(text: string): ProcStatLine | undefined {
   const pid = Number(text.slice(0, open));
   // After ")": field 3 (state) is index 0, so field N is index N - 3.
   const f = text.slice(close + 1).trim().split(/\s+/);
+  const ppid = Number(f[4 - 3]);
   const pgrp = Number(f[5 - 3]);
   const utime = Number(f[14 - 3]);
   const stime = Number(f[15 - 3]);
-  if (![pid, pgrp, utime, stime].every(Number.isSafeInteger)) return undefined;
-  return { pid, pgrp, cpuTicks: utime + stime };
+  if (![pid, ppid, pgrp, utime, stime].every(Number.isSafeInteger)) return undefined;
+  return { pid, ppid, pgrp, cpuTicks: utime + stime };
 }
 
 export interface GroupUsage {
@@ -58,9 +61,27 @@ export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<n
   return out;
 }
 
-/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
-export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
-  if (pgids.length === 0) return new Map();
+/**
+ * Pure: the usage of the group led by `leader` and of every descendant of its members, even one
+ * in a group of its own (the llmspell adapter starts llmspell as a group leader, so that it
+ * can signal it alone). Undefined when the group has no process left.
+ */
+export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssOf: (pid: number) => number | undefined): GroupUsage | undefined {
+  const children = new Map<number, number[]>();
+  for (const s of stats) {
+    const siblings = children.get(s.ppid);
+    if (siblings === undefined) children.set(s.ppid, [s.pid]);
+    else siblings.push(s.pid);
+  }
+  const members = new Set(stats.filter((s) => s.pgrp === leader).map((s) => s.pid));
+  if (members.size === 0) return undefined;
+  for (const pid of members) for (const child of children.get(pid) ?? []) members.add(child);
+  const family = stats.filter((s) => members.has(s.pid));
+  return groupUsage(family.map((s) => ({ ...s, pgrp: leader })), new Set([leader]), rssOf).get(leader);
+}
+
+/** One scan of /proc: every process's stat line. */
+function readStatLines(): ProcStatLine[] {
   const stats: ProcStatLine[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -68,5 +89,16 @@ export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage
     const line = text === undefined ? undefined : parseStatLine(text);
     if (line !== undefined) stats.push(line);
   }
-  return groupUsage(stats, new Set(pgids), rssBytes);
+  return stats;
+}
+
+/** familyUsage of the backend whose group `leader` leads, from the real /proc. */
+export function readFamilyUsage(leader: number): GroupUsage | undefined {
+  return familyUsage(readStatLines(), leader, rssBytes);
+}
+
+/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
+export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
+  if (pgids.length === 0) return new Map();
+  return groupUsage(readStatLines(), new Set(pgids), rssBytes);
 }

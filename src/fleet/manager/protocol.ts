@@ -95,6 +95,11 @@ export type ManagerRequest =
   | { id: number; op: 'get'; kernelId: string }
   /** The last `tail` lines (default 50) of a backend's log, running or dead-but-listed (added with the HTTP API). */
   | { id: number; op: 'logs'; kernelId: string; tail?: number }
+  /**
+   * What a backend's process group uses now, and its host, for the router's usage_reply (added
+   * with usage, issue #9). UNKNOWN_BACKEND when none has the id, BACKEND_EXITED when its group is gone.
+   */
+  | { id: number; op: 'usage'; kernelId: string }
   | { id: number; op: 'stop'; target: string }
   | { id: number; op: 'interrupt'; target: string }
   | { id: number; op: 'stop-all' }
@@ -142,7 +147,7 @@ export interface ManagerEvent {
  *   ping → ManagerInfo; acquire, attach, find, spawn, restart → BackendHandle;
  *   release → { released: true }; take-output → { output: DetachedOutput | null };
  *   execution-state, relay-counts → { noted: boolean }; list → ListedBackend[]; get → ListedBackend;
- *   logs → BackendLog; stop, stop-all → { stopped: BackendRecord[] }; interrupt → { interrupted, mode };
+ *   logs → BackendLog; usage → BackendUsage (shared/backend.ts); stop, stop-all → { stopped: BackendRecord[] }; interrupt → { interrupted, mode };
  *   cleanup → CleanupReport; health → HealthReport[]; shutdown → { stopped: BackendRecord[] }
  *   (then the manager closes every connection and exits).
  */

@@ -16,7 +16,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 /** `field`: the request field that is wrong (key path), when one is. */
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string; field?: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'relay-counts', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'relay-counts', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'usage', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** Log lines one request may ask for: a log tail is a look, not a download. */
@@ -105,7 +105,7 @@ const RequestSchema = v.variant('op', [
   fields({ id, op: v.literal('relay-counts'), kernelId, routerId, relayed, dropped, executions, durations }),
   fields({ id, op: v.literal('restart'), kernelId, routerId, keys }),
   fields({ id, op: v.picklist(['stop', 'interrupt']), target: text(WANT.target) }),
-  fields({ id, op: v.literal('get'), kernelId }),
+  fields({ id, op: v.picklist(['get', 'usage']), kernelId }),
   fields({ id, op: v.literal('logs'), kernelId, tail }),
 ]);
 type _RequestShape = Assert<Same<v.InferOutput<typeof RequestSchema>, ManagerRequest>>;

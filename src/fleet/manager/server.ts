@@ -23,6 +23,8 @@ import type { HttpConfig } from '../types.js';
 import type { ManagerHttp } from './http/http-server.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
 import { CpuPercent } from './cpu-percent.js';
+import { HostCpu } from './host-usage.js';
+import type { UsageSamplers } from './backend-usage.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
@@ -54,6 +56,8 @@ export class ManagerServer {
   readonly #connections = new Map<number, Socket>();
   /** CPU % between lists, shared by the socket and HTTP (one sampler per manager). */
   readonly #cpu = new CpuPercent();
+  /** CPU % of a backend and of the host between usage requests (usage_reply), like psutil.cpu_percent() in ipykernel. */
+  readonly #usage: UsageSamplers = { cpu: new CpuPercent(), host: new HostCpu() };
   readonly #log: Logger;
   readonly #idle: IdleExit;
   #nextConn = 1;
@@ -289,7 +293,7 @@ export class ManagerServer {
   }
 
   get #context(): OperationContext {
-    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt, cpu: this.#cpu };
+    return { fleet: this.options.fleet, home: this.options.home, socketPath: this.socketPath, startedAt: this.startedAt, cpu: this.#cpu, usage: this.#usage };
   }
 }
 

@@ -26,6 +26,8 @@ function host(options: {
   dead?: Set<string>;
   magic?: (code: string) => boolean | Promise<void>;
   running?: () => boolean;
+  /** What host.usage answers: true when the router measures the backend itself. */
+  usage?: boolean;
 } = {}): { host: DispatchHost<string>; calls: Call[] } {
   const calls: Call[] = [];
   const h: DispatchHost<string> = {
@@ -43,6 +45,10 @@ function host(options: {
       if (!String(msg.content().code).startsWith('%llmspell')) return false;
       calls.push({ what: 'completeMagic', channel });
       return true;
+    },
+    usage: (channel) => {
+      if (options.usage === true) calls.push({ what: 'usage', channel });
+      return options.usage === true;
     },
     shutdown: (channel, msg, restart) => calls.push({ what: 'shutdown', channel, detail: restart }),
     interrupt: (channel) => calls.push({ what: 'interrupt', channel }),
@@ -66,6 +72,16 @@ describe('RequestDispatcher', () => {
   ] as const)('%s %s %j -> %j', (channel, msgType, content, expected) => {
     const { host: h, calls } = host();
     new RequestDispatcher(h, silentLogger()).request(channel, request(msgType, content));
+    expect(calls).toEqual([expected]);
+  });
+
+  it.each([
+    ['answered by the router when it measures the backend', 'control', true, { what: 'usage', channel: 'control' }],
+    ['left to the backend when the lease measures nothing', 'control', false, { what: 'submit', channel: 'control', msgType: 'usage_request', slot: 'default', code: undefined }],
+    ['left to the backend on shell, where the spec has no usage_request', 'shell', true, { what: 'submit', channel: 'shell', msgType: 'usage_request', slot: 'default', code: undefined }],
+  ] as const)('usage_request: %s', (_name, channel, measured, expected) => {
+    const { host: h, calls } = host({ usage: measured });
+    new RequestDispatcher(h, silentLogger()).request(channel, request('usage_request'));
     expect(calls).toEqual([expected]);
   });
 

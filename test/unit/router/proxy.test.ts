@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProxyRouter, type RequestResolver } from '../../../src/router/proxy.js';
 import type { RestartPolicy } from '../../../src/router/restart-policy.js';
 import type { Requirement as RequirementRef } from '../../../src/shared/requirement.js';
+import type { BackendUsage } from '../../../src/shared/backend.js';
 import { silentLogger } from '../../../src/shared/log.js';
 import { FakeDirectory, leaseOn, type FakeLease } from '../../helpers/fake-directory.js';
 import { ClientPeer, KernelPeer, loopbackConnection, removeIpcDirs } from '../../helpers/zmq-peers.js';
@@ -22,6 +23,8 @@ class Backends {
   readonly #peers = new Map<string, Promise<KernelPeer>>();
   readonly leases: FakeLease[] = [];
   shared = false;
+  /** What each lease's usage() answers (a fleet measures its backends); none: the lease measures nothing. */
+  usage: (() => Promise<BackendUsage | undefined>) | undefined;
 
   constructor() {
     // Registered before the router's stop, so peers outlive it and can answer its shutdown_request.
@@ -44,6 +47,7 @@ class Backends {
         const acquisition = await directory.next();
         const p = await this.peer(acquisition.requirement.runtime);
         const lease = leaseOn(p, { requirement: acquisition.requirement, shared: this.shared });
+        if (this.usage) Object.assign(lease, { usage: this.usage });
         this.leases.push(lease);
         // The process behind every lease on this peer ends when it is asked to shut down.
         void p.inbox.control.next('shutdown_request').then(() => { for (const l of this.leases) if (l.connection === p.info) l.exit({ exitCode: 0 }); });
@@ -160,6 +164,54 @@ describe('ProxyRouter', () => {
     // The backend gets the router's own interrupt_request (message mode), not the client's.
     const forwarded = await peer.inbox.control.next('interrupt_request');
     expect(forwarded.msgId).not.toBe(busy.msgId);
+  });
+
+  describe('usage_request (JupyterLab usage panel)', () => {
+    const measured: BackendUsage = { pid: 4242, hostname: 'box', processes: 2, residentBytes: 5_000_000, cpuPercent: 1.5, cpuCount: 2 };
+
+    /** A router whose default backend has run one cell (so it is ready), and its peer. */
+    async function ready(backends: Backends) {
+      const { client } = await start({ directory: backends.directory() });
+      const cell = client.request('shell', 'execute_request', { code: 'x' });
+      const peer = await backends.peer('lua');
+      peer.reply('shell', await peer.inbox.shell.next('execute_request'), 'execute_reply', { status: 'ok', execution_count: 1 });
+      await client.replyTo('shell', cell);
+      return { client, peer };
+    }
+
+    it("is answered by the router from the lease's measurement of the default backend, which never sees it", async () => {
+      const backends = new Backends();
+      backends.usage = async () => measured;
+      const { client, peer } = await ready(backends);
+      const request = client.request('control', 'usage_request', {});
+      const reply = await client.replyTo('control', request);
+      expect(reply.msgType).toBe('usage_reply');
+      expect(reply.content()).toEqual({ hostname: 'box', pid: 4242, kernel_cpu: 1.5, kernel_memory: 5_000_000, cpu_count: 2 });
+      expect((await client.iopubFor(request, 'status')).content()).toEqual({ execution_state: 'busy' });
+      expect(peer.inbox.control.all.map((m) => m.msgType)).not.toContain('usage_request');
+    });
+
+    it('gets the error reply when the backend cannot be measured (gone)', async () => {
+      const backends = new Backends();
+      backends.usage = async () => undefined;
+      const { client } = await ready(backends);
+      const reply = await client.replyTo('control', client.request('control', 'usage_request', {}));
+      expect(reply.msgType).toBe('usage_reply');
+      expect(reply.content()).toMatchObject({ status: 'error', ename: 'FleetError' });
+    });
+
+    it('gets the error reply at once while the backend starts (the panel must not wait)', async () => {
+      const { client } = await start({ directory: new FakeDirectory() });
+      const reply = await client.replyTo('control', client.request('control', 'usage_request', {}));
+      expect(reply.content()).toMatchObject({ status: 'error', ename: 'FleetError', evalue: 'no backend is running for this session yet' });
+    });
+
+    it('is left to the backend when its lease measures nothing', async () => {
+      const backends = new Backends();
+      const { client, peer } = await ready(backends);
+      const request = client.request('control', 'usage_request', {});
+      expect((await peer.inbox.control.next('usage_request')).msgId).toBe(request.msgId);
+    });
   });
 
   it('fails the cell a dead backend had taken, tells the client, and starts a new backend', async () => {

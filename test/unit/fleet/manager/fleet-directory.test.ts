@@ -66,6 +66,24 @@ describe('FleetDirectory', () => {
     expect(typeof leaseShape).toBe('function');
   });
 
+  it("measures a held backend through the manager's usage op; an unknown id is UNKNOWN_BACKEND, a stopped one measures nothing", async () => {
+    await startServer();
+    const lease = await directory('router-u').acquire(OPENAI, { signal: signal() });
+    const usage = await lease.usage!();
+    expect(usage).toMatchObject({ pid: lease.pid, processes: 1 });
+    expect(usage?.residentBytes).toBeGreaterThan(1024 * 1024);
+    expect(usage?.hostVirtualMemory?.total).toBeGreaterThan(usage?.residentBytes ?? Infinity);
+    const c = await ManagerClient.connect({ home: fleet.home, autostart: false });
+    try {
+      await expect(c.request({ op: 'usage', kernelId: 'no-such-backend' })).rejects.toMatchObject({ code: 'UNKNOWN_BACKEND' });
+      await c.request({ op: 'stop', target: lease.kernelId });
+      await lease.exited;
+      expect(await lease.usage!()).toBeUndefined();
+    } finally {
+      c.close();
+    }
+  });
+
   it('acquires a shared, ready backend and lists the fleet', async () => {
     await startServer();
     const [a, b] = [directory('router-a'), directory('router-b')];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { groupUsage, parseStatLine, readGroupUsage } from '../../../../src/fleet/manager/proc-usage.js';
+import { familyUsage, groupUsage, parseStatLine, readFamilyUsage, readGroupUsage } from '../../../../src/fleet/manager/proc-usage.js';
 
 // Fields 1-22 of /proc/<pid>/stat; pgrp is field 5, utime 14, stime 15.
 const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number) =>
@@ -8,8 +8,8 @@ const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: num
 
 describe('parseStatLine', () => {
   it.each([
-    ['a plain command', stat(42, 'node', 42, 150, 50), { pid: 42, pgrp: 42, cpuTicks: 200 }],
-    ['a command with spaces and ")"', stat(43, 'a b) c', 42, 1, 2), { pid: 43, pgrp: 42, cpuTicks: 3 }],
+    ['a plain command', stat(42, 'node', 42, 150, 50), { pid: 42, ppid: 1, pgrp: 42, cpuTicks: 200 }],
+    ['a command with spaces and ")"', stat(43, 'a b) c', 42, 1, 2), { pid: 43, ppid: 1, pgrp: 42, cpuTicks: 3 }],
     ['not a stat line', 'garbage', undefined],
     ['a cut-off line', '42 (node) S 1 42', undefined],
   ])('%s', (_name, text, expected) => {
@@ -19,10 +19,10 @@ describe('parseStatLine', () => {
 
 describe('groupUsage', () => {
   const lines = [
-    { pid: 10, pgrp: 10, cpuTicks: 100 },
-    { pid: 11, pgrp: 10, cpuTicks: 50 },
-    { pid: 20, pgrp: 20, cpuTicks: 7 },
-    { pid: 30, pgrp: 1, cpuTicks: 999 },
+    { pid: 10, ppid: 1, pgrp: 10, cpuTicks: 100 },
+    { pid: 11, ppid: 10, pgrp: 10, cpuTicks: 50 },
+    { pid: 20, ppid: 1, pgrp: 20, cpuTicks: 7 },
+    { pid: 30, ppid: 1, pgrp: 1, cpuTicks: 999 },
   ];
   const rss: Record<number, number | undefined> = { 10: 1000, 11: 500, 20: undefined, 30: 1 };
 
@@ -43,5 +43,31 @@ describe('groupUsage', () => {
     expect(usage?.processes).toBeGreaterThanOrEqual(1);
     expect(usage?.residentBytes).toBeGreaterThan(0);
     expect(usage?.cpuSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('familyUsage', () => {
+  // 10 leads the backend's group; 12, its child, leads a group of its own (llmspell behind the
+  // adapter) and has a child 13; 20 is another backend; 11 a member started by 10.
+  const lines = [
+    { pid: 10, ppid: 1, pgrp: 10, cpuTicks: 100 },
+    { pid: 11, ppid: 10, pgrp: 10, cpuTicks: 50 },
+    { pid: 12, ppid: 10, pgrp: 12, cpuTicks: 200 },
+    { pid: 13, ppid: 12, pgrp: 12, cpuTicks: 10 },
+    { pid: 20, ppid: 1, pgrp: 20, cpuTicks: 7 },
+  ];
+  const rss = (pid: number) => pid * 100;
+
+  it.each([
+    ['the group and the children in a group of their own, with theirs', 10, { processes: 4, residentBytes: 4600, cpuSeconds: 3.6 }],
+    ['a backend with no descendants: its group alone', 20, { processes: 1, residentBytes: 2000, cpuSeconds: 0.07 }],
+    ['a group with no process left', 99, undefined],
+  ])('%s', (_name, leader, expected) => {
+    expect(familyUsage(lines, leader, rss)).toEqual(expected);
+  });
+
+  it('reads this test process group from the real /proc', () => {
+    const own = parseStatLine(readFileSync('/proc/self/stat', 'utf8'));
+    expect(readFamilyUsage(own!.pgrp)?.residentBytes).toBeGreaterThan(0);
   });
 });

@@ -26,6 +26,7 @@ describe('parseRequest', () => {
     ['get', { id: 10, op: 'get', kernelId: 'k' }, { id: 10, op: 'get', kernelId: 'k' }],
     ['logs with a tail', { id: 11, op: 'logs', kernelId: 'k', tail: 5 }, { id: 11, op: 'logs', kernelId: 'k', tail: 5 }],
     ['logs without a tail', { id: 11, op: 'logs', kernelId: 'k' }, { id: 11, op: 'logs', kernelId: 'k' }],
+    ['usage', { id: 12, op: 'usage', kernelId: 'k', extra: true }, { id: 12, op: 'usage', kernelId: 'k' }],
   ])('accepts %s', (_name, input, expected) => {
     expect(parseRequest(JSON.stringify(input))).toEqual({ ok: true, request: expected });
   });
@@ -47,6 +48,8 @@ describe('parseRequest', () => {
     ['take-output without routerId', '{"id":6,"op":"take-output","kernelId":"k"}', 6, 'routerId'],
     ['a relative cwd', JSON.stringify({ id: 7, op: 'find', requirement: req, cwd: 'nb' }), 7, 'absolute path'],
     ['get with a path as id', JSON.stringify({ id: 8, op: 'get', kernelId: '../k' }), 8, 'kernelId must be a backend id'],
+    ['usage without kernelId', '{"id":8,"op":"usage"}', 8, 'kernelId is missing'],
+    ['usage with a number as id', '{"id":8,"op":"usage","kernelId":5}', 8, 'kernelId must be a backend id'],
     ['logs with a negative tail', JSON.stringify({ id: 8, op: 'logs', kernelId: 'k', tail: -1 }), 8, 'tail must be a whole number'],
     ['logs with a tail over the limit', JSON.stringify({ id: 8, op: 'logs', kernelId: 'k', tail: 10_001 }), 8, 'tail must be a whole number of lines from 0 to 10000'],
     ['an id that is not whole', '{"id":1.5,"op":"ping"}', -1, 'integer "id"'],
