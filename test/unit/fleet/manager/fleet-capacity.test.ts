@@ -4,34 +4,22 @@
  * shared backends never count twice; idle backends are culled with their routers told, busy
  * ones never.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RouterRef } from '../../../../src/fleet/manager/entry.js';
 import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
 import type { ManagerEvent } from '../../../../src/fleet/manager/protocol.js';
 import type { FleetConfig } from '../../../../src/fleet/types.js';
 import { isFleetError } from '../../../../src/shared/errors.js';
-import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+import { useTempFleet } from './standin-fleet.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 const ANTHROPIC = { runtime: 'standin', provider: 'anthropic' };
 
-let fleet: TempFleet;
-let managers: FleetManager[];
-
-beforeEach(async () => {
-  fleet = await makeTempFleet({ linger: 0 });
-  managers = [];
-});
-
-afterEach(async () => {
-  for (const m of managers) await m.stopAll().catch(() => undefined);
-  for (const m of managers) await m.close();
-  await fleet.done();
-});
+const temp = useTempFleet();
 
 function manager(change: (c: FleetConfig) => FleetConfig): FleetManager {
-  const m = new FleetManager({ home: fleet.home, loadConfig: async () => change(fleet.config()) });
-  managers.push(m);
+  const m = new FleetManager({ home: temp.fleet.home, loadConfig: async () => change(temp.fleet.config()) });
+  temp.managers.push(m);
   return m;
 }
 

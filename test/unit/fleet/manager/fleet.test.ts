@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FleetManager, type FleetManagerOptions } from '../../../../src/fleet/manager/fleet.js';
 import type { RouterRef } from '../../../../src/fleet/manager/entry.js';
 import { isSameProcess } from '../../../../src/fleet/manager/proc.js';
@@ -11,28 +11,16 @@ import type { BackendHandle, ManagerEvent } from '../../../../src/fleet/manager/
 import { readRegistry, registryPath } from '../../../../src/fleet/manager/registry.js';
 import { isFleetError } from '../../../../src/shared/errors.js';
 import { isRunning } from '../../../helpers/processes.js';
-import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+import { useTempFleet } from './standin-fleet.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 const ANTHROPIC = { runtime: 'standin', provider: 'anthropic' };
 
-let fleet: TempFleet;
-let managers: FleetManager[];
-
-beforeEach(async () => {
-  fleet = await makeTempFleet({ linger: 0 });
-  managers = [];
-});
-
-afterEach(async () => {
-  for (const m of managers) await m.stopAll().catch(() => undefined);
-  for (const m of managers) await m.close();
-  await fleet.done();
-});
+const temp = useTempFleet();
 
 function manager(options: Partial<FleetManagerOptions> = {}): FleetManager {
-  const m = new FleetManager({ home: fleet.home, loadConfig: async () => fleet.config(), ...options });
-  managers.push(m);
+  const m = new FleetManager({ home: temp.fleet.home, loadConfig: async () => temp.fleet.config(), ...options });
+  temp.managers.push(m);
   return m;
 }
 
@@ -87,22 +75,22 @@ describe('FleetManager with the llmspell stand-in', () => {
 
   it("a backend runs in the directory of the request that started it, and a restart keeps it", async () => {
     const m = manager();
-    const h = await m.acquire(OPENAI, router('r1'), { cwd: fleet.dir });
-    expect(((await requestKernelInfo(h.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(fleet.dir);
+    const h = await m.acquire(OPENAI, router('r1'), { cwd: temp.fleet.dir });
+    expect(((await requestKernelInfo(h.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(temp.fleet.dir);
     // Shared: a second router from elsewhere gets the same backend, in the first one's directory.
-    expect((await m.acquire(OPENAI, router('r2'), { cwd: '/' })).record).toMatchObject({ pid: h.record.pid, cwd: fleet.dir });
+    expect((await m.acquire(OPENAI, router('r2'), { cwd: '/' })).record).toMatchObject({ pid: h.record.pid, cwd: temp.fleet.dir });
     const next = await m.restart(h.record.kernelId, 'r1');
-    expect(((await requestKernelInfo(next.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(fleet.dir);
+    expect(((await requestKernelInfo(next.connection, { timeoutMs: 5000 })) as { standin: { cwd: string } }).standin.cwd).toBe(temp.fleet.dir);
   });
 
   it('writes a registry (0600) with the backends but no key and no provider env value', async () => {
     const m = manager();
     const h = await m.acquire(ANTHROPIC, router('r1'));
     await m.close(); // flushes the registry
-    const text = await readFile(registryPath(fleet.home), 'utf8');
+    const text = await readFile(registryPath(temp.fleet.home), 'utf8');
     expect(text).not.toContain(h.connection.key);
     expect(text).not.toContain('sk-test-secret-value');
-    expect((await readRegistry(fleet.home)).records.map((r) => r.kernelId)).toEqual([h.record.kernelId]);
+    expect((await readRegistry(temp.fleet.home)).records.map((r) => r.kernelId)).toEqual([h.record.kernelId]);
   });
 
   it('with linger_seconds = 0 stops a backend when its last router releases, and removes its connection file', async () => {
@@ -121,7 +109,7 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 
   it('a closed connection detaches only the attachments it made', async () => {
-    const m = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const m = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await m.acquire(OPENAI, router('r1', 1));
     await m.acquire(OPENAI, router('r2', 2));
     m.detachConnection(1);
@@ -200,13 +188,13 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 
   it('a new manager adopts the running backends of a closed one, and can stop them', async () => {
-    const first = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await first.acquire(OPENAI, router('r1'));
     await first.close(); // leaves the backend running
-    managers = managers.filter((x) => x !== first);
+    temp.managers.splice(temp.managers.indexOf(first), 1);
     expect(await isRunning(h.record.pid)).toBe(true);
 
-    const second = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const second = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     expect(await second.start()).toEqual({ adopted: [h.record.kernelId], forgotten: [] });
     expect(second.list().map((r) => [r.kernelId, r.pid])).toEqual([[h.record.kernelId, h.record.pid]]);
     // Routers re-attach to adopted backends by kernel id.
@@ -219,11 +207,11 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 
   it('an adopted backend whose recorded router is gone lingers at once (no re-attach grace): linger 0 stops it', async () => {
-    const first = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     // A router that gave up during start-up: attached in the registry, but its process is gone.
     const h = await first.acquire(OPENAI, { routerId: 'gave-up', pid: await deadPid() });
     await first.close();
-    managers = managers.filter((x) => x !== first);
+    temp.managers.splice(temp.managers.indexOf(first), 1);
     const second = manager({ reattachGraceMs: 600_000 });
     expect(await second.start()).toEqual({ adopted: [h.record.kernelId], forgotten: [] });
     await waitFor(async () => !(await isRunning(h.record.pid)) && second.list().length === 0);
@@ -241,7 +229,7 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 
   it('holds() counts what keeps the manager from exiting when idle', async () => {
-    const m = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300, manager_idle_seconds: 42 }) });
+    const m = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300, manager_idle_seconds: 42 }) });
     expect(m.holds()).toEqual({ backends: 0, starts: 0 });
     const pending = m.find(OPENAI);
     expect(m.holds()).toEqual({ backends: 0, starts: 1 });
@@ -251,21 +239,21 @@ describe('FleetManager with the llmspell stand-in', () => {
   });
 
   it('forgets registry entries whose process is gone, with their connection files', async () => {
-    const first = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await first.acquire(OPENAI, router('r1'));
     await first.close();
-    managers = managers.filter((x) => x !== first);
+    temp.managers.splice(temp.managers.indexOf(first), 1);
     process.kill(h.record.pid, 'SIGKILL');
     await waitFor(async () => !(await isRunning(h.record.pid)));
     const second = manager();
     expect(await second.start()).toEqual({ adopted: [], forgotten: [h.record.kernelId] });
     expect(existsSync(h.record.connectionFile)).toBe(false);
     await second.close();
-    expect((await readRegistry(fleet.home)).records).toEqual([]);
+    expect((await readRegistry(temp.fleet.home)).records).toEqual([]);
   });
 
   it('health reports process and heartbeat; cleanup removes dead entries and orphan files', async () => {
-    const m = manager({ loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const m = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await m.acquire(OPENAI, router('r1'));
     const [report] = await m.health();
     expect(report).toMatchObject({ kernelId: h.record.kernelId, pid: h.record.pid, processAlive: true, heartbeat: true });

@@ -4,39 +4,27 @@
  * starts once its first cell is done, max_backends makes a spare give way to a user's backend,
  * and stop-all keeps the pool empty until the next request.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FleetManager } from '../../../../src/fleet/manager/fleet.js';
 import type { ListedBackend } from '../../../../src/fleet/manager/protocol.js';
 import type { FleetConfig } from '../../../../src/fleet/types.js';
-import { makeTempFleet, type TempFleet } from './standin-fleet.js';
+import { useTempFleet } from './standin-fleet.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 const ANTHROPIC = { runtime: 'standin', provider: 'anthropic' };
 
-let fleet: TempFleet;
-let managers: FleetManager[];
-
-beforeEach(async () => {
-  fleet = await makeTempFleet({ linger: 0 });
-  managers = [];
-});
-
-afterEach(async () => {
-  for (const m of managers) await m.stopAll().catch(() => undefined);
-  for (const m of managers) await m.close();
-  await fleet.done();
-});
+const temp = useTempFleet();
 
 function manager(config: (c: FleetConfig) => void): FleetManager {
   const m = new FleetManager({
-    home: fleet.home,
+    home: temp.fleet.home,
     loadConfig: async () => {
-      const c = fleet.config();
+      const c = temp.fleet.config();
       config(c);
       return c;
     },
   });
-  managers.push(m);
+  temp.managers.push(m);
   return m;
 }
 

@@ -7,6 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
+import type { FleetManager } from '../../../../src/fleet/manager/fleet.js';
 import { parseFleetConfig } from '../../../../src/fleet/config.js';
 import type { FleetConfig } from '../../../../src/fleet/types.js';
 import { waitForNoProcesses } from '../../../helpers/processes.js';
@@ -64,6 +66,31 @@ export async function makeTempFleet(options: { linger?: number } = {}): Promise<
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    },
+  };
+}
+
+/**
+ * Per test: a fresh temp fleet (linger 0) and a list for the FleetManagers the test makes; after
+ * it they are all stopped and closed, and `done()` proves nothing was left running.
+ */
+export function useTempFleet(): { readonly fleet: TempFleet; readonly managers: FleetManager[] } {
+  const state = { fleet: undefined as unknown as TempFleet, managers: [] as FleetManager[] };
+  beforeEach(async () => {
+    state.fleet = await makeTempFleet({ linger: 0 });
+    state.managers = [];
+  });
+  afterEach(async () => {
+    for (const m of state.managers) await m.stopAll().catch(() => undefined);
+    for (const m of state.managers) await m.close();
+    await state.fleet.done();
+  });
+  return {
+    get fleet() {
+      return state.fleet;
+    },
+    get managers() {
+      return state.managers;
     },
   };
 }
