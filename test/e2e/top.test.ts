@@ -2,7 +2,7 @@
  * `llmspell-fleet top` against a real manager with a stand-in backend: on a real pseudo-terminal
  * (pexpect, test/e2e/py/top_pty_check.py) it shows the backend's row and refreshes, q quits with
  * status 0 and the terminal is put back; with stdout a pipe it prints one plain frame and exits.
- * The raw terminal stream goes to test-artifacts/top/terminal.txt.
+ * The raw terminal streams go to test-artifacts/top/terminal-KEY.txt.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,9 +23,11 @@ let env: NodeJS.ProcessEnv;
 let home: string;
 let managerPid: number;
 let kernelId: string;
+let artifacts: string;
 
 describe('llmspell-fleet top', () => {
   beforeAll(async () => {
+    artifacts = await freshArtifactsDir('top');
     jenv = await makeJupyterEnv();
     ({ home, env } = await standinFleet(jenv, { top: ['linger_seconds = 600'] }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
@@ -49,15 +51,14 @@ describe('llmspell-fleet top', () => {
     await jenv.cleanup();
   });
 
-  it('on a terminal: shows the backend, refreshes, quits on q with status 0 and restores the terminal', async () => {
-    const artifacts = await freshArtifactsDir('top');
-    const transcript = join(artifacts, 'terminal.txt');
-    const result = await runPython<CheckResult>('top_pty_check.py', [kernelId, '--transcript', transcript, '--', process.execPath, CLI, 'top', '--delay', '0.5'], {
+  it.each(['q', 'ctrl-c'])('on a terminal: shows the backend, refreshes, quits on %s with status 0 and restores the terminal', async (key) => {
+    const transcript = join(artifacts, `terminal-${key}.txt`);
+    const result = await runPython<CheckResult>('top_pty_check.py', [kernelId, '--transcript', transcript, '--key', key, '--', process.execPath, CLI, 'top', '--delay', '0.5'], {
       env: { ...env, TERM: 'xterm-256color' },
       timeoutMs: 90_000,
     });
     console.log(`[top] terminal transcript: ${transcript}`);
-    expectChecksPassed(result, { exactly: ['enters_screen', 'shows_backend', 'refreshes', 'quits_on_q', 'restores_terminal'] }, describeRun('top_pty_check', result));
+    expectChecksPassed(result, { exactly: ['enters_screen', 'shows_backend', 'refreshes', 'quits', 'restores_terminal'] }, describeRun('top_pty_check', result));
   }, 120_000);
 
   it('with stdout a pipe: prints one plain frame with the backend and exits', async () => {

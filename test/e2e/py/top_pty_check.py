@@ -1,10 +1,11 @@
 """Drive `llmspell-fleet top` through a real pseudo-terminal (pexpect), as a person runs it.
 
-Usage: python top_pty_check.py KERNEL_ID --transcript FILE -- ARGV...
+Usage: python top_pty_check.py KERNEL_ID --transcript FILE [--key ctrl-c] -- ARGV...
 
 ARGV runs top (node, the CLI, "top", options); the environment names the fleet. Checks: the
 alternate screen is entered and the cursor hidden, the backend KERNEL_ID shows up in a frame
-with its CPU and memory, the frame is redrawn (a second header, so it refreshes), `q` quits with
+with its CPU and memory, the frame is redrawn (a second header, so it refreshes), `q` (or Ctrl-C
+with --key ctrl-c: a key in raw mode, not a signal) quits with
 exit status 0, and after the last frame top writes the sequences that show the cursor and leave
 the alternate screen (the terminal is restored).
 
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("kernel")
     ap.add_argument("--transcript", required=True)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--key", choices=["q", "ctrl-c"], default="q")
     ap.add_argument("argv", nargs="+")
     args = ap.parse_args()
 
@@ -92,14 +94,14 @@ def main() -> int:
         read_until(lambda r: headers(r) > first)
         return f"{headers(raw)} frames drawn"
 
-    def quits_on_q() -> str:
+    def quits() -> str:
         nonlocal raw
-        child.send("q")
+        child.send("\x03" if args.key == "ctrl-c" else "q")
         child.expect(pexpect.EOF, timeout=args.timeout)
         raw += child.before or ""
         child.close()
         assert child.exitstatus == 0, f"exit status {child.exitstatus}, signal {child.signalstatus}"
-        return "exit status 0"
+        return f"{args.key}: exit status 0"
 
     def restores_terminal() -> str:
         last_frame = raw.rfind("\x1b[H")
@@ -108,7 +110,7 @@ def main() -> int:
         assert tail.rfind(LEAVE) > tail.rfind("\x1b[J"), "the screen was drawn again after leaving it"
         return "cursor shown, alternate screen left after the last frame"
 
-    for name, fn in [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes), ("quits_on_q", quits_on_q)]:
+    for name, fn in [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes), ("quits", quits)]:
         if not step(name, fn):
             break
     else:
