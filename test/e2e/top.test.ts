@@ -1,7 +1,8 @@
 /**
  * `llmspell-fleet top` against a real manager with a stand-in backend: on a real pseudo-terminal
  * (pexpect, test/e2e/py/top_pty_check.py) it shows the backend's row and refreshes, q quits with
- * status 0 and the terminal is put back; with stdout a pipe it prints one plain frame and exits.
+ * status 0 and the terminal is put back, a lost manager is reported while top keeps running; with
+ * stdout a pipe it prints one plain frame and exits.
  * The raw terminal streams go to test-artifacts/top/terminal-KEY.txt.
  */
 import { execFile } from 'node:child_process';
@@ -70,4 +71,16 @@ describe('llmspell-fleet top', () => {
     expect(lines[4]).toMatch(new RegExp(`^${kernelId}\\s+\\d+(\\.\\d)?%\\s+\\d+(\\.\\d)? [KMG]iB\\s+ready\\s`));
     expect(lines).toHaveLength(5);
   }, 60_000);
+
+  // Last: it shuts the manager down (and with it the backend).
+  it('on a terminal: says so when the manager goes away, keeps running, and still quits cleanly', async () => {
+    const transcript = join(artifacts, 'terminal-manager-lost.txt');
+    const socket = join(home, 'manager.sock');
+    const result = await runPython<CheckResult>('top_pty_check.py', [kernelId, '--transcript', transcript, '--shut-down', socket, '--', process.execPath, CLI, 'top', '--delay', '0.5'], {
+      env: { ...env, TERM: 'xterm-256color' },
+      timeoutMs: 90_000,
+    });
+    expectChecksPassed(result, { exactly: ['enters_screen', 'shows_backend', 'refreshes', 'reports_lost_manager', 'quits', 'restores_terminal'] }, describeRun('top_pty_check', result));
+    expect(await isRunning(managerPid)).toBe(false);
+  }, 120_000);
 });

@@ -1,13 +1,14 @@
 """Drive `llmspell-fleet top` through a real pseudo-terminal (pexpect), as a person runs it.
 
-Usage: python top_pty_check.py KERNEL_ID --transcript FILE [--key ctrl-c] -- ARGV...
+Usage: python top_pty_check.py KERNEL_ID --transcript FILE [--key ctrl-c] [--shut-down SOCKET] -- ARGV...
 
 ARGV runs top (node, the CLI, "top", options); the environment names the fleet. Checks: the
 alternate screen is entered and the cursor hidden, the backend KERNEL_ID shows up in a frame
 with its CPU and memory, the frame is redrawn (a second header, so it refreshes), `q` (or Ctrl-C
 with --key ctrl-c: a key in raw mode, not a signal) quits with
 exit status 0, and after the last frame top writes the sequences that show the cursor and leave
-the alternate screen (the terminal is restored).
+the alternate screen (the terminal is restored). With --shut-down, before quitting, the manager
+at SOCKET is told to shut down (its own `shutdown` op) and top must say it lost it and keep running.
 
 The raw terminal stream goes to FILE. Progress goes to stderr; the last stdout line is one JSON
 object: {"ok": bool, "kernel": KERNEL_ID, "checks": {name: {"ok", "detail", "seconds"}},
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
 import sys
 import time
 from typing import Any
@@ -46,6 +48,7 @@ def main() -> int:
     ap.add_argument("--transcript", required=True)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--key", choices=["q", "ctrl-c"], default="q")
+    ap.add_argument("--shut-down", dest="shut_down", metavar="SOCKET")
     ap.add_argument("argv", nargs="+")
     args = ap.parse_args()
 
@@ -94,6 +97,19 @@ def main() -> int:
         read_until(lambda r: headers(r) > first)
         return f"{headers(raw)} frames drawn"
 
+    def reports_lost_manager() -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(args.shut_down)
+            sock.sendall(b'{"id": 1, "op": "shutdown"}\n')
+            # The manager answers, then closes every connection as it exits.
+            while sock.recv(65536):
+                pass
+        status = re.compile(r"fleet manager: [^\n]*\(retrying\)")
+        read_until(lambda r: status.search(plain(r)) is not None)
+        m = status.search(plain(raw))
+        assert m is not None
+        return m.group(0)
+
     def quits() -> str:
         nonlocal raw
         child.send("\x03" if args.key == "ctrl-c" else "q")
@@ -110,7 +126,11 @@ def main() -> int:
         assert tail.rfind(LEAVE) > tail.rfind("\x1b[J"), "the screen was drawn again after leaving it"
         return "cursor shown, alternate screen left after the last frame"
 
-    for name, fn in [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes), ("quits", quits)]:
+    steps = [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes)]
+    if args.shut_down:
+        steps.append(("reports_lost_manager", reports_lost_manager))
+    steps.append(("quits", quits))
+    for name, fn in steps:
         if not step(name, fn):
             break
     else:
@@ -120,7 +140,7 @@ def main() -> int:
         child.terminate(force=True)
     with open(args.transcript, "w", encoding="utf-8") as f:
         f.write(raw)
-    ok = len(checks) == 5 and all(c["ok"] for c in checks.values())
+    ok = len(checks) == len(steps) + 1 and all(c["ok"] for c in checks.values())
     print(json.dumps({"ok": ok, "kernel": args.kernel, "checks": checks, "exitstatus": child.exitstatus}))
     return 0 if ok else 1
 
