@@ -67,7 +67,8 @@ async function runLive(ctx: FleetContext, delayMs: number): Promise<void> {
     } catch (error) {
       client?.close();
       client = undefined;
-      status = `fleet manager: ${describeError(error)} (retrying)`;
+      // What matters first: a narrow terminal cuts the end of the line.
+      status = `lost the fleet manager, retrying (last list shown): ${describeError(error)}`;
     }
     if (done) {
       // Quit while this read was under way: the connection it may have opened is not needed.

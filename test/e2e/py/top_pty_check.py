@@ -104,7 +104,7 @@ def main() -> int:
             # The manager answers, then closes every connection as it exits.
             while sock.recv(65536):
                 pass
-        status = re.compile(r"fleet manager: [^\n]*\(retrying\)")
+        status = re.compile(r"lost the fleet manager, retrying \(last list shown\): [^\n]*manager")
         read_until(lambda r: status.search(plain(r)) is not None)
         m = status.search(plain(raw))
         assert m is not None

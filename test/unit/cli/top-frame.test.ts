@@ -95,7 +95,7 @@ describe('renderTopFrame', () => {
   });
 
   it('shows a status in place of the hint', () => {
-    expect(renderTopFrame([], { clock: 'x', status: 'fleet manager: gone (retrying)' })[1]).toBe('fleet manager: gone (retrying)');
+    expect(renderTopFrame([], { clock: 'x', status: 'lost the fleet manager: gone; retrying' })[1]).toBe('lost the fleet manager: gone; retrying');
   });
 
   it.each([
