@@ -26,6 +26,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   spawn: async () => (await import('./commands/spawn.js')).registerSpawn,
   find: async () => (await import('./commands/find.js')).registerFind,
   list: async () => (await import('./commands/list.js')).registerList,
+  top: async () => (await import('./commands/top.js')).registerTop,
   stop: async () => (await import('./commands/stop.js')).registerStop,
   interrupt: async () => (await import('./commands/interrupt.js')).registerInterrupt,
   'stop-all': async () => (await import('./commands/stop.js')).registerStopAll,

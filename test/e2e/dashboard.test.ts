@@ -3,7 +3,9 @@
  * routers do) with stand-in backends: opened once with the token, it shows the fleet, picks up
  * a backend spawned through the API without a reload (the event stream), and stops one with
  * its button (a cookie POST with X-Requested-With), and shows each backend's message rate from
- * the relay counts its routers report. Screenshots go to test-artifacts/dashboard/.
+ * the relay counts its routers report, and each backend's CPU % and memory with history charts
+ * that grow as the page re-reads the list, in light and dark mode. Screenshots go to
+ * test-artifacts/dashboard/ (dashboard-1280x800.png is the one docs/dashboard.png is made from).
  */
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -137,5 +139,40 @@ describe('the live dashboard in Chromium', () => {
       await reports;
       reporter.close();
     }
+  });
+
+  it('shows CPU % and memory with history charts that gain points on each re-read, in light and dark mode', async () => {
+    const backend = await spawn('charts');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto(`${base}/`);
+    await row(backend.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    await row(backend.kernelId).locator('.cpu .value', { hasText: /^\d+(\.\d)?%$/ }).waitFor({ timeout: WAIT_MS });
+    // The page keeps one reading a second at most and re-reads every 2 s: wait for three.
+    const pointsIn = (cell: string) =>
+      page.waitForFunction(
+        ([id, cls]) => {
+          const line = document.querySelector(`tr[data-kernel-id="${CSS.escape(id!)}"] td.${cls} svg.spark polyline`);
+          return (line?.getAttribute('points') ?? '').split(' ').filter(Boolean).length >= 3;
+        },
+        [backend.kernelId, cell],
+        { timeout: WAIT_MS },
+      );
+    await pointsIn('cpu');
+    await pointsIn('memory');
+    const points = (await row(backend.kernelId).locator('td.memory polyline').getAttribute('points'))!.split(' ');
+    for (const p of points) expect(p).toMatch(/^\d+(\.\d)?,\d+(\.\d)?$/);
+    expect(await row(backend.kernelId).locator('td.memory .value').innerText()).toMatch(/^\d+(\.\d)? (KiB|MiB|GiB)$/);
+    expect(await row(backend.kernelId).locator('td.cpu title').textContent()).toMatch(/^CPU %, last \d+ readings$/);
+    await page.screenshot({ path: join(artifacts, 'dashboard-1280x800.png') });
+
+    // Dark mode: the page follows the system setting, the line stays visible on the dark table.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const colours = await page.evaluate(() => ({
+      body: getComputedStyle(document.body).backgroundColor,
+      line: getComputedStyle(document.querySelector('svg.spark polyline')!).stroke,
+    }));
+    expect(colours).toEqual({ body: 'rgb(18, 18, 18)', line: 'rgb(144, 202, 249)' });
+    await page.screenshot({ path: join(artifacts, '06-dark.png') });
   });
 });

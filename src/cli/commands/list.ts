@@ -5,7 +5,7 @@ import { listTable, publicRecord, recordsIn, type ListedRecord, type PublicRecor
 import { action, fleetContext, withCommonOptions, withManager, writeJson, type CommonFlags } from './fleet-shared.js';
 
 /** Records with memory (VmRSS from /proc) filled in where the manager left it out, oldest first. */
-function listBackends(records: readonly ListedRecord[], now = Date.now()): PublicRecord[] {
+export function listBackends(records: readonly ListedRecord[], now = Date.now()): PublicRecord[] {
   const out = records.map((r) => publicRecord(r, now, typeof r.rssBytes === 'number' ? undefined : rssBytes(r.pid)));
   return out.sort((a, b) => a.startedAt - b.startedAt || a.kernelId.localeCompare(b.kernelId));
 }

@@ -26,7 +26,7 @@ describe('createProgram', () => {
   it('registers every command for help, in the order --help lists them, and knows each one by name', async () => {
     const all = await createProgram(argv('--help'));
     const names = all.commands.map((c) => c.name());
-    expect(names).toEqual(['router', 'install', 'uninstall', 'manager', 'service', 'spawn', 'find', 'list', 'stop', 'stop-all', 'interrupt', 'cleanup', 'health', 'logs', 'dashboard', 'doctor', 'llmspell-adapter']);
+    expect(names).toEqual(['router', 'install', 'uninstall', 'manager', 'service', 'spawn', 'find', 'list', 'top', 'stop', 'stop-all', 'interrupt', 'cleanup', 'health', 'logs', 'dashboard', 'doctor', 'llmspell-adapter']);
     expect([...LAZY_COMMAND_NAMES].sort()).toEqual([...names].sort());
   });
 

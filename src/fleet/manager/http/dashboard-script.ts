@@ -3,8 +3,11 @@
  * browser JavaScript in a string, so tsc's build carries it to dist/ with no bundler. It uses
  * the cookie the page was opened with; every POST sends X-Requested-With, which the server
  * requires of cookie-authenticated POSTs (a cross-site form cannot set it, and a cross-site
- * fetch that sets it needs a CORS preflight the server never grants).
+ * fetch that sets it needs a CORS preflight the server never grants). The history charts'
+ * pure functions come from sparkline.ts as their own source.
  */
+import { SPARK_HEIGHT, SPARK_SAMPLES, SPARK_WIDTH, pushSample, sparkPoints } from './sparkline.js';
+
 export const DASHBOARD_SCRIPT = String.raw`'use strict';
 (function () {
   var EVENTS = ['spawned', 'ready', 'attached', 'detached', 'busy', 'idle', 'restarting', 'restarted', 'exited', 'stopped'];
@@ -19,6 +22,15 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   var RATE_MS = 1000;
   var counted = {};
   var rates = {};
+  // CPU and memory history per backend for the charts: one reading a second at most (a burst of
+  // events re-reads the list; the manager's CPU figure only changes once a second anyway).
+  var SAMPLES = ${SPARK_SAMPLES}, SPARK_W = ${SPARK_WIDTH}, SPARK_H = ${SPARK_HEIGHT};
+  var SAMPLE_MS = 1000;
+  var CPU_FLOOR = 10, MEMORY_FLOOR = 1048576;
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var history = {};
+  var pushSample = ${pushSample.toString()};
+  var sparkPoints = ${sparkPoints.toString()};
 
   function text(tag, value, cls) {
     var el = document.createElement(tag);
@@ -47,6 +59,50 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       counted[b.kernelId] = { n: b.messagesRelayed, at: at };
     });
   }
+  function noteHistory(list, at) {
+    var live = {};
+    list.forEach(function (b) {
+      live[b.kernelId] = true;
+      if (b.state === 'dead') return;
+      var h = history[b.kernelId] || (history[b.kernelId] = { at: 0, cpu: [], memory: [] });
+      if (at - h.at < SAMPLE_MS) return;
+      h.at = at;
+      if (typeof b.cpuPercent === 'number') h.cpu = pushSample(h.cpu, b.cpuPercent, SAMPLES);
+      if (typeof b.rssBytes === 'number') h.memory = pushSample(h.memory, b.rssBytes, SAMPLES);
+    });
+    Object.keys(history).forEach(function (id) { if (!live[id]) delete history[id]; });
+  }
+  function samples(b, what) {
+    var h = history[b.kernelId];
+    return h ? h[what] : [];
+  }
+  function cpu(b) {
+    var p = b.cpuPercent;
+    return typeof p !== 'number' ? '' : (p < 10 ? p.toFixed(1) : p.toFixed(0)) + '%';
+  }
+  // A value with its history chart: an SVG built with DOM calls, styled by class from the stylesheet.
+  function chartCell(cls) {
+    var td = text('td', '', cls);
+    td.appendChild(text('span', '', 'value'));
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('class', 'spark');
+    svg.setAttribute('viewBox', '0 0 ' + SPARK_W + ' ' + SPARK_H);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('role', 'img');
+    svg.appendChild(document.createElementNS(SVG_NS, 'title'));
+    svg.appendChild(document.createElementNS(SVG_NS, 'polyline'));
+    td.appendChild(svg);
+    return td;
+  }
+  function drawChart(td, value, values, floor, what) {
+    td.querySelector('.value').textContent = value;
+    td.querySelector('polyline').setAttribute('points', sparkPoints(values, floor, SAMPLES, SPARK_W, SPARK_H));
+    td.querySelector('title').textContent = what + ', last ' + values.length + ' readings';
+  }
+  function drawCharts(tr, b) {
+    drawChart(tr.querySelector('.cpu'), cpu(b), samples(b, 'cpu'), CPU_FLOOR, 'CPU %');
+    drawChart(tr.querySelector('.memory'), bytes(b.rssBytes), samples(b, 'memory'), MEMORY_FLOOR, 'memory');
+  }
   function rate(b) {
     var r = rates[b.kernelId];
     return b.state === 'dead' || typeof r !== 'number' ? '' : (r < 10 ? r.toFixed(1) : r.toFixed(0));
@@ -74,7 +130,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     if (backends.length === 0) {
       var empty = document.createElement('tr');
       var td = text('td', 'no backends');
-      td.colSpan = 9;
+      td.colSpan = 10;
       empty.appendChild(td);
       rows.appendChild(empty);
     }
@@ -87,7 +143,9 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       tr.appendChild(text('td', b.requirement.provider + (b.requirement.group ? ' / ' + b.requirement.group : '')));
       tr.appendChild(text('td', b.state, 'state state-' + b.state));
       tr.appendChild(text('td', String(b.attached.length)));
-      tr.appendChild(text('td', bytes(b.rssBytes), 'memory'));
+      tr.appendChild(chartCell('cpu'));
+      tr.appendChild(chartCell('memory'));
+      drawCharts(tr, b);
       tr.appendChild(text('td', rate(b), 'rate'));
       tr.appendChild(text('td', b.state === 'dead' ? '' : uptime(b.startedAt), 'uptime'));
       var actions = document.createElement('td');
@@ -107,7 +165,12 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
         if (!res.ok) throw new Error('HTTP ' + res.status + (res.status === 401 ? ': open the URL that llmspell-fleet dashboard prints' : ''));
         return res.json();
       })
-      .then(function (body) { noteRates(body.backends, Date.now()); return body.backends; });
+      .then(function (body) {
+        var at = Date.now();
+        noteRates(body.backends, at);
+        noteHistory(body.backends, at);
+        return body.backends;
+      });
   }
   function refresh() {
     return load()
@@ -117,7 +180,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   function sameRows(list) {
     return list.length === backends.length && list.every(function (b, i) { return b.kernelId === backends[i].kernelId && b.state === backends[i].state; });
   }
-  // Rates and memory change without an event: read them every 2 s, and update those cells in
+  // Rates, CPU and memory change without an event: read them every 2 s, and update those cells in
   // place while the rows are the same (a button under the pointer stays where it is).
   function poll() {
     return load()
@@ -128,7 +191,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
           var tr = rows.querySelector('tr[data-kernel-id="' + CSS.escape(b.kernelId) + '"]');
           if (!tr) return;
           tr.querySelector('.rate').textContent = rate(b);
-          tr.querySelector('.memory').textContent = bytes(b.rssBytes);
+          drawCharts(tr, b);
         });
       })
       .catch(function (e) { status.textContent = String(e.message || e); });

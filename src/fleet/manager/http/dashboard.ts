@@ -23,7 +23,7 @@ const PAGE = `<!doctype html>
 <header><h1>llmspell-fleet</h1><span id="status">connecting…</span></header>
 <main>
 <table>
-<thead><tr><th>kernel id</th><th>runtime</th><th>provider</th><th>state</th><th>clients</th><th>memory</th><th>msg/s</th><th>uptime</th><th></th></tr></thead>
+<thead><tr><th>kernel id</th><th>runtime</th><th>provider</th><th>state</th><th>clients</th><th>cpu</th><th>memory</th><th>msg/s</th><th>uptime</th><th></th></tr></thead>
 <tbody id="backends"></tbody>
 </table>
 <section><h2 id="log-title">log</h2><pre id="log">press "logs" on a backend to follow its log</pre></section>
@@ -32,18 +32,32 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const STYLE = `body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
+const STYLE = `:root { color-scheme: light dark; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
 header { display: flex; align-items: baseline; gap: 1em; padding: 0.5em 1em; background: #263238; color: #eceff1; }
 h1 { font-size: 1.2em; margin: 0; }
 h2 { font-size: 1em; }
 #status { font-size: 0.9em; opacity: 0.8; }
-main { padding: 1em; }
+main { padding: 1em; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: 0.3em 0.6em; border-bottom: 1px solid #e0e0e0; }
 td.id { font-family: ui-monospace, monospace; }
 .state-ready { color: #2e7d32; } .state-busy { color: #ef6c00; } .state-dead { color: #c62828; }
 .state-starting, .state-restarting, .state-stopping { color: #1565c0; }
 button { margin-right: 0.3em; }
+td.cpu, td.memory { white-space: nowrap; }
+td.cpu .value, td.memory .value { display: inline-block; min-width: 4.5em; }
+svg.spark { width: 60px; height: 16px; vertical-align: middle; margin-left: 0.3em; background: rgba(127, 127, 127, 0.14); border-radius: 2px; }
+svg.spark polyline { fill: none; stroke: #1565c0; stroke-width: 1.5; stroke-linejoin: round; vector-effect: non-scaling-stroke; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e6e6e6; background: #121212; }
+  header { background: #0d1418; }
+  table { background: #1e1e1e; }
+  th, td { border-bottom-color: #3a3a3a; }
+  .state-ready { color: #81c784; } .state-busy { color: #ffb74d; } .state-dead { color: #ef9a9a; }
+  .state-starting, .state-restarting, .state-stopping { color: #90caf9; }
+  svg.spark polyline { stroke: #90caf9; }
+}
 pre#log { background: #111; color: #ddd; padding: 0.6em; height: 20em; overflow: auto; white-space: pre-wrap; }
 `;
 

@@ -23,6 +23,18 @@ describe('dashboardAsset', () => {
   it('the script parses as JavaScript', () => {
     expect(() => new Function(dashboardAsset('/dashboard.js')?.body ?? '')).not.toThrow();
   });
+
+  it('the script carries the chart functions as plain functions (no module code left in it)', () => {
+    const script = dashboardAsset('/dashboard.js')?.body ?? '';
+    expect(script).toMatch(/var pushSample = function pushSample\(/);
+    expect(script).toMatch(/var sparkPoints = function sparkPoints\(/);
+    expect(script).not.toMatch(/\bimport\b|\bexport\b|\$\{SPARK_/);
+  });
+
+  it('has a CPU column and a dark colour scheme', () => {
+    expect(dashboardAsset('/')?.body).toContain('<th>cpu</th>');
+    expect(dashboardAsset('/dashboard.css')?.body).toContain('@media (prefers-color-scheme: dark)');
+  });
 });
 
 describe('csrfAllowed', () => {
