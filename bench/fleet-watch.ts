@@ -60,6 +60,8 @@ export function parseSse(buffer: string): { events: { type: string; data: string
 /** When (performance.now()) each fleet event of each backend first arrived on /api/v1/events. */
 export class EventWatch {
   readonly arrived = new Map<string, number>();
+  /** ms from the manager's noting the change (the event's `time`) to its arrival here, per event. */
+  readonly delivery = new Map<string, number>();
   readonly #waiters: { key: string; resolve: (t: number) => void }[] = [];
   readonly #abort = new AbortController();
   #done: Promise<void> = Promise.resolve();
@@ -82,9 +84,11 @@ export class EventWatch {
         const parsed = parseSse(buffer + decoder.decode(value, { stream: true }));
         buffer = parsed.rest;
         for (const e of parsed.events) {
-          const key = `${e.type} ${(JSON.parse(e.data) as { kernelId: string }).kernelId}`;
+          const data = JSON.parse(e.data) as { kernelId: string; time: number };
+          const key = `${e.type} ${data.kernelId}`;
           if (this.arrived.has(key)) continue;
           this.arrived.set(key, t);
+          this.delivery.set(key, performance.timeOrigin + t - data.time);
           for (const w of this.#waiters.filter((x) => x.key === key)) w.resolve(t);
         }
       }
