@@ -4,6 +4,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ManagerClient } from '../src/fleet/manager/client.js';
+import { processesMentioning } from '../src/fleet/manager/proc.js';
 import { root } from './harness.js';
 import { api, cpuSeconds, EventWatch, managerHttp, residentMb, type Manager } from './fleet-watch.js';
 import { hostProcesses, samplingCost, withIdleProcesses, type SamplingCost } from './sampling-cost.js';
@@ -168,6 +169,9 @@ async function shutdown(home: string, pid: number | undefined): Promise<void> {
   }
   const deadline = Date.now() + 10_000;
   while (pid !== undefined && existsSync(`/proc/${pid}`) && Date.now() < deadline) await sleep(50);
+  // Every backend's argv names its connection file in the home: none may outlive the bench.
+  const left = processesMentioning(home).filter((p) => p !== process.pid);
+  if (left.length > 0 || (pid !== undefined && existsSync(`/proc/${pid}`))) throw new Error(`processes left after the fleet-scale bench: manager ${pid}, others ${left.join(', ') || 'none'}; stop them by pid`);
 }
 
 function rows(steps: Step[]): { cpu: string; latency: string; sampling: string } {
