@@ -3,8 +3,9 @@
  * language server, a subprocess), read from /proc only when someone looks (a list, a scrape,
  * a usage_request): nothing samples in the background. Members are found by walking down from
  * the group's leader (/proc/<pid>/task/<tid>/children), so a read costs a few files per member
- * and stays flat however many other processes the host runs; scanning all of /proc per read is
- * what made supervisors on busy hosts burn whole cores. Parsing and the walk are pure.
+ * and stays flat however many other processes the host runs (a scan of all of /proc per read
+ * costs with the host's processes: the polling issue #9 says burned whole cores on busy hosts).
+ * Parsing and the walk are pure.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readProc, rssBytes } from './proc.js';
@@ -64,8 +65,8 @@ export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<n
 /**
  * Pure: the members of the process group led by `leader`: the leader and those of its
  * descendants still in its group (a descendant that made a group of its own is not, nor is
- * anything under it). A member whose parent exited is re-parented out of the tree and missed;
- * kernels' helpers (language servers, subprocesses) live as long as their parent.
+ * anything under it). A member whose parent exited is re-parented out of the tree and missed:
+ * a kernel's helpers (language servers, subprocesses) normally end with their parent.
  */
 export function walkGroup(leader: number, statOf: (pid: number) => ProcStatLine | undefined, childrenOf: (pid: number) => readonly number[]): ProcStatLine[] {
   const members: ProcStatLine[] = [];
@@ -111,7 +112,7 @@ const statOf = (pid: number): ProcStatLine | undefined => {
   return text === undefined ? undefined : parseStatLine(text);
 };
 
-/** Whether this kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN, on in every distribution kernel). */
+/** Whether this kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN; else every read scans /proc). */
 let walkable: boolean | undefined;
 
 /** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
