@@ -183,13 +183,13 @@ function rows(steps: Step[]): { cpu: string; latency: string; sampling: string }
   );
   const latency = table(
     ['spawns to reach', 'spawn → `spawned` event (ms, median)', 'spawn → `ready` event (ms, median)', 'manager notes the change → event on the stream (ms, median)', 'spawn → row on the dashboard page (ms, median)', '`spawned` event → row on the page (ms, median)'],
-    steps.map((s) => [`${s.n} (${s.spawnedMs.length} spawns)`, f1(median(s.spawnedMs)), f1(median(s.readyMs)), f1(median(s.deliveryMs)), f1(median(s.pageMs)), f1(median(s.pageAfterEventMs))]),
+    steps.map((s) => [`${s.n} (${s.spawnedMs.length} spawn${s.spawnedMs.length === 1 ? '' : 's'})`, f1(median(s.spawnedMs)), f1(median(s.readyMs)), f1(median(s.deliveryMs)), f1(median(s.pageMs)), f1(median(s.pageAfterEventMs))]),
   );
   const samplingRow = (label: string, c: SamplingCost, scrapeCpuMs: number) => [label, String(c.hostProcesses), f2(c.walkMs), f2(c.scanMs), f2(scrapeCpuMs)];
   const sampling = table(
     ['reading the backends\' process groups once (median of 50)', 'processes on the host', 'walk from each leader, as the manager does (ms)', 'scan of all /proc, as it did (ms)', 'manager CPU per scrape (ms)'],
     [
-      ...steps.map((s) => samplingRow(`${s.n} backends`, s.sampling, s.scrapeCpuMs)),
+      ...steps.map((s) => samplingRow(`${s.n} backend${s.n === 1 ? '' : 's'}`, s.sampling, s.scrapeCpuMs)),
       ...steps.flatMap((s) => (s.crowded === undefined ? [] : [samplingRow(`${s.n} backends, ${CROWD} more idle processes on the host`, s.crowded, s.crowded.scrapeCpuMs)])),
     ],
   );
