@@ -7,6 +7,7 @@ import { executeCell } from '../src/wire/execute.js';
 import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
 import { firstResultReport } from './first-result.js';
+import { fleetScaleReport } from './fleet-scale.js';
 import { llmspellRows } from './llmspell.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
@@ -21,6 +22,8 @@ const fastPeer = join(root, 'dist', 'bench', 'fast-peer.js');
 const quick = process.argv.includes('--quick');
 /** Only the time-to-first-result tables (issue #12), which take under a minute. */
 const firstResultOnly = process.argv.includes('--first-result');
+/** Only the fleet-at-scale tables (issue #9): the manager's cost with 1 to 20 backends, about three minutes. */
+const fleetScaleOnly = process.argv.includes('--fleet-scale');
 const N_INFO = quick ? 100 : 1000;
 const N_EXEC = quick ? 50 : 300;
 const N_LINES = quick ? 5000 : 20000;
@@ -118,8 +121,9 @@ async function relayTable(dir: string): Promise<string> {
 
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
-  if (!firstResultOnly) process.stdout.write((await relayTable(dir)) + '\n\n');
-  process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n');
+  if (!firstResultOnly && !fleetScaleOnly) process.stdout.write((await relayTable(dir)) + '\n\n');
+  if (!fleetScaleOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
+  if (!firstResultOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,9 +1,13 @@
 /**
  * Resource use of a backend's whole process group (the kernel and whatever it started: a
- * language server, a subprocess), read from /proc. Parsing is pure; one scan of /proc per
- * scrape serves every backend, so the cost grows with the machine's processes, not per backend.
+ * language server, a subprocess), read from /proc only when someone looks (a list, a scrape,
+ * a usage_request): nothing samples in the background. Members are found by walking down from
+ * the group's leader (/proc/<pid>/task/<tid>/children), so a read costs a few files per member
+ * and stays flat however many other processes the host runs (a scan of all of /proc per read
+ * costs with the host's processes: the polling issue #9 says burned whole cores on busy hosts).
+ * Parsing and the walk are pure.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readProc, rssBytes } from './proc.js';
 
 /**
@@ -80,6 +84,69 @@ export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssO
   return groupUsage(family.map((s) => ({ ...s, pgrp: leader })), new Set([leader]), rssOf).get(leader);
 }
 
+/**
+ * Pure: the members of the process group led by `leader`: the leader and those of its
+ * descendants still in its group (a descendant that made a group of its own is not, nor is
+ * anything under it). A member whose parent exited is re-parented out of the tree and missed:
+ * a kernel's helpers (language servers, subprocesses) normally end with their parent.
+ */
+export function walkGroup(leader: number, statOf: (pid: number) => ProcStatLine | undefined, childrenOf: (pid: number) => readonly number[]): ProcStatLine[] {
+  const members: ProcStatLine[] = [];
+  const seen = new Set<number>();
+  const todo = [leader];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    const stat = statOf(pid);
+    if (stat === undefined || stat.pgrp !== leader) continue;
+    members.push(stat);
+    todo.push(...childrenOf(pid));
+  }
+  return members;
+}
+
+/** Pure: the pids in a /proc/<pid>/task/<tid>/children file ("12 34 "). */
+export function parseChildren(text: string): number[] {
+  return text.split(/\s+/).filter((t) => /^\d+$/.test(t)).map(Number);
+}
+
+/** Children of every thread of `pid` (a thread that forks is the child's parent); undefined when the kernel has no children files. */
+function childrenOf(pid: number): number[] | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    try {
+      out.push(...parseChildren(readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(pid) && existsSync(`/proc/${pid}`)) return undefined;
+    }
+  }
+  return out;
+}
+
+const statOf = (pid: number): ProcStatLine | undefined => {
+  const text = readProc(pid, 'stat');
+  return text === undefined ? undefined : parseStatLine(text);
+};
+
+/** Whether this kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN; else every read scans /proc). */
+let walkable: boolean | undefined;
+
+/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
+export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
+  if (pgids.length === 0) return new Map();
+  walkable ??= childrenOf(process.pid) !== undefined;
+  if (!walkable) return scanGroupUsage(pgids);
+  const stats: ProcStatLine[] = [];
+  for (const leader of new Set(pgids)) stats.push(...walkGroup(leader, statOf, (pid) => childrenOf(pid) ?? []));
+  return groupUsage(stats, new Set(pgids), rssBytes);
+}
+
 /** One scan of /proc: every process's stat line. */
 function readStatLines(): ProcStatLine[] {
   const stats: ProcStatLine[] = [];
@@ -92,13 +159,16 @@ function readStatLines(): ProcStatLine[] {
   return stats;
 }
 
-/** familyUsage of the backend whose group `leader` leads, from the real /proc. */
+/**
+ * familyUsage of the backend whose group `leader` leads, from a scan of /proc: a family
+ * crosses groups, which the walk does not follow. Only a usage_request reads it.
+ */
 export function readFamilyUsage(leader: number): GroupUsage | undefined {
   return familyUsage(readStatLines(), leader, rssBytes);
 }
 
-/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
-export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
+/** The same as readGroupUsage from a scan of every process in /proc: the fallback, and what the bench compares the walk with. */
+export function scanGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
   if (pgids.length === 0) return new Map();
   return groupUsage(readStatLines(), new Set(pgids), rssBytes);
 }

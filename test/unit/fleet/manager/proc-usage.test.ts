@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { familyUsage, groupUsage, parseStatLine, readFamilyUsage, readGroupUsage } from '../../../../src/fleet/manager/proc-usage.js';
+import { familyUsage, groupUsage, parseChildren, parseStatLine, readFamilyUsage, readGroupUsage, scanGroupUsage, walkGroup } from '../../../../src/fleet/manager/proc-usage.js';
 
 // Fields 1-22 of /proc/<pid>/stat; pgrp is field 5, utime 14, stime 15.
 const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number) =>
@@ -69,5 +69,54 @@ describe('familyUsage', () => {
   it('reads this test process group from the real /proc', () => {
     const own = parseStatLine(readFileSync('/proc/self/stat', 'utf8'));
     expect(readFamilyUsage(own!.pgrp)?.residentBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('walkGroup', () => {
+  // pid -> [pgrp, children]: 10 leads; 11 and its child 12 are in the group; 13 made a group of
+  // its own (so its child 14, though in group 10 again, is not reached); 15 is gone.
+  const tree: Record<number, [number, number[]]> = { 10: [10, [11, 13, 15]], 11: [10, [12]], 12: [10, []], 13: [13, [14]], 14: [10, []] };
+  const statOf = (pid: number) => (tree[pid] === undefined ? undefined : { pid, ppid: 0, pgrp: tree[pid][0], cpuTicks: 1 });
+  const childrenOf = (pid: number) => tree[pid]?.[1] ?? [];
+
+  it.each([
+    ['the leader and its descendants in its group', 10, [10, 11, 12]],
+    ['a leader that is gone: nobody', 99, []],
+    ['a pid that leads no group (its pgrp is another): nobody', 11, []],
+    ['a sub-group led by a descendant', 13, [13]],
+  ])('%s', (_name, leader, expected) => {
+    expect(walkGroup(leader, statOf, childrenOf).map((s) => s.pid).sort((a, b) => a - b)).toEqual(expected);
+  });
+
+  it('visits a pid once even if listed twice', () => {
+    expect(walkGroup(1, (pid) => ({ pid, ppid: 0, pgrp: 1, cpuTicks: 0 }), (pid) => (pid === 1 ? [2, 2] : pid === 2 ? [1] : [])).map((s) => s.pid)).toEqual([1, 2]);
+  });
+});
+
+describe('parseChildren', () => {
+  it.each([
+    ['none', '', []],
+    ['two, with the trailing space the kernel writes', '12 345 ', [12, 345]],
+  ])('%s', (_name, text, expected) => {
+    expect(parseChildren(text)).toEqual(expected);
+  });
+});
+
+describe('readGroupUsage against the real /proc', () => {
+  it('finds the same members of a real group with children as a scan of all of /proc', async () => {
+    const { spawn } = await import('node:child_process');
+    // A detached shell leads its own group and starts a child in it, as a kernel starts a helper.
+    const leader = spawn('sh', ['-c', 'sleep 30 & echo started; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => leader.stdout.once('data', resolve));
+      const pgid = leader.pid!;
+      const walked = readGroupUsage([pgid]).get(pgid);
+      expect(walked?.processes).toBe(2);
+      expect(walked?.processes).toBe(scanGroupUsage([pgid]).get(pgid)?.processes);
+      expect(walked?.residentBytes).toBeGreaterThan(0);
+    } finally {
+      process.kill(-leader.pid!, 'SIGKILL');
+      await new Promise((resolve) => leader.once('exit', resolve));
+    }
   });
 });
