@@ -10,7 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${LLMSPELL_KUBE_IMAGES:-$HOME/.cache/llmspell-fleet/kube/images}
-BASE=${LLMSPELL_FLEET_BASE_IMAGE:-localhost/llmspell-fleet-base:bookworm}
 PAUSE=localhost/llmspell-fleet-kube-pause:1
 KERNEL=localhost/llmspell-fleet-kube-ipykernel:1
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
@@ -51,23 +50,7 @@ GO
 fi
 
 if [ ! -f "$CACHE/ipykernel.tar" ]; then
-  scripts/container-base.sh
-  mkdir -p "$CACHE/wheels" "$ctx/kernel"
-  pip=.venv/bin/pip
-  [ -x "$pip" ] || pip="python3 -m pip"
-  # The base image's python3 is Debian bookworm's 3.11.
-  $pip download --quiet --disable-pip-version-check --only-binary=:all: --python-version 3.11 \
-    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-    -d "$CACHE/wheels" ipykernel
-  cp -r "$CACHE/wheels" "$ctx/kernel/wheels"
-  cat >"$ctx/kernel/Containerfile" <<CONTAINERFILE
-FROM $BASE
-COPY wheels /tmp/wheels
-RUN python3 -m venv /opt/kernel && /opt/kernel/bin/pip install --quiet --no-index --find-links /tmp/wheels ipykernel && rm -rf /tmp/wheels
-ENV PATH=/opt/kernel/bin:/usr/local/bin:/usr/bin:/bin
-CMD ["python", "-m", "ipykernel_launcher", "--help"]
-CONTAINERFILE
-  "${build[@]}" -t "$KERNEL" "$ctx/kernel" >/dev/null
+  scripts/ipykernel-image.sh "$KERNEL"
   podman save --quiet --format docker-archive -o "$CACHE/ipykernel.tar.part" "$KERNEL"
   mv "$CACHE/ipykernel.tar.part" "$CACHE/ipykernel.tar"
   echo "kube-images: built $KERNEL"

@@ -7,8 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${LLMSPELL_FLEET_TEST_KERNEL_IMAGE:-localhost/llmspell-fleet-test-ipykernel}
-BASE=${LLMSPELL_FLEET_BASE_IMAGE:-localhost/llmspell-fleet-base:bookworm}
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/llmspell-fleet/containers
 
 need_apt=()
 command -v podman >/dev/null || need_apt+=(podman)
@@ -39,23 +37,5 @@ if podman image exists "$IMAGE"; then
   echo "setup-containers: $IMAGE is there"
   exit 0
 fi
-mkdir -p "$CACHE/wheels"
-pip=.venv/bin/pip
-[ -x "$pip" ] || pip="python3 -m pip"
-echo "setup-containers: downloading ipykernel wheels to $CACHE/wheels"
-$pip download --quiet --disable-pip-version-check --only-binary=:all: --python-version 3.11 \
-  --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-  -d "$CACHE/wheels" ipykernel
-ctx=$(mktemp -d /tmp/llmspell-fleet-kernel-image.XXXXXX)
-trap 'rm -rf "$ctx"' EXIT
-cp -r "$CACHE/wheels" "$ctx/wheels"
-cat >"$ctx/Containerfile" <<CONTAINERFILE
-FROM $BASE
-COPY wheels /tmp/wheels
-RUN python3 -m venv /opt/kernel && /opt/kernel/bin/pip install --quiet --no-index --find-links /tmp/wheels ipykernel && rm -rf /tmp/wheels
-ENV PATH=/opt/kernel/bin:/usr/local/bin:/usr/bin:/bin
-CMD ["python", "-m", "ipykernel_launcher", "--help"]
-CONTAINERFILE
 echo "setup-containers: building $IMAGE"
-podman build --quiet --network none -t "$IMAGE" "$ctx" >/dev/null
-echo "setup-containers: built $IMAGE"
+scripts/ipykernel-image.sh "$IMAGE"
