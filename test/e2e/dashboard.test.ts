@@ -141,7 +141,7 @@ describe('the live dashboard in Chromium', () => {
     }
   });
 
-  it('shows CPU % and memory with history charts that gain points on each re-read, in light and dark mode', async () => {
+  it('shows CPU % and memory with history charts that gain points on each re-read, in light and dark mode and at phone width', async () => {
     const backend = await spawn('charts');
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
@@ -174,5 +174,18 @@ describe('the live dashboard in Chromium', () => {
     }));
     expect(colours).toEqual({ body: 'rgb(18, 18, 18)', line: 'rgb(144, 202, 249)' });
     await page.screenshot({ path: join(artifacts, '06-dark.png') });
+
+    // Phone width: the page itself never scrolls sideways (the table scrolls inside its panel),
+    // and a backend's buttons can be reached there.
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const stop = row(backend.kernelId).getByRole('button', { name: 'stop' });
+    await stop.scrollIntoViewIfNeeded();
+    expect(await stop.isVisible()).toBe(true);
+    const box = (await stop.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(artifacts, '07-phone-390.png') });
   });
 });
