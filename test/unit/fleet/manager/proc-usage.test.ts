@@ -35,14 +35,21 @@ describe('groupUsage', () => {
     expect(Object.fromEntries(groupUsage(lines, new Set(groups), (pid) => rss[pid]))).toEqual(expected);
   });
 
-  it('reads this test process group from the real /proc with memory and CPU', () => {
-    const own = parseStatLine(readFileSync('/proc/self/stat', 'utf8'));
-    expect(own?.pid).toBe(process.pid);
-    const pgrp = own?.pgrp ?? -1;
-    const usage = readGroupUsage([pgrp]).get(pgrp);
-    expect(usage?.processes).toBeGreaterThanOrEqual(1);
-    expect(usage?.residentBytes).toBeGreaterThan(0);
-    expect(usage?.cpuSeconds).toBeGreaterThan(0);
+  it('reads a real process group from /proc with memory and CPU', async () => {
+    // A group of its own, led by a live process, as a backend is: this test's own group may be
+    // led by a process that has exited (CI's shell), which the walk from the leader cannot find.
+    const { spawn } = await import('node:child_process');
+    const leader = spawn(process.execPath, ['-e', 'console.log("up"); setInterval(() => {}, 1000)'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => leader.stdout.once('data', resolve));
+      const usage = readGroupUsage([leader.pid!]).get(leader.pid!);
+      expect(usage?.processes).toBe(1);
+      expect(usage?.residentBytes).toBeGreaterThan(0);
+      expect(usage?.cpuSeconds).toBeGreaterThan(0);
+    } finally {
+      process.kill(-leader.pid!, 'SIGKILL');
+      await new Promise((resolve) => leader.once('exit', resolve));
+    }
   });
 });
 
