@@ -18,13 +18,14 @@ import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
 import { FleetCapacity, type Reservation } from './capacity.js';
-import { IdleCulling, cullCause } from './culling.js';
+import { IdleCulling } from './culling.js';
 import { effectiveLimits } from '../limits.js';
 import { FleetCounters } from './counters.js';
 import { RelayTotals } from './relay-totals.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
+import { BackendLifecycle } from './lifecycle.js';
 import type { Interrupted } from './interrupt.js';
 import { handle, launchBackend } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
@@ -35,9 +36,6 @@ import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } f
 import { RegistryWriter } from './registry.js';
 
 export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
-
-/** Ends that are the backend's own (or its limits'), shown in `list` as dead for a while. */
-const DIED_ON_ITS_OWN = new Set(['exited', 'signalled', 'memory-limit', 'pids-limit', 'cpu-time-limit']);
 
 export class FleetManager {
   readonly home: string;
@@ -69,7 +67,8 @@ export class FleetManager {
     onRefused: () => this.counters.spawned('refused'),
   });
   /** idle_cull_seconds: one timer per backend that has one (culling.ts). */
-  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#cull(kernelId, cull.cullSeconds) });
+  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#lifecycle.cull(kernelId, cull.cullSeconds) });
+  readonly #lifecycle: BackendLifecycle;
   #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -96,6 +95,22 @@ export class FleetManager {
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
     const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
     this.#registry = options.persist === false ? undefined : new RegistryWriter(this.home, live, failed);
+    this.#lifecycle = new BackendLifecycle({
+      log: this.#log,
+      closed: () => this.#closed,
+      get: (kernelId) => this.#backends.get(kernelId),
+      set: (backend) => this.#backends.set(backend.kernelId, backend),
+      delete: (kernelId) => this.#backends.delete(kernelId),
+      conditions: this.#conditions,
+      culling: this.#culling,
+      counters: this.counters,
+      relay: this.relay,
+      refillPool: () => void this.#pool.refill(),
+      persist: () => this.#persist(),
+      changed: (exit) => this.#changed(exit),
+      emit: (event, to) => this.#emit(event, to),
+      stop: (backend, why) => this.#stop(backend, why),
+    });
     this.#pool = new SparePool({
       logger: this.#log,
       env: this.options.env ?? process.env,
@@ -112,7 +127,7 @@ export class FleetManager {
     await this.#config().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'config unusable at start; linger default applies'));
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log, env: this.options.env ?? process.env });
     for (const { backend, record } of adoption.adopted) {
-      this.#add(backend);
+      this.#lifecycle.add(backend);
       // A spare has nobody to wait for and no linger: it waits for a request.
       if (backend.spare !== undefined) {
         this.#pool.adopted(backend);
@@ -407,7 +422,7 @@ export class FleetManager {
         room();
         asSpare?.(b);
         this.#conditions.restarting(b.kernelId, restarting);
-        this.#add(b);
+        this.#lifecycle.add(b);
       },
     }).catch((error: unknown) => {
       room();
@@ -432,66 +447,6 @@ export class FleetManager {
     this.#idleSeconds = config.manager_idle_seconds;
     this.#lastConfig = config;
     return config;
-  }
-
-  #add(backend: ManagedBackend): void {
-    this.#backends.set(backend.kernelId, backend);
-    this.#persist();
-    this.#watchLimits(backend);
-    void backend.gone.then((exit) => {
-      // The fleet's own reason (culled) over the process's (stopped).
-      const gone = { ...exit, ...backend.endedBy };
-      this.#culling.forget(backend.kernelId);
-      // First, so an observer knows why before it sees the backend leave the list.
-      this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) });
-      this.counters.exited(gone.reason);
-      this.relay.retire(backend.kernelId);
-      backend.release();
-      if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
-      this.#persist();
-      // A backend that died on its own still has a connection file (llmspell never removes it).
-      if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
-      // A spare nobody took is not a user's loss: it is replaced, not listed as dead.
-      const diedOnItsOwn = !backend.replaced && !this.#closed && backend.spare === undefined && DIED_ON_ITS_OWN.has(gone.reason);
-      if (backend.spare !== undefined) void this.#pool.refill();
-      if (diedOnItsOwn) this.#conditions.died(backend.record(), gone);
-      else this.#conditions.forget(backend.kernelId);
-      this.#changed();
-      if (!backend.replaced && !this.#closed) {
-        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) };
-        this.#emit(event, [...backend.attached.values()]);
-      }
-    });
-  }
-
-  /** idle_cull_seconds ran out (culling.ts): stop it, unless it is no longer a ready backend nobody runs a cell on. */
-  #cull(kernelId: string, cullSeconds: number): void {
-    const backend = this.#backends.get(kernelId);
-    if (this.#closed || backend === undefined || backend.state !== 'ready' || backend.replaced) return;
-    if (this.#conditions.isBusy(kernelId, backend.attached.keys())) return;
-    backend.endedBy = { reason: 'culled', cause: cullCause(cullSeconds) };
-    void this.#stop(backend, 'culled').catch((e: unknown) => this.#log.error({ kernelId, err: String(e) }, 'cull stop failed'));
-  }
-
-  /**
-   * Its limits, watched while it runs: a warning for the running cell goes to the routers
-   * attached at that moment (the manager is not in the data path; each router tells its own
-   * cell), and a backend that used up its cpu_seconds is stopped for that reason.
-   */
-  #watchLimits(backend: ManagedBackend): void {
-    const warn = (message: string) => {
-      this.#log.warn({ kernelId: backend.kernelId, message }, 'backend near a limit');
-      this.#emit({ event: 'backend-warning', kernelId: backend.kernelId, message }, [...backend.attached.values()]);
-    };
-    backend.watchLimits({
-      onMemoryWarning: warn,
-      onPidsLimit: warn,
-      onCpuTimeUsedUp: (used) => {
-        this.#log.warn({ kernelId: backend.kernelId, usedSeconds: used }, 'backend used up its cpu_seconds; stopping it');
-        backend.enforcement?.cpuTimeUsedUp();
-        void this.#stop(backend, 'cpu-time-limit').catch((e: unknown) => this.#log.error({ err: String(e) }, 'cpu-time-limit stop failed'));
-      },
-    });
   }
 
   async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
