@@ -4,7 +4,6 @@
  * and the registry that lets a new manager adopt what an old one left running.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { startupMark } from '../../shared/startup-trace.js';
 import { FleetError, describeError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
@@ -17,7 +16,7 @@ import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
-import { FleetCapacity, type Reservation } from './capacity.js';
+import { FleetCapacity } from './capacity.js';
 import { IdleCulling } from './culling.js';
 import { effectiveLimits } from '../limits.js';
 import { FleetCounters } from './counters.js';
@@ -27,9 +26,10 @@ import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
 import { BackendLifecycle } from './lifecycle.js';
 import type { Interrupted } from './interrupt.js';
-import { handle, launchBackend } from './launch.js';
+import { handle } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { SparePool } from './pool.js';
+import { FleetStarts } from './starts.js';
 import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
 import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
@@ -69,6 +69,7 @@ export class FleetManager {
   /** idle_cull_seconds: one timer per backend that has one (culling.ts). */
   readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#lifecycle.cull(kernelId, cull.cullSeconds) });
   readonly #lifecycle: BackendLifecycle;
+  readonly #starts: FleetStarts;
   #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -111,11 +112,27 @@ export class FleetManager {
       emit: (event, to) => this.#emit(event, to),
       stop: (backend, why) => this.#stop(backend, why),
     });
+    this.#starts = new FleetStarts({
+      home: this.home,
+      env: () => this.options.env ?? process.env,
+      heartbeatGraceMs: options.heartbeatGraceMs,
+      log: this.#log,
+      closed: () => this.#closed,
+      config: () => this.#config(),
+      makeRoom: (config) => this.#pool.makeRoom(config),
+      backends: () => this.#backends.values(),
+      capacity: this.#capacity,
+      conditions: this.#conditions,
+      counters: this.counters,
+      culling: this.#culling,
+      add: (backend) => this.#lifecycle.add(backend),
+      persist: () => this.#persist(),
+    });
     this.#pool = new SparePool({
       logger: this.#log,
       env: this.options.env ?? process.env,
       config: () => this.#config(),
-      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, undefined, onSpawned),
+      launch: (requirement, where, onSpawned) => this.#starts.launch(requirement, where, undefined, onSpawned),
       stop: (b, why) => this.#stop(b, why),
       backends: () => this.#backends.values(),
       changed: () => this.#persist(),
@@ -178,7 +195,7 @@ export class FleetManager {
   /** A new backend even if a matching one runs (CLI `spawn`). */
   async spawn(requirement: Requirement, where: SpawnWhere = {}): Promise<BackendHandle> {
     this.#pool.resume();
-    const backend = await this.#launch(requirement, where);
+    const backend = await this.#starts.launch(requirement, where);
     this.#attachments.idleIfUnused(backend);
     return this.#durable(handle(backend));
   }
@@ -276,7 +293,7 @@ export class FleetManager {
     const place = this.#capacity.reserve({ max: undefined, requirement: old.requirement, replaces: old });
     let backend: ManagedBackend;
     try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
+      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#starts.launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
     } catch (error) {
       this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
       throw error;
@@ -366,78 +383,10 @@ export class FleetManager {
     this.#pool.resume();
     return this.#inflight.join(key, async () => {
       const taken = await this.#pool.take(requirement, where.keys);
-      if (taken === undefined) return this.#launch(requirement, where);
+      if (taken === undefined) return this.#starts.launch(requirement, where);
       if (this.#lastConfig !== undefined) this.#culling.watch(taken.kernelId, effectiveLimits(this.#lastConfig, requirement).idle_cull_seconds);
       return taken;
     });
-  }
-
-  /**
-   * `replacing`: the place of the backend a restart replaces (restart op); one that replaces a
-   * dead one is found here. Any other start takes a place of max_backends first, or is refused;
-   * a user's start first has the pool give up spares to make room (pool.ts makeRoom).
-   * `asSpare`: the pool starts it (pool.ts), and marks it before it is recorded.
-   */
-  async #launch(requirement: Requirement, where: SpawnWhere, replacing?: Reservation, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
-    if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
-    const config = await this.#config();
-    const room = asSpare === undefined && replacing === undefined ? await this.#pool.makeRoom(config) : () => undefined;
-    try {
-      // A backend that is stopping (linger, stop) frees its place in a moment: wait rather than refuse.
-      for (let freed = this.#freeing(); replacing === undefined && freed !== undefined && !this.#capacity.fits(config.max_backends); freed = this.#freeing()) await freed;
-      // No await between the check and the reservation (capacity.ts): concurrent starts cannot overshoot.
-      const place = replacing ?? this.#capacity.reserve({ max: config.max_backends, source: config.source, requirement });
-      try {
-        return await this.#launchIn(place, config, where, room, asSpare);
-      } finally {
-        this.#capacity.release(place);
-      }
-    } finally {
-      room();
-    }
-  }
-
-  /** Settles when one of the backends stopping for good (not replaced by a restart) is gone; undefined if none is. */
-  #freeing(): Promise<unknown> | undefined {
-    const stopping = [...this.#backends.values()].filter((b) => b.state === 'stopping' && !b.replaced);
-    return stopping.length > 0 ? Promise.race(stopping.map((b) => b.gone)) : undefined;
-  }
-
-  async #launchIn(place: Reservation, config: FleetConfig, where: SpawnWhere, room: () => void, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
-    const { requirement } = place;
-    const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || place.replaces !== undefined);
-    let spawned: ManagedBackend | undefined;
-    const backend = await launchBackend({
-      requirement,
-      config,
-      home: this.home,
-      env: { ...(this.options.env ?? process.env), ...(where.keys ?? {}) },
-      logger: this.#log,
-      heartbeatGraceMs: this.options.heartbeatGraceMs,
-      cwd: where.cwd,
-      onSpawned: (b) => {
-        startupMark('backend-spawned');
-        spawned = b;
-        place.spawned = true;
-        room();
-        asSpare?.(b);
-        this.#conditions.restarting(b.kernelId, restarting);
-        this.#lifecycle.add(b);
-      },
-    }).catch((error: unknown) => {
-      room();
-      // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
-      if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
-      this.counters.spawned('failed');
-      throw error;
-    });
-    startupMark('backend-ready');
-    this.counters.spawned('ok');
-    this.#conditions.restarting(backend.kernelId, false);
-    // A spare waits for a request by design: its idle clock starts when it is handed out.
-    if (asSpare === undefined) this.#culling.watch(backend.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);
-    this.#persist();
-    return backend;
   }
 
   async #config(): Promise<FleetConfig> {
