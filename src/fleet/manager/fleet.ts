@@ -4,7 +4,7 @@
  * and the registry that lets a new manager adopt what an old one left running.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { FleetError, describeError } from '../../shared/errors.js';
+import { FleetError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
@@ -29,6 +29,7 @@ import type { Interrupted } from './interrupt.js';
 import { handle } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { SparePool } from './pool.js';
+import { restartBackend, type RestartHost } from './restart.js';
 import { FleetStarts } from './starts.js';
 import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
@@ -70,6 +71,18 @@ export class FleetManager {
   readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#lifecycle.cull(kernelId, cull.cullSeconds) });
   readonly #lifecycle: BackendLifecycle;
   readonly #starts: FleetStarts;
+  readonly #restartHost: RestartHost = {
+    get: (kernelId) => this.#backends.get(kernelId),
+    conditions: this.#conditions,
+    attachments: { takeAll: (b) => this.#attachments.takeAll(b), attach: (b, r) => this.#attachments.attach(b, r), idleIfUnused: (b) => this.#attachments.idleIfUnused(b) },
+    capacity: this.#capacity,
+    track: (key, start) => this.#inflight.track(key, start),
+    stop: (backend, why) => this.#stop(backend, why),
+    launch: (requirement, where, replacing) => this.#starts.launch(requirement, where, replacing),
+    emit: (event, to) => this.#emit(event, to),
+    counters: this.counters,
+    durable: (value) => this.#durable(value),
+  };
   #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -280,32 +293,7 @@ export class FleetManager {
    * restarts of one backend share the new one; acquires for its requirement wait for it.
    */
   restart(kernelId: string, routerId?: string, keys?: Record<string, string>): Promise<BackendHandle> {
-    return this.#restarts.join(kernelId, () => this.#restartOnce(kernelId, routerId, keys));
-  }
-
-  async #restartOnce(kernelId: string, routerId: string | undefined, keys: Record<string, string> | undefined): Promise<BackendHandle> {
-    const old = this.#backends.get(kernelId);
-    if (old === undefined || old.state !== 'ready') throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId });
-    old.replaced = true;
-    this.#conditions.restarting(old.kernelId, true);
-    const routers = this.#attachments.takeAll(old);
-    // Before the old one stops: its place passes to the new one, and no other start takes it meanwhile.
-    const place = this.#capacity.reserve({ max: undefined, requirement: old.requirement, replaces: old });
-    let backend: ManagedBackend;
-    try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#starts.launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
-    } catch (error) {
-      this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
-      throw error;
-    } finally {
-      this.#capacity.release(place);
-    }
-    this.counters.restarted();
-    for (const r of routers) this.#attachments.attach(backend, r);
-    this.#attachments.idleIfUnused(backend);
-    const next = handle(backend);
-    this.#emit({ event: 'backend-restarted', kernelId, handle: next }, routers.filter((r) => r.routerId !== routerId));
-    return this.#durable(next);
+    return this.#restarts.join(kernelId, () => restartBackend(this.#restartHost, kernelId, routerId, keys));
   }
 
   /** Stop by kernel id or by any of its ports. */
