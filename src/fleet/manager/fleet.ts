@@ -1,14 +1,15 @@
 /**
  * The fleet manager's core, without the socket: which backends run, who is attached to each,
  * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
- * and the registry that lets a new manager adopt what an old one left running.
+ * and the registry that lets a new manager adopt what an old one left running. It owns the
+ * state; the launch path (starts.ts), a backend's life once spawned (lifecycle.ts), restart
+ * (restart.ts) and stopping (stopping.ts) reach it through narrow hosts.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { FleetError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
-import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
@@ -29,6 +30,7 @@ import type { Interrupted } from './interrupt.js';
 import { handle } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { SparePool } from './pool.js';
+import { matchingBackends, stopBackend } from './stopping.js';
 import { restartBackend, type RestartHost } from './restart.js';
 import { FleetStarts } from './starts.js';
 import { isSameProcess } from './proc.js';
@@ -298,23 +300,15 @@ export class FleetManager {
 
   /** Stop by kernel id or by any of its ports. */
   async stop(target: string): Promise<{ stopped: BackendRecord[] }> {
-    const matches = this.#matching(target);
+    const matches = matchingBackends(this.#backends.values(), target);
     return { stopped: await Promise.all(matches.map((b) => this.#stop(b, 'stopped'))) };
   }
 
   /** Interrupt the running cell of a backend (by kernel id or port) in its own interrupt mode. */
   async interrupt(target: string): Promise<Interrupted> {
-    const [backend] = this.#matching(target);
+    const [backend] = matchingBackends(this.#backends.values(), target);
     // Loaded on first use: it brings the Jupyter client (zeromq), see launch.ts.
     return (await import('./interrupt.js')).interruptBackend(backend);
-  }
-
-  #matching(target: string): [ManagedBackend, ...ManagedBackend[]] {
-    const matches = maintenance.matching(this.#backends.values(), target);
-    if (matches.length === 0) {
-      throw new FleetError('UNKNOWN_BACKEND', `no backend has the id or port "${target}"; see \`llmspell-fleet list\``, { target });
-    }
-    return matches as [ManagedBackend, ...ManagedBackend[]];
   }
 
   /** Spares too; the pool stays empty until the next request (acquire, find, spawn). */
@@ -386,14 +380,8 @@ export class FleetManager {
     return config;
   }
 
-  async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
-    this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    const stopping = backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
-    // It is stopping (or, in a restart, restarting) from now: observers see that before it goes.
-    this.#changed();
-    await stopping;
-    await backend.gone;
-    return backend.record();
+  #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
+    return stopBackend({ log: this.#log, graceMs: this.options.stopGraceMs, changed: () => this.#changed() }, backend, why);
   }
 
   #emit(event: ManagerEvent, to: readonly RouterRef[]): void {
