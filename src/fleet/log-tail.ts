@@ -1,16 +1,31 @@
 /**
- * The end of a backend's log, for `llmspell-fleet logs` and the manager's `logs` op (HTTP API).
+ * The end of a backend's log, for `llmspell-fleet logs`, the manager's `logs` op (HTTP API)
+ * and the excerpt in a failed start's error (spawn.ts).
  */
 import { open } from 'node:fs/promises';
 
 const CHUNK = 64 * 1024;
 
-/** The last `n` lines of `text` (a trailing newline does not count as an empty last line). */
-export function lastLines(text: string, n: number): string {
+export interface LastLinesOptions {
+  /** The text was read from the middle of a line (an offset into the log): its first line is dropped. */
+  firstLineIsPartial?: boolean;
+  /** For an error's excerpt: blank lines do not count, a `\r` before a newline goes, and no newline ends it. */
+  asMessage?: boolean;
+}
+
+/**
+ * Pure: the last `n` lines of `text` (a trailing newline does not count as an empty last line),
+ * each as written and ending in a newline; with `asMessage`, the last `n` non-blank ones.
+ */
+export function lastLines(text: string, n: number, options: LastLinesOptions = {}): string {
   if (n <= 0 || text.length === 0) return '';
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  const lines = body.split('\n');
-  return `${lines.slice(-n).join('\n')}\n`;
+  const lines = options.asMessage === true ? text.split(/\r?\n/) : (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+  if (options.firstLineIsPartial === true) lines.shift();
+  if (options.asMessage !== true) return lines.length === 0 ? '' : `${lines.slice(-n).join('\n')}\n`;
+  return lines
+    .filter((line) => line.trim().length > 0)
+    .slice(-n)
+    .join('\n');
 }
 
 /** The last `n` lines of a file, reading backwards in chunks so a big log costs little. */

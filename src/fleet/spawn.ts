@@ -4,6 +4,7 @@ import { access, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { FleetError, describeError } from '../shared/errors.js';
 import { spawnDetached } from '../shared/process.js';
+import { lastLines } from './log-tail.js';
 
 /**
  * Starting a backend kernel (through shared/process.ts, which starts every process): the log
@@ -161,22 +162,11 @@ export async function readLogTail(path: string, options: { fromOffset?: number; 
       if (size <= start) return '';
       const buffer = Buffer.alloc(size - start);
       await handle.read(buffer, 0, buffer.length, start);
-      return lastLines(buffer.toString('utf8'), lines, start > fromOffset);
+      return lastLines(buffer.toString('utf8'), lines, { firstLineIsPartial: start > fromOffset, asMessage: true });
     } finally {
       await handle.close();
     }
   } catch {
     return '';
   }
-}
-
-/** Pure: the last `n` non-blank lines; drops a first line that is probably cut in half. */
-export function lastLines(text: string, n: number, firstLineIsPartial = false): string {
-  if (n <= 0) return '';
-  const all = text.split(/\r?\n/);
-  if (firstLineIsPartial) all.shift();
-  return all
-    .filter((line) => line.trim().length > 0)
-    .slice(-n)
-    .join('\n');
 }

@@ -1,15 +1,15 @@
 /**
  * The fleet manager's core, without the socket: which backends run, who is attached to each,
  * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
- * and the registry that lets a new manager adopt what an old one left running.
+ * and the registry that lets a new manager adopt what an old one left running. It owns the
+ * state; the launch path (starts.ts), a backend's life once spawned (lifecycle.ts), restart
+ * (restart.ts) and stopping (stopping.ts) reach it through narrow hosts.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { startupMark } from '../../shared/startup-trace.js';
-import { FleetError, describeError } from '../../shared/errors.js';
+import { FleetError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
 import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
-import { DEFAULT_STOP_LADDER } from '../../shared/process.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
@@ -17,27 +17,28 @@ import { adoptFromRegistry } from './adopt.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
-import { FleetCapacity, type Reservation } from './capacity.js';
-import { IdleCulling, cullCause } from './culling.js';
+import { FleetCapacity } from './capacity.js';
+import { IdleCulling } from './culling.js';
 import { effectiveLimits } from '../limits.js';
 import { FleetCounters } from './counters.js';
 import { RelayTotals } from './relay-totals.js';
 import type { ManagedBackend, RouterRef } from './entry.js';
 import type { ManagerHolds } from './idle.js';
 import { InflightStarts } from './inflight.js';
+import { BackendLifecycle } from './lifecycle.js';
 import type { Interrupted } from './interrupt.js';
-import { handle, launchBackend } from './launch.js';
+import { handle } from './launch.js';
 import { maintenance, type CleanupReport } from './maintenance.js';
 import { SparePool } from './pool.js';
+import { matchingBackends, stopBackend } from './stopping.js';
+import { restartBackend, type RestartHost } from './restart.js';
+import { FleetStarts } from './starts.js';
 import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
 import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
 
 export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
-
-/** Ends that are the backend's own (or its limits'), shown in `list` as dead for a while. */
-const DIED_ON_ITS_OWN = new Set(['exited', 'signalled', 'memory-limit', 'pids-limit', 'cpu-time-limit']);
 
 export class FleetManager {
   readonly home: string;
@@ -69,7 +70,21 @@ export class FleetManager {
     onRefused: () => this.counters.spawned('refused'),
   });
   /** idle_cull_seconds: one timer per backend that has one (culling.ts). */
-  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#cull(kernelId, cull.cullSeconds) });
+  readonly #culling = new IdleCulling({ onCull: (kernelId, cull) => this.#lifecycle.cull(kernelId, cull.cullSeconds) });
+  readonly #lifecycle: BackendLifecycle;
+  readonly #starts: FleetStarts;
+  readonly #restartHost: RestartHost = {
+    get: (kernelId) => this.#backends.get(kernelId),
+    conditions: this.#conditions,
+    attachments: { takeAll: (b) => this.#attachments.takeAll(b), attach: (b, r) => this.#attachments.attach(b, r), idleIfUnused: (b) => this.#attachments.idleIfUnused(b) },
+    capacity: this.#capacity,
+    track: (key, start) => this.#inflight.track(key, start),
+    stop: (backend, why) => this.#stop(backend, why),
+    launch: (requirement, where, replacing) => this.#starts.launch(requirement, where, replacing),
+    emit: (event, to) => this.#emit(event, to),
+    counters: this.counters,
+    durable: (value) => this.#durable(value),
+  };
   #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -96,11 +111,43 @@ export class FleetManager {
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
     const failed = (error: unknown) => this.#log.error({ err: String(error) }, 'cannot write registry.json');
     this.#registry = options.persist === false ? undefined : new RegistryWriter(this.home, live, failed);
+    this.#lifecycle = new BackendLifecycle({
+      log: this.#log,
+      closed: () => this.#closed,
+      get: (kernelId) => this.#backends.get(kernelId),
+      set: (backend) => this.#backends.set(backend.kernelId, backend),
+      delete: (kernelId) => this.#backends.delete(kernelId),
+      conditions: this.#conditions,
+      culling: this.#culling,
+      counters: this.counters,
+      relay: this.relay,
+      refillPool: () => void this.#pool.refill(),
+      persist: () => this.#persist(),
+      changed: (exit) => this.#changed(exit),
+      emit: (event, to) => this.#emit(event, to),
+      stop: (backend, why) => this.#stop(backend, why),
+    });
+    this.#starts = new FleetStarts({
+      home: this.home,
+      env: () => this.options.env ?? process.env,
+      heartbeatGraceMs: options.heartbeatGraceMs,
+      log: this.#log,
+      closed: () => this.#closed,
+      config: () => this.#config(),
+      makeRoom: (config) => this.#pool.makeRoom(config),
+      backends: () => this.#backends.values(),
+      capacity: this.#capacity,
+      conditions: this.#conditions,
+      counters: this.counters,
+      culling: this.#culling,
+      add: (backend) => this.#lifecycle.add(backend),
+      persist: () => this.#persist(),
+    });
     this.#pool = new SparePool({
       logger: this.#log,
       env: this.options.env ?? process.env,
       config: () => this.#config(),
-      launch: (requirement, where, onSpawned) => this.#launch(requirement, where, undefined, onSpawned),
+      launch: (requirement, where, onSpawned) => this.#starts.launch(requirement, where, undefined, onSpawned),
       stop: (b, why) => this.#stop(b, why),
       backends: () => this.#backends.values(),
       changed: () => this.#persist(),
@@ -112,7 +159,7 @@ export class FleetManager {
     await this.#config().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'config unusable at start; linger default applies'));
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log, env: this.options.env ?? process.env });
     for (const { backend, record } of adoption.adopted) {
-      this.#add(backend);
+      this.#lifecycle.add(backend);
       // A spare has nobody to wait for and no linger: it waits for a request.
       if (backend.spare !== undefined) {
         this.#pool.adopted(backend);
@@ -163,7 +210,7 @@ export class FleetManager {
   /** A new backend even if a matching one runs (CLI `spawn`). */
   async spawn(requirement: Requirement, where: SpawnWhere = {}): Promise<BackendHandle> {
     this.#pool.resume();
-    const backend = await this.#launch(requirement, where);
+    const backend = await this.#starts.launch(requirement, where);
     this.#attachments.idleIfUnused(backend);
     return this.#durable(handle(backend));
   }
@@ -248,53 +295,20 @@ export class FleetManager {
    * restarts of one backend share the new one; acquires for its requirement wait for it.
    */
   restart(kernelId: string, routerId?: string, keys?: Record<string, string>): Promise<BackendHandle> {
-    return this.#restarts.join(kernelId, () => this.#restartOnce(kernelId, routerId, keys));
-  }
-
-  async #restartOnce(kernelId: string, routerId: string | undefined, keys: Record<string, string> | undefined): Promise<BackendHandle> {
-    const old = this.#backends.get(kernelId);
-    if (old === undefined || old.state !== 'ready') throw new FleetError('UNKNOWN_BACKEND', `no running backend ${kernelId} to restart`, { kernelId });
-    old.replaced = true;
-    this.#conditions.restarting(old.kernelId, true);
-    const routers = this.#attachments.takeAll(old);
-    // Before the old one stops: its place passes to the new one, and no other start takes it meanwhile.
-    const place = this.#capacity.reserve({ max: undefined, requirement: old.requirement, replaces: old });
-    let backend: ManagedBackend;
-    try {
-      backend = await this.#inflight.track(requirementKey(old.requirement), this.#stop(old, 'restart').then(() => this.#launch(old.requirement, { cwd: old.init.cwd, keys }, place)));
-    } catch (error) {
-      this.#emit({ event: 'backend-exited', kernelId, reason: `restart failed: ${describeError(error)}` }, routers);
-      throw error;
-    } finally {
-      this.#capacity.release(place);
-    }
-    this.counters.restarted();
-    for (const r of routers) this.#attachments.attach(backend, r);
-    this.#attachments.idleIfUnused(backend);
-    const next = handle(backend);
-    this.#emit({ event: 'backend-restarted', kernelId, handle: next }, routers.filter((r) => r.routerId !== routerId));
-    return this.#durable(next);
+    return this.#restarts.join(kernelId, () => restartBackend(this.#restartHost, kernelId, routerId, keys));
   }
 
   /** Stop by kernel id or by any of its ports. */
   async stop(target: string): Promise<{ stopped: BackendRecord[] }> {
-    const matches = this.#matching(target);
+    const matches = matchingBackends(this.#backends.values(), target);
     return { stopped: await Promise.all(matches.map((b) => this.#stop(b, 'stopped'))) };
   }
 
   /** Interrupt the running cell of a backend (by kernel id or port) in its own interrupt mode. */
   async interrupt(target: string): Promise<Interrupted> {
-    const [backend] = this.#matching(target);
+    const [backend] = matchingBackends(this.#backends.values(), target);
     // Loaded on first use: it brings the Jupyter client (zeromq), see launch.ts.
     return (await import('./interrupt.js')).interruptBackend(backend);
-  }
-
-  #matching(target: string): [ManagedBackend, ...ManagedBackend[]] {
-    const matches = maintenance.matching(this.#backends.values(), target);
-    if (matches.length === 0) {
-      throw new FleetError('UNKNOWN_BACKEND', `no backend has the id or port "${target}"; see \`llmspell-fleet list\``, { target });
-    }
-    return matches as [ManagedBackend, ...ManagedBackend[]];
   }
 
   /** Spares too; the pool stays empty until the next request (acquire, find, spawn). */
@@ -351,78 +365,10 @@ export class FleetManager {
     this.#pool.resume();
     return this.#inflight.join(key, async () => {
       const taken = await this.#pool.take(requirement, where.keys);
-      if (taken === undefined) return this.#launch(requirement, where);
+      if (taken === undefined) return this.#starts.launch(requirement, where);
       if (this.#lastConfig !== undefined) this.#culling.watch(taken.kernelId, effectiveLimits(this.#lastConfig, requirement).idle_cull_seconds);
       return taken;
     });
-  }
-
-  /**
-   * `replacing`: the place of the backend a restart replaces (restart op); one that replaces a
-   * dead one is found here. Any other start takes a place of max_backends first, or is refused;
-   * a user's start first has the pool give up spares to make room (pool.ts makeRoom).
-   * `asSpare`: the pool starts it (pool.ts), and marks it before it is recorded.
-   */
-  async #launch(requirement: Requirement, where: SpawnWhere, replacing?: Reservation, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
-    if (this.#closed) throw new FleetError('MANAGER_UNAVAILABLE', 'the fleet manager is shutting down; retry in a moment', {});
-    const config = await this.#config();
-    const room = asSpare === undefined && replacing === undefined ? await this.#pool.makeRoom(config) : () => undefined;
-    try {
-      // A backend that is stopping (linger, stop) frees its place in a moment: wait rather than refuse.
-      for (let freed = this.#freeing(); replacing === undefined && freed !== undefined && !this.#capacity.fits(config.max_backends); freed = this.#freeing()) await freed;
-      // No await between the check and the reservation (capacity.ts): concurrent starts cannot overshoot.
-      const place = replacing ?? this.#capacity.reserve({ max: config.max_backends, source: config.source, requirement });
-      try {
-        return await this.#launchIn(place, config, where, room, asSpare);
-      } finally {
-        this.#capacity.release(place);
-      }
-    } finally {
-      room();
-    }
-  }
-
-  /** Settles when one of the backends stopping for good (not replaced by a restart) is gone; undefined if none is. */
-  #freeing(): Promise<unknown> | undefined {
-    const stopping = [...this.#backends.values()].filter((b) => b.state === 'stopping' && !b.replaced);
-    return stopping.length > 0 ? Promise.race(stopping.map((b) => b.gone)) : undefined;
-  }
-
-  async #launchIn(place: Reservation, config: FleetConfig, where: SpawnWhere, room: () => void, asSpare?: (b: ManagedBackend) => void): Promise<ManagedBackend> {
-    const { requirement } = place;
-    const restarting = asSpare === undefined && (this.#conditions.replacesDead(requirement) || place.replaces !== undefined);
-    let spawned: ManagedBackend | undefined;
-    const backend = await launchBackend({
-      requirement,
-      config,
-      home: this.home,
-      env: { ...(this.options.env ?? process.env), ...(where.keys ?? {}) },
-      logger: this.#log,
-      heartbeatGraceMs: this.options.heartbeatGraceMs,
-      cwd: where.cwd,
-      onSpawned: (b) => {
-        startupMark('backend-spawned');
-        spawned = b;
-        place.spawned = true;
-        room();
-        asSpare?.(b);
-        this.#conditions.restarting(b.kernelId, restarting);
-        this.#add(b);
-      },
-    }).catch((error: unknown) => {
-      room();
-      // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
-      if (spawned !== undefined) this.#conditions.forget(spawned.kernelId);
-      this.counters.spawned('failed');
-      throw error;
-    });
-    startupMark('backend-ready');
-    this.counters.spawned('ok');
-    this.#conditions.restarting(backend.kernelId, false);
-    // A spare waits for a request by design: its idle clock starts when it is handed out.
-    if (asSpare === undefined) this.#culling.watch(backend.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);
-    this.#persist();
-    return backend;
   }
 
   async #config(): Promise<FleetConfig> {
@@ -434,74 +380,8 @@ export class FleetManager {
     return config;
   }
 
-  #add(backend: ManagedBackend): void {
-    this.#backends.set(backend.kernelId, backend);
-    this.#persist();
-    this.#watchLimits(backend);
-    void backend.gone.then((exit) => {
-      // The fleet's own reason (culled) over the process's (stopped).
-      const gone = { ...exit, ...backend.endedBy };
-      this.#culling.forget(backend.kernelId);
-      // First, so an observer knows why before it sees the backend leave the list.
-      this.#changed({ kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) });
-      this.counters.exited(gone.reason);
-      this.relay.retire(backend.kernelId);
-      backend.release();
-      if (this.#backends.get(backend.kernelId) === backend) this.#backends.delete(backend.kernelId);
-      this.#persist();
-      // A backend that died on its own still has a connection file (llmspell never removes it).
-      if (!this.#closed) void backend.stop({ graceMs: 0, killMs: 0 }, this.#log).catch(() => undefined);
-      // A spare nobody took is not a user's loss: it is replaced, not listed as dead.
-      const diedOnItsOwn = !backend.replaced && !this.#closed && backend.spare === undefined && DIED_ON_ITS_OWN.has(gone.reason);
-      if (backend.spare !== undefined) void this.#pool.refill();
-      if (diedOnItsOwn) this.#conditions.died(backend.record(), gone);
-      else this.#conditions.forget(backend.kernelId);
-      this.#changed();
-      if (!backend.replaced && !this.#closed) {
-        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) };
-        this.#emit(event, [...backend.attached.values()]);
-      }
-    });
-  }
-
-  /** idle_cull_seconds ran out (culling.ts): stop it, unless it is no longer a ready backend nobody runs a cell on. */
-  #cull(kernelId: string, cullSeconds: number): void {
-    const backend = this.#backends.get(kernelId);
-    if (this.#closed || backend === undefined || backend.state !== 'ready' || backend.replaced) return;
-    if (this.#conditions.isBusy(kernelId, backend.attached.keys())) return;
-    backend.endedBy = { reason: 'culled', cause: cullCause(cullSeconds) };
-    void this.#stop(backend, 'culled').catch((e: unknown) => this.#log.error({ kernelId, err: String(e) }, 'cull stop failed'));
-  }
-
-  /**
-   * Its limits, watched while it runs: a warning for the running cell goes to the routers
-   * attached at that moment (the manager is not in the data path; each router tells its own
-   * cell), and a backend that used up its cpu_seconds is stopped for that reason.
-   */
-  #watchLimits(backend: ManagedBackend): void {
-    const warn = (message: string) => {
-      this.#log.warn({ kernelId: backend.kernelId, message }, 'backend near a limit');
-      this.#emit({ event: 'backend-warning', kernelId: backend.kernelId, message }, [...backend.attached.values()]);
-    };
-    backend.watchLimits({
-      onMemoryWarning: warn,
-      onPidsLimit: warn,
-      onCpuTimeUsedUp: (used) => {
-        this.#log.warn({ kernelId: backend.kernelId, usedSeconds: used }, 'backend used up its cpu_seconds; stopping it');
-        backend.enforcement?.cpuTimeUsedUp();
-        void this.#stop(backend, 'cpu-time-limit').catch((e: unknown) => this.#log.error({ err: String(e) }, 'cpu-time-limit stop failed'));
-      },
-    });
-  }
-
-  async #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
-    this.#log.info({ kernelId: backend.kernelId, backendPid: backend.pid, why }, 'stopping backend');
-    const stopping = backend.stop({ ...DEFAULT_STOP_LADDER, graceMs: this.options.stopGraceMs ?? DEFAULT_STOP_LADDER.graceMs }, this.#log);
-    // It is stopping (or, in a restart, restarting) from now: observers see that before it goes.
-    this.#changed();
-    await stopping;
-    await backend.gone;
-    return backend.record();
+  #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
+    return stopBackend({ log: this.#log, graceMs: this.options.stopGraceMs, changed: () => this.#changed() }, backend, why);
   }
 
   #emit(event: ManagerEvent, to: readonly RouterRef[]): void {

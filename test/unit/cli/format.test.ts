@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from '../../../src/cli/format.js';
-import { lastLines } from '../../../src/fleet/log-tail.js';
 
 describe('formatUptime', () => {
   it.each([
@@ -58,19 +57,6 @@ describe('formatPorts', () => {
     [[5, 6], '5,6'],
   ])('%j -> %s', (ports, expected) => {
     expect(formatPorts(ports)).toBe(expected);
-  });
-});
-
-describe('lastLines', () => {
-  it.each([
-    ['a\nb\nc\n', 2, 'b\nc\n'],
-    ['a\nb\nc', 2, 'b\nc\n'],
-    ['a\nb\n', 5, 'a\nb\n'],
-    ['a\nb\n', 0, ''],
-    ['', 3, ''],
-    ['\n\nx\n', 2, '\nx\n'],
-  ])('%j, %d -> %j', (text, n, expected) => {
-    expect(lastLines(text, n)).toBe(expected);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
-import { lastLines, readLogTail, spawnBackend, spawnError } from '../../../src/fleet/spawn.js';
+import { readLogTail, spawnBackend, spawnError } from '../../../src/fleet/spawn.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -16,18 +16,6 @@ afterEach(async () => {
 function errno(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`spawn x ${code}`), { code });
 }
-
-describe('lastLines', () => {
-  it.each([
-    { text: '', n: 20, partial: false, expected: '' },
-    { text: 'a\nb\nc\n', n: 2, partial: false, expected: 'b\nc' },
-    { text: 'a\r\n\r\nb\n  \n', n: 5, partial: false, expected: 'a\nb' },
-    { text: 'cut-off\nwhole\n', n: 5, partial: true, expected: 'whole' },
-    { text: 'a\nb', n: 0, partial: false, expected: '' },
-  ])('$text (n=$n, partial=$partial)', ({ text, n, partial, expected }) => {
-    expect(lastLines(text, n, partial)).toBe(expected);
-  });
-});
 
 describe('spawnError', () => {
   it.each([

@@ -6,22 +6,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FleetManager } from '../fleet.js';
 import type { FleetExit } from '../fleet-options.js';
-import { fleetEvents, sseComment, sseEvent } from './events.js';
-
-/** A comment this often: proxies and clients that time out a silent connection keep it. */
-export const KEEPALIVE_MS = 15_000;
+import { fleetEvents, sseEvent } from './events.js';
+import { KEEPALIVE_MS, keepAlive, onClientLeft, openEventStream } from './sse.js';
 
 export function streamEvents(fleet: FleetManager, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, keepaliveMs = KEEPALIVE_MS): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', ...headers });
-  res.write(sseComment('llmspell-fleet events'));
+  const write = openEventStream(res, headers, 'llmspell-fleet events');
   if (req.method === 'HEAD') {
     res.end();
     return Promise.resolve();
   }
-  // Once the server ended the stream (it is closing), nothing more is written.
-  const write = (text: string) => {
-    if (!res.writableEnded) res.write(text);
-  };
   let last = fleet.list();
   const exits = new Map<string, FleetExit>();
   const stopObserving = fleet.observe((exit) => {
@@ -33,17 +26,12 @@ export function streamEvents(fleet: FleetManager, req: IncomingMessage, res: Ser
     for (const id of exits.keys()) if (!listed.has(id) || listed.get(id) === 'dead') exits.delete(id);
     last = now;
   });
-  const keepalive = setInterval(() => write(sseComment('keepalive')), keepaliveMs);
+  const stopKeepalive = keepAlive(res, write, keepaliveMs);
   return new Promise<void>((resolve) => {
-    const done = () => {
+    onClientLeft(req, res, () => {
       stopObserving();
-      clearInterval(keepalive);
-      if (!res.writableEnded) res.end();
+      stopKeepalive();
       resolve();
-    };
-    res.once('close', done);
-    req.once('close', () => {
-      if (req.destroyed) done();
     });
   });
 }

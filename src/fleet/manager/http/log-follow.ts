@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { readTail } from '../../log-tail.js';
 import type { FleetManager } from '../fleet.js';
-import { sseComment, sseEvent } from './events.js';
-import { KEEPALIVE_MS } from './event-stream.js';
+import { sseEvent } from './events.js';
+import { keepAlive, onClientLeft, openEventStream } from './sse.js';
 
 export const LOG_POLL_MS = 250;
 
@@ -37,12 +37,7 @@ export interface FollowTarget {
 export async function followLog(target: FollowTarget, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, pollMs = LOG_POLL_MS): Promise<void> {
   const { fleet, kernelId, logFile } = target;
   const first = await readTail(logFile, target.tail);
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', ...headers });
-  res.write(sseComment(`log of ${kernelId}`));
-  // Once the server ended the stream (it is closing), nothing more is written.
-  const write = (text: string) => {
-    if (!res.writableEnded) res.write(text);
-  };
+  const write = openEventStream(res, headers, `log of ${kernelId}`);
   for (const line of completeLines(first.text).lines) write(sseEvent('line', line));
   if (req.method === 'HEAD') {
     res.end();
@@ -77,9 +72,9 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
     }
   };
   const running = () => fleet.list().some((b) => b.kernelId === kernelId && b.state !== 'dead');
-  const keepalive = setInterval(() => write(sseComment('keepalive')), KEEPALIVE_MS);
+  const stopKeepalive = keepAlive(res, write);
   let wake = () => undefined as void;
-  res.once('close', () => {
+  onClientLeft(req, res, () => {
     left = true;
     wake();
   });
@@ -102,7 +97,6 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
       });
     }
   } finally {
-    clearInterval(keepalive);
-    if (!res.writableEnded) res.end();
+    stopKeepalive();
   }
 }
