@@ -13,6 +13,8 @@ import { allocatePorts } from '../../src/fleet/ports.js';
 import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
 import { endpoint, newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { createSigner, type Signer } from '../../src/wire/sign.js';
+import { SendQueue } from '../../src/wire/send-queue.js';
+import { silentLogger } from '../../src/shared/log.js';
 
 export type Transport = 'ipc' | 'tcp';
 export type ReqChannel = 'shell' | 'control' | 'stdin';
@@ -62,6 +64,22 @@ export class Inbox<T = WireMessage> {
   }
 }
 
+type Sendable = { send(frames: Buffer[]): Promise<void>; readonly closed: boolean };
+
+/**
+ * One SendQueue per socket, as the router has: zeromq.js refuses a second pending send, and a
+ * send to a socket the test has closed must not surface as an unhandled rejection. A send that
+ * fails while the socket is open is kept in `errors` for the test to see.
+ */
+function queuesFor<K extends string>(sockets: Record<K, Sendable>, errors: unknown[]): Record<K, SendQueue> {
+  const out = {} as Record<K, SendQueue>;
+  for (const ch of Object.keys(sockets) as K[]) {
+    const socket = sockets[ch];
+    out[ch] = new SendQueue(socket, { name: `peer-${ch}`, logger: silentLogger(), onSendError: (e) => { if (!socket.closed) errors.push(e); } });
+  }
+  return out;
+}
+
 async function readInto(socket: zmq.Socket & AsyncIterable<Buffer[]>, signer: Signer, inbox: Inbox, onRejected?: (reason: string) => void): Promise<void> {
   try {
     for await (const frames of socket) {
@@ -86,6 +104,9 @@ export class KernelPeer {
   readonly signer: Signer;
   readonly session = `kernel-peer-${process.pid}`;
   #sockets: { shell: zmq.Router; control: zmq.Router; stdin: zmq.Router; iopub: zmq.Publisher; hb: zmq.Reply };
+  #out: Record<ReqChannel | 'iopub', SendQueue>;
+  /** Sends that failed while the socket was open. */
+  readonly sendErrors: unknown[] = [];
   #hbAnswering = true;
   #hbHeld: Buffer[] | undefined;
 
@@ -98,6 +119,8 @@ export class KernelPeer {
       iopub: new zmq.Publisher({ linger: 0 }),
       hb: new zmq.Reply({ linger: 0 }),
     };
+    const { shell, control, stdin, iopub } = this.#sockets;
+    this.#out = queuesFor({ shell, control, stdin, iopub }, this.sendErrors);
   }
 
   static async start(transport: Transport): Promise<KernelPeer> {
@@ -123,27 +146,28 @@ export class KernelPeer {
   heartbeat(answering: boolean): void {
     this.#hbAnswering = answering;
     // REP must answer before it reads again: the ping that came in while silent goes back late.
-    if (answering && this.#hbHeld) void this.#sockets.hb.send(this.#hbHeld);
+    if (answering && this.#hbHeld) this.#sockets.hb.send(this.#hbHeld).catch((e: unknown) => { if (!this.#sockets.hb.closed) this.sendErrors.push(e); });
     this.#hbHeld = undefined;
   }
 
   /** A reply addressed to whoever sent `request`, with `request` as parent. */
   reply(channel: ReqChannel, request: WireMessage, msgType: string, content: object): void {
     const msg = createMessage({ msgType, content, session: this.session, parentHeader: request.header, identities: request.identities });
-    void this.#sockets[channel].send(encode(msg, this.signer));
+    this.#out[channel].push(encode(msg, this.signer));
   }
 
   /** Raw frames on a request channel, for messages this peer would not sign properly. */
   sendRaw(channel: ReqChannel, frames: Buffer[]): void {
-    void this.#sockets[channel].send(frames);
+    this.#out[channel].push(frames);
   }
 
   publish(msgType: string, content: object, parentHeader: object = {}): void {
     const msg = createMessage({ msgType, content, session: this.session, parentHeader, identities: [Buffer.from(msgType)] });
-    void this.#sockets.iopub.send(encode(msg, this.signer));
+    this.#out.iopub.push(encode(msg, this.signer));
   }
 
   close(): void {
+    for (const q of Object.values(this.#out)) q.close();
     for (const s of Object.values(this.#sockets)) if (!s.closed) s.close();
   }
 
@@ -163,6 +187,9 @@ export class ClientPeer {
   readonly signer: Signer;
   readonly session = `client-peer-${process.pid}`;
   readonly #sockets: { shell: zmq.Dealer; control: zmq.Dealer; stdin: zmq.Dealer; iopub: zmq.Subscriber; hb: zmq.Request };
+  readonly #out: Record<ReqChannel, SendQueue>;
+  /** Sends that failed while the socket was open. */
+  readonly sendErrors: unknown[] = [];
 
   constructor(readonly info: ConnectionInfo, routingId = `client-${Math.random().toString(16).slice(2)}`) {
     this.signer = createSigner(info.key, info.signature_scheme);
@@ -176,6 +203,7 @@ export class ClientPeer {
     };
     this.#sockets.iopub.subscribe();
     const s = this.#sockets;
+    this.#out = queuesFor({ shell: s.shell, control: s.control, stdin: s.stdin }, this.sendErrors);
     for (const ch of Object.keys(s) as (keyof typeof s)[]) s[ch].connect(endpoint(info, ch));
     for (const ch of ['shell', 'control', 'stdin', 'iopub'] as const) void readInto(s[ch], this.signer, this.inbox[ch]);
   }
@@ -183,12 +211,12 @@ export class ClientPeer {
   /** Send a request; returns it (its msg_id is the parent of what answers it). */
   request(channel: ReqChannel, msgType: string, content: object, metadata: object = {}): WireMessage {
     const msg = createMessage({ msgType, content, session: this.session, metadata });
-    void this.#sockets[channel].send(encode(msg, this.signer));
+    this.#out[channel].push(encode(msg, this.signer));
     return msg;
   }
 
   sendRaw(channel: ReqChannel, frames: Buffer[]): void {
-    void this.#sockets[channel].send(frames);
+    this.#out[channel].push(frames);
   }
 
   /** The reply on `channel` whose parent is `request`. */
@@ -208,6 +236,7 @@ export class ClientPeer {
   }
 
   close(): void {
+    for (const q of Object.values(this.#out)) q.close();
     for (const s of Object.values(this.#sockets)) if (!s.closed) s.close();
   }
 }
