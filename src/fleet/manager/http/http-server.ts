@@ -22,6 +22,9 @@ import { matchRoute } from './routes.js';
 
 const MAX_BODY = 64 * 1024;
 
+// Built once: it depends only on the routes and schemas, which are fixed for the process's life.
+let openApi: Record<string, unknown> | undefined;
+
 export interface MetricsSource {
   contentType: string;
   render(): Promise<string>;
@@ -153,7 +156,7 @@ export class ManagerHttp {
       return;
     }
     if (r.name === 'events') return this.#stream(res, () => streamEvents(this.options.context.fleet, req, res, cookie));
-    if (r.name === 'openapi') return send(res, { status: 200, body: openApiDocument() }, cookie);
+    if (r.name === 'openapi') return send(res, { status: 200, body: (openApi ??= openApiDocument()) }, cookie);
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const run = async (raw: Record<string, unknown>) => runOperation(this.options.context, undefined, checkedRequest(raw));
     if (r.name === 'backendLogs' && followParam(url.searchParams)) {
