@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendProcess } from '../src/fleet/backend-process.js';
 import { ManagerClient } from '../src/fleet/manager/client.js';
+import { applyKernelEnv, ROUTER_KERNEL_ENV } from '../src/shared/extra-ca-certs.js';
 import { managerTraceFile, type StartupPhase, type StartupTrace } from '../src/shared/startup-trace.js';
 import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
@@ -66,9 +67,9 @@ async function writeConfig(file: string, lingerSeconds: number, extra = ''): Pro
   await writeFile(file, toml, { mode: 0o600 });
 }
 
-/** A router of the fleet (not --local), as the installed kernelspec runs it. */
+/** A router of the fleet (not --local), as the installed kernelspec runs it: with kernel.json's env, as jupyter_client applies it. */
 function fleetRouterEnv(home: string, config: string, trace: string): Record<string, string> {
-  return { LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_STARTUP_TRACE: trace };
+  return { ...applyKernelEnv(ROUTER_KERNEL_ENV, process.env), LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_STARTUP_TRACE: trace };
 }
 
 /** The manager's own shutdown op: it stops every backend it runs, then exits. */

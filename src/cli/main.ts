@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { describeError, isFleetError } from '../shared/errors.js';
+import { restoreExtraCaCerts } from '../shared/extra-ca-certs.js';
 import { startupMark } from '../shared/startup-trace.js';
 import { startManagerIfRouter } from './early-manager.js';
 
 startupMark('cli');
+// Our kernel.json starts the router without the CA bundle (shared/extra-ca-certs.ts): back before anything is spawned.
+restoreExtraCaCerts(process.env);
 
 // Before commander and the command's modules load: a router that finds no fleet manager starts
 // it now, so the manager comes up while the router loads (issue #12 item 3).
