@@ -3,8 +3,9 @@
  * builds its whole root certificate store, before running any code: 60 to 100 ms of a router's
  * start-up on a machine that sets it (issue #12), for TLS the router never speaks. So our
  * kernel.json sets it empty for the router and passes the user's value in a variable of our
- * own (jupyter_client fills `${NAME}` in a kernelspec's env from its own environment); the router
- * puts it back first thing, so the manager and the backends it starts get it as before.
+ * own (jupyter_client fills `${NAME}` in a kernelspec's env from its own environment); main.ts
+ * puts it back first thing, so what the router starts gets it as before. The router hands it to
+ * the manager it starts the same way (fleet/manager/autostart.ts, managerEnv).
  */
 
 export const STASHED_CA_VARIABLE = 'LLMSPELL_FLEET_NODE_EXTRA_CA_CERTS';
