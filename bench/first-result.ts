@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendProcess } from '../src/fleet/backend-process.js';
 import { ManagerClient } from '../src/fleet/manager/client.js';
+import { applyKernelEnv, ROUTER_KERNEL_ENV } from '../src/shared/extra-ca-certs.js';
 import { managerTraceFile, type StartupPhase, type StartupTrace } from '../src/shared/startup-trace.js';
 import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
@@ -66,9 +68,9 @@ async function writeConfig(file: string, lingerSeconds: number, extra = ''): Pro
   await writeFile(file, toml, { mode: 0o600 });
 }
 
-/** A router of the fleet (not --local), as the installed kernelspec runs it. */
+/** A router of the fleet (not --local), as the installed kernelspec runs it: with kernel.json's env, as jupyter_client applies it. */
 function fleetRouterEnv(home: string, config: string, trace: string): Record<string, string> {
-  return { LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_STARTUP_TRACE: trace };
+  return { ...applyKernelEnv(ROUTER_KERNEL_ENV, process.env), LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_STARTUP_TRACE: trace };
 }
 
 /** The manager's own shutdown op: it stops every backend it runs, then exits. */
@@ -221,6 +223,42 @@ async function bareNode(runs: number, env: NodeJS.ProcessEnv): Promise<{ startMs
   return { startMs: median(starts), memory: medianMemory(memory) };
 }
 
+/**
+ * What a per-notebook process must hold at least, for the shared-relay design (README, "Light
+ * routers"): the smallest Node.js process that binds a kernel's five sockets with zeromq and does
+ * nothing else, and a process that only waits (sleep), the floor of a stub in any language.
+ */
+const ZEROMQ = createRequire(import.meta.url).resolve('zeromq');
+const MINIMAL_NODE_KERNEL = `const z = require(${JSON.stringify(ZEROMQ)}); const s = [1, 2, 3, 4, 5].map(() => new z.Router()); Promise.all(s.map((x) => x.bind('tcp://127.0.0.1:*'))).then(() => process.stdout.write('bound\\n')); setInterval(() => {}, 1000);`;
+
+async function residentOf(argv: string[], env: NodeJS.ProcessEnv, readyLine?: string): Promise<Memory> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    if (readyLine !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (b: Buffer) => b.toString().includes(readyLine) && resolve());
+        child.once('exit', () => reject(new Error(`${argv[0]} exited before '${readyLine}'`)));
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300)); // idle: what start-up allocated and left
+    const memory = await memoryOf(child.pid!);
+    if (memory === undefined) throw new Error(`no /proc/${child.pid}/smaps_rollup for ${argv[0]}`);
+    return memory;
+  } finally {
+    child.kill();
+  }
+}
+
+async function stubs(runs: number, env: NodeJS.ProcessEnv): Promise<{ node: Memory; sleep: Memory }> {
+  const node: Memory[] = [];
+  const sleep: Memory[] = [];
+  for (let i = 0; i < runs; i++) {
+    node.push(await residentOf([process.execPath, '-e', MINIMAL_NODE_KERNEL], env, 'bound'));
+    sleep.push(await residentOf(['sleep', '60'], env));
+  }
+  return { node: medianMemory(node), sleep: medianMemory(sleep) };
+}
+
 function medianMemory(memory: readonly Memory[]): Memory {
   return { rssKb: median(memory.map((m) => m.rssKb)), anonKb: median(memory.map((m) => m.anonKb)) };
 }
@@ -275,6 +313,7 @@ export async function firstResultReport(dir: string, options: { runs: number }):
   const bare = await bareNode(runs, process.env);
   const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutCa } = process.env;
   const bareNoCa = extraCa ? await bareNode(runs, withoutCa) : undefined;
+  const stub = await stubs(runs, withoutCa);
 
   const ms = (x: number) => x.toFixed(0);
   const d = median(direct.map((s) => s.result));
@@ -299,6 +338,8 @@ export async function firstResultReport(dir: string, options: { runs: number }):
       `${mb(router.rssKb)} (${router.rssKb / 1024 <= IDLE_ROUTER_BUDGET_MB ? 'met' : 'over'})`,
       mb(router.anonKb),
     ],
+    ['(shared-relay design) smallest Node.js per-notebook process: zeromq, five sockets bound', mb(stub.node.rssKb), mb(stub.node.anonKb)],
+    ['(shared-relay design) a stub that only waits (`sleep`): the floor in any language', mb(stub.sleep.rssKb), mb(stub.sleep.anonKb)],
   ]);
   const traced = cold.flatMap((s): TracedColdStart[] => (s.trace === undefined ? [] : [{ spawnedAt: s.spawnedAt, kernelInfo: s.kernelInfo, router: s.trace, manager: s.managerTrace }]));
   const coldPhases = table(COLD_BREAKDOWN_HEADER.map((h, i) => (i === 1 ? `${h} (median of ${traced.length})` : h)), coldBreakdownRows(traced));

@@ -1,24 +1,38 @@
 #!/usr/bin/env node
-import { describeError, isFleetError } from '../shared/errors.js';
+import { restoreExtraCaCerts } from '../shared/extra-ca-certs.js';
 import { startupMark } from '../shared/startup-trace.js';
-import { startManagerIfRouter } from './early-manager.js';
+import { onlyVersion } from './command-line.js';
 
 startupMark('cli');
+// Our kernel.json starts the router without the CA bundle (shared/extra-ca-certs.ts): back before anything is spawned.
+restoreExtraCaCerts(process.env);
 
-// Before commander and the command's modules load: a router that finds no fleet manager starts
-// it now, so the manager comes up while the router loads (issue #12 item 3).
-await startManagerIfRouter(process.argv.slice(2), process.env);
-const { CommanderError, createProgram } = await import('./program.js');
+const args = process.argv.slice(2);
 
-const program = await createProgram(process.argv);
+// What commander's --version prints, without loading commander (a quarter of this line's time).
+if (onlyVersion(args)) {
+  const { VERSION } = await import('../shared/package.js');
+  process.stdout.write(`${VERSION}\n`);
+} else {
+  await runCommand();
+}
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode;
-    return;
-  }
-  // Errors we raise carry a message written for the user; anything else is a bug worth its stack.
-  process.stderr.write(`llmspell-fleet: ${isFleetError(error) ? error.message : describeError(error)}\n`);
-  if (!isFleetError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = 1;
-});
+async function runCommand(): Promise<void> {
+  // Before commander and the command's modules load: a router that finds no fleet manager starts
+  // it now, so the manager comes up while the router loads (issue #12 item 3).
+  if (args[0] === 'router') await (await import('./early-manager.js')).startManagerIfRouter(args, process.env);
+  const [{ CommanderError, createProgram }, { describeError, isFleetError }] = await Promise.all([import('./program.js'), import('../shared/errors.js')]);
+
+  const program = await createProgram(process.argv);
+
+  program.parseAsync(process.argv).catch((error: unknown) => {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    // Errors we raise carry a message written for the user; anything else is a bug worth its stack.
+    process.stderr.write(`llmspell-fleet: ${isFleetError(error) ? error.message : describeError(error)}\n`);
+    if (!isFleetError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
 import type { Command } from 'commander';
 import { VERSION } from '../shared/package.js';
+import { onlyVersion } from './command-line.js';
 
 // Required, not imported: importing CommonJS from ESM costs start-up time (see src/wire/zmq.ts).
 const { Command: CommandClass, CommanderError } = createRequire(import.meta.url)('commander') as typeof Commander;
@@ -64,7 +65,7 @@ async function registerAll(program: Command): Promise<void> {
 export function commandsFor(args: readonly string[], known: readonly string[] = LAZY_COMMAND_NAMES): 'all' | string[] {
   const first = args[0];
   if (first !== undefined && known.includes(first)) return [first];
-  if (args.length > 0 && args.every((a) => a === '-V' || a === '--version')) return [];
+  if (onlyVersion(args)) return [];
   return 'all';
 }
 

@@ -3,6 +3,7 @@
  */
 import * as v from 'valibot';
 import { FleetError } from '../shared/errors.js';
+import { ROUTER_KERNEL_ENV } from '../shared/extra-ca-certs.js';
 import type { LlmspellAdapterMetadata } from './llmspell-spec.js';
 import { isTable } from '../shared/schema.js';
 
@@ -32,6 +33,8 @@ export interface KernelSpecJson {
   display_name: string;
   language: string;
   interrupt_mode: 'message';
+  /** Set over the client's environment, `${NAME}` filled from it (jupyter_client); the router's: shared/extra-ca-certs.ts. */
+  env?: Record<string, string>;
   /** `llmspell` marks the kernelspec as ours: the fleet's (router) or the plain llmspell one (adapter). */
   metadata: { llmspell: LlmspellSpecMetadata | LlmspellAdapterMetadata; debugger: false };
 }
@@ -140,6 +143,7 @@ export function buildKernelSpec(options: SpecOptions): KernelSpecJson {
     display_name: options.displayName ?? defaultDisplayName(options),
     language: KERNEL_LANGUAGE,
     interrupt_mode: 'message',
+    env: { ...ROUTER_KERNEL_ENV },
     metadata: { llmspell, debugger: false },
   };
 }

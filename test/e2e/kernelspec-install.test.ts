@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { detectSysPrefix } from '../../src/kernelspec/paths.js';
 import { LOGO_FILES } from '../../src/kernelspec/spec.js';
+import { STASHED_CA_VARIABLE } from '../../src/shared/extra-ca-certs.js';
 import { runToExit } from '../helpers/run.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -140,6 +141,35 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const again = await runCli(['uninstall', '--prefix', tmp]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(kernelDir);
+  });
+
+  it("starts the router through jupyter_client with kernel.json's env: NODE_EXTRA_CA_CERTS empty, the user's value in our variable", async () => {
+    expect((await runCli(['install', '--prefix', tmp])).code).toBe(0);
+    // jupyter_client fills ${NODE_EXTRA_CA_CERTS} from its own environment; /proc/PID/environ is what the router was started with.
+    const script = [
+      'import json, os',
+      'from jupyter_client import KernelManager',
+      "km = KernelManager(kernel_name='llmspell-fleet')",
+      'km.start_kernel()',
+      'try:',
+      "    raw = open(f'/proc/{km.provisioner.process.pid}/environ', 'rb').read().decode()",
+      "    print(json.dumps(dict(kv.split('=', 1) for kv in raw.split('\\0') if '=' in kv)))",
+      'finally:',
+      '    km.shutdown_kernel(now=True)',
+    ].join('\n');
+    const caFile = path.join(tmp, 'corporate-ca.pem');
+    const env = cleanEnv({
+      JUPYTER_PATH: path.join(tmp, 'share', 'jupyter'),
+      NODE_EXTRA_CA_CERTS: caFile,
+      // A private backend that cannot start (no llmspell here): the router spawns nothing.
+      LLMSPELL_FLEET_MODE: 'local',
+      LLMSPELL_FLEET_HOME: path.join(tmp, 'fleet'),
+    });
+    const result = await runToExit(path.join(venv, 'bin', 'python'), ['-c', script], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const routerEnv = JSON.parse(result.stdout.trim().split('\n').pop()!) as Env;
+    expect(routerEnv.NODE_EXTRA_CA_CERTS).toBe('');
+    expect(routerEnv[STASHED_CA_VARIABLE]).toBe(caFile);
   });
 
   it.each([

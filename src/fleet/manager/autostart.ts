@@ -16,6 +16,7 @@ import { spawnDetached } from '../../shared/process.js';
 import { STARTUP_TRACE_VARIABLE, managerTraceFile } from '../../shared/startup-trace.js';
 import { ensurePrivateDir, logDir } from '../paths.js';
 import { managerLogPath } from './files.js';
+import { STASHED_CA_VARIABLE } from '../../shared/extra-ca-certs.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -62,7 +63,7 @@ const SESSION_VARIABLES = [
  * instead, and puts it back for its backends (restoreSetAsideEnv) before it starts any.
  */
 const CA_VARIABLE = 'NODE_EXTRA_CA_CERTS';
-export const CA_ASIDE_VARIABLE = 'LLMSPELL_FLEET_NODE_EXTRA_CA_CERTS';
+export const CA_ASIDE_VARIABLE = STASHED_CA_VARIABLE;
 
 /**
  * Pure: the manager's environment: the starter's, minus session variables, with the home

@@ -7,6 +7,7 @@ import { type InstallOptions, installKernelSpec, uninstallKernelSpec } from '../
 import type { HostContext } from '../../../src/shared/jupyter-paths.js';
 import { LOGO_FILES } from '../../../src/kernelspec/spec.js';
 import { type FleetError, isFleetError } from '../../../src/shared/errors.js';
+import { ROUTER_KERNEL_ENV } from '../../../src/shared/extra-ca-certs.js';
 
 const shippedLogos = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../kernelspec');
 
@@ -57,6 +58,7 @@ describe('installKernelSpec', () => {
       display_name: 'LLMSpell Fleet',
       language: 'lua',
       interrupt_mode: 'message',
+      env: ROUTER_KERNEL_ENV,
       metadata: { llmspell: {}, debugger: false },
     });
     expect(readSpec(kernelDir)).toStrictEqual(result.spec);

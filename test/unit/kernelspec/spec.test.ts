@@ -11,6 +11,7 @@ import {
   validateKernelName,
 } from '../../../src/kernelspec/spec.js';
 import { isFleetError } from '../../../src/shared/errors.js';
+import { ROUTER_KERNEL_ENV } from '../../../src/shared/extra-ca-certs.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -92,6 +93,7 @@ describe('buildKernelSpec', () => {
         display_name: 'LLMSpell Fleet',
         language: 'lua',
         interrupt_mode: 'message',
+        env: ROUTER_KERNEL_ENV,
         metadata: { llmspell: {}, debugger: false },
       },
     ],
@@ -103,6 +105,7 @@ describe('buildKernelSpec', () => {
         display_name: 'LLMSpell Fleet (ipykernel, openai)',
         language: 'lua',
         interrupt_mode: 'message',
+        env: ROUTER_KERNEL_ENV,
         metadata: { llmspell: { runtime: 'ipykernel', provider: 'openai' }, debugger: false },
       },
     ],
@@ -114,6 +117,7 @@ describe('buildKernelSpec', () => {
         display_name: 'Local models',
         language: 'lua',
         interrupt_mode: 'message',
+        env: ROUTER_KERNEL_ENV,
         metadata: { llmspell: { provider: 'ollama' }, debugger: false },
       },
     ],
