@@ -4,7 +4,8 @@
  * usage_reply carries the backend's pid and its whole process group's memory, as the fleet
  * measures it: tslab (which answers no usage_request itself), ipykernel and llmspell behind
  * the adapter (the llmspell test double) through the manager, and tslab in local mode, where
- * the router measures its own backend.
+ * the router measures its own backend. For llmspell, /metrics counts the same processes (one
+ * measure of a backend's family for usage, list and /metrics).
  */
 import { describe, expect, it } from 'vitest';
 import { readHttpInfo } from '../../src/fleet/manager/http/http-file.js';
