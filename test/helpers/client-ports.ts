@@ -12,8 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
-/** The lowest port a test uses: below it are well-known services. */
-const FIRST_PORT = 1024;
+/** The lowest port a test uses: below it are most services' conventional ports (a kube-apiserver's 6443, a kubelet's 10250). */
+const FIRST_PORT = 20000;
 const LAST_PORT = 65535;
 
 /** Inclusive bounds. */
@@ -31,7 +31,7 @@ export function portsOutside(ephemeral: PortRange): PortRange[] {
 /** Pure: the port at `fraction` (0 <= fraction < 1) of the spans laid end to end. */
 export function portAt(spans: readonly PortRange[], fraction: number): number {
   const total = spans.reduce((n, [a, b]) => n + b - a + 1, 0);
-  if (total === 0) throw new Error('no port outside the ephemeral range (ip_local_port_range covers 1024-65535)');
+  if (total === 0) throw new Error(`no port outside the ephemeral range (ip_local_port_range covers ${FIRST_PORT}-${LAST_PORT})`);
   let index = Math.floor(fraction * total);
   for (const [a, b] of spans) {
     if (index <= b - a) return a + index;

@@ -6,11 +6,11 @@ import { writeClientConnectionFile } from '../../helpers/fleet-env.js';
 
 describe('portsOutside: where the OS never hands a port out', () => {
   it.each<[string, PortRange, PortRange[]]>([
-    ['Linux default', [32768, 60999], [[1024, 32767], [61000, 65535]]],
-    ['up to the top', [49152, 65535], [[1024, 49151]]],
-    ['from the bottom', [1024, 40000], [[40001, 65535]]],
-    ['below 1024 counts as taken', [500, 30000], [[30001, 65535]]],
-    ['everything', [1024, 65535], []],
+    ['Linux default', [32768, 60999], [[20000, 32767], [61000, 65535]]],
+    ['up to the top', [49152, 65535], [[20000, 49151]]],
+    ['from the bottom', [20000, 40000], [[40001, 65535]]],
+    ['below 20000 is never used', [1024, 30000], [[30001, 65535]]],
+    ['everything', [20000, 65535], []],
   ])('%s', (_, range, spans) => {
     expect(portsOutside(range)).toEqual(spans);
   });
