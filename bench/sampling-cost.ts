@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { readGroupUsage, scanGroupUsage } from '../src/fleet/manager/proc-usage.js';
+import { readFamilyUsages, scanFamilyUsages } from '../src/fleet/manager/proc-usage.js';
 import { median } from './stats.js';
 
 export interface SamplingCost { hostProcesses: number; walkMs: number; scanMs: number }
@@ -25,7 +25,7 @@ export function hostProcesses(): number {
 }
 
 export function samplingCost(pgids: readonly number[], runs = 50): SamplingCost {
-  return { hostProcesses: hostProcesses(), walkMs: timed(runs, () => readGroupUsage(pgids)), scanMs: timed(runs, () => scanGroupUsage(pgids)) };
+  return { hostProcesses: hostProcesses(), walkMs: timed(runs, () => readFamilyUsages(pgids)), scanMs: timed(runs, () => scanFamilyUsages(pgids)) };
 }
 
 /** Runs `body` while `count` idle processes (sleep, in one group of their own) stand in for a busy host's other processes. */

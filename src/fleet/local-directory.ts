@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/log.js';
 import { BackendProcess } from './backend-process.js';
-import { measureBackend, type UsageSamplers } from './manager/backend-usage.js';
+import { FamilySampler, measureBackend, type UsageSamplers } from './manager/backend-usage.js';
 import { CpuPercent } from './manager/cpu-percent.js';
 import { HostCpu } from './manager/host-usage.js';
 import { planLaunch } from './plan.js';
@@ -21,7 +21,7 @@ export interface LocalDirectoryOptions {
  */
 export class LocalBackendDirectory {
   /** With no manager, the router measures its own backend for usage_reply, as the manager would. */
-  readonly #usage: UsageSamplers = { cpu: new CpuPercent(), host: new HostCpu() };
+  readonly #usage: UsageSamplers = { cpu: new CpuPercent(), host: new HostCpu(), families: new FamilySampler() };
 
   constructor(private readonly options: LocalDirectoryOptions) {}
 

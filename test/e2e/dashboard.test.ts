@@ -14,7 +14,7 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { freshArtifactsDir } from '../helpers/artifacts.js';
 import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
-import { standinFleet } from '../helpers/fleet-env.js';
+import { standinFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { CHROMIUM } from '../helpers/jupyterlab.js';
 import { WAIT_MS } from '../helpers/lab-page.js';
 import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
@@ -66,11 +66,7 @@ describe('the live dashboard in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    const client = await ManagerClient.connect({ home, env, autostart: false }).catch(() => undefined);
-    if (client !== undefined) {
-      await client.request({ op: 'shutdown' }).catch(() => undefined);
-      await client.closed;
-    }
+    await stopFleetManager(home);
     await waitForNoProcesses(home);
     expect(await isRunning(managerPid)).toBe(false);
     await jenv.cleanup();

@@ -14,7 +14,7 @@ import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { freshArtifactsDir } from '../helpers/artifacts.js';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, makeJupyterEnv, runPython, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
-import { CLI, standinFleet } from '../helpers/fleet-env.js';
+import { CLI, standinFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { isRunning, waitForNoProcesses } from '../helpers/processes.js';
 
 const run = promisify(execFile);
@@ -42,11 +42,7 @@ describe('llmspell-fleet top', () => {
   }, 60_000);
 
   afterAll(async () => {
-    const client = await ManagerClient.connect({ home, env, autostart: false }).catch(() => undefined);
-    if (client !== undefined) {
-      await client.request({ op: 'shutdown' }).catch(() => undefined);
-      await client.closed;
-    }
+    await stopFleetManager(home);
     await waitForNoProcesses(home);
     expect(await isRunning(managerPid)).toBe(false);
     await jenv.cleanup();

@@ -1,7 +1,7 @@
 /**
- * CPU % of each backend's process group for `list`: the CPU seconds it used between two of the
- * manager's samples, over the time between them, as top shows it. Samples are taken only when
- * someone lists (one scan of /proc for all backends), never in the background. The first
+ * CPU % of each backend's process family for `list` and usage_reply: the CPU seconds it used
+ * between two of the manager's samples, over the time between them, as top shows it. Samples are
+ * taken only when someone asks (one family reading per tick, backend-usage.ts), never in the background. The first
  * sample of a backend has no earlier one: it is averaged over the backend's life, as ps does.
  * A sample less than MIN_INTERVAL_MS after the last one keeps the last value (a burst of lists,
  * e.g. a dashboard re-reading on each event, would measure noise).

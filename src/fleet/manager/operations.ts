@@ -6,9 +6,9 @@ import { FleetError, isFleetError } from '../../shared/errors.js';
 import { readTail } from '../log-tail.js';
 import type { FleetManager } from './fleet.js';
 import type { BackendUsage } from '../../shared/backend.js';
-import { measureBackend, type UsageSamplers } from './backend-usage.js';
+import { measureBackend, type FamilyReading, type UsageSamplers } from './backend-usage.js';
 import type { CpuPercent } from './cpu-percent.js';
-import { readGroupUsage } from './proc-usage.js';
+import { readFamilyUsages } from './proc-usage.js';
 import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
 
 export interface OperationContext {
@@ -16,8 +16,8 @@ export interface OperationContext {
   /** CPU % between the lists someone asked for (cpu-percent.ts); none: no CPU column. */
   cpu?: CpuPercent;
   /**
-   * CPU % of a backend and of the host between usage requests: samplers of their own, as
-   * `usage` measures the backend's whole family and `list` its group (backend-usage.ts). None: `usage` is refused.
+   * For `usage`: the host's CPU % between usage requests, and the family measure `list` and
+   * /metrics read too (backend-usage.ts), with `cpu` as its CPU sampler. None: `usage` is refused.
    */
   usage?: UsageSamplers;
   home: string;
@@ -76,21 +76,25 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
 
 export const DEFAULT_LOG_TAIL = 50;
 
-/** `cpuPercent` on each live backend, from one scan of /proc for all of them; `all`: the whole fleet (gone ones are forgotten). */
+/** `cpuPercent` of each live backend's family, from one reading for all of them; `all`: the whole fleet (gone ones are forgotten). */
 function withCpu(ctx: OperationContext, backends: ListedBackend[], all: boolean): ListedBackend[] {
   const cpu = ctx.cpu;
   if (cpu === undefined) return backends;
   const live = backends.filter((b) => b.state !== 'dead');
-  const usage = readGroupUsage(live.map((b) => b.pid));
-  const now = Date.now();
+  const { at, usage } = readFamilies(ctx, live.map((b) => b.pid));
   if (all) cpu.keepOnly(new Set(live.map((b) => b.kernelId)));
   return backends.map((b) => {
     const seconds = b.state === 'dead' ? undefined : usage.get(b.pid)?.cpuSeconds;
-    return seconds === undefined ? b : { ...b, cpuPercent: cpu.sample(b.kernelId, seconds, now, b.startedAt) };
+    return seconds === undefined ? b : { ...b, cpuPercent: cpu.sample(b.kernelId, seconds, at, b.startedAt) };
   });
 }
 
-/** The usage of one live backend's process group and what it started (backend-usage.ts). */
+/** Through the shared sampler when there is one (the manager's), else read now. */
+function readFamilies(ctx: OperationContext, leaders: readonly number[]): FamilyReading {
+  return ctx.usage?.families.read(leaders) ?? { at: Date.now(), usage: readFamilyUsages(leaders) };
+}
+
+/** The usage of one live backend's family (backend-usage.ts). */
 function usage(ctx: OperationContext, backend: ListedBackend): BackendUsage {
   const gone = () => new FleetError('BACKEND_EXITED', `backend ${backend.kernelId} (pid ${backend.pid}) has no process left to measure; see \`llmspell-fleet list\``, { kernelId: backend.kernelId, pid: backend.pid });
   if (ctx.usage === undefined) throw new FleetError('MANAGER_ERROR', 'this manager does not measure usage; restart it with `llmspell-fleet manager stop`', { kernelId: backend.kernelId });

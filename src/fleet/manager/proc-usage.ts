@@ -1,11 +1,13 @@
 /**
- * Resource use of a backend's whole process group (the kernel and whatever it started: a
- * language server, a subprocess), read from /proc only when someone looks (a list, a scrape,
- * a usage_request): nothing samples in the background. Members are found by walking down from
- * the group's leader (/proc/<pid>/task/<tid>/children), so a read costs a few files per member
- * and stays flat however many other processes the host runs (a scan of all of /proc per read
- * costs with the host's processes: the polling issue #9 says burned whole cores on busy hosts).
- * Parsing and the walk are pure.
+ * Resource use of a backend's process family: its process group and whatever its members
+ * started, even in a group of their own (the llmspell adapter starts llmspell as a group
+ * leader, so that it can signal it alone). list, /metrics and usage_request all count this one
+ * measure (backend-usage.ts reads it at most once per sampling tick for all of them); nothing
+ * samples in the background. The family is found by walking down from the group's leader
+ * (/proc/<pid>/task/<tid>/children), so a read costs a few files per member and stays flat
+ * however many other processes the host runs (a scan of all of /proc per read costs with the
+ * host's processes: the polling issue #9 says burned whole cores on busy hosts). Parsing and
+ * the walk are pure, and the reading goes through a ProcSource, so a synthetic /proc serves tests.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readProc, rssBytes } from './proc.js';
@@ -42,7 +44,7 @@ export function parseStatLine(text: string): ProcStatLine | undefined {
 }
 
 export interface GroupUsage {
-  /** Processes in the group now. */
+  /** Processes in the group (or family) now. */
   processes: number;
   residentBytes: number;
   cpuSeconds: number;
@@ -85,20 +87,22 @@ export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssO
 }
 
 /**
- * Pure: the members of the process group led by `leader`: the leader and those of its
- * descendants still in its group (a descendant that made a group of its own is not, nor is
- * anything under it). A member whose parent exited is re-parented out of the tree and missed:
- * a kernel's helpers (language servers, subprocesses) normally end with their parent.
+ * Pure: the family of the backend whose process group `leader` leads: the leader and every
+ * descendant, whatever group it is in now. Nobody when `leader` is gone or leads no group (its
+ * pid was reused). A member whose parent exited is re-parented out of the tree and missed: a
+ * kernel's helpers (language servers, subprocesses) normally end with their parent.
  */
-export function walkGroup(leader: number, statOf: (pid: number) => ProcStatLine | undefined, childrenOf: (pid: number) => readonly number[]): ProcStatLine[] {
-  const members: ProcStatLine[] = [];
-  const seen = new Set<number>();
-  const todo = [leader];
+export function walkFamily(leader: number, statOf: (pid: number) => ProcStatLine | undefined, childrenOf: (pid: number) => readonly number[]): ProcStatLine[] {
+  const first = statOf(leader);
+  if (first === undefined || first.pgrp !== leader) return [];
+  const members: ProcStatLine[] = [first];
+  const seen = new Set([leader]);
+  const todo = [...childrenOf(leader)];
   for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
     if (seen.has(pid)) continue;
     seen.add(pid);
     const stat = statOf(pid);
-    if (stat === undefined || stat.pgrp !== leader) continue;
+    if (stat === undefined) continue;
     members.push(stat);
     todo.push(...childrenOf(pid));
   }
@@ -108,6 +112,47 @@ export function walkGroup(leader: number, statOf: (pid: number) => ProcStatLine 
 /** Pure: the pids in a /proc/<pid>/task/<tid>/children file ("12 34 "). */
 export function parseChildren(text: string): number[] {
   return text.split(/\s+/).filter((t) => /^\d+$/.test(t)).map(Number);
+}
+
+/** What the family measure reads of /proc; tests give it a synthetic one. */
+export interface ProcSource {
+  stat(pid: number): ProcStatLine | undefined;
+  /** Children of every thread of `pid`; undefined when the kernel has no children files (CONFIG_PROC_CHILDREN). */
+  children(pid: number): number[] | undefined;
+  rss(pid: number): number | undefined;
+  /** Every pid in /proc (the scan, when children cannot be read). */
+  pids(): number[];
+}
+
+/**
+ * Pure given the source: familyUsage of each leader, by walking down from it, or from one scan
+ * of every process when the source has no children files. A leader with no process left is absent.
+ */
+export function familyUsages(leaders: readonly number[], source: ProcSource): Map<number, GroupUsage> {
+  const out = new Map<number, GroupUsage>();
+  let noChildrenFiles = false;
+  const childrenOf = (pid: number): number[] => {
+    const children = source.children(pid);
+    if (children === undefined) noChildrenFiles = true;
+    return children ?? [];
+  };
+  const rssOf = (pid: number) => source.rss(pid);
+  const walked = new Map([...new Set(leaders)].map((leader) => [leader, walkFamily(leader, (pid) => source.stat(pid), childrenOf)]));
+  const scanned = noChildrenFiles ? scanStats(source) : undefined;
+  for (const [leader, family] of walked) {
+    const usage = scanned !== undefined ? familyUsage(scanned, leader, rssOf) : groupUsage(family.map((s) => ({ ...s, pgrp: leader })), new Set([leader]), rssOf).get(leader);
+    if (usage !== undefined) out.set(leader, usage);
+  }
+  return out;
+}
+
+function scanStats(source: ProcSource): ProcStatLine[] {
+  const stats: ProcStatLine[] = [];
+  for (const pid of source.pids()) {
+    const line = source.stat(pid);
+    if (line !== undefined) stats.push(line);
+  }
+  return stats;
 }
 
 /** Children of every thread of `pid` (a thread that forks is the child's parent); undefined when the kernel has no children files. */
@@ -129,46 +174,26 @@ function childrenOf(pid: number): number[] | undefined {
   return out;
 }
 
-const statOf = (pid: number): ProcStatLine | undefined => {
-  const text = readProc(pid, 'stat');
-  return text === undefined ? undefined : parseStatLine(text);
+/** The real /proc. */
+export const liveProc: ProcSource = {
+  stat: (pid) => {
+    const text = readProc(pid, 'stat');
+    return text === undefined ? undefined : parseStatLine(text);
+  },
+  children: childrenOf,
+  rss: rssBytes,
+  pids: () => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number),
 };
 
-/** Whether this kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN; else every read scans /proc). */
-let walkable: boolean | undefined;
+/** The same as liveProc, with no children files: every read scans /proc (what the bench compares the walk with). */
+const scanningProc: ProcSource = { ...liveProc, children: () => undefined };
 
-/** Usage of the process groups led by `pgids` (a backend is spawned as its group's leader). */
-export function readGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
-  if (pgids.length === 0) return new Map();
-  walkable ??= childrenOf(process.pid) !== undefined;
-  if (!walkable) return scanGroupUsage(pgids);
-  const stats: ProcStatLine[] = [];
-  for (const leader of new Set(pgids)) stats.push(...walkGroup(leader, statOf, (pid) => childrenOf(pid) ?? []));
-  return groupUsage(stats, new Set(pgids), rssBytes);
+/** Family usage of the backends whose groups `leaders` lead (a backend is spawned as its group's leader). */
+export function readFamilyUsages(leaders: readonly number[]): Map<number, GroupUsage> {
+  return familyUsages(leaders, liveProc);
 }
 
-/** One scan of /proc: every process's stat line. */
-function readStatLines(): ProcStatLine[] {
-  const stats: ProcStatLine[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const text = readProc(Number(name), 'stat');
-    const line = text === undefined ? undefined : parseStatLine(text);
-    if (line !== undefined) stats.push(line);
-  }
-  return stats;
-}
-
-/**
- * familyUsage of the backend whose group `leader` leads, from a scan of /proc: a family
- * crosses groups, which the walk does not follow. Only a usage_request reads it.
- */
-export function readFamilyUsage(leader: number): GroupUsage | undefined {
-  return familyUsage(readStatLines(), leader, rssBytes);
-}
-
-/** The same as readGroupUsage from a scan of every process in /proc: the fallback, and what the bench compares the walk with. */
-export function scanGroupUsage(pgids: readonly number[]): Map<number, GroupUsage> {
-  if (pgids.length === 0) return new Map();
-  return groupUsage(readStatLines(), new Set(pgids), rssBytes);
+/** readFamilyUsages from a scan of every process in /proc: the fallback, and what the bench compares the walk with. */
+export function scanFamilyUsages(leaders: readonly number[]): Map<number, GroupUsage> {
+  return familyUsages(leaders, scanningProc);
 }

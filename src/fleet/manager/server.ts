@@ -24,7 +24,7 @@ import type { ManagerHttp } from './http/http-server.js';
 import { errorBody, runOperation, type OperationContext } from './operations.js';
 import { CpuPercent } from './cpu-percent.js';
 import { HostCpu } from './host-usage.js';
-import type { UsageSamplers } from './backend-usage.js';
+import { FamilySampler, type UsageSamplers } from './backend-usage.js';
 import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
@@ -54,10 +54,13 @@ export class ManagerServer {
   readonly closed: Promise<void>;
   readonly startedAt = Date.now();
   readonly #connections = new Map<number, Socket>();
-  /** CPU % between lists, shared by the socket and HTTP (one sampler per manager). */
+  /** CPU % between lists and usage requests, shared by the socket and HTTP (one sampler per manager). */
   readonly #cpu = new CpuPercent();
-  /** CPU % of a backend and of the host between usage requests (usage_reply), like psutil.cpu_percent() in ipykernel. */
-  readonly #usage: UsageSamplers = { cpu: new CpuPercent(), host: new HostCpu() };
+  /**
+   * The family measure list, /metrics and usage_reply share (one reading per tick), and the
+   * host's CPU % between usage requests, like psutil.cpu_percent() in ipykernel.
+   */
+  readonly #usage: UsageSamplers = { cpu: this.#cpu, host: new HostCpu(), families: new FamilySampler() };
   readonly #log: Logger;
   readonly #idle: IdleExit;
   #nextConn = 1;
@@ -201,7 +204,7 @@ export class ManagerServer {
     if (config?.enabled !== true) return;
     try {
       const { ManagerHttp, createFleetMetrics } = await modules;
-      const metrics = createFleetMetrics(this.options.fleet);
+      const metrics = createFleetMetrics(this.options.fleet, this.#usage.families);
       this.#http = await ManagerHttp.start({ context: this.#context, config, logger: this.#log, metrics, onActivity: () => this.#idle.touch() });
     } catch (error) {
       this.#log.error({ listen: config.listen, err: String(error) }, 'the HTTP API cannot start; the manager runs without it (see [http] in fleet.toml)');

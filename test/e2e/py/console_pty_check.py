@@ -17,25 +17,13 @@ line is one JSON object: {"ok": bool, "kernel": NAME, "checks": {name: {"ok", "d
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import time
-from typing import Any
 
 import pexpect
-
-# CSI (colours, cursor moves, private modes such as ?2004h), OSC and two-byte escapes.
-ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def log(*args: Any) -> None:
-    print("[console_pty_check]", *args, file=sys.stderr, flush=True)
-
-
-def plain(raw: str) -> str:
-    return ESCAPES.sub("", raw).replace("\r", "")
+from pty_steps import Steps, plain
 
 
 class Terminal:
@@ -92,21 +80,10 @@ def main() -> int:
     # No cursor-position request: nobody answers it on this pty, and prompt_toolkit would warn.
     env = dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
     argv = ["--kernel", args.kernel, "--no-confirm-exit", "--ZMQTerminalInteractiveShell.kernel_timeout=60"]
-    log("spawning", console, argv)
+    steps = Steps("console_pty_check")
+    steps.log("spawning", console, argv)
     child = pexpect.spawn(console, argv, env=env, dimensions=(40, 120), encoding="utf-8", codec_errors="replace")
     term = Terminal(child, args.timeout)
-    checks: dict[str, dict[str, Any]] = {}
-
-    def step(name: str, fn: Any) -> bool:
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            ok = True
-        except (pexpect.TIMEOUT, pexpect.EOF, AssertionError) as e:
-            detail, ok = f"{type(e).__name__}: {e}", False
-        checks[name] = {"ok": ok, "detail": detail, "seconds": round(time.monotonic() - t0, 3)}
-        log(name, "ok" if ok else "FAILED", detail)
-        return ok
 
     def first_prompt() -> str:
         term.wait_for(r"In \[1\]: ")
@@ -174,17 +151,10 @@ def main() -> int:
         ("keeps_working", keeps_working),
         ("exits", exits),
     ]:
-        if not step(name, fn):
+        if not steps.step(name, fn):
             break
-
-    if child.isalive():
-        child.terminate(force=True)
-    with open(args.transcript, "w", encoding="utf-8") as f:
-        f.write(plain(term.raw))
-    log("transcript:", args.transcript)
-    ok = bool(checks) and all(c["ok"] for c in checks.values())
-    print(json.dumps({"ok": ok, "kernel": args.kernel, "checks": checks, "exitstatus": child.exitstatus}))
-    return 0 if ok else 1
+    steps.log("transcript:", args.transcript)
+    return steps.finish(child, args.transcript, plain(term.raw), args.kernel)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ The last stdout line is one JSON object: {"ok": bool, "checks": {...}, "cells": 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
 
-from jupyter_client import KernelManager
+from kernel_checks import Checks, run_kernel_check
 
 KERNEL = sys.argv[1]
 JS = {"llmspell": {"runtime": "javascript"}}
@@ -39,16 +38,9 @@ if "--lua" in sys.argv[2:]:
     CELLS[3:3] = [("return 2+3", LUA)]
     CELLS.append(("return 'x' .. 'y'", LUA))
 
-checks: dict[str, dict[str, Any]] = {}
+checks = Checks()
+check, equal = checks.check, checks.equal
 out: dict[str, Any] = {"cells": []}
-
-
-def check(name: str, ok: bool, detail: Any = None) -> None:
-    checks[name] = {"ok": bool(ok), "detail": detail}
-
-
-def equal(name: str, got: Any, expected: Any) -> None:
-    check(name, got == expected, {"got": got, "expected": expected})
 
 
 def send(kc: Any, code: str, metadata: dict[str, Any], silent: bool = False) -> str:
@@ -101,7 +93,7 @@ def history(kc: Any, **kwargs: Any) -> Any:
     raise TimeoutError("no history_reply")
 
 
-def run(kc: Any) -> None:
+def run(_km: Any, kc: Any) -> None:
     # jupyter console asks for the tail at start: nothing of this session yet, so the default backend answers.
     start = history(kc, hist_access_type="tail", n=100)
     check("history_at_start_answered", start.get("status") == "ok" and isinstance(start.get("history"), list), start)
@@ -138,19 +130,7 @@ def run(kc: Any) -> None:
 
 
 def main() -> None:
-    km = KernelManager(kernel_name=KERNEL)
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=STEP_TIMEOUT)
-        run(kc)
-    except Exception as error:  # recorded, not raised: the JSON line is the result
-        check("no_exception", False, f"{type(error).__name__}: {error}")
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
-    print(json.dumps({"ok": all(c["ok"] for c in checks.values()), "checks": checks, **out}))
+    run_kernel_check(KERNEL, run, checks, out, STEP_TIMEOUT)
 
 
 if __name__ == "__main__":

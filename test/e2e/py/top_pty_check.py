@@ -18,7 +18,6 @@ object: {"ok": bool, "kernel": KERNEL_ID, "checks": {name: {"ok", "detail", "sec
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import socket
 import sys
@@ -26,20 +25,12 @@ import time
 from typing import Any
 
 import pexpect
+from pty_steps import Steps, plain
 
 ENTER = "\x1b[?1049h"
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 LEAVE = "\x1b[?1049l"
-ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def log(*args: Any) -> None:
-    print("[top_pty_check]", *args, file=sys.stderr, flush=True)
-
-
-def plain(raw: str) -> str:
-    return ESCAPES.sub("", raw).replace("\r", "")
 
 
 def main() -> int:
@@ -52,10 +43,10 @@ def main() -> int:
     ap.add_argument("argv", nargs="+")
     args = ap.parse_args()
 
-    log("spawning", args.argv)
+    steps = Steps("top_pty_check")
+    steps.log("spawning", args.argv)
     child = pexpect.spawn(args.argv[0], args.argv[1:], dimensions=(24, 120), encoding="utf-8", codec_errors="replace")
     raw = ""
-    checks: dict[str, dict[str, Any]] = {}
 
     def read_until(done: Any) -> None:
         nonlocal raw
@@ -68,17 +59,6 @@ def main() -> int:
                 raw += child.read_nonblocking(65536, timeout=min(left, 1.0))
             except pexpect.TIMEOUT:
                 pass
-
-    def step(name: str, fn: Any) -> bool:
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            ok = True
-        except (pexpect.TIMEOUT, pexpect.EOF, AssertionError) as e:
-            detail, ok = f"{type(e).__name__}: {e}", False
-        checks[name] = {"ok": ok, "detail": detail, "seconds": round(time.monotonic() - t0, 3)}
-        log(name, "ok" if ok else "FAILED", detail)
-        return ok
 
     def enters_screen() -> str:
         read_until(lambda r: ENTER in r and HIDE_CURSOR in r)
@@ -126,23 +106,16 @@ def main() -> int:
         assert tail.rfind(LEAVE) > tail.rfind("\x1b[J"), "the screen was drawn again after leaving it"
         return "cursor shown, alternate screen left after the last frame"
 
-    steps = [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes)]
+    planned = [("enters_screen", enters_screen), ("shows_backend", shows_backend), ("refreshes", refreshes)]
     if args.shut_down:
-        steps.append(("reports_lost_manager", reports_lost_manager))
-    steps.append(("quits", quits))
-    for name, fn in steps:
-        if not step(name, fn):
+        planned.append(("reports_lost_manager", reports_lost_manager))
+    planned.append(("quits", quits))
+    for name, fn in planned:
+        if not steps.step(name, fn):
             break
     else:
-        step("restores_terminal", restores_terminal)
-
-    if child.isalive():
-        child.terminate(force=True)
-    with open(args.transcript, "w", encoding="utf-8") as f:
-        f.write(raw)
-    ok = len(checks) == len(steps) + 1 and all(c["ok"] for c in checks.values())
-    print(json.dumps({"ok": ok, "kernel": args.kernel, "checks": checks, "exitstatus": child.exitstatus}))
-    return 0 if ok else 1
+        steps.step("restores_terminal", restores_terminal)
+    return steps.finish(child, args.transcript, raw, args.kernel, expected=len(planned) + 1)
 
 
 if __name__ == "__main__":

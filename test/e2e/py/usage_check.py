@@ -14,7 +14,6 @@ The last stdout line is one JSON object: {"ok": bool, "checks": {...}, "replies"
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -22,18 +21,16 @@ from queue import Empty
 from typing import Any
 
 from jupyter_client import KernelManager
+from kernel_checks import Checks, run_kernel_check
 
 KERNEL, CODE, BACKEND_WORD = sys.argv[1], sys.argv[2], sys.argv[3]
 STEP_TIMEOUT = 90.0
 FIELDS = ["hostname", "pid", "kernel_cpu", "kernel_memory", "host_cpu_percent", "cpu_count", "host_virtual_memory"]
 MEMORY_FIELDS = {"total", "available", "percent", "used", "free"}
 
-checks: dict[str, dict[str, Any]] = {}
+checks = Checks()
+check = checks.check
 out: dict[str, Any] = {"replies": [], "group_rss": [], "group_processes": []}
-
-
-def check(name: str, ok: bool, detail: Any = None) -> None:
-    checks[name] = {"ok": bool(ok), "detail": detail}
 
 
 def group_rss(pgid: int) -> tuple[int, int]:
@@ -112,19 +109,7 @@ def run(km: KernelManager, kc: Any) -> None:
 
 
 def main() -> None:
-    km = KernelManager(kernel_name=KERNEL)
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=STEP_TIMEOUT)
-        run(km, kc)
-    except Exception as error:  # recorded, not raised: the JSON line is the result
-        check("no_exception", False, f"{type(error).__name__}: {error}")
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
-    print(json.dumps({"ok": all(c["ok"] for c in checks.values()), "checks": checks, **out}))
+    run_kernel_check(KERNEL, run, checks, out, STEP_TIMEOUT)
 
 
 if __name__ == "__main__":

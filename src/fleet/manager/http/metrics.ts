@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FleetManager } from '../fleet.js';
-import { readGroupUsage } from '../proc-usage.js';
+import { FamilySampler } from '../backend-usage.js';
 import type { ListedBackend } from '../protocol.js';
 import type { MetricsSource } from './http-server.js';
 import { registerRelayMetrics } from './relay-metrics.js';
@@ -51,7 +51,8 @@ export interface FleetMetrics extends MetricsSource {
   registry: Registry;
 }
 
-export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
+/** `families`: the manager's family measure, shared with list and usage (one reading per tick). */
+export function createFleetMetrics(fleet: FleetManager, families: FamilySampler = new FamilySampler()): FleetMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: `${METRIC_PREFIX}manager_` });
   // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
@@ -59,12 +60,12 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
   for (const gauge of ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total']) registry.removeSingleMetric(`${METRIC_PREFIX}manager_${gauge}`);
   const at = [registry];
   // One read of the fleet and /proc per scrape, shared by every per-backend metric.
-  let scrape: Promise<{ all: ListedBackend[]; live: ListedBackend[]; usage: ReturnType<typeof readGroupUsage> }> | undefined;
+  let scrape: Promise<{ all: ListedBackend[]; live: ListedBackend[]; usage: ReturnType<FamilySampler['read']>['usage'] }> | undefined;
   const current = () =>
     (scrape ??= Promise.resolve().then(() => {
       const all = fleet.list();
       const live = all.filter((b) => b.state !== 'dead');
-      return { all, live, usage: readGroupUsage(live.map((b) => b.pid)) };
+      return { all, live, usage: families.read(live.map((b) => b.pid)).usage };
     }));
 
   new Gauge({
@@ -93,12 +94,12 @@ export function createFleetMetrics(fleet: FleetManager): FleetMetrics {
     }
     return new Gauge({ ...common, async collect() { this.reset(); await each((labels, v) => this.set(labels, v)); } });
   };
-  perBackend('backend_resident_memory_bytes', "Resident memory of the backend's whole process group", (b, u) => u.get(b.pid)?.residentBytes);
-  perBackend('backend_processes', "Processes in the backend's process group", (b, u) => u.get(b.pid)?.processes);
+  perBackend('backend_resident_memory_bytes', "Resident memory of the backend's process family (its group and what its members started in groups of their own)", (b, u) => u.get(b.pid)?.residentBytes);
+  perBackend('backend_processes', "Processes in the backend's process family", (b, u) => u.get(b.pid)?.processes);
   perBackend('backend_attached_clients', 'Routers (notebook sessions) attached to the backend', (b) => b.attached.length);
   perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
   perBackend('backend_start_time_seconds', 'When the backend started, seconds since the epoch', (b) => b.startedAt / 1000);
-  perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's whole process group", (b, u) => u.get(b.pid)?.cpuSeconds, 'counter');
+  perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's process family", (b, u) => u.get(b.pid)?.cpuSeconds, 'counter');
   new Gauge({
     name: `${METRIC_PREFIX}pool_spares`,
     help: 'Spares of the pre-warmed pool by runtime and provider: warming (starting, running their startup code) or ready (offered)',

@@ -56,57 +56,56 @@ class TotalsHistogram extends Histogram<string> {
   }
 }
 
-export function registerRelayMetrics(registry: Registry, prefix: string, totals: () => RelayTotal[]): void {
-  const registers = [registry];
-  new Counter({
-    name: `${prefix}messages_relayed_total`,
+type Series = readonly [labels: Record<string, string>, value: number];
+
+/** Pure: a total's relayed messages or bytes, one series per channel and direction it has seen. */
+function relayedSeries(total: RelayTotal, what: 'messages' | 'bytes'): Series[] {
+  return [...total.relayed].map(([key, sums]) => {
+    const [channel = '', direction = ''] = key.split(':');
+    return [{ channel, direction }, sums[what]];
+  });
+}
+
+/** The counters read from the totals at scrape time: each series adds its labels to the backend's. */
+export const RELAY_COUNTERS: readonly { name: string; help: string; labels: readonly string[]; series: (total: RelayTotal) => Series[] }[] = [
+  {
+    name: 'messages_relayed_total',
     help: 'Messages routers relayed between clients and the backend, by channel and direction (to_backend, to_client)',
-    labelNames: [...BACKEND_LABELS, 'channel', 'direction'],
-    registers,
-    collect() {
-      this.reset();
-      for (const t of totals()) {
-        for (const [key, { messages }] of t.relayed) {
-          const [channel = '', direction = ''] = key.split(':');
-          this.inc({ ...relayLabels(t), channel, direction }, messages);
-        }
-      }
-    },
-  });
-  new Counter({
-    name: `${prefix}relayed_bytes_total`,
+    labels: ['channel', 'direction'],
+    series: (t) => relayedSeries(t, 'messages'),
+  },
+  {
+    name: 'relayed_bytes_total',
     help: 'Bytes of the messages routers relayed (header, parent header, metadata, content and buffers), by channel and direction',
-    labelNames: [...BACKEND_LABELS, 'channel', 'direction'],
-    registers,
-    collect() {
-      this.reset();
-      for (const t of totals()) {
-        for (const [key, { bytes }] of t.relayed) {
-          const [channel = '', direction = ''] = key.split(':');
-          this.inc({ ...relayLabels(t), channel, direction }, bytes);
-        }
-      }
-    },
-  });
-  new Counter({
-    name: `${prefix}messages_dropped_total`,
+    labels: ['channel', 'direction'],
+    series: (t) => relayedSeries(t, 'bytes'),
+  },
+  {
+    name: 'messages_dropped_total',
     help: 'Messages routers dropped for the backend, by reason (BAD_SIGNATURE, TOO_LARGE, PENDING_FULL, ...)',
-    labelNames: [...BACKEND_LABELS, 'reason'],
-    registers,
-    collect() {
-      this.reset();
-      for (const t of totals()) for (const [reason, n] of t.dropped) this.inc({ ...relayLabels(t), reason }, n);
-    },
-  });
-  new Counter({
-    name: `${prefix}executions_total`,
+    labels: ['reason'],
+    series: (t) => [...t.dropped].map(([reason, n]) => [{ reason }, n]),
+  },
+  {
+    name: 'executions_total',
     help: 'Executions (execute_request answered by an execute_reply) by the reply status: ok, error, aborted',
-    labelNames: [...BACKEND_LABELS, 'status'],
-    registers,
-    collect() {
-      this.reset();
-      for (const t of totals()) for (const status of EXECUTION_STATUSES) this.inc({ ...relayLabels(t), status }, t.executions[status]);
-    },
-  });
+    labels: ['status'],
+    series: (t) => EXECUTION_STATUSES.map((status) => [{ status }, t.executions[status]]),
+  },
+];
+
+export function registerRelayMetrics(registry: Registry, prefix: string, totals: () => RelayTotal[]): void {
+  for (const counter of RELAY_COUNTERS) {
+    new Counter({
+      name: `${prefix}${counter.name}`,
+      help: counter.help,
+      labelNames: [...BACKEND_LABELS, ...counter.labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of totals()) for (const [labels, value] of counter.series(t)) this.inc({ ...relayLabels(t), ...labels }, value);
+      },
+    });
+  }
   new TotalsHistogram(`${prefix}execution_duration_seconds`, 'Time from execute_request relayed to the backend to its execute_reply relayed back, as the router saw it', registry, totals);
 }

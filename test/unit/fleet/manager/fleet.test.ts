@@ -190,8 +190,7 @@ describe('FleetManager with the llmspell stand-in', () => {
   it('a new manager adopts the running backends of a closed one, and can stop them', async () => {
     const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await first.acquire(OPENAI, router('r1'));
-    await first.close(); // leaves the backend running
-    temp.managers.splice(temp.managers.indexOf(first), 1);
+    await temp.closeKeepingBackends(first);
     expect(await isRunning(h.record.pid)).toBe(true);
 
     const second = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
@@ -210,8 +209,7 @@ describe('FleetManager with the llmspell stand-in', () => {
     const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     // A router that gave up during start-up: attached in the registry, but its process is gone.
     const h = await first.acquire(OPENAI, { routerId: 'gave-up', pid: await deadPid() });
-    await first.close();
-    temp.managers.splice(temp.managers.indexOf(first), 1);
+    await temp.closeKeepingBackends(first);
     const second = manager({ reattachGraceMs: 600_000 });
     expect(await second.start()).toEqual({ adopted: [h.record.kernelId], forgotten: [] });
     await waitFor(async () => !(await isRunning(h.record.pid)) && second.list().length === 0);
@@ -241,8 +239,7 @@ describe('FleetManager with the llmspell stand-in', () => {
   it('forgets registry entries whose process is gone, with their connection files', async () => {
     const first = manager({ loadConfig: async () => ({ ...temp.fleet.config(), linger_seconds: 300 }) });
     const h = await first.acquire(OPENAI, router('r1'));
-    await first.close();
-    temp.managers.splice(temp.managers.indexOf(first), 1);
+    await temp.closeKeepingBackends(first);
     process.kill(h.record.pid, 'SIGKILL');
     await waitFor(async () => !(await isRunning(h.record.pid)));
     const second = manager();

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { familyUsage, groupUsage, parseChildren, parseStatLine, readFamilyUsage, readGroupUsage, scanGroupUsage, walkGroup } from '../../../../src/fleet/manager/proc-usage.js';
+import { familyUsage, familyUsages, groupUsage, parseChildren, parseStatLine, readFamilyUsages, scanFamilyUsages, walkFamily, type ProcSource } from '../../../../src/fleet/manager/proc-usage.js';
 
 // Fields 1-22 of /proc/<pid>/stat; pgrp is field 5, utime 14, stime 15.
-const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number) =>
-  `${pid} (${comm}) S 1 ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 12345 1000000 250 18446744073709551615\n`;
+const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number, ppid = 1) =>
+  `${pid} (${comm}) S ${ppid} ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 12345 1000000 250 18446744073709551615\n`;
 
 describe('parseStatLine', () => {
   it.each([
@@ -42,7 +42,7 @@ describe('groupUsage', () => {
     const leader = spawn(process.execPath, ['-e', 'console.log("up"); setInterval(() => {}, 1000)'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise((resolve) => leader.stdout.once('data', resolve));
-      const usage = readGroupUsage([leader.pid!]).get(leader.pid!);
+      const usage = readFamilyUsages([leader.pid!]).get(leader.pid!);
       expect(usage?.processes).toBe(1);
       expect(usage?.residentBytes).toBeGreaterThan(0);
       expect(usage?.cpuSeconds).toBeGreaterThan(0);
@@ -73,30 +73,87 @@ describe('familyUsage', () => {
     expect(familyUsage(lines, leader, rss)).toEqual(expected);
   });
 
-  it('reads this test process group from the real /proc', () => {
+  it('reads this test process group from a real scan of /proc', () => {
     const own = parseStatLine(readFileSync('/proc/self/stat', 'utf8'));
-    expect(readFamilyUsage(own!.pgrp)?.residentBytes).toBeGreaterThan(0);
+    expect(scanFamilyUsages([own!.pgrp]).get(own!.pgrp)?.residentBytes).toBeGreaterThan(0);
   });
 });
 
-describe('walkGroup', () => {
+describe('walkFamily', () => {
   // pid -> [pgrp, children]: 10 leads; 11 and its child 12 are in the group; 13 made a group of
-  // its own (so its child 14, though in group 10 again, is not reached); 15 is gone.
-  const tree: Record<number, [number, number[]]> = { 10: [10, [11, 13, 15]], 11: [10, [12]], 12: [10, []], 13: [13, [14]], 14: [10, []] };
+  // its own (llmspell behind the adapter) with a child 14; 15 is gone; 20 leads another group.
+  const tree: Record<number, [number, number[]]> = { 10: [10, [11, 13, 15]], 11: [10, [12]], 12: [10, []], 13: [13, [14]], 14: [13, []], 20: [20, []] };
   const statOf = (pid: number) => (tree[pid] === undefined ? undefined : { pid, ppid: 0, pgrp: tree[pid][0], cpuTicks: 1 });
   const childrenOf = (pid: number) => tree[pid]?.[1] ?? [];
 
   it.each([
-    ['the leader and its descendants in its group', 10, [10, 11, 12]],
+    ['the leader and every descendant, in its group or not', 10, [10, 11, 12, 13, 14]],
     ['a leader that is gone: nobody', 99, []],
-    ['a pid that leads no group (its pgrp is another): nobody', 11, []],
-    ['a sub-group led by a descendant', 13, [13]],
+    ['a pid that leads no group (its pid was reused): nobody', 11, []],
+    ['a sub-group led by a descendant: that part of the family', 13, [13, 14]],
+    ['a leader without children', 20, [20]],
   ])('%s', (_name, leader, expected) => {
-    expect(walkGroup(leader, statOf, childrenOf).map((s) => s.pid).sort((a, b) => a - b)).toEqual(expected);
+    expect(walkFamily(leader, statOf, childrenOf).map((s) => s.pid).sort((a, b) => a - b)).toEqual(expected);
   });
 
   it('visits a pid once even if listed twice', () => {
-    expect(walkGroup(1, (pid) => ({ pid, ppid: 0, pgrp: 1, cpuTicks: 0 }), (pid) => (pid === 1 ? [2, 2] : pid === 2 ? [1] : [])).map((s) => s.pid)).toEqual([1, 2]);
+    expect(walkFamily(1, (pid) => ({ pid, ppid: 0, pgrp: 1, cpuTicks: 0 }), (pid) => (pid === 1 ? [2, 2] : pid === 2 ? [1] : [])).map((s) => s.pid)).toEqual([1, 2]);
+  });
+});
+
+/**
+ * A synthetic /proc: per pid its stat line (as the kernel writes it), its children file (all
+ * threads' children) and its RSS. `childrenFiles: false` is a kernel without them (the scan).
+ */
+function syntheticProc(procs: Record<number, { stat: string; children: number[]; rss?: number }>, childrenFiles = true): ProcSource & { reads: { children: number; pids: number } } {
+  const reads = { children: 0, pids: 0 };
+  return {
+    reads,
+    stat: (pid) => (procs[pid] === undefined ? undefined : parseStatLine(procs[pid].stat)),
+    children: (pid) => {
+      reads.children++;
+      if (!childrenFiles) return undefined;
+      return procs[pid] === undefined ? [] : parseChildren(procs[pid].children.map((c) => `${c} `).join(''));
+    },
+    rss: (pid) => procs[pid]?.rss,
+    pids: () => {
+      reads.pids++;
+      return Object.keys(procs).map(Number);
+    },
+  };
+}
+
+describe('familyUsages on a synthetic /proc: one measure for list, /metrics and usage', () => {
+  // 100: an llmspell adapter backend (group 100) whose llmspell (101) leads group 101 and runs a
+  // language server 102; 103, a helper in the group. 200: ipykernel with no children. 300: a
+  // zombie leader (no RSS) with one child. 400: another user's process, in no backend's family.
+  const procs = {
+    1: { stat: stat(1, 'init', 1, 0, 0, 0), children: [100, 200, 300, 400] },
+    100: { stat: stat(100, 'llmspell-adapter', 100, 100, 50), children: [101, 103], rss: 10_000 },
+    101: { stat: stat(101, 'llmspell', 101, 300, 100, 100), children: [102], rss: 50_000 },
+    102: { stat: stat(102, 'lua-ls', 101, 20, 10, 101), children: [], rss: 5_000 },
+    103: { stat: stat(103, 'helper', 100, 1, 1, 100), children: [], rss: 1_000 },
+    200: { stat: stat(200, 'python3', 200, 250, 50), children: [], rss: 80_000 },
+    300: { stat: stat(300, 'node', 300, 5, 5), children: [301] },
+    301: { stat: stat(301, 'node', 300, 5, 5, 300), children: [], rss: 3_000 },
+    400: { stat: stat(400, 'bash', 400, 999, 999), children: [], rss: 999_999 },
+  };
+  it.each<[string, number[], Record<number, { processes: number; residentBytes: number; cpuSeconds: number }>]>([
+    ['llmspell out of the adapter group is counted, with its own child', [100], { 100: { processes: 4, residentBytes: 66_000, cpuSeconds: 5.82 } }],
+    ['a backend with no children: itself', [200], { 200: { processes: 1, residentBytes: 80_000, cpuSeconds: 3 } }],
+    ['a member with no RSS (a zombie) counts 0 bytes', [300], { 300: { processes: 2, residentBytes: 3_000, cpuSeconds: 0.2 } }],
+    ['several backends at once, none counting another or a stranger', [100, 200], { 100: { processes: 4, residentBytes: 66_000, cpuSeconds: 5.82 }, 200: { processes: 1, residentBytes: 80_000, cpuSeconds: 3 } }],
+    ['a gone backend is absent', [999], {}],
+    ['a pid that leads no group is absent', [102], {}],
+  ])('%s', (_name, leaders, expected) => {
+    const walked = syntheticProc(procs);
+    const got = Object.fromEntries([...familyUsages(leaders, walked)].map(([k, u]) => [k, { ...u, cpuSeconds: Math.round(u.cpuSeconds * 100) / 100 }]));
+    expect(got).toEqual(expected);
+    // The walk never lists /proc; without children files the scan finds the same families.
+    expect(walked.reads.pids).toBe(0);
+    const scanning = syntheticProc(procs, false);
+    const scanned = Object.fromEntries([...familyUsages(leaders, scanning)].map(([k, u]) => [k, { ...u, cpuSeconds: Math.round(u.cpuSeconds * 100) / 100 }]));
+    expect(scanned).toEqual(expected);
   });
 });
 
@@ -109,17 +166,17 @@ describe('parseChildren', () => {
   });
 });
 
-describe('readGroupUsage against the real /proc', () => {
-  it('finds the same members of a real group with children as a scan of all of /proc', async () => {
+describe('readFamilyUsages against the real /proc', () => {
+  it('finds the same members of a real family with children as a scan of all of /proc', async () => {
     const { spawn } = await import('node:child_process');
     // A detached shell leads its own group and starts a child in it, as a kernel starts a helper.
     const leader = spawn('sh', ['-c', 'sleep 30 & echo started; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise((resolve) => leader.stdout.once('data', resolve));
       const pgid = leader.pid!;
-      const walked = readGroupUsage([pgid]).get(pgid);
+      const walked = readFamilyUsages([pgid]).get(pgid);
       expect(walked?.processes).toBe(2);
-      expect(walked?.processes).toBe(scanGroupUsage([pgid]).get(pgid)?.processes);
+      expect(walked?.processes).toBe(scanFamilyUsages([pgid]).get(pgid)?.processes);
       expect(walked?.residentBytes).toBeGreaterThan(0);
     } finally {
       process.kill(-leader.pid!, 'SIGKILL');

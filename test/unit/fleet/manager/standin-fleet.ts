@@ -73,8 +73,9 @@ export async function makeTempFleet(options: { linger?: number } = {}): Promise<
 /**
  * Per test: a fresh temp fleet (linger 0) and a list for the FleetManagers the test makes; after
  * it they are all stopped and closed, and `done()` proves nothing was left running.
+ * `closeKeepingBackends(m)` closes one early and leaves its backends to the next manager (adoption).
  */
-export function useTempFleet(): { readonly fleet: TempFleet; readonly managers: FleetManager[] } {
+export function useTempFleet(): { readonly fleet: TempFleet; readonly managers: FleetManager[]; closeKeepingBackends(m: FleetManager): Promise<void> } {
   const state = { fleet: undefined as unknown as TempFleet, managers: [] as FleetManager[] };
   beforeEach(async () => {
     state.fleet = await makeTempFleet({ linger: 0 });
@@ -91,6 +92,12 @@ export function useTempFleet(): { readonly fleet: TempFleet; readonly managers: 
     },
     get managers() {
       return state.managers;
+    },
+    async closeKeepingBackends(m: FleetManager) {
+      // Not through indexOf: a manager this test does not hold must fail here, not untrack another.
+      if (!state.managers.includes(m)) throw new Error('closeKeepingBackends: not a manager of this test (push it to managers first)');
+      state.managers = state.managers.filter((other) => other !== m);
+      await m.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { histogramValues, registerRelayMetrics, relayLabels } from '../../../../../src/fleet/manager/http/relay-metrics.js';
+import { RELAY_COUNTERS, histogramValues, registerRelayMetrics, relayLabels } from '../../../../../src/fleet/manager/http/relay-metrics.js';
 import { RelayTotals } from '../../../../../src/fleet/manager/relay-totals.js';
 import { EXECUTION_BUCKETS_SECONDS } from '../../../../../src/shared/relay-counts.js';
 
@@ -36,5 +36,22 @@ describe('relay metrics', () => {
     expect(text).toContain(`x_execution_duration_seconds_bucket{${l},le="0.1"} 3`);
     expect(text).toContain(`x_execution_duration_seconds_bucket{${l},le="+Inf"} 3`);
     expect(text).toContain(`x_execution_duration_seconds_count{${l}} 3`);
+  });
+
+  it.each<[string, [Record<string, string>, number][]]>([
+    ['messages_relayed_total', [[{ channel: 'shell', direction: 'to_backend' }, 3], [{ channel: 'iopub', direction: 'to_client' }, 5]]],
+    ['relayed_bytes_total', [[{ channel: 'shell', direction: 'to_backend' }, 300], [{ channel: 'iopub', direction: 'to_client' }, 900]]],
+    ['messages_dropped_total', [[{ reason: 'TOO_LARGE' }, 2]]],
+    ['executions_total', [[{ status: 'ok' }, 3], [{ status: 'error' }, 0], [{ status: 'aborted' }, 0]]],
+  ])('%s: one series per label value the total has', (name, series) => {
+    const totals = new RelayTotals();
+    const relayed = [
+      { channel: 'shell', direction: 'to_backend', messages: 3, bytes: 300 },
+      { channel: 'iopub', direction: 'to_client', messages: 5, bytes: 900 },
+    ] as const;
+    totals.add('k', { relayed: [...relayed], dropped: { TOO_LARGE: 2 }, executions: { ok: 3 } }, () => ({ kernelId: 'k', runtime: 'python', provider: 'openai', group: '' }));
+    const counter = RELAY_COUNTERS.find((c) => c.name === name)!;
+    expect(counter.series(totals.all()[0]!)).toEqual(series);
+    for (const [labels] of series) expect(Object.keys(labels)).toEqual(counter.labels);
   });
 });
