@@ -321,11 +321,16 @@ describe('startup failures', () => {
     expect(error.context.cwd).toBe(join(dir, 'nope'));
   });
 
+  // These two wait out a real timeout, which must outlast node's start on a busy machine (a
+  // 400 ms one lost that race in a unit run beside other work): the kernel's first line has to
+  // be written before the timer fires for the assertions to mean anything.
+  const SLOW_START_MS = 4000;
+
   it('a kernel that never writes its file gives READY_TIMEOUT and is killed', async () => {
-    const p = scriptPlan(`process.stderr.write('loading models\\n'); setInterval(() => {}, 1000)`, { startupTimeoutMs: 500 });
+    const p = scriptPlan(`process.stderr.write('loading models\\n'); setInterval(() => {}, 1000)`, { startupTimeoutMs: SLOW_START_MS });
     const error = await launchError(p);
     expect(error.code).toBe('READY_TIMEOUT');
-    expect(error.context).toMatchObject({ waitedFor: 'connection file', connectionFile: p.connectionFile, timeoutMs: 500 });
+    expect(error.context).toMatchObject({ waitedFor: 'connection file', connectionFile: p.connectionFile, timeoutMs: SLOW_START_MS });
     expect(error.context.stderrTail).toBe('loading models');
     expect(error.message).toContain('runtimes.llmspell.startup_timeout');
     expect(error.message).toContain(p.logFile);
@@ -333,7 +338,7 @@ describe('startup failures', () => {
   });
 
   it('a half-written file at timeout is reported as such', async () => {
-    const p = scriptPlan(`require('fs').writeFileSync(process.argv[1], '{"shell_port": 1'); setInterval(() => {}, 1000)`, { startupTimeoutMs: 400 });
+    const p = scriptPlan(`require('fs').writeFileSync(process.argv[1], '{"shell_port": 1'); setInterval(() => {}, 1000)`, { startupTimeoutMs: SLOW_START_MS });
     const error = await launchError(p);
     expect(error.code).toBe('READY_TIMEOUT');
     expect(error.message).toContain('not valid JSON');
