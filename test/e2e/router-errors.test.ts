@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JupyterClient } from '../../src/wire/client.js';
@@ -56,7 +57,7 @@ interface Router {
   log(): string;
 }
 
-async function startRouter(jenv: JupyterEnv, options: { config: string; args?: string[]; mode?: Mode }): Promise<Router> {
+async function startRouter(jenv: JupyterEnv, options: { config: string; args?: string[]; mode?: Mode; beforeStart?: (info: ConnectionInfo) => Promise<void> }): Promise<Router> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx tsc -p tsconfig.json" first`);
   const config = join(jenv.dir, 'fleet.toml');
   await writeFile(config, options.config);
@@ -64,6 +65,7 @@ async function startRouter(jenv: JupyterEnv, options: { config: string; args?: s
   const env: NodeJS.ProcessEnv = { ...jenv.env, LLMSPELL_FLEET_CONFIG: config, JPY_PARENT_PID: String(process.pid) };
   for (const name of ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE']) delete env[name];
   if (options.mode === 'local') env.LLMSPELL_FLEET_MODE = 'local';
+  await options.beforeStart?.(info);
   const child = spawn(process.execPath, [CLI, 'router', '--connection-file', connectionFile, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b));
@@ -168,6 +170,32 @@ describe('router errors: clear reasons, and the session never hangs', () => {
         expect(evalue, why).toContain('not found');
         expect(evalue, why).toContain('runtimes.ghost.argv');
       });
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('a port of the connection file already taken: exits non-zero, saying which, on stderr and in its log', async () => {
+    await withJupyterEnv(async (jenv) => {
+      const taken = createServer();
+      try {
+        await withRouter(jenv, {
+          // The manager this router started early has nobody to serve: it leaves by itself.
+          config: 'manager_idle_seconds = 1\n' + toml('flood', { flood: [process.execPath, FLOOD_KERNEL, '{connection_file}'] }),
+          beforeStart: (info) => new Promise<void>((resolve, reject) => taken.once('error', reject).listen(info.shell_port, '127.0.0.1', resolve)),
+        }, async (router) => {
+          const exit = await within(router.exit, 60_000, 'router to exit');
+          const port = String(router.info.shell_port);
+          expect(exit.code, router.log()).not.toBe(0);
+          const [stderr, log] = router.log().split('router log (tail):');
+          expect(stderr, router.log()).toContain(port);
+          // Said once (the human line that names the log), not once more by the CLI's catch-all.
+          expect(stderr!.split('Address already in use').length - 1, router.log()).toBe(1);
+          expect(log, router.log()).toContain('router could not start');
+          expect(log, router.log()).toContain('cannot bind');
+          expect(log, router.log()).toContain(port);
+        });
+      } finally {
+        taken.close();
+      }
     });
   }, TEST_TIMEOUT_MS);
 

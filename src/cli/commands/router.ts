@@ -126,7 +126,16 @@ async function runRouter(flags: RouterFlags): Promise<void> {
       process.exit(code);
     },
   });
-  await router.start();
+  try {
+    await router.start();
+  } catch (error) {
+    // stderr goes to the client's terminal (often nowhere); the log is where people look later.
+    // The router's logger also says it on stderr, with the log's path, so it is not thrown on
+    // to the CLI's catch-all, which would say it again.
+    logger.error({ err: describeError(error) }, 'router could not start');
+    logger.flush?.();
+    process.exit(1);
+  }
   startupMark('listening');
   void router.defaultSlot?.settled.then(writeStartupTrace);
   logger.info({ pid: process.pid, connectionFile: flags.connectionFile }, 'router listening');
