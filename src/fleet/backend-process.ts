@@ -6,6 +6,7 @@ import { describeExit } from '../shared/exit.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared/process.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
+import { curveFields, newCurveKeyPair } from '../wire/curve.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
 import { launcherFor, settleBackend, signalBackend, type LaunchCommand } from './launchers/launcher.js';
@@ -66,8 +67,10 @@ export class BackendProcess {
 
     let written: ConnectionInfo | undefined;
     if (plan.connection === 'router-writes') {
+      // Before the ports: a zeromq without CURVE fails here with nothing to give back.
+      const curve = plan.curve === true ? curveFields(newCurveKeyPair()) : {};
       const ports = await (options.allocatePorts ?? defaultAllocatePorts)('127.0.0.1', 5);
-      written = routerConnectionInfo(ports);
+      written = { ...routerConnectionInfo(ports), ...curve };
       await writeConnectionFile(plan.connectionFile, written);
     } else {
       // A file left by an earlier run would look ready before our kernel has bound anything.

@@ -147,6 +147,11 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
+  if (rt.curve === true && launch.connection !== 'router-writes') {
+    throw new FleetError('BAD_CONFIG', `runtimes.${req.runtime}.curve = true needs a backend that reads the connection file the manager writes, but this one writes its own (${launch.adapter !== undefined ? 'llmspell adapter' : 'connection = "kernel-writes"'}); remove curve in ${where}`, {
+      runtime: req.runtime,
+    });
+  }
   const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
   return {
     kernelId,
@@ -162,6 +167,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
     ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
     ...(launch.container !== undefined ? { container: launch.container } : {}),
+    ...(rt.curve === true ? { curve: true } : {}),
   };
 }
 

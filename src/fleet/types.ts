@@ -55,6 +55,11 @@ export interface RuntimeConfig extends BackendLimits {
   image?: string;
   /** launcher = "container": which engine runs it; "auto" (default) is podman if installed, else docker. */
   container_engine?: 'auto' | 'podman' | 'docker';
+  /**
+   * CurveZMQ between routers and this backend: the manager gives each backend a fresh key pair
+   * in the connection file it writes (router-writes only). Default false.
+   */
+  curve?: boolean;
 }
 
 export interface ProviderConfig extends BackendLimits {
@@ -147,6 +152,8 @@ export interface LaunchPlan {
   container?: ContainerPlan;
   /** Set when argv runs the llmspell adapter: what it starts, and whether llmspell is network-isolated. */
   adapter?: AdapterPlan;
+  /** runtimes.X.curve: the connection file written for this backend carries a fresh CurveZMQ pair. */
+  curve?: boolean;
 }
 
 export interface AdapterPlan {

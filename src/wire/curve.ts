@@ -39,6 +39,11 @@ export function newCurveKeyPair(): CurveKeyPair {
   return zmq.curveKeyPair();
 }
 
+/** Pure: a pair as the connection file's fields. */
+export function curveFields(pair: CurveKeyPair): Required<CurveFields> {
+  return { curve_publickey: pair.publicKey, curve_secretkey: pair.secretKey };
+}
+
 /** Pure: does this connection info ask its clients to use curve? */
 export function usesCurve(info: CurveFields): info is Required<CurveFields> {
   return info.curve_publickey !== undefined;
