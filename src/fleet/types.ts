@@ -154,6 +154,11 @@ export interface LaunchPlan {
   adapter?: AdapterPlan;
   /** runtimes.X.curve: the connection file written for this backend carries a fresh CurveZMQ pair. */
   curve?: boolean;
+  /**
+   * Where the kernel reads its connection file when that is not connectionFile: a copy the
+   * launcher writes beside it, in a directory of its own (container + curve, see ContainerPlan.writableDir).
+   */
+  kernelConnectionFile?: string;
 }
 
 export interface AdapterPlan {
@@ -173,6 +178,12 @@ export interface ContainerPlan {
   home: string;
   /** Host files the backend reads (connection file, provider config): mounted read-only at the same path. */
   readOnlyFiles: string[];
+  /**
+   * A directory of this backend's own, mounted read-write at the same path, holding the kernel's
+   * copy of its connection file: ipykernel 7.4 rewrites a connection file that has curve keys
+   * (it compares them as bytes with the str it read), which a read-only mount refuses.
+   */
+  writableDir?: string;
 }
 
 /** A running container backend as the registry keeps it: enough to signal, inspect and remove it after a manager restart. */

@@ -157,6 +157,16 @@ describe('planLaunch', () => {
     expect(plan.connection).toBe('router-writes');
   });
 
+  it('curve on a container runtime: the kernel reads its own copy of the connection file, in a directory of its own mounted read-write', async () => {
+    const toml = '[runtimes.py]\nargv = ["python", "-f", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncurve = true';
+    const plan = await planLaunch({ requirement: { runtime: 'py', provider: 'openai' }, config: config(toml), home, kernelId: 'py-openai-00000001', env });
+    const copy = join(home, 'backends', 'py-openai-00000001.d', 'py-openai-00000001.json');
+    expect(plan.connectionFile).toBe(join(home, 'backends', 'py-openai-00000001.json'));
+    expect(plan.kernelConnectionFile).toBe(copy);
+    expect(plan.argv).toEqual(['python', '-f', copy]);
+    expect(plan.container).toMatchObject({ readOnlyFiles: [], writableDir: join(home, 'backends', 'py-openai-00000001.d') });
+  });
+
   it('curve on a runtime that writes its own connection file (config built in code, past the schema): BAD_CONFIG saying why', async () => {
     const c = config();
     c.runtimes.lua = { ...c.runtimes.lua, curve: true };
