@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
 import { isSafeName } from '../shared/names.js';
 import { packageRoot } from '../shared/package.js';
 import { findExecutable } from '../shared/which.js';
 import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
-import { backendDir, configPath, expandHome, logDir } from './paths.js';
+import { backendDir, configPath, expandHome, kernelCopyDir, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
 import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
 import { cliEntry } from './manager/autostart.js';
@@ -114,7 +114,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   }
   const absHome = isAbsolute(home) ? home : resolve(home);
   const connectionFile = join(backendDir(absHome), `${kernelId}.json`);
-  const kernelFile = rt.launcher === 'container' && rt.curve === true ? kernelCopyOf(connectionFile, kernelId) : connectionFile;
+  const kernelFile = rt.launcher === 'container' && rt.curve === true ? kernelCopyOf(connectionFile) : connectionFile;
 
   let launch: Launchable;
   if (rt.kernelspec !== undefined) {
@@ -174,8 +174,8 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
 }
 
 /** Pure: the kernel's own copy of its connection file, alone in a directory a container may write to. */
-export function kernelCopyOf(connectionFile: string, kernelId: string): string {
-  return join(dirname(connectionFile), `${kernelId}.d`, `${kernelId}.json`);
+export function kernelCopyOf(connectionFile: string): string {
+  return join(kernelCopyDir(connectionFile), basename(connectionFile));
 }
 
 /** launcher = "container": argv runs in the image as written; the files it names are mounted read-only. */
