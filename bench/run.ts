@@ -116,6 +116,10 @@ async function relayTable(dir: string): Promise<string> {
     ['bare zeromq.js relay', 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
     ['bare zeromq.js relay', 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
   );
+  // The same relay with curve on its back hop (runtimes.X.curve = true): compare with the rows above.
+  const [c, d] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
+  const curve = await bareRelayRoundTrips(N_INFO, [c, d], { curve: true });
+  rows.push(['bare zeromq.js relay, curve on the back hop', 'echo p50 (ms)', ms(percentile(curve.direct, 50)), ms(percentile(curve.relayed, 50)), ratio(percentile(curve.relayed, 50), percentile(bare.relayed, 50)) + ' of clear relayed']);
   return table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows);
 }
 

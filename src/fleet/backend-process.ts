@@ -6,6 +6,7 @@ import { describeExit } from '../shared/exit.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared/process.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
+import { curveFields, newCurveKeyPair } from '../wire/curve.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
 import { launcherFor, settleBackend, signalBackend, type LaunchCommand } from './launchers/launcher.js';
@@ -66,9 +67,15 @@ export class BackendProcess {
 
     let written: ConnectionInfo | undefined;
     if (plan.connection === 'router-writes') {
+      // Before the ports: a zeromq without CURVE fails here with nothing to give back.
+      const curve = plan.curve === true ? curveFields(newCurveKeyPair()) : {};
       const ports = await (options.allocatePorts ?? defaultAllocatePorts)('127.0.0.1', 5);
-      written = routerConnectionInfo(ports);
+      written = { ...routerConnectionInfo(ports), ...curve };
       await writeConnectionFile(plan.connectionFile, written);
+      if (plan.kernelConnectionFile !== undefined) {
+        await mkdir(dirname(plan.kernelConnectionFile), { recursive: true, mode: 0o700 });
+        await writeConnectionFile(plan.kernelConnectionFile, written);
+      }
     } else {
       // A file left by an earlier run would look ready before our kernel has bound anything.
       await rm(plan.connectionFile, { force: true });
@@ -90,6 +97,7 @@ export class BackendProcess {
     } catch (error) {
       if (written !== undefined) releasePorts(portsOf(written));
       await removeConnectionFile(plan.connectionFile, written?.key);
+      await removeKernelCopy(plan);
       throw error;
     }
     const { container } = command;
@@ -112,6 +120,7 @@ export class BackendProcess {
       termination.requested = 'startup-failed';
       await terminate(child, container, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
       await removeConnectionFile(plan.connectionFile);
+      await removeKernelCopy(plan);
       log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
       throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
     }
@@ -141,6 +150,7 @@ export class BackendProcess {
     const gone = await terminate(this.child, this.container, { graceMs, killMs }, this.log);
     if (gone) await this.exited;
     await removeConnectionFile(this.plan.connectionFile, this.connection.key);
+    await removeKernelCopy(this.plan);
   }
 }
 
@@ -283,6 +293,11 @@ async function exitsWithin(child: SpawnedChild, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The kernel's own copy and its directory (plan.kernelConnectionFile): made for this backend alone. */
+async function removeKernelCopy(plan: LaunchPlan): Promise<void> {
+  if (plan.kernelConnectionFile !== undefined) await rm(dirname(plan.kernelConnectionFile), { recursive: true, force: true });
 }
 
 /**

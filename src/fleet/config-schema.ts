@@ -5,6 +5,7 @@
  * Merging over the defaults and checks that need them (default_runtime names a runtime) stay
  * in config.ts.
  */
+import { basename } from 'node:path';
 import * as v from 'valibot';
 import { got, isTable, oneOf, table, type Assert, type Same, type Table } from '../shared/schema.js';
 import { parseListenAddress } from './http-address.js';
@@ -79,6 +80,7 @@ const runtimeEntries = {
   launcher: v.optional(oneOf(['process', 'container'])),
   image: v.optional(v.pipe(nonEmptyString, v.regex(/^[^\s-][^\s]*$/, got('must be an image name, e.g. "localhost/my-kernel:1"')))),
   container_engine: v.optional(oneOf(['auto', 'podman', 'docker'])),
+  curve: v.optional(v.boolean(got('must be true or false'))),
   ...limitEntries,
 };
 
@@ -127,7 +129,23 @@ export const RuntimeSchema = v.pipe(
     ),
     ['launcher'],
   ),
+  // The keys travel in the connection file the manager writes; a kernel that writes its own has none of ours.
+  v.forward(
+    v.partialCheck(
+      [['curve'], ['connection'], ['adapter'], ['argv']],
+      (rt) => rt.curve !== true || (rt.connection !== 'kernel-writes' && !viaLlmspellAdapter(rt)),
+      'cannot be true with connection = "kernel-writes" or the llmspell adapter: the curve keys go in the connection file the manager writes, and that backend writes its own; remove curve or run a kernel that reads its connection file',
+    ),
+    ['curve'],
+  ),
 );
+
+/** As adapter-plan.ts usesLlmspellAdapter decides it (kept here: the schema sits below the planner). */
+function viaLlmspellAdapter(rt: { adapter?: string; argv?: string[] }): boolean {
+  if (rt.adapter !== undefined) return rt.adapter === 'llmspell';
+  const program = rt.argv?.[0];
+  return program !== undefined && basename(program) === 'llmspell';
+}
 
 export const ProviderSchema = table(
   {

@@ -36,6 +36,14 @@ export function backendDir(home: string): string {
   return join(home, 'backends');
 }
 
+/**
+ * Pure: `<kernel id>.d` beside a backend's `<kernel id>.json`, where a container backend with
+ * curve reads its own copy of the connection file (see ContainerPlan.writableDir).
+ */
+export function kernelCopyDir(connectionFile: string): string {
+  return `${connectionFile.replace(/\.json$/, '')}.d`;
+}
+
 export function logDir(home: string): string {
   return join(home, 'logs');
 }

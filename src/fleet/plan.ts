@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
 import { isSafeName } from '../shared/names.js';
 import { packageRoot } from '../shared/package.js';
 import { findExecutable } from '../shared/which.js';
 import { DEFAULT_STARTUP_TIMEOUT_SECONDS } from './defaults.js';
 import { findKernelspec, preferPrefixInterpreter, type FindKernelspecOptions, type FoundKernelspec } from './kernelspecs.js';
-import { backendDir, configPath, expandHome, logDir } from './paths.js';
+import { backendDir, configPath, expandHome, kernelCopyDir, logDir } from './paths.js';
 import { checkRequirement } from './resolve.js';
 import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLlmspellAdapter, networkIsolation, providerEnv, withProviderArgs } from './adapter-plan.js';
 import { cliEntry } from './manager/autostart.js';
@@ -114,6 +114,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   }
   const absHome = isAbsolute(home) ? home : resolve(home);
   const connectionFile = join(backendDir(absHome), `${kernelId}.json`);
+  const kernelFile = rt.launcher === 'container' && rt.curve === true ? kernelCopyOf(connectionFile) : connectionFile;
 
   let launch: Launchable;
   if (rt.kernelspec !== undefined) {
@@ -125,7 +126,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     const argv = expandArgv(
       providerArgs.argv,
       {
-        connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : connectionFile,
+        connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : kernelFile,
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
@@ -141,12 +142,17 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       },
     );
     launch = rt.launcher === 'container'
-      ? inContainer({ rt, argv, home: absHome, config: options.config, req, where, files: [connectionFile, ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
+      ? inContainer({ rt, argv, home: absHome, config: options.config, req, where, kernelFile, files: [...(kernelFile === connectionFile ? [connectionFile] : []), ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
       : viaAdapter
       ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider, generateConfig: providerArgs.generate })
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
+  if (rt.curve === true && launch.connection !== 'router-writes') {
+    throw new FleetError('BAD_CONFIG', `runtimes.${req.runtime}.curve = true needs a backend that reads the connection file the manager writes, but this one writes its own (${launch.adapter !== undefined ? 'llmspell adapter' : 'connection = "kernel-writes"'}); remove curve in ${where}`, {
+      runtime: req.runtime,
+    });
+  }
   const configured = { ...(provider.env ?? {}), ...(rt.env ?? {}) };
   return {
     kernelId,
@@ -162,11 +168,18 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
     ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
     ...(launch.container !== undefined ? { container: launch.container } : {}),
+    ...(rt.curve === true ? { curve: true } : {}),
+    ...(kernelFile !== connectionFile ? { kernelConnectionFile: kernelFile } : {}),
   };
 }
 
+/** Pure: the kernel's own copy of its connection file, alone in a directory a container may write to. */
+export function kernelCopyOf(connectionFile: string): string {
+  return join(kernelCopyDir(connectionFile), basename(connectionFile));
+}
+
 /** launcher = "container": argv runs in the image as written; the files it names are mounted read-only. */
-function inContainer(input: { rt: RuntimeConfig; argv: string[]; home: string; config: FleetConfig; req: Requirement; where: string; files: string[] }): Launchable {
+function inContainer(input: { rt: RuntimeConfig; argv: string[]; home: string; config: FleetConfig; req: Requirement; where: string; files: string[]; kernelFile: string }): Launchable {
   const { rt, req } = input;
   const limits = effectiveLimits(input.config, req);
   if (limits.cpu_seconds !== undefined) {
@@ -181,7 +194,14 @@ function inContainer(input: { rt: RuntimeConfig; argv: string[]; home: string; c
     env: {},
     interruptMode: rt.interrupt_mode ?? 'signal',
     connection: 'router-writes',
-    container: { image: rt.image as string, engine: rt.container_engine ?? 'auto', limits, home: input.home, readOnlyFiles: input.files },
+    container: {
+      image: rt.image as string,
+      engine: rt.container_engine ?? 'auto',
+      limits,
+      home: input.home,
+      readOnlyFiles: input.files,
+      ...(input.files.includes(input.kernelFile) ? {} : { writableDir: dirname(input.kernelFile) }),
+    },
   };
 }
 

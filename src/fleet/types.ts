@@ -55,6 +55,11 @@ export interface RuntimeConfig extends BackendLimits {
   image?: string;
   /** launcher = "container": which engine runs it; "auto" (default) is podman if installed, else docker. */
   container_engine?: 'auto' | 'podman' | 'docker';
+  /**
+   * CurveZMQ between routers and this backend: the manager gives each backend a fresh key pair
+   * in the connection file it writes (router-writes only). Default false.
+   */
+  curve?: boolean;
 }
 
 export interface ProviderConfig extends BackendLimits {
@@ -147,6 +152,13 @@ export interface LaunchPlan {
   container?: ContainerPlan;
   /** Set when argv runs the llmspell adapter: what it starts, and whether llmspell is network-isolated. */
   adapter?: AdapterPlan;
+  /** runtimes.X.curve: the connection file written for this backend carries a fresh CurveZMQ pair. */
+  curve?: boolean;
+  /**
+   * Where the kernel reads its connection file when that is not connectionFile: a copy the
+   * launcher writes beside it, in a directory of its own (container + curve, see ContainerPlan.writableDir).
+   */
+  kernelConnectionFile?: string;
 }
 
 export interface AdapterPlan {
@@ -166,6 +178,12 @@ export interface ContainerPlan {
   home: string;
   /** Host files the backend reads (connection file, provider config): mounted read-only at the same path. */
   readOnlyFiles: string[];
+  /**
+   * A directory of this backend's own, mounted read-write at the same path, holding the kernel's
+   * copy of its connection file: ipykernel 7.4 rewrites a connection file that has curve keys
+   * (it compares them as bytes with the str it read), which a read-only mount refuses.
+   */
+  writableDir?: string;
 }
 
 /** A running container backend as the registry keeps it: enough to signal, inspect and remove it after a manager restart. */

@@ -1,6 +1,7 @@
 import * as zmq from '../wire/zmq.js';
 import { FleetError } from '../shared/errors.js';
 import { endpoint, type ConnectionInfo } from '../wire/connection-file.js';
+import { curveClientOptions } from '../wire/curve.js';
 
 /**
  * High-water marks are chosen, not inherited: zeromq's default of 1000 silently drops on
@@ -63,12 +64,13 @@ export interface BackendSockets {
 }
 
 export function connectBackend(info: ConnectionInfo, routingId: string): BackendSockets {
-  const dealerOpts = { routingId, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 0 };
+  const curve = curveClientOptions(info);
+  const dealerOpts = { routingId, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 0, ...curve };
   const sockets: BackendSockets = {
     shell: new zmq.Dealer(dealerOpts),
     control: new zmq.Dealer(dealerOpts),
     stdin: new zmq.Dealer(dealerOpts),
-    iopub: new zmq.Subscriber({ receiveHighWaterMark: IOPUB_HWM, linger: 0 }),
+    iopub: new zmq.Subscriber({ receiveHighWaterMark: IOPUB_HWM, linger: 0, ...curve }),
   };
   sockets.iopub.subscribe();
   for (const ch of Object.keys(sockets) as (keyof BackendSockets)[]) sockets[ch].connect(endpoint(info, ch));

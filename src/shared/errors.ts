@@ -6,6 +6,8 @@ export type FleetErrorCode =
   // wire
   | 'BAD_CONNECTION_FILE'
   | 'UNSUPPORTED_SCHEME'
+  /** CurveZMQ asked for (runtimes.X.curve, or keys in a connection file) but this zeromq build has no CURVE. */
+  | 'CURVE_UNAVAILABLE'
   // config and resolution
   | 'BAD_CONFIG'
   | 'UNKNOWN_RUNTIME'

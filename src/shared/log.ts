@@ -23,7 +23,11 @@ export interface LoggerOptions {
  * Keys that may hold secrets. Provider env (API keys) and HMAC keys must never reach a log;
  * redaction is a safety net, the first rule is not to log them at all.
  */
-const REDACT_PATHS = ['key', '*.key', 'keys', '*.keys', 'env', '*.env', 'signature', '*.signature', 'config.key'];
+const REDACT_PATHS = [
+  'key', '*.key', 'keys', '*.keys', 'env', '*.env', 'signature', '*.signature', 'config.key',
+  // A kernel's CurveZMQ secret decrypts its link; connection info sits up to two levels deep (handle.connection).
+  'curve_secretkey', '*.curve_secretkey', '*.*.curve_secretkey', '*.*.key',
+];
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LLMSPELL_FLEET_LOG_LEVEL ?? 'info';

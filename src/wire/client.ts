@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { JupyterClientError } from './client-errors.js';
 import { createMessage, decode, encode, type WireMessage } from './codec.js';
 import { endpoint } from './connection-file.js';
+import { curveClientOptions } from './curve.js';
 import { IopubFeed, type IopubFeedOptions } from './iopub-feed.js';
 import type { ContentOf, ReplyTypeOf } from './messages.js';
 import { SendQueue } from './send-queue.js';
@@ -57,9 +58,11 @@ export class JupyterClient {
     this.#sent = new RecentSet(options.rememberSent ?? 10_000);
     const channels = new Set(options.channels ?? CLIENT_CHANNELS);
     const reconnect = options.reconnectIntervalMs === undefined ? {} : { reconnectInterval: options.reconnectIntervalMs };
+    // A kernel with curve keys only talks curve; one client pair serves all of this client's sockets.
+    const curve = curveClientOptions(info);
     for (const channel of ['shell', 'control', 'stdin'] as const) {
       if (!channels.has(channel)) continue;
-      const socket = new zmq.Dealer({ routingId: this.routingId, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...reconnect });
+      const socket = new zmq.Dealer({ routingId: this.routingId, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...reconnect, ...curve });
       socket.connect(endpoint(info, channel));
       this.#sockets[channel] = socket;
       this.#queues[channel] = new SendQueue(socket, {
@@ -71,7 +74,7 @@ export class JupyterClient {
       void this.#readReplies(channel, socket);
     }
     if (channels.has('iopub')) {
-      const socket = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: options.iopubHighWaterMark ?? 0, ...reconnect });
+      const socket = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: options.iopubHighWaterMark ?? 0, ...reconnect, ...curve });
       socket.subscribe();
       if (options.iopubWelcomeTopic) socket.subscribe(options.iopubWelcomeTopic);
       socket.connect(endpoint(info, 'iopub'));

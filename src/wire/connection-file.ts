@@ -4,6 +4,7 @@ import * as v from 'valibot';
 import { writeFileAtomic } from '../shared/atomic-write.js';
 import { FleetError } from '../shared/errors.js';
 import { check, got, isTable, oneOf, type Assert, type Same } from '../shared/schema.js';
+import { Z85_KEY } from './curve.js';
 import type { Channel } from './messages.js';
 
 /** A connection file's fields, snake_case exactly as Jupyter writes them to disk. */
@@ -20,6 +21,9 @@ export interface ConnectionInfo {
   kernel_name?: string;
   /** jupyter_client 8.3+ writes the notebook path here (same as JPY_SESSION_NAME). */
   jupyter_session?: string;
+  /** The kernel's CurveZMQ pair (Z85), both or neither: its sockets are curve servers (curve.ts). */
+  curve_publickey?: string;
+  curve_secretkey?: string;
   [extra: string]: unknown;
 }
 
@@ -30,11 +34,16 @@ export function portField(channel: Channel): (typeof PORT_FIELDS)[number] {
 }
 
 const PORT = 'must be a port number 1-65535';
+// Never echo a curve key: the secret one decrypts the link.
+const CURVE_KEY = 'must be a CurveZMQ key: 40 characters of Z85 text, as zmq.curve_keypair() makes them';
+const curveKey = v.pipe(v.string(CURVE_KEY), v.regex(Z85_KEY, CURVE_KEY));
+const PAIR = 'the curve keys come as a pair: set both or neither';
+
 const port = v.pipe(v.number(got(PORT)), v.integer(got(PORT)), v.minValue(1, got(PORT)), v.maxValue(65535, got(PORT)));
 
 /**
  * What jupyter_client writes. Fields it may leave out get its defaults; fields we do not know
- * (jupyter_session, curve keys, ...) are kept, so a file we rewrite loses nothing.
+ * (extra keys a launcher adds, ...) are kept, so a file we rewrite loses nothing.
  */
 export const ConnectionInfoSchema = v.pipe(
   v.custom<Record<string, unknown>>(isTable, got('must hold a JSON object')),
@@ -53,8 +62,18 @@ export const ConnectionInfoSchema = v.pipe(
       // Hints only: one of another type is dropped rather than failing the whole file.
       kernel_name: v.fallback(v.optional(v.string()), undefined),
       jupyter_session: v.fallback(v.optional(v.string()), undefined),
+      curve_publickey: v.optional(curveKey),
+      curve_secretkey: v.optional(curveKey),
     },
     `is missing: it ${PORT}`,
+  ),
+  v.forward(
+    v.partialCheck([['curve_publickey'], ['curve_secretkey']], (info) => info.curve_secretkey === undefined || info.curve_publickey !== undefined, `is missing: curve_secretkey is set, and ${PAIR}`),
+    ['curve_publickey'],
+  ),
+  v.forward(
+    v.partialCheck([['curve_publickey'], ['curve_secretkey']], (info) => info.curve_publickey === undefined || info.curve_secretkey !== undefined, `is missing: curve_publickey is set, and ${PAIR}`),
+    ['curve_secretkey'],
   ),
 );
 type _ConnectionInfoShape = Assert<Same<v.InferOutput<typeof ConnectionInfoSchema>, ConnectionInfo>>;

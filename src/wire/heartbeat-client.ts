@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as zmq from './zmq.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { endpoint, type ConnectionInfo } from './connection-file.js';
+import { curveClientOptions, type CurveClientOptions } from './curve.js';
 
 export interface HeartbeatClientOptions {
   connection: ConnectionInfo;
@@ -17,6 +18,7 @@ export interface HeartbeatClientOptions {
 export class HeartbeatClient {
   readonly #info: ConnectionInfo;
   readonly #logger: Logger;
+  readonly #curve: CurveClientOptions;
   #socket: zmq.Request | undefined;
   /** One ping at a time: REQ allows a single exchange in flight, zeromq.js a single pending send. */
   #chain: Promise<unknown> = Promise.resolve();
@@ -25,6 +27,7 @@ export class HeartbeatClient {
   constructor(options: HeartbeatClientOptions) {
     this.#info = options.connection;
     this.#logger = options.logger ?? silentLogger();
+    this.#curve = curveClientOptions(options.connection);
   }
 
   /**
@@ -72,7 +75,7 @@ export class HeartbeatClient {
   }
 
   #connect(): zmq.Request {
-    const socket = new zmq.Request({ linger: 0 });
+    const socket = new zmq.Request({ linger: 0, ...this.#curve });
     socket.connect(endpoint(this.#info, 'hb'));
     return socket;
   }

@@ -13,3 +13,4 @@ export * from './heartbeat-client.js';
 export * from './execute.js';
 export * from './recent-set.js';
 export * from './heartbeat-monitor.js';
+export * from './curve.js';

@@ -22,3 +22,6 @@ export type Reply = ZeroMQ.Reply;
 export const Request = lib.Request;
 export type Request = ZeroMQ.Request;
 export type Socket = ZeroMQ.Socket;
+export const capability = lib.capability;
+export const curveKeyPair = lib.curveKeyPair;
+export const version = lib.version;

@@ -5,6 +5,7 @@
  * afterEach removes any that a failing test left.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { LABEL_HOME, LABEL_KERNEL_ID } from '../../src/fleet/launchers/container
 import { ManagerClient } from '../../src/fleet/manager/client.js';
 import { requestKernelInfo } from '../../src/fleet/manager/probe.js';
 import type { BackendHandle, CleanupReport, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
+import { Z85_KEY } from '../../src/wire/curve.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv } from '../helpers/e2e.js';
 import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { isRunning } from '../helpers/processes.js';
@@ -39,6 +41,11 @@ function toml(): string {
     'launcher = "container"',
     `image = "${IMAGE}"`,
     'memory_mb = 128',
+    '[runtimes.pyccurve]',
+    `argv = ${KERNEL_ARGV}`,
+    'launcher = "container"',
+    `image = "${IMAGE}"`,
+    'curve = true',
     '[runtimes.pyhost]',
     `argv = ${HOST_ARGV}`,
     '[providers.openai]',
@@ -133,6 +140,20 @@ describe('container backends (podman)', () => {
     await until(async () => (await containers(home)).length === 0, 'stop to remove the container');
     second.close();
   }, 240_000);
+
+  it('curve = true: the kernel in the container reads its own copy of the connection file with the pair, and answers a curve client', async () => {
+    const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
+    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: { runtime: 'pyccurve', provider: 'openai' }, routerId: 'router-curve', pid: process.pid });
+    expect(handle.record.container?.engine).toBe('podman');
+    expect(handle.connection.curve_publickey).toMatch(Z85_KEY);
+    // A curve client only completes its handshake with a curve server holding the matching secret key.
+    expect(await requestKernelInfo(handle.connection, { timeoutMs: 30_000 })).toMatchObject({ status: 'ok', implementation: 'ipython' });
+    await client.request({ op: 'stop', target: handle.record.kernelId });
+    await until(async () => (await containers(home)).length === 0, 'stop to remove the container');
+    // The kernel's own copy of its connection file (ipykernel rewrites one with curve keys) goes with it.
+    await until(async () => !existsSync(join(home, 'backends', `${handle.record.kernelId}.d`)), "the kernel's connection file copy to be removed");
+    client.close();
+  }, 120_000);
 
   it('memory_mb: a cell allocating past it ends the container, and the client is told it was the memory limit', async () => {
     await cli(jenv, ['install', '--prefix', jenv.dir, '--runtime', 'pyoom', '--provider', 'openai']);

@@ -24,6 +24,8 @@ export interface ContainerRunSpec {
   envNames: readonly string[];
   /** Host files mounted read-only at the same path, so argv's placeholders need no translation. */
   readOnlyFiles: readonly string[];
+  /** Host directories mounted read-write at the same path (the kernel's own copy of its connection file). */
+  writableDirs?: readonly string[];
   limits: BackendLimits;
   /** A cgroup of its own above the container (cgroupfs hosts), where its peak memory stays readable after it ends. */
   cgroupParent?: string;
@@ -60,6 +62,7 @@ export function containerRunArgv(spec: ContainerRunSpec): string[] {
   if (spec.cgroupParent !== undefined) argv.push('--cgroup-parent', spec.cgroupParent);
   argv.push(...limitFlags(spec.limits));
   for (const file of spec.readOnlyFiles) argv.push('--volume', `${file}:${file}:ro`);
+  for (const dir of spec.writableDirs ?? []) argv.push('--volume', `${dir}:${dir}`);
   for (const name of spec.envNames) argv.push('--env', name);
   argv.push('--', spec.image, ...spec.argv);
   return argv;

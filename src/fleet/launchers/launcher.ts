@@ -50,6 +50,7 @@ export const containerLauncher: BackendLauncher = {
       argv: plan.argv,
       envNames: Object.keys(plan.env),
       readOnlyFiles: container.readOnlyFiles,
+      ...(container.writableDir !== undefined ? { writableDirs: [container.writableDir] } : {}),
       limits: container.limits,
       ...(cgroupParent !== undefined ? { cgroupParent } : {}),
     });

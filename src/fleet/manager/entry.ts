@@ -18,6 +18,7 @@ import type { BackendLimits } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
 import { isOwnConnectionFile } from './registry.js';
+import { kernelCopyDir } from '../paths.js';
 
 /** A router attachment; `conn` is the manager connection that made it (its lease). */
 export interface RouterRef {
@@ -238,5 +239,7 @@ export async function removeConnectionFile(home: string, path: string, key: stri
     }
   }
   await rm(path, { force: true });
+  // A curve container's own copy, if it had one (an adopted backend's plan is not known).
+  await rm(kernelCopyDir(path), { recursive: true, force: true });
   return true;
 }

@@ -119,7 +119,9 @@ async function waitReady(backend: ManagedBackend, plan: LaunchPlan, heartbeatGra
     throw new FleetError(
       'READY_TIMEOUT',
       `${describe(plan)} did not answer kernel_info within ${plan.startupTimeoutMs} ms; it was stopped. ` +
-        `Raise runtimes.${plan.requirement.runtime}.startup_timeout if it is just slow, or read ${plan.logFile}`,
+        `Raise runtimes.${plan.requirement.runtime}.startup_timeout if it is just slow, or read ${plan.logFile}` +
+        // A kernel that ignores the keys binds in clear, and no curve client gets through to it.
+        (plan.curve === true ? `; with curve = true the kernel must read curve_publickey/curve_secretkey from its connection file (ipykernel 7.4 does): if it does not, remove curve from runtimes.${plan.requirement.runtime}` : ''),
       { ...context, waitedFor: 'kernel_info_reply', timeoutMs: plan.startupTimeoutMs },
     );
   }

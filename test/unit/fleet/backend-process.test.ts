@@ -14,6 +14,7 @@ import { JupyterClient } from '../../../src/wire/client.js';
 import type { WireMessage } from '../../../src/wire/codec.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../../src/wire/connection-file.js';
 import { waitForReady } from '../../../src/wire/ready.js';
+import { Z85_KEY } from '../../../src/wire/curve.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const STANDIN = join(root, 'test/fixtures/llmspell-standin.mjs');
@@ -277,6 +278,32 @@ describe('BackendProcess with ipykernel (router-writes)', () => {
     expect(isGone(backend.pid)).toBe(true);
     expect(existsSync(connectionFile)).toBe(false);
     expect((await backend.exited).reason).toBe('stopped');
+  });
+});
+
+describe('BackendProcess with curve (router-writes, runtimes.X.curve = true)', () => {
+  it('writes a fresh CurveZMQ pair the kernel serves with, answers a curve client, and never logs the secret', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+    const launchCurve = async () => {
+      const kernelId = randomUUID();
+      const connectionFile = join(dir, 'runtime', `kernel-${kernelId}.json`);
+      const p = plan({ kernelId, connectionFile, connection: 'router-writes', curve: true, argv: [PYTHON, '-m', 'ipykernel_launcher', '-f', connectionFile], requirement: { runtime: 'python', provider: 'none' } });
+      return launch(p, { logger });
+    };
+    const backend = await launchCurve();
+    const onDisk = parseConnectionInfo(await readFile(backend.plan.connectionFile, 'utf8'));
+    expect(onDisk).toEqual(backend.connection);
+    expect(onDisk.curve_publickey).toMatch(Z85_KEY);
+    expect(onDisk.curve_secretkey).toMatch(Z85_KEY);
+
+    expect((await request(backend.connection, 'kernel_info_request')).content()).toMatchObject({ status: 'ok' });
+    // Each backend gets its own pair.
+    const other = await launchCurve();
+    expect(other.connection.curve_publickey).not.toBe(backend.connection.curve_publickey);
+    await Promise.all([backend.stop(), other.stop()]);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toContain(onDisk.curve_secretkey as string);
   });
 });
 

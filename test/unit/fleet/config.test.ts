@@ -244,6 +244,11 @@ profile = "openai-prod_2"
     ['container writing its own file', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nconnection = "kernel-writes"\nlauncher = "container"\nimage = "i"', 'runtimes.x.launcher', 4, /kernel-writes/],
     ['empty image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = ""', 'runtimes.x.image', 4, /non-empty string/],
     ['image like a flag', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "--privileged"', 'runtimes.x.image', 4, /must be an image name/],
+    // curve (issue #11): the keys go in the connection file the manager writes
+    ['curve not a boolean', '[runtimes.x]\nargv = ["k", "{connection_file}"]\ncurve = "yes"', 'runtimes.x.curve', 3, /must be true or false \(got "yes"\)/],
+    ['curve with a kernel that writes its file', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nconnection = "kernel-writes"\ncurve = true', 'runtimes.x.curve', 4, /cannot be true with connection = "kernel-writes" or the llmspell adapter/],
+    ['curve behind the llmspell adapter', '[runtimes.x]\nargv = ["llmspell", "{connection_file}"]\nadapter = "llmspell"\ncurve = true', 'runtimes.x.curve', 4, /llmspell adapter: the curve keys go in the connection file the manager writes/],
+    ['curve behind the adapter llmspell gets by default', '[runtimes.x]\nargv = ["/opt/bin/llmspell", "{connection_file}"]\ncurve = true', 'runtimes.x.curve', 3, /llmspell adapter/],
     ['bad container_engine', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncontainer_engine = "lxc"', 'runtimes.x.container_engine', 5, /"auto", "podman", "docker" \(got "lxc"\)/],
     // the pre-warmed pool (issue #12)
     ['pool not a table', 'pool = 1', 'pool', 1, /must be a table: \[pool\]/],

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
-import { backendDir, configPath, ensurePrivateDir, expandHome, fleetHome, logDir } from '../../../src/fleet/paths.js';
+import { backendDir, configPath, ensurePrivateDir, expandHome, fleetHome, kernelCopyDir, logDir } from '../../../src/fleet/paths.js';
+
+describe('kernelCopyDir', () => {
+  it.each([
+    ['/h/backends/py-openai-0a1b2c3d.json', '/h/backends/py-openai-0a1b2c3d.d'],
+    ['/h/backends/k.json.json', '/h/backends/k.json.d'],
+    ['/h/backends/no-extension', '/h/backends/no-extension.d'],
+  ])('%s -> %s', (file, dir) => {
+    expect(kernelCopyDir(file)).toBe(dir);
+  });
+});
 
 describe('expandHome', () => {
   it.each([

@@ -145,6 +145,36 @@ describe('planLaunch', () => {
     expect(err.message).toMatch(/cpu_seconds cannot be enforced in a container/);
   });
 
+  it.each([
+    ['a kernelspec runtime', '[runtimes.py]\nkernelspec = "python3"\ncurve = true', true],
+    ['an argv runtime', '[runtimes.py]\nargv = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]\ncurve = true', true],
+    ['a container runtime', '[runtimes.py]\nargv = ["python", "-f", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncurve = true', true],
+    ['curve = false', '[runtimes.py]\nargv = ["python", "{connection_file}"]\ncurve = false', undefined],
+    ['curve unset', '[runtimes.py]\nargv = ["python", "{connection_file}"]', undefined],
+  ])('curve on %s: the plan asks for keys in the file the manager writes', async (_name, toml, curve) => {
+    const plan = await planLaunch({ requirement: { runtime: 'py', provider: 'openai' }, config: config(toml), home, env });
+    expect(plan.curve).toBe(curve);
+    expect(plan.connection).toBe('router-writes');
+  });
+
+  it('curve on a container runtime: the kernel reads its own copy of the connection file, in a directory of its own mounted read-write', async () => {
+    const toml = '[runtimes.py]\nargv = ["python", "-f", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncurve = true';
+    const plan = await planLaunch({ requirement: { runtime: 'py', provider: 'openai' }, config: config(toml), home, kernelId: 'py-openai-00000001', env });
+    const copy = join(home, 'backends', 'py-openai-00000001.d', 'py-openai-00000001.json');
+    expect(plan.connectionFile).toBe(join(home, 'backends', 'py-openai-00000001.json'));
+    expect(plan.kernelConnectionFile).toBe(copy);
+    expect(plan.argv).toEqual(['python', '-f', copy]);
+    expect(plan.container).toMatchObject({ readOnlyFiles: [], writableDir: join(home, 'backends', 'py-openai-00000001.d') });
+  });
+
+  it('curve on a runtime that writes its own connection file (config built in code, past the schema): BAD_CONFIG saying why', async () => {
+    const c = config();
+    c.runtimes.lua = { ...c.runtimes.lua, curve: true };
+    const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.message).toMatch(/runtimes\.lua\.curve = true needs a backend that reads the connection file the manager writes, but this one writes its own \(llmspell adapter\)/);
+  });
+
   it('a provider config file that does not exist is named', async () => {
     const c = config('[providers.openai]\nconfig = "/nowhere/openai.toml"\n');
     const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, env }));

@@ -39,6 +39,7 @@ describe('containerRunArgv', () => {
   it.each<[string, Partial<ContainerRunSpec>, string[]]>([
     ['the bare command', {}, [...HEAD, ...TAIL]],
     ['docker takes the same flags', { engine: 'docker' }, ['docker', ...HEAD.slice(1), ...TAIL]],
+    ['a directory of its own mounted read-write (curve: the kernel rewrites its copy)', { readOnlyFiles: ['/h/openai.toml'], writableDirs: ['/h/b/k.d'] }, [...HEAD, '--volume', '/h/openai.toml:/h/openai.toml:ro', '--volume', '/h/b/k.d:/h/b/k.d', ...TAIL]],
     ['files mounted read-only at their own path', { readOnlyFiles: ['/h/b/k.json', '/h/openai.toml'] }, [...HEAD, '--volume', '/h/b/k.json:/h/b/k.json:ro', '--volume', '/h/openai.toml:/h/openai.toml:ro', ...TAIL]],
     ['env by name only: values (API keys) never reach argv', { envNames: ['OPENAI_API_KEY', 'JPY_PARENT_PID'] }, [...HEAD, '--env', 'OPENAI_API_KEY', '--env', 'JPY_PARENT_PID', ...TAIL]],
     ['limits and a cgroup parent', { limits: { pids: 5 }, cgroupParent: '/llmspell-fleet-k' }, [...HEAD, '--cgroup-parent', '/llmspell-fleet-k', '--pids-limit', '5', ...TAIL]],
