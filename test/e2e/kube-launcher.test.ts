@@ -122,6 +122,12 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     await expect.poll(() => processesReferencing(POD_CONNECTION_FILE), { timeout: 30_000 }).toEqual([]);
   }, 420_000);
 
+  it('memory_mb: a cell allocating past it gets the pod OOMKilled, and the client is told so by the Kubernetes reason', async () => {
+    const result = await runPython<{ ok: boolean }>('kube_check.py', ['oom'], { env: jenv.env, timeoutMs: 300_000 });
+    expect(result.result?.ok, describeRun('kube_check oom', result)).toBe(true);
+    await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);
+  }, 320_000);
+
   it('a manager SIGKILL leaves stand-in and pod running; the next manager adopts them, logs and list show the pod, cleanup deletes a stray, stop deletes pod and Secret', async () => {
     const first = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
     const manager = await first.request<ManagerInfo>({ op: 'ping' });

@@ -1,17 +1,21 @@
 """Pod backends driven through jupyter_client against the real llmspell-fleet router.
 
-Usage: python kube_check.py share
-  Two clients of kernel llmspell-fleet (a runtime with launcher = "kubernetes"): code runs in
+Usage: python kube_check.py share|oom
+  share: two clients of kernel llmspell-fleet (a runtime with launcher = "kubernetes"): code runs in
   the pod (its name from the downward API), the second client shares its state, an interrupt
   (a message: no signal crosses into a pod) stops a sleeping cell, a restart gives both a fresh
   pod.
+  oom: a cell allocating past the runtime's memory_mb (256) gets the pod OOMKilled, and the
+  client is told so by its Kubernetes reason.
 The last stdout line is one JSON object {"ok": bool, "checks": {name: {"ok", "detail"}}}.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import sys
+import time
 from typing import Any
 
 from jupyter_client import KernelManager
@@ -44,6 +48,35 @@ def run(kc, code: str, timeout: float = 120) -> tuple[str, dict]:
     return "".join(out), reply["content"]
 
 
+def texts_until(kc, needle: str, timeout: float) -> list[str]:
+    """Every text the client sees on iopub until one contains needle (or the time is up)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        content = msg["content"]
+        text = content.get("text") or "\n".join(content.get("traceback", []) or []) or content.get("evalue", "")
+        if text:
+            seen.append(text)
+            if needle in text:
+                break
+    return seen
+
+
+def oom() -> None:
+    km, kc = start("llmspell-fleet")
+    out, _ = run(kc, "print('alive')")
+    check("starts under its memory limit", out.strip() == "alive", out)
+    kc.execute("b = bytearray(400 * 1024 * 1024)\nprint('survived')")
+    seen = texts_until(kc, "memory limit", 180)
+    check("client told of the memory limit by its Kubernetes reason", any("killed: memory limit 256 MB reached (OOMKilled)" in t for t in seen), seen[-5:])
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
 def share() -> None:
     km1, kc1 = start("llmspell-fleet")
     out, _ = run(kc1, "import os\nx = 42\nprint(os.environ.get('POD_NAME', 'none'), os.path.exists('/etc/llmspell-fleet/connection.json'))")
@@ -71,5 +104,5 @@ def share() -> None:
 
 
 if __name__ == "__main__":
-    {"share": share}[sys.argv[1]]()
+    {"share": share, "oom": oom}[sys.argv[1]]()
     print(json.dumps({"ok": all(c["ok"] for c in checks.values()) and len(checks) > 0, "checks": checks}))
