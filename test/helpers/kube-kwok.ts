@@ -32,10 +32,7 @@ export async function startKwok(cluster: KubeCluster): Promise<Kwok> {
     `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
     '--cidr=127.0.1.0/24',
     '--node-ip=127.0.0.1',
-    // client-go's streaming list (WatchList) needs etcd's RequestWatchProgress, which Debian's etcd
-    // 3.4 lacks: every pod watch then ends at once and kwok's reflector backs off exponentially
-    // (pods created later wait up to a minute to go Running). Plain list + watch works.
-  ], cluster.dir, { ...process.env, KUBE_FEATURE_WatchListClient: 'false' });
+  ], cluster.dir);
   const core = cluster.adminConfig().makeApiClient(k8s.CoreV1Api);
   return {
     daemon,
