@@ -17,7 +17,7 @@ import { stopFleetManager } from '../helpers/fleet-env.js';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { startKwok, type Kwok } from '../helpers/kube-kwok.js';
 import { startKwokKernels, type KwokKernels } from '../helpers/kwok-kernels.js';
-import { isRunning, processesReferencing } from '../helpers/processes.js';
+import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
 
 const NS = 'llmspell-scale';
 const NODE = 'kwok-node-0';
@@ -108,7 +108,9 @@ describe('pod backends at scale on kwok', () => {
 
     process.kill(manager.pid, 'SIGKILL');
     await first.closed;
-    await expect.poll(() => isRunning(manager.pid), { timeout: 10_000 }).toBe(false);
+    // Its socket must refuse too: a dying manager's other threads hold the listening socket a moment
+    // after its pid looks gone, and a client connecting then is cut off when it closes.
+    await expect.poll(async () => !(await isRunning(manager.pid)) && (await socketRefuses(join(home, 'manager.sock'))), { timeout: 30_000 }).toBe(true);
     // A stray with the fleet's label that no backend owns: the next manager deletes it at start.
     const labels = { 'app.kubernetes.io/managed-by': 'llmspell-fleet', 'llmspell-fleet/fleet': fleetLabel(home), 'llmspell-fleet/kernel-id': 'stray' };
     await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'llmspell-stray-connection', labels } } });

@@ -19,7 +19,7 @@ import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, VENV_PYTHON, type Ju
 import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { KERNEL_IMAGE, startKubeletNode, type KubeletNode } from '../helpers/kube-kubelet.js';
-import { isRunning, processesReferencing } from '../helpers/processes.js';
+import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
 
 const EXAMPLES = join(REPO_ROOT, 'examples', 'kubernetes');
 const NS = 'llmspell-fleet';
@@ -143,7 +143,9 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
 
     process.kill(manager.pid, 'SIGKILL');
     await first.closed;
-    await expect.poll(() => isRunning(manager.pid), { timeout: 10_000 }).toBe(false);
+    // Its socket must refuse too: a dying manager's other threads hold the listening socket a moment
+    // after its pid looks gone, and a client connecting then is cut off when it closes.
+    await expect.poll(async () => !(await isRunning(manager.pid)) && (await socketRefuses(join(home, 'manager.sock'))), { timeout: 30_000 }).toBe(true);
     expect(await isRunning(handle.record.pid)).toBe(true);
     expect(await requestKernelInfo(handle.connection, { timeoutMs: 20_000 })).toBeDefined();
 
