@@ -88,7 +88,8 @@ export class PodWatch {
     informer.on('update', changed);
     informer.on('delete', (pod) => this.#tell(pod.metadata?.name, undefined, pod));
     informer.on('error', () => {
-      // A dropped watch (apiserver restart, network): list and watch again; the list tells what changed meanwhile.
+      // A dropped watch (apiserver restart, network, and client-node's own 30 s limit on each
+      // watch request): list and watch again; the list tells what changed meanwhile.
       setTimeout(() => void informer.start().then(() => this.#relisted(), () => undefined), 1000).unref();
     });
     this.#informer = informer;
