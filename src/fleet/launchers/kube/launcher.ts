@@ -115,6 +115,7 @@ export async function launchPod(plan: LaunchPlan, hostEnv: Record<string, string
     return { argv: [standIn, 'infinity'], configKey: 'PATH (sleep)', kube: ref, connection };
   } catch (error) {
     await deletePodAndSecret(ref, 0);
+    deleting.delete(keyOf(ref));
     throw error;
   }
 }
