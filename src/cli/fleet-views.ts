@@ -37,6 +37,8 @@ export interface PublicRecord {
   enforcedBy?: string;
   /** A dead backend: how it ended (reason; a limit's own words in cause). */
   lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
+  /** A pod backend's pod, "namespace/name" (its pid is a local stand-in's). */
+  pod?: string;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -102,6 +104,7 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   }
   if (isObject(r.limits)) out.limits = Object.fromEntries(Object.entries(r.limits).filter((e): e is [string, number] => typeof e[1] === 'number'));
   if (typeof r.enforcedBy === 'string') out.enforcedBy = r.enforcedBy;
+  if (isObject(r.kube) && typeof r.kube.namespace === 'string' && typeof r.kube.pod === 'string') out.pod = `${r.kube.namespace}/${r.kube.pod}`;
   const exit = r.lastExit;
   if (isObject(exit) && typeof exit.reason === 'string') {
     out.lastExit = {
@@ -124,7 +127,8 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
   const rows = records.map((r) => {
     const row = [
       r.kernelId,
-      String(r.pid),
+      // A pod backend's process is in its pod: the pod stands where the pid would.
+      r.pod ?? String(r.pid),
       r.requirement.runtime,
       r.requirement.provider,
       formatPorts(r.ports),
@@ -212,7 +216,7 @@ export function publicStopped(result: unknown, now: number): { stopped: PublicRe
   return { stopped: recordsIn(result).map((r) => publicRecord(r, now)) };
 }
 
-function filesIn(result: unknown, key: 'files' | 'containers' = 'files'): string[] {
+function filesIn(result: unknown, key: 'files' | 'containers' | 'pods' = 'files'): string[] {
   const files = isObject(result) ? result[key] : undefined;
   return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
 }
@@ -222,17 +226,20 @@ export function cleanupLines(result: unknown): string {
   const removed = isObject(result) ? recordsIn(result.removed) : [];
   const files = filesIn(result);
   const containers = filesIn(result, 'containers');
-  if (removed.length === 0 && files.length === 0 && containers.length === 0) return 'nothing to clean up\n';
+  const pods = filesIn(result, 'pods');
+  if (removed.length === 0 && files.length === 0 && containers.length === 0 && pods.length === 0) return 'nothing to clean up\n';
   return [
     ...removed.map((r) => `forgot ${r.kernelId} (pid ${r.pid} is gone)\n`),
     ...containers.map((c) => `removed container ${c}\n`),
+    ...pods.map((p) => `deleted ${p}\n`),
     ...files.map((f) => `deleted ${f}\n`),
   ].join('');
 }
 
-export function publicCleanup(result: unknown, now: number): { removed: PublicRecord[]; files: string[]; containers: string[] } {
+export function publicCleanup(result: unknown, now: number): { removed: PublicRecord[]; files: string[]; containers: string[]; pods?: string[] } {
   const removed = isObject(result) ? recordsIn(result.removed) : [];
-  return { removed: removed.map((r) => publicRecord(r, now)), files: filesIn(result), containers: filesIn(result, 'containers') };
+  const pods = filesIn(result, 'pods');
+  return { removed: removed.map((r) => publicRecord(r, now)), files: filesIn(result), containers: filesIn(result, 'containers'), ...(pods.length > 0 ? { pods } : {}) };
 }
 
 /** The record a `stop`/`logs` target names: by exact id, or by any of its ports. */

@@ -9,8 +9,9 @@ import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo }
 import { curveFields, newCurveKeyPair } from '../wire/curve.js';
 import { allocatePorts as defaultAllocatePorts, releasePorts } from './ports.js';
 import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './spawn.js';
-import { launcherFor, settleBackend, signalBackend, type LaunchCommand } from './launchers/launcher.js';
-import type { ContainerRef, LaunchPlan } from './types.js';
+import { launcherFor, settleBackend, signalBackend, type LaunchCommand, type LauncherRefs } from './launchers/launcher.js';
+import { tieStandIn } from './launchers/kube/lifecycle.js';
+import type { ContainerRef, KubeRef, LaunchPlan } from './types.js';
 import { probeConnectionFile, waitForConnectionFile } from './wait-connection-file.js';
 
 /** Why a backend is gone (BackendExit.reason): machine-readable, the numbers are in exitCode/signal. */
@@ -49,6 +50,8 @@ export class BackendProcess {
     private readonly log: Logger,
     /** Set for a container backend: what the registry keeps to reach it after a manager restart. */
     readonly container: ContainerRef | undefined,
+    /** Set for a pod backend (its pid is the local stand-in's): what the registry keeps to reach the pod. */
+    readonly kube: KubeRef | undefined,
   ) {
     this.pid = child.pid;
     this.exited = exited;
@@ -83,13 +86,15 @@ export class BackendProcess {
 
     let child: SpawnedChild;
     let command: LaunchCommand;
+    let podStarted: KubeRef | undefined;
     try {
       command = await launcherFor(plan).command(plan, backendEnv(plan.env));
+      podStarted = command.kube;
       child = await spawnBackend({
         argv: command.argv,
         env: command.env,
-        // A container starts in its image's directory; the host's is not inside it.
-        ...(command.container === undefined ? { cwd: plan.cwd } : {}),
+        // A container starts in its image's directory; the host's is not inside it (nor a pod's).
+        ...(command.container === undefined && command.kube === undefined ? { cwd: plan.cwd } : {}),
         logFile: plan.logFile,
         configKey: command.configKey,
         banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describe(plan)} ---`,
@@ -98,15 +103,23 @@ export class BackendProcess {
       if (written !== undefined) releasePorts(portsOf(written));
       await removeConnectionFile(plan.connectionFile, written?.key);
       await removeKernelCopy(plan);
+      // The pod runs but its stand-in could not start: delete it.
+      if (podStarted !== undefined) await settleBackend({ kube: podStarted }, { exitCode: null, signal: null });
       throw error;
     }
-    const { container } = command;
+    const { container, kube } = command;
+    const refs: LauncherRefs = { container, kube };
+    if (kube !== undefined) {
+      // The pod's address, in the file too: a manager that adopts this backend reads it from there.
+      if (command.connection !== undefined && command.connection.ip !== written?.ip) await writeConnectionFile(plan.connectionFile, command.connection);
+      void tieStandIn(kube, () => child.signalGroup('SIGTERM')).catch((error: unknown) => log.warn({ err: String(error) }, 'cannot watch the backend\'s pod'));
+    }
     log.info({ backendPid: child.pid, argv: redactArgv(command.argv, secretValues(plan)), connection: plan.connection, logFile: plan.logFile }, 'backend spawned');
 
     const termination: Termination = {};
     const exited = child.exit.then(async (exit) => {
       if (written !== undefined) releasePorts(portsOf(written));
-      const settled = await settleBackend(container, exit);
+      const settled = await settleBackend(refs, exit);
       const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
       const result: BackendExit = { ...exit, ...settled, reason: settled.reason ?? exitReason(termination, exit), stderrTail };
       log.info({ backendPid: child.pid, exitCode: exit.exitCode, signal: exit.signal, reason: result.reason }, 'backend exited');
@@ -115,17 +128,17 @@ export class BackendProcess {
 
     let connection: ConnectionInfo;
     try {
-      connection = written ?? (await awaitKernelConnection(plan, child));
+      connection = command.connection ?? written ?? (await awaitKernelConnection(plan, child));
     } catch (error) {
       termination.requested = 'startup-failed';
-      await terminate(child, container, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
+      await terminate(child, refs, { ...DEFAULT_STOP_LADDER, graceMs: STARTUP_FAILURE_GRACE_MS }, log);
       await removeConnectionFile(plan.connectionFile);
       await removeKernelCopy(plan);
       log.warn({ backendPid: child.pid, code: isFleetError(error) ? error.code : undefined }, 'backend failed to start');
       throw isFleetError(error) && (error.code === 'BACKEND_EXITED' || error.code === 'READY_TIMEOUT') ? await withTail(error, plan, child) : error;
     }
     log.info({ backendPid: child.pid, ports: portsOf(connection) }, 'backend connection known');
-    return new BackendProcess(plan, connection, child, termination, exited, log, container);
+    return new BackendProcess(plan, connection, child, termination, exited, log, container, kube);
   }
 
   get alive(): boolean {
@@ -134,7 +147,7 @@ export class BackendProcess {
 
   /** SIGINT to the backend's process group, as Jupyter does for interrupt_mode "signal". */
   interrupt(): void {
-    const sent = signalBackend(this.container, 'SIGINT', (signal) => this.child.signalGroup(signal));
+    const sent = signalBackend({ container: this.container, kube: this.kube }, 'SIGINT', (signal) => this.child.signalGroup(signal));
     this.log.debug({ backendPid: this.pid, sent }, 'interrupt');
   }
 
@@ -147,7 +160,7 @@ export class BackendProcess {
   private async stopOnce(options: StopOptions): Promise<void> {
     if (this.child.alive) this.termination.requested ??= 'stopped';
     const { graceMs = DEFAULT_STOP_LADDER.graceMs, killMs = DEFAULT_STOP_LADDER.killMs } = options;
-    const gone = await terminate(this.child, this.container, { graceMs, killMs }, this.log);
+    const gone = await terminate(this.child, { container: this.container, kube: this.kube }, { graceMs, killMs }, this.log);
     if (gone) await this.exited;
     await removeConnectionFile(this.plan.connectionFile, this.connection.key);
     await removeKernelCopy(this.plan);
@@ -275,9 +288,9 @@ async function withTail(error: FleetError, plan: LaunchPlan, child: SpawnedChild
 }
 
 /** The stop ladder on the child's process group; signalGroup refuses once the child is reaped. */
-function terminate(child: SpawnedChild, container: ContainerRef | undefined, ladder: StopLadder, log: Logger): Promise<boolean> {
+function terminate(child: SpawnedChild, refs: LauncherRefs, ladder: StopLadder, log: Logger): Promise<boolean> {
   return climbStopLadder(
-    { alive: () => child.alive, signal: (signal) => signalBackend(container, signal, (s) => child.signalGroup(s)), goneWithin: (ms) => exitsWithin(child, ms) },
+    { alive: () => child.alive, signal: (signal) => signalBackend(refs, signal, (s) => child.signalGroup(s)), goneWithin: (ms) => exitsWithin(child, ms) },
     ladder,
     { logger: log, what: 'backend', fields: { backendPid: child.pid } },
   );

@@ -64,6 +64,27 @@ export const limitEntries = {
   memory_warn_percent: v.optional(v.pipe(number(0, true), v.maxValue(100, got('must be a percentage > 0 and <= 100')))),
 };
 
+const path = v.pipe(nonEmptyString, v.check((s) => s.startsWith('/') || s === '~' || s.startsWith('~/'), got('must be an absolute path or start with ~/')));
+// Kubernetes names: a namespace and a ServiceAccount are DNS labels/subdomains.
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** launcher = "kubernetes" (launchers/kube/): where and how its pods run. */
+const kubeEntries = {
+  namespace: v.optional(v.pipe(nonEmptyString, v.maxLength(63, got('must be at most 63 characters')), v.regex(DNS_NAME, got('must be a Kubernetes namespace name (lower-case letters, digits, "-")')))),
+  node_selector: v.optional(
+    v.pipe(
+      v.custom<Table>(isTable, got('must be a table of "label" = "value" strings')),
+      v.record(v.pipe(v.string(), v.regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'is not a Kubernetes label key')), v.pipe(v.string(got('must be a string')), v.regex(LABEL_VALUE, got('must be a Kubernetes label value')))),
+    ),
+  ),
+  service_account: v.optional(v.pipe(nonEmptyString, v.regex(DNS_NAME, got('must be a ServiceAccount name')))),
+  pod_template: v.optional(path),
+  kubeconfig: v.optional(path),
+  context: v.optional(nonEmptyString),
+};
+const KUBE_KEYS = Object.keys(kubeEntries) as (keyof typeof kubeEntries)[];
+
 const runtimeEntries = {
   kernelspec: v.optional(v.pipe(nonEmptyString, v.regex(NAME, got('must be a kernelspec name as `jupyter kernelspec list` shows it')))),
   argv: v.optional(argvSchema),
@@ -77,10 +98,11 @@ const runtimeEntries = {
   interrupt: v.optional(oneOf(['notice', 'restart'])),
   interrupt_grace_seconds: v.optional(number(0, true)),
   isolate: v.optional(oneOf(['auto', 'on', 'off'])),
-  launcher: v.optional(oneOf(['process', 'container'])),
+  launcher: v.optional(oneOf(['process', 'container', 'kubernetes'])),
   image: v.optional(v.pipe(nonEmptyString, v.regex(/^[^\s-][^\s]*$/, got('must be an image name, e.g. "localhost/my-kernel:1"')))),
   container_engine: v.optional(oneOf(['auto', 'podman', 'docker'])),
   curve: v.optional(v.boolean(got('must be true or false'))),
+  ...kubeEntries,
   ...limitEntries,
 };
 
@@ -118,14 +140,31 @@ export const RuntimeSchema = v.pipe(
     ['launcher'],
   ),
   v.forward(
-    v.partialCheck([['launcher'], ['image']], (rt) => (rt.launcher === 'container') === (rt.image !== undefined), 'must be set exactly when launcher = "container" (the image argv runs in)'),
-    ['image'],
+    v.partialCheck(
+      [['launcher'], ['kernelspec'], ['argv']],
+      (rt) => rt.launcher !== 'kubernetes' || rt.argv !== undefined,
+      'needs argv (the command run in the pod) when launcher = "kubernetes", not a kernelspec',
+    ),
+    ['launcher'],
   ),
   v.forward(
     v.partialCheck(
+      [['launcher'], ['image']],
+      (rt) => (rt.launcher === 'container' || rt.launcher === 'kubernetes') === (rt.image !== undefined),
+      'must be set exactly when launcher = "container" or "kubernetes" (the image argv runs in)',
+    ),
+    ['image'],
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.value.launcher === 'kubernetes') return;
+    const stray = KUBE_KEYS.find((k) => dataset.value[k] !== undefined);
+    if (stray !== undefined) addIssue({ message: `is only used with launcher = "kubernetes"; remove ${stray} or set launcher = "kubernetes"`, path: [{ type: 'object', origin: 'value', input: dataset.value, key: stray, value: dataset.value[stray] }] });
+  }),
+  v.forward(
+    v.partialCheck(
       [['launcher'], ['adapter'], ['connection']],
-      (rt) => rt.launcher !== 'container' || (rt.adapter !== 'llmspell' && rt.connection !== 'kernel-writes'),
-      'cannot be "container" with the llmspell adapter or connection = "kernel-writes": the router writes a container backend\'s connection file',
+      (rt) => (rt.launcher !== 'container' && rt.launcher !== 'kubernetes') || (rt.adapter !== 'llmspell' && rt.connection !== 'kernel-writes'),
+      'cannot be "container" or "kubernetes" with the llmspell adapter or connection = "kernel-writes": the router writes the connection file of a backend in a container or pod',
     ),
     ['launcher'],
   ),

@@ -14,6 +14,8 @@ import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLl
 import { cliEntry } from './manager/autostart.js';
 import { effectiveLimits } from './limits.js';
 import { expandArgv } from './template.js';
+import { kubePlanFor } from './launchers/kube/kube-plan.js';
+import { POD_CONNECTION_FILE } from './launchers/kube/spec.js';
 import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
 import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
@@ -74,6 +76,7 @@ interface Launchable {
   connection: LaunchPlan['connection'];
   adapter?: LaunchPlan['adapter'];
   container?: LaunchPlan['container'];
+  kube?: LaunchPlan['kube'];
 }
 
 async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectionFile: string): Promise<Launchable> {
@@ -121,12 +124,14 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     launch = await fromKernelspec(rt, options, connectionFile);
   } else {
     const viaAdapter = usesLlmspellAdapter(rt);
+    const inPod = rt.launcher === 'kubernetes';
     const providerArgs = viaAdapter ? withProviderArgs(rt.argv ?? [], provider, llmspellProviderConfigFile(connectionFile)) : { argv: rt.argv ?? [], generate: false };
-    const config = await providerConfigFile(req.provider, provider, env, where);
+    // A host file is not in the pod: only the connection file is (the mounted Secret).
+    const config = inPod ? undefined : await providerConfigFile(req.provider, provider, env, where);
     const argv = expandArgv(
       providerArgs.argv,
       {
-        connection_file: viaAdapter ? llmspellConnectionFile(connectionFile) : kernelFile,
+        connection_file: inPod ? POD_CONNECTION_FILE : viaAdapter ? llmspellConnectionFile(connectionFile) : kernelFile,
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
@@ -136,12 +141,16 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       {
         where: `runtimes.${req.runtime}.argv`,
         hints: {
-          config: `provider "${req.provider}" has no config file; set providers.${req.provider}.config = "/path/to/llmspell.toml" in ${where}`,
+          config: inPod
+            ? `a pod cannot read the provider's config file on this host; remove {config} from runtimes.${req.runtime}.argv in ${where} (put the file in the image)`
+            : `provider "${req.provider}" has no config file; set providers.${req.provider}.config = "/path/to/llmspell.toml" in ${where}`,
           resource_dir: `only kernelspec runtimes have a resource dir; remove it from runtimes.${req.runtime}.argv in ${where}`,
         },
       },
     );
-    launch = rt.launcher === 'container'
+    launch = inPod
+      ? { argv, env: {}, interruptMode: 'message', connection: 'router-writes', kube: kubePlanFor({ rt, req, limits: effectiveLimits(options.config, req), home: absHome, userHome: env.HOME || undefined, where }) }
+      : rt.launcher === 'container'
       ? inContainer({ rt, argv, home: absHome, config: options.config, req, where, kernelFile, files: [...(kernelFile === connectionFile ? [connectionFile] : []), ...(config !== undefined && argv.some((a) => a.includes(config)) ? [config] : [])] })
       : viaAdapter
       ? await behindAdapter({ rt, argv, connectionFile, logFile: join(logDir(absHome), `${kernelId}.log`), runtime: req.runtime, where, env, provider: req.provider, generateConfig: providerArgs.generate })
@@ -170,6 +179,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     ...(launch.container !== undefined ? { container: launch.container } : {}),
     ...(rt.curve === true ? { curve: true } : {}),
     ...(kernelFile !== connectionFile ? { kernelConnectionFile: kernelFile } : {}),
+    ...(launch.kube !== undefined ? { kube: launch.kube } : {}),
   };
 }
 

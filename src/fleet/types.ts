@@ -49,9 +49,12 @@ export interface RuntimeConfig extends BackendLimits {
   interrupt_grace_seconds?: number;
   /** Adapter runtimes: a private network namespace for llmspell ("auto": where the OS allows). */
   isolate?: 'auto' | 'on' | 'off';
-  /** "container": run argv inside `image` with podman or docker (README "Container backends"). Default "process". */
-  launcher?: 'process' | 'container';
-  /** launcher = "container": the image argv runs in (it must be there already; nothing is pulled). */
+  /**
+   * "container": run argv inside `image` with podman or docker (README "Container backends");
+   * "kubernetes": run it in a pod (README "Backends on Kubernetes"). Default "process".
+   */
+  launcher?: 'process' | 'container' | 'kubernetes';
+  /** launcher = "container" or "kubernetes": the image argv runs in (a container engine pulls nothing). */
   image?: string;
   /** launcher = "container": which engine runs it; "auto" (default) is podman if installed, else docker. */
   container_engine?: 'auto' | 'podman' | 'docker';
@@ -60,6 +63,18 @@ export interface RuntimeConfig extends BackendLimits {
    * in the connection file it writes (router-writes only). Default false.
    */
   curve?: boolean;
+  /** launcher = "kubernetes": the namespace of its pods and Secrets (default "default"). */
+  namespace?: string;
+  /** launcher = "kubernetes": the pod's spec.nodeSelector. */
+  node_selector?: Record<string, string>;
+  /** launcher = "kubernetes": the pod's spec.serviceAccountName. */
+  service_account?: string;
+  /** launcher = "kubernetes": a Pod (YAML or JSON) whose fields the launcher's own are merged over. */
+  pod_template?: string;
+  /** launcher = "kubernetes": a kubeconfig file instead of the standard places (KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeconfig?: string;
+  /** launcher = "kubernetes": the kubeconfig context to use instead of its current one. */
+  context?: string;
 }
 
 export interface ProviderConfig extends BackendLimits {
@@ -150,6 +165,8 @@ export interface LaunchPlan {
   secretEnvKeys: string[];
   /** Set for launcher = "container": argv runs inside this image, under these limits. */
   container?: ContainerPlan;
+  /** Set for launcher = "kubernetes": argv runs in a pod (launchers/kube/). */
+  kube?: KubePlan;
   /** Set when argv runs the llmspell adapter: what it starts, and whether llmspell is network-isolated. */
   adapter?: AdapterPlan;
   /** runtimes.X.curve: the connection file written for this backend carries a fresh CurveZMQ pair. */
@@ -191,5 +208,35 @@ export interface ContainerRef {
   engine: 'podman' | 'docker';
   name: string;
   cgroupParent?: string;
+  memoryMb?: number;
+}
+
+/** Where the API is: a kubeconfig file (else the standard places) and a context in it (else its current one). */
+export interface KubeAccess {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface KubePlan extends KubeAccess {
+  image: string;
+  namespace: string;
+  limits: BackendLimits;
+  /** The fleet home: its hash labels the fleet's pods, so fleets sharing a namespace never touch each other's. */
+  home: string;
+  nodeSelector?: Record<string, string>;
+  serviceAccount?: string;
+  /** Absolute path of the pod template file. */
+  podTemplate?: string;
+  /** The user the pods are labelled with (llmspell-fleet/owner). */
+  owner: string;
+}
+
+/** A pod backend as the registry keeps it: enough to watch, read, and delete its pod and Secret after a manager restart. */
+export interface KubeRef extends KubeAccess {
+  namespace: string;
+  pod: string;
+  secret: string;
+  /** The fleet label's value (see KubePlan.home). */
+  fleet: string;
   memoryMb?: number;
 }

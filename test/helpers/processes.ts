@@ -6,6 +6,7 @@
  * scan of /proc for that path finds exactly the processes that test is responsible for.
  * Linux only (reads /proc).
  */
+import { createConnection } from 'node:net';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -96,4 +97,16 @@ export async function isRunning(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** True when nothing accepts on the unix socket `path` (refused, or no such file). */
+export function socketRefuses(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }

@@ -123,8 +123,9 @@ export class KernelPeer {
     this.#out = queuesFor({ shell, control, stdin, iopub }, this.sendErrors);
   }
 
-  static async start(transport: Transport): Promise<KernelPeer> {
-    const peer = new KernelPeer(await loopbackConnection(transport));
+  /** Binds fresh loopback ports of `transport`, or exactly those of a given connection. */
+  static async start(at: Transport | ConnectionInfo): Promise<KernelPeer> {
+    const peer = new KernelPeer(typeof at === 'string' ? await loopbackConnection(at) : at);
     const s = peer.#sockets;
     await Promise.all((Object.keys(s) as (keyof typeof s)[]).map((ch) => s[ch].bind(endpoint(peer.info, ch))));
     for (const ch of ['shell', 'control', 'stdin'] as const) void readInto(s[ch], peer.signer, peer.inbox[ch], (r) => peer.rejected.push(r));

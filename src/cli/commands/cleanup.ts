@@ -4,7 +4,7 @@ import { action, fleetContext, withCommonOptions, withManager, writeJson, type C
 
 export function registerCleanup(program: Command): void {
   withCommonOptions(program.command('cleanup'))
-    .description('forget backends whose process is gone and remove their stale connection files and containers')
+    .description('forget backends whose process is gone and remove their stale connection files, containers, and pods and Secrets')
     .action(
       action(async (flags: CommonFlags) => {
         const ctx = fleetContext(flags);

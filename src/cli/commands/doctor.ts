@@ -65,6 +65,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
   let connection: string | undefined = rt.connection;
   let adapter: LaunchPlan['adapter'];
   let container: LaunchPlan['container'];
+  let kube: LaunchPlan['kube'];
   try {
     const plan = await planLaunch({
       requirement: { runtime: name, provider: config.default_provider },
@@ -75,6 +76,7 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
     });
     adapter = plan.adapter;
     container = plan.container;
+    kube = plan.kube;
     command = adapter?.llmspellArgv[0] ?? plan.argv[0];
     pathValue = plan.env.PATH ?? ctx.env.PATH;
     connection = plan.connection;
@@ -85,8 +87,9 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
     if (first !== undefined && !first.includes('{')) command = first;
     pathValue = fallbackPath(config, name, ctx.env);
   }
-  // A container backend's program is in its image (the container checks look at that), not on this host.
-  const resolved = command === undefined ? undefined : container !== undefined ? `${command} in ${container.image}` : await findExecutable(command, pathValue);
+  // A container's or pod's program is in its image (the container checks look at that), not on this host.
+  const image = container?.image ?? kube?.image;
+  const resolved = command === undefined ? undefined : image !== undefined ? `${command} in ${image}${kube !== undefined ? ` (pods in namespace ${kube.namespace})` : ''}` : await findExecutable(command, pathValue);
   const checks = [runtimeCheck({ ...base, command, resolved, planError, connection })];
   if (adapter !== undefined) {
     const version = resolved === undefined ? undefined : await llmspellVersion(resolved, ctx.env);

@@ -6,7 +6,7 @@ import { action, fleetContext, withCommonOptions, withManager, writeJson, type C
 
 /** Records with memory (VmRSS from /proc) filled in where the manager left it out, oldest first. */
 export function listBackends(records: readonly ListedRecord[], now = Date.now()): PublicRecord[] {
-  const out = records.map((r) => publicRecord(r, now, typeof r.rssBytes === 'number' ? undefined : rssBytes(r.pid)));
+  const out = records.map((r) => publicRecord(r, now, typeof r.rssBytes === 'number' || r.kube !== undefined ? undefined : rssBytes(r.pid)));
   return out.sort((a, b) => a.startedAt - b.startedAt || a.kernelId.localeCompare(b.kernelId));
 }
 

@@ -1,16 +1,26 @@
 /**
  * Launchers: how a launch plan becomes the host process that stands for a backend for its whole
  * life, and how that backend is signalled and accounted for when it ends. `process` runs argv
- * itself; `container` runs the engine's client in the foreground (its exit is the container's).
- * A new launcher (kubernetes) is a sibling here: a command, a signal path, a settle step.
+ * itself; `container` runs the engine's client in the foreground (its exit is the container's);
+ * `kubernetes` starts a pod and runs a local stand-in tied to it (kube/launcher.ts says why).
+ * Each is a command, a signal path, a settle step.
  */
 import type { BackendExit } from '../../shared/backend.js';
 import type { ChildExit } from '../spawn.js';
-import type { ContainerRef, LaunchPlan } from '../types.js';
+import type { ConnectionInfo } from '../../wire/connection-file.js';
+import type { ContainerRef, KubeRef, LaunchPlan } from '../types.js';
 import { containerName, containerRunArgv, endedByMemoryLimit } from './container-argv.js';
 import { cgroupParentFor, inspectEnd, killContainer, removeContainer, requireEngine } from './engine.js';
+import { launchPod } from './kube/launcher.js';
+import { settleKube, signalKube } from './kube/lifecycle.js';
 
-export type LauncherKind = 'process' | 'container';
+export type LauncherKind = 'process' | 'container' | 'kubernetes';
+
+/** What the registry keeps of a backend's launcher, beside its pid. */
+export interface LauncherRefs {
+  container?: ContainerRef | undefined;
+  kube?: KubeRef | undefined;
+}
 
 export interface LaunchCommand {
   argv: string[];
@@ -20,6 +30,10 @@ export interface LaunchCommand {
   configKey: string;
   /** Container backends: kept in the registry, so a restarted manager can signal and remove it. */
   container?: ContainerRef;
+  /** Pod backends: the pod and Secret, kept in the registry like a container. */
+  kube?: KubeRef;
+  /** Where the routers connect, when not where the connection file was written (a pod's address). */
+  connection?: ConnectionInfo;
 }
 
 export interface BackendLauncher {
@@ -59,8 +73,16 @@ export const containerLauncher: BackendLauncher = {
   },
 };
 
+export const kubernetesLauncher: BackendLauncher = {
+  kind: 'kubernetes',
+  async command(plan, hostEnv) {
+    const launched = await launchPod(plan, hostEnv);
+    return { argv: launched.argv, env: hostEnv, configKey: launched.configKey, kube: launched.kube, connection: launched.connection };
+  },
+};
+
 export function launcherFor(plan: LaunchPlan): BackendLauncher {
-  return plan.container !== undefined ? containerLauncher : processLauncher;
+  return plan.kube !== undefined ? kubernetesLauncher : plan.container !== undefined ? containerLauncher : processLauncher;
 }
 
 /**
@@ -68,7 +90,9 @@ export function launcherFor(plan: LaunchPlan): BackendLauncher {
  * which passes it into the container, except SIGKILL: that would only kill the client and leave
  * the container running, so the engine kills the container and the client then ends by itself.
  */
-export function signalBackend(container: ContainerRef | undefined, signal: NodeJS.Signals, signalGroup: (signal: NodeJS.Signals) => boolean): boolean {
+export function signalBackend(refs: LauncherRefs, signal: NodeJS.Signals, signalGroup: (signal: NodeJS.Signals) => boolean): boolean {
+  const { container } = refs;
+  if (refs.kube !== undefined) return signalKube(refs.kube, signal, signalGroup);
   if (container === undefined || signal !== 'SIGKILL') return signalGroup(signal);
   void killContainer(container.engine, container.name, signal).then((killed) => {
     // The engine could not do it (the container is gone, or the engine hangs): end the client.
@@ -81,7 +105,9 @@ export function signalBackend(container: ContainerRef | undefined, signal: NodeJ
  * After the backend's host process has ended: what the launcher knows about why (a container's
  * memory limit), and removal of what it left (the container, its cgroup parent). Never rejects.
  */
-export async function settleBackend(container: ContainerRef | undefined, exit: ChildExit): Promise<Partial<Pick<BackendExit, 'reason' | 'cause' | 'exitCode'>>> {
+export async function settleBackend(refs: LauncherRefs, exit: ChildExit): Promise<Partial<Pick<BackendExit, 'reason' | 'cause' | 'exitCode'>>> {
+  const { container } = refs;
+  if (refs.kube !== undefined) return settleKube(refs.kube);
   if (container === undefined) return {};
   try {
     const end = await inspectEnd(container.engine, container.name, container.cgroupParent);

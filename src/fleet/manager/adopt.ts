@@ -54,6 +54,7 @@ export async function adoptFromRegistry(home: string, options: { pollMs: number;
         state: 'ready',
         ...(record.cwd !== undefined ? { cwd: record.cwd } : {}),
         ...(record.container !== undefined ? { container: record.container } : {}),
+        ...(record.kube !== undefined ? { kube: record.kube } : {}),
         ...(record.spare !== undefined ? { spare: record.spare } : {}),
         ...(record.limits !== undefined ? { limits: record.limits } : {}),
       },

@@ -10,8 +10,8 @@ import { climbStopLadder, pollUntil, type StopLadder } from '../../shared/proces
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import { parseConnectionInfo, type ConnectionInfo } from '../../wire/connection-file.js';
 import type { BackendProcess } from '../backend-process.js';
-import { settleBackend, signalBackend } from '../launchers/launcher.js';
-import type { ContainerRef } from '../types.js';
+import { settleBackend, signalBackend, type LauncherRefs } from '../launchers/launcher.js';
+import type { ContainerRef, KubeRef } from '../types.js';
 import type { LimitEnforcement } from '../limits/enforce.js';
 import { watchLimits, type LimitWatchEvents } from '../limits/watch.js';
 import type { BackendLimits } from '../types.js';
@@ -42,6 +42,8 @@ export interface ManagedBackendInit {
   cwd?: string;
   /** Container backends: the engine and container behind the pid (the engine client's). */
   container?: ContainerRef;
+  /** Pod backends: the pod and Secret; the pid is the local stand-in's (launchers/kube/launcher.ts). */
+  kube?: KubeRef;
   /**
    * Whether its environment carries the provider keys of the request that started it (llmspell
    * behind the adapter does; a kernelspec kernel gets the manager's). Unknown for adopted ones.
@@ -168,6 +170,7 @@ export class ManagedBackend {
     if (this.init.procStart !== undefined) r.procStart = this.init.procStart;
     if (this.init.cwd !== undefined) r.cwd = this.init.cwd;
     if (this.init.container !== undefined) r.container = { ...this.init.container };
+    if (this.init.kube !== undefined) r.kube = { ...this.init.kube };
     if (this.spare !== undefined) r.spare = this.spare;
     if (this.init.limits !== undefined) r.limits = { ...this.init.limits };
     if (this.enforcement !== undefined) r.enforcedBy = this.enforcement.mechanism;
@@ -195,7 +198,7 @@ export class ManagedBackend {
       return;
     }
     const gone = await climbStopLadder(
-      { signal: (signal) => signalBackend(this.init.container, signal, (s) => killGroup(this.pid, s, this.init.procStart)), goneWithin: (ms) => pollUntil(() => this.#poll(), ms) },
+      { signal: (signal) => signalBackend(this.#refs(), signal, (s) => killGroup(this.pid, s, this.init.procStart)), goneWithin: (ms) => pollUntil(() => this.#poll(), ms) },
       ladder,
       { logger: log, what: 'adopted backend', fields: { kernelId: this.kernelId, backendPid: this.pid } },
     );
@@ -208,7 +211,7 @@ export class ManagedBackend {
     if (isSameProcess(this.pid, this.init.procStart)) return false;
     const reason = this.state === 'stopping' ? 'stopped' : 'exited';
     // A container's engine still knows how it ended (a memory limit); the container is removed then.
-    void Promise.all([settleBackend(this.init.container, { exitCode: null, signal: null }), removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).catch(() => false)])
+    void Promise.all([settleBackend(this.#refs(), { exitCode: null, signal: null }), removeConnectionFile(this.home, this.init.connectionFile, this.connection.key).catch(() => false)])
       .then(([settled]) =>
         settled.cause !== undefined
           ? { exitCode: null, signal: null, ...settled, reason: settled.reason ?? reason }
@@ -217,6 +220,10 @@ export class ManagedBackend {
       .then((gone) => this.#markGone(gone), () => this.#markGone({ exitCode: null, signal: null, reason }));
     this.state = 'exited';
     return true;
+  }
+
+  #refs(): LauncherRefs {
+    return { container: this.init.container, kube: this.init.kube };
   }
 
   #stopPolling(): void {

@@ -14,6 +14,7 @@ import { requirementKey, type Requirement } from '../../shared/requirement.js';
 import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
 import { adoptFromRegistry } from './adopt.js';
+import { sweepFleetPods, watchAdoptedPod } from './kube-sweep.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
@@ -160,6 +161,7 @@ export class FleetManager {
     const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log, env: this.options.env ?? process.env });
     for (const { backend, record } of adoption.adopted) {
       this.#lifecycle.add(backend);
+      watchAdoptedPod(backend, (error) => this.#log.warn({ kernelId: backend.kernelId, err: String(error) }, 'cannot watch the adopted backend\'s pod'));
       // A spare has nobody to wait for and no linger: it waits for a request.
       if (backend.spare !== undefined) {
         this.#pool.adopted(backend);
@@ -170,6 +172,9 @@ export class FleetManager {
       // A recorded router pid that runs may be a reused one: that only costs the grace.
       this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
     }
+    // Pods of backends the registry no longer knows (their stand-in died with the host, say) are litter now.
+    const pods = await sweepFleetPods(this.home, this.#lastConfig, adoption.adopted.map((a) => a.backend));
+    if (pods.length > 0) this.#log.info({ pods }, 'deleted pods and secrets no backend owns');
     this.#persist();
     this.#pool.start();
     return { adopted: adoption.adopted.map((a) => a.record.kernelId), forgotten: adoption.forgotten.map((f) => f.kernelId) };
@@ -332,7 +337,7 @@ export class FleetManager {
 
   /** Forget dead backends now (not at the next poll) and remove connection files nobody owns. */
   async cleanup(): Promise<CleanupReport> {
-    const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0 });
+    const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0, config: this.#lastConfig });
     report.removed.push(...this.#conditions.takeDead());
     this.#persist();
     return report;

@@ -48,7 +48,8 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
   const plan = managerPlan(options.cwd !== undefined ? { ...planned, cwd: options.cwd } : planned);
   const limits = effectiveLimits(options.config, plan.requirement);
   // A container's engine applies the limits itself (container-argv.ts): a cgroup made here would hold only the engine client.
-  const enforced = plan.container === undefined ? limits : {};
+  // So does a pod's kubelet; the stand-in of a pod backend holds nothing to limit.
+  const enforced = plan.container === undefined && plan.kube === undefined ? limits : {};
   const enforcement = await LimitEnforcement.prepare({ kernelId: plan.kernelId, limits: enforced, env: options.env, logger: log });
   let child: BackendProcess;
   try {
@@ -73,6 +74,7 @@ export async function launchBackend(options: LaunchBackendOptions): Promise<Mana
       state: 'starting',
       cwd: plan.cwd,
       ...(child.container !== undefined ? { container: child.container } : {}),
+      ...(child.kube !== undefined ? { kube: child.kube } : {}),
       providerKeys: plan.adapter !== undefined,
       ...(hasLimits(enforced) ? { limits: enforced } : {}),
     },

@@ -13,7 +13,8 @@ import type { BackendRecord, ManagerEvent } from './protocol.js';
 import type { RelayTotals } from './relay-totals.js';
 
 /** Ends that are the backend's own (or its limits'), shown in `list` as dead for a while. */
-const DIED_ON_ITS_OWN = new Set(['exited', 'signalled', 'memory-limit', 'pids-limit', 'cpu-time-limit']);
+// Pod backends add the Kubernetes ends (launchers/kube/reasons.ts podEnd): an OOM kill without a limit, an eviction, a deletion from outside.
+const DIED_ON_ITS_OWN = new Set(['exited', 'signalled', 'memory-limit', 'pids-limit', 'cpu-time-limit', 'oom-killed', 'evicted', 'deleted']);
 
 export interface LifecycleHost {
   log: Logger;

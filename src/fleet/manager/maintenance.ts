@@ -6,7 +6,9 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sweepContainers } from '../launchers/engine.js';
 import { backendDir } from '../paths.js';
+import type { FleetConfig } from '../types.js';
 import type { ManagedBackend } from './entry.js';
+import { sweepFleetPods } from './kube-sweep.js';
 import { processesMentioning, rssBytes } from './proc.js';
 import type { BackendRecord, CleanupReport, HealthReport } from './protocol.js';
 
@@ -18,7 +20,8 @@ const TMP_MAX_AGE_MS = 60_000;
 /** Records with memory; `state` is still the lifecycle (conditions.ts turns it into what `list` shows). */
 function list(backends: Iterable<ManagedBackend>): (BackendRecord & { rssBytes?: number })[] {
   return [...backends].map((b) => {
-    const rss = b.state === 'exited' ? undefined : rssBytes(b.pid);
+    // A pod backend's pid is its local stand-in's: its memory is not the backend's.
+    const rss = b.state === 'exited' || b.init.kube !== undefined ? undefined : rssBytes(b.pid);
     return rss === undefined ? b.record() : { ...b.record(), rssBytes: rss };
   });
 }
@@ -59,7 +62,7 @@ export function litter(
     .map((e) => e.path);
 }
 
-async function cleanup(home: string, backends: Map<string, ManagedBackend>, options: { spawning: boolean }): Promise<CleanupReport> {
+async function cleanup(home: string, backends: Map<string, ManagedBackend>, options: { spawning: boolean; config?: FleetConfig | undefined }): Promise<CleanupReport> {
   const removed = [];
   for (const [id, b] of backends) {
     if (b.state !== 'starting' && !b.alive) {
@@ -72,7 +75,8 @@ async function cleanup(home: string, backends: Map<string, ManagedBackend>, opti
   const files = options.spawning ? [] : await removeLitter(home, backends);
   const live = new Set([...backends.values()].flatMap((b) => (b.init.container !== undefined ? [b.init.container.name] : [])));
   const containers = options.spawning ? [] : await sweepContainers(home, live, process.env.PATH);
-  return { removed, files, containers };
+  const pods = options.spawning ? [] : await sweepFleetPods(home, options.config, [...backends.values()]);
+  return { removed, files, containers, ...(pods.length > 0 ? { pods } : {}) };
 }
 
 async function removeLitter(home: string, backends: Map<string, ManagedBackend>): Promise<string[]> {

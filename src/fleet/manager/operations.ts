@@ -80,11 +80,12 @@ export const DEFAULT_LOG_TAIL = 50;
 function withCpu(ctx: OperationContext, backends: ListedBackend[], all: boolean): ListedBackend[] {
   const cpu = ctx.cpu;
   if (cpu === undefined) return backends;
-  const live = backends.filter((b) => b.state !== 'dead');
+  // A pod backend's pid is its local stand-in's: its CPU is not the backend's.
+  const live = backends.filter((b) => b.state !== 'dead' && b.kube === undefined);
   const { at, usage } = readFamilies(ctx, live.map((b) => b.pid));
   if (all) cpu.keepOnly(new Set(live.map((b) => b.kernelId)));
   return backends.map((b) => {
-    const seconds = b.state === 'dead' ? undefined : usage.get(b.pid)?.cpuSeconds;
+    const seconds = b.state === 'dead' || b.kube !== undefined ? undefined : usage.get(b.pid)?.cpuSeconds;
     return seconds === undefined ? b : { ...b, cpuPercent: cpu.sample(b.kernelId, seconds, at, b.startedAt) };
   });
 }
@@ -111,6 +112,11 @@ function listed(fleet: FleetManager, kernelId: string): ListedBackend {
 }
 
 async function backendLog(backend: ListedBackend, tail: number): Promise<BackendLog> {
+  // A pod backend's output is the pod's log (its local log has only its stand-in's banner).
+  if (backend.kube !== undefined) {
+    const { podLog } = await import('../launchers/kube/lifecycle.js');
+    return { kernelId: backend.kernelId, logFile: `pod ${backend.kube.namespace}/${backend.kube.pod}`, text: await podLog(backend.kube, tail) };
+  }
   try {
     const { text } = await readTail(backend.logFile, tail);
     return { kernelId: backend.kernelId, logFile: backend.logFile, text };

@@ -13,7 +13,7 @@ import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
 import type { InterruptMode, Requirement } from '../../shared/requirement.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
-import type { ContainerRef } from '../types.js';
+import type { ContainerRef, KubeRef } from '../types.js';
 import type { BackendLimits } from '../types.js';
 
 export type BackendState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -42,6 +42,8 @@ export interface BackendRecord {
   cwd?: string;
   /** Container backends (issue #10): `pid` is the engine client's, which runs as long as the container. */
   container?: ContainerRef;
+  /** Pod backends (issue #11): `pid` is a local stand-in's, which lives as long as the pod. */
+  kube?: KubeRef;
   /**
    * A spare of the pre-warmed pool (added with the pool, issue #12): "warming" while it starts
    * and runs its startup code, "ready" once it is offered. Absent for every other backend.
@@ -191,4 +193,6 @@ export interface CleanupReport {
   files: string[];
   /** Containers of this fleet no backend owned, now removed ("engine:name"; added with container backends). */
   containers?: string[];
+  /** Pods and Secrets of this fleet no backend owned, now deleted ("namespace/pod/name"; added with pod backends). */
+  pods?: string[];
 }

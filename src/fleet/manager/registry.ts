@@ -55,6 +55,7 @@ export function toRegistryRecord(r: BackendRecord): BackendRecord {
   if (r.procStart !== undefined) out.procStart = r.procStart;
   if (r.cwd !== undefined) out.cwd = r.cwd;
   if (r.container !== undefined) out.container = { ...r.container };
+  if (r.kube !== undefined) out.kube = { ...r.kube };
   if (r.spare !== undefined) out.spare = r.spare;
   if (r.limits !== undefined) out.limits = { ...r.limits };
   if (r.enforcedBy !== undefined) out.enforcedBy = r.enforcedBy;
@@ -97,6 +98,20 @@ export const BackendRecordSchema = v.object(
       v.object(
         { engine: oneOf(['podman', 'docker']), name: v.pipe(text, v.regex(KERNEL_ID, got('must be a container name'))), cgroupParent: v.optional(absolute), memoryMb: v.optional(v.number(got('must be a number of MB'))) },
         got('must be {engine, name, cgroupParent?, memoryMb?}'),
+      ),
+    ),
+    kube: v.optional(
+      v.object(
+        {
+          namespace: text,
+          pod: text,
+          secret: text,
+          fleet: text,
+          kubeconfig: v.optional(absolute),
+          context: v.optional(text),
+          memoryMb: v.optional(v.number(got('must be a number of MB'))),
+        },
+        got('must be {namespace, pod, secret, fleet, kubeconfig?, context?, memoryMb?}'),
       ),
     ),
     spare: v.optional(oneOf(['warming', 'ready'])),

@@ -236,7 +236,7 @@ profile = "openai-prod_2"
     ['zero max_backends', 'max_backends = 0', 'max_backends', 1, /must be a number >= 1 \(got 0\)/],
     ['fractional max_backends', 'max_backends = 1.5', 'max_backends', 1, /whole number/],
     // container backends (issue #10)
-    ['bad launcher', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "docker"', 'runtimes.x.launcher', 3, /must be one of "process", "container" \(got "docker"\)/],
+    ['bad launcher', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "docker"', 'runtimes.x.launcher', 3, /must be one of "process", "container", "kubernetes" \(got "docker"\)/],
     ['container without image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"', 'runtimes.x.image', 1, /must be set exactly when launcher = "container"/],
     ['image without the container launcher', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nimage = "localhost/k"', 'runtimes.x.image', 3, /must be set exactly when launcher = "container"/],
     ['container with a kernelspec', '[runtimes.x]\nkernelspec = "k"\nlauncher = "container"\nimage = "i"', 'runtimes.x.launcher', 3, /needs argv \(the command run inside the image\)/],
@@ -250,6 +250,16 @@ profile = "openai-prod_2"
     ['curve behind the llmspell adapter', '[runtimes.x]\nargv = ["llmspell", "{connection_file}"]\nadapter = "llmspell"\ncurve = true', 'runtimes.x.curve', 4, /llmspell adapter: the curve keys go in the connection file the manager writes/],
     ['curve behind the adapter llmspell gets by default', '[runtimes.x]\nargv = ["/opt/bin/llmspell", "{connection_file}"]\ncurve = true', 'runtimes.x.curve', 3, /llmspell adapter/],
     ['bad container_engine', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "container"\nimage = "i"\ncontainer_engine = "lxc"', 'runtimes.x.container_engine', 5, /"auto", "podman", "docker" \(got "lxc"\)/],
+    // pod backends (issue #11)
+    ['kubernetes without image', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"', 'runtimes.x.image', 1, /must be set exactly when launcher = "container" or "kubernetes"/],
+    ['kubernetes with a kernelspec', '[runtimes.x]\nkernelspec = "k"\nlauncher = "kubernetes"\nimage = "i"', 'runtimes.x.launcher', 3, /needs argv \(the command run in the pod\)/],
+    ['kubernetes behind the adapter', '[runtimes.x]\nargv = ["llmspell", "{connection_file}"]\nadapter = "llmspell"\nlauncher = "kubernetes"\nimage = "i"', 'runtimes.x.launcher', 4, /llmspell adapter/],
+    ['namespace without kubernetes', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nnamespace = "ns"', 'runtimes.x.namespace', 3, /only used with launcher = "kubernetes"; remove namespace/],
+    ['upper-case namespace', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\nnamespace = "Kernels"', 'runtimes.x.namespace', 5, /Kubernetes namespace name/],
+    ['node_selector value not a string', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\nnode_selector = { pool = 1 }', 'runtimes.x.node_selector.pool', 5, /must be a string/],
+    ['node_selector bad key', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\nnode_selector = { "a b" = "x" }', 'runtimes.x.node_selector.a b', 5, /not a Kubernetes label key/],
+    ['relative pod_template', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\npod_template = "pod.yaml"', 'runtimes.x.pod_template', 5, /absolute path or start with ~\//],
+    ['bad service_account', '[runtimes.x]\nargv = ["k", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\nservice_account = "Kernel_SA"', 'runtimes.x.service_account', 5, /ServiceAccount name/],
     // the pre-warmed pool (issue #12)
     ['pool not a table', 'pool = 1', 'pool', 1, /must be a table: \[pool\]/],
     ['pool key without a provider', '[pool]\npython = 1', 'pool.python', 2, /must be a requirement "runtime\/provider"/],

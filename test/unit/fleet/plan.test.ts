@@ -175,6 +175,50 @@ describe('planLaunch', () => {
     expect(err.message).toMatch(/runtimes\.lua\.curve = true needs a backend that reads the connection file the manager writes, but this one writes its own \(llmspell adapter\)/);
   });
 
+  it('launcher = "kubernetes": argv reads the mounted Secret, interrupts are messages, the API and pod settings come along', async () => {
+    const toml = [
+      '[runtimes.pyk]',
+      'argv = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]',
+      'launcher = "kubernetes"',
+      'image = "localhost/k:1"',
+      'interrupt_mode = "signal"',
+      'namespace = "kernels"',
+      'node_selector = { pool = "gpu" }',
+      'service_account = "kernel"',
+      'pod_template = "~/pod.yaml"',
+      'kubeconfig = "~/.kube/fleet"',
+      'context = "prod"',
+      'memory_mb = 256',
+      '[providers.openai]',
+      'cpus = 0.5',
+    ].join('\n');
+    const plan = await planLaunch({ requirement: { runtime: 'pyk', provider: 'openai' }, config: config(toml), home, kernelId: 'pyk-openai-00000001', env });
+    expect(plan.argv).toEqual(['python', '-m', 'ipykernel_launcher', '-f', '/etc/llmspell-fleet/connection.json']);
+    expect(plan.interruptMode).toBe('message');
+    expect(plan.connection).toBe('router-writes');
+    expect(plan.kube).toMatchObject({
+      image: 'localhost/k:1', namespace: 'kernels', limits: { memory_mb: 256, cpus: 0.5 }, home, nodeSelector: { pool: 'gpu' }, serviceAccount: 'kernel',
+      podTemplate: join(env.HOME!, 'pod.yaml'), kubeconfig: join(env.HOME!, '.kube', 'fleet'), context: 'prod',
+    });
+    expect(plan.container).toBeUndefined();
+  });
+
+  it.each([
+    ['cpu_seconds', 'cpu_seconds = 60', /cpu_seconds cannot be enforced on a pod .*or use cpus/],
+    ['pids', 'pids = 64', /pids cannot be enforced on a pod/],
+  ])('launcher = "kubernetes" with %s: BAD_CONFIG naming the key', async (_key, line, message) => {
+    const toml = `[runtimes.pyk]\nargv = ["python", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\n[providers.openai]\n${line}`;
+    const err = await planError(planLaunch({ requirement: { runtime: 'pyk', provider: 'openai' }, config: config(toml), home, env }));
+    expect(err.code).toBe('BAD_CONFIG');
+    expect(err.message).toMatch(message);
+  });
+
+  it('launcher = "kubernetes" with {config}: a host file is not in the pod', async () => {
+    const toml = '[runtimes.pyk]\nargv = ["python", "{connection_file}", "{config}"]\nlauncher = "kubernetes"\nimage = "i"\n[providers.openai]\nconfig = "~/.llmspell/openai.toml"';
+    const err = await planError(planLaunch({ requirement: { runtime: 'pyk', provider: 'openai' }, config: config(toml), home, env }));
+    expect(err.message).toMatch(/a pod cannot read the provider's config file/);
+  });
+
   it('a provider config file that does not exist is named', async () => {
     const c = config('[providers.openai]\nconfig = "/nowhere/openai.toml"\n');
     const err = await planError(planLaunch({ requirement: { runtime: 'lua', provider: 'openai' }, config: c, home, env }));

@@ -48,11 +48,11 @@ describe('launchers', () => {
     ['a container: SIGINT likewise', { engine: 'podman' as const, name: 'c' }, 'SIGINT', ['SIGINT']],
   ] as const)('signalBackend, %s', (_name, container, signal, sent) => {
     const got: string[] = [];
-    expect(signalBackend(container, signal, (s) => got.push(s) > 0)).toBe(true);
+    expect(signalBackend({ container }, signal, (s) => got.push(s) > 0)).toBe(true);
     expect(got).toEqual(sent);
   });
 
   it('settling a process backend asks nothing and changes nothing', async () => {
-    expect(await settleBackend(undefined, { exitCode: 1, signal: null })).toEqual({});
+    expect(await settleBackend({}, { exitCode: 1, signal: null })).toEqual({});
   });
 });

@@ -46,6 +46,8 @@ describe('registry file', () => {
       record(),
       record({ kernelId: 'py-x-1', pid: 77, requirement: { runtime: 'py', provider: 'x', group: 'g' }, attached: [], idleSince: 5, cwd: '/nb' }),
       record({ kernelId: 'pyc-x-2', pid: 78, container: { engine: 'podman', name: 'llmspell-fleet-pyc-x-2', cgroupParent: '/llmspell-fleet-pyc-x-2', memoryMb: 128 } }),
+      // A pod backend: its pid is the local stand-in's; the pod and Secret are found again by name.
+      record({ kernelId: 'pyk-x-1', pid: 79, kube: { namespace: 'kernels', pod: 'llmspell-pyk-x-1', secret: 'llmspell-pyk-x-1-connection', fleet: '0123456789abcdef', kubeconfig: '/home/a/.kube/config', context: 'prod', memoryMb: 256 } }),
       record({ kernelId: 'py-x-2', spare: 'ready' }), record({ kernelId: 'py-x-3', spare: 'warming' }),
       // A manager that adopts it watches its limits again (and finds its cgroup by kernel id).
       record({ kernelId: 'py-x-4', limits: { memory_mb: 200, cpus: 0.5, memory_warn_percent: 80 }, enforcedBy: 'cgroup-v1' }),
@@ -88,6 +90,7 @@ describe('registry file', () => {
     ['an entry that is not a record', JSON.stringify({ backends: [7] }), 0, '(first: backends[0] must be a backend record (got 7))'],
     ['an unknown container engine', JSON.stringify({ backends: [record({ container: { engine: 'lxc' as never, name: 'c' } })] }), 0, 'backends[0].container.engine must be one of "podman", "docker"'],
     ['a container name with a path in it', JSON.stringify({ backends: [record({ container: { engine: 'podman', name: '../c' } })] }), 0, 'backends[0].container.name must be a container name'],
+    ['a pod backend without its Secret', JSON.stringify({ backends: [record({ kube: { namespace: 'k', pod: 'p', fleet: 'f' } as never })] }), 0, 'backends[0].kube.secret must be {namespace, pod, secret, fleet'],
     ['a spare in an unknown stage', JSON.stringify({ backends: [record(), record({ spare: 'cold' as never })] }), 1, '(first: backends[1].spare must be one of "warming", "ready" (got "cold"))'],
   ])('parseRegistry: %s', (_name, text, count, problem) => {
     const read = parseRegistry(text, 'registry.json');

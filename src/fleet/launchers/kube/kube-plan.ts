@@ -1,0 +1,67 @@
+/**
+ * launcher = "kubernetes" in the launch plan: argv as the pod runs it (its connection file is
+ * the mounted Secret's), the limits a pod can have, and where the API is. Pure but for the
+ * user's name.
+ */
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { FleetError } from '../../../shared/errors.js';
+import type { Requirement } from '../../../shared/requirement.js';
+import { expandHome } from '../../paths.js';
+import type { BackendLimits, KubePlan, RuntimeConfig } from '../../types.js';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+function owner(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+export interface KubePlanInput {
+  rt: RuntimeConfig;
+  req: Requirement;
+  limits: BackendLimits;
+  home: string;
+  /** The user's home, for "~" in file paths. */
+  userHome: string | undefined;
+  where: string;
+}
+
+/**
+ * Pure but for the user name: the kubernetes part of a plan. cpu_seconds and pids have no pod
+ * setting (Kubernetes has no per-pod CPU-time budget; pod pid limits are the kubelet's), so they
+ * are config errors naming the key, as cpu_seconds is for containers.
+ *
+ * CurveZMQ: when the router-to-backend link gets encryption (issue #11 part 3, built with the
+ * generic `curve` support), this is where pod backends turn it on: a pod is off the manager's
+ * host, so its traffic crosses the network.
+ */
+export function kubePlanFor(input: KubePlanInput): KubePlan {
+  const { rt, req, limits } = input;
+  for (const key of ['cpu_seconds', 'pids'] as const) {
+    if (limits[key] === undefined) continue;
+    throw new FleetError(
+      'BAD_CONFIG',
+      `${key} cannot be enforced on a pod (runtime "${req.runtime}" has launcher = "kubernetes"); remove ${key} from runtimes.${req.runtime} / providers.${req.provider} in ${input.where}${key === 'cpu_seconds' ? ', or use cpus' : ''}`,
+      { runtime: req.runtime, provider: req.provider, configKey: key },
+    );
+  }
+  const file = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(expandHome(p, input.userHome)));
+  const podTemplate = file(rt.pod_template);
+  const kubeconfig = file(rt.kubeconfig);
+  return {
+    image: rt.image as string,
+    namespace: rt.namespace ?? DEFAULT_NAMESPACE,
+    limits,
+    home: input.home,
+    owner: owner(),
+    ...(rt.node_selector !== undefined ? { nodeSelector: { ...rt.node_selector } } : {}),
+    ...(rt.service_account !== undefined ? { serviceAccount: rt.service_account } : {}),
+    ...(podTemplate !== undefined ? { podTemplate } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(rt.context !== undefined ? { context: rt.context } : {}),
+  };
+}
