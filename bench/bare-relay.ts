@@ -1,5 +1,9 @@
 import { fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as zmq from 'zeromq';
+import { sendable } from '../src/wire/frames.js';
 import { percentile } from './stats.js';
 
 /**
@@ -8,40 +12,49 @@ import { percentile } from './stats.js';
  * Whatever the router costs beyond this is its own work. The message has a Jupyter message's
  * shape (six frames, about 600 bytes): zeromq.js hands frames over 128 bytes to JS without
  * copying and frees them on the main thread, so a 1-byte echo would understate the floor.
+ *
+ * Variants (issue #12 item 4): `strings` relays the frames as the router sends them
+ * (sendable(): copied, so their release does not wake the event loop); `ipc` puts the echo
+ * peer (the backend) behind an ipc endpoint instead of tcp, as a local backend could be.
  */
+export type RelayVariant = 'plain' | 'strings' | 'ipc' | 'strings+ipc';
+
 const header = (type: string) => JSON.stringify({ msg_id: 'm'.repeat(36), msg_type: type, session: 's'.repeat(36), username: 'bench', date: new Date(0).toISOString(), version: '5.4' });
 const JUPYTER_SHAPED = ['<IDS|MSG>', 'a'.repeat(64), header('kernel_info_request'), header('kernel_info_reply'), '{}', '{}'].map((s) => Buffer.from(s));
 const role = process.argv[2];
 if (role === 'echo' || role === 'relay') {
-  const [peer, front] = [Number(process.argv[3]), Number(process.argv[4])];
+  const [peer, front, variant] = [process.argv[3]!, process.argv[4]!, process.argv[5] as RelayVariant];
+  const out = variant.startsWith('strings') ? sendable : (f: Buffer[]) => f;
   if (role === 'echo') {
     const s = new zmq.Router({ linger: 0 });
-    await s.bind(`tcp://127.0.0.1:${peer}`);
+    await s.bind(peer);
     process.send?.('ready');
     for await (const f of s) await s.send(f);
   } else {
     const front_ = new zmq.Router({ linger: 0 });
-    await front_.bind(`tcp://127.0.0.1:${front}`);
+    await front_.bind(front);
     const back = new zmq.Dealer({ linger: 0 });
-    back.connect(`tcp://127.0.0.1:${peer}`);
+    back.connect(peer);
     process.send?.('ready');
-    void (async () => { for await (const f of back) await front_.send(f); })();
-    for await (const f of front_) await back.send(f);
+    void (async () => { for await (const f of back) await front_.send(out(f)); })();
+    for await (const f of front_) await back.send(out(f));
   }
 }
 
-export async function bareRelayRoundTrips(n: number, ports: [number, number]): Promise<{ direct: number[]; relayed: number[] }> {
+export async function bareRelayRoundTrips(n: number, ports: [number, number], variant: RelayVariant = 'plain'): Promise<{ direct: number[]; relayed: number[] }> {
   const self = new URL(import.meta.url).pathname;
+  const peer = variant.endsWith('ipc') ? `ipc://${join(tmpdir(), `llmspell-fleet-bench-${process.pid}-${ports[0]}`)}` : `tcp://127.0.0.1:${ports[0]}`;
+  const front = `tcp://127.0.0.1:${ports[1]}`;
   const start = (r: string) =>
     new Promise<ReturnType<typeof fork>>((resolve) => {
-      const child = fork(self, [r, String(ports[0]), String(ports[1])]);
+      const child = fork(self, [r, peer, front, variant]);
       child.once('message', () => resolve(child));
     });
   const echo = await start('echo');
   const relay = await start('relay');
-  const measure = async (port: number) => {
+  const measure = async (endpoint: string) => {
     const d = new zmq.Dealer({ linger: 0 });
-    d.connect(`tcp://127.0.0.1:${port}`);
+    d.connect(endpoint);
     const times: number[] = [];
     for (let i = 0; i < n + 50; i++) {
       const t = process.hrtime.bigint();
@@ -53,10 +66,11 @@ export async function bareRelayRoundTrips(n: number, ports: [number, number]): P
     return times.sort((a, b) => a - b);
   };
   try {
-    return { direct: await measure(ports[0]), relayed: await measure(ports[1]) };
+    return { direct: await measure(peer), relayed: await measure(front) };
   } finally {
     echo.kill();
     relay.kill();
+    if (variant.endsWith('ipc')) rmSync(peer.slice('ipc://'.length), { force: true });
   }
 }
 

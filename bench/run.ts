@@ -134,13 +134,15 @@ async function compare(dir: string, target: Target): Promise<string[][]> {
 async function relayTable(dir: string): Promise<string> {
   const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer))];
   if (!relayOnly) rows.push(...(await llmspellRows(dir, { nInfo: N_INFO, nExec: N_EXEC })));
-  const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
-  const bare = await bareRelayRoundTrips(N_INFO, [a, b]);
   const ms = (x: number) => x.toFixed(3);
-  rows.push(
-    ['bare zeromq.js relay', 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
-    ['bare zeromq.js relay', 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
-  );
+  for (const [variant, name] of [['plain', 'bare zeromq.js relay'], ['strings', 'bare relay, frames as strings'], ['ipc', 'bare relay, peer over ipc'], ['strings+ipc', 'bare relay, strings, peer over ipc']] as const) {
+    const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
+    const bare = await bareRelayRoundTrips(N_INFO, [a, b], variant);
+    rows.push(
+      [name, 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
+      [name, 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
+    );
+  }
   return table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows);
 }
 
