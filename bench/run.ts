@@ -8,6 +8,7 @@ import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
 import { firstResultReport } from './first-result.js';
 import { fleetScaleReport } from './fleet-scale.js';
+import { hopCostTable } from './hop-cost.js';
 import { llmspellRows } from './llmspell.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
@@ -148,7 +149,10 @@ async function relayTable(dir: string): Promise<string> {
 
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
-  if (!firstResultOnly && !fleetScaleOnly) process.stdout.write((await relayTable(dir)) + '\n\n');
+  if (!firstResultOnly && !fleetScaleOnly) {
+    process.stdout.write((await relayTable(dir)) + '\n\n');
+    process.stdout.write((await hopCostTable(dir, { n: quick ? 200 : 1000 })) + '\n\n');
+  }
   if (!fleetScaleOnly && !relayOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
   if (!firstResultOnly && !relayOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
 } finally {
