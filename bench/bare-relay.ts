@@ -1,5 +1,9 @@
 import { fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as zmq from 'zeromq';
+import { sendable } from '../src/wire/frames.js';
 import { percentile } from './stats.js';
 
 /**
@@ -8,12 +12,19 @@ import { percentile } from './stats.js';
  * Whatever the router costs beyond this is its own work. The message has a Jupyter message's
  * shape (six frames, about 600 bytes): zeromq.js hands frames over 128 bytes to JS without
  * copying and frees them on the main thread, so a 1-byte echo would understate the floor.
+ *
+ * Variants (issue #12 item 4): `strings` relays the frames as the router sends them
+ * (sendable(): copied, so their release does not wake the event loop); `ipc` puts the echo
+ * peer (the backend) behind an ipc endpoint instead of tcp, as a local backend could be;
+ * `curve` makes the echo peer a curve server and both its clients (the relay's back hop, and
+ * the direct client) curve clients, as with runtimes.X.curve = true.
  */
+export type RelayVariant = 'plain' | 'strings' | 'ipc' | 'strings+ipc' | 'curve';
+
 const header = (type: string) => JSON.stringify({ msg_id: 'm'.repeat(36), msg_type: type, session: 's'.repeat(36), username: 'bench', date: new Date(0).toISOString(), version: '5.4' });
 const JUPYTER_SHAPED = ['<IDS|MSG>', 'a'.repeat(64), header('kernel_info_request'), header('kernel_info_reply'), '{}', '{}'].map((s) => Buffer.from(s));
 const role = process.argv[2];
-// BENCH_CURVE_PUBLIC/SECRET: the echo peer is a curve server and the relay's back hop a curve
-// client, as with runtimes.X.curve = true (what the hop between router and backend costs).
+// BENCH_CURVE_PUBLIC/SECRET: the echo peer's pair (variant `curve`).
 const curveServer = process.env.BENCH_CURVE_SECRET ? { curveServer: true, curvePublicKey: process.env.BENCH_CURVE_PUBLIC as string, curveSecretKey: process.env.BENCH_CURVE_SECRET } : {};
 const curveClient = () => {
   if (!process.env.BENCH_CURVE_PUBLIC) return {};
@@ -21,58 +32,63 @@ const curveClient = () => {
   return { curveServerKey: process.env.BENCH_CURVE_PUBLIC, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
 };
 if (role === 'echo' || role === 'relay') {
-  const [peer, front] = [Number(process.argv[3]), Number(process.argv[4])];
+  const [peer, front, variant] = [process.argv[3]!, process.argv[4]!, process.argv[5] as RelayVariant];
+  const out = variant.startsWith('strings') ? sendable : (f: Buffer[]) => f;
   if (role === 'echo') {
     const s = new zmq.Router({ linger: 0, ...curveServer });
-    await s.bind(`tcp://127.0.0.1:${peer}`);
+    await s.bind(peer);
     process.send?.('ready');
     for await (const f of s) await s.send(f);
   } else {
     const front_ = new zmq.Router({ linger: 0 });
-    await front_.bind(`tcp://127.0.0.1:${front}`);
+    await front_.bind(front);
     const back = new zmq.Dealer({ linger: 0, ...curveClient() });
-    back.connect(`tcp://127.0.0.1:${peer}`);
+    back.connect(peer);
     process.send?.('ready');
-    void (async () => { for await (const f of back) await front_.send(f); })();
-    for await (const f of front_) await back.send(f);
+    void (async () => { for await (const f of back) await front_.send(out(f)); })();
+    for await (const f of front_) await back.send(out(f));
   }
 }
 
-export async function bareRelayRoundTrips(n: number, ports: [number, number], options: { curve?: boolean } = {}): Promise<{ direct: number[]; relayed: number[] }> {
+export async function bareRelayRoundTrips(n: number, ports: [number, number], variant: RelayVariant = 'plain'): Promise<{ direct: number[]; relayed: number[] }> {
   const self = new URL(import.meta.url).pathname;
-  const pair = options.curve ? zmq.curveKeyPair() : undefined;
+  const peer = variant.endsWith('ipc') ? `ipc://${join(tmpdir(), `llmspell-fleet-bench-${process.pid}-${ports[0]}`)}` : `tcp://127.0.0.1:${ports[0]}`;
+  const front = `tcp://127.0.0.1:${ports[1]}`;
+  const pair = variant === 'curve' ? zmq.curveKeyPair() : undefined;
   const env = pair ? { ...process.env, BENCH_CURVE_PUBLIC: pair.publicKey, BENCH_CURVE_SECRET: pair.secretKey } : process.env;
   const start = (r: string) =>
     new Promise<ReturnType<typeof fork>>((resolve) => {
-      const child = fork(self, [r, String(ports[0]), String(ports[1])], { env });
+      const child = fork(self, [r, peer, front, variant], { env });
       child.once('message', () => resolve(child));
     });
   const echo = await start('echo');
   const relay = await start('relay');
-  const measure = async (port: number) => {
-    // The client talks to the echo peer directly only in the `direct` column: curve there too.
-    const d = new zmq.Dealer({ linger: 0, ...(pair && port === ports[0] ? { curveServerKey: pair.publicKey, ...keys(zmq.curveKeyPair()) } : {}) });
-    d.connect(`tcp://127.0.0.1:${port}`);
-    const times: number[] = [];
-    for (let i = 0; i < n + 50; i++) {
-      const t = process.hrtime.bigint();
-      await d.send(JUPYTER_SHAPED);
-      await d.receive();
-      if (i >= 50) times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-    d.close();
-    return times.sort((a, b) => a - b);
-  };
+  // Direct and relayed by turns, in blocks of 25, so that both see the same load on a shared machine.
+  const own = pair ? zmq.curveKeyPair() : undefined;
+  const direct = new zmq.Dealer({ linger: 0, ...(pair && own ? { curveServerKey: pair.publicKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey } : {}) });
+  const relayed = new zmq.Dealer({ linger: 0 });
+  direct.connect(peer);
+  relayed.connect(front);
+  const times = { direct: [] as number[], relayed: [] as number[] };
   try {
-    return { direct: await measure(ports[0]), relayed: await measure(ports[1]) };
+    for (let i = 0; i < n + 50; i += 25) {
+      for (const [name, d] of [['direct', direct], ['relayed', relayed]] as const) {
+        for (let j = 0; j < 25; j++) {
+          const t = process.hrtime.bigint();
+          await d.send(JUPYTER_SHAPED);
+          await d.receive();
+          if (i >= 50) times[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+      }
+    }
+    return { direct: times.direct.sort((a, b) => a - b), relayed: times.relayed.sort((a, b) => a - b) };
   } finally {
+    direct.close();
+    relayed.close();
     echo.kill();
     relay.kill();
+    if (variant.endsWith('ipc')) rmSync(peer.slice('ipc://'.length), { force: true });
   }
-}
-
-function keys(pair: { publicKey: string; secretKey: string }): { curvePublicKey: string; curveSecretKey: string } {
-  return { curvePublicKey: pair.publicKey, curveSecretKey: pair.secretKey };
 }
 
 export { percentile };

@@ -8,6 +8,7 @@ import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
 import { firstResultReport } from './first-result.js';
 import { fleetScaleReport } from './fleet-scale.js';
+import { hopCostTable } from './hop-cost.js';
 import { llmspellRows } from './llmspell.js';
 import { allocatePorts } from '../src/fleet/ports.js';
 import { percentile, ratio, table } from './stats.js';
@@ -24,6 +25,8 @@ const quick = process.argv.includes('--quick');
 const firstResultOnly = process.argv.includes('--first-result');
 /** Only the fleet-at-scale tables (issue #9): the manager's cost with 1 to 20 backends, about three minutes. */
 const fleetScaleOnly = process.argv.includes('--fleet-scale');
+/** Only the relay table against ipykernel and the fast peer, and the bare relay floor (issue #12 item 4): about a minute. */
+const relayOnly = process.argv.includes('--relay');
 const N_INFO = quick ? 100 : 1000;
 const N_EXEC = quick ? 50 : 300;
 const N_LINES = quick ? 5000 : 20000;
@@ -51,12 +54,26 @@ async function start(dir: string, target: Target, routed: boolean): Promise<{ pr
 }
 
 interface Measure { infoP50: number; infoP99: number; execP50: number; execP99: number; rate: number; lost: number; outOfOrder: number }
+type Mode = 'direct' | 'routed';
+/** Round trips are taken in blocks of this many, direct and routed by turns (see interleaved). */
+const BLOCK = 25;
 
-async function measure(client: JupyterClient, target: Target): Promise<Measure> {
-  await roundTrips(20, () => client.request('kernel_info_request', {})); // warm-up
-  const info = await roundTrips(N_INFO, () => client.request('kernel_info_request', {}));
-  const noop = target === peer ? 'noop' : 'pass';
-  const exec = await roundTrips(N_EXEC, () => executeCell(client, noop));
+/**
+ * `n` round trips on each client, in blocks of BLOCK taken by turns, so that both columns see
+ * the same load on this shared machine: measured one after the other, the ratio moved by
+ * ±30 % with whatever else ran meanwhile.
+ */
+async function interleaved(n: number, clients: Record<Mode, JupyterClient>, once: (c: JupyterClient) => Promise<unknown>): Promise<Record<Mode, number[]>> {
+  const times: Record<Mode, number[]> = { direct: [], routed: [] };
+  for (let done = 0; done < n; done += BLOCK) {
+    const m = Math.min(BLOCK, n - done);
+    for (const mode of ['direct', 'routed'] as const) times[mode].push(...(await roundTrips(m, () => once(clients[mode]))));
+  }
+  for (const mode of ['direct', 'routed'] as const) times[mode].sort((a, b) => a - b);
+  return times;
+}
+
+async function flood(client: JupyterClient, target: Target): Promise<Pick<Measure, 'rate' | 'lost' | 'outOfOrder'>> {
   const n = target === peer ? N_FLOOD : N_LINES;
   const code = target === peer ? `flood ${n} 100` : `import sys\nfor i in range(${n}):\n    sys.stdout.write(f"{i}\\n"); sys.stdout.flush()`;
   let next = 0;
@@ -76,22 +93,30 @@ async function measure(client: JupyterClient, target: Target): Promise<Measure> 
     }
   } });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  return {
-    infoP50: percentile(info, 50), infoP99: percentile(info, 99),
-    execP50: percentile(exec, 50), execP99: percentile(exec, 99),
-    rate: messages / seconds, lost: n - next, outOfOrder,
-  };
+  return { rate: messages / seconds, lost: n - next, outOfOrder };
 }
 
 async function compare(dir: string, target: Target): Promise<string[][]> {
-  const results: Record<'direct' | 'routed', Measure> = {} as never;
-  for (const mode of ['direct', 'routed'] as const) {
-    const { proc, client } = await start(dir, target, mode === 'routed');
-    try {
-      results[mode] = await measure(client, target);
-    } finally {
-      client.close();
-      await proc.stop();
+  const started: Partial<Record<Mode, { proc: BackendProcess; client: JupyterClient }>> = {};
+  const results: Record<Mode, Measure> = {} as never;
+  try {
+    for (const mode of ['direct', 'routed'] as const) started[mode] = await start(dir, target, mode === 'routed');
+    const clients = { direct: started.direct!.client, routed: started.routed!.client };
+    for (const c of Object.values(clients)) await roundTrips(20, () => c.request('kernel_info_request', {})); // warm-up
+    const info = await interleaved(N_INFO, clients, (c) => c.request('kernel_info_request', {}));
+    const noop = target === peer ? 'noop' : 'pass';
+    const exec = await interleaved(N_EXEC, clients, (c) => executeCell(c, noop));
+    for (const mode of ['direct', 'routed'] as const) {
+      results[mode] = {
+        infoP50: percentile(info[mode], 50), infoP99: percentile(info[mode], 99),
+        execP50: percentile(exec[mode], 50), execP99: percentile(exec[mode], 99),
+        ...(await flood(clients[mode], target)),
+      };
+    }
+  } finally {
+    for (const s of Object.values(started)) {
+      s.client.close();
+      await s.proc.stop();
     }
   }
   const d = results.direct;
@@ -108,26 +133,32 @@ async function compare(dir: string, target: Target): Promise<string[][]> {
 }
 
 async function relayTable(dir: string): Promise<string> {
-  const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer)), ...(await llmspellRows(dir, { nInfo: N_INFO, nExec: N_EXEC }))];
-  const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
-  const bare = await bareRelayRoundTrips(N_INFO, [a, b]);
+  const rows = [...(await compare(dir, ipykernel)), ...(await compare(dir, peer))];
+  if (!relayOnly) rows.push(...(await llmspellRows(dir, { nInfo: N_INFO, nExec: N_EXEC })));
   const ms = (x: number) => x.toFixed(3);
-  rows.push(
-    ['bare zeromq.js relay', 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
-    ['bare zeromq.js relay', 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
-  );
-  // The same relay with curve on its back hop (runtimes.X.curve = true): compare with the rows above.
+  for (const [variant, name] of [['plain', 'bare zeromq.js relay'], ['strings', 'bare relay, frames as strings'], ['ipc', 'bare relay, peer over ipc'], ['strings+ipc', 'bare relay, strings, peer over ipc']] as const) {
+    const [a, b] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
+    const bare = await bareRelayRoundTrips(N_INFO, [a, b], variant);
+    rows.push(
+      [name, 'echo p50 (ms)', ms(percentile(bare.direct, 50)), ms(percentile(bare.relayed, 50)), ratio(percentile(bare.relayed, 50), percentile(bare.direct, 50))],
+      [name, 'echo p99 (ms)', ms(percentile(bare.direct, 99)), ms(percentile(bare.relayed, 99)), ratio(percentile(bare.relayed, 99), percentile(bare.direct, 99))],
+    );
+  }
+  // The same relay with curve on both hops to the peer (runtimes.X.curve = true): compare with the plain rows.
   const [c, d] = (await allocatePorts('127.0.0.1', 2)) as [number, number];
-  const curve = await bareRelayRoundTrips(N_INFO, [c, d], { curve: true });
-  rows.push(['bare zeromq.js relay, curve on the back hop', 'echo p50 (ms)', ms(percentile(curve.direct, 50)), ms(percentile(curve.relayed, 50)), ratio(percentile(curve.relayed, 50), percentile(bare.relayed, 50)) + ' of clear relayed']);
+  const curve = await bareRelayRoundTrips(N_INFO, [c, d], 'curve');
+  rows.push(['bare relay, curve to the peer', 'echo p50 (ms)', ms(percentile(curve.direct, 50)), ms(percentile(curve.relayed, 50)), ratio(percentile(curve.relayed, 50), percentile(curve.direct, 50))]);
   return table(['backend', 'metric', 'direct', 'routed', 'routed/direct'], rows);
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
-  if (!firstResultOnly && !fleetScaleOnly) process.stdout.write((await relayTable(dir)) + '\n\n');
-  if (!fleetScaleOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
-  if (!firstResultOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
+  if (!firstResultOnly && !fleetScaleOnly) {
+    process.stdout.write((await relayTable(dir)) + '\n\n');
+    process.stdout.write((await hopCostTable(dir, { n: quick ? 200 : 1000 })) + '\n\n');
+  }
+  if (!fleetScaleOnly && !relayOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
+  if (!firstResultOnly && !relayOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

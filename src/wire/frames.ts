@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 /**
  * Multipart layout of a Jupyter message, and nothing else:
  *   [routing ids or iopub topic..., "<IDS|MSG>", signature, header, parent_header, metadata, content, buffers...]
@@ -58,4 +59,24 @@ export function byteLength(frames: readonly Buffer[]): number {
   let n = 0;
   for (const f of frames) n += f.length;
   return n;
+}
+
+/**
+ * zeromq.js sends a Buffer over 128 bytes without copying it, and once zeromq's I/O thread has
+ * written it, hands it back to be released on the main thread: one more wake-up of the event
+ * loop for every message sent, which on a busy machine costs more than the copy it saves. A
+ * string is copied into zeromq and freed on its own thread. So a frame of UTF-8 text up to
+ * this size goes as a string (the same bytes: valid UTF-8 decodes and encodes back exactly);
+ * larger frames, and any that are not UTF-8 (binary buffers), go as the Buffers they are.
+ */
+export const COPY_FRAME_MAX = 64 * 1024;
+const ZERO_COPY_MIN = 129;
+
+export function sendable(frames: readonly Buffer[]): (Buffer | string)[] {
+  const out: (Buffer | string)[] = new Array(frames.length);
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    out[i] = f.length >= ZERO_COPY_MIN && f.length <= COPY_FRAME_MAX && isUtf8(f) ? f.toString('utf8') : f;
+  }
+  return out;
 }

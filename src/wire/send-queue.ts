@@ -1,11 +1,12 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Logger } from '../shared/log.js';
+import { sendable } from './frames.js';
 
 const STALL_WARN_MS = 5000;
 
 /** What a queue needs from a zeromq socket: one send at a time, awaited. */
 export interface FrameSink {
-  send(frames: Buffer[]): Promise<void>;
+  send(frames: (Buffer | string)[]): Promise<void>;
 }
 
 export interface SendQueueOptions {
@@ -113,7 +114,8 @@ export class SendQueue {
    * behind, and zeromq cannot say when it has room (XPUB always polls writable), so the same
    * message is tried again with a growing pause, up to 50 ms, until it goes or the queue closes.
    */
-  async #sendWaitingForRoom(frames: Buffer[]): Promise<void> {
+  async #sendWaitingForRoom(buffers: Buffer[]): Promise<void> {
+    const frames = sendable(buffers);
     let pauseMs = 1;
     const since = Date.now();
     let warned = false;

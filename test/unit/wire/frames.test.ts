@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byteLength, DELIMITER, indexOfDelimiter, joinFrames, splitFrames, type WireParts } from '../../../src/wire/frames.js';
+import { byteLength, COPY_FRAME_MAX, DELIMITER, indexOfDelimiter, joinFrames, sendable, splitFrames, type WireParts } from '../../../src/wire/frames.js';
 import { fromBase64, loadVectors } from '../../helpers/wire.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -118,5 +118,23 @@ describe('byteLength', () => {
     [[b('abc'), Buffer.alloc(10), b('é')], 3 + 10 + 2],
   ] as const)('%#: %j bytes', (frames, n) => {
     expect(byteLength(frames)).toBe(n);
+  });
+});
+
+describe('sendable: which frames zeromq.js gets as strings (copied, no main-thread release)', () => {
+  const header = b(JSON.stringify({ msg_id: 'm'.repeat(36), msg_type: 'kernel_info_reply', session: 's'.repeat(36), date: '2026-01-01T00:00:00Z' }));
+  it.each([
+    ['a short frame (zeromq copies it anyway)', b('<IDS|MSG>'), false],
+    ['a 128-byte frame (still copied by zeromq)', b('x'.repeat(128)), false],
+    ['a JSON header over 128 bytes', header, true],
+    ['UTF-8 text with emoji and a NUL', b(`{"text":"${'\u00e9\ud83d\ude00\u0000'.repeat(40)}"}`), true],
+    ['bytes that are not UTF-8 (a binary buffer)', Buffer.concat([b('x'.repeat(200)), Buffer.from([0xff, 0xfe])]), false],
+    ['a lone surrogate encoded as bytes (CESU-8, not UTF-8)', Buffer.concat([b('x'.repeat(200)), Buffer.from([0xed, 0xa0, 0x80])]), false],
+    ['a frame over COPY_FRAME_MAX', b('x'.repeat(COPY_FRAME_MAX + 1)), false],
+  ])('%s', (_name, frame, asString) => {
+    const [out] = sendable([frame]);
+    expect(typeof out === 'string').toBe(asString);
+    // Whatever form it takes, its UTF-8 bytes are the frame's bytes.
+    expect(Buffer.from(out as string | Buffer).equals(frame)).toBe(true);
   });
 });

@@ -72,6 +72,26 @@ describe('SendQueue', () => {
     pull.close();
   });
 
+  it('delivers every frame byte for byte through a real socket, text or binary', async () => {
+    const push = new zmq.Push({ linger: 0 });
+    const pull = new zmq.Pull({ linger: 0 });
+    await pull.bind('tcp://127.0.0.1:*');
+    push.connect(pull.lastEndpoint!);
+    const q = new SendQueue(push, { name: 'push', logger: silentLogger() });
+    const frames = [
+      Buffer.from('<IDS|MSG>'),
+      Buffer.from(JSON.stringify({ text: 'caf\u00e9 \ud83d\ude00 \u0000'.repeat(20) })),
+      Buffer.concat([Buffer.alloc(300, 0x61), Buffer.from([0xff, 0xc0, 0xed, 0xa0, 0x80])]),
+      Buffer.alloc(70_000, 0x62),
+    ];
+    q.push(frames);
+    const received = await pull.receive();
+    expect(received).toHaveLength(frames.length);
+    received.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+    push.close();
+    pull.close();
+  });
+
   it('room(): undefined below the high mark, else resolves once drained to the low mark', async () => {
     const g = gatedSink();
     const q = new SendQueue(g.sink, { name: 't', logger: silentLogger() });
