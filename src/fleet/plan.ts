@@ -14,8 +14,8 @@ import { adapterArgv, llmspellConnectionFile, llmspellProviderConfigFile, usesLl
 import { cliEntry } from './manager/autostart.js';
 import { effectiveLimits } from './limits.js';
 import { expandArgv } from './template.js';
-import { kubePlanFor } from './launchers/kube/kube-plan.js';
-import { POD_CONNECTION_FILE } from './launchers/kube/spec.js';
+import { kubePlanFor, podCurve } from './launchers/kube/kube-plan.js';
+import { podKernelFile } from './launchers/kube/spec.js';
 import type { FleetConfig, LaunchPlan, ProviderConfig, RuntimeConfig } from './types.js';
 import type { InterruptMode, Requirement } from '../shared/requirement.js';
 
@@ -118,6 +118,8 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
   const absHome = isAbsolute(home) ? home : resolve(home);
   const connectionFile = join(backendDir(absHome), `${kernelId}.json`);
   const kernelFile = rt.launcher === 'container' && rt.curve === true ? kernelCopyOf(connectionFile) : connectionFile;
+  // Pod backends are encrypted unless the runtime says curve = false (kube-plan.ts podCurve).
+  const curve = rt.curve === true || (rt.launcher === 'kubernetes' && podCurve(rt));
 
   let launch: Launchable;
   if (rt.kernelspec !== undefined) {
@@ -131,7 +133,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     const argv = expandArgv(
       providerArgs.argv,
       {
-        connection_file: inPod ? POD_CONNECTION_FILE : viaAdapter ? llmspellConnectionFile(connectionFile) : kernelFile,
+        connection_file: inPod ? podKernelFile({ kernelCopy: curve }) : viaAdapter ? llmspellConnectionFile(connectionFile) : kernelFile,
         kernel_id: kernelId,
         runtime: req.runtime,
         provider: req.provider,
@@ -157,7 +159,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
       : { argv: await resolveBundled(argv, env), env: {}, interruptMode: rt.interrupt_mode ?? 'signal', connection: rt.connection ?? 'router-writes' };
   }
 
-  if (rt.curve === true && launch.connection !== 'router-writes') {
+  if (curve && launch.connection !== 'router-writes') {
     throw new FleetError('BAD_CONFIG', `runtimes.${req.runtime}.curve = true needs a backend that reads the connection file the manager writes, but this one writes its own (${launch.adapter !== undefined ? 'llmspell adapter' : 'connection = "kernel-writes"'}); remove curve in ${where}`, {
       runtime: req.runtime,
     });
@@ -177,7 +179,7 @@ export async function planLaunch(options: PlanOptions): Promise<LaunchPlan> {
     secretEnvKeys: launch.adapter !== undefined ? [...new Set([...Object.keys(launch.env), ...Object.keys(configured)])] : Object.keys(configured),
     ...(launch.adapter !== undefined ? { adapter: launch.adapter } : {}),
     ...(launch.container !== undefined ? { container: launch.container } : {}),
-    ...(rt.curve === true ? { curve: true } : {}),
+    ...(curve ? { curve: true } : {}),
     ...(kernelFile !== connectionFile ? { kernelConnectionFile: kernelFile } : {}),
     ...(launch.kube !== undefined ? { kube: launch.kube } : {}),
   };

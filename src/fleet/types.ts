@@ -229,6 +229,11 @@ export interface KubePlan extends KubeAccess {
   podTemplate?: string;
   /** The user the pods are labelled with (llmspell-fleet/owner). */
   owner: string;
+  /**
+   * The connection file holds curve keys: ipykernel then rewrites it at start (and exits when it
+   * cannot), so the kernel reads a copy in a writable in-memory volume, not the read-only Secret.
+   */
+  kernelCopy?: boolean;
 }
 
 /** A pod backend as the registry keeps it: enough to watch, read, and delete its pod and Secret after a manager restart. */

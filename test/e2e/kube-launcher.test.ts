@@ -11,7 +11,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../src/fleet/config.js';
-import { fleetLabel, fleetSelector, POD_CONNECTION_FILE } from '../../src/fleet/launchers/kube/spec.js';
+import { fleetLabel, fleetSelector } from '../../src/fleet/launchers/kube/spec.js';
+
+// What a pod kernel's argv names: the mounted Secret's file, or (curve, the default) its copy.
+const POD_KERNEL_ARGV = 'llmspell-fleet/connection.json';
 import { ManagerClient } from '../../src/fleet/manager/client.js';
 import { requestKernelInfo } from '../../src/fleet/manager/probe.js';
 import type { BackendHandle, CleanupReport, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
@@ -119,7 +122,7 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     const result = await runPython<{ ok: boolean }>('kube_check.py', ['share'], { env: jenv.env, timeoutMs: 400_000 });
     expect(result.result?.ok, describeRun('kube_check share', result)).toBe(true);
     await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);
-    await expect.poll(() => processesReferencing(POD_CONNECTION_FILE), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => processesReferencing(POD_KERNEL_ARGV), { timeout: 30_000 }).toEqual([]);
   }, 420_000);
 
   it('memory_mb: a cell allocating past it gets the pod OOMKilled, and the client is told so by the Kubernetes reason', async () => {
@@ -140,6 +143,11 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     expect(pod.metadata?.labels).toMatchObject({ 'llmspell-fleet/kernel-id': handle.record.kernelId, 'llmspell-fleet/runtime': 'python', 'llmspell-fleet/provider': 'openai' });
     expect(pod.spec?.containers[0]?.resources?.limits).toEqual({ memory: '256Mi', cpu: '500m' });
     expect(JSON.stringify(pod)).not.toContain(handle.connection.key);
+    // Curve is on by default for pods: the kernel serves with the pair from the Secret (it reads
+    // a writable copy, which ipykernel rewrites), and requestKernelInfo below speaks curve.
+    expect(handle.connection.curve_publickey).toMatch(/^.{40}$/);
+    expect(JSON.stringify(pod)).not.toContain(handle.connection.curve_publickey);
+    expect(pod.spec?.initContainers?.map((c) => c.command)).toEqual([['install', '-m', '600', '/etc/llmspell-fleet/connection.json', '/run/llmspell-fleet/connection.json']]);
 
     process.kill(manager.pid, 'SIGKILL');
     await first.closed;
@@ -170,7 +178,7 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     await second.request({ op: 'stop', target: handle.record.kernelId });
     await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);
     expect(await isRunning(handle.record.pid)).toBe(false);
-    await expect.poll(() => processesReferencing(POD_CONNECTION_FILE), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => processesReferencing(POD_KERNEL_ARGV), { timeout: 30_000 }).toEqual([]);
     second.close();
   }, 300_000);
 

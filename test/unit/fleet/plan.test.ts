@@ -193,7 +193,10 @@ describe('planLaunch', () => {
       'cpus = 0.5',
     ].join('\n');
     const plan = await planLaunch({ requirement: { runtime: 'pyk', provider: 'openai' }, config: config(toml), home, kernelId: 'pyk-openai-00000001', env });
-    expect(plan.argv).toEqual(['python', '-m', 'ipykernel_launcher', '-f', '/etc/llmspell-fleet/connection.json']);
+    // Curve by default: the kernel reads its writable copy (ipykernel rewrites a file with curve keys).
+    expect(plan.argv).toEqual(['python', '-m', 'ipykernel_launcher', '-f', '/run/llmspell-fleet/connection.json']);
+    expect(plan.curve).toBe(true);
+    expect(plan.kube?.kernelCopy).toBe(true);
     expect(plan.interruptMode).toBe('message');
     expect(plan.connection).toBe('router-writes');
     expect(plan.kube).toMatchObject({
@@ -201,6 +204,14 @@ describe('planLaunch', () => {
       podTemplate: join(env.HOME!, 'pod.yaml'), kubeconfig: join(env.HOME!, '.kube', 'fleet'), context: 'prod',
     });
     expect(plan.container).toBeUndefined();
+  });
+
+  it('launcher = "kubernetes" with curve = false: no keys, the kernel reads the mounted Secret itself', async () => {
+    const toml = '[runtimes.pyk]\nargv = ["python", "-f", "{connection_file}"]\nlauncher = "kubernetes"\nimage = "i"\ncurve = false';
+    const plan = await planLaunch({ requirement: { runtime: 'pyk', provider: 'openai' }, config: config(toml), home, env });
+    expect(plan.argv).toEqual(['python', '-f', '/etc/llmspell-fleet/connection.json']);
+    expect(plan.curve).toBeUndefined();
+    expect(plan.kube?.kernelCopy).toBeUndefined();
   });
 
   it.each([

@@ -35,9 +35,8 @@ export interface KubePlanInput {
  * setting (Kubernetes has no per-pod CPU-time budget; pod pid limits are the kubelet's), so they
  * are config errors naming the key, as cpu_seconds is for containers.
  *
- * CurveZMQ: when the router-to-backend link gets encryption (issue #11 part 3, built with the
- * generic `curve` support), this is where pod backends turn it on: a pod is off the manager's
- * host, so its traffic crosses the network.
+ * CurveZMQ is on unless the runtime says `curve = false` (podCurve): a pod is off the manager's
+ * host as a rule, so its traffic crosses the network.
  */
 export function kubePlanFor(input: KubePlanInput): KubePlan {
   const { rt, req, limits } = input;
@@ -63,5 +62,11 @@ export function kubePlanFor(input: KubePlanInput): KubePlan {
     ...(podTemplate !== undefined ? { podTemplate } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(rt.context !== undefined ? { context: rt.context } : {}),
+    ...(podCurve(rt) ? { kernelCopy: true } : {}),
   };
+}
+
+/** Pure: whether a pod backend's link is encrypted: by default yes; `curve = false` turns it off (a node on the manager's host). */
+export function podCurve(rt: Pick<RuntimeConfig, 'curve'>): boolean {
+  return rt.curve !== false;
 }

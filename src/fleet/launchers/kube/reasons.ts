@@ -32,7 +32,9 @@ export function podProgress(pod: V1Pod, w: Where): PodProgress {
   const phase = status.phase ?? 'Pending';
   const where = `pod ${w.namespace}/${w.pod}`;
   const containers = status.containerStatuses ?? [];
-  for (const c of containers) {
+  // The init container (the connection file's copy, with curve) fails the same ways, first.
+  const all = [...(status.initContainerStatuses ?? []), ...containers];
+  for (const c of all) {
     const waiting = c.state?.waiting;
     if (waiting?.reason === undefined) continue;
     if (IMAGE_REASONS.has(waiting.reason)) return { state: 'failed', reason: waiting.reason, message: `${where}: ${imageHint(waiting.reason, w)}${waiting.message ? `: ${waiting.message}` : ''}` };
@@ -41,7 +43,7 @@ export function podProgress(pod: V1Pod, w: Where): PodProgress {
     }
   }
   if (phase === 'Failed' || phase === 'Succeeded') {
-    const term = containers.map((c) => c.state?.terminated).find((t) => t !== undefined);
+    const term = all.map((c) => c.state?.terminated).find((t) => t !== undefined && (t.exitCode ?? 0) !== 0) ?? containers.map((c) => c.state?.terminated).find((t) => t !== undefined);
     const reason = status.reason ?? term?.reason ?? phase;
     const code = term?.exitCode !== undefined ? ` with exit code ${term.exitCode}` : '';
     const said = status.message ?? term?.message;
@@ -56,7 +58,7 @@ export function podProgress(pod: V1Pod, w: Where): PodProgress {
     const ready = containers.find((c) => c.name !== undefined)?.state?.running !== undefined || containers.length === 0;
     if (ip !== undefined && ready) return { state: 'running', podIP: ip, hostNetwork: pod.spec?.hostNetwork === true };
   }
-  const waiting = containers.map((c) => c.state?.waiting?.reason).find((r) => r !== undefined);
+  const waiting = all.map((c) => c.state?.waiting?.reason).find((r) => r !== undefined);
   return { state: 'starting', detail: `${phase}${waiting !== undefined ? ` (${waiting})` : ''}` };
 }
 

@@ -16,6 +16,17 @@ import type { BackendLimits, KubePlan } from '../../types.js';
 export const POD_CONNECTION_DIR = '/etc/llmspell-fleet';
 export const POD_CONNECTION_FILE = `${POD_CONNECTION_DIR}/connection.json`;
 export const KERNEL_CONTAINER = 'kernel';
+/** KubePlan.kernelCopy: the kernel's writable copy, in an in-memory volume (the key stays off the node's disk). */
+export const POD_KERNEL_DIR = '/run/llmspell-fleet';
+export const POD_KERNEL_FILE = `${POD_KERNEL_DIR}/connection.json`;
+const COPY_CONTAINER = 'llmspell-connection-copy';
+const CONNECTION_VOLUME = 'llmspell-connection';
+const KERNEL_VOLUME = 'llmspell-kernel-dir';
+
+/** Pure: where the kernel's command finds its connection file. */
+export function podKernelFile(plan: Pick<KubePlan, 'kernelCopy'>): string {
+  return plan.kernelCopy === true ? POD_KERNEL_FILE : POD_CONNECTION_FILE;
+}
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'llmspell-fleet';
@@ -126,7 +137,11 @@ export function buildPod(input: PodInput): V1Pod {
       ...(tKernel.env ?? []).filter((e) => !input.envNames.includes(e.name)),
       ...input.envNames.map((n) => ({ name: n, valueFrom: { secretKeyRef: { name: secret, key: envKey(n) } } })),
     ],
-    volumeMounts: [...(tKernel.volumeMounts ?? []).filter((m) => m.name !== 'llmspell-connection'), { name: 'llmspell-connection', mountPath: POD_CONNECTION_DIR, readOnly: true }],
+    volumeMounts: [
+      ...(tKernel.volumeMounts ?? []).filter((m) => m.name !== CONNECTION_VOLUME && m.name !== KERNEL_VOLUME),
+      { name: CONNECTION_VOLUME, mountPath: POD_CONNECTION_DIR, readOnly: true },
+      ...(plan.kernelCopy === true ? [{ name: KERNEL_VOLUME, mountPath: POD_KERNEL_DIR }] : []),
+    ],
     ...(resources.limits !== undefined ? { resources: { ...tKernel.resources, ...resources } } : {}),
   };
   return {
@@ -147,9 +162,32 @@ export function buildPod(input: PodInput): V1Pod {
       restartPolicy: 'Never',
       ...(plan.nodeSelector !== undefined ? { nodeSelector: { ...tSpec.nodeSelector, ...plan.nodeSelector } } : {}),
       ...(plan.serviceAccount !== undefined ? { serviceAccountName: plan.serviceAccount } : {}),
+      ...(plan.kernelCopy === true ? { initContainers: [...(tSpec.initContainers ?? []).filter((c) => c.name !== COPY_CONTAINER), copyContainer(plan.image)] } : {}),
       containers: [kernel, ...tContainers.filter((c) => c !== tKernel)],
-      volumes: [...(tSpec.volumes ?? []).filter((v) => v.name !== 'llmspell-connection'), { name: 'llmspell-connection', secret: { secretName: secret, defaultMode: 0o400 } }],
+      volumes: [
+        ...(tSpec.volumes ?? []).filter((v) => v.name !== CONNECTION_VOLUME && v.name !== KERNEL_VOLUME),
+        { name: CONNECTION_VOLUME, secret: { secretName: secret, defaultMode: 0o400 } },
+        ...(plan.kernelCopy === true ? [{ name: KERNEL_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }] : []),
+      ],
     },
+  };
+}
+
+/**
+ * The copy is made by the kernel's own image (coreutils' install; no other image need be on the node),
+ * as argv without a shell: nothing is interpolated.
+ */
+function copyContainer(image: string): NonNullable<NonNullable<V1Pod['spec']>['initContainers']>[number] {
+  return {
+    name: COPY_CONTAINER,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    // install, not cp: the Secret's file is 0400, and ipykernel must be able to rewrite its copy.
+    command: ['install', '-m', '600', POD_CONNECTION_FILE, POD_KERNEL_FILE],
+    volumeMounts: [
+      { name: CONNECTION_VOLUME, mountPath: POD_CONNECTION_DIR, readOnly: true },
+      { name: KERNEL_VOLUME, mountPath: POD_KERNEL_DIR },
+    ],
   };
 }
 

@@ -14,6 +14,7 @@ describe('podProgress: a pod while the launcher waits for it', () => {
     ['creating its container', pod(waiting('ContainerCreating')), { state: 'starting', detail: 'Pending (ContainerCreating)' }],
     ['running with an IP', pod(running), { state: 'running', podIP: '10.1.2.3', hostNetwork: false }],
     ['running on the host network', pod({ ...running, podIP: '192.0.2.1' }, { spec: { containers: [], hostNetwork: true } }), { state: 'running', podIP: '192.0.2.1', hostNetwork: true }],
+    ['its init container (the connection file copy) still starting', pod({ phase: 'Pending', initContainerStatuses: waiting('PodInitializing').containerStatuses! }), { state: 'starting', detail: 'Pending (PodInitializing)' }],
     ['Running but no address yet', pod({ ...running, podIP: undefined }), { state: 'starting', detail: 'Running' }],
   ])('%s', (_name, p, progress) => {
     expect(podProgress(p, WHERE)).toEqual(progress);
@@ -21,6 +22,8 @@ describe('podProgress: a pod while the launcher waits for it', () => {
 
   it.each([
     ['ErrImageNeverPull', pod(waiting('ErrImageNeverPull', 'Container image "localhost/k:1" is not present with pull policy of Never')), /image localhost\/k:1 is not on the node .*\(ErrImageNeverPull\).*fix runtimes\.pyk\.image/],
+    ['ErrImageNeverPull', pod({ phase: 'Pending', initContainerStatuses: waiting('ErrImageNeverPull').containerStatuses!, containerStatuses: waiting('PodInitializing').containerStatuses! }), /image localhost\/k:1 is not on the node .*\(ErrImageNeverPull\)/],
+    ['Error', pod({ phase: 'Failed', initContainerStatuses: terminated('Error', 127).containerStatuses!, containerStatuses: waiting('PodInitializing').containerStatuses! }), /ended before it ran the kernel \(Error with exit code 127\)/],
     ['ErrImagePull', pod(waiting('ErrImagePull')), /image localhost\/k:1 could not be pulled \(ErrImagePull\)/],
     ['ImagePullBackOff', pod(waiting('ImagePullBackOff')), /\(ImagePullBackOff\)/],
     ['CreateContainerConfigError', pod(waiting('CreateContainerConfigError', 'secret "x" not found')), /could not start its container \(CreateContainerConfigError\): secret "x" not found/],

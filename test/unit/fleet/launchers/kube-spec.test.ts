@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { buildPod, buildSecret, fleetLabel, fleetSelector, labelValue, podConnection, podName, podResources, secretName } from '../../../../src/fleet/launchers/kube/spec.js';
+import { POD_KERNEL_FILE, buildPod, buildSecret, fleetLabel, podKernelFile, fleetSelector, labelValue, podConnection, podName, podResources, secretName } from '../../../../src/fleet/launchers/kube/spec.js';
 import type { KubePlan } from '../../../../src/fleet/types.js';
 import type { ConnectionInfo } from '../../../../src/wire/connection-file.js';
 
@@ -39,6 +39,38 @@ describe('pod and secret for a launch plan', () => {
     expect(kernel.volumeMounts).toEqual([{ name: 'llmspell-connection', mountPath: '/etc/llmspell-fleet', readOnly: true }]);
     expect(pod.spec!.volumes).toEqual([{ name: 'llmspell-connection', secret: { secretName: 'llmspell-py-k-openai-0a1b2c3d-connection', defaultMode: 0o400 } }]);
     expect(kernel).toMatchObject({ name: 'kernel', image: 'localhost/k:1', command: INPUT.argv, args: [] });
+  });
+
+  it('with curve keys (kernelCopy): an init container copies the file, mode 0600, into an in-memory volume the kernel reads and may rewrite', () => {
+    const pod = buildPod({ ...INPUT, plan: { ...PLAN, kernelCopy: true }, argv: ['python', '-f', POD_KERNEL_FILE] });
+    const kernel = pod.spec!.containers[0]!;
+    expect(kernel.command).toEqual(['python', '-f', '/run/llmspell-fleet/connection.json']);
+    expect(kernel.volumeMounts).toEqual([
+      { name: 'llmspell-connection', mountPath: '/etc/llmspell-fleet', readOnly: true },
+      { name: 'llmspell-kernel-dir', mountPath: '/run/llmspell-fleet' },
+    ]);
+    expect(pod.spec!.initContainers).toEqual([
+      {
+        name: 'llmspell-connection-copy',
+        image: 'localhost/k:1',
+        imagePullPolicy: 'IfNotPresent',
+        command: ['install', '-m', '600', '/etc/llmspell-fleet/connection.json', '/run/llmspell-fleet/connection.json'],
+        volumeMounts: [
+          { name: 'llmspell-connection', mountPath: '/etc/llmspell-fleet', readOnly: true },
+          { name: 'llmspell-kernel-dir', mountPath: '/run/llmspell-fleet' },
+        ],
+      },
+    ]);
+    expect(pod.spec!.volumes).toContainEqual({ name: 'llmspell-kernel-dir', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    expect(buildPod(INPUT).spec!.initContainers).toBeUndefined();
+  });
+
+  it.each([
+    [{}, '/etc/llmspell-fleet/connection.json'],
+    [{ kernelCopy: false }, '/etc/llmspell-fleet/connection.json'],
+    [{ kernelCopy: true }, '/run/llmspell-fleet/connection.json'],
+  ])('podKernelFile(%j) = %s', (plan, file) => {
+    expect(podKernelFile(plan)).toBe(file);
   });
 
   it.each([
