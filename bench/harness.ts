@@ -8,6 +8,8 @@ import { packageRoot } from '../src/shared/package.js';
 export const root = packageRoot()!;
 export const python = join(root, '.venv', 'bin', 'python');
 export const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+/** The bundled CLI (scripts/bundle.mjs), which the router kernelspec runs. */
+export const routerEntry = join(root, 'dist', 'bundle', 'main.js');
 
 export interface LaunchOptions {
   env?: Record<string, string>;
@@ -44,7 +46,7 @@ export async function roundTrips(n: number, once: () => Promise<unknown>): Promi
 }
 
 /** The router as Jupyter launches it; it reads which backend to start from routerEnv's config. */
-export const routerArgv = [process.execPath, cli, 'router', '--connection-file', '{connection_file}', '--log-level', 'warn'];
+export const routerArgv = [process.execPath, routerEntry, 'router', '--connection-file', '{connection_file}', '--log-level', 'warn'];
 
 export function routerEnv(home: string, config: string): Record<string, string> {
   return {

@@ -3,10 +3,14 @@
  * option strings; they throw InvalidArgumentError, which commander reports as
  * "error: option '--lines <n>' argument 'abc' is invalid. <our message>" with exit code 1.
  */
-import { InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import type * as Commander from 'commander';
 import { expandHome, fleetHome } from '../fleet/paths.js';
 import { isSafeName } from '../shared/names.js';
+
+// Required like program.ts's commander, so that one copy is loaded, bundled or not (scripts/bundle.mjs).
+const { InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof Commander;
 
 type Env = Record<string, string | undefined>;
 

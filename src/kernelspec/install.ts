@@ -12,6 +12,7 @@ import {
   dataDirFor,
   defaultCliPath,
   defaultResourcesDir,
+  defaultRouterEntry,
   detectSysPrefix,
   kernelDirFor,
 } from './paths.js';
@@ -50,7 +51,7 @@ export interface InstallOptions extends TargetOptions {
   displayName?: string;
   /** Absolute path of the node binary the kernelspec runs. Default: this process's. */
   nodePath?: string;
-  /** Absolute path of the built CLI. Default: this package's dist/src/cli/main.js. */
+  /** Absolute path of the built CLI. Default: this package's dist/bundle/main.js for the router, dist/src/cli/main.js for llmspell. */
   cliPath?: string;
   /** Folder holding the logo files. Default: this package's kernelspec/. */
   resourcesDir?: string;
@@ -200,7 +201,7 @@ export async function installKernelSpec(options: InstallOptions = {}): Promise<I
   const scope = options.scope ?? { kind: 'user' };
   const name = kernelNameFor(options);
   const nodePath = options.nodePath ?? process.execPath;
-  const cliPath = options.cliPath ?? defaultCliPath();
+  const cliPath = options.cliPath ?? (options.llmspell === undefined ? defaultRouterEntry() : defaultCliPath());
   const command = [nodePath, cliPath];
   const spec =
     options.llmspell === undefined

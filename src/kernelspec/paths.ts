@@ -101,9 +101,18 @@ export async function detectSysPrefix(options: DetectSysPrefixOptions): Promise<
   }
 }
 
-/** The built CLI that the kernelspec's argv runs. */
+/** The built CLI (tsc's output): what the llmspell kernelspec's argv runs. */
 export function defaultCliPath(root: string = requirePackageRoot()): string {
   return path.join(root, 'dist', 'src', 'cli', 'main.js');
+}
+
+/**
+ * The bundled CLI (scripts/bundle.mjs): what the router kernelspec's argv runs, since a router
+ * is started for every notebook and tsc's output loads module by module (issue #12 item 1). The
+ * llmspell kernelspec stays on defaultCliPath: llmspell's own start is what its users wait for.
+ */
+export function defaultRouterEntry(root: string = requirePackageRoot()): string {
+  return path.join(root, 'dist', 'bundle', 'main.js');
 }
 
 /** Where the logo files ship: the package's kernelspec/ folder. */

@@ -2,18 +2,24 @@
  * The built CLI installs a kernelspec that the real `jupyter kernelspec list` finds, where and as
  * we say. Builds nothing: `npm test` runs the build first.
  */
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ManagerClient } from '../../src/fleet/manager/client.js';
+import type { ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { detectSysPrefix } from '../../src/kernelspec/paths.js';
 import { LOGO_FILES } from '../../src/kernelspec/spec.js';
 import { STASHED_CA_VARIABLE } from '../../src/shared/extra-ca-certs.js';
+import { stopFleetManager } from '../helpers/fleet-env.js';
+import { waitForNoProcesses } from '../helpers/processes.js';
 import { runToExit } from '../helpers/run.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
+/** What the router kernelspec runs: the bundle scripts/bundle.mjs writes after tsc. */
+const routerEntry = path.join(repo, 'dist', 'bundle', 'main.js');
 const venv = path.join(repo, '.venv');
 const jupyter = path.join(venv, 'bin', 'jupyter');
 const ROUTER_ARGS = ['router', '--connection-file', '{connection_file}', '--spec-dir', '{resource_dir}'];
@@ -48,8 +54,8 @@ async function listKernels(env: Env): Promise<Record<string, ListedSpec>> {
 }
 
 beforeAll(() => {
-  if (!existsSync(cli)) {
-    throw new Error(`${cli} is missing: build first with \`npm run build\` (\`npm test\` does it for you)`);
+  for (const built of [cli, routerEntry]) {
+    if (!existsSync(built)) throw new Error(`${built} is missing: build first with \`npm run build\` (\`npm test\` does it for you)`);
   }
   if (!existsSync(jupyter)) {
     throw new Error(`${jupyter} is missing: create the venv with jupyter_client (see README, development set-up)`);
@@ -75,7 +81,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const listed = (await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') })))['llmspell-fleet'];
     expect(listed?.resource_dir).toBe(kernelDir);
     expect(listed?.spec).toMatchObject({
-      argv: [process.execPath, cli, ...ROUTER_ARGS],
+      argv: [process.execPath, routerEntry, ...ROUTER_ARGS],
       display_name: 'LLMSpell Fleet',
       language: 'lua',
       interrupt_mode: 'message',
@@ -119,7 +125,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') }));
     expect(listed['llmspell-fleet']).toBeDefined();
     expect(listed['llmspell-fleet-ipykernel-openai']?.spec).toMatchObject({
-      argv: [process.execPath, cli, ...ROUTER_ARGS, '--runtime', 'ipykernel', '--provider', 'openai'],
+      argv: [process.execPath, routerEntry, ...ROUTER_ARGS, '--runtime', 'ipykernel', '--provider', 'openai'],
       display_name: 'LLMSpell Fleet (ipykernel, openai)',
       language: 'lua',
       interrupt_mode: 'message',
@@ -170,6 +176,58 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const routerEnv = JSON.parse(result.stdout.trim().split('\n').pop()!) as Env;
     expect(routerEnv.NODE_EXTRA_CA_CERTS).toBe('');
     expect(routerEnv[STASHED_CA_VARIABLE]).toBe(caFile);
+  });
+
+  it('npm run build wrote the bundle after tsc: the kernelspec never runs a stale one', () => {
+    // tsc rewrites every output; a bundle older than them is one that `tsc` alone left behind.
+    expect(statSync(routerEntry).mtimeMs, `${routerEntry} is older than ${cli}: run \`npm run build\``).toBeGreaterThanOrEqual(statSync(cli).mtimeMs);
+  });
+
+  it('runs the router kernelspec from the bundle: jupyter_client gets a result through it, from a manager it started on the unbundled CLI', async () => {
+    expect((await runCli(['install', '--prefix', tmp])).code).toBe(0);
+    const home = path.join(tmp, 'fleet');
+    const config = path.join(tmp, 'fleet.toml');
+    const ipykernel = [path.join(venv, 'bin', 'python'), '-m', 'ipykernel_launcher', '-f', '{connection_file}'];
+    writeFileSync(config, `default_runtime = "ipy"\ndefault_provider = "none"\nlinger_seconds = 0\n[runtimes.ipy]\nargv = ${JSON.stringify(ipykernel)}\n[providers.none]\n`, { mode: 0o600 });
+    const script = [
+      'import json',
+      'from jupyter_client import KernelManager',
+      "km = KernelManager(kernel_name='llmspell-fleet')",
+      'km.start_kernel()',
+      'try:',
+      "    cmdline = open(f'/proc/{km.provisioner.process.pid}/cmdline', 'rb').read().decode().split('\\0')[:-1]",
+      '    kc = km.client()',
+      '    kc.start_channels()',
+      '    kc.wait_for_ready(timeout=60)',
+      '    outputs = []',
+      "    reply = kc.execute_interactive('6 * 7', timeout=60, output_hook=outputs.append)",
+      "    results = [m['content']['data']['text/plain'] for m in outputs if m['msg_type'] == 'execute_result']",
+      '    kc.stop_channels()',
+      "    print(json.dumps({'cmdline': cmdline, 'status': reply['content']['status'], 'results': results}))",
+      'finally:',
+      '    km.shutdown_kernel(now=True)',
+    ].join('\n');
+    const env = cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter'), LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config });
+    try {
+      const result = await runToExit(path.join(venv, 'bin', 'python'), ['-c', script], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const session = JSON.parse(result.stdout.trim().split('\n').pop()!) as { cmdline: string[]; status: string; results: string[] };
+      expect(session.cmdline.slice(0, 3)).toEqual([process.execPath, routerEntry, 'router']);
+      expect(session).toMatchObject({ status: 'ok', results: ['42'] });
+
+      const manager = await ManagerClient.connect({ home, autostart: false });
+      try {
+        const { pid } = await manager.request<ManagerInfo>({ op: 'ping' });
+        const managerArgv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 4);
+        expect(managerArgv).toEqual([process.execPath, cli, 'manager', '--foreground']);
+      } finally {
+        manager.close();
+      }
+    } finally {
+      await stopFleetManager(home);
+      // The manager, its backend and the router all carry tmp in their environment: none may outlive the test.
+      await waitForNoProcesses(tmp);
+    }
   });
 
   it.each([

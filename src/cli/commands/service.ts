@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadFleetConfig } from '../../fleet/config.js';
+import { cliEntry } from '../../fleet/manager/autostart.js';
 import { ManagerClient } from '../../fleet/manager/client.js';
 import { readHttpInfo } from '../../fleet/manager/http/http-file.js';
 import type { ManagerInfo } from '../../fleet/manager/protocol.js';
@@ -15,7 +15,6 @@ import { action, CliError, withHomeOption, writeJson } from './fleet-shared.js';
 
 type Env = Record<string, string | undefined>;
 
-const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const USER_ONLY = 'only user units are written (--user): the manager runs as the user whose kernels it serves';
 const ENABLE = `systemctl --user daemon-reload && systemctl --user enable --now ${SERVICE_NAME}`;
 
@@ -58,7 +57,8 @@ function requireUser(flags: ServiceFlags): void {
 function unitFor(home: string, env: Env): string {
   return userUnit({
     node: process.execPath,
-    cli: CLI_MAIN,
+    // The unbundled CLI, as the manager autostart uses: not a path relative to this module, which may be a chunk of the bundle.
+    cli: cliEntry(),
     home,
     envFile: serviceEnvFilePath(env, homedir()),
     config: env.LLMSPELL_FLEET_CONFIG || undefined,

@@ -23,10 +23,13 @@ type Env = Record<string, string | undefined>;
 /**
  * Pure: the built CLI next to this module. Built, this file is dist/src/fleet/manager/autostart.js
  * and the CLI dist/src/cli/main.js; run from sources (vitest), the CLI is the build's, found
- * below the package root.
+ * below the package root. From the bundle (dist/bundle/<chunk>.js, what the router kernelspec
+ * runs) it is the same unbundled dist/src/cli/main.js: the manager and the backends' wrappers
+ * start from tsc's output, whose start-up time no notebook waits for.
  */
 export function cliEntryFor(moduleFile: string, root: string | undefined): string | undefined {
-  if (moduleFile.endsWith('.js') && basename(dirname(dirname(dirname(moduleFile)))) === 'src') {
+  const managerDir = dirname(moduleFile);
+  if (moduleFile.endsWith('.js') && basename(managerDir) === 'manager' && basename(dirname(dirname(managerDir))) === 'src') {
     return resolve(dirname(moduleFile), '..', '..', 'cli', 'main.js');
   }
   return root === undefined ? undefined : join(root, 'dist', 'src', 'cli', 'main.js');

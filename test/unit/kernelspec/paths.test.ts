@@ -7,6 +7,7 @@ import {
   dataDirFor,
   defaultCliPath,
   defaultResourcesDir,
+  defaultRouterEntry,
   detectSysPrefix,
   kernelDirFor,
   resolveScope,
@@ -143,6 +144,7 @@ describe('package layout', () => {
 
   it('derives the built CLI and the logo folder from the root', () => {
     expect(defaultCliPath(repoRoot)).toBe(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'));
+    expect(defaultRouterEntry(repoRoot)).toBe(path.join(repoRoot, 'dist', 'bundle', 'main.js'));
     expect(defaultResourcesDir(repoRoot)).toBe(path.join(repoRoot, 'kernelspec'));
   });
 });

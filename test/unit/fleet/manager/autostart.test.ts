@@ -11,6 +11,9 @@ describe('cliEntryFor', () => {
     ['installed elsewhere', '/usr/lib/node_modules/llmspell-fleet/dist/src/fleet/manager/autostart.js', undefined, '/usr/lib/node_modules/llmspell-fleet/dist/src/cli/main.js'],
     ['from sources (vitest)', '/pkg/src/fleet/manager/autostart.ts', '/pkg', '/pkg/dist/src/cli/main.js'],
     ['from sources, no package root', '/x/src/fleet/manager/autostart.ts', undefined, undefined],
+    ['from the bundle (a chunk): the unbundled CLI', '/pkg/dist/bundle/chunk-AB12CD34.js', '/pkg', '/pkg/dist/src/cli/main.js'],
+    ['from the bundle, in a folder named src', '/src/dist/bundle/chunk-AB12CD34.js', '/src', '/src/dist/src/cli/main.js'],
+    ['from the bundle, no package root', '/pkg/dist/bundle/chunk-AB12CD34.js', undefined, undefined],
   ])('%s', (_name, file, root, expected) => {
     expect(cliEntryFor(file, root)).toBe(expected);
   });
