@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
-import { RECENT_PORT_TTL_MS, allocatePorts, expiredPorts, releasePorts } from '../../../src/fleet/ports.js';
+import { RECENT_PORT_TTL_MS, allocatePorts, expiredPorts, readEphemeralRange, releasePorts } from '../../../src/fleet/ports.js';
+import { LINUX_DEFAULT_EPHEMERAL } from '../../../src/fleet/port-range.js';
 
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -81,6 +85,28 @@ describe('allocatePorts', () => {
     expect(isFleetError(error) && error.code).toBe('BIND_FAILED');
     expect(isFleetError(error) && error.context.ip).toBe('192.0.2.1');
     expect(await allocatePorts()).toHaveLength(5);
+  });
+
+  it('hands out no port of the ephemeral range, which the OS could hand out again before the kernel binds', async () => {
+    const [low, high] = await readEphemeralRange();
+    const ports = (await Promise.all(Array.from({ length: 4 }, () => allocatePorts('127.0.0.1', 5)))).flat();
+    expect(ports.filter((p) => p >= low && p <= high)).toEqual([]);
+    expect(ports.every((p) => p >= 20000 && p <= 65535)).toBe(true);
+  });
+
+  it.each<[string, string | undefined, readonly [number, number]]>([
+    ['unreadable: Linux default', undefined, LINUX_DEFAULT_EPHEMERAL],
+    ['narrowed', '40000\t40059\n', [40000, 40059]],
+    ['garbled: Linux default', 'n/a\n', LINUX_DEFAULT_EPHEMERAL],
+  ])('readEphemeralRange: %s', async (_, text, expected) => {
+    const dir = await mkdtemp(join(tmpdir(), 'ports-range-'));
+    try {
+      const file = join(dir, 'ip_local_port_range');
+      if (text !== undefined) await writeFile(file, text);
+      expect(await readEphemeralRange(file)).toEqual(expected);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('releasePorts is safe for ports it never handed out', async () => {
