@@ -7,6 +7,8 @@
  * adoption, cleanup and failures.
  */
 import * as k8s from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +21,8 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import { requestKernelInfo } from '../../src/fleet/manager/probe.js';
 import type { BackendHandle, CleanupReport, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, VENV_PYTHON, type JupyterEnv } from '../helpers/e2e.js';
-import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { CLI, cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { JupyterClient } from '../../src/wire/client.js';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { KERNEL_IMAGE, startKubeletNode, type KubeletNode } from '../helpers/kube-kubelet.js';
 import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
@@ -181,6 +184,36 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     await expect.poll(() => processesReferencing(POD_KERNEL_ARGV), { timeout: 30_000 }).toEqual([]);
     second.close();
   }, 300_000);
+
+  it('logs -f follows the pod log through the API: what a cell writes reaches the follower, which ends by itself when the pod ends', async () => {
+    const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
+    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: PY, routerId: 'router-logs', pid: process.pid });
+    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '100', handle.record.kernelId], { env: jenv.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(follower, 'exit');
+    let out = '';
+    let err = '';
+    follower.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    follower.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const kernel = new JupyterClient({ connection: handle.connection, channels: ['shell'] });
+    // The kernel's fd 2 is the container's stderr (capture_fd_output=False), so the pod's log.
+    const cell = async (line: string) =>
+      kernel.request('execute_request', { code: `import os; os.write(2, b"${line}\\n")`, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { timeoutMs: 30_000 });
+    try {
+      await cell('fleet-follow-first');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('fleet-follow-first');
+      // The follower printed the first line, so it was following before this cell ran.
+      await cell('fleet-follow-second');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('fleet-follow-second');
+      await client.request({ op: 'stop', target: handle.record.kernelId });
+      const [code] = await exited;
+      expect(code, err).toBe(0);
+    } finally {
+      kernel.close();
+      if (follower.exitCode === null) follower.kill('SIGKILL');
+      client.close();
+    }
+    await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);
+  }, 180_000);
 
   it('a pod deleted from outside ends its backend, and list says so by reason', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
