@@ -125,12 +125,13 @@ async function followPod(target: FollowTarget, kube: KubeRef, req: IncomingMessa
       for (const line of split.lines) write(sseEvent('line', line));
       pending = split.rest;
     });
+    if (pending.length > 0) write(sseEvent('line', pending));
   } catch (error) {
     reason = (error as Error).message;
+  }
+  try {
+    if (!left.signal.aborted && !res.writableEnded) write(sseEvent('end', { kernelId: target.kernelId, reason }));
   } finally {
     stopKeepalive();
   }
-  if (left.signal.aborted || res.writableEnded) return;
-  if (pending.length > 0) write(sseEvent('line', pending));
-  write(sseEvent('end', { kernelId: target.kernelId, reason }));
 }
