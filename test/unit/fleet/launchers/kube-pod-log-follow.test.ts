@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { podLogPath } from '../../../src/fleet/launchers/kube/pod-log-follow.js';
+import { podLogPath } from '../../../../src/fleet/launchers/kube/pod-log-follow.js';
 
 describe('podLogPath', () => {
   it.each([
