@@ -9,7 +9,7 @@ import type { StopTarget } from './fleet-args.js';
 import { UNKNOWN, formatBytes, formatFields, formatLatency, formatPorts, formatUptime } from './format.js';
 
 /** A record as the manager answers it: `list` adds rssBytes and says what the backend is doing in `state`. */
-export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; cpuPercent?: number; heldOutput?: ListedBackend['heldOutput']; lastExit?: ListedBackend['lastExit'] };
+export type ListedRecord = Omit<BackendRecord, 'state'> & { state: BackendRecord['state'] | ListedBackend['state']; rssBytes?: number; cpuPercent?: number; heldOutput?: ListedBackend['heldOutput']; lastExit?: ListedBackend['lastExit']; podStatus?: ListedBackend['podStatus'] };
 
 /** What --json prints for one backend: record fields plus derived ones, never secrets. */
 export interface PublicRecord {
@@ -39,6 +39,8 @@ export interface PublicRecord {
   lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
   /** A pod backend's pod, "namespace/name" (its pid is a local stand-in's). */
   pod?: string;
+  /** A pod backend: phase, restarts and node as the fleet's watch last saw them (no metrics-server: no memory or CPU). */
+  podStatus?: { phase?: string; restarts: number; node?: string };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -105,6 +107,10 @@ export function publicRecord(r: ListedRecord, now: number, rss?: number): Public
   if (isObject(r.limits)) out.limits = Object.fromEntries(Object.entries(r.limits).filter((e): e is [string, number] => typeof e[1] === 'number'));
   if (typeof r.enforcedBy === 'string') out.enforcedBy = r.enforcedBy;
   if (isObject(r.kube) && typeof r.kube.namespace === 'string' && typeof r.kube.pod === 'string') out.pod = `${r.kube.namespace}/${r.kube.pod}`;
+  const ps = r.podStatus;
+  if (isObject(ps) && typeof ps.restarts === 'number') {
+    out.podStatus = { restarts: ps.restarts, ...(typeof ps.phase === 'string' ? { phase: ps.phase } : {}), ...(typeof ps.node === 'string' ? { node: ps.node } : {}) };
+  }
   const exit = r.lastExit;
   if (isObject(exit) && typeof exit.reason === 'string') {
     out.lastExit = {
@@ -128,7 +134,7 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
     const row = [
       r.kernelId,
       // A pod backend's process is in its pod: the pod stands where the pid would.
-      r.pod ?? String(r.pid),
+      r.pod !== undefined && r.podStatus?.node !== undefined ? `${r.pod} on ${r.podStatus.node}` : (r.pod ?? String(r.pid)),
       r.requirement.runtime,
       r.requirement.provider,
       formatPorts(r.ports),
@@ -137,12 +143,19 @@ export function listTable(records: readonly PublicRecord[]): { headers: string[]
       formatCpu(r.cpuPercent),
       formatBytes(r.rssBytes),
       // A dead one says how it ended: "dead (memory-limit)".
-      r.lastExit !== undefined ? `${r.state} (${r.lastExit.reason})` : r.state,
+      // A pod says its phase when it is not Running, and restarts (restartPolicy Never: a surprise).
+      r.lastExit !== undefined ? `${r.state} (${r.lastExit.reason})` : `${r.state}${podNote(r.podStatus)}`,
     ];
     if (grouped) row.splice(4, 0, r.requirement.group ?? UNKNOWN);
     return row;
   });
   return { headers, rows };
+}
+
+function podNote(ps: PublicRecord['podStatus']): string {
+  if (ps === undefined) return '';
+  const notes = [...(ps.phase !== undefined && ps.phase !== 'Running' ? [`pod ${ps.phase}`] : []), ...(ps.restarts > 0 ? [`${ps.restarts} restart${ps.restarts === 1 ? '' : 's'}`] : [])];
+  return notes.length === 0 ? '' : ` (${notes.join(', ')})`;
 }
 
 /** Pure: CPU % as top shows it (100% = one core), one decimal below 10. */

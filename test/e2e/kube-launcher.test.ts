@@ -7,6 +7,8 @@
  * adoption, cleanup and failures.
  */
 import * as k8s from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +21,9 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import { requestKernelInfo } from '../../src/fleet/manager/probe.js';
 import type { BackendHandle, CleanupReport, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, VENV_PYTHON, type JupyterEnv } from '../helpers/e2e.js';
-import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { CLI, cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
+import { JupyterClient } from '../../src/wire/client.js';
+import { readHttpInfo } from '../../src/fleet/manager/http/http-file.js';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { KERNEL_IMAGE, startKubeletNode, type KubeletNode } from '../helpers/kube-kubelet.js';
 import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
@@ -181,6 +185,57 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
     await expect.poll(() => processesReferencing(POD_KERNEL_ARGV), { timeout: 30_000 }).toEqual([]);
     second.close();
   }, 300_000);
+
+  it('logs -f and the HTTP log stream follow the pod log through the API: what a cell writes reaches both, which end by themselves when the pod ends; list and /metrics show the pod', async () => {
+    const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
+    const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: PY, routerId: 'router-logs', pid: process.pid });
+    const id = handle.record.kernelId;
+    const listed = JSON.parse((await cli(jenv, ['list', '--json'])).stdout) as Array<{ kernelId: string; podStatus?: unknown; rssBytes?: number }>;
+    expect(listed.find((b) => b.kernelId === id)).toMatchObject({ podStatus: { phase: 'Running', restarts: 0, node: NODE } });
+    expect(listed.find((b) => b.kernelId === id)?.rssBytes).toBeUndefined();
+    const http = await readHttpInfo(home);
+    if (http === undefined) throw new Error('the manager wrote no http.json');
+    const auth = { authorization: `Bearer ${http.token}` };
+    const metrics = await (await fetch(`${http.url}/metrics`, { headers: auth })).text();
+    expect(metrics).toMatch(new RegExp(`llmspell_fleet_backend_pod_restarts\\{[^}]*kernel_id="${id}"[^}]*\\} 0`));
+    // The stand-in's memory is not the kernel's: a pod backend has none without metrics-server.
+    expect(metrics).not.toMatch(new RegExp(`llmspell_fleet_backend_resident_memory_bytes\\{[^}]*kernel_id="${id}"`));
+    const stream = await fetch(`${http.url}/api/v1/backends/${id}/logs?follow=1&tail=100`, { headers: { ...auth, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    let sse = '';
+    const streamEnded = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream.body!) sse += decoder.decode(chunk as Uint8Array, { stream: true });
+    })();
+    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '100', handle.record.kernelId], { env: jenv.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(follower, 'exit');
+    let out = '';
+    let err = '';
+    follower.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    follower.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const kernel = new JupyterClient({ connection: handle.connection, channels: ['shell'] });
+    // The kernel's fd 2 is the container's stderr (capture_fd_output=False), so the pod's log.
+    const cell = async (line: string) =>
+      kernel.request('execute_request', { code: `import os; os.write(2, b"${line}\\n")`, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { timeoutMs: 30_000 });
+    try {
+      await cell('fleet-follow-first');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('fleet-follow-first');
+      // The follower printed the first line, so it was following before this cell ran.
+      await cell('fleet-follow-second');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('fleet-follow-second');
+      await expect.poll(() => sse, { timeout: 60_000 }).toContain('data: "fleet-follow-second"');
+      await client.request({ op: 'stop', target: id });
+      const [code] = await exited;
+      expect(code, err).toBe(0);
+      await streamEnded;
+      expect(sse).toContain('event: end');
+    } finally {
+      kernel.close();
+      if (follower.exitCode === null) follower.kill('SIGKILL');
+      client.close();
+    }
+    await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);
+  }, 180_000);
 
   it('a pod deleted from outside ends its backend, and list says so by reason', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });

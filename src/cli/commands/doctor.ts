@@ -13,7 +13,8 @@ import { findExecutable } from '../../shared/which.js';
 import { containerChecks } from '../container-checks.js';
 import { providerConfig } from '../../adapters/llmspell/provider-config.js';
 import { usesLlmspellAdapter } from '../../fleet/adapter-plan.js';
-import type { FleetConfig, LaunchPlan } from '../../fleet/types.js';
+import type { FleetConfig, LaunchPlan, RuntimeConfig } from '../../fleet/types.js';
+import { kubeChecks } from '../doctor-kube-checks.js';
 import { describeError, isFleetError } from '../../shared/errors.js';
 import { runCommand } from '../../shared/process.js';
 import {
@@ -103,7 +104,18 @@ async function checkRuntime(name: string, config: FleetConfig, ctx: FleetContext
       }),
     );
   }
+  if (rt.launcher === 'kubernetes') checks.push(...(await kubeRuntimeChecks(name, rt, kube, base, ctx)));
   return checks;
+}
+
+/** The cluster a kubernetes runtime names, asked for real (client-node is loaded only here). */
+async function kubeRuntimeChecks(name: string, rt: RuntimeConfig, kube: LaunchPlan['kube'], base: { isDefault: boolean; configFile: string }, ctx: FleetContext): Promise<Check[]> {
+  const kubeconfig = kube?.kubeconfig ?? (rt.kubeconfig !== undefined ? resolve(expandHome(rt.kubeconfig, ctx.env.HOME || undefined)) : undefined);
+  const context = kube?.context ?? rt.context;
+  const namespace = kube?.namespace ?? rt.namespace ?? 'default';
+  const { probeKube } = await import('../../fleet/launchers/kube/access-probe.js');
+  const probe = rt.image === undefined ? undefined : await probeKube({ ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(context !== undefined ? { context } : {}) }, namespace);
+  return kubeChecks({ runtime: name, ...base, ...(rt.image !== undefined ? { image: rt.image } : {}), ...(probe !== undefined ? { probe } : {}) });
 }
 
 function withNotice(notice: string | undefined): { generatedNotice?: string } {

@@ -15,6 +15,8 @@ import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/d
 import type { RelayDelta } from '../../shared/relay-counts.js';
 import { adoptFromRegistry } from './adopt.js';
 import { sweepFleetPods, watchAdoptedPod } from './kube-sweep.js';
+import { watchedPod } from '../launchers/kube/api.js';
+import { podStatusSummary } from '../launchers/kube/reasons.js';
 import { Attachments, staleRouters } from './attachments.js';
 import { DetachedOutputs, replayLimits } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
@@ -327,7 +329,13 @@ export class FleetManager {
     return this.#conditions.list(maintenance.list(this.#backends.values())).map((b) => {
       const held = this.#detached.summary(b.kernelId);
       const messages = this.relay.messages(b.kernelId);
-      return { ...b, ...(held === undefined ? {} : { heldOutput: held }), ...(messages === undefined ? {} : { messagesRelayed: messages }) };
+      const pod = b.kube !== undefined && b.state !== 'dead' ? watchedPod(b.kube) : undefined;
+      return {
+        ...b,
+        ...(held === undefined ? {} : { heldOutput: held }),
+        ...(messages === undefined ? {} : { messagesRelayed: messages }),
+        ...(pod === undefined ? {} : { podStatus: podStatusSummary(pod) }),
+      };
     });
   }
 

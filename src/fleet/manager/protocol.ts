@@ -8,6 +8,7 @@
  * Secrets: responses carry a backend's connection info (with its HMAC key) only to the
  * socket's owner (the same user); the registry on disk holds no key and no provider env.
  */
+import type { PodStatusSummary } from '../launchers/kube/reasons.js';
 import type { BackendCondition } from '../../shared/backend-state.js';
 import type { ConnectionInfo } from '../../wire/connection-file.js';
 import type { HeldOutputSummary, RunningCell } from '../../shared/detached-output.js';
@@ -177,6 +178,8 @@ export interface ListedBackend extends Omit<BackendRecord, 'state'> {
   messagesRelayed?: number;
   /** A dead one: how it ended (reason, and a limit's own words in `cause`). Added with limits. */
   lastExit?: { reason: string; cause?: string; exitCode: number | null; signal: string | null };
+  /** A pod backend: its pod's phase, the kernel container's restarts and its node, as the fleet's watch last saw them. */
+  podStatus?: PodStatusSummary;
 }
 
 export interface BackendLog {

@@ -117,6 +117,22 @@ describe('listTable', () => {
   });
 });
 
+describe('pod backends in list', () => {
+  const pod = (podStatus: ListedRecord['podStatus']) => publicRecord(rec({ kube: { namespace: 'ns', pod: 'llmspell-k', secret: 'llmspell-k-connection', fleet: 'f' }, ...(podStatus !== undefined ? { podStatus } : {}) }), NOW);
+  it.each<[string, ListedRecord['podStatus'], string, string]>([
+    ['running, no restarts', { phase: 'Running', restarts: 0, node: 'n1' }, 'ns/llmspell-k on n1', 'ready'],
+    ['restarted', { phase: 'Running', restarts: 2, node: 'n1' }, 'ns/llmspell-k on n1', 'ready (2 restarts)'],
+    ['one restart', { phase: 'Running', restarts: 1, node: 'n1' }, 'ns/llmspell-k on n1', 'ready (1 restart)'],
+    ['not running', { phase: 'Pending', restarts: 0 }, 'ns/llmspell-k', 'ready (pod Pending)'],
+    ['not watched (yet)', undefined, 'ns/llmspell-k', 'ready'],
+  ])('%s', (_what, podStatus, where, state) => {
+    const out = pod(podStatus);
+    expect(out.podStatus).toEqual(podStatus);
+    const row = listTable([out]).rows[0];
+    expect([row?.[1], row?.at(-1), row?.at(-2), row?.at(-3)]).toEqual([where, state, '-', '-']);
+  });
+});
+
 describe('formatCpu', () => {
   it.each([
     [undefined, '-'],

@@ -136,6 +136,13 @@ export class PodWatch {
 }
 
 const watches = new Map<string, Promise<PodWatch>>();
+/** The watches that have started, for reads that must not wait (list, metrics). */
+const started = new Map<string, PodWatch>();
+
+/** The pod as the fleet's started watch last saw it; undefined while no watch of its namespace runs. */
+export function watchedPod(ref: KubeAccess & { namespace: string; pod: string; fleet: string }): V1Pod | undefined {
+  return started.get(`${accessKey(ref)}\0${ref.namespace}\0${ref.fleet}`)?.get(ref.pod);
+}
 
 /** The one watch of this fleet's pods in `namespace`, started on first use. */
 export function podWatch(access: KubeAccess, namespace: string, fleet: string): Promise<PodWatch> {
@@ -145,6 +152,7 @@ export function podWatch(access: KubeAccess, namespace: string, fleet: string): 
     watch = kubeClient(access).then(async (client) => {
       const w = new PodWatch(client, namespace, fleet);
       await w.started;
+      started.set(key, w);
       return w;
     });
     watch.catch(() => watches.delete(key));

@@ -5,6 +5,7 @@
  * Kubernetes reason, so the user can search for it, and says what to do.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { KERNEL_CONTAINER } from './spec.js';
 
 export type PodProgress =
   | { state: 'starting'; detail: string }
@@ -109,4 +110,23 @@ export function podEnd(pod: V1Pod | undefined, memoryMb: number | undefined): Po
   if (pod.metadata?.deletionTimestamp !== undefined) return { reason: 'deleted', cause: 'its pod was deleted from outside the fleet', exitCode };
   if (term !== undefined && (term.exitCode ?? 0) !== 0) return { reason: 'exited', cause: `its pod's container ended (${term.reason ?? 'Error'}) with exit code ${term.exitCode}`, exitCode };
   return undefined;
+}
+
+/** What `list` and /metrics show of a pod backend's pod: what the API says for free (no metrics-server). */
+export interface PodStatusSummary {
+  phase?: string;
+  /** Restarts of the kernel's container (restartPolicy Never: any is a surprise). */
+  restarts: number;
+  node?: string;
+}
+
+/** Pure: phase, the kernel container's restart count, and node of a pod. */
+export function podStatusSummary(pod: V1Pod): PodStatusSummary {
+  const statuses = pod.status?.containerStatuses ?? [];
+  const kernel = statuses.find((c) => c.name === KERNEL_CONTAINER) ?? statuses[0];
+  return {
+    ...(pod.status?.phase !== undefined ? { phase: pod.status.phase } : {}),
+    restarts: kernel?.restartCount ?? 0,
+    ...(pod.spec?.nodeName !== undefined ? { node: pod.spec.nodeName } : {}),
+  };
 }

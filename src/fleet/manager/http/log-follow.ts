@@ -2,13 +2,15 @@
  * GET /api/v1/backends/{id}/logs?follow=1: the last lines of a backend's log, then each new
  * line as it is written, as server-sent events. Polls the file's size (a log is appended to
  * by the backend, never rewritten, so size is enough). Ends when the backend leaves the fleet
- * (after a last read) or its log is gone, or when the client leaves.
+ * (after a last read) or its log is gone, or when the client leaves. A pod backend's log is the
+ * pod's, followed through the Kubernetes API until the pod ends (client-node loaded only then).
  */
 import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { readTail } from '../../log-tail.js';
 import type { FleetManager } from '../fleet.js';
+import type { KubeRef } from '../../types.js';
 import { sseEvent } from './events.js';
 import { keepAlive, onClientLeft, openEventStream } from './sse.js';
 
@@ -36,6 +38,8 @@ export interface FollowTarget {
 
 export async function followLog(target: FollowTarget, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, pollMs = LOG_POLL_MS): Promise<void> {
   const { fleet, kernelId, logFile } = target;
+  const kube = fleet.list().find((b) => b.kernelId === kernelId)?.kube;
+  if (kube !== undefined) return followPod(target, kube, req, res, headers);
   const first = await readTail(logFile, target.tail);
   const write = openEventStream(res, headers, `log of ${kernelId}`);
   for (const line of completeLines(first.text).lines) write(sseEvent('line', line));
@@ -96,6 +100,37 @@ export async function followLog(target: FollowTarget, req: IncomingMessage, res:
         };
       });
     }
+  } finally {
+    stopKeepalive();
+  }
+}
+
+/** A pod backend: the API streams the kernel container's log and ends it when the pod ends. */
+async function followPod(target: FollowTarget, kube: KubeRef, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+  const { followPodLog } = await import('../../launchers/kube/pod-log-follow.js');
+  const write = openEventStream(res, headers, `log of ${target.kernelId} (pod ${kube.namespace}/${kube.pod})`);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const left = new AbortController();
+  onClientLeft(req, res, () => left.abort());
+  const stopKeepalive = keepAlive(res, write);
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let reason = 'the pod has ended';
+  try {
+    await followPodLog(kube, target.tail, left.signal, (chunk) => {
+      const split = completeLines(pending + decoder.write(chunk));
+      for (const line of split.lines) write(sseEvent('line', line));
+      pending = split.rest;
+    });
+    if (pending.length > 0) write(sseEvent('line', pending));
+  } catch (error) {
+    reason = (error as Error).message;
+  }
+  try {
+    if (!left.signal.aborted && !res.writableEnded) write(sseEvent('end', { kernelId: target.kernelId, reason }));
   } finally {
     stopKeepalive();
   }

@@ -94,12 +94,15 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
     }
     return new Gauge({ ...common, async collect() { this.reset(); await each((labels, v) => this.set(labels, v)); } });
   };
-  perBackend('backend_resident_memory_bytes', "Resident memory of the backend's process family (its group and what its members started in groups of their own)", (b, u) => u.get(b.pid)?.residentBytes);
-  perBackend('backend_processes', "Processes in the backend's process family", (b, u) => u.get(b.pid)?.processes);
+  // A pod backend's local pid is its stand-in: its usage is not the kernel's, which is unknown without metrics-server.
+  const standInFree = (b: ListedBackend, u: Usage) => (b.kube !== undefined ? undefined : u.get(b.pid));
+  perBackend('backend_resident_memory_bytes', "Resident memory of the backend's process family (its group and what its members started in groups of their own)", (b, u) => standInFree(b, u)?.residentBytes);
+  perBackend('backend_processes', "Processes in the backend's process family", (b, u) => standInFree(b, u)?.processes);
   perBackend('backend_attached_clients', 'Routers (notebook sessions) attached to the backend', (b) => b.attached.length);
   perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
   perBackend('backend_start_time_seconds', 'When the backend started, seconds since the epoch', (b) => b.startedAt / 1000);
-  perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's process family", (b, u) => u.get(b.pid)?.cpuSeconds, 'counter');
+  perBackend('backend_cpu_seconds_total', "User and system CPU time of the backend's process family", (b, u) => standInFree(b, u)?.cpuSeconds, 'counter');
+  perBackend('backend_pod_restarts', "A pod backend's kernel container restarts, as the Kubernetes API says (pods only)", (b) => b.podStatus?.restarts);
   new Gauge({
     name: `${METRIC_PREFIX}pool_spares`,
     help: 'Spares of the pre-warmed pool by runtime and provider: warming (starting, running their startup code) or ready (offered)',

@@ -1,6 +1,6 @@
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { apiRefusal, podEnd, podProgress } from '../../../../src/fleet/launchers/kube/reasons.js';
+import { apiRefusal, podEnd, podProgress, podStatusSummary } from '../../../../src/fleet/launchers/kube/reasons.js';
 
 const WHERE = { pod: 'llmspell-k1', namespace: 'kernels', image: 'localhost/k:1', runtime: 'pyk' };
 const pod = (status: V1PodStatus, extra: Partial<V1Pod> = {}): V1Pod => ({ metadata: { name: 'llmspell-k1' }, spec: { containers: [] }, status, ...extra });
@@ -66,5 +66,18 @@ describe('podEnd: how a pod backend ended', () => {
     ['still running: nothing to add', pod(running), undefined, undefined],
   ])('%s', (_name, p, memoryMb, end) => {
     expect(podEnd(p, memoryMb)).toEqual(end);
+  });
+});
+
+describe('podStatusSummary: what list and /metrics show of a pod', () => {
+  const kernel = (restartCount: number) => ({ name: 'kernel', image: 'i', imageID: '', ready: true, restartCount });
+  it.each<[string, V1Pod, ReturnType<typeof podStatusSummary>]>([
+    ['running on a node', { spec: { nodeName: 'n1', containers: [] }, status: { phase: 'Running', containerStatuses: [kernel(0)] } }, { phase: 'Running', restarts: 0, node: 'n1' }],
+    ['the kernel container, not a sidecar', { spec: { nodeName: 'n1', containers: [] }, status: { phase: 'Running', containerStatuses: [{ ...kernel(5), name: 'sidecar' }, kernel(2)] } }, { phase: 'Running', restarts: 2, node: 'n1' }],
+    ['no container named kernel: the first', { spec: { containers: [] }, status: { phase: 'Running', containerStatuses: [{ ...kernel(1), name: 'main' }] } }, { phase: 'Running', restarts: 1 }],
+    ['not scheduled yet', { spec: { containers: [] }, status: { phase: 'Pending' } }, { phase: 'Pending', restarts: 0 }],
+    ['no status at all', {}, { restarts: 0 }],
+  ])('%s', (_what, pod, expected) => {
+    expect(podStatusSummary(pod)).toEqual(expected);
   });
 });
