@@ -3,7 +3,9 @@
  * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
  * and the registry that lets a new manager adopt what an old one left running. It owns the
  * state; the launch path (starts.ts), a backend's life once spawned (lifecycle.ts), restart
- * (restart.ts) and stopping (stopping.ts) reach it through narrow hosts.
+ * (restart.ts), stopping (stopping.ts) and adoption at start (fleet-adoption.ts) reach it
+ * through narrow hosts. The config last loaded is in fleet-settings.ts, who hears of changes
+ * in fleet-signals.ts.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { FleetError } from '../../shared/errors.js';
