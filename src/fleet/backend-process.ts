@@ -1,8 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import type { BackendExit } from '../shared/backend.js';
-import { FleetError, isFleetError } from '../shared/errors.js';
-import { describeExit } from '../shared/exit.js';
+import { isFleetError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { DEFAULT_STOP_LADDER, climbStopLadder, type StopLadder } from '../shared/process.js';
 import { newKey, parseConnectionInfo, writeConnectionFile, type ConnectionInfo } from '../wire/connection-file.js';
@@ -12,7 +11,7 @@ import { readLogTail, spawnBackend, type ChildExit, type SpawnedChild } from './
 import { launcherFor, settleBackend, signalBackend, type LaunchCommand, type LauncherRefs } from './launchers/launcher.js';
 import { tieStandIn } from './launchers/kube/lifecycle.js';
 import type { ContainerRef, KubeRef, LaunchPlan } from './types.js';
-import { probeConnectionFile, waitForConnectionFile } from './wait-connection-file.js';
+import { awaitKernelConnection, describeBackend, TAIL_LINES, withTail } from './backend-startup.js';
 
 /** Why a backend is gone (BackendExit.reason): machine-readable, the numbers are in exitCode/signal. */
 export type ExitReason = 'stopped' | 'startup-failed' | 'exited' | 'signalled';
@@ -27,7 +26,6 @@ export type StopOptions = Partial<StopLadder>;
 
 type Termination = { requested?: 'stopped' | 'startup-failed' };
 
-const TAIL_LINES = 20;
 const STARTUP_FAILURE_GRACE_MS = 500;
 
 /**
@@ -97,7 +95,7 @@ export class BackendProcess {
         ...(command.container === undefined && command.kube === undefined ? { cwd: plan.cwd } : {}),
         logFile: plan.logFile,
         configKey: command.configKey,
-        banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describe(plan)} ---`,
+        banner: `--- llmspell-fleet ${new Date().toISOString()}: starting ${describeBackend(plan)} ---`,
       });
     } catch (error) {
       if (written !== undefined) releasePorts(portsOf(written));
@@ -214,10 +212,6 @@ function portsOf(info: ConnectionInfo): number[] {
   return [info.shell_port, info.iopub_port, info.stdin_port, info.control_port, info.hb_port];
 }
 
-function describe(plan: LaunchPlan): string {
-  return `${plan.requirement.runtime}/${plan.requirement.provider} backend (kernel ${plan.kernelId})`;
-}
-
 function validatePlan(plan: LaunchPlan): void {
   const bad = (field: string, value: unknown, want: string): never => {
     throw new TypeError(`LaunchPlan.${field} must be ${want}, got ${JSON.stringify(value)} (${typeof value})`);
@@ -227,64 +221,6 @@ function validatePlan(plan: LaunchPlan): void {
   if (typeof plan.logFile !== 'string' || !isAbsolute(plan.logFile)) bad('logFile', plan.logFile, 'an absolute path');
   if (!Number.isFinite(plan.startupTimeoutMs) || plan.startupTimeoutMs <= 0) bad('startupTimeoutMs', plan.startupTimeoutMs, 'a positive number');
   if (plan.connection !== 'router-writes' && plan.connection !== 'kernel-writes') bad('connection', plan.connection, '"router-writes" or "kernel-writes"');
-}
-
-type StartupAbort = { kind: 'timeout' } | { kind: 'exited'; exit: ChildExit };
-
-/** Race: the kernel's connection file vs its exit vs the startup timeout. */
-async function awaitKernelConnection(plan: LaunchPlan, child: SpawnedChild): Promise<ConnectionInfo> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies StartupAbort), plan.startupTimeoutMs);
-  void child.exit.then((exit) => controller.abort({ kind: 'exited', exit } satisfies StartupAbort));
-  try {
-    const info = await waitForConnectionFile(plan.connectionFile, { signal: controller.signal });
-    // The file may be complete while the process is already dying: that is not a ready backend.
-    if (!child.alive) throw exitedError(plan, child, await child.exit);
-    return info;
-  } catch (error) {
-    if (isFleetError(error)) throw error;
-    const reason = controller.signal.reason as StartupAbort;
-    if (reason.kind === 'exited') throw exitedError(plan, child, reason.exit);
-    const probe = await probeConnectionFile(plan.connectionFile);
-    const state = probe.ok ? 'it appeared just now' : probe.detail;
-    throw new FleetError(
-      'READY_TIMEOUT',
-      `${describe(plan)} did not write its connection file ${plan.connectionFile} within ${plan.startupTimeoutMs} ms (${state}); ` +
-        `it was stopped. Raise runtimes.${plan.requirement.runtime}.startup_timeout if it is just slow, or read ${plan.logFile}`,
-      {
-        kernelId: plan.kernelId,
-        runtime: plan.requirement.runtime,
-        provider: plan.requirement.provider,
-        pid: child.pid,
-        waitedFor: 'connection file',
-        connectionFile: plan.connectionFile,
-        timeoutMs: plan.startupTimeoutMs,
-        logFile: plan.logFile,
-      },
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function exitedError(plan: LaunchPlan, child: SpawnedChild, exit: ChildExit): FleetError {
-  const how = describeExit(exit);
-  return new FleetError('BACKEND_EXITED', `${describe(plan)} ${how} before it was ready; see ${plan.logFile}`, {
-    kernelId: plan.kernelId,
-    runtime: plan.requirement.runtime,
-    provider: plan.requirement.provider,
-    pid: child.pid,
-    exitCode: exit.exitCode,
-    signal: exit.signal,
-    logFile: plan.logFile,
-  });
-}
-
-/** The log tail is only complete once the process is gone, so it is added after termination. */
-async function withTail(error: FleetError, plan: LaunchPlan, child: SpawnedChild): Promise<FleetError> {
-  const stderrTail = await readLogTail(plan.logFile, { fromOffset: child.logOffset, lines: TAIL_LINES });
-  const shown = stderrTail.length > 0 ? `\nlast lines of ${plan.logFile}:\n${stderrTail}` : ` (it wrote nothing to ${plan.logFile})`;
-  return new FleetError(error.code, `${error.message}${shown}`, { ...error.context, stderrTail }, { cause: error.cause });
 }
 
 /** The stop ladder on the child's process group; signalGroup refuses once the child is reaped. */

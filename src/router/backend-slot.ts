@@ -1,11 +1,9 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { describeExit } from '../shared/exit.js';
-import type { BackendExit } from '../shared/backend.js';
 import { RUNNING_CELLS_MAX, type DetachedOutput } from '../shared/detached-output.js';
-import type { Logger } from '../shared/log.js';
 import { startupMark } from '../shared/startup-trace.js';
-import type { RejectReason, WireMessage } from '../wire/codec.js';
+import type { WireMessage } from '../wire/codec.js';
 import { BackendLink, type RequestChannel } from './backend-link.js';
 import { runningCells } from './replay.js';
 import { backendCondition, type BackendCondition } from '../shared/backend-state.js';
@@ -13,47 +11,10 @@ import { BusyTracker } from './busy.js';
 import { RelayCounts, TO_BACKEND, TO_CLIENT } from '../shared/relay-counts.js';
 import { payloadBytes, replyStatus } from './relay-meter.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
-import type { BackendDirectory, BackendLease } from './types.js';
+import type { BackendLease } from './types.js';
+import type { SlotOptions, SlotState } from './slot-events.js';
 
-export type SlotState = 'starting' | 'ready' | 'failed' | 'closed';
-
-export interface SlotEvents {
-  onClientBound(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;
-  onIopub(slot: BackendSlot, msg: WireMessage): void;
-  onRejected(channel: string, reason: RejectReason): void;
-  /** A request that can no longer be served by this slot (it failed to start). */
-  onUnserved(slot: BackendSlot, channel: RequestChannel, msg: WireMessage): void;
-  onFailed(slot: BackendSlot, reason: string): void;
-  /** `how`: describeExit's words; `exit`: how it ended, for what happens next (restartsAfter). */
-  onExited(slot: BackendSlot, how: string, exit: BackendExit): void;
-  /** The shared backend is being replaced by a restart another client asked for. */
-  onRestarting?(slot: BackendSlot): void;
-  /**
-   * The backend's heartbeat went silent while it ran nothing of this router's (so it may be
-   * hung), or came back after such a silence. Death is reported by onExited, not here.
-   */
-  onHeartbeat?(slot: BackendSlot, responsive: boolean, silentMs: number): void;
-  /** The first cell this router runs on a backend that printed while no client was attached: show it what it missed. */
-  onReplay?(slot: BackendSlot, output: DetachedOutput, request: WireMessage): void;
-  /** The backend is near a limit (fleet): `text` is for the cell running there now, if any. */
-  onWarning?(slot: BackendSlot, text: string): void;
-  /** A backend message over the size limit, dropped: its client must hear of it instead. */
-  onOversized?(slot: BackendSlot, channel: RequestChannel | 'iopub', msg: WireMessage, bytes: number): void;
-}
-
-export interface SlotOptions {
-  requirement: RequirementRef;
-  directory: BackendDirectory;
-  logger: Logger;
-  events: SlotEvents;
-  maxPending?: number;
-  maxMessageBytes?: number;
-  heartbeatTimeoutMs?: number;
-  /** Backpressure from the client side's iopub queue (see BackendLink). */
-  iopubRoom?: () => Promise<void> | undefined;
-  /** This slot starts the requirement again after its backend died: it shows as restarting. */
-  restart?: boolean;
-}
+export type { SlotEvents, SlotOptions, SlotState } from './slot-events.js';
 
 /**
  * One backend as seen by one router: its lease, its link and the requests waiting for it. A

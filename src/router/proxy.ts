@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { restartsAfter } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
-import type { ConnectionInfo } from '../wire/connection-file.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
 import type { RequestChannel } from './backend-link.js';
 import { BackendSlot } from './backend-slot.js';
@@ -16,40 +15,16 @@ import { notice } from './notices.js';
 import { formatReplay } from './replay.js';
 import { statusContent, streamContent } from './replies.js';
 import { answerUsage } from './usage-reply.js';
-import type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
-import type { RestartPolicy } from './restart-policy.js';
+import type { ResolvedRequest, StickyChoice } from './resolver.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, type RouterOptions, type RouterState } from './router-options.js';
 import { countDrop, emptyStats, type RouterStats } from './stats.js';
 import { RestartSupervisor } from './supervisor.js';
 import { ValueTransfer } from './values/transfer.js';
-import type { BackendDirectory } from './types.js';
 
 export type { RequestResolver, ResolvedRequest, StickyChoice } from './resolver.js';
 export type { RouterStats } from './stats.js';
 
-export type RouterState = 'running' | 'stopping' | 'stopped';
-
-const DEFAULT_MAX_MESSAGE_BYTES = 2 ** 30;
-
-export interface RouterOptions {
-  /** The connection file Jupyter wrote for "the kernel", i.e. for us. */
-  connection: ConnectionInfo;
-  directory: BackendDirectory;
-  /** The launch-time requirement: started at once so it is warm for the first kernel_info. */
-  requirement: RequirementRef;
-  /** Per-request resolution (cell directive, message metadata, sticky choice); default: always `requirement`. */
-  resolver?: RequestResolver;
-  logger: Logger;
-  /** Inbound messages larger than this, from clients and backends, are refused and counted. Default 1 GiB. */
-  maxMessageBytes?: number;
-  /** Requests held per backend while it starts; beyond this they are refused with an error reply. */
-  maxPending?: number;
-  /** Backend heartbeat silence that is reported to clients. Default 2500 ms. */
-  heartbeatTimeoutMs?: number;
-  /** Automatic restarts of a backend that died; `limit: 0` turns them off. */
-  restartPolicy?: RestartPolicy;
-  /** Called once when the router has stopped; the CLI turns it into the process exit code. */
-  onStopped?: (exitCode: number) => void;
-}
+export type { RouterOptions, RouterState } from './router-options.js';
 
 /**
  * ProxyRouter: Jupyter's client talks to it as to a kernel; it relays each request to the

@@ -17,6 +17,7 @@ import { Z85_KEY } from '../../src/wire/curve.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv } from '../helpers/e2e.js';
 import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { isRunning } from '../helpers/processes.js';
+import { acquireTimes, median } from '../helpers/start-times.js';
 
 const run = promisify(execFile);
 const IMAGE = 'localhost/llmspell-fleet-test-ipykernel';
@@ -71,8 +72,6 @@ async function until(check: () => Promise<boolean>, what: string, ms = 60_000): 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 let jenv: JupyterEnv;
 let home: string;
@@ -164,16 +163,8 @@ describe('container backends (podman)', () => {
 
   it('start time: container against process, the same ipykernel, median of 5 each (figures in the log)', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
-    const times: Record<string, number[]> = { pyc: [], pyhost: [] };
-    for (let i = 0; i < 5; i++) {
-      for (const runtime of ['pyhost', 'pyc'] as const) {
-        const t0 = performance.now();
-        const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: { runtime, provider: 'openai' }, routerId: `timing-${i}`, pid: process.pid });
-        times[runtime]?.push(performance.now() - t0);
-        await client.request({ op: 'stop', target: handle.record.kernelId });
-      }
-    }
-    const figures = { processMs: Math.round(median(times.pyhost ?? [])), containerMs: Math.round(median(times.pyc ?? [])), samples: times };
+    const times = await acquireTimes(client, ['pyhost', 'pyc'], 5);
+    const figures = { processMs: Math.round(median(times.pyhost)), containerMs: Math.round(median(times.pyc)), samples: times };
     console.log(`container start overhead: ${JSON.stringify(figures)}`);
     expect(figures.containerMs).toBeGreaterThan(0);
     expect(await containers(home)).toEqual([]);

@@ -14,10 +14,10 @@ import { ManagerClient } from '../../src/fleet/manager/client.js';
 import type { BackendRecord, ListedBackend, ManagerInfo } from '../../src/fleet/manager/protocol.js';
 import { makeJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
 import { stopFleetManager } from '../helpers/fleet-env.js';
-import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
-import { startKwok, type Kwok } from '../helpers/kube-kwok.js';
+import type { KubeCluster } from '../helpers/kube-cluster.js';
+import { inParallel, startKwokCluster, stopKwokCluster, type Kwok } from '../helpers/kube-kwok.js';
 import { startKwokKernels, type KwokKernels } from '../helpers/kwok-kernels.js';
-import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
+import { isRunning, socketRefuses } from '../helpers/processes.js';
 
 const NS = 'llmspell-scale';
 const NODE = 'kwok-node-0';
@@ -31,10 +31,7 @@ let core: k8s.CoreV1Api;
 let home: string;
 
 beforeAll(async () => {
-  cluster = await startKubeCluster();
-  await cluster.createNamespace(NS);
-  kwok = await startKwok(cluster);
-  await kwok.addNode(NODE);
+  ({ cluster, kwok } = await startKwokCluster(NS, NODE));
   core = cluster.adminConfig().makeApiClient(k8s.CoreV1Api);
   jenv = await makeJupyterEnv();
   home = jenv.homeDir;
@@ -63,19 +60,8 @@ afterAll(async () => {
     await jenv.cleanup();
   }
   await kernels?.stop();
-  const dir = cluster?.dir;
-  await kwok?.stop();
-  await cluster?.stop();
-  if (dir !== undefined) expect(await processesReferencing(dir)).toEqual([]);
+  expect(await stopKwokCluster({ cluster, kwok })).toEqual([]);
 }, 240_000);
-
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
 
 async function fleetObjects(): Promise<{ pods: number; secrets: number }> {
   const labelSelector = fleetSelector(fleetLabel(home));

@@ -6,9 +6,8 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
-import { startKwok, type Kwok } from '../helpers/kube-kwok.js';
-import { processesReferencing } from '../helpers/processes.js';
+import type { KubeCluster } from '../helpers/kube-cluster.js';
+import { inParallel, startKwokCluster, stopKwokCluster, type Kwok } from '../helpers/kube-kwok.js';
 
 const NS = 'llmspell-scale';
 const NODE = 'kwok-node-0';
@@ -18,27 +17,12 @@ let cluster: KubeCluster | undefined;
 let kwok: Kwok | undefined;
 
 beforeAll(async () => {
-  cluster = await startKubeCluster();
-  await cluster.createNamespace(NS);
-  kwok = await startKwok(cluster);
-  await kwok.addNode(NODE);
+  ({ cluster, kwok } = await startKwokCluster(NS, NODE));
 }, 120_000);
 
 afterAll(async () => {
-  const dir = cluster?.dir;
-  await kwok?.stop();
-  await cluster?.stop();
-  if (dir !== undefined) expect(await processesReferencing(dir)).toEqual([]);
+  expect(await stopKwokCluster({ cluster, kwok })).toEqual([]);
 });
-
-/** Runs `fn` over `items` with at most `limit` calls in flight. */
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
 
 /** Polls the pods labelled `selector` until `done` holds for the list; returns the elapsed ms. */
 async function waitForPods(api: k8s.CoreV1Api, selector: string, done: (pods: k8s.V1Pod[]) => boolean, what: string): Promise<number> {

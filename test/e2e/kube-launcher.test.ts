@@ -27,6 +27,7 @@ import { readHttpInfo } from '../../src/fleet/manager/http/http-file.js';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { KERNEL_IMAGE, startKubeletNode, type KubeletNode } from '../helpers/kube-kubelet.js';
 import { isRunning, processesReferencing, socketRefuses } from '../helpers/processes.js';
+import { acquireTimes, median } from '../helpers/start-times.js';
 
 const EXAMPLES = join(REPO_ROOT, 'examples', 'kubernetes');
 const NS = 'llmspell-fleet';
@@ -80,7 +81,6 @@ async function fleetObjects(): Promise<{ pods: string[]; secrets: string[] }> {
 }
 
 const noneLeft = { pods: [], secrets: [] };
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 beforeAll(async () => {
   cluster = await startKubeCluster({ nodeNames: [NODE] });
@@ -258,16 +258,8 @@ describe('launcher = "kubernetes" with a real kubelet', () => {
 
   it('start time: a pod backend against a process backend, the same ipykernel, median of 3 each (figures in the log)', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
-    const times: Record<string, number[]> = { python: [], pyhost: [] };
-    for (let i = 0; i < 3; i++) {
-      for (const runtime of ['pyhost', 'python'] as const) {
-        const t0 = performance.now();
-        const handle = await client.request<BackendHandle>({ op: 'acquire', requirement: { runtime, provider: 'openai' }, routerId: `timing-${i}`, pid: process.pid });
-        times[runtime]?.push(performance.now() - t0);
-        await client.request({ op: 'stop', target: handle.record.kernelId });
-      }
-    }
-    const figures = { processMs: Math.round(median(times.pyhost ?? [])), podMs: Math.round(median(times.python ?? [])), samples: times };
+    const times = await acquireTimes(client, ['pyhost', 'python'], 3);
+    const figures = { processMs: Math.round(median(times.pyhost)), podMs: Math.round(median(times.python)), samples: times };
     console.log(`[kube] pod backend start against a process backend: ${JSON.stringify(figures)}`);
     expect(figures.podMs).toBeGreaterThan(0);
     await expect.poll(fleetObjects, { timeout: 60_000, interval: 250 }).toEqual(noneLeft);

@@ -9,8 +9,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { kubeBinary, requireKubeBinaries, type KubeCluster } from './kube-cluster.js';
+import { kubeBinary, requireKubeBinaries, startKubeCluster, type KubeCluster } from './kube-cluster.js';
 import { kubeCacheDir, startDaemon, waitForDaemon, type Daemon } from './kube-daemons.js';
+import { processesReferencing, type ProcessInfo } from './processes.js';
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
@@ -53,4 +54,40 @@ export async function startKwok(cluster: KubeCluster): Promise<Kwok> {
     },
     stop: () => daemon.stop(),
   };
+}
+
+/**
+ * What the kwok scale tests start from: a test cluster with `namespace` and one Ready kwok
+ * node. On a failure part-way, what had started is stopped before the error is thrown.
+ */
+export async function startKwokCluster(namespace: string, node: string): Promise<{ cluster: KubeCluster; kwok: Kwok }> {
+  const cluster = await startKubeCluster();
+  let kwok: Kwok | undefined;
+  try {
+    await cluster.createNamespace(namespace);
+    kwok = await startKwok(cluster);
+    await kwok.addNode(node);
+    return { cluster, kwok };
+  } catch (error) {
+    await kwok?.stop();
+    await cluster.stop();
+    throw error;
+  }
+}
+
+/** Stops kwok, then the cluster; returns the processes still referring to the cluster's directory (to be none). */
+export async function stopKwokCluster({ cluster, kwok }: { cluster?: KubeCluster | undefined; kwok?: Kwok | undefined }): Promise<ProcessInfo[]> {
+  const dir = cluster?.dir;
+  await kwok?.stop();
+  await cluster?.stop();
+  return dir === undefined ? [] : await processesReferencing(dir);
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight (the scale tests' API requests). */
+export async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
 }

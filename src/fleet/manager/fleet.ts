@@ -3,22 +3,22 @@
  * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
  * and the registry that lets a new manager adopt what an old one left running. It owns the
  * state; the launch path (starts.ts), a backend's life once spawned (lifecycle.ts), restart
- * (restart.ts) and stopping (stopping.ts) reach it through narrow hosts.
+ * (restart.ts), stopping (stopping.ts) and adoption at start (fleet-adoption.ts) reach it
+ * through narrow hosts. The config last loaded is in fleet-settings.ts, who hears of changes
+ * in fleet-signals.ts.
  */
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { FleetError } from '../../shared/errors.js';
 import { loadFleetConfig } from '../config.js';
-import { DEFAULT_LINGER_SECONDS, DEFAULT_MANAGER_IDLE_SECONDS } from '../defaults.js';
 import type { FleetConfig } from '../types.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
-import type { DetachedLimits, DetachedOutput, RunningCell } from '../../shared/detached-output.js';
+import type { DetachedOutput, RunningCell } from '../../shared/detached-output.js';
 import type { RelayDelta } from '../../shared/relay-counts.js';
-import { adoptFromRegistry } from './adopt.js';
-import { sweepFleetPods, watchAdoptedPod } from './kube-sweep.js';
 import { watchedPod } from '../launchers/kube/api.js';
 import { podStatusSummary } from '../launchers/kube/reasons.js';
+import { adoptLeftRunning } from './fleet-adoption.js';
 import { Attachments, staleRouters } from './attachments.js';
-import { DetachedOutputs, replayLimits } from './detached-output.js';
+import { DetachedOutputs } from './detached-output.js';
 import { BackendConditions } from './conditions.js';
 import { FleetCapacity } from './capacity.js';
 import { IdleCulling } from './culling.js';
@@ -36,8 +36,9 @@ import { SparePool } from './pool.js';
 import { matchingBackends, stopBackend } from './stopping.js';
 import { restartBackend, type RestartHost } from './restart.js';
 import { FleetStarts } from './starts.js';
-import { isSameProcess } from './proc.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
+import { FleetSettings } from './fleet-settings.js';
+import { FleetSignals } from './fleet-signals.js';
 import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
 
@@ -48,18 +49,14 @@ export class FleetManager {
   readonly #backends = new Map<string, ManagedBackend>();
   readonly #inflight = new InflightStarts<ManagedBackend>();
   readonly #restarts = new InflightStarts<BackendHandle>();
-  readonly #listeners = new Set<FleetEventListener>();
-  /** Told when what `list` shows may have changed (the HTTP event streams), with the exit when one ended. */
-  readonly #observers = new Set<(exit?: FleetExit) => void>();
   readonly #log: Logger;
   readonly #attachments: Attachments;
   readonly #registry: RegistryWriter | undefined;
   /** Busy, restarting and dead, for `list`. */
   readonly #conditions = new BackendConditions();
-  #lingerSeconds = DEFAULT_LINGER_SECONDS;
-  #replayLimits: DetachedLimits = replayLimits(undefined);
   readonly #detached: DetachedOutputs;
-  #idleSeconds = DEFAULT_MANAGER_IDLE_SECONDS;
+  readonly #settings: FleetSettings;
+  readonly #signals: FleetSignals;
   #closed = false;
   /** Spawns, restarts and exits since the manager started (for /metrics). */
   readonly counters = new FleetCounters();
@@ -88,14 +85,15 @@ export class FleetManager {
     counters: this.counters,
     durable: (value) => this.#durable(value),
   };
-  #lastConfig: FleetConfig | undefined;
 
   constructor(private readonly options: FleetManagerOptions) {
     this.home = options.home;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet' });
-    this.#detached = new DetachedOutputs({ limits: () => this.#replayLimits, logger: this.#log });
+    this.#settings = new FleetSettings(options.loadConfig ?? (() => loadFleetConfig({ env: this.options.env ?? process.env })));
+    this.#signals = new FleetSignals(this.#log);
+    this.#detached = new DetachedOutputs({ limits: () => this.#settings.replayLimits, logger: this.#log });
     this.#attachments = new Attachments({
-      lingerMs: () => this.#lingerSeconds * 1000,
+      lingerMs: () => this.#settings.lingerSeconds * 1000,
       onChange: () => {
         // A busy router that left may have been the only one: the backend's idle clock may start.
         for (const b of this.#backends.values()) this.#culling.busy(b.kernelId, this.#conditions.isBusy(b.kernelId, b.attached.keys()));
@@ -108,7 +106,7 @@ export class FleetManager {
       },
       // With no linger the backend stops now: there is nobody to keep its output for.
       onUnattended: (b) => {
-        if (this.#lingerSeconds > 0) this.#detached.watch(b);
+        if (this.#settings.lingerSeconds > 0) this.#detached.watch(b);
       },
     });
     const live = () => [...this.#backends.values()].filter((b) => b.state !== 'exited').map((b) => b.record());
@@ -160,42 +158,35 @@ export class FleetManager {
   /** Adopt what the registry says still runs; returns the kernel ids adopted and forgotten. */
   async start(): Promise<{ adopted: string[]; forgotten: string[] }> {
     await this.#config().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'config unusable at start; linger default applies'));
-    const adoption = await adoptFromRegistry(this.home, { pollMs: this.options.pollMs ?? 1000, logger: this.#log, env: this.options.env ?? process.env });
-    for (const { backend, record } of adoption.adopted) {
-      this.#lifecycle.add(backend);
-      watchAdoptedPod(backend, (error) => this.#log.warn({ kernelId: backend.kernelId, err: String(error) }, 'cannot watch the adopted backend\'s pod'));
-      // A spare has nobody to wait for and no linger: it waits for a request.
-      if (backend.spare !== undefined) {
-        this.#pool.adopted(backend);
-        continue;
-      }
-      // When it last ran a cell is not recorded: its idle clock starts at adoption.
-      if (this.#lastConfig !== undefined) this.#culling.watch(backend.kernelId, effectiveLimits(this.#lastConfig, backend.requirement).idle_cull_seconds);
-      // A recorded router pid that runs may be a reused one: that only costs the grace.
-      this.#attachments.adopted(backend, record, { graceMs: this.options.reattachGraceMs ?? 15_000, routerRuns: (pid) => isSameProcess(pid, undefined) });
-    }
-    // Pods of backends the registry no longer knows (their stand-in died with the host, say) are litter now.
-    const pods = await sweepFleetPods(this.home, this.#lastConfig, adoption.adopted.map((a) => a.backend));
-    if (pods.length > 0) this.#log.info({ pods }, 'deleted pods and secrets no backend owns');
+    const adoption = await adoptLeftRunning({
+      home: this.home,
+      log: this.#log,
+      env: this.options.env ?? process.env,
+      pollMs: this.options.pollMs ?? 1000,
+      reattachGraceMs: this.options.reattachGraceMs ?? 15_000,
+      config: this.#settings.last,
+      add: (backend) => this.#lifecycle.add(backend),
+      pool: this.#pool,
+      culling: this.#culling,
+      attachments: this.#attachments,
+    });
     this.#persist();
     this.#pool.start();
-    return { adopted: adoption.adopted.map((a) => a.record.kernelId), forgotten: adoption.forgotten.map((f) => f.kernelId) };
+    return adoption;
   }
 
   onEvent(listener: FleetEventListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#signals.onEvent(listener);
   }
 
   /** `observer` hears each change of the fleet (and how a backend ended); returns its removal. */
   observe(observer: (exit?: FleetExit) => void): () => void {
-    this.#observers.add(observer);
-    return () => this.#observers.delete(observer);
+    return this.#signals.observe(observer);
   }
 
   /** How many observers listen now (an open event stream is one): /metrics shows it. */
   get observerCount(): number {
-    return this.#observers.size;
+    return this.#signals.observerCount;
   }
 
   /** Find or spawn, then attach `router`. */
@@ -293,7 +284,7 @@ export class FleetManager {
 
   /** manager_idle_seconds from the config last loaded (at start and at each launch), in ms. */
   idleMs(): number {
-    return this.#idleSeconds * 1000;
+    return this.#settings.idleSeconds * 1000;
   }
 
   /**
@@ -345,7 +336,7 @@ export class FleetManager {
 
   /** Forget dead backends now (not at the next poll) and remove connection files nobody owns. */
   async cleanup(): Promise<CleanupReport> {
-    const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0, config: this.#lastConfig });
+    const report = await maintenance.cleanup(this.home, this.#backends, { spawning: this.#inflight.size > 0, config: this.#settings.last });
     report.removed.push(...this.#conditions.takeDead());
     this.#persist();
     return report;
@@ -379,18 +370,14 @@ export class FleetManager {
     return this.#inflight.join(key, async () => {
       const taken = await this.#pool.take(requirement, where.keys);
       if (taken === undefined) return this.#starts.launch(requirement, where);
-      if (this.#lastConfig !== undefined) this.#culling.watch(taken.kernelId, effectiveLimits(this.#lastConfig, requirement).idle_cull_seconds);
+      const config = this.#settings.last;
+      if (config !== undefined) this.#culling.watch(taken.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);
       return taken;
     });
   }
 
-  async #config(): Promise<FleetConfig> {
-    const config = await (this.options.loadConfig ?? (() => loadFleetConfig({ env: this.options.env ?? process.env })))();
-    this.#lingerSeconds = config.linger_seconds;
-    this.#replayLimits = replayLimits(config.replay);
-    this.#idleSeconds = config.manager_idle_seconds;
-    this.#lastConfig = config;
-    return config;
+  #config(): Promise<FleetConfig> {
+    return this.#settings.reload();
   }
 
   #stop(backend: ManagedBackend, why: string): Promise<BackendRecord> {
@@ -398,8 +385,7 @@ export class FleetManager {
   }
 
   #emit(event: ManagerEvent, to: readonly RouterRef[]): void {
-    if (to.length === 0) return;
-    for (const listener of this.#listeners) listener(event, to);
+    this.#signals.emit(event, to);
   }
 
   /**
@@ -418,12 +404,6 @@ export class FleetManager {
   }
 
   #changed(exit?: FleetExit): void {
-    for (const observer of this.#observers) {
-      try {
-        observer(exit);
-      } catch (error) {
-        this.#log.error({ err: String(error) }, 'fleet observer failed');
-      }
-    }
+    this.#signals.changed(exit);
   }
 }

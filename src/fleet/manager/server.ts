@@ -7,17 +7,17 @@
  * adopts them); the `shutdown` op stops every backend first; with nothing to hold it for
  * manager_idle_seconds, the manager closes itself (idle-exit.ts).
  */
-import { rm, chmod } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { FleetError, isFleetError } from '../../shared/errors.js';
+import { isFleetError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { startupMark, writeStartupTrace } from '../../shared/startup-trace.js';
 import { ensurePrivateDir } from '../paths.js';
-import { ManagerClient } from './client.js';
 import type { FleetManager } from './fleet.js';
 import { managerLockPath, managerSocketPath } from './files.js';
 import { IdleExit } from './idle-exit.js';
 import { LineReader, encodeLine } from './lines.js';
+import { listen, runningManager } from './manager-socket.js';
 import { acquireLock } from './lock.js';
 import type { HttpConfig } from '../types.js';
 import type { ManagerHttp } from './http/http-server.js';
@@ -25,7 +25,7 @@ import { errorBody, runOperation, type OperationContext } from './operations.js'
 import { CpuPercent } from './cpu-percent.js';
 import { HostCpu } from './host-usage.js';
 import { FamilySampler, type UsageSamplers } from './backend-usage.js';
-import type { ManagerInfo, ManagerRequest, ManagerResponse } from './protocol.js';
+import type { ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
 export interface ManagerServerOptions {
@@ -37,8 +37,6 @@ export interface ManagerServerOptions {
   /** [http] from fleet.toml; no HTTP API when left out or not enabled. */
   http?: HttpConfig;
 }
-
-const PING_TIMEOUT_MS = 5000;
 
 /** How long the HTTP API waits for a reason to load sooner (see #httpWanted). */
 const HTTP_DEFER_MS = 300;
@@ -303,45 +301,4 @@ export class ManagerServer {
 async function loadHttpModules() {
   const [{ ManagerHttp }, { createFleetMetrics }] = await Promise.all([import('./http/http-server.js'), import('./http/metrics.js')]);
   return { ManagerHttp, createFleetMetrics };
-}
-
-/** The manager that answers on this home's socket, if any (pid unknown if it did not answer in time). */
-async function runningManager(home: string): Promise<{ pid: number | undefined } | undefined> {
-  let client: ManagerClient;
-  try {
-    client = await ManagerClient.connect({ home, autostart: false });
-  } catch {
-    return undefined;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PING_TIMEOUT_MS)));
-    const info = await Promise.race([client.request<ManagerInfo>({ op: 'ping' }), timeout]);
-    return { pid: info?.pid };
-  } catch {
-    // It accepted the connection, so something lives there: never bind over it.
-    return { pid: undefined };
-  } finally {
-    clearTimeout(timer);
-    client.close();
-  }
-}
-
-async function listen(server: Server, socketPath: string): Promise<void> {
-  // The socket is created with the umask's mode; narrow it before it exists, not after.
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    throw new FleetError('BIND_FAILED', `cannot listen on ${socketPath}: ${(error as Error).message}`, { socket: socketPath }, { cause: error });
-  } finally {
-    process.umask(umask);
-  }
-  await chmod(socketPath, 0o600);
 }
