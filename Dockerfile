@@ -15,10 +15,12 @@ ARG BASE_IMAGE=node:20-bookworm-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /opt/llmspell-fleet
 COPY package.json package-lock.json ./
-# Optional dependencies (tslab) are left out: the image ships the python runtime.
+# Optional dependencies are installed here (esbuild's binary for this platform is one: the build
+# bundles the router) and pruned below with the dev ones (tslab too: the image ships the python runtime).
 RUN --mount=type=secret,id=npm_ca,required=false \
-    NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci --omit=optional --no-audit --no-fund --loglevel=error
+    NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund --loglevel=error
 

@@ -54,6 +54,14 @@ async function direct(handle: BackendHandle): Promise<(code: string) => Promise<
 }
 
 /**
+ * The last cell runUntilKept runs: its code (echoed on iopub) is padded so that its arrival in
+ * the manager shows in the bytes held. Counting messages cannot tell: the manager reads iopub
+ * behind the direct client, by an unknown number of cells.
+ */
+const PAD = ' '.repeat(4096);
+const keptWhole = (tag: string): string => `${tag} (kept whole)${PAD}`;
+
+/**
  * Runs cells (`${tag} 0`, `${tag} 1`, …) until the manager holds output of one (the subscription
  * is live), then one more, all of whose output is kept.
  */
@@ -62,11 +70,11 @@ async function runUntilKept(m: FleetManager, kernelId: string, run: (code: strin
     await run(`${tag} ${i}`);
     const held = m.list().find((b) => b.kernelId === kernelId)?.heldOutput;
     if (held !== undefined && held.messages > 0) {
-      // Its reply can come before the manager has read its iopub: wait for all four (input, stream, result, idle).
-      await run(`${tag} (kept whole)`);
+      await run(keptWhole(tag));
+      // Its execute_input (the padded code) held, then an idle after it: that idle is this cell's, its output is in.
       return await waitFor(() => {
         const now = m.list().find((b) => b.kernelId === kernelId)?.heldOutput;
-        return now !== undefined && now.messages >= held.messages + 4 && now.finished;
+        return now !== undefined && now.bytes >= held.bytes + PAD.length && now.finished;
       });
     }
   }
@@ -110,7 +118,7 @@ describe('FleetManager keeps the output of a backend no router is attached to', 
     const kept = (output?.entries ?? []).map((e) => e.msgType);
     expect(new Set(kept)).toEqual(new Set(['execute_input', 'stream', 'execute_result', 'status']));
     const texts = (output?.entries ?? []).filter((e) => e.msgType === 'stream').map((e) => String(e.content.text));
-    expect(texts.at(-1)).toBe('detached (kept whole)');
+    expect(texts.at(-1)).toBe(keptWhole('detached'));
     expect(texts.every((t) => t.startsWith('detached'))).toBe(true);
     expect(output?.entries.find((e) => e.msgType === 'status')?.content).toEqual({ execution_state: 'idle' });
     expect(m.takeOutput(h.record.kernelId, 'r1')).toBeUndefined();
@@ -130,7 +138,7 @@ describe('FleetManager keeps the output of a backend no router is attached to', 
     const output = m.takeOutput(h.record.kernelId, 'r2');
     expect(output?.cells).toEqual([cell]);
     const texts = (output?.entries ?? []).filter((e) => e.msgType === 'stream').map((e) => String(e.content.text));
-    expect(texts.at(-1)).toBe('after r1 left (kept whole)');
+    expect(texts.at(-1)).toBe(keptWhole('after r1 left'));
     expect(texts.every((t) => t.startsWith('after r1 left'))).toBe(true);
   });
 
@@ -144,7 +152,7 @@ describe('FleetManager keeps the output of a backend no router is attached to', 
     await runUntilKept(second, h.record.kernelId, await direct(h), 'adopted');
     await second.acquire(OPENAI, router('r1'));
     const texts = streams(second, h.record.kernelId, 'r1');
-    expect(texts.at(-1)).toBe('adopted (kept whole)');
+    expect(texts.at(-1)).toBe(keptWhole('adopted'));
     expect(texts.every((t) => t.startsWith('adopted'))).toBe(true);
   });
 });
