@@ -111,13 +111,16 @@ export class KernelPeer {
   #hbHeld: Buffer[] | undefined;
 
   private constructor(readonly info: ConnectionInfo) {
+    // A connection with curve keys (as the manager writes for curve backends): serve as ipykernel
+    // 7.4 does, a curve server with that pair on every socket.
+    const curve = info.curve_secretkey !== undefined && info.curve_publickey !== undefined ? { curveServer: true, curvePublicKey: info.curve_publickey, curveSecretKey: info.curve_secretkey } : {};
     this.signer = createSigner(info.key, info.signature_scheme);
     this.#sockets = {
-      shell: new zmq.Router({ linger: 0 }),
-      control: new zmq.Router({ linger: 0 }),
-      stdin: new zmq.Router({ linger: 0 }),
-      iopub: new zmq.Publisher({ linger: 0 }),
-      hb: new zmq.Reply({ linger: 0 }),
+      shell: new zmq.Router({ linger: 0, ...curve }),
+      control: new zmq.Router({ linger: 0, ...curve }),
+      stdin: new zmq.Router({ linger: 0, ...curve }),
+      iopub: new zmq.Publisher({ linger: 0, ...curve }),
+      hb: new zmq.Reply({ linger: 0, ...curve }),
     };
     const { shell, control, stdin, iopub } = this.#sockets;
     this.#out = queuesFor({ shell, control, stdin, iopub }, this.sendErrors);
