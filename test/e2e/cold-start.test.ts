@@ -122,7 +122,7 @@ describe('routed cold start', () => {
   // handed out again by the OS before it bound them (to the stand-in's bind(0), or as a connect's
   // source port), so it exited with BIND_FAILED. Reproduced with ip_local_port_range narrowed to
   // 60 ports in a network namespace (3 of 3 runs failed; 0 of 5 since): writeClientConnectionFile
-  // now takes ports outside that range (test/helpers/client-ports.ts). The dump stays for anything else.
+  // now takes ports outside that range (allocatePorts, src/fleet/port-range.ts). The dump stays for anything else.
   it('five routers started together with no manager start one manager between them and share one backend', { timeout: 120_000 }, async () => {
     const { home, env } = await standinFleet(jenv, { top: ['linger_seconds = 0'] });
     const files = await Promise.all(Array.from({ length: 5 }, (_, i) => writeClientConnectionFile(jenv, `r${i}`)));

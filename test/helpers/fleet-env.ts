@@ -5,8 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { routerConnectionInfo } from '../../src/fleet/backend-process.js';
+import { allocatePorts } from '../../src/fleet/ports.js';
 import { writeConnectionFile, type ConnectionInfo } from '../../src/wire/connection-file.js';
-import { clientPorts } from './client-ports.js';
 import { REPO_ROOT, type JupyterEnv } from './e2e.js';
 
 const run = promisify(execFile);
@@ -60,11 +60,12 @@ export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Pro
 
 /**
  * A connection file as Jupyter writes one for "the kernel" (our router): five free loopback
- * ports outside the ephemeral range (client-ports.ts says why), a random key, mode 0600, in
+ * ports from the product's allocatePorts, outside the ephemeral range (src/fleet/port-range.ts
+ * says why: the router binds them only later), a random key, mode 0600, in
  * the env's runtime dir.
  */
 export async function writeClientConnectionFile(jenv: JupyterEnv, name = 'kernel'): Promise<{ file: string; info: ConnectionInfo }> {
-  const info: ConnectionInfo = { ...routerConnectionInfo(await clientPorts(5)), kernel_name: 'llmspell-fleet' };
+  const info: ConnectionInfo = { ...routerConnectionInfo(await allocatePorts('127.0.0.1', 5)), kernel_name: 'llmspell-fleet' };
   const file = join(jenv.runtimeDir, `kernel-${name}-${randomUUID()}.json`);
   await writeConnectionFile(file, info);
   return { file, info };
