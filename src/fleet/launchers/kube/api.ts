@@ -26,6 +26,11 @@ function accessKey(access: KubeAccess): string {
   return `${access.kubeconfig ?? ''}\0${access.context ?? ''}`;
 }
 
+/** One namespace of one cluster: what a watch, and a sweep, is kept per. */
+export function siteKey(access: KubeAccess, namespace: string): string {
+  return `${accessKey(access)}\0${namespace}`;
+}
+
 /** The client for a kubeconfig (else KUBECONFIG, ~/.kube/config, in-cluster) and context. */
 export function kubeClient(access: KubeAccess): Promise<KubeClient> {
   const key = accessKey(access);
@@ -141,12 +146,12 @@ const started = new Map<string, PodWatch>();
 
 /** The pod as the fleet's started watch last saw it; undefined while no watch of its namespace runs. */
 export function watchedPod(ref: KubeAccess & { namespace: string; pod: string; fleet: string }): V1Pod | undefined {
-  return started.get(`${accessKey(ref)}\0${ref.namespace}\0${ref.fleet}`)?.get(ref.pod);
+  return started.get(`${siteKey(ref, ref.namespace)}\0${ref.fleet}`)?.get(ref.pod);
 }
 
 /** The one watch of this fleet's pods in `namespace`, started on first use. */
 export function podWatch(access: KubeAccess, namespace: string, fleet: string): Promise<PodWatch> {
-  const key = `${accessKey(access)}\0${namespace}\0${fleet}`;
+  const key = `${siteKey(access, namespace)}\0${fleet}`;
   let watch = watches.get(key);
   if (watch === undefined) {
     watch = kubeClient(access).then(async (client) => {

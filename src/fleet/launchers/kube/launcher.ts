@@ -14,8 +14,8 @@
  *   the registry and watches the pod again (a pod gone meanwhile ends the stand-in at once).
  * No signal crosses into a pod: interrupts go as messages (the plan forces interrupt_mode).
  *
- * CurveZMQ (encryption off the host) is another launcher-independent piece of work: the place
- * where the plan turns it on for pod backends is `kubePlanFor` (kube-plan.ts, `curve`).
+ * CurveZMQ is on for pods unless the runtime says `curve = false` (kube-plan.ts podCurve): the
+ * keys are in the connection file, so in the Secret, like the HMAC key.
  */
 import { readFile } from 'node:fs/promises';
 import type { V1Pod } from '@kubernetes/client-node';

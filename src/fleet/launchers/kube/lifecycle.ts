@@ -6,10 +6,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { BackendExit } from '../../../shared/backend.js';
 import type { KubeAccess, KubeRef } from '../../types.js';
-import { kubeClient, podWatch, unlessGone } from './api.js';
+import { kubeClient, podWatch, siteKey, unlessGone } from './api.js';
 import { deletePodAndSecret, fleetDeletions, podKey } from './launcher.js';
 import { podEnd } from './reasons.js';
-import { KERNEL_CONTAINER, fleetSelector } from './spec.js';
+import { KERNEL_CONTAINER, fleetSelector, secretName } from './spec.js';
 
 function ended(pod: V1Pod | undefined): boolean {
   const phase = pod?.status?.phase;
@@ -40,7 +40,7 @@ export async function tieStandIn(ref: KubeRef, end: () => void): Promise<void> {
  */
 export function signalKube(ref: KubeRef, signal: NodeJS.Signals, signalStandIn: (signal: NodeJS.Signals) => boolean): boolean {
   if (signal !== 'SIGTERM' && signal !== 'SIGKILL') return false;
-  fleetDeletions.add(podKey(ref));
+  // deletePodAndSecret marks the pod as the fleet's own deletion before its first await.
   void deletePodAndSecret(ref, signal === 'SIGKILL' ? 0 : undefined);
   return signalStandIn(signal);
 }
@@ -99,15 +99,16 @@ export async function sweepPods(fleet: string, sites: readonly KubeSite[], keep:
   const removed: string[] = [];
   const seen = new Set<string>();
   for (const site of sites) {
-    const siteKey = `${site.kubeconfig ?? ''}\0${site.context ?? ''}\0${site.namespace}`;
-    if (seen.has(siteKey)) continue;
-    seen.add(siteKey);
+    const key = siteKey(site, site.namespace);
+    if (seen.has(key)) continue;
+    seen.add(key);
     try {
       const { core } = await kubeClient(site);
       const labelSelector = fleetSelector(fleet);
       const [pods, secrets] = await Promise.all([core.listNamespacedPod({ namespace: site.namespace, labelSelector }), core.listNamespacedSecret({ namespace: site.namespace, labelSelector })]);
       const podsGone = pods.items.map((p) => p.metadata?.name ?? '').filter((n) => n !== '' && !keep.has(n));
-      const secretsGone = secrets.items.map((s) => s.metadata?.name ?? '').filter((n) => n !== '' && !keep.has(n.replace(/-connection$/, '')));
+      const keepSecrets = new Set([...keep].map(secretName));
+      const secretsGone = secrets.items.map((s) => s.metadata?.name ?? '').filter((n) => n !== '' && !keepSecrets.has(n));
       await Promise.all([
         ...podsGone.map(async (name) => {
           await unlessGone(() => core.deleteNamespacedPod({ name, namespace: site.namespace, gracePeriodSeconds: 0 }));
