@@ -82,8 +82,19 @@ export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssO
   const members = new Set(stats.filter((s) => s.pgrp === leader).map((s) => s.pid));
   if (members.size === 0) return undefined;
   for (const pid of members) for (const child of children.get(pid) ?? []) members.add(child);
-  const family = stats.filter((s) => members.has(s.pid));
-  return groupUsage(family.map((s) => ({ ...s, pgrp: leader })), new Set([leader]), rssOf).get(leader);
+  return totalUsage(stats.filter((s) => members.has(s.pid)), rssOf);
+}
+
+/** Pure: what these processes hold together; undefined for none. */
+function totalUsage(members: readonly ProcStatLine[], rssOf: (pid: number) => number | undefined): GroupUsage | undefined {
+  if (members.length === 0) return undefined;
+  let residentBytes = 0;
+  let ticks = 0;
+  for (const s of members) {
+    residentBytes += rssOf(s.pid) ?? 0;
+    ticks += s.cpuTicks;
+  }
+  return { processes: members.length, residentBytes, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
 }
 
 /**
@@ -140,7 +151,7 @@ export function familyUsages(leaders: readonly number[], source: ProcSource): Ma
   const walked = new Map([...new Set(leaders)].map((leader) => [leader, walkFamily(leader, (pid) => source.stat(pid), childrenOf)]));
   const scanned = noChildrenFiles ? scanStats(source) : undefined;
   for (const [leader, family] of walked) {
-    const usage = scanned !== undefined ? familyUsage(scanned, leader, rssOf) : groupUsage(family.map((s) => ({ ...s, pgrp: leader })), new Set([leader]), rssOf).get(leader);
+    const usage = scanned !== undefined ? familyUsage(scanned, leader, rssOf) : totalUsage(family, rssOf);
     if (usage !== undefined) out.set(leader, usage);
   }
   return out;
