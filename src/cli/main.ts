@@ -21,7 +21,7 @@ async function runCommand(): Promise<void> {
   // Before commander and the command's modules load: a router that finds no fleet manager starts
   // it now, so the manager comes up while the router loads (issue #12 item 3).
   if (args[0] === 'router') await (await import('./early-manager.js')).startManagerIfRouter(args, process.env);
-  const [{ CommanderError, createProgram }, { describeError, isFleetError }] = await Promise.all([import('./program.js'), import('../shared/errors.js')]);
+  const [{ CommanderError, createProgram }, { topLevelErrorText }] = await Promise.all([import('./program.js'), import('./top-error.js')]);
 
   const program = await createProgram(process.argv);
 
@@ -30,9 +30,7 @@ async function runCommand(): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    // Errors we raise carry a message written for the user; anything else is a bug worth its stack.
-    process.stderr.write(`llmspell-fleet: ${isFleetError(error) ? error.message : describeError(error)}\n`);
-    if (!isFleetError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write(topLevelErrorText(error));
     process.exitCode = 1;
   });
 }

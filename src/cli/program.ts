@@ -21,6 +21,7 @@ type Registrar = (program: Command) => void;
 /** One command's registrar, by the name it is run as; a command missing here still works (through registerAll), only slower. */
 const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   router: async () => (await import('./commands/router.js')).registerRouter,
+  'router-host': async () => (await import('./commands/router-host.js')).registerRouterHost,
   install: async () => (await import('./commands/install.js')).registerInstall,
   uninstall: async () => (await import('./commands/uninstall.js')).registerUninstall,
   manager: async () => (await import('./commands/manager.js')).registerManager,
@@ -46,6 +47,7 @@ export const LAZY_COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 async function registerAll(program: Command): Promise<void> {
   const registrars = await Promise.all([
     COMMANDS.router!(),
+    COMMANDS['router-host']!(),
     COMMANDS.install!(),
     COMMANDS.uninstall!(),
     COMMANDS.manager!(),

@@ -201,6 +201,7 @@ export const RouterSchema = table(
     max_message_mb: v.optional(number(0, true)),
     restart_limit: v.optional(number(0, false, true)),
     heartbeat_timeout_seconds: v.optional(number(0, true)),
+    host_linger_seconds: v.optional(number(0, false)),
   },
   'must be a table: [router]',
 );

@@ -27,6 +27,8 @@ export const DEFAULT_REPLAY_MAX_MESSAGES = 1000;
 export const DEFAULT_REPLAY_MAX_MB = 1;
 /** With pings every 0.5 s, a silent backend is noticed within 3 s. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 2.5;
+/** How long an idle router host (no session) waits before it exits, in seconds. */
+export const DEFAULT_HOST_LINGER_SECONDS = 30;
 export const DEFAULT_PROVIDERS = ['openai', 'anthropic', 'gemini', 'ollama'] as const;
 
 function defaultRuntimes(): Record<string, RuntimeConfig> {
@@ -57,6 +59,7 @@ export function defaultFleetConfig(): FleetConfig {
       max_message_mb: DEFAULT_MAX_MESSAGE_MB,
       restart_limit: DEFAULT_RESTART_LIMIT,
       heartbeat_timeout_seconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+      host_linger_seconds: DEFAULT_HOST_LINGER_SECONDS,
     },
     replay: { max_messages: DEFAULT_REPLAY_MAX_MESSAGES, max_mb: DEFAULT_REPLAY_MAX_MB },
     http: { enabled: true, listen: DEFAULT_HTTP_LISTEN, metrics_auth: false },

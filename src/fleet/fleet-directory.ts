@@ -41,8 +41,10 @@ const BackendUsageSchema = v.object({
 
 export interface FleetDirectoryOptions {
   home: string;
-  /** Environment for an autostarted manager. Default process.env. */
+  /** Environment for an autostarted manager, and the provider keys a backend this router starts gets. Default process.env. */
   env?: Env;
+  /** The kernel process the manager sees this router as (its attachments end when it is gone). Default process.pid. */
+  pid?: number;
   logger?: Logger;
   /** Start a manager when none answers (default true). */
   autostart?: boolean;
@@ -77,6 +79,8 @@ export class FleetDirectory {
   #current: ManagerClient | undefined;
   #closed = false;
   readonly #cwd: string;
+  readonly #pid: number;
+  readonly #env: Env;
   /** Busy/idle of held backends, for the manager's `list` (state-reports.ts says why and how). */
   readonly #reports = new StateReports({
     send: (kernelId, executionState) => {
@@ -100,6 +104,8 @@ export class FleetDirectory {
   constructor(private readonly options: FleetDirectoryOptions) {
     this.routerId = options.routerId ?? randomUUID();
     this.#cwd = options.cwd ?? process.cwd();
+    this.#pid = options.pid ?? process.pid;
+    this.#env = options.env ?? process.env;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'fleet-directory' });
   }
 
@@ -107,7 +113,7 @@ export class FleetDirectory {
   async acquire(requirement: Requirement, { signal }: { signal: AbortSignal }): Promise<FleetLease> {
     signal.throwIfAborted();
     const client = await raceAbort(this.#connection(), signal);
-    const pending = client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: process.pid, cwd: this.#cwd, keys: providerKeyEnv(process.env) }).then((h) => this.#hold(h));
+    const pending = client.request<BackendHandle>({ op: 'acquire', requirement, routerId: this.routerId, pid: this.#pid, cwd: this.#cwd, keys: providerKeyEnv(this.#env) }).then((h) => this.#hold(h));
     try {
       return await raceAbort(pending, signal);
     } catch (error) {
@@ -123,7 +129,7 @@ export class FleetDirectory {
 
   /** Restart a shared backend for everyone attached; this router switches through onReplaced/onRestarted. */
   async restart(kernelId: string): Promise<BackendHandle> {
-    const handle = await (await this.#connection()).request<BackendHandle>({ op: 'restart', kernelId, routerId: this.routerId, keys: providerKeyEnv(process.env) });
+    const handle = await (await this.#connection()).request<BackendHandle>({ op: 'restart', kernelId, routerId: this.routerId, keys: providerKeyEnv(this.#env) });
     this.#switch(kernelId, handle);
     return handle;
   }
@@ -287,7 +293,7 @@ export class FleetDirectory {
           throw new Error('fleet directory closed');
         }
         for (const kernelId of [...this.#held.keys()]) {
-          await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: process.pid }).then(
+          await client.request({ op: 'attach', kernelId, routerId: this.routerId, pid: this.#pid }).then(
             () => this.#unmanaged.delete(kernelId),
             (error: unknown) => {
               // The new manager does not know it (it died with the old one, or the registry lost it):

@@ -17,11 +17,14 @@ function homeOf(env: Env): string {
   return env.HOME && env.HOME.length > 0 ? env.HOME : homedir();
 }
 
-/** Where the fleet keeps connection files, logs and state: $LLMSPELL_FLEET_HOME or ~/.llmspell/fleet. */
-export function fleetHome(env: Env = process.env): string {
+/**
+ * Where the fleet keeps connection files, logs and state: $LLMSPELL_FLEET_HOME or ~/.llmspell/fleet.
+ * A relative $LLMSPELL_FLEET_HOME is taken from `cwd`: the router host passes its kernel's, not its own.
+ */
+export function fleetHome(env: Env = process.env, cwd: string = process.cwd()): string {
   const home = homeOf(env);
   const set = env.LLMSPELL_FLEET_HOME;
-  return resolve(set && set.length > 0 ? expandHome(set, home) : join(home, '.llmspell', 'fleet'));
+  return resolve(cwd, set && set.length > 0 ? expandHome(set, home) : join(home, '.llmspell', 'fleet'));
 }
 
 /** $LLMSPELL_FLEET_CONFIG or <fleet home>/fleet.toml. */

@@ -93,6 +93,8 @@ export interface RouterLimits {
   restart_limit: number;
   /** A backend silent on its heartbeat this long is checked: dead means restarted, alive means clients are told. */
   heartbeat_timeout_seconds: number;
+  /** How long the router host (one process relaying for every notebook) stays with no session before it exits; 0 = as soon as the last one ends. */
+  host_linger_seconds: number;
 }
 
 /** `[replay]`: how much output the manager keeps per backend while no client is attached. */

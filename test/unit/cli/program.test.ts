@@ -7,6 +7,7 @@ describe('commandsFor', () => {
   it.each([
     [['router', '--connection-file', 'k.json'], ['router']],
     [['router', '--help'], ['router']],
+    [['router-host'], ['router-host']],
     [['stop-all', '--json'], ['stop-all']],
     [['llmspell-adapter', '--', 'llmspell', 'kernel'], ['llmspell-adapter']],
     [['--version'], []],
@@ -26,7 +27,7 @@ describe('createProgram', () => {
   it('registers every command for help, in the order --help lists them, and knows each one by name', async () => {
     const all = await createProgram(argv('--help'));
     const names = all.commands.map((c) => c.name());
-    expect(names).toEqual(['router', 'install', 'uninstall', 'manager', 'service', 'spawn', 'find', 'list', 'top', 'stop', 'stop-all', 'interrupt', 'cleanup', 'health', 'logs', 'dashboard', 'doctor', 'llmspell-adapter']);
+    expect(names).toEqual(['router', 'router-host', 'install', 'uninstall', 'manager', 'service', 'spawn', 'find', 'list', 'top', 'stop', 'stop-all', 'interrupt', 'cleanup', 'health', 'logs', 'dashboard', 'doctor', 'llmspell-adapter']);
     expect([...LAZY_COMMAND_NAMES].sort()).toEqual([...names].sort());
   });
 

@@ -86,9 +86,9 @@ config = "local/llmspell.toml"
   });
 
   it('reads [router] limits and keeps the defaults of keys left out', () => {
-    expect(parseFleetConfig('', SRC).router).toEqual({ max_message_mb: 1024, restart_limit: 5, heartbeat_timeout_seconds: 2.5 });
-    const c = parseFleetConfig('[router]\nmax_message_mb = 0.5\nrestart_limit = 0\n', SRC);
-    expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5 });
+    expect(parseFleetConfig('', SRC).router).toEqual({ max_message_mb: 1024, restart_limit: 5, heartbeat_timeout_seconds: 2.5, host_linger_seconds: 30 });
+    const c = parseFleetConfig('[router]\nmax_message_mb = 0.5\nrestart_limit = 0\nhost_linger_seconds = 0\n', SRC);
+    expect(c.router).toEqual({ max_message_mb: 0.5, restart_limit: 0, heartbeat_timeout_seconds: 2.5, host_linger_seconds: 0 });
   });
 
   it.each([
@@ -206,7 +206,9 @@ profile = "openai-prod_2"
     ['unknown provider key', '[providers.p]\napi_key = "x"', 'providers.p.api_key', 2, /allowed here: config, env/],
     ['provider config not a string', '[providers.p]\nconfig = 1', 'providers.p.config', 2, /string/],
     ['router not a table', 'router = 1', 'router', 1, /\[router\]/],
-    ['unknown router key', '[router]\nmax_message = 5', 'router.max_message', 2, /allowed here: max_message_mb, restart_limit, heartbeat_timeout_seconds/],
+    ['unknown router key', '[router]\nmax_message = 5', 'router.max_message', 2, /allowed here: max_message_mb, restart_limit, heartbeat_timeout_seconds, host_linger_seconds/],
+    ['negative host_linger_seconds', '[router]\nhost_linger_seconds = -1', 'router.host_linger_seconds', 2, />= 0/],
+    ['host_linger_seconds not a number', '[router]\nhost_linger_seconds = "30"', 'router.host_linger_seconds', 2, /number/],
     ['zero max_message_mb', '[router]\nmax_message_mb = 0', 'router.max_message_mb', 2, /> 0/],
     ['negative restart_limit', '[router]\nrestart_limit = -1', 'router.restart_limit', 2, />= 0/],
     ['fractional restart_limit', '[router]\nrestart_limit = 1.5', 'router.restart_limit', 2, /whole number/],

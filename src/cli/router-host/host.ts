@@ -1,0 +1,160 @@
+/**
+ * The router host: one process per fleet home that runs a router session for each kernel stub
+ * connecting on `<home>/router-host.sock`. One host per home: it holds router-host.lock (the
+ * manager's lock mechanism: pid and start time, taken over when its holder is gone) for as long
+ * as it listens, and unlinks a stale socket only while holding it. With no session for
+ * `[router] host_linger_seconds` it stops listening and exits.
+ */
+import { rm } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acquireLock, type HeldLock } from '../../fleet/manager/lock.js';
+import { listen } from '../../fleet/manager/manager-socket.js';
+import { isFleetError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { Install } from './admission.js';
+import { routerHostLockPath, routerHostSocketPath } from './files.js';
+import { StubConnection } from './stub-connection.js';
+
+export interface RouterHostOptions {
+  home: string;
+  /** The host's own node and entry script (real paths): stubs of another install are sent back. */
+  install: Install;
+  /** How long the host stays with no session; 0 = it exits when the last one ends. */
+  lingerMs: number;
+  /**
+   * Before its first session the host waits at least this long: the stub that started it
+   * connects within its own 10 s, and a linger of 0 must not end the host before it does.
+   */
+  firstSessionMs?: number;
+  /** How long a host waits for another one that holds the lock but does not answer (starting or exiting). Default 10000. */
+  lockWaitMs?: number;
+  logger: Logger;
+}
+
+export type HostStart = { status: 'started'; host: RouterHost } | { status: 'already-running' };
+
+const FIRST_SESSION_MS = 10_000;
+
+export class RouterHost {
+  readonly socketPath: string;
+  /** Settles once the host has stopped listening and every session has ended. */
+  readonly closed: Promise<void>;
+  readonly #connections = new Set<StubConnection>();
+  readonly #log: Logger;
+  #served = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #markClosed: () => void = () => undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly lock: HeldLock,
+    private readonly options: RouterHostOptions,
+  ) {
+    this.socketPath = routerHostSocketPath(options.home);
+    this.#log = options.logger;
+    this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    server.on('connection', (socket) => {
+      if (this.#closing) return void socket.destroy();
+      this.#served = true;
+      this.#clearIdle();
+      const connection: StubConnection = new StubConnection({
+        socket,
+        install: options.install,
+        logger: this.#log,
+        onClosed: () => {
+          this.#connections.delete(connection);
+          this.#afterChange();
+        },
+      });
+      this.#connections.add(connection);
+    });
+  }
+
+  /** Takes the home's lock and listens, unless another host serves the home (then it starts nothing). */
+  static async start(options: RouterHostOptions): Promise<HostStart> {
+    const socketPath = routerHostSocketPath(options.home);
+    const lock = await takeLock(options, socketPath);
+    if (lock === undefined) return { status: 'already-running' };
+    const server = createServer();
+    const host = new RouterHost(server, lock, options);
+    try {
+      // Nothing answers and we hold the lock: whatever socket file is there is stale.
+      await rm(socketPath, { force: true });
+      await listen(server, socketPath);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    host.#log.info({ socket: socketPath, host_linger_seconds: options.lingerMs / 1000 }, 'router host listening');
+    host.#afterChange();
+    return { status: 'started', host };
+  }
+
+  get sessions(): number {
+    return this.#connections.size;
+  }
+
+  /** Stop listening (the socket file goes), end every session (each stub gets its exit), then settle `closed`. Idempotent. */
+  close(reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#clearIdle();
+    this.#log.info({ reason, sessions: this.#connections.size }, 'router host stopping');
+    // close() unlinks the socket file at once; the lock goes next, so a new host can take over
+    // while the sessions here finish.
+    this.server.close();
+    void this.lock.release().finally(() => {
+      for (const connection of this.#connections) connection.stop(`router host stopping (${reason})`);
+      this.#afterChange();
+    });
+  }
+
+  #afterChange(): void {
+    if (this.#connections.size > 0) return;
+    if (this.#closing) return this.#markClosed();
+    this.#clearIdle();
+    const wait = this.#served ? this.options.lingerMs : Math.max(this.options.lingerMs, this.options.firstSessionMs ?? FIRST_SESSION_MS);
+    this.#idleTimer = setTimeout(() => this.close(`no session for ${wait / 1000} s`), wait);
+  }
+
+  #clearIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+}
+
+/**
+ * The home's lock, or undefined when another host serves the home. A holder that does not
+ * answer is starting or exiting: waited for, up to lockWaitMs.
+ */
+async function takeLock(options: RouterHostOptions, socketPath: string): Promise<HeldLock | undefined> {
+  const deadline = Date.now() + (options.lockWaitMs ?? 10_000);
+  for (;;) {
+    try {
+      return await acquireLock(routerHostLockPath(options.home), { timeoutMs: 0 });
+    } catch (error) {
+      // MANAGER_UNAVAILABLE is the lock's "held by a live process"; anything else is a real failure.
+      if (!isFleetError(error) || error.code !== 'MANAGER_UNAVAILABLE') throw error;
+    }
+    if (await answers(socketPath)) return undefined;
+    if (Date.now() >= deadline) {
+      options.logger.warn({ lock: routerHostLockPath(options.home) }, 'another router host holds the lock but does not answer; leaving the home to it');
+      return undefined;
+    }
+    await sleep(50);
+  }
+}
+
+/** Whether something accepts connections on the socket (a host that serves). */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

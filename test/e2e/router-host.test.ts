@@ -1,0 +1,230 @@
+/**
+ * The shared router host (README "Shared router host"): one `llmspell-fleet router-host` per
+ * fleet home runs a router session for each kernel stub that connects, behaving for each
+ * client as a standalone router would. Here the stub's side of the protocol is spoken over
+ * node:net (the real native stub has its own test below); the clients are real jupyter_client
+ * ones, the backends real ipykernels behind the real fleet manager.
+ */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ListedBackend } from '../../src/fleet/manager/protocol.js';
+import { describeRun, REPO_ROOT, runPython, withJupyterEnv, type JupyterEnv } from '../helpers/e2e.js';
+import { cli, writeClientConnectionFile } from '../helpers/fleet-env.js';
+import { isRunning } from '../helpers/processes.js';
+import { helloFor, hostSocket, kernelProcess, startRouterHost, stopRouterHost, StubSide } from '../helpers/router-host.js';
+
+const TEST_TIMEOUT_MS = 180_000;
+
+/** Variables that would decide a requirement or the mode if the developer's shell had them set. */
+const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'LLMSPELL_FLEET_ROUTER'];
+
+interface ExecuteRecord {
+  ok: boolean;
+  status: string | null;
+  stdout: string;
+  shutdown: boolean | null;
+  error: string | null;
+}
+
+/** A fleet of ipykernels (linger 0: a backend stops when its last router leaves) and the host's linger. */
+async function fleet(jenv: JupyterEnv, hostLingerSeconds = 30): Promise<void> {
+  for (const name of UNSET) delete jenv.env[name];
+  jenv.env.JPY_PARENT_PID = String(process.pid);
+  const toml = ['default_runtime = "python"', 'default_provider = "openai"', 'linger_seconds = 0', '[router]', `host_linger_seconds = ${hostLingerSeconds}`].join('\n');
+  await writeFile(join(jenv.homeDir, 'fleet.toml'), `${toml}\n`, { mode: 0o600 });
+}
+
+/** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
+async function openSession(jenv: JupyterEnv, routerArgs: string[] = [], entry?: string) {
+  const kernel = kernelProcess(jenv.env);
+  const { file } = await writeClientConnectionFile(jenv);
+  const stub = await StubSide.connect(hostSocket(jenv.homeDir), helloFor({ pid: kernel.pid, cwd: jenv.dir, env: jenv.env, routerArgs: ['--connection-file', file, ...routerArgs], entry }));
+  return { kernel, file, stub, log: () => readLog(jenv, kernel.pid) };
+}
+
+function readLog(jenv: JupyterEnv, pid: number): string {
+  const file = join(jenv.homeDir, 'logs', `router-${pid}.log`);
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+async function execute(jenv: JupyterEnv, connectionFile: string, code: string, shutdown = false): Promise<ExecuteRecord> {
+  const run = await runPython<ExecuteRecord>('host_execute_check.py', ['--connection-file', connectionFile, ...(shutdown ? ['--shutdown'] : []), code], { env: jenv.env, timeoutMs: 120_000 });
+  expect(run.result, describeRun('host_execute_check', run)).toBeDefined();
+  return run.result!;
+}
+
+async function listed(jenv: JupyterEnv): Promise<ListedBackend[]> {
+  return JSON.parse((await cli(jenv, ['list', '--json'])).stdout) as ListedBackend[];
+}
+
+/** Polls `probe` (a process or a log line to appear or go) until it holds, up to `timeoutMs`. */
+async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('router host', () => {
+  it('runs two sessions in one process, each with its own connection file; one ends by EOF, the other keeps working', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      const host = startRouterHost(jenv.env);
+      const a = await openSession(jenv);
+      const b = await openSession(jenv);
+      try {
+        await a.stub.listening();
+        await b.stub.listening();
+        const [ra, rb] = await Promise.all([execute(jenv, a.file, 'print("from a", 6 * 7)'), execute(jenv, b.file, 'print("from b", 6 * 8)')]);
+        expect(ra, JSON.stringify(ra)).toMatchObject({ ok: true, stdout: 'from a 42\n' });
+        expect(rb, JSON.stringify(rb)).toMatchObject({ ok: true, stdout: 'from b 48\n' });
+        // One shared backend, attached by both sessions under their kernel processes' pids.
+        const [backend] = await listed(jenv);
+        expect(backend?.attached.map((r) => r.pid).sort()).toEqual([a.kernel.pid, b.kernel.pid].sort());
+        // Each session logs where a standalone router in its kernel's place would.
+        expect(a.log()).toContain('"msg":"router listening"');
+        expect(b.log()).toContain('"msg":"router listening"');
+
+        a.stub.end();
+        await until(() => a.log().includes('the kernel process is gone'), 'session a to stop after EOF');
+        await until(async () => (await listed(jenv))[0]?.attached.length === 1, 'session a to be detached');
+        expect((await listed(jenv))[0]?.attached.map((r) => r.pid)).toEqual([b.kernel.pid]);
+        const again = await execute(jenv, b.file, 'print("still", 1 + 1)', true);
+        expect(again, JSON.stringify(again)).toMatchObject({ ok: true, stdout: 'still 2\n', shutdown: true });
+        // A shutdown_request ends the session as it ends a standalone router: exit 0.
+        expect(await b.stub.exit()).toBe(0);
+        expect(host.child.exitCode).toBeNull();
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await Promise.all([a.kernel.stop(), b.kernel.stop()]);
+      }
+      expect((await host.exit).code).toBe(0);
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('a stub that passes on SIGTERM gets {"exit":0} and its backend is released', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      startRouterHost(jenv.env);
+      const s = await openSession(jenv);
+      try {
+        await s.stub.listening();
+        expect(await execute(jenv, s.file, 'print(1)')).toMatchObject({ ok: true });
+        const [backend] = await listed(jenv);
+        expect(backend?.attached.map((r) => r.pid)).toEqual([s.kernel.pid]);
+        s.stub.signal('SIGTERM');
+        expect(await s.stub.exit()).toBe(0);
+        await s.stub.closed;
+        // linger_seconds = 0: released by its only router, the backend stops.
+        await until(async () => !(await isRunning(backend!.pid)), `backend ${backend!.pid} to stop once released`);
+        expect(s.log()).toMatch(/"reason":"SIGTERM".*"msg":"router stopping"|"msg":"router stopping".*"reason":"SIGTERM"/);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('sends a stub of another install back to the standalone router ({"fallback"}) and closes', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      startRouterHost(jenv.env);
+      // The same version's other entry point is still another install: its code may differ.
+      const other = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
+      const s = await openSession(jenv, [], other);
+      try {
+        await s.stub.closed;
+        expect(s.stub.messages).toEqual([{ fallback: expect.stringContaining(`another llmspell-fleet (${realpathSync(other)}`) as unknown }]);
+        expect(s.log()).toBe('');
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('a second host for the same home exits 0 and the first keeps serving', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      const first = startRouterHost(jenv.env);
+      const s = await openSession(jenv);
+      try {
+        await s.stub.listening();
+        const second = startRouterHost(jenv.env);
+        expect(await second.exit).toEqual({ code: 0, signal: null });
+        expect(second.stderr()).toBe('');
+        expect(first.child.exitCode).toBeNull();
+        const t = await openSession(jenv);
+        try {
+          await t.stub.listening();
+          expect(await execute(jenv, t.file, 'print("served")')).toMatchObject({ ok: true, stdout: 'served\n' });
+        } finally {
+          t.stub.end();
+          await t.kernel.stop();
+        }
+        const hostLog = readFileSync(join(jenv.homeDir, 'logs', 'router-host.log'), 'utf8');
+        expect(hostLog).toContain('a router host already serves this home; exiting');
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('with host_linger_seconds = 0 exits once the last session ends, leaving no socket', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv, 0);
+      const host = startRouterHost(jenv.env);
+      const s = await openSession(jenv);
+      try {
+        await s.stub.listening();
+        s.stub.signal('SIGHUP');
+        expect(await s.stub.exit()).toBe(0);
+        expect(await host.exit).toEqual({ code: 0, signal: null });
+        expect(existsSync(hostSocket(jenv.homeDir))).toBe(false);
+        expect(existsSync(join(jenv.homeDir, 'router-host.lock'))).toBe(false);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('forwards the human stderr line of a requirement that cannot be planned, naming the session log', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      startRouterHost(jenv.env);
+      const s = await openSession(jenv, ['--runtime', 'nosuch']);
+      try {
+        await s.stub.listening();
+        // Each stderr message is what a standalone router writes at once: one human line.
+        const first = await s.stub.next((m): m is { stderr: string } => 'stderr' in m);
+        const logFile = join(jenv.homeDir, 'logs', `router-${s.kernel.pid}.log`);
+        expect(first.stderr).toMatch(/^llmspell-fleet: cannot plan a backend: unknown runtime "nosuch" \(from argv\).*\n$/);
+        expect(first.stderr.endsWith(` (details: ${logFile})\n`)).toBe(true);
+        s.stub.signal('SIGTERM');
+        expect(await s.stub.exit()).toBe(0);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it('answers a malformed first line with a reason on stderr and exit 1', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      startRouterHost(jenv.env);
+      const stub = await StubSide.connect(hostSocket(jenv.homeDir), '{"v":1,"pid":"x"}\n');
+      try {
+        await stub.closed;
+        expect(stub.messages).toEqual([{ stderr: expect.stringMatching(/^llmspell-fleet: the router host cannot serve this kernel: its first line is malformed: pid must be a number/) as unknown }, { exit: 1 }]);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+});
