@@ -5,7 +5,7 @@
  * node:net (the real native stub has its own test below); the clients are real jupyter_client
  * ones, the backends real ipykernels behind the real fleet manager.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +35,13 @@ async function fleet(jenv: JupyterEnv, hostLingerSeconds = 30): Promise<void> {
   const toml = ['default_runtime = "python"', 'default_provider = "openai"', 'linger_seconds = 0', '[router]', `host_linger_seconds = ${hostLingerSeconds}`].join('\n');
   await writeFile(join(jenv.homeDir, 'fleet.toml'), `${toml}\n`, { mode: 0o600 });
 }
+
+/**
+ * Router flags for tests of the host's own mechanics: the requirement cannot be planned, so the
+ * session runs (and answers its client with the reason) without starting a manager or a
+ * backend, which a test that stops it at once would otherwise leave starting.
+ */
+const NO_BACKEND = ['--runtime', 'nosuch'];
 
 /** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
 async function openSession(jenv: JupyterEnv, routerArgs: string[] = [], entry?: string) {
@@ -78,6 +85,7 @@ describe('router host', () => {
       try {
         await a.stub.listening();
         await b.stub.listening();
+        expect(statSync(hostSocket(jenv.homeDir)).mode & 0o777).toBe(0o600);
         const [ra, rb] = await Promise.all([execute(jenv, a.file, 'print("from a", 6 * 7)'), execute(jenv, b.file, 'print("from b", 6 * 8)')]);
         expect(ra, JSON.stringify(ra)).toMatchObject({ ok: true, stdout: 'from a 42\n' });
         expect(rb, JSON.stringify(rb)).toMatchObject({ ok: true, stdout: 'from b 48\n' });
@@ -174,11 +182,35 @@ describe('router host', () => {
     });
   }, TEST_TIMEOUT_MS);
 
+  it('a host killed with SIGKILL leaves its socket and lock behind; the next host takes both over and serves', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      const killed = startRouterHost(jenv.env);
+      const probe = await StubSide.connect(hostSocket(jenv.homeDir), '{"v":1}\n');
+      await probe.closed;
+      killed.child.kill('SIGKILL');
+      await killed.exit;
+      expect(existsSync(hostSocket(jenv.homeDir))).toBe(true);
+      expect(readFileSync(join(jenv.homeDir, 'router-host.lock'), 'utf8')).toContain(String(killed.child.pid));
+      const next = startRouterHost(jenv.env);
+      const s = await openSession(jenv, NO_BACKEND);
+      try {
+        await s.stub.listening();
+        expect(readFileSync(join(jenv.homeDir, 'router-host.lock'), 'utf8')).toContain(String(next.child.pid));
+        s.stub.signal('SIGTERM');
+        expect(await s.stub.exit()).toBe(0);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
   it('with host_linger_seconds = 0 exits once the last session ends, leaving no socket', async () => {
     await withJupyterEnv(async (jenv) => {
       await fleet(jenv, 0);
       const host = startRouterHost(jenv.env);
-      const s = await openSession(jenv);
+      const s = await openSession(jenv, NO_BACKEND);
       try {
         await s.stub.listening();
         s.stub.signal('SIGHUP');
@@ -210,6 +242,45 @@ describe('router host', () => {
       } finally {
         await stopRouterHost(jenv.homeDir);
         await s.kernel.stop();
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it("the host's own SIGTERM ends every session (each stub gets its exit), then the host exits 0", async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      const host = startRouterHost(jenv.env);
+      const a = await openSession(jenv, NO_BACKEND);
+      const b = await openSession(jenv, NO_BACKEND);
+      try {
+        await Promise.all([a.stub.listening(), b.stub.listening()]);
+        host.child.kill('SIGTERM');
+        expect(await Promise.all([a.stub.exit(), b.stub.exit()])).toEqual([0, 0]);
+        expect(await host.exit).toEqual({ code: 0, signal: null });
+        expect(existsSync(hostSocket(jenv.homeDir))).toBe(false);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await Promise.all([a.kernel.stop(), b.kernel.stop()]);
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+
+  it("stops a session whose kernel's JPY_PARENT_PID dies, as a standalone router stops", async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      startRouterHost(jenv.env);
+      const parent = kernelProcess(jenv.env);
+      const kernel = kernelProcess(jenv.env);
+      const { file } = await writeClientConnectionFile(jenv);
+      const stub = await StubSide.connect(hostSocket(jenv.homeDir), helloFor({ pid: kernel.pid, cwd: jenv.dir, env: { ...jenv.env, JPY_PARENT_PID: String(parent.pid) }, routerArgs: ['--connection-file', file, ...NO_BACKEND] }));
+      try {
+        await stub.listening();
+        await parent.stop();
+        expect(await stub.exit()).toBe(0);
+        expect(readLog(jenv, kernel.pid)).toContain('parent process exited');
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+        await Promise.all([parent.stop(), kernel.stop()]);
       }
     });
   }, TEST_TIMEOUT_MS);

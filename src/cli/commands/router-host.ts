@@ -50,6 +50,8 @@ async function runRouterHost(level: string): Promise<void> {
   }
   const { host } = started;
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => host.close(signal));
+  // A standalone router would die of it alone; here it would end every notebook's session.
+  process.on('unhandledRejection', (reason) => logger.error({ err: describeError(reason) }, 'unhandled rejection in the router host; it goes on'));
   await host.closed;
   logger.info('router host stopped');
   logger.flush();

@@ -24,9 +24,14 @@ export interface StubConnectionOptions {
   onClosed: () => void;
 }
 
-/** What a standalone router does on a signal the stub passes on. */
+/** Pure: what a standalone router does on a signal the stub passes on (commands/router.ts). */
+export function signalAction(signal: StubSignal): 'interrupt' | 'stop' {
+  // SIGTERM is all VS Code sends, SIGHUP comes with a closed terminal; Jupyter interrupts a "signal" kernel with SIGINT.
+  return signal === 'SIGINT' ? 'interrupt' : 'stop';
+}
+
 function onSignal(session: RouterSession, signal: StubSignal): void {
-  if (signal === 'SIGINT') session.interrupt();
+  if (signalAction(signal) === 'interrupt') session.interrupt();
   else session.stop(0, signal);
 }
 
