@@ -21,8 +21,8 @@ export function wantsEarlyManager(args: readonly string[], env: Env): boolean {
   return rest.some((a) => a === '--connection-file' || a.startsWith('--connection-file='));
 }
 
-/** Starts the manager early when `args` is a router of the fleet; resolves once it is spawned (or not needed). */
-export async function startManagerIfRouter(args: readonly string[], env: Env): Promise<EarlyStart | undefined> {
+/** Starts the manager early when `args` is a router of the fleet (a router host session passes its kernel's cwd); resolves once it is spawned (or not needed). */
+export async function startManagerIfRouter(args: readonly string[], env: Env, cwd: string = process.cwd()): Promise<EarlyStart | undefined> {
   if (!wantsEarlyManager(args, env)) return undefined;
-  return startManagerEarly({ home: fleetHome(env), env });
+  return startManagerEarly({ home: fleetHome(env, cwd), env });
 }

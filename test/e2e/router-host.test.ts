@@ -43,6 +43,15 @@ async function fleet(jenv: JupyterEnv, hostLingerSeconds = 30): Promise<void> {
  */
 const NO_BACKEND = ['--runtime', 'nosuch'];
 
+/**
+ * A session starts the fleet manager early, as a standalone router does, whatever its
+ * requirement: before a test's cleanup stops the manager, this waits until that start is
+ * over (the CLI's connect waits for a manager being started, or starts one).
+ */
+async function managerSettled(jenv: JupyterEnv): Promise<void> {
+  await cli(jenv, ['list', '--json']);
+}
+
 /** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
 async function openSession(jenv: JupyterEnv, routerArgs: string[] = [], entry?: string) {
   const kernel = kernelProcess(jenv.env);
@@ -200,6 +209,7 @@ describe('router host', () => {
         s.stub.signal('SIGTERM');
         expect(await s.stub.exit()).toBe(0);
       } finally {
+        await managerSettled(jenv).catch(() => undefined);
         await stopRouterHost(jenv.homeDir);
         await s.kernel.stop();
       }
@@ -219,6 +229,7 @@ describe('router host', () => {
         expect(existsSync(hostSocket(jenv.homeDir))).toBe(false);
         expect(existsSync(join(jenv.homeDir, 'router-host.lock'))).toBe(false);
       } finally {
+        await managerSettled(jenv).catch(() => undefined);
         await stopRouterHost(jenv.homeDir);
         await s.kernel.stop();
       }
@@ -240,6 +251,7 @@ describe('router host', () => {
         s.stub.signal('SIGTERM');
         expect(await s.stub.exit()).toBe(0);
       } finally {
+        await managerSettled(jenv).catch(() => undefined);
         await stopRouterHost(jenv.homeDir);
         await s.kernel.stop();
       }
@@ -259,6 +271,7 @@ describe('router host', () => {
         expect(await host.exit).toEqual({ code: 0, signal: null });
         expect(existsSync(hostSocket(jenv.homeDir))).toBe(false);
       } finally {
+        await managerSettled(jenv).catch(() => undefined);
         await stopRouterHost(jenv.homeDir);
         await Promise.all([a.kernel.stop(), b.kernel.stop()]);
       }
@@ -279,6 +292,7 @@ describe('router host', () => {
         expect(await stub.exit()).toBe(0);
         expect(readLog(jenv, kernel.pid)).toContain('parent process exited');
       } finally {
+        await managerSettled(jenv).catch(() => undefined);
         await stopRouterHost(jenv.homeDir);
         await Promise.all([parent.stop(), kernel.stop()]);
       }

@@ -105,7 +105,7 @@ export class RouterHost {
     // close() unlinks the socket file at once; the lock goes next, so a new host can take over
     // while the sessions here finish.
     this.server.close();
-    void this.lock.release().finally(() => {
+    void this.lock.release().catch((error: unknown) => this.#log.warn({ err: String(error) }, 'could not remove the router host lock')).finally(() => {
       for (const connection of this.#connections) connection.stop(`router host stopping (${reason})`);
       this.#afterChange();
     });

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { LineReader } from '../../fleet/manager/lines.js';
 import type { Logger } from '../../shared/log.js';
 import { restoreExtraCaCerts } from '../../shared/extra-ca-certs.js';
+import { startManagerIfRouter } from '../early-manager.js';
 import { startRouterSession, type RouterSession } from '../router-session.js';
 import { admit, type Install } from './admission.js';
 import { frameHostMessage, MAX_STUB_LINE_BYTES, parseHello, parseStubLine, type HostMessage, type StubHello, type StubSignal } from './protocol.js';
@@ -104,6 +105,8 @@ export class StubConnection {
     // What main.ts does for a standalone router: what this session starts gets the user's CA bundle.
     restoreExtraCaCerts(env);
     this.#log.info({ pid: hello.pid, connectionFile: admission.flags.connectionFile }, 'session starting');
+    // As main.ts does for a standalone router: a manager that is not there starts while the session plans and binds.
+    startManagerIfRouter(hello.argv.slice(2), env, hello.cwd).catch((error: unknown) => this.#log.debug({ err: String(error) }, 'early manager start failed; the session starts one'));
     const session = startRouterSession({
       flags: admission.flags,
       env,
