@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
-import { parseConnectionInfo } from '../../../src/wire/connection-file.js';
+import * as v from 'valibot';
+import { ClientConnectionSchema, clientConnection, parseConnectionInfo } from '../../../src/wire/connection-file.js';
 import { Z85_KEY, curveClientOptions, newCurveKeyPair, usesCurve } from '../../../src/wire/curve.js';
 
 // Keys as pyzmq's zmq.curve_keypair() printed them (ipykernel reads exactly this form).
@@ -72,5 +73,22 @@ describe('curve keys and client options', () => {
     expect(first).toMatchObject({ curveServerKey: PUBLIC });
     expect(Object.values(first)).not.toContain(SECRET);
     expect('curvePublicKey' in first && 'curvePublicKey' in second && first.curvePublicKey !== second.curvePublicKey).toBe(true);
+  });
+});
+
+describe("a client's view of the connection (the manager's handles)", () => {
+  it.each([
+    ['without curve: all of it', {}, {}],
+    ['with curve: the public key only', { curve_publickey: PUBLIC, curve_secretkey: SECRET }, { curve_publickey: PUBLIC }],
+  ])('%s', (_name, over, expected) => {
+    const info = parseConnectionInfo(text(over));
+    const view = clientConnection(info);
+    expect(view).toEqual({ ...info, curve_secretkey: undefined, ...expected });
+    expect(Object.keys(view)).not.toContain('curve_secretkey');
+    expect(v.safeParse(ClientConnectionSchema, view).success).toBe(true);
+  });
+
+  it('still refuses a secret key without its public key', () => {
+    expect(v.safeParse(ClientConnectionSchema, { ...base, curve_secretkey: SECRET }).success).toBe(false);
   });
 });
