@@ -20,7 +20,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm_ca,required=false \
     NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
-COPY scripts/bundle.mjs ./scripts/bundle.mjs
+COPY scripts/bundle.mjs scripts/build-stub.mjs ./scripts/
+COPY native ./native
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund --loglevel=error
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { sendable } from '../src/wire/frames.js';
+import { curveClientOptions, curveServerOptions } from '../src/wire/curve.js';
 import { percentile } from './stats.js';
 
 /**
@@ -25,12 +26,9 @@ const header = (type: string) => JSON.stringify({ msg_id: 'm'.repeat(36), msg_ty
 const JUPYTER_SHAPED = ['<IDS|MSG>', 'a'.repeat(64), header('kernel_info_request'), header('kernel_info_reply'), '{}', '{}'].map((s) => Buffer.from(s));
 const role = process.argv[2];
 // BENCH_CURVE_PUBLIC/SECRET: the echo peer's pair (variant `curve`).
-const curveServer = process.env.BENCH_CURVE_SECRET ? { curveServer: true, curvePublicKey: process.env.BENCH_CURVE_PUBLIC as string, curveSecretKey: process.env.BENCH_CURVE_SECRET } : {};
-const curveClient = () => {
-  if (!process.env.BENCH_CURVE_PUBLIC) return {};
-  const own = zmq.curveKeyPair();
-  return { curveServerKey: process.env.BENCH_CURVE_PUBLIC, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
-};
+const benchPair = { curve_publickey: process.env.BENCH_CURVE_PUBLIC || undefined, curve_secretkey: process.env.BENCH_CURVE_SECRET || undefined };
+const curveServer = curveServerOptions(benchPair);
+const curveClient = () => curveClientOptions(benchPair);
 if (role === 'echo' || role === 'relay') {
   const [peer, front, variant] = [process.argv[3]!, process.argv[4]!, process.argv[5] as RelayVariant];
   const out = variant.startsWith('strings') ? sendable : (f: Buffer[]) => f;
@@ -64,8 +62,7 @@ export async function bareRelayRoundTrips(n: number, ports: [number, number], va
   const echo = await start('echo');
   const relay = await start('relay');
   // Direct and relayed by turns, in blocks of 25, so that both see the same load on a shared machine.
-  const own = pair ? zmq.curveKeyPair() : undefined;
-  const direct = new zmq.Dealer({ linger: 0, ...(pair && own ? { curveServerKey: pair.publicKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey } : {}) });
+  const direct = new zmq.Dealer({ linger: 0, ...curveClientOptions(pair ? { curve_publickey: pair.publicKey } : {}) });
   const relayed = new zmq.Dealer({ linger: 0 });
   direct.connect(peer);
   relayed.connect(front);

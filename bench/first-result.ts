@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendProcess } from '../src/fleet/backend-process.js';
 import { ManagerClient } from '../src/fleet/manager/client.js';
-import { applyKernelEnv, ROUTER_KERNEL_ENV } from '../src/shared/extra-ca-certs.js';
+import { ROUTER_KERNEL_ENV } from '../src/shared/extra-ca-certs.js';
+import { applyKernelEnv } from '../src/shared/kernel-env.js';
 import { managerTraceFile, type StartupPhase, type StartupTrace } from '../src/shared/startup-trace.js';
 import { JupyterClient } from '../src/wire/client.js';
 import { executeCell } from '../src/wire/execute.js';
@@ -20,14 +21,14 @@ import { median, ratio, table } from './stats.js';
  * the first cell's result, as a notebook sees it, directly and through the router; and where a
  * router's own start-up time goes. Each figure is the median of `runs` starts.
  */
-const WARM_ATTACH_BUDGET_MS = 150;
-const IDLE_ROUTER_BUDGET_MB = 45;
+export const WARM_ATTACH_BUDGET_MS = 150;
+export const IDLE_ROUTER_BUDGET_MB = 45;
 /** Issue #12: a first result from the pool in under a third of a direct cold start. */
-const POOL_TARGET_RATIO = 1 / 3;
-const IPYKERNEL = [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'];
-const REQUIREMENT = { runtime: 'bench', provider: 'none' };
+export const POOL_TARGET_RATIO = 1 / 3;
+export const IPYKERNEL = [python, '-m', 'ipykernel_launcher', '-f', '{connection_file}'];
+export const REQUIREMENT = { runtime: 'bench', provider: 'none' };
 
-interface Start {
+export interface Start {
   /** ms from just before the launch to the first kernel_info_reply. */
   kernelInfo: number;
   /** ms from just before the launch to the end of the first cell (execute_reply and idle). */
@@ -40,16 +41,16 @@ interface Start {
 }
 
 /** kB from /proc/PID/smaps_rollup: all resident pages, and the private (anonymous) ones a second process would not share. */
-interface Memory { rssKb: number; anonKb: number }
+export interface Memory { rssKb: number; anonKb: number }
 
-const now = () => performance.timeOrigin + performance.now();
+export const now = () => performance.timeOrigin + performance.now();
 
 /**
  * As jupyter_client does it: connect at once, ask kernel_info until answered, wait for iopub,
  * run a cell. The client retries a refused connect every 10 ms instead of zeromq's 100, so what
  * is measured is the kernel (or router) and not the client's retry grid.
  */
-async function firstResult(proc: BackendProcess, spawnedAt: number): Promise<Start> {
+export async function firstResult(proc: BackendProcess, spawnedAt: number): Promise<Start> {
   const client = new JupyterClient({ connection: proc.connection, channels: ['shell', 'iopub'], replayGuard: false, reconnectIntervalMs: 10 });
   try {
     const answer = await requestUntilAnswered(client, 'kernel_info_request', {}, { timeoutMs: 60_000 });
@@ -63,18 +64,18 @@ async function firstResult(proc: BackendProcess, spawnedAt: number): Promise<Sta
   }
 }
 
-async function writeConfig(file: string, lingerSeconds: number, extra = ''): Promise<void> {
+export async function writeConfig(file: string, lingerSeconds: number, extra = ''): Promise<void> {
   const toml = `default_runtime = "bench"\ndefault_provider = "none"\nlinger_seconds = ${lingerSeconds}\n[runtimes.bench]\nargv = ${JSON.stringify(IPYKERNEL)}\n[providers.none]\n${extra}`;
   await writeFile(file, toml, { mode: 0o600 });
 }
 
 /** A router of the fleet (not --local), as the installed kernelspec runs it: with kernel.json's env, as jupyter_client applies it. */
-function fleetRouterEnv(home: string, config: string, trace: string): Record<string, string> {
+export function fleetRouterEnv(home: string, config: string, trace: string): Record<string, string> {
   return { ...applyKernelEnv(ROUTER_KERNEL_ENV, process.env), LLMSPELL_FLEET_HOME: home, LLMSPELL_FLEET_CONFIG: config, LLMSPELL_FLEET_STARTUP_TRACE: trace };
 }
 
 /** The manager's own shutdown op: it stops every backend it runs, then exits. */
-async function shutdownManager(home: string): Promise<void> {
+export async function shutdownManager(home: string): Promise<void> {
   const client = await ManagerClient.connect({ home, autostart: false }).catch(() => undefined);
   if (client === undefined) return;
   await client.request({ op: 'shutdown' }).catch(() => undefined);
@@ -86,12 +87,12 @@ function parseMemory(rollup: string): Memory {
   return { rssKb: kb('Rss'), anonKb: kb('Anonymous') };
 }
 
-async function memoryOf(pid: number): Promise<Memory | undefined> {
+export async function memoryOf(pid: number): Promise<Memory | undefined> {
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
   return rollup === undefined ? undefined : parseMemory(rollup);
 }
 
-async function directCold(dir: string, i: number): Promise<Start> {
+export async function directCold(dir: string, i: number): Promise<Start> {
   const spawnedAt = now();
   const proc = await launch(dir, `ttfr-direct-${i}`, IPYKERNEL);
   try {
@@ -167,7 +168,7 @@ async function routedWarm(dir: string, runs: number): Promise<Start[]> {
 }
 
 /** Until the fleet is exactly one ready spare: the pool refilled and the last run's backend is gone. */
-async function onlyASpare(manager: ManagerClient): Promise<void> {
+export async function onlyASpare(manager: ManagerClient): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const list = await manager.request<{ state: string }[]>({ op: 'list' });
@@ -259,7 +260,7 @@ async function stubs(runs: number, env: NodeJS.ProcessEnv): Promise<{ node: Memo
   return { node: medianMemory(node), sleep: medianMemory(sleep) };
 }
 
-function medianMemory(memory: readonly Memory[]): Memory {
+export function medianMemory(memory: readonly Memory[]): Memory {
   return { rssKb: median(memory.map((m) => m.rssKb)), anonKb: median(memory.map((m) => m.anonKb)) };
 }
 

@@ -7,6 +7,7 @@ import { executeCell } from '../src/wire/execute.js';
 import { waitForReady } from '../src/wire/ready.js';
 import { bareRelayRoundTrips } from './bare-relay.js';
 import { firstResultReport } from './first-result.js';
+import { sharedRouterReport } from './shared-router.js';
 import { fleetScaleReport } from './fleet-scale.js';
 import { hopCostTable } from './hop-cost.js';
 import { llmspellRows } from './llmspell.js';
@@ -23,6 +24,8 @@ const fastPeer = join(root, 'dist', 'bench', 'fast-peer.js');
 const quick = process.argv.includes('--quick');
 /** Only the time-to-first-result tables (issue #12), which take under a minute. */
 const firstResultOnly = process.argv.includes('--first-result');
+/** Only the shared router host's tables (kernel stub: starts and memory per notebook), a few minutes. */
+const sharedOnly = process.argv.includes('--shared');
 /** Only the fleet-at-scale tables (issue #9): the manager's cost with 1 to 20 backends, about three minutes. */
 const fleetScaleOnly = process.argv.includes('--fleet-scale');
 /** Only the relay table against ipykernel and the fast peer, and the bare relay floor (issue #12 item 4): about a minute. */
@@ -153,12 +156,14 @@ async function relayTable(dir: string): Promise<string> {
 
 const dir = await mkdtemp(join(tmpdir(), 'llmspell-fleet-bench-'));
 try {
-  if (!firstResultOnly && !fleetScaleOnly) {
+  const only = firstResultOnly || fleetScaleOnly || relayOnly || sharedOnly;
+  if (!only || relayOnly) {
     process.stdout.write((await relayTable(dir)) + '\n\n');
     process.stdout.write((await hopCostTable(dir, { n: quick ? 200 : 1000 })) + '\n\n');
   }
-  if (!fleetScaleOnly && !relayOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
-  if (!firstResultOnly && !relayOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
+  if (!only || firstResultOnly) process.stdout.write((await firstResultReport(join(dir, 'first-result'), { runs: 5 })) + '\n\n');
+  if (!only || sharedOnly) process.stdout.write((await sharedRouterReport(join(dir, 'shared-router'), { runs: 5 })) + '\n\n');
+  if (!only || fleetScaleOnly) process.stdout.write((await fleetScaleReport(join(dir, 'fleet-scale'), { windowMs: quick ? 4000 : 10_000 })) + '\n');
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

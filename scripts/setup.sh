@@ -8,6 +8,8 @@ need_apt=()
 command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The kernel stub (native/kernel-stub.c) each notebook runs in front of the shared router host.
+command -v cc >/dev/null || command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
 # The llmspell adapter's network isolation: unshare and setpriv (util-linux), ip (iproute2).
 command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_apt+=(iproute2)

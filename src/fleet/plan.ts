@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { FleetError } from '../shared/errors.js';
+import { substituteKernelEnv } from '../shared/kernel-env.js';
 import { isSafeName } from '../shared/names.js';
 import { packageRoot } from '../shared/package.js';
 import { findExecutable } from '../shared/which.js';
@@ -88,19 +89,10 @@ async function fromKernelspec(rt: RuntimeConfig, options: PlanOptions, connectio
   });
   return {
     argv,
-    env: substituteEnv(found.spec.env ?? {}, env),
+    env: substituteKernelEnv(found.spec.env ?? {}, env),
     interruptMode: rt.interrupt_mode ?? found.spec.interrupt_mode ?? 'signal',
     connection: 'router-writes',
   };
-}
-
-/** kernel.json env values may say ${VAR}, as jupyter_client allows; unknown names stay as written. */
-export function substituteEnv(specEnv: Record<string, string>, env: Env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(specEnv)) {
-    out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => env[name] ?? whole);
-  }
-  return out;
 }
 
 /** Turn a checked requirement into everything the launcher needs. Reads files, starts no backend. */

@@ -3,7 +3,7 @@
  * file system (name, spec, target dir) is decided first, so a bad option writes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FleetError, describeError, isFleetError } from '../shared/errors.js';
 import { type HostContext, currentHost } from '../shared/jupyter-paths.js';
@@ -13,6 +13,7 @@ import {
   defaultCliPath,
   defaultResourcesDir,
   defaultRouterEntry,
+  defaultStubPath,
   detectSysPrefix,
   kernelDirFor,
 } from './paths.js';
@@ -55,7 +56,18 @@ export interface InstallOptions extends TargetOptions {
   cliPath?: string;
   /** Folder holding the logo files. Default: this package's kernelspec/. */
   resourcesDir?: string;
+  /** How a router kernelspec runs: see RouterMode. Default: shared when the kernel stub was built. */
+  routerMode?: RouterMode;
+  /** Absolute path of the kernel stub. Default: this package's dist/native/kernel-stub. */
+  stubPath?: string;
 }
+
+/**
+ * shared: the kernel stub hands every notebook to one per-user router host (about 1 MB per
+ * notebook); process: each notebook runs its own Node router (about 57 MB), as before the host.
+ */
+export type RouterMode = 'shared' | 'process';
+export const ROUTER_MODES: readonly RouterMode[] = ['shared', 'process'];
 
 export type UninstallOptions = TargetOptions;
 
@@ -63,6 +75,8 @@ export interface InstallResult {
   name: string;
   kernelDir: string;
   spec: KernelSpecJson;
+  /** Undefined for the llmspell kernelspec, which runs no router. */
+  routerMode?: RouterMode;
 }
 
 export interface UninstallResult {
@@ -134,6 +148,36 @@ async function checkBuiltCli(cliPath: string, nodePath: string): Promise<void> {
   }
 }
 
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Shared when the stub was built, unless asked otherwise; asking for shared without a stub is an error. */
+async function chooseRouterMode(options: InstallOptions): Promise<RouterMode> {
+  if (options.routerMode !== undefined && !ROUTER_MODES.includes(options.routerMode)) {
+    throw new FleetError('BAD_INSTALL_OPTIONS', `unknown router mode ${JSON.stringify(options.routerMode)}: use shared or process`, {
+      option: 'routerMode',
+      value: options.routerMode,
+    });
+  }
+  if (options.routerMode === 'process') return 'process';
+  const stubPath = options.stubPath ?? defaultStubPath();
+  if (await isExecutable(stubPath)) return 'shared';
+  if (options.routerMode === 'shared') {
+    throw new FleetError(
+      'INSTALL_FAILED',
+      `the kernel stub is missing at ${stubPath}, so the shared router host cannot be used; install a C compiler (gcc) and run \`npm run build\`, or install with --router-mode process`,
+      { stubPath },
+    );
+  }
+  return 'process';
+}
+
 function kernelNameFor(options: TargetOptions): string {
   if (options.llmspell === undefined) return resolveKernelName(options);
   if (options.runtime !== undefined || options.provider !== undefined) {
@@ -202,7 +246,8 @@ export async function installKernelSpec(options: InstallOptions = {}): Promise<I
   const name = kernelNameFor(options);
   const nodePath = options.nodePath ?? process.execPath;
   const cliPath = options.cliPath ?? (options.llmspell === undefined ? defaultRouterEntry() : defaultCliPath());
-  const command = [nodePath, cliPath];
+  const routerMode = options.llmspell === undefined ? await chooseRouterMode(options) : undefined;
+  const command = routerMode === 'shared' ? [options.stubPath ?? defaultStubPath(), nodePath, cliPath] : [nodePath, cliPath];
   const spec =
     options.llmspell === undefined
       ? buildKernelSpec({ command, displayName: options.displayName, runtime: options.runtime, provider: options.provider })
@@ -225,7 +270,7 @@ export async function installKernelSpec(options: InstallOptions = {}): Promise<I
   } catch (error) {
     throw fsError(error, kernelDir, 'write');
   }
-  return { name, kernelDir, spec };
+  return { name, kernelDir, spec, routerMode };
 }
 
 /** Removes a kernelspec we installed; a missing or foreign one is an error that says where we looked. */

@@ -115,6 +115,15 @@ export function defaultRouterEntry(root: string = requirePackageRoot()): string 
   return path.join(root, 'dist', 'bundle', 'main.js');
 }
 
+/**
+ * The kernel stub (native/kernel-stub.c, built by scripts/build-stub.mjs when a C compiler is
+ * there): in shared mode the router kernelspec runs it in front of the router's command line, and
+ * it hands each notebook's session to the per-user router host (issue #12 item 5).
+ */
+export function defaultStubPath(root: string = requirePackageRoot()): string {
+  return path.join(root, 'dist', 'native', 'kernel-stub');
+}
+
 /** Where the logo files ship: the package's kernelspec/ folder. */
 export function defaultResourcesDir(root: string = requirePackageRoot()): string {
   return path.join(root, 'kernelspec');

@@ -55,28 +55,6 @@ export async function bindFrontend(info: ConnectionInfo): Promise<FrontendSocket
   return sockets;
 }
 
-/** The router's side of one backend: shell, control and stdin share one routing id, as a client's do. */
-export interface BackendSockets {
-  shell: zmq.Dealer;
-  control: zmq.Dealer;
-  stdin: zmq.Dealer;
-  iopub: zmq.Subscriber;
-}
-
-export function connectBackend(info: ConnectionInfo, routingId: string): BackendSockets {
-  const curve = curveClientOptions(info);
-  const dealerOpts = { routingId, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 0, ...curve };
-  const sockets: BackendSockets = {
-    shell: new zmq.Dealer(dealerOpts),
-    control: new zmq.Dealer(dealerOpts),
-    stdin: new zmq.Dealer(dealerOpts),
-    iopub: new zmq.Subscriber({ receiveHighWaterMark: IOPUB_HWM, linger: 0, ...curve }),
-  };
-  sockets.iopub.subscribe();
-  for (const ch of Object.keys(sockets) as (keyof BackendSockets)[]) sockets[ch].connect(endpoint(info, ch));
-  return sockets;
-}
-
 export function closeAll(sockets: object): void {
   for (const s of Object.values(sockets) as zmq.Socket[]) {
     if (!s.closed) s.close();

@@ -39,19 +39,3 @@ export function restoreExtraCaCerts(env: Env): void {
   if (value === null) delete env.NODE_EXTRA_CA_CERTS;
   else env.NODE_EXTRA_CA_CERTS = value;
 }
-
-/**
- * Pure: a kernelspec env as jupyter_client applies it (provisioner_base.py: `Template(v).safe_substitute(env)`
- * over each value, then merged over its own environment), for tests and the bench that start
- * the router as Jupyter would.
- */
-export function applyKernelEnv(specEnv: Readonly<Record<string, string>>, env: Env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  for (const [k, template] of Object.entries(specEnv)) {
-    out[k] = template.replace(/\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, dollar?: string, braced?: string, bare?: string) =>
-      dollar !== undefined ? '$' : (env[braced ?? bare ?? ''] ?? whole),
-    );
-  }
-  return out;
-}

@@ -45,7 +45,7 @@ const port = v.pipe(v.number(got(PORT)), v.integer(got(PORT)), v.minValue(1, got
  * What jupyter_client writes. Fields it may leave out get its defaults; fields we do not know
  * (extra keys a launcher adds, ...) are kept, so a file we rewrite loses nothing.
  */
-export const ConnectionInfoSchema = v.pipe(
+const ConnectionObjectSchema = v.pipe(
   v.custom<Record<string, unknown>>(isTable, got('must hold a JSON object')),
   v.looseObject(
     {
@@ -67,6 +67,11 @@ export const ConnectionInfoSchema = v.pipe(
     },
     `is missing: it ${PORT}`,
   ),
+);
+
+export const ConnectionInfoSchema = v.pipe(
+  ConnectionObjectSchema,
+  // A curve secret key alone is no use to anyone: refused in a kernel's file and in a client's view.
   v.forward(
     v.partialCheck([['curve_publickey'], ['curve_secretkey']], (info) => info.curve_secretkey === undefined || info.curve_publickey !== undefined, `is missing: curve_secretkey is set, and ${PAIR}`),
     ['curve_publickey'],
@@ -76,6 +81,27 @@ export const ConnectionInfoSchema = v.pipe(
     ['curve_secretkey'],
   ),
 );
+
+/**
+ * What a client of the kernel is handed (the fleet manager's handles): the same, except that the
+ * kernel's curve secret key is never there (clientConnection), so only a secret without its
+ * public key is refused.
+ */
+export const ClientConnectionSchema = v.pipe(
+  ConnectionObjectSchema,
+  // A curve secret key alone is no use to anyone: refused in a kernel's file and in a client's view.
+  v.forward(
+    v.partialCheck([['curve_publickey'], ['curve_secretkey']], (info) => info.curve_secretkey === undefined || info.curve_publickey !== undefined, `is missing: curve_secretkey is set, and ${PAIR}`),
+    ['curve_publickey'],
+  ),
+);
+
+/** Pure: the connection info without the kernel's curve secret key, which only the kernel uses (wire/curve.ts). */
+export function clientConnection(info: ConnectionInfo): ConnectionInfo {
+  const { curve_secretkey: _secret, ...rest } = info;
+  return rest;
+}
+
 type _ConnectionInfoShape = Assert<Same<v.InferOutput<typeof ConnectionInfoSchema>, ConnectionInfo>>;
 
 /** Parse and validate; `source` names the file in the error so the user knows what to fix. */

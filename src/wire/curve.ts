@@ -60,6 +60,13 @@ export function curveClientOptions(info: CurveFields): CurveClientOptions {
   return { curveServerKey: info.curve_publickey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
 }
 
+/** What a kernel's socket is given to serve curve with its pair; empty for a connection without keys. Tests and the bench serve as kernels do. */
+export function curveServerOptions(info: CurveFields): { curveServer: true; curvePublicKey: string; curveSecretKey: string } | Record<string, never> {
+  if (info.curve_publickey === undefined || info.curve_secretkey === undefined) return {};
+  requireCurve('the connection file has CurveZMQ keys (curve_secretkey)');
+  return { curveServer: true, curvePublicKey: info.curve_publickey, curveSecretKey: info.curve_secretkey };
+}
+
 function requireCurve(why: string): void {
   if (curveAvailable()) return;
   throw new FleetError(

@@ -13,6 +13,7 @@ import { allocatePorts } from '../../src/fleet/ports.js';
 import { createMessage, decode, encode, type WireMessage } from '../../src/wire/codec.js';
 import { endpoint, newKey, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { createSigner, type Signer } from '../../src/wire/sign.js';
+import { curveServerOptions } from '../../src/wire/curve.js';
 import { SendQueue } from '../../src/wire/send-queue.js';
 import { silentLogger } from '../../src/shared/log.js';
 
@@ -113,7 +114,7 @@ export class KernelPeer {
   private constructor(readonly info: ConnectionInfo) {
     // A connection with curve keys (as the manager writes for curve backends): serve as ipykernel
     // 7.4 does, a curve server with that pair on every socket.
-    const curve = info.curve_secretkey !== undefined && info.curve_publickey !== undefined ? { curveServer: true, curvePublicKey: info.curve_publickey, curveSecretKey: info.curve_secretkey } : {};
+    const curve = curveServerOptions(info);
     this.signer = createSigner(info.key, info.signature_scheme);
     this.#sockets = {
       shell: new zmq.Router({ linger: 0, ...curve }),

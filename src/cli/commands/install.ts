@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { installKernelSpec } from '../../kernelspec/install.js';
+import { installKernelSpec, type RouterMode } from '../../kernelspec/install.js';
 import { LLMSPELL_DISPLAY_NAME, LLMSPELL_KERNEL_NAME, llmspellKernelFromFlags } from '../../kernelspec/llmspell-spec.js';
 import { resolveScope } from '../../kernelspec/paths.js';
 import { DEFAULT_DISPLAY_NAME, DEFAULT_KERNEL_NAME } from '../../kernelspec/spec.js';
@@ -16,6 +16,7 @@ interface InstallFlags {
   llmspell?: boolean;
   llmspellProfile?: string;
   llmspellConfig?: string;
+  routerMode?: string;
 }
 
 export function registerInstall(program: Command): void {
@@ -31,6 +32,7 @@ export function registerInstall(program: Command): void {
     .option('--display-name <text>', `name shown in notebook front ends (default: "${DEFAULT_DISPLAY_NAME}", or "${DEFAULT_DISPLAY_NAME} (<runtime>, <provider>)", or "${LLMSPELL_DISPLAY_NAME}" with --llmspell)`)
     .option('--runtime <name>', 'make an alias kernelspec that always asks for this backend runtime (passed to the router as --runtime)')
     .option('--provider <name>', 'make an alias kernelspec that always asks for this LLM provider (passed to the router as --provider)')
+    .option('--router-mode <mode>', 'shared: a 1 MB kernel stub per notebook hands it to one per-user router host (the default when the stub was built); process: each notebook runs its own Node router (about 57 MB)')
     .option('--llmspell', 'install the plain "LLMSpell (Lua)" kernelspec instead: each kernel is one llmspell (found on PATH when the kernel starts) behind the adapter, without the fleet')
     .option('--llmspell-profile <name>', 'with --llmspell: start llmspell with this built-in profile (llmspell --profile NAME)')
     .option('--llmspell-config <file>', 'with --llmspell: start llmspell with this config file (llmspell --config FILE; stored as an absolute path)')
@@ -43,10 +45,17 @@ export function registerInstall(program: Command): void {
           runtime: flags.runtime,
           provider: flags.provider,
           llmspell: llmspellKernelFromFlags(flags),
+          routerMode: flags.routerMode as RouterMode | undefined,
         });
-        process.stdout.write(`Installed kernelspec ${result.name} in ${result.kernelDir}\n`);
+        process.stdout.write(`Installed kernelspec ${result.name} in ${result.kernelDir}${routerNote(result.routerMode)}\n`);
       } catch (error) {
         reportFailure(error);
       }
     });
+}
+
+function routerNote(mode: RouterMode | undefined): string {
+  if (mode === 'shared') return ' (router: the shared router host, through the kernel stub)';
+  if (mode === 'process') return ' (router: one Node process per notebook)';
+  return '';
 }

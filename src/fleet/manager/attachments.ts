@@ -25,6 +25,15 @@ export function lingerDelay(idleSince: number, lingerMs: number, now: number): n
 }
 
 /**
+ * Pure: how long a backend that went idle at `since` lingers: linger_seconds, or longer while a
+ * restart's re-attach window (`reattachUntil`) is open, so that linger_seconds = 0 does not stop
+ * the new backend in the moment between the old router leaving and the new one attaching.
+ */
+export function lingerFor(lingerMs: number, since: number, reattachUntil: number | undefined): number {
+  return Math.max(lingerMs, (reattachUntil ?? 0) - since);
+}
+
+/**
  * Pure: when an adopted backend starts to linger. Routers recorded as attached get `graceMs` to
  * re-attach, but only while one of them still runs: a router that gave up (or died) during
  * start-up never comes back, and waiting for it kept such backends past linger_seconds = 0.
@@ -110,7 +119,7 @@ export class Attachments {
     backend.timer = setTimeout(() => {
       backend.timer = undefined;
       if (backend.attached.size === 0 && backend.state === 'ready') this.options.onIdleTimeout(backend);
-    }, lingerDelay(since, this.options.lingerMs(), Date.now()));
+    }, lingerDelay(since, lingerFor(this.options.lingerMs(), since, backend.reattachUntil), Date.now()));
     backend.timer.unref();
   }
 }

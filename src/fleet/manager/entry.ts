@@ -63,6 +63,12 @@ export class ManagedBackend {
   timer: NodeJS.Timeout | undefined;
   /** Set by restart: the routers hear backend-restarted instead of backend-exited. */
   replaced = false;
+  /**
+   * Set on the backend a restart started: until then (epoch ms) it lingers at least that long
+   * once nobody is attached, because the router that asked for the restart is about to be
+   * replaced by a new one (jupyter_client restarts the kernel process too) that attaches again.
+   */
+  reattachUntil: number | undefined;
   /** A spare of the pool (pool.ts); undefined once handed out, and for every other backend. */
   spare: 'warming' | 'ready' | undefined;
   /** Set when the fleet ends it for a reason of its own (culled): its exit says that, not just "stopped". */

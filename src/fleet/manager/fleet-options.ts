@@ -16,7 +16,7 @@ export interface FleetManagerOptions {
   loadConfig?: () => Promise<FleetConfig>;
   /** How often an adopted backend's pid is checked (it has no child handle). Default 1000. */
   pollMs?: number;
-  /** After adoption, how long routers that were attached get to re-attach before linger starts. Default 15000. */
+  /** After adoption or a restart, how long routers that were attached get to re-attach before linger starts. Default DEFAULT_REATTACH_GRACE_MS. */
   reattachGraceMs?: number;
   /** SIGTERM → SIGKILL delay when stopping a backend. Default 2000. */
   stopGraceMs?: number;
@@ -45,3 +45,6 @@ export interface FleetExit {
 }
 
 export type FleetEventListener = (event: ManagerEvent, to: readonly RouterRef[]) => void;
+
+/** See FleetManagerOptions.reattachGraceMs. */
+export const DEFAULT_REATTACH_GRACE_MS = 15_000;

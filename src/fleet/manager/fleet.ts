@@ -39,7 +39,7 @@ import { FleetStarts } from './starts.js';
 import type { BackendHandle, BackendRecord, HealthReport, ListedBackend, ManagerEvent } from './protocol.js';
 import { FleetSettings } from './fleet-settings.js';
 import { FleetSignals } from './fleet-signals.js';
-import type { FleetEventListener, FleetExit, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
+import { DEFAULT_REATTACH_GRACE_MS, type FleetEventListener, type FleetExit, type FleetManagerOptions, type SpawnWhere } from './fleet-options.js';
 import { RegistryWriter } from './registry.js';
 
 export type { FleetEventListener, FleetManagerOptions, SpawnWhere } from './fleet-options.js';
@@ -84,6 +84,7 @@ export class FleetManager {
     emit: (event, to) => this.#emit(event, to),
     counters: this.counters,
     durable: (value) => this.#durable(value),
+    reattachGraceMs: () => this.options.reattachGraceMs ?? DEFAULT_REATTACH_GRACE_MS,
   };
 
   constructor(private readonly options: FleetManagerOptions) {
@@ -163,7 +164,7 @@ export class FleetManager {
       log: this.#log,
       env: this.options.env ?? process.env,
       pollMs: this.options.pollMs ?? 1000,
-      reattachGraceMs: this.options.reattachGraceMs ?? 15_000,
+      reattachGraceMs: this.options.reattachGraceMs ?? DEFAULT_REATTACH_GRACE_MS,
       config: this.#settings.last,
       add: (backend) => this.#lifecycle.add(backend),
       pool: this.#pool,

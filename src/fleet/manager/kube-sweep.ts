@@ -4,10 +4,9 @@
  * start and in `cleanup`, of the pods and Secrets with this fleet's label that no backend owns.
  */
 import { tieStandIn, sweepPods, type KubeSite } from '../launchers/kube/lifecycle.js';
-import { DEFAULT_NAMESPACE } from '../launchers/kube/kube-plan.js';
+import { DEFAULT_NAMESPACE, kubeFile } from '../launchers/kube/kube-plan.js';
 import { fleetLabel } from '../launchers/kube/spec.js';
 import { resolve } from 'node:path';
-import { expandHome } from '../paths.js';
 import type { FleetConfig } from '../types.js';
 import type { ManagedBackend } from './entry.js';
 import { killGroup } from './proc.js';
@@ -19,7 +18,7 @@ export function kubeSites(config: FleetConfig | undefined, backends: Iterable<Ma
     if (rt.launcher !== 'kubernetes') continue;
     sites.push({
       namespace: rt.namespace ?? DEFAULT_NAMESPACE,
-      ...(rt.kubeconfig !== undefined ? { kubeconfig: expandHome(rt.kubeconfig, userHome) } : {}),
+      ...(rt.kubeconfig !== undefined ? { kubeconfig: kubeFile(rt.kubeconfig, userHome) } : {}),
       ...(rt.context !== undefined ? { context: rt.context } : {}),
     });
   }

@@ -15,6 +15,7 @@ import { findExecutable } from '../../shared/which.js';
 import type { FleetConfig, LaunchPlan } from '../types.js';
 import type { Requirement } from '../../shared/requirement.js';
 import { ManagedBackend } from './entry.js';
+import { clientConnection } from '../../wire/connection-file.js';
 import type { BackendHandle } from './protocol.js';
 import { procStartTime } from './proc.js';
 
@@ -147,7 +148,10 @@ function describe(plan: LaunchPlan): string {
   return `${plan.requirement.runtime}/${plan.requirement.provider} backend (kernel ${plan.kernelId})`;
 }
 
-/** What a client is handed: the record and where to connect (with the key). */
+/**
+ * What a client is handed: the record and where to connect (with the HMAC key every client
+ * signs with, but never the kernel's curve secret key: a client needs only its public key).
+ */
 export function handle(backend: ManagedBackend): BackendHandle {
-  return { record: backend.record(), connection: backend.connection };
+  return { record: backend.record(), connection: clientConnection(backend.connection) };
 }

@@ -51,23 +51,6 @@ export interface GroupUsage {
 }
 
 /**
- * Pure: the usage of each process group asked for, from every process's stat line and an RSS
- * reader (called only for members). A group with no process left is absent.
- */
-export function groupUsage(stats: readonly ProcStatLine[], groups: ReadonlySet<number>, rssOf: (pid: number) => number | undefined): Map<number, GroupUsage> {
-  const out = new Map<number, GroupUsage>();
-  for (const s of stats) {
-    if (!groups.has(s.pgrp)) continue;
-    const u = out.get(s.pgrp) ?? { processes: 0, residentBytes: 0, cpuSeconds: 0 };
-    u.processes++;
-    u.residentBytes += rssOf(s.pid) ?? 0;
-    u.cpuSeconds += s.cpuTicks / CLOCK_TICKS_PER_SECOND;
-    out.set(s.pgrp, u);
-  }
-  return out;
-}
-
-/**
  * Pure: the usage of the group led by `leader` and of every descendant of its members, even one
  * in a group of its own (the llmspell adapter starts llmspell as a group leader, so that it
  * can signal it alone). Undefined when the group has no process left.

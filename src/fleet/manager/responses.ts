@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { isTable, type Assert, type Same } from '../../shared/schema.js';
-import { ConnectionInfoSchema } from '../../wire/connection-file.js';
+import { ClientConnectionSchema } from '../../wire/connection-file.js';
 import type { ManagerEvent, ManagerResponse } from './protocol.js';
 import { BackendRecordSchema } from './registry.js';
 
@@ -14,7 +14,7 @@ const id = v.pipe(v.number(), v.safeInteger());
 const ManagerEventSchema = v.object({
   event: v.picklist(['backend-restarted', 'backend-exited', 'backend-warning']),
   kernelId: v.string(),
-  handle: v.optional(v.object({ record: BackendRecordSchema, connection: ConnectionInfoSchema })),
+  handle: v.optional(v.object({ record: BackendRecordSchema, connection: ClientConnectionSchema })),
   reason: v.optional(v.string()),
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),

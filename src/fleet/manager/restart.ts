@@ -27,6 +27,8 @@ export interface RestartHost {
   counters: FleetCounters;
   /** Waits until the registry records the answer (fleet.ts #durable). */
   durable: (value: BackendHandle) => Promise<BackendHandle>;
+  /** How long the new backend waits for routers to attach again before its linger applies (ManagedBackend.reattachUntil). */
+  reattachGraceMs: () => number;
 }
 
 /** Stop it, start one with the same requirement, move the attachments, and tell every other attached router. */
@@ -48,6 +50,7 @@ export async function restartBackend(host: RestartHost, kernelId: string, router
     host.capacity.release(place);
   }
   host.counters.restarted();
+  backend.reattachUntil = Date.now() + host.reattachGraceMs();
   for (const r of routers) host.attachments.attach(backend, r);
   host.attachments.idleIfUnused(backend);
   const next = handle(backend);

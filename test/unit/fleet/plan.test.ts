@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
 import { parseFleetConfig } from '../../../src/fleet/config.js';
 import { defaultFleetConfig } from '../../../src/fleet/defaults.js';
-import { newKernelId, planLaunch, substituteEnv } from '../../../src/fleet/plan.js';
+import { newKernelId, planLaunch } from '../../../src/fleet/plan.js';
 import type { FleetConfig } from '../../../src/fleet/types.js';
 
 const ROOT = resolve('.');
@@ -309,11 +309,4 @@ describe('helpers', () => {
     expect(newKernelId({ runtime: 'lua', provider: 'openai' })).not.toBe(a);
   });
 
-  it.each([
-    [{ A: '${HOME}/x' }, { HOME: '/h' }, { A: '/h/x' }],
-    [{ A: '${NOPE}-$HOME' }, { HOME: '/h' }, { A: '${NOPE}-$HOME' }],
-    [{ A: 'plain' }, {}, { A: 'plain' }],
-  ])('substituteEnv(%j)', (specEnv, processEnv, expected) => {
-    expect(substituteEnv(specEnv, processEnv)).toEqual(expected);
-  });
 });

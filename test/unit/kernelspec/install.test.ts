@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,11 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** No stub unless a test makes one: the router's own command line, as on a machine without a C compiler. */
+const stubPath = (): string => path.join(root, 'kernel-stub');
+
 function install(options: Partial<InstallOptions> = {}) {
-  return installKernelSpec({ host, cliPath, scope: { kind: 'prefix', prefix }, ...options });
+  return installKernelSpec({ host, cliPath, stubPath: stubPath(), scope: { kind: 'prefix', prefix }, ...options });
 }
 
 const readSpec = (kernelDir: string): unknown => JSON.parse(readFileSync(path.join(kernelDir, 'kernel.json'), 'utf8'));
@@ -71,7 +74,7 @@ describe('installKernelSpec', () => {
   });
 
   it('installs for the user into JUPYTER_DATA_DIR by default', async () => {
-    const result = await installKernelSpec({ host, cliPath });
+    const result = await installKernelSpec({ host, cliPath, stubPath: stubPath() });
     expect(result.kernelDir).toBe(path.join(root, 'user-data', 'kernels', 'llmspell-fleet'));
     expect(existsSync(path.join(result.kernelDir, 'kernel.json'))).toBe(true);
   });
@@ -248,5 +251,47 @@ describe('uninstallKernelSpec', () => {
 
   it('checks the name before touching anything', async () => {
     expect((await failure(uninstallKernelSpec({ host, name: '../kernels' }))).code).toBe('BAD_KERNEL_NAME');
+  });
+});
+
+describe('installKernelSpec: router mode', () => {
+  const routerArgv = (): string[] => [process.execPath, cliPath, 'router', '--connection-file', '{connection_file}', '--spec-dir', '{resource_dir}'];
+  const makeStub = (mode: number): void => {
+    writeFileSync(stubPath(), '#!/bin/sh\n');
+    chmodSync(stubPath(), mode);
+  };
+
+  it.each([
+    ['a built stub, no mode asked: shared', 0o755, undefined, 'shared'],
+    ['a built stub, process asked: process', 0o755, 'process', 'process'],
+    ['no stub, no mode asked: process', undefined, undefined, 'process'],
+    ['a stub that is not executable counts as none', 0o644, undefined, 'process'],
+  ] as const)('%s', async (_name, stubMode, asked, expected) => {
+    if (stubMode !== undefined) makeStub(stubMode);
+    const result = await install({ routerMode: asked });
+    expect(result.routerMode).toBe(expected);
+    const argv = expected === 'shared' ? [stubPath(), ...routerArgv()] : routerArgv();
+    expect((readSpec(result.kernelDir) as { argv: string[] }).argv).toStrictEqual(argv);
+  });
+
+  it('asking for shared without a stub says how to get one and writes nothing', async () => {
+    const error = await failure(install({ routerMode: 'shared' }));
+    expect(error.code).toBe('INSTALL_FAILED');
+    expect(error.message).toContain(stubPath());
+    expect(error.message).toContain('--router-mode process');
+    expect(existsSync(path.join(dataDir, 'kernels', 'llmspell-fleet'))).toBe(false);
+  });
+
+  it('an unknown mode is a bad option naming the modes', async () => {
+    const error = await failure(install({ routerMode: 'thread' as never }));
+    expect(error.code).toBe('BAD_INSTALL_OPTIONS');
+    expect(error.message).toContain('use shared or process');
+  });
+
+  it('the llmspell kernelspec runs no router, so no stub either', async () => {
+    makeStub(0o755);
+    const result = await install({ llmspell: {} });
+    expect(result.routerMode).toBeUndefined();
+    expect((readSpec(result.kernelDir) as { argv: string[] }).argv[0]).toBe(process.execPath);
   });
 });

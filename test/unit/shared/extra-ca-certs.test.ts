@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyKernelEnv, extraCaCertsToRestore, restoreExtraCaCerts, ROUTER_KERNEL_ENV, STASHED_CA_VARIABLE } from '../../../src/shared/extra-ca-certs.js';
+import { extraCaCertsToRestore, restoreExtraCaCerts, ROUTER_KERNEL_ENV, STASHED_CA_VARIABLE } from '../../../src/shared/extra-ca-certs.js';
+import { applyKernelEnv, substituteKernelEnv } from '../../../src/shared/kernel-env.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -39,6 +40,14 @@ describe('applyKernelEnv, as jupyter_client applies a kernelspec env', () => {
     ['${MISSING} $MISSING', '${MISSING} $MISSING'],
   ])('fills %s', (template, expected) => {
     expect(applyKernelEnv({ V: template }, { A: 'x' }).V).toBe(expected);
+  });
+
+  it.each<[Record<string, string>, Env, Record<string, string>]>([
+    [{ A: '${HOME}/x' }, { HOME: '/h' }, { A: '/h/x' }],
+    [{ A: '${NOPE}-$HOME' }, { HOME: '/h' }, { A: '${NOPE}-/h' }],
+    [{ A: 'plain' }, {}, { A: 'plain' }],
+  ])("substituteKernelEnv(%j): a backend's kernelspec env, filled the same way", (specEnv, env, expected) => {
+    expect(substituteKernelEnv(specEnv, env)).toEqual(expected);
   });
 
   it('round-trips through the router: the bundle is back for what it starts', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../src/shared/errors.js';
-import { parseConnectionInfo } from '../../../src/wire/connection-file.js';
-import { Z85_KEY, curveClientOptions, newCurveKeyPair, usesCurve } from '../../../src/wire/curve.js';
+import * as v from 'valibot';
+import { ClientConnectionSchema, clientConnection, parseConnectionInfo } from '../../../src/wire/connection-file.js';
+import { Z85_KEY, curveClientOptions, curveServerOptions, newCurveKeyPair, usesCurve } from '../../../src/wire/curve.js';
 
 // Keys as pyzmq's zmq.curve_keypair() printed them (ipykernel reads exactly this form).
 const PUBLIC = 'i6[(#F8yM+<Ljpc(Zjs1kdaLJdnXFN<x30R8RbT0';
@@ -72,5 +73,32 @@ describe('curve keys and client options', () => {
     expect(first).toMatchObject({ curveServerKey: PUBLIC });
     expect(Object.values(first)).not.toContain(SECRET);
     expect('curvePublicKey' in first && 'curvePublicKey' in second && first.curvePublicKey !== second.curvePublicKey).toBe(true);
+  });
+});
+
+describe("a client's view of the connection (the manager's handles)", () => {
+  it.each([
+    ['without curve: all of it', {}, {}],
+    ['with curve: the public key only', { curve_publickey: PUBLIC, curve_secretkey: SECRET }, { curve_publickey: PUBLIC }],
+  ])('%s', (_name, over, expected) => {
+    const info = parseConnectionInfo(text(over));
+    const view = clientConnection(info);
+    expect(view).toEqual({ ...info, curve_secretkey: undefined, ...expected });
+    expect(Object.keys(view)).not.toContain('curve_secretkey');
+    expect(v.safeParse(ClientConnectionSchema, view).success).toBe(true);
+  });
+
+  it('still refuses a secret key without its public key', () => {
+    expect(v.safeParse(ClientConnectionSchema, { ...base, curve_secretkey: SECRET }).success).toBe(false);
+  });
+});
+
+describe('curveServerOptions (a kernel serving curve, as test peers and the bench do)', () => {
+  it.each([
+    ['no keys: plain', {}, {}],
+    ['a pair: a curve server with it', { curve_publickey: PUBLIC, curve_secretkey: SECRET }, { curveServer: true, curvePublicKey: PUBLIC, curveSecretKey: SECRET }],
+    ["a client's view (no secret): nothing to serve with", { curve_publickey: PUBLIC }, {}],
+  ])('%s', (_name, info, expected) => {
+    expect(curveServerOptions(info)).toEqual(expected);
   });
 });

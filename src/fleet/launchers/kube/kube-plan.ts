@@ -38,6 +38,15 @@ export interface KubePlanInput {
  * CurveZMQ is on unless the runtime says `curve = false` (podCurve): a pod is off the manager's
  * host as a rule, so its traffic crosses the network.
  */
+/**
+ * Pure: a file named in a kubernetes runtime (kubeconfig, pod_template) as the launcher reads it:
+ * "~/" expanded, then absolute. One spelling for the plan and the sweep, whose watch and client
+ * are keyed by this path (api.ts siteKey), so one file never gets two informers.
+ */
+export function kubeFile(p: string, userHome?: string): string {
+  return resolve(expandHome(p, userHome));
+}
+
 export function kubePlanFor(input: KubePlanInput): KubePlan {
   const { rt, req, limits } = input;
   for (const key of ['cpu_seconds', 'pids'] as const) {
@@ -48,7 +57,7 @@ export function kubePlanFor(input: KubePlanInput): KubePlan {
       { runtime: req.runtime, provider: req.provider, configKey: key },
     );
   }
-  const file = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(expandHome(p, input.userHome)));
+  const file = (p: string | undefined): string | undefined => (p === undefined ? undefined : kubeFile(p, input.userHome));
   const podTemplate = file(rt.pod_template);
   const kubeconfig = file(rt.kubeconfig);
   return {

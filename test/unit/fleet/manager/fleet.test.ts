@@ -149,6 +149,29 @@ describe('FleetManager with the llmspell stand-in', () => {
     expect((await standinInfo(next)).pid).toBe(next.record.pid);
   });
 
+  it('with linger_seconds = 0, the backend a restart started waits for the router that replaces the one that asked', async () => {
+    // jupyter_client restarts the kernel process too: the asking router stops, a new one attaches.
+    const m = manager();
+    const old = await m.acquire(OPENAI, router('r1', 1));
+    const next = await m.restart(old.record.kernelId, 'r1');
+    m.release(next.record.kernelId, 'r1');
+    // A timer after linger 0's: timers of a shorter delay fire first, so its stop would have begun.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(m.list().map((b) => [b.kernelId, b.state])).toEqual([[next.record.kernelId, 'ready']]);
+    const again = await m.acquire(OPENAI, router('r1-after-restart', 2));
+    expect(again.record.kernelId).toBe(next.record.kernelId);
+    expect(await isRunning(next.record.pid)).toBe(true);
+  });
+
+  it('a restarted backend nobody comes back to lingers no longer than the re-attach window', async () => {
+    const m = manager({ reattachGraceMs: 300 });
+    const old = await m.acquire(OPENAI, router('r1', 1));
+    const next = await m.restart(old.record.kernelId, 'r1');
+    m.release(next.record.kernelId, 'r1');
+    await waitFor(() => m.list().length === 0);
+    expect(isSameProcess(next.record.pid, next.record.procStart)).toBe(false);
+  });
+
   it('a backend that dies on its own is reported to its routers, listed dead, and replaced by the next acquire', async () => {
     const m = manager();
     const h = await m.acquire(OPENAI, router('r1', 3));

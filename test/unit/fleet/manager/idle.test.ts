@@ -4,7 +4,7 @@
  * (and so ends) its linger.
  */
 import { describe, expect, it } from 'vitest';
-import { adoptedLinger, lingerDelay, staleRouters } from '../../../../src/fleet/manager/attachments.js';
+import { adoptedLinger, lingerDelay, lingerFor, staleRouters } from '../../../../src/fleet/manager/attachments.js';
 import type { RouterRef } from '../../../../src/fleet/manager/entry.js';
 import { holders, idleVerdict, type ManagerHolds } from '../../../../src/fleet/manager/idle.js';
 
@@ -65,6 +65,16 @@ describe('linger covers every kind of backend', () => {
     ['linger 300 s, idle 400 s ago: due at once', 400_000, 300_000, 0],
   ])('a spawned backend whose last router left (or that nobody attached to: find, spawn): %s', (_what, idleAgo, lingerMs, expected) => {
     expect(lingerDelay(NOW - idleAgo, lingerMs, NOW)).toBe(expected);
+  });
+
+  it.each<[string, number, number | undefined, number]>([
+    ['no restart: linger_seconds', 5_000, undefined, 5_000],
+    ['restarted, its router left 1 s after: the rest of a 15 s window, over linger 0', 0, 14_000, 14_000],
+    ['restarted, idle only after the window closed: linger_seconds', 0, -1, 0],
+    ['restarted, linger longer than the window: linger_seconds', 60_000, 15_000, 60_000],
+  ])('how long a backend lingers: %s', (_what, lingerMs, reattachIn, expected) => {
+    const since = NOW;
+    expect(lingerFor(lingerMs, since, reattachIn === undefined ? undefined : since + reattachIn)).toBe(expected);
   });
 
   it.each<[string, RouterRef[], number[], string[]]>([

@@ -28,6 +28,10 @@ describe('kubeSites: where the fleet looks for its pods', () => {
       { namespace: 'kernels', kubeconfig: join(homedir(), '.kube', 'fleet'), context: 'prod' },
       { namespace: 'default' },
     ]],
+    ['a kubeconfig spelled as the launcher reads it, normalized (one informer per file)', TOML.replace('~/.kube/fleet', '~/.kube/../.kube/fleet'), [], [
+      { namespace: 'kernels', kubeconfig: join(homedir(), '.kube', 'fleet'), context: 'prod' },
+      { namespace: 'default' },
+    ]],
     ['and the namespaces of the backends it holds (a runtime since removed from the config)', undefined, [{ namespace: 'old', pod: 'p', secret: 's', fleet: 'f', context: 'c' }], [{ namespace: 'old', context: 'c' }]],
   ])('%s', (_name, toml, refs, sites) => {
     const config = toml === undefined ? undefined : parseFleetConfig(toml, '/x/fleet.toml');

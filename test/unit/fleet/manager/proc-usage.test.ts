@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { familyUsage, familyUsages, groupUsage, parseChildren, parseStatLine, readFamilyUsages, scanFamilyUsages, walkFamily, type ProcSource } from '../../../../src/fleet/manager/proc-usage.js';
+import { familyUsage, familyUsages, parseChildren, parseStatLine, readFamilyUsages, scanFamilyUsages, walkFamily, type ProcSource } from '../../../../src/fleet/manager/proc-usage.js';
 
 // Fields 1-22 of /proc/<pid>/stat; pgrp is field 5, utime 14, stime 15.
 const stat = (pid: number, comm: string, pgrp: number, utime: number, stime: number, ppid = 1) =>
@@ -16,24 +16,7 @@ describe('parseStatLine', () => {
   });
 });
 
-describe('groupUsage', () => {
-  const lines = [
-    { pid: 10, ppid: 1, pgrp: 10, cpuTicks: 100 },
-    { pid: 11, ppid: 10, pgrp: 10, cpuTicks: 50 },
-    { pid: 20, ppid: 1, pgrp: 20, cpuTicks: 7 },
-    { pid: 30, ppid: 1, pgrp: 1, cpuTicks: 999 },
-  ];
-  const rss: Record<number, number | undefined> = { 10: 1000, 11: 500, 20: undefined, 30: 1 };
-
-  it.each([
-    ['a group of two sums both', [10], { 10: { processes: 2, residentBytes: 1500, cpuSeconds: 1.5 } }],
-    ['a member whose RSS is unknown (a zombie) counts 0 bytes', [20], { 20: { processes: 1, residentBytes: 0, cpuSeconds: 0.07 } }],
-    ['a group with no process left is absent', [99], {}],
-    ['only the groups asked for', [10, 20], { 10: { processes: 2, residentBytes: 1500, cpuSeconds: 1.5 }, 20: { processes: 1, residentBytes: 0, cpuSeconds: 0.07 } }],
-  ])('%s', (_name, groups, expected) => {
-    expect(Object.fromEntries(groupUsage(lines, new Set(groups), (pid) => rss[pid]))).toEqual(expected);
-  });
-
+describe('readFamilyUsages', () => {
   it('reads a real process group from /proc with memory and CPU', async () => {
     // A group of its own, led by a live process, as a backend is: this test's own group may be
     // led by a process that has exited (CI's shell), which the walk from the leader cannot find.
