@@ -16,6 +16,7 @@ import { isRunning } from '../helpers/processes.js';
 import { helloFor, hostSocket, kernelProcess, startRouterHost, stopRouterHost, StubSide } from '../helpers/router-host.js';
 
 const TEST_TIMEOUT_MS = 180_000;
+const STUB = join(REPO_ROOT, 'dist', 'native', 'kernel-stub');
 
 /** Variables that would decide a requirement or the mode if the developer's shell had them set. */
 const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'LLMSPELL_FLEET_ROUTER'];
@@ -307,6 +308,33 @@ describe('router host', () => {
       try {
         await stub.closed;
         expect(stub.messages).toEqual([{ stderr: expect.stringMatching(/^llmspell-fleet: the router host cannot serve this kernel: its first line is malformed: pid must be a number/) as unknown }, { exit: 1 }]);
+      } finally {
+        await stopRouterHost(jenv.homeDir);
+      }
+    });
+  }, TEST_TIMEOUT_MS);
+});
+
+describe('router host through the real kernel stub', () => {
+  it('jupyter_client starts the installed shared-mode kernelspec (the stub), runs a cell through the host, and the stub exits 0 on shutdown', async () => {
+    await withJupyterEnv(async (jenv) => {
+      await fleet(jenv);
+      expect(existsSync(STUB), `${STUB} is missing: npm run build builds it (scripts/setup.sh installs gcc)`).toBe(true);
+      await cli(jenv, ['install', '--prefix', jenv.dir, '--router-mode', 'shared']);
+      const spec = JSON.parse(readFileSync(join(jenv.kernelsDir, 'llmspell-fleet', 'kernel.json'), 'utf8')) as { argv: string[] };
+      expect(spec.argv.slice(0, 4)).toEqual([STUB, process.execPath, join(REPO_ROOT, 'dist', 'bundle', 'main.js'), 'router']);
+      try {
+        const run = await runPython<ExecuteRecord & { kernel_pid: number | null; returncode: number | null }>('host_execute_check.py', ['--kernel', 'llmspell-fleet', 'print("via the stub", 3 * 3)'], { env: jenv.env, timeoutMs: 120_000 });
+        const why = describeRun('host_execute_check', run);
+        expect(run.result, why).toMatchObject({ ok: true, stdout: 'via the stub 9\n', shutdown: true, returncode: 0 });
+        const pid = run.result!.kernel_pid!;
+        // The session ran in the host (not the standalone router the stub falls back to), under the stub's pid.
+        const hostLog = readFileSync(join(jenv.homeDir, 'logs', 'router-host.log'), 'utf8');
+        expect(hostLog, hostLog).toContain(`"pid":${pid},"connectionFile"`);
+        expect(hostLog).toMatch(new RegExp(`"pid":${pid},"code":0,"msg":"session ended"`));
+        expect(readLog(jenv, pid)).toContain('"msg":"router listening"');
+        // The host the stub started serves on, for the next notebook.
+        expect(existsSync(hostSocket(jenv.homeDir))).toBe(true);
       } finally {
         await stopRouterHost(jenv.homeDir);
       }

@@ -56,6 +56,8 @@ def main() -> int:
             km = KernelManager(kernel_name=args.kernel)
             km.start_kernel()
             result["kernel_pid"] = km.provisioner.pid if km.provisioner else None
+            # Kept: the provisioner drops its handle on the process at shutdown.
+            process = km.provisioner.process if km.provisioner else None
             kc = km.client()
             kc.start_channels()
             try:
@@ -64,7 +66,7 @@ def main() -> int:
                 kc.stop_channels()
                 km.shutdown_kernel(now=False)
                 result["shutdown"] = True
-                result["returncode"] = km.provisioner.process.returncode if km.provisioner and km.provisioner.process else None
+                result["returncode"] = process.wait(timeout=args.timeout) if process is not None else None
         else:
             kc = BlockingKernelClient(connection_file=args.connection_file)
             kc.load_connection_file()
