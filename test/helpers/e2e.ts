@@ -88,10 +88,8 @@ export async function makeJupyterEnv(): Promise<JupyterEnv> {
  */
 export async function cleanupJupyterEnv(dir: string, timeoutMs = 30_000): Promise<void> {
   try {
-    // Shared backends outlive their routers by design; the test's own manager must go too,
-    // after any router host of the home (its sessions release their backends as they end).
-    const [{ stopFleetManager }, { stopRouterHost }] = await Promise.all([import('./fleet-env.js'), import('./router-host.js')]);
-    await stopRouterHost(join(dir, 'home'));
+    // Shared backends outlive their routers by design; the test's own manager (and router host) must go too.
+    const { stopFleetManager } = await import('./fleet-env.js');
     await stopFleetManager(join(dir, 'home'));
     await waitForNoProcesses(dir, timeoutMs);
   } finally {

@@ -41,9 +41,12 @@ export const FLEET_JAVASCRIPT = 'llmspell-fleet-javascript-openai';
 
 /**
  * Stops the fleet manager of a test's home (if one was started) with its own `shutdown` op,
- * which stops every backend it owns; a test then checks that nothing is left.
+ * which stops every backend it owns; a test then checks that nothing is left. The home's
+ * router host (a shared-mode kernelspec's stub starts one) goes first: its sessions release
+ * their backends as they end, and it would outlive the test otherwise.
  */
 export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Promise<void> {
+  await (await import('./router-host.js')).stopRouterHost(homeDir);
   const socketPath = join(homeDir, 'manager.sock');
   if (!existsSync(socketPath)) return;
   const { createConnection } = await import('node:net');
