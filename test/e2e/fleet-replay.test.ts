@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, makeJupyterEnv, runPython, type JupyterEnv, type RunPythonResult } from '../helpers/e2e.js';
 import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
-import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
+import { isFleetDaemon, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 /** Variables that would decide a requirement or the mode if the developer's shell had them set. */
 const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME'];
@@ -56,7 +56,7 @@ describe('output that outlives the client', () => {
         'C_shares_the_backend',
         'backend_stopped',
       ], describeRun('replay_check replay', run));
-      const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+      const left = (await processesReferencing(jenv.dir)).filter((p) => !isFleetDaemon(p));
       expect(left, 'routers and backends still running after the scenario').toEqual([]);
     } finally {
       if (run !== undefined && (run.code !== 0 || process.env.FLEET_E2E_VERBOSE)) console.error(`[e2e] replay_check stderr:\n${run.stderr.slice(-8000)}`);

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv, type RunPythonResult } from '../helpers/e2e.js';
 import { cli, CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
-import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
+import { isFleetDaemon, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const STANDIN = join(REPO_ROOT, 'test', 'fixtures', 'llmspell-standin.mjs');
 /** llmspell's launch argv (src/fleet/defaults.ts LLMSPELL_ARGV) with the stand-in for llmspell and no {config}. */
@@ -74,7 +74,7 @@ function log(message: string): void {
 
 /**
  * Runs one scenario and asserts every check passed, then that its routers and backends are
- * gone (linger 0 stopped them: only the manager may be left). On failure it also stops the
+ * gone (linger 0 stopped them: only the manager and the router host may be left). On failure it also stops the
  * manager and clears the environment; on success the test ends with nothingLeft().
  */
 async function scenario(name: string, expected: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<FleetResult> {
@@ -87,7 +87,7 @@ async function scenario(name: string, expected: readonly string[], extraEnv: Nod
     const why = describeRun(`fleet_check ${name}`, run);
     // Each test names the checks that prove its title: a renamed or dropped one must not pass silently.
     const result = expectChecksPassed(run, expected, why);
-    const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+    const left = (await processesReferencing(jenv.dir)).filter((p) => !isFleetDaemon(p));
     expect(left, 'routers and backends still running after the scenario (linger_seconds = 0)').toEqual([]);
     log(`fleet ${name}: ${run.durationMs} ms`);
     return result;

@@ -18,7 +18,7 @@ import { expectChecksPassed } from '../helpers/checks.js';
 import { describeRun, runPython, withJupyterEnv, type CheckResult, type JupyterEnv } from '../helpers/e2e.js';
 import { CLI, cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { runToExit } from '../helpers/run.js';
-import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
+import { isFleetDaemon, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const SCRIPT_TIMEOUT_MS = 150_000;
 const TEST_TIMEOUT_MS = 200_000;
@@ -78,7 +78,7 @@ async function scenario(jenv: JupyterEnv, name: string, expected: readonly strin
   // A renamed or dropped check must not pass silently.
   const result = expectChecksPassed(run, expected, why);
   // linger 0: the routers, the adapter and llmspell are gone once the clients have shut down.
-  const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+  const left = (await processesReferencing(jenv.dir)).filter((p) => !isFleetDaemon(p));
   expect(left, `still running after the scenario\n${why}`).toEqual([]);
   console.log(`[e2e] llmspell adapter ${name}: ${Object.keys(result.checks).length} checks passed in ${run.durationMs} ms`);
   if (process.env.LLMSPELL_E2E_VERBOSE) console.error(run.stderr);
@@ -171,7 +171,7 @@ describe('the built-in lua runtime (llmspell behind the adapter) through the rou
       expect(terminal, why).not.toContain('engine.rs');
       expect(terminal.split('\n').filter(isJsonLogLine), why).toEqual([]);
       if (process.env.LLMSPELL_E2E_VERBOSE) console.error(terminal);
-      const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+      const left = (await processesReferencing(jenv.dir)).filter((p) => !isFleetDaemon(p));
       expect(left, `still running after jupyter console exited\n${why}`).toEqual([]);
     });
   }, TEST_TIMEOUT_MS);

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { expectChecksPassed, type ChecksResult } from '../helpers/checks.js';
 import { describeRun, runPython, withJupyterEnv } from '../helpers/e2e.js';
 import { CLI, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
-import { processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
+import { isFleetDaemon, processesReferencing, waitForNoProcesses } from '../helpers/processes.js';
 
 const TOML = 'default_runtime = "python"\ndefault_provider = "openai"\nlinger_seconds = 0\n';
 const UNSET = ['LLMSPELL_RUNTIME', 'LLMSPELL_PROVIDER', 'KERNEL_LLMSPELL_RUNTIME', 'KERNEL_LLMSPELL_PROVIDER', 'LLMSPELL_FLEET_MODE', 'LLMSPELL_FLEET_CONFIG', 'JPY_SESSION_NAME', 'OPENAI_API_KEY', 'LLMSPELL_PROVIDER_OPENAI_API_KEY'];
@@ -51,7 +51,7 @@ describe('values across runtimes through the router, real jupyter_client', () =>
         'no_iopub_of_the_routers_own_requests',
         'no_export_marker_reaches_the_client',
       ] }, why);
-      const left = (await processesReferencing(jenv.dir)).filter((p) => !/ manager --foreground$/.test(p.cmdline));
+      const left = (await processesReferencing(jenv.dir)).filter((p) => !isFleetDaemon(p));
       expect(left, `still running after the scenario\n${why}`).toEqual([]);
       if (process.env.VALUES_E2E_VERBOSE) console.error(run.stderr);
       await stopFleetManager(jenv.homeDir);

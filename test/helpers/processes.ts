@@ -59,6 +59,16 @@ export async function processesReferencing(marker: string): Promise<ProcessInfo[
 }
 
 /**
+ * The per-user daemons a fleet leaves running by design: the manager and the router host
+ * (a shared-mode kernelspec's stub starts it; it lingers for the next notebook). A test that
+ * checks "no router or backend is left" leaves these out; stopFleetManager stops both. A
+ * session stuck in the host would still hold its backend, which such a test does see.
+ */
+export function isFleetDaemon(p: ProcessInfo): boolean {
+  return / (manager --foreground|router-host)$/.test(p.cmdline);
+}
+
+/**
  * Waits until no process references `marker`. If some are still there after `timeoutMs`,
  * kills them with SIGKILL (so that one failing test does not leave load behind for the
  * next ones) and throws an error that lists them.
