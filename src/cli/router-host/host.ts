@@ -5,7 +5,7 @@
  * as it listens, and unlinks a stale socket only while holding it. With no session for
  * `[router] host_linger_seconds` it stops listening and exits.
  */
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireLock, type HeldLock } from '../../fleet/manager/lock.js';
@@ -35,6 +35,8 @@ export interface RouterHostOptions {
 export type HostStart = { status: 'started'; host: RouterHost } | { status: 'already-running' };
 
 const FIRST_SESSION_MS = 10_000;
+/** Long enough for the event loop to poll the listening socket at least once. */
+const DRAIN_MS = 50;
 
 export class RouterHost {
   readonly socketPath: string;
@@ -116,7 +118,32 @@ export class RouterHost {
     if (this.#closing) return this.#markClosed();
     this.#clearIdle();
     const wait = this.#served ? this.options.lingerMs : Math.max(this.options.lingerMs, this.options.firstSessionMs ?? FIRST_SESSION_MS);
-    this.#idleTimer = setTimeout(() => this.close(`no session for ${wait / 1000} s`), wait);
+    this.#idleTimer = setTimeout(() => void this.#idleExit(wait), wait);
+  }
+
+  /**
+   * As the manager's idle exit (fleet/manager/idle-exit.ts): a stub that connects while the host
+   * decides must be served or find no socket (and start a host), never be dropped unanswered.
+   * The socket file is set aside (new stubs get ENOENT), whoever connected before is accepted by
+   * the next poll, and only then the host closes; one that got in puts the file back. The lock,
+   * held all along, keeps a new host from binding meanwhile.
+   */
+  async #idleExit(waitedMs: number): Promise<void> {
+    if (this.#closing || this.#connections.size > 0) return;
+    const aside = `${this.socketPath}.${process.pid}.idle`;
+    try {
+      await rename(this.socketPath, aside);
+    } catch {
+      return this.close('its socket file is gone');
+    }
+    await sleep(DRAIN_MS);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.#connections.size > 0 && (await rename(aside, this.socketPath).then(() => true, () => false))) {
+      this.#log.debug('a kernel stub connected while the router host was about to exit; serving it');
+      return;
+    }
+    this.close(`no session for ${waitedMs / 1000} s`);
+    await rm(aside, { force: true });
   }
 
   #clearIdle(): void {
