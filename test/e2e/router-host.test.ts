@@ -149,7 +149,7 @@ describe('router host', () => {
   it('sends a stub of another install back to the standalone router ({"fallback"}) and closes', async () => {
     await withJupyterEnv(async (jenv) => {
       await fleet(jenv);
-      startRouterHost(jenv.env);
+      const host = startRouterHost(jenv.env);
       // The same version's other entry point is still another install: its code may differ.
       const other = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
       const s = await openSession(jenv, [], other);
@@ -157,6 +157,8 @@ describe('router host', () => {
         await s.stub.closed;
         expect(s.stub.messages).toEqual([{ fallback: expect.stringContaining(`another llmspell-fleet (${realpathSync(other)}`) as unknown }]);
         expect(s.log()).toBe('');
+        // Nothing to keep warm for: a host that only sent stubs back exits at once.
+        expect(await host.exit).toEqual({ code: 0, signal: null });
       } finally {
         await stopRouterHost(jenv.homeDir);
         await s.kernel.stop();

@@ -44,7 +44,10 @@ export class RouterHost {
   readonly closed: Promise<void>;
   readonly #connections = new Set<StubConnection>();
   readonly #log: Logger;
+  /** A session has run here: the host lingers for the next one. */
   #served = false;
+  /** A stub has said hello: the one that started the host (if any) has had its turn (a host's probe of the socket is no stub). */
+  #contacted = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #closing = false;
   #markClosed: () => void = () => undefined;
@@ -59,12 +62,17 @@ export class RouterHost {
     this.closed = new Promise((resolve) => (this.#markClosed = resolve));
     server.on('connection', (socket) => {
       if (this.#closing) return void socket.destroy();
-      this.#served = true;
       this.#clearIdle();
       const connection: StubConnection = new StubConnection({
         socket,
         install: options.install,
         logger: this.#log,
+        onHello: () => {
+          this.#contacted = true;
+        },
+        onSession: () => {
+          this.#served = true;
+        },
         onClosed: () => {
           this.#connections.delete(connection);
           this.#afterChange();
@@ -117,7 +125,7 @@ export class RouterHost {
     if (this.#connections.size > 0) return;
     if (this.#closing) return this.#markClosed();
     this.#clearIdle();
-    const wait = this.#served ? this.options.lingerMs : Math.max(this.options.lingerMs, this.options.firstSessionMs ?? FIRST_SESSION_MS);
+    const wait = idleWaitMs({ served: this.#served, contacted: this.#contacted, lingerMs: this.options.lingerMs, firstSessionMs: this.options.firstSessionMs ?? FIRST_SESSION_MS });
     this.#idleTimer = setTimeout(() => void this.#idleExit(wait), wait);
   }
 
@@ -184,4 +192,15 @@ function answers(socketPath: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * Pure: how long a host with no connection waits before it exits. After a session: the linger.
+ * Before any stub connected: at least firstSessionMs, for the stub that started it. When stubs
+ * came but were all sent back (another install, --local): at once, as nothing here is of use.
+ */
+export function idleWaitMs(state: { served: boolean; contacted: boolean; lingerMs: number; firstSessionMs: number }): number {
+  if (state.served) return state.lingerMs;
+  if (state.contacted) return 0;
+  return Math.max(state.lingerMs, state.firstSessionMs);
 }

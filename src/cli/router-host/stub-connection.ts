@@ -23,6 +23,10 @@ export interface StubConnectionOptions {
   logger: Logger;
   /** Called once, when nothing of this connection runs any more. */
   onClosed: () => void;
+  /** Called when the stub's first line is read (a probe that only connects is no stub). */
+  onHello?: () => void;
+  /** Called when a router session starts for this stub (not for one sent back or refused). */
+  onSession?: () => void;
 }
 
 /** Pure: what a standalone router does on a signal the stub passes on (commands/router.ts). */
@@ -80,6 +84,7 @@ export class StubConnection {
       const hello = parseHello(line);
       if (!hello.ok) return this.#refuse(`its first line is malformed: ${hello.problem}`);
       this.#hello = hello.value;
+      this.options.onHello?.();
       void this.#admit(hello.value).catch((error: unknown) => this.#refuse(`the host could not start its session: ${String(error)}`));
       return;
     }
@@ -121,6 +126,7 @@ export class StubConnection {
       },
     });
     this.#session = session;
+    this.options.onSession?.();
     for (const signal of this.#pending.splice(0)) onSignal(session, signal);
     if (this.#gone) session.stop(0, 'the kernel process is gone');
   }
