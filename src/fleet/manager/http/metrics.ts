@@ -8,7 +8,8 @@ import type { FleetManager } from '../fleet.js';
 import { FamilySampler } from '../backend-usage.js';
 import type { ListedBackend } from '../protocol.js';
 import type { MetricsSource } from './http-server.js';
-import { registerRelayMetrics } from './relay-metrics.js';
+import { SPAWN_BUCKETS_SECONDS } from '../counters.js';
+import { TotalsHistogram, registerRelayMetrics } from './relay-metrics.js';
 
 export const METRIC_PREFIX = 'llmspell_fleet_';
 
@@ -133,6 +134,14 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
       for (const [outcome, n] of Object.entries(fleet.counters.snapshot().spawns)) this.inc({ outcome }, n);
     },
   });
+  new TotalsHistogram(
+    `${METRIC_PREFIX}spawn_duration_seconds`,
+    'How long backend starts took, from launch to ready (ok) or to the failure (failed); refusals start nothing and are not here',
+    registry,
+    ['outcome'],
+    SPAWN_BUCKETS_SECONDS,
+    () => Object.entries(fleet.counters.snapshot().spawnSeconds).map(([outcome, d]) => ({ labels: { outcome }, buckets: d.buckets, sumSeconds: d.sumSeconds })),
+  );
   new Counter({
     name: `${METRIC_PREFIX}restarts_total`,
     help: 'Backends replaced by a restart',
