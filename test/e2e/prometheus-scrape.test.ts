@@ -187,7 +187,7 @@ describe('Prometheus scrapes the fleet manager', () => {
       const all = body.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((r) => r.health === 'ok') ? all : undefined;
     }, 'the example alert rules to be evaluated');
-    expect(rules.map((r) => r.name).sort()).toEqual(['LlmspellFleetBackendDied', 'LlmspellFleetBackendMemoryHigh', 'LlmspellFleetManagerDown', 'LlmspellFleetMessagesDropped', 'LlmspellFleetRestartLoop']);
+    expect(rules.map((r) => r.name).sort()).toEqual(['LlmspellFleetBackendDied', 'LlmspellFleetBackendDown', 'LlmspellFleetBackendMemoryHigh', 'LlmspellFleetBackendMemoryNearLimit', 'LlmspellFleetManagerDown', 'LlmspellFleetMessagesDropped', 'LlmspellFleetRestartLoop']);
     const { stdout: example } = await run(PROMTOOL, ['check', 'config', join(EXAMPLE, 'prometheus.yml')]);
     expect(example).toMatch(/SUCCESS: .*prometheus\.yml is valid/);
     // The scrape itself was authorised and healthy.

@@ -25,7 +25,7 @@ describe('metricNameProblems', () => {
     try {
       const { registry } = createFleetMetrics(new FleetManager({ home, persist: false }));
       const metrics = await registry.getMetricsAsJSON();
-      expect(metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['llmspell_fleet_backends', 'llmspell_fleet_backend_cpu_seconds_total', 'llmspell_fleet_manager_process_resident_memory_bytes', 'llmspell_fleet_messages_relayed_total', 'llmspell_fleet_relayed_bytes_total', 'llmspell_fleet_messages_dropped_total', 'llmspell_fleet_executions_total', 'llmspell_fleet_execution_duration_seconds', 'llmspell_fleet_spawn_duration_seconds']));
+      expect(metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['llmspell_fleet_backends', 'llmspell_fleet_backend_cpu_seconds_total', 'llmspell_fleet_manager_process_resident_memory_bytes', 'llmspell_fleet_messages_relayed_total', 'llmspell_fleet_relayed_bytes_total', 'llmspell_fleet_messages_dropped_total', 'llmspell_fleet_executions_total', 'llmspell_fleet_execution_duration_seconds', 'llmspell_fleet_spawn_duration_seconds', 'llmspell_fleet_backend_up', 'llmspell_fleet_backend_open_fds', 'llmspell_fleet_backend_memory_limit_bytes']));
       const problems = metrics.map((m) => ({ name: m.name, problems: metricNameProblems(m.name, String(m.type)) }));
       expect(problems.filter((m) => m.problems.length > 0)).toEqual([]);
     } finally {
