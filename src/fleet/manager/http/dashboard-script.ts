@@ -153,7 +153,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       tr.appendChild(text('td', rate(b), 'rate'));
       tr.appendChild(text('td', b.state === 'dead' ? '' : uptime(b.startedAt), 'uptime'));
       tr.appendChild(text('td', exitText(b.lastExit), 'exit'));
-      var actions = document.createElement('td');
+      var actions = text('td', '', 'actions');
       var id = encodeURIComponent(b.kernelId);
       var live = b.state === 'ready' || b.state === 'busy';
       // Stopping loses the kernel's state for every notebook on it: ask first.
