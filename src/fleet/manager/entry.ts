@@ -85,12 +85,15 @@ export class ManagedBackend {
     this.state = init.state;
     this.spare = init.spare;
     if (process !== undefined) {
-      this.gone = process.exited.then((exit) =>
+      this.gone = process.exited.then(async (exit) => {
         // A launcher that knows the cause (a container's engine) has the last word; else the cgroup's counters judge.
-        exit.cause !== undefined
-          ? { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, cause: exit.cause }
-          : this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' }),
-      );
+        const ended: BackendExit =
+          exit.cause !== undefined
+            ? { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, cause: exit.cause }
+            : await this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' });
+        // Its last lines go with it: a crash's notice shows them (shared/exit.ts crashOutput).
+        return exit.stderrTail ? { ...ended, stderrTail: exit.stderrTail } : ended;
+      });
     } else {
       this.gone = new Promise((resolve) => (this.#markGone = resolve));
       this.#poller = setInterval(() => this.#poll(), pollMs);
