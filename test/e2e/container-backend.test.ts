@@ -181,6 +181,13 @@ describe('container backends (podman)', () => {
     await until(async () => (await containers(home)).length === 0, 'the killed container to be removed');
   }, 320_000);
 
+  it('memory_mb: the running cell is warned once before the limit (the cgroup above the container), then killed by it', async () => {
+    await cli(jenv, ['install', '--prefix', jenv.dir, '--runtime', 'pyoom', '--provider', 'openai']);
+    const result = await runPython<{ ok: boolean }>('container_check.py', ['warn'], { env: jenv.env, timeoutMs: 400_000 });
+    expect(result.result?.ok, describeRun('container_check warn', result)).toBe(true);
+    await until(async () => (await containers(home)).length === 0, 'the killed container to be removed');
+  }, 420_000);
+
   it('start time: container against process, the same ipykernel, median of 5 each (figures in the log)', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
     const times = await acquireTimes(client, ['pyhost', 'pyc'], 5);
