@@ -142,6 +142,8 @@ export interface ManagerEvent {
   signal?: string | null;
   /** For backend-exited: words for the user when a limit or the fleet ended it ("killed: memory limit 512 MB reached", culled). */
   cause?: string;
+  /** For backend-exited: the last lines it wrote (its log from this start), for a crash's notice. */
+  stderrTail?: string;
   /** For backend-warning: the text the running cell gets. */
   message?: string;
   /** For fleet-event (to a connection that asked for `events`): what changed in the fleet. */

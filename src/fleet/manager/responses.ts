@@ -33,6 +33,7 @@ const ManagerEventSchema = v.object({
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),
   cause: v.optional(v.string()),
+  stderrTail: v.optional(v.string()),
   message: v.optional(v.string()),
   fleet: v.optional(FleetEventSchema),
 });
