@@ -256,7 +256,8 @@ export class FleetDirectory {
     if (event.event === 'backend-restarted' && event.handle !== undefined) this.#switch(event.kernelId, event.handle);
     else if (event.event === 'backend-exited') {
       const cause = event.cause !== undefined ? { cause: event.cause } : {};
-      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited', ...cause });
+      const tail = event.stderrTail !== undefined ? { stderrTail: event.stderrTail } : {};
+      this.#settle(event.kernelId, { exitCode: event.exitCode ?? null, signal: event.signal ?? null, reason: event.reason ?? 'exited', ...cause, ...tail });
     } else if (event.event === 'backend-warning' && event.message !== undefined) {
       for (const listener of this.#held.get(event.kernelId)?.warned ?? []) listener(event.message);
     }

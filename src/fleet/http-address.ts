@@ -30,6 +30,12 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
+/** Pure: what the manager logs as a warning when [http] listen is not loopback (it was set so on purpose); undefined on loopback. */
+export function listenWarning(host: string): string | undefined {
+  if (isLoopbackHost(host)) return undefined;
+  return 'the HTTP API listens on a non-loopback address: anyone who can reach it and has the token controls the fleet';
+}
+
 /** The URL origin for a bound address (IPv6 in brackets). */
 export function httpOrigin(host: string, port: number): string {
   return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;

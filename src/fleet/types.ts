@@ -211,6 +211,8 @@ export interface ContainerRef {
   name: string;
   cgroupParent?: string;
   memoryMb?: number;
+  /** memory_warn_percent when it is set: an adopted container is warned as before. */
+  memoryWarnPercent?: number;
 }
 
 /** Where the API is: a kubeconfig file (else the standard places) and a context in it (else its current one). */

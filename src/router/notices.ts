@@ -22,19 +22,28 @@ function backendName(b: BackendRef): string {
   return `the ${b.key} backend (pid ${b.pid ?? 'unknown'})`;
 }
 
-/** `how`: describeExit's words ("was killed by SIGKILL", "exited with code 3"). */
-export function exitNotice(b: BackendRef, how: string, after: AfterExit): string {
+/** A crashed backend's last lines (crashOutput), after the sentence that tells of its end. */
+function lastOutputOf(lastOutput: string | undefined): string {
+  return lastOutput === undefined ? '' : `Its last output:\n${lastOutput}\n`;
+}
+
+/**
+ * `how`: describeExit's words ("was killed by SIGKILL", "exited with code 3"); `lastOutput`:
+ * what a crashed backend wrote last (shared/exit.ts crashOutput), which usually says why.
+ */
+export function exitNotice(b: BackendRef, how: string, after: AfterExit, lastOutput?: string): string {
   const next =
     after.kind === 'restarting' ? 'a new one is starting.'
     : after.kind === 'on-demand' ? 'the next cell starts a new one.'
     : after.kind === 'restarts-off' ? 'automatic restarts are off (router.restart_limit = 0); the next request starts a new one.'
     : `it died ${after.deaths} times in a minute, so it is not restarted until the next request.`;
-  return `${PREFIX}${backendName(b)} ${how}. Its state is lost; ${next}\n`;
+  return `${PREFIX}${backendName(b)} ${how}. Its state is lost; ${next}\n${lastOutputOf(lastOutput)}`;
 }
 
-/** The error a request the dead backend had taken gets instead of its reply. */
-export function diedBeforeReply(b: BackendRef, how: string): string {
-  return `${backendName(b)} ${how} before it answered; run it again`;
+/** The error a request the dead backend had taken gets instead of its reply (the cell shows it). */
+export function diedBeforeReply(b: BackendRef, how: string, lastOutput?: string): string {
+  const said = lastOutput === undefined ? '' : `. Its last output:\n${lastOutput}`;
+  return `${backendName(b)} ${how} before it answered; run it again${said}`;
 }
 
 export function heartbeatNotice(b: BackendRef, responsive: boolean, silentMs: number): string {

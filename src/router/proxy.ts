@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { restartsAfter } from '../shared/exit.js';
+import { crashOutput, restartsAfter } from '../shared/exit.js';
 import type { Logger } from '../shared/log.js';
 import type { RejectReason, WireMessage } from '../wire/codec.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
@@ -239,7 +239,7 @@ export class ProxyRouter {
         onExited: (s, how, exit) => {
           if (this.#state !== 'running') return;
           if (this.#slots.get(s.key) === s) this.#slots.delete(s.key);
-          this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how, { restart: restartsAfter(exit) }) });
+          this.#gone.set(s.key, { slot: s, restarting: this.#supervisor.exited(s, how, { restart: restartsAfter(exit), lastOutput: crashOutput(exit) }) });
         },
         // What a second client of a restarted kernel sees: restarting, then the new kernel's statuses.
         // Not the client that asked for the restart (this router is stopping for it): to JupyterLab,

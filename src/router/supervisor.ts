@@ -47,9 +47,10 @@ export class RestartSupervisor<S extends SupervisedSlot> {
   /**
    * `slot`'s backend exited (`how`: describeExit's words); the router has already let go of the
    * slot. True when a restart is scheduled. `restart: false`: the fleet ended it on purpose
-   * (culled); it is not started again until the next request.
+   * (culled); it is not started again until the next request. `lastOutput`: a crashed
+   * backend's last lines (crashOutput), told with its end.
    */
-  exited(slot: S, how: string, options: { restart?: boolean } = {}): boolean {
+  exited(slot: S, how: string, options: { restart?: boolean; lastOutput?: string | undefined } = {}): boolean {
     const { replies } = this.options;
     const backend = refOf(slot);
     this.options.logger.error({ backend: slot.lease?.kernelId, reason: how }, 'backend exited');
@@ -62,9 +63,9 @@ export class RestartSupervisor<S extends SupervisedSlot> {
       : policy.limit === 0 ? { kind: 'restarts-off' }
       : decision.restart ? { kind: 'restarting' }
       : { kind: 'too-many', deaths: decision.deaths };
-    replies.broadcast('stream', streamContent('stderr', exitNotice(backend, how, after)));
+    replies.broadcast('stream', streamContent('stderr', exitNotice(backend, how, after, options.lastOutput)));
     // A request the dead backend had taken gets an error reply instead of hanging its client.
-    for (const { channel, msg } of slot.takeInFlight()) replies.failed(channel, msg, diedBeforeReply(backend, how));
+    for (const { channel, msg } of slot.takeInFlight()) replies.failed(channel, msg, diedBeforeReply(backend, how, options.lastOutput));
     void slot.close({ stop: false });
     // Started again with backoff so the next request finds it warm; past the limit, the next request starts it.
     if (decision === undefined || !decision.restart) return false;

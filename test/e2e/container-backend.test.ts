@@ -17,7 +17,11 @@ import { Z85_KEY } from '../../src/wire/curve.js';
 import { describeRun, makeJupyterEnv, REPO_ROOT, runPython, type JupyterEnv } from '../helpers/e2e.js';
 import { cli, setupFleet, stopFleetManager } from '../helpers/fleet-env.js';
 import { isRunning } from '../helpers/processes.js';
+import { listeningAddresses } from '../helpers/listening.js';
 import { acquireTimes, median } from '../helpers/start-times.js';
+import { JupyterClient } from '../../src/wire/client.js';
+import { executeCell } from '../../src/wire/execute.js';
+import { waitForReady } from '../../src/wire/ready.js';
 
 const run = promisify(execFile);
 const IMAGE = 'localhost/llmspell-fleet-test-ipykernel';
@@ -116,6 +120,10 @@ describe('container backends (podman)', () => {
     // The limits as the engine applied them.
     const { stdout: limits } = await run('podman', ['inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}', name as string]);
     expect(limits.trim()).toBe('1500000000 256');
+    // Host network: the kernel bound exactly the loopback ports of the file the router wrote, nothing wider.
+    const { ip, shell_port, iopub_port, stdin_port, control_port, hb_port } = handle.connection;
+    expect(ip).toBe('127.0.0.1');
+    for (const port of [shell_port, iopub_port, stdin_port, control_port, hb_port]) expect(listeningAddresses(port), `port ${port}`).toEqual(['127.0.0.1']);
 
     process.kill(manager.pid, 'SIGKILL');
     await first.closed;
@@ -126,7 +134,19 @@ describe('container backends (podman)', () => {
     const second = await ManagerClient.connect({ home, env: jenv.env, autostart: true });
     const listed = await second.request<ListedBackend[]>({ op: 'list' });
     expect(listed.map((b) => [b.kernelId, b.pid, b.container?.name])).toEqual([[handle.record.kernelId, handle.record.pid, name]]);
-    const { stdout: logs } = await cli(jenv, ['logs', handle.record.kernelId]);
+    // What the kernel writes to its stderr inside the container reaches `logs`, also after adoption.
+    const marker = `written-inside-${handle.record.kernelId}`;
+    const kernel = new JupyterClient({ connection: handle.connection });
+    try {
+      // Ready on iopub too, else the cell's idle status can be published before the subscription joins.
+      await waitForReady(kernel, { timeoutMs: 60_000 });
+      const reply = await executeCell(kernel, `import os\nos.write(2, b'${marker}\\n')`, { timeoutMs: 60_000 });
+      expect(reply.content<{ status: string }>().status).toBe('ok');
+    } finally {
+      kernel.close();
+    }
+    let logs = '';
+    await until(async () => (logs = (await cli(jenv, ['logs', handle.record.kernelId])).stdout).includes(marker), 'the container\'s stderr in `logs`');
     expect(logs).toContain('starting pyc/openai backend');
 
     // A container with this fleet's label that no backend owns (left by a crashed run) is litter.
@@ -160,6 +180,13 @@ describe('container backends (podman)', () => {
     expect(result.result?.ok, describeRun('container_check oom', result)).toBe(true);
     await until(async () => (await containers(home)).length === 0, 'the killed container to be removed');
   }, 320_000);
+
+  it('memory_mb: the running cell is warned once before the limit (the cgroup above the container), then killed by it', async () => {
+    await cli(jenv, ['install', '--prefix', jenv.dir, '--runtime', 'pyoom', '--provider', 'openai']);
+    const result = await runPython<{ ok: boolean }>('container_check.py', ['warn'], { env: jenv.env, timeoutMs: 400_000 });
+    expect(result.result?.ok, describeRun('container_check warn', result)).toBe(true);
+    await until(async () => (await containers(home)).length === 0, 'the killed container to be removed');
+  }, 420_000);
 
   it('start time: container against process, the same ipykernel, median of 5 each (figures in the log)', async () => {
     const client = await ManagerClient.connect({ home, env: jenv.env, autostart: true });

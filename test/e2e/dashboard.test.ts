@@ -4,7 +4,8 @@
  * a backend spawned through the API without a reload (the event stream), and stops one with
  * its button (a cookie POST with X-Requested-With), and shows each backend's message rate from
  * the relay counts its routers report, and each backend's CPU % and memory with history charts
- * that grow as the page re-reads the list, in light and dark mode. Screenshots go to
+ * that grow as the page re-reads the list, in light and dark mode; stop asks first, a dead
+ * backend shows its last exit, and a wrong token shows nothing. Screenshots go to
  * test-artifacts/dashboard/ (dashboard-1280x800.png is the one docs/dashboard.png is made from).
  */
 import { join } from 'node:path';
@@ -79,7 +80,8 @@ describe('the live dashboard in Chromium', () => {
     expect(page.url()).toBe(`${base}/`);
     await row(first.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: WAIT_MS });
-    expect(await row(first.kernelId).locator('td').nth(1).innerText()).toBe('standin');
+    expect(await row(first.kernelId).locator('td.pid').innerText()).toBe(String(first.pid));
+    expect(await row(first.kernelId).locator('td').nth(2).innerText()).toBe('standin');
     await page.screenshot({ path: join(artifacts, '01-opened.png'), fullPage: true });
 
     // Spawned elsewhere: the row comes from the event stream, with no reload.
@@ -87,9 +89,17 @@ describe('the live dashboard in Chromium', () => {
     page.on('framenavigated', () => (reloaded = true));
     const second = await spawn('second');
     await row(second.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
-    expect(await row(second.kernelId).locator('td').nth(2).innerText()).toBe('openai / second');
+    expect(await row(second.kernelId).locator('td').nth(3).innerText()).toBe('openai / second');
     await page.screenshot({ path: join(artifacts, '02-second-appeared.png'), fullPage: true });
 
+    // Stop asks first: cancelled, nothing happens.
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => void (asked.push(dialog.message()), dialog.dismiss()));
+    await row(second.kernelId).getByRole('button', { name: 'stop' }).click();
+    expect(asked).toEqual([`Stop backend ${second.kernelId}? Its state is lost; no notebook is attached.`]);
+    expect(await isRunning(second.pid)).toBe(true);
+    expect(await row(second.kernelId).locator('.state').innerText()).toBe('ready');
+    page.once('dialog', (dialog) => void dialog.accept());
     await row(second.kernelId).getByRole('button', { name: 'stop' }).click();
     await row(second.kernelId).waitFor({ state: 'detached', timeout: WAIT_MS });
     expect(await isRunning(second.pid)).toBe(false);
@@ -110,6 +120,45 @@ describe('the live dashboard in Chromium', () => {
     expect(await page.locator('tr[data-kernel-id]').count()).toBe(1);
     expect(reloaded).toBe(false);
     await page.screenshot({ path: join(artifacts, '04-restarted.png'), fullPage: true });
+  });
+
+  it('shows a backend that died with its last exit reason', async () => {
+    const backend = await spawn('dies');
+    await page.goto(`${base}/`);
+    await row(backend.kernelId).locator('.state', { hasText: 'ready' }).waitFor({ timeout: WAIT_MS });
+    expect(await row(backend.kernelId).locator('td.exit').innerText()).toBe('');
+    process.kill(backend.pid, 'SIGKILL');
+    await row(backend.kernelId).locator('.state', { hasText: 'dead' }).waitFor({ timeout: WAIT_MS });
+    await row(backend.kernelId).locator('td.exit', { hasText: 'signalled (SIGKILL)' }).waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: join(artifacts, '04b-died.png'), fullPage: true });
+  });
+
+  it('shows no data with a wrong token or none: 401 and an empty page', async () => {
+    const backend = await spawn('stranger');
+    const listed = (await (await fetch(`${base}/api/v1/backends`, { headers: { authorization: `Bearer ${token}` } })).json()) as { backends: Backend[] };
+    const running = listed.backends.map((b) => b.kernelId);
+    expect(running).toContain(backend.kernelId);
+    const context = await browser!.newContext();
+    try {
+      const stranger = await context.newPage();
+      const statuses: number[] = [];
+      stranger.on('response', (res) => void statuses.push(res.status()));
+      for (const url of [`${base}/?token=wrong`, `${base}/`, `${base}/api/v1/backends`]) {
+        statuses.length = 0;
+        // Chromium shows its own error page for a 401 with an empty body (goto rejects with ERR_HTTP_RESPONSE_CODE_FAILURE).
+        await stranger.goto(url).catch((error: unknown) => expect(String(error)).toMatch(/ERR_HTTP_RESPONSE_CODE_FAILURE/));
+        expect(statuses, url).toEqual([401]);
+        // The refused navigation ends on Chromium's error page: read what it shows once it is there.
+        await stranger.waitForURL(/^chrome-error:/, { timeout: WAIT_MS });
+        await stranger.waitForLoadState('load');
+        expect(await stranger.locator('tr[data-kernel-id]').count(), url).toBe(0);
+        const shown = await stranger.locator('body').innerText();
+        for (const id of running) expect(shown, url).not.toContain(id);
+      }
+      await stranger.screenshot({ path: join(artifacts, '00-wrong-token.png') });
+    } finally {
+      await context.close();
+    }
   });
 
   it('shows the message rate of a backend from the relay counts its routers report, without a reload', async () => {

@@ -20,6 +20,8 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
 /** What the router kernelspec runs: the bundle scripts/bundle.mjs writes after tsc. */
 const routerEntry = path.join(repo, 'dist', 'bundle', 'main.js');
+/** In front of it, the kernel stub (scripts/build-stub.mjs; setup.sh installs gcc): the shared router host's way in. */
+const stub = path.join(repo, 'dist', 'native', 'kernel-stub');
 const venv = path.join(repo, '.venv');
 const jupyter = path.join(venv, 'bin', 'jupyter');
 const ROUTER_ARGS = ['router', '--connection-file', '{connection_file}', '--spec-dir', '{resource_dir}'];
@@ -54,7 +56,7 @@ async function listKernels(env: Env): Promise<Record<string, ListedSpec>> {
 }
 
 beforeAll(() => {
-  for (const built of [cli, routerEntry]) {
+  for (const built of [cli, routerEntry, stub]) {
     if (!existsSync(built)) throw new Error(`${built} is missing: build first with \`npm run build\` (\`npm test\` does it for you)`);
   }
   if (!existsSync(jupyter)) {
@@ -76,12 +78,12 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const kernelDir = path.join(tmp, 'share', 'jupyter', 'kernels', 'llmspell-fleet');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}\n`);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir} (router: the shared router host, through the kernel stub)\n`);
 
     const listed = (await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') })))['llmspell-fleet'];
     expect(listed?.resource_dir).toBe(kernelDir);
     expect(listed?.spec).toMatchObject({
-      argv: [process.execPath, routerEntry, ...ROUTER_ARGS],
+      argv: [stub, process.execPath, routerEntry, ...ROUTER_ARGS],
       display_name: 'LLMSpell Fleet',
       language: 'lua',
       interrupt_mode: 'message',
@@ -101,7 +103,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const kernelDir = path.join(expectedDataDir(tmp), 'kernels', 'llmspell-fleet');
     const result = await runCli(['install', '--user'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir}\n`);
+    expect(result.stdout).toBe(`Installed kernelspec llmspell-fleet in ${kernelDir} (router: the shared router host, through the kernel stub)\n`);
     expect((await listKernels(env))['llmspell-fleet']?.resource_dir).toBe(kernelDir);
   });
 
@@ -125,7 +127,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
     const listed = await listKernels(cleanEnv({ JUPYTER_PATH: path.join(tmp, 'share', 'jupyter') }));
     expect(listed['llmspell-fleet']).toBeDefined();
     expect(listed['llmspell-fleet-ipykernel-openai']?.spec).toMatchObject({
-      argv: [process.execPath, routerEntry, ...ROUTER_ARGS, '--runtime', 'ipykernel', '--provider', 'openai'],
+      argv: [stub, process.execPath, routerEntry, ...ROUTER_ARGS, '--runtime', 'ipykernel', '--provider', 'openai'],
       display_name: 'LLMSpell Fleet (ipykernel, openai)',
       language: 'lua',
       interrupt_mode: 'message',
@@ -212,7 +214,7 @@ describe('llmspell-fleet install / uninstall with real Jupyter', () => {
       const result = await runToExit(path.join(venv, 'bin', 'python'), ['-c', script], { env });
       expect(result.code, result.stderr).toBe(0);
       const session = JSON.parse(result.stdout.trim().split('\n').pop()!) as { cmdline: string[]; status: string; results: string[] };
-      expect(session.cmdline.slice(0, 3)).toEqual([process.execPath, routerEntry, 'router']);
+      expect(session.cmdline.slice(0, 4)).toEqual([stub, process.execPath, routerEntry, 'router']);
       expect(session).toMatchObject({ status: 'ok', results: ['42'] });
 
       const manager = await ManagerClient.connect({ home, autostart: false });

@@ -125,6 +125,9 @@ describe('manager HTTP API', () => {
         '[runtimes.pymessage]',
         'kernelspec = "python3"',
         'interrupt_mode = "message"',
+        // A provider with a memory limit (a large one: only /metrics is looked at).
+        '[providers.capped]',
+        'memory_mb = 16384',
         '[runtimes.broken]', `argv = ${JSON.stringify([process.execPath, '-e', 'process.exit(3)', '{connection_file}'])}`, 'connection = "kernel-writes"'],
     }));
     const client = await ManagerClient.connect({ home, env, autostart: true });
@@ -265,7 +268,8 @@ describe('manager HTTP API', () => {
       ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'standin' }), 400, { code: 'BAD_REQUEST', field: 'provider', message: /^provider is missing: it must be a name/ }],
       ['POST', '/api/v1/backends', JSON.stringify({ runtime: 5, provider: 'openai' }), 400, { code: 'BAD_REQUEST', field: 'runtime', message: /^runtime must be a name .* \(got 5\)/ }],
       ['POST', '/api/v1/backends:find-or-spawn', JSON.stringify({ ...OPENAI, cwd: '/' }), 400, { code: 'BAD_REQUEST', field: 'cwd', message: /cwd is not a known field/ }],
-      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'nope', provider: 'openai' }), 400, { code: 'UNKNOWN_RUNTIME', message: /unknown runtime "nope"/ }],
+      ['POST', '/api/v1/backends', JSON.stringify({ runtime: 'nope', provider: 'openai' }), 400, { code: 'UNKNOWN_RUNTIME', field: 'runtime', message: /unknown runtime "nope"/ }],
+      ['POST', '/api/v1/backends:find-or-spawn', JSON.stringify({ runtime: 'standin', provider: 'nope' }), 400, { code: 'UNKNOWN_PROVIDER', field: 'provider', message: /unknown provider "nope"/ }],
       ['GET', '/api/v1/backends/bad%20id', undefined, 400, { code: 'BAD_REQUEST', field: 'id', message: /^id must be a backend id/ }],
       ['GET', '/api/v1/backends/no-such-backend', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no backend no-such-backend/ }],
       ['POST', '/api/v1/backends/no-such-backend/stop', undefined, 404, { code: 'UNKNOWN_BACKEND', message: /no-such-backend/ }],
@@ -344,7 +348,7 @@ describe('manager HTTP API', () => {
     }
   }, 60_000);
 
-  it('says 200 when every backend answers its heartbeat and 503 naming one that does not', async () => {
+  it('says 200 when every backend answers its heartbeat and 503 naming one that does not (and /metrics says it is not up)', async () => {
     const backend = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ ...OPENAI, group: 'health' }) }));
     const ok = await api('GET', '/api/v1/health');
     expect(ok.status).toBe(200);
@@ -355,6 +359,8 @@ describe('manager HTTP API', () => {
       const sick = await api('GET', '/api/v1/health');
       expect(sick.status).toBe(503);
       expect(await json<{ unhealthy: string[] }>(sick)).toMatchObject({ status: 'unhealthy', unhealthy: [backend.kernelId] });
+      const metrics = await (await api('GET', '/metrics', { auth: null })).text();
+      expect(metrics).toMatch(new RegExp(`^llmspell_fleet_backend_up\\{kernel_id="${backend.kernelId}",[^}]*\\} 0$`, 'm'));
     } finally {
       process.kill(backend.pid, 'SIGCONT');
     }
@@ -376,6 +382,14 @@ describe('manager HTTP API', () => {
     expect(value('llmspell_fleet_backend_attached_clients')).toBe(0);
     expect(value('llmspell_fleet_backend_busy')).toBe(0);
     expect(value('llmspell_fleet_backend_start_time_seconds')).toBeGreaterThan(1.7e9);
+    expect(value('llmspell_fleet_backend_open_fds')).toBeGreaterThanOrEqual(3);
+    expect(value('llmspell_fleet_backend_up')).toBe(1);
+    // No limit, no limit series; a backend with memory_mb has its limit in bytes.
+    expect(value('llmspell_fleet_backend_memory_limit_bytes')).toBeNaN();
+    const capped = await json<Backend>(await api('POST', '/api/v1/backends', { body: JSON.stringify({ runtime: 'standin', provider: 'capped', group: 'metrics' }) }));
+    const again = await (await api('GET', '/metrics', { auth: null })).text();
+    expect(again).toMatch(new RegExp(`^llmspell_fleet_backend_memory_limit_bytes\\{kernel_id="${capped.kernelId}",runtime="standin",provider="capped",group="metrics"\\} ${16384 * 1024 * 1024}$`, 'm'));
+    expect((await api('POST', `/api/v1/backends/${capped.kernelId}/stop`)).status).toBe(200);
     expect(text).toMatch(/^llmspell_fleet_backends\{state="ready",runtime="standin",provider="openai"\} [1-9]/m);
     // From the earlier tests: the broken runtime's failed starts, the restart, the stop and the SIGKILL.
     expect(text).toMatch(/^llmspell_fleet_spawns_total\{outcome="failed"\} [1-9]/m);

@@ -180,6 +180,20 @@ describe('Prometheus scrapes the fleet manager', () => {
       return body.data?.result?.[0]?.value[1];
     }, 'Prometheus to have the relay totals');
     expect(Number(executions)).toBe(N);
+    // Its message rate, as a dashboard in Grafana would ask for it: messages the routers relayed on iopub.
+    const relayed = await until(async () => {
+      const q = encodeURIComponent(`sum(llmspell_fleet_messages_relayed_total{kernel_id="${relayedTo}",channel="iopub"})`);
+      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      return body.data?.result?.[0]?.value[1];
+    }, 'Prometheus to have the relayed message totals');
+    expect(Number(relayed)).toBeGreaterThanOrEqual(N);
+    // And whether it is up: its heartbeat answered the scrape.
+    const upNow = await until(async () => {
+      const q = encodeURIComponent(`llmspell_fleet_backend_up{kernel_id="${kernelId}"}`);
+      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      return body.data?.result?.[0]?.value[1];
+    }, 'Prometheus to have the backend up series');
+    expect(upNow).toBe('1');
     // The example alert rules load and evaluate against the real series without error.
     const rules = await until(async () => {
       const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`);
@@ -187,7 +201,7 @@ describe('Prometheus scrapes the fleet manager', () => {
       const all = body.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((r) => r.health === 'ok') ? all : undefined;
     }, 'the example alert rules to be evaluated');
-    expect(rules.map((r) => r.name).sort()).toEqual(['LlmspellFleetBackendDied', 'LlmspellFleetBackendMemoryHigh', 'LlmspellFleetManagerDown', 'LlmspellFleetMessagesDropped', 'LlmspellFleetRestartLoop']);
+    expect(rules.map((r) => r.name).sort()).toEqual(['LlmspellFleetBackendDied', 'LlmspellFleetBackendDown', 'LlmspellFleetBackendMemoryHigh', 'LlmspellFleetBackendMemoryNearLimit', 'LlmspellFleetManagerDown', 'LlmspellFleetMessagesDropped', 'LlmspellFleetRestartLoop']);
     const { stdout: example } = await run(PROMTOOL, ['check', 'config', join(EXAMPLE, 'prometheus.yml')]);
     expect(example).toMatch(/SUCCESS: .*prometheus\.yml is valid/);
     // The scrape itself was authorised and healthy.

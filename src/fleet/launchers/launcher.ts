@@ -68,7 +68,14 @@ export const containerLauncher: BackendLauncher = {
       limits: container.limits,
       ...(cgroupParent !== undefined ? { cgroupParent } : {}),
     });
-    const ref: ContainerRef = { engine, name, ...(cgroupParent !== undefined ? { cgroupParent } : {}), ...(container.limits.memory_mb !== undefined ? { memoryMb: container.limits.memory_mb } : {}) };
+    const { memory_mb: memoryMb, memory_warn_percent: memoryWarnPercent } = container.limits;
+    const ref: ContainerRef = {
+      engine,
+      name,
+      ...(cgroupParent !== undefined ? { cgroupParent } : {}),
+      ...(memoryMb !== undefined ? { memoryMb } : {}),
+      ...(memoryMb !== undefined && memoryWarnPercent !== undefined ? { memoryWarnPercent } : {}),
+    };
     return { argv, env: hostEnv, configKey: `runtimes.${runtime}.container_engine`, container: ref };
   },
 };

@@ -6,8 +6,7 @@
  */
 import type { BackendLimits } from '../types.js';
 import { DEFAULT_MEMORY_WARN_PERCENT } from '../limits.js';
-import { memoryPercent } from './cgroup-layout.js';
-import type { LimitEnforcement } from './enforce.js';
+import { memoryPercent, type CounterName } from './cgroup-layout.js';
 
 export const WATCH_INTERVAL_MS = 250;
 /** CPU time is read every this many ticks (1 s): cpu_seconds is coarse, and cpuacct costs more. */
@@ -43,8 +42,18 @@ export function pidsLimitText(limits: BackendLimits): string {
   return `this backend reached its process limit (pids ${limits.pids}): a new process or thread was refused.`;
 }
 
+/**
+ * What is watched: a backend's own cgroup (LimitEnforcement), or the cgroup above a container
+ * (container-watch.ts), which offers its memory only.
+ */
+export interface WatchedCgroup {
+  readonly limits: BackendLimits;
+  readonly cgroup: { read(name: CounterName): Promise<number | undefined> } | undefined;
+  cpuSecondsUsed(): Promise<number | undefined>;
+}
+
 /** Starts watching; returns the stop. Readings never overlap: the next waits for the last. */
-export function watchLimits(enforcement: LimitEnforcement, events: LimitWatchEvents, intervalMs = WATCH_INTERVAL_MS): () => void {
+export function watchLimits(enforcement: WatchedCgroup, events: LimitWatchEvents, intervalMs = WATCH_INTERVAL_MS): () => void {
   const cgroup = enforcement.cgroup;
   const { limits } = enforcement;
   if (cgroup === undefined || (limits.memory_mb === undefined && limits.pids === undefined && limits.cpu_seconds === undefined)) return () => undefined;

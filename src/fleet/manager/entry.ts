@@ -14,6 +14,7 @@ import { settleBackend, signalBackend, type LauncherRefs } from '../launchers/la
 import type { ContainerRef, KubeRef } from '../types.js';
 import type { LimitEnforcement } from '../limits/enforce.js';
 import { watchLimits, type LimitWatchEvents } from '../limits/watch.js';
+import { containerMemoryWatch } from '../limits/container-watch.js';
 import type { BackendLimits } from '../types.js';
 import { isSameProcess, killGroup } from './proc.js';
 import type { BackendRecord, BackendState } from './protocol.js';
@@ -91,12 +92,15 @@ export class ManagedBackend {
     this.state = init.state;
     this.spare = init.spare;
     if (process !== undefined) {
-      this.gone = process.exited.then((exit) =>
+      this.gone = process.exited.then(async (exit) => {
         // A launcher that knows the cause (a container's engine) has the last word; else the cgroup's counters judge.
-        exit.cause !== undefined
-          ? { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, cause: exit.cause }
-          : this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' }),
-      );
+        const ended: BackendExit =
+          exit.cause !== undefined
+            ? { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, cause: exit.cause }
+            : await this.#judged({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, requested: exit.reason === 'stopped' || exit.reason === 'startup-failed' });
+        // Its last lines go with it: a crash's notice shows them (shared/exit.ts crashOutput).
+        return exit.stderrTail ? { ...ended, stderrTail: exit.stderrTail } : ended;
+      });
     } else {
       this.gone = new Promise((resolve) => (this.#markGone = resolve));
       this.#poller = setInterval(() => this.#poll(), pollMs);
@@ -118,11 +122,15 @@ export class ManagedBackend {
     return new ManagedBackend(init, home, undefined, pollMs, enforcement, log);
   }
 
-  /** Watch its cgroup (memory warning, pids notice, cpu_seconds) until it is gone. */
+  /**
+   * Watch its cgroup (memory warning, pids notice, cpu_seconds) until it is gone; a container's
+   * engine enforces its limits, and its memory is read from the cgroup the manager put above it.
+   */
   watchLimits(events: LimitWatchEvents): void {
-    if (this.enforcement === undefined || this.state === 'exited') return;
+    const watched = this.enforcement?.cgroup !== undefined ? this.enforcement : this.init.container !== undefined ? containerMemoryWatch(this.init.container) : undefined;
+    if (watched === undefined || this.state === 'exited') return;
     this.#unwatch();
-    this.#unwatch = watchLimits(this.enforcement, events);
+    this.#unwatch = watchLimits(watched, events);
   }
 
   /** How it ended, with the limit that ended it (its cgroup's own counters), the cgroup then removed. */

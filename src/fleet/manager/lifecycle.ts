@@ -64,7 +64,16 @@ export class BackendLifecycle {
       else host.conditions.forget(backend.kernelId);
       host.changed();
       if (!backend.replaced && !host.closed()) {
-        const event: ManagerEvent = { event: 'backend-exited', kernelId: backend.kernelId, reason: gone.reason, exitCode: gone.exitCode, signal: gone.signal, ...(gone.cause !== undefined ? { cause: gone.cause } : {}) };
+        const event: ManagerEvent = {
+          event: 'backend-exited',
+          kernelId: backend.kernelId,
+          reason: gone.reason,
+          exitCode: gone.exitCode,
+          signal: gone.signal,
+          ...(gone.cause !== undefined ? { cause: gone.cause } : {}),
+          // Each router decides whether it was a crash worth showing (shared/exit.ts crashOutput).
+          ...(gone.stderrTail ? { stderrTail: gone.stderrTail } : {}),
+        };
         host.emit(event, [...backend.attached.values()]);
       }
     });

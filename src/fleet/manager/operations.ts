@@ -9,7 +9,15 @@ import type { BackendUsage } from '../../shared/backend.js';
 import { measureBackend, type FamilyReading, type UsageSamplers } from './backend-usage.js';
 import type { CpuPercent } from './cpu-percent.js';
 import { readFamilyUsages } from './proc-usage.js';
-import type { BackendLog, ListedBackend, ManagerInfo, ManagerRequest } from './protocol.js';
+import { watchFleetEvents } from './fleet-events.js';
+import type { BackendLog, ListedBackend, ManagerEvent, ManagerInfo, ManagerRequest } from './protocol.js';
+
+/** A connection that can carry pushed lines (the socket's): what `events` streams to. */
+export interface Subscriber {
+  push(event: ManagerEvent): void;
+  /** `stop` runs once the connection has closed. */
+  onClose(stop: () => void): void;
+}
 
 export interface OperationContext {
   fleet: FleetManager;
@@ -25,8 +33,11 @@ export interface OperationContext {
   startedAt: number;
 }
 
-/** `conn`: the socket connection whose lease an attachment is (none for HTTP: it never attaches). */
-export function runOperation(ctx: OperationContext, conn: number | undefined, req: ManagerRequest): Promise<unknown> | unknown {
+/**
+ * `conn`: the socket connection whose lease an attachment is (none for HTTP: it never attaches).
+ * `subscriber`: where `events` pushes (none for HTTP, which streams them as server-sent events).
+ */
+export function runOperation(ctx: OperationContext, conn: number | undefined, req: ManagerRequest, subscriber?: Subscriber): Promise<unknown> | unknown {
   const fleet = ctx.fleet;
   switch (req.op) {
     case 'ping':
@@ -71,6 +82,12 @@ export function runOperation(ctx: OperationContext, conn: number | undefined, re
       return fleet.cleanup();
     case 'health':
       return fleet.health();
+    case 'events': {
+      if (subscriber === undefined) throw new FleetError('BAD_REQUEST', 'events streams only over a connection that stays open: the manager socket, or GET /api/v1/events', {});
+      const stop = watchFleetEvents(fleet, (event) => subscriber.push({ event: 'fleet-event', kernelId: event.kernelId, fleet: event }));
+      subscriber.onClose(stop);
+      return { subscribed: true };
+    }
   }
 }
 

@@ -48,6 +48,8 @@ export interface GroupUsage {
   processes: number;
   residentBytes: number;
   cpuSeconds: number;
+  /** File descriptors its members hold open; only when the source can count them (the real /proc can). */
+  openFds?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface GroupUsage {
  * in a group of its own (the llmspell adapter starts llmspell as a group leader, so that it
  * can signal it alone). Undefined when the group has no process left.
  */
-export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssOf: (pid: number) => number | undefined): GroupUsage | undefined {
+export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssOf: (pid: number) => number | undefined, fdsOf?: (pid: number) => number | undefined): GroupUsage | undefined {
   const children = new Map<number, number[]>();
   for (const s of stats) {
     const siblings = children.get(s.ppid);
@@ -65,19 +67,23 @@ export function familyUsage(stats: readonly ProcStatLine[], leader: number, rssO
   const members = new Set(stats.filter((s) => s.pgrp === leader).map((s) => s.pid));
   if (members.size === 0) return undefined;
   for (const pid of members) for (const child of children.get(pid) ?? []) members.add(child);
-  return totalUsage(stats.filter((s) => members.has(s.pid)), rssOf);
+  return totalUsage(stats.filter((s) => members.has(s.pid)), rssOf, fdsOf);
 }
 
 /** Pure: what these processes hold together; undefined for none. */
-function totalUsage(members: readonly ProcStatLine[], rssOf: (pid: number) => number | undefined): GroupUsage | undefined {
+function totalUsage(members: readonly ProcStatLine[], rssOf: (pid: number) => number | undefined, fdsOf?: (pid: number) => number | undefined): GroupUsage | undefined {
   if (members.length === 0) return undefined;
   let residentBytes = 0;
   let ticks = 0;
+  let fds = 0;
   for (const s of members) {
     residentBytes += rssOf(s.pid) ?? 0;
     ticks += s.cpuTicks;
+    if (fdsOf !== undefined) fds += fdsOf(s.pid) ?? 0;
   }
-  return { processes: members.length, residentBytes, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
+  const usage: GroupUsage = { processes: members.length, residentBytes, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
+  if (fdsOf !== undefined) usage.openFds = fds;
+  return usage;
 }
 
 /**
@@ -114,6 +120,8 @@ export interface ProcSource {
   /** Children of every thread of `pid`; undefined when the kernel has no children files (CONFIG_PROC_CHILDREN). */
   children(pid: number): number[] | undefined;
   rss(pid: number): number | undefined;
+  /** Open file descriptors of `pid` (entries in /proc/<pid>/fd); a source without it counts none. */
+  fds?(pid: number): number | undefined;
   /** Every pid in /proc (the scan, when children cannot be read). */
   pids(): number[];
 }
@@ -131,10 +139,11 @@ export function familyUsages(leaders: readonly number[], source: ProcSource): Ma
     return children ?? [];
   };
   const rssOf = (pid: number) => source.rss(pid);
+  const fdsOf = source.fds === undefined ? undefined : (pid: number) => source.fds?.(pid);
   const walked = new Map([...new Set(leaders)].map((leader) => [leader, walkFamily(leader, (pid) => source.stat(pid), childrenOf)]));
   const scanned = noChildrenFiles ? scanStats(source) : undefined;
   for (const [leader, family] of walked) {
-    const usage = scanned !== undefined ? familyUsage(scanned, leader, rssOf) : totalUsage(family, rssOf);
+    const usage = scanned !== undefined ? familyUsage(scanned, leader, rssOf, fdsOf) : totalUsage(family, rssOf, fdsOf);
     if (usage !== undefined) out.set(leader, usage);
   }
   return out;
@@ -176,6 +185,14 @@ export const liveProc: ProcSource = {
   },
   children: childrenOf,
   rss: rssBytes,
+  fds: (pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // Gone, or not ours to read: counted as none.
+      return undefined;
+    }
+  },
   pids: () => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number),
 };
 

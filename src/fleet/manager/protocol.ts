@@ -109,6 +109,8 @@ export type ManagerRequest =
   /** Remove dead entries and stale files. */
   | { id: number; op: 'cleanup' }
   | { id: number; op: 'health' }
+  /** Subscribe this connection to fleet events: answered { subscribed: true }, then each as a pushed `fleet-event` until it closes (GET /api/v1/events over HTTP). */
+  | { id: number; op: 'events' }
   | { id: number; op: 'shutdown' };
 
 export type ManagerOp = ManagerRequest['op'];
@@ -130,7 +132,7 @@ export type ManagerResponse =
  * (backend-warning, added with limits) is about to hit a limit: `message` is for the running cell.
  */
 export interface ManagerEvent {
-  event: 'backend-restarted' | 'backend-exited' | 'backend-warning';
+  event: 'backend-restarted' | 'backend-exited' | 'backend-warning' | 'fleet-event';
   kernelId: string;
   /** For backend-restarted: the new backend. */
   handle?: BackendHandle;
@@ -140,8 +142,33 @@ export interface ManagerEvent {
   signal?: string | null;
   /** For backend-exited: words for the user when a limit or the fleet ended it ("killed: memory limit 512 MB reached", culled). */
   cause?: string;
+  /** For backend-exited: the last lines it wrote (its log from this start), for a crash's notice. */
+  stderrTail?: string;
   /** For backend-warning: the text the running cell gets. */
   message?: string;
+  /** For fleet-event (to a connection that asked for `events`): what changed in the fleet. */
+  fleet?: FleetEvent;
+}
+
+export type FleetEventType = 'spawned' | 'ready' | 'attached' | 'detached' | 'busy' | 'idle' | 'restarting' | 'restarted' | 'exited' | 'stopped';
+
+/** One change in the fleet, as both transports send it (derived from `list`: http/events.ts). */
+export interface FleetEvent {
+  type: FleetEventType;
+  kernelId: string;
+  runtime: string;
+  provider: string;
+  group?: string;
+  /** ms since the epoch. */
+  time: number;
+  /** attached, detached: which router. */
+  routerId?: string;
+  /** exited, stopped: why (exited, signalled, stopped, culled, restart failed: …). */
+  reason?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** exited by a limit: its own words ("killed: memory limit 512 MB reached"). */
+  cause?: string;
 }
 
 /**

@@ -96,8 +96,8 @@ export const BackendRecordSchema = v.object(
     cwd: v.optional(absolute),
     container: v.optional(
       v.object(
-        { engine: oneOf(['podman', 'docker']), name: v.pipe(text, v.regex(KERNEL_ID, got('must be a container name'))), cgroupParent: v.optional(absolute), memoryMb: v.optional(v.number(got('must be a number of MB'))) },
-        got('must be {engine, name, cgroupParent?, memoryMb?}'),
+        { engine: oneOf(['podman', 'docker']), name: v.pipe(text, v.regex(KERNEL_ID, got('must be a container name'))), cgroupParent: v.optional(absolute), memoryMb: v.optional(v.number(got('must be a number of MB'))), memoryWarnPercent: v.optional(v.number(got('must be a percentage'))) },
+        got('must be {engine, name, cgroupParent?, memoryMb?, memoryWarnPercent?}'),
       ),
     ),
     kube: v.optional(

@@ -16,7 +16,7 @@ import type { ManagerOp, ManagerRequest } from './protocol.js';
 /** `field`: the request field that is wrong (key path), when one is. */
 export type ParsedRequest = { ok: true; request: ManagerRequest } | { ok: false; id: number; message: string; field?: string };
 
-const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'relay-counts', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'usage', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'shutdown'] as const;
+const OPS = ['ping', 'acquire', 'attach', 'release', 'take-output', 'execution-state', 'relay-counts', 'restart', 'spawn', 'find', 'list', 'get', 'logs', 'usage', 'stop', 'interrupt', 'stop-all', 'cleanup', 'health', 'events', 'shutdown'] as const;
 type _OpsShape = Assert<Same<(typeof OPS)[number], ManagerOp>>;
 
 /** Log lines one request may ask for: a log tail is a look, not a download. */
@@ -95,7 +95,7 @@ const durations = v.optional(
 );
 
 const RequestSchema = v.variant('op', [
-  fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'shutdown']) }),
+  fields({ id, op: v.picklist(['ping', 'list', 'stop-all', 'cleanup', 'health', 'events', 'shutdown']) }),
   fields({ id, op: v.literal('acquire'), requirement, routerId, pid, cwd, keys }),
   fields({ id, op: v.picklist(['spawn', 'find']), requirement, cwd, keys }),
   fields({ id, op: v.literal('attach'), kernelId, routerId, pid }),

@@ -11,15 +11,31 @@ import { BackendRecordSchema } from './registry.js';
 
 const id = v.pipe(v.number(), v.safeInteger());
 
+const FleetEventSchema = v.object({
+  type: v.picklist(['spawned', 'ready', 'attached', 'detached', 'busy', 'idle', 'restarting', 'restarted', 'exited', 'stopped']),
+  kernelId: v.string(),
+  runtime: v.string(),
+  provider: v.string(),
+  group: v.optional(v.string()),
+  time: v.number(),
+  routerId: v.optional(v.string()),
+  reason: v.optional(v.string()),
+  exitCode: v.optional(v.nullable(v.number())),
+  signal: v.optional(v.nullable(v.string())),
+  cause: v.optional(v.string()),
+});
+
 const ManagerEventSchema = v.object({
-  event: v.picklist(['backend-restarted', 'backend-exited', 'backend-warning']),
+  event: v.picklist(['backend-restarted', 'backend-exited', 'backend-warning', 'fleet-event']),
   kernelId: v.string(),
   handle: v.optional(v.object({ record: BackendRecordSchema, connection: ClientConnectionSchema })),
   reason: v.optional(v.string()),
   exitCode: v.optional(v.nullable(v.number())),
   signal: v.optional(v.nullable(v.string())),
   cause: v.optional(v.string()),
+  stderrTail: v.optional(v.string()),
   message: v.optional(v.string()),
+  fleet: v.optional(FleetEventSchema),
 });
 type _ManagerEventShape = Assert<Same<v.InferOutput<typeof ManagerEventSchema>, ManagerEvent>>;
 

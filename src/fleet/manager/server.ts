@@ -25,7 +25,7 @@ import { errorBody, runOperation, type OperationContext } from './operations.js'
 import { CpuPercent } from './cpu-percent.js';
 import { HostCpu } from './host-usage.js';
 import { FamilySampler, type UsageSamplers } from './backend-usage.js';
-import type { ManagerRequest, ManagerResponse } from './protocol.js';
+import type { ManagerEvent, ManagerRequest, ManagerResponse } from './protocol.js';
 import { parseRequest } from './requests.js';
 
 export interface ManagerServerOptions {
@@ -290,7 +290,17 @@ export class ManagerServer {
   }
 
   #dispatch(conn: number, req: ManagerRequest): Promise<unknown> | unknown {
-    return runOperation(this.#context, conn, req);
+    const socket = this.#connections.get(conn);
+    const subscriber = socket === undefined ? undefined : {
+      push: (event: ManagerEvent) => {
+        if (!socket.destroyed) socket.write(encodeLine(event));
+      },
+      onClose: (stop: () => void) => {
+        if (socket.destroyed) stop();
+        else socket.once('close', stop);
+      },
+    };
+    return runOperation(this.#context, conn, req, subscriber);
   }
 
   get #context(): OperationContext {

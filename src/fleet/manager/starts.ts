@@ -79,6 +79,8 @@ export class FleetStarts {
     const { requirement } = place;
     const restarting = asSpare === undefined && (host.conditions.replacesDead(requirement) || place.replaces !== undefined);
     let spawned: ManagedBackend | undefined;
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     const backend = await launchBackend({
       requirement,
       config,
@@ -100,11 +102,11 @@ export class FleetStarts {
       room();
       // It never got ready: a failure to start, said to whoever asked, not a dead backend to list.
       if (spawned !== undefined) host.conditions.forget(spawned.kernelId);
-      host.counters.spawned('failed');
+      host.counters.spawned('failed', took());
       throw error;
     });
     startupMark('backend-ready');
-    host.counters.spawned('ok');
+    host.counters.spawned('ok', took());
     host.conditions.restarting(backend.kernelId, false);
     // A spare waits for a request by design: its idle clock starts when it is handed out.
     if (asSpare === undefined) host.culling.watch(backend.kernelId, effectiveLimits(config, requirement).idle_cull_seconds);

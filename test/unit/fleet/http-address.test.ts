@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../../src/fleet/http-address.js';
+import { httpOrigin, isLoopbackHost, listenWarning, parseListenAddress } from '../../../src/fleet/http-address.js';
 
 describe('parseListenAddress', () => {
   it.each([
@@ -36,5 +36,21 @@ describe('isLoopbackHost', () => {
   it('brackets IPv6 in an origin', () => {
     expect(httpOrigin('::1', 8)).toBe('http://[::1]:8');
     expect(httpOrigin('127.0.0.1', 8)).toBe('http://127.0.0.1:8');
+  });
+});
+
+describe('listenWarning', () => {
+  it.each([
+    ['127.0.0.1', false],
+    ['127.1.2.3', false],
+    ['::1', false],
+    ['localhost', false],
+    ['0.0.0.0', true],
+    ['192.168.1.5', true],
+    ['::', true],
+  ])('%s: warned %s', (host, warned) => {
+    const warning = listenWarning(host);
+    expect(warning !== undefined).toBe(warned);
+    if (warned) expect(warning).toMatch(/non-loopback address: anyone who can reach it and has the token controls the fleet/);
   });
 });

@@ -20,6 +20,16 @@ describe('notices', () => {
     expect(diedBeforeReply(b, 'exited with code 3')).toBe('the lua/openai backend (pid 42) exited with code 3 before it answered; run it again');
   });
 
+  it("a crash's notice and its cell's error end with what it wrote last", () => {
+    const last = 'lua: out of memory\nstack traceback: [C]: in ?';
+    expect(exitNotice(b, 'exited with code 1', { kind: 'restarting' }, last)).toBe(
+      'llmspell-fleet: the lua/openai backend (pid 42) exited with code 1. Its state is lost; a new one is starting.\nIts last output:\nlua: out of memory\nstack traceback: [C]: in ?\n',
+    );
+    expect(diedBeforeReply(b, 'exited with code 1', last)).toBe(
+      'the lua/openai backend (pid 42) exited with code 1 before it answered; run it again. Its last output:\nlua: out of memory\nstack traceback: [C]: in ?',
+    );
+  });
+
   it.each([
     [false, 2600, /^llmspell-fleet: the lua\/openai backend \(pid 42\) has not answered its heartbeat for 2\.6 s .*restart the kernel to replace it/],
     [true, 0, /^llmspell-fleet: the lua\/openai backend \(pid 42\) answers its heartbeat again\.\n$/],

@@ -234,6 +234,20 @@ describe('ProxyRouter', () => {
     expect(directory.acquired).toEqual([lua, lua]);
   });
 
+  it("a crash: the cell's error and the notice give the exit code and the backend's last lines", async () => {
+    const backends = new Backends();
+    const { client } = await start({ directory: backends.directory(), restartPolicy: { limit: 5, windowMs: 60_000, firstDelayMs: 0 } });
+    const request = client.request('shell', 'execute_request', { code: 'doomed' });
+    const peer = await backends.peer('lua');
+    await peer.inbox.shell.next('execute_request');
+    backends.leases[0]!.exit({ exitCode: 1, signal: null, reason: 'exited', stderrTail: 'lua: loaded config\nlua: panic: out of tokens\n' });
+    const said = `the lua/openai backend (pid ${backends.leases[0]!.pid}) exited with code 1`;
+    const reply = await client.replyTo('shell', request);
+    expect(reply.content()).toMatchObject({ status: 'error', evalue: `${said} before it answered; run it again. Its last output:\nlua: loaded config\nlua: panic: out of tokens` });
+    const notice = await client.inbox.iopub.next((m) => m.msgType === 'stream' && String(m.content().text).includes(said));
+    expect(String(notice.content().text)).toMatch(/a new one is starting\.\nIts last output:\nlua: loaded config\nlua: panic: out of tokens\n$/);
+  });
+
   it('refuses a request over the size limit with an error reply naming the limit', async () => {
     const backends = new Backends();
     const { client } = await start({ directory: backends.directory(), maxMessageBytes: 4096 });

@@ -59,6 +59,14 @@ describe('RestartSupervisor.exited', () => {
     expect(h.restarted).toEqual([s]);
   });
 
+  it("a crash's last output goes to every client and to the cell it was running", () => {
+    const h = supervisor({ limit: 5, windowMs: 60_000, firstDelayMs: 250 });
+    const s = slot([createMessage({ msgType: 'execute_request', content: {}, session: 'c' })]);
+    h.sup.exited(s, 'exited with code 1', { lastOutput: 'panic: index out of range' });
+    expect(text(h.iopub[0]!)).toBe('llmspell-fleet: the lua/openai backend (pid 4242) exited with code 1. Its state is lost; a new one is starting.\nIts last output:\npanic: index out of range\n');
+    expect(h.failed).toEqual([{ msgType: 'execute_request', reason: 'the lua/openai backend (pid 4242) exited with code 1 before it answered; run it again. Its last output:\npanic: index out of range' }]);
+  });
+
   it('doubles the delay for each death in the window, then stops restarting past the limit', () => {
     const h = supervisor({ limit: 2, windowMs: 60_000, firstDelayMs: 100 });
     for (let i = 0; i < 3; i++) {

@@ -83,8 +83,14 @@ export function errorAnswer(error: unknown): ApiAnswer {
   }
   if (error instanceof ConflictError) return { status: 409, body: { error: { code: 'CONFLICT', message: error.message } } satisfies ApiError };
   const { code, message } = errorBody(error);
-  return { status: isFleetError(error) ? statusForCode(code) : 500, body: { error: { code, message } } satisfies ApiError };
+  const body: ApiError = { error: { code, message } };
+  const field = FIELD_OF_CODE[code];
+  if (field !== undefined) body.error.field = field;
+  return { status: isFleetError(error) ? statusForCode(code) : 500, body };
 }
+
+/** A 400 names the field that is wrong, also when the config (not the schema) refused its value. */
+const FIELD_OF_CODE: Readonly<Record<string, string>> = { UNKNOWN_RUNTIME: 'runtime', UNKNOWN_PROVIDER: 'provider' };
 
 /**
  * Pure: the socket schema's message for a request built from a route, said in the route's

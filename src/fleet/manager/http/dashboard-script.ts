@@ -6,6 +6,7 @@
  * fetch that sets it needs a CORS preflight the server never grants). The history charts'
  * pure functions come from sparkline.ts as their own source.
  */
+import { exitText, stopQuestion } from './dashboard-cells.js';
 import { SPARK_HEIGHT, SPARK_SAMPLES, SPARK_WIDTH, pushSample, sparkPoints } from './sparkline.js';
 
 export const DASHBOARD_SCRIPT = String.raw`'use strict';
@@ -31,6 +32,8 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   var history = {};
   var pushSample = ${pushSample.toString()};
   var sparkPoints = ${sparkPoints.toString()};
+  var exitText = ${exitText.toString()};
+  var stopQuestion = ${stopQuestion.toString()};
 
   function text(tag, value, cls) {
     var el = document.createElement(tag);
@@ -130,7 +133,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     if (backends.length === 0) {
       var empty = document.createElement('tr');
       var td = text('td', 'no backends');
-      td.colSpan = 10;
+      td.colSpan = 12;
       empty.appendChild(td);
       rows.appendChild(empty);
     }
@@ -139,6 +142,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       tr.dataset.kernelId = b.kernelId;
       tr.dataset.state = b.state;
       tr.appendChild(text('td', b.kernelId, 'id'));
+      tr.appendChild(text('td', String(b.pid), 'pid'));
       tr.appendChild(text('td', b.requirement.runtime));
       tr.appendChild(text('td', b.requirement.provider + (b.requirement.group ? ' / ' + b.requirement.group : '')));
       tr.appendChild(text('td', b.state, 'state state-' + b.state));
@@ -148,10 +152,12 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       drawCharts(tr, b);
       tr.appendChild(text('td', rate(b), 'rate'));
       tr.appendChild(text('td', b.state === 'dead' ? '' : uptime(b.startedAt), 'uptime'));
-      var actions = document.createElement('td');
+      tr.appendChild(text('td', exitText(b.lastExit), 'exit'));
+      var actions = text('td', '', 'actions');
       var id = encodeURIComponent(b.kernelId);
       var live = b.state === 'ready' || b.state === 'busy';
-      actions.appendChild(button('stop', function () { post('/api/v1/backends/' + id + '/stop'); }, b.state === 'dead' || b.state === 'stopping'));
+      // Stopping loses the kernel's state for every notebook on it: ask first.
+      actions.appendChild(button('stop', function () { if (window.confirm(stopQuestion(b.kernelId, b.attached.length))) post('/api/v1/backends/' + id + '/stop'); }, b.state === 'dead' || b.state === 'stopping'));
       actions.appendChild(button('interrupt', function () { post('/api/v1/backends/' + id + '/interrupt'); }, !live));
       actions.appendChild(button('restart', function () { post('/api/v1/backends/' + id + '/restart'); }, !live));
       actions.appendChild(button('logs', function () { follow(b.kernelId); }, b.state === 'dead'));

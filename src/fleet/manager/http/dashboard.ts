@@ -23,7 +23,7 @@ const PAGE = `<!doctype html>
 <header><h1>llmspell-fleet</h1><span id="status">connecting…</span></header>
 <main>
 <table>
-<thead><tr><th>kernel id</th><th>runtime</th><th>provider</th><th>state</th><th>clients</th><th>cpu</th><th>memory</th><th>msg/s</th><th>uptime</th><th></th></tr></thead>
+<thead><tr><th>kernel id</th><th>pid</th><th>runtime</th><th>provider</th><th>state</th><th>clients</th><th>cpu</th><th>memory</th><th>msg/s</th><th>uptime</th><th>last exit</th><th></th></tr></thead>
 <tbody id="backends"></tbody>
 </table>
 <section><h2 id="log-title">log</h2><pre id="log">press "logs" on a backend to follow its log</pre></section>

@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FleetManager } from '../fleet.js';
-import type { FleetExit } from '../fleet-options.js';
-import { fleetEvents, sseEvent } from './events.js';
+import { watchFleetEvents } from '../fleet-events.js';
+import { sseEvent } from './events.js';
 import { KEEPALIVE_MS, keepAlive, onClientLeft, openEventStream } from './sse.js';
 
 export function streamEvents(fleet: FleetManager, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, keepaliveMs = KEEPALIVE_MS): Promise<void> {
@@ -15,17 +15,7 @@ export function streamEvents(fleet: FleetManager, req: IncomingMessage, res: Ser
     res.end();
     return Promise.resolve();
   }
-  let last = fleet.list();
-  const exits = new Map<string, FleetExit>();
-  const stopObserving = fleet.observe((exit) => {
-    if (exit !== undefined) exits.set(exit.kernelId, exit);
-    const now = fleet.list();
-    for (const event of fleetEvents(last, now, exits, Date.now())) write(sseEvent(event.type, event));
-    // An exit is told once: when the backend left the list (or is listed dead).
-    const listed = new Map(now.map((b) => [b.kernelId, b.state]));
-    for (const id of exits.keys()) if (!listed.has(id) || listed.get(id) === 'dead') exits.delete(id);
-    last = now;
-  });
+  const stopObserving = watchFleetEvents(fleet, (event) => write(sseEvent(event.type, event)));
   const stopKeepalive = keepAlive(res, write, keepaliveMs);
   return new Promise<void>((resolve) => {
     onClientLeft(req, res, () => {

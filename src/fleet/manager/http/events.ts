@@ -5,27 +5,9 @@
  * so the stream cannot tell a story the list does not. Pure.
  */
 import type { FleetExit } from '../fleet-options.js';
-import type { ListedBackend } from '../protocol.js';
+import type { FleetEvent, FleetEventType, ListedBackend } from '../protocol.js';
 
-export type FleetEventType = 'spawned' | 'ready' | 'attached' | 'detached' | 'busy' | 'idle' | 'restarting' | 'restarted' | 'exited' | 'stopped';
-
-export interface FleetEvent {
-  type: FleetEventType;
-  kernelId: string;
-  runtime: string;
-  provider: string;
-  group?: string;
-  /** ms since the epoch. */
-  time: number;
-  /** attached, detached: which router. */
-  routerId?: string;
-  /** exited, stopped: why (exited, signalled, stopped, culled, restart failed: …). */
-  reason?: string;
-  exitCode?: number | null;
-  signal?: string | null;
-  /** exited by a limit: its own words ("killed: memory limit 512 MB reached"). */
-  cause?: string;
-}
+export type { FleetEvent, FleetEventType } from '../protocol.js';
 
 
 const RUNNING = new Set(['ready', 'busy']);

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isFleetError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/log.js';
-import { httpOrigin, isLoopbackHost, parseListenAddress } from '../../http-address.js';
+import { httpOrigin, isLoopbackHost, listenWarning, parseListenAddress } from '../../http-address.js';
 import type { HttpConfig } from '../../types.js';
 import { DEFAULT_LOG_TAIL, runOperation, type OperationContext } from '../operations.js';
 import type { BackendLog } from '../protocol.js';
@@ -65,9 +65,8 @@ export class ManagerHttp {
     const address = parseListenAddress(config.listen);
     // The schema checked it; a config built in code may not have been.
     if (address === undefined) throw new Error(`[http] listen = ${JSON.stringify(config.listen)} is not HOST:PORT`);
-    if (!isLoopbackHost(address.host)) {
-      logger.warn({ listen: config.listen }, 'the HTTP API listens on a non-loopback address: anyone who can reach it and has the token controls the fleet');
-    }
+    const warning = listenWarning(address.host);
+    if (warning !== undefined) logger.warn({ listen: config.listen }, warning);
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

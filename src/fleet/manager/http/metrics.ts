@@ -8,7 +8,9 @@ import type { FleetManager } from '../fleet.js';
 import { FamilySampler } from '../backend-usage.js';
 import type { ListedBackend } from '../protocol.js';
 import type { MetricsSource } from './http-server.js';
-import { registerRelayMetrics } from './relay-metrics.js';
+import { SPAWN_BUCKETS_SECONDS } from '../counters.js';
+import { memoryBytes } from '../../limits/cgroup-layout.js';
+import { TotalsHistogram, registerRelayMetrics } from './relay-metrics.js';
 
 export const METRIC_PREFIX = 'llmspell_fleet_';
 
@@ -78,6 +80,20 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
       for (const { labels, count } of countByState((await current()).all)) this.set(labels, count);
     },
   });
+  // Heartbeats only when a scrape asks for them (one echo per live backend, in parallel, 1 s at most).
+  let heartbeats: Promise<Map<string, boolean>> | undefined;
+  const answering = () => (heartbeats ??= fleet.health().then((reports) => new Map(reports.map((r) => [r.kernelId, r.processAlive && r.heartbeat]))));
+  new Gauge({
+    name: `${METRIC_PREFIX}backend_up`,
+    help: "1 when the backend's process is alive and echoes its heartbeat within 1 s, else 0 (what GET /api/v1/health says)",
+    labelNames: BACKEND_LABELS,
+    registers: at,
+    async collect() {
+      this.reset();
+      const [{ live }, up] = await Promise.all([current(), answering()]);
+      for (const b of live) this.set(labelsOf(b), up.get(b.kernelId) === true ? 1 : 0);
+    },
+  });
   type Usage = Awaited<ReturnType<typeof current>>['usage'];
   /** One value per live backend; a counter (CPU seconds) is set from the kernel's own total, as a gauge is. */
   const perBackend = (name: string, help: string, value: (b: ListedBackend, usage: Usage) => number | undefined, kind: 'gauge' | 'counter' = 'gauge') => {
@@ -97,6 +113,8 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
   // A pod backend's local pid is its stand-in: its usage is not the kernel's, which is unknown without metrics-server.
   const standInFree = (b: ListedBackend, u: Usage) => (b.kube !== undefined ? undefined : u.get(b.pid));
   perBackend('backend_resident_memory_bytes', "Resident memory of the backend's process family (its group and what its members started in groups of their own)", (b, u) => standInFree(b, u)?.residentBytes);
+  perBackend('backend_open_fds', "File descriptors the backend's process family holds open", (b, u) => standInFree(b, u)?.openFds);
+  perBackend('backend_memory_limit_bytes', 'The memory limit in force for the backend (memory_mb in fleet.toml); no series for a backend without one', (b) => (b.limits === undefined ? undefined : memoryBytes(b.limits)));
   perBackend('backend_processes', "Processes in the backend's process family", (b, u) => standInFree(b, u)?.processes);
   perBackend('backend_attached_clients', 'Routers (notebook sessions) attached to the backend', (b) => b.attached.length);
   perBackend('backend_busy', '1 while the backend executes a request (its routers report iopub busy), else 0', (b) => (b.state === 'busy' ? 1 : 0));
@@ -133,6 +151,14 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
       for (const [outcome, n] of Object.entries(fleet.counters.snapshot().spawns)) this.inc({ outcome }, n);
     },
   });
+  new TotalsHistogram(
+    `${METRIC_PREFIX}spawn_duration_seconds`,
+    'How long backend starts took, from launch to ready (ok) or to the failure (failed); refusals start nothing and are not here',
+    registry,
+    ['outcome'],
+    SPAWN_BUCKETS_SECONDS,
+    () => Object.entries(fleet.counters.snapshot().spawnSeconds).map(([outcome, d]) => ({ labels: { outcome }, buckets: d.buckets, sumSeconds: d.sumSeconds })),
+  );
   new Counter({
     name: `${METRIC_PREFIX}restarts_total`,
     help: 'Backends replaced by a restart',
@@ -159,10 +185,12 @@ export function createFleetMetrics(fleet: FleetManager, families: FamilySampler 
     contentType: registry.contentType,
     async render() {
       scrape = undefined;
+      heartbeats = undefined;
       try {
         return await registry.metrics();
       } finally {
         scrape = undefined;
+        heartbeats = undefined;
       }
     },
   };

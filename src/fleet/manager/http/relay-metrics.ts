@@ -17,12 +17,18 @@ export function relayLabels(total: Pick<RelayTotal, 'labels'>): BackendLabels {
 }
 
 /** Pure: a histogram's series from per-bucket counts (not cumulative): `_bucket` with `le`, `_sum`, `_count`. */
-export function histogramValues(name: string, labels: Record<string, string>, buckets: readonly number[], sumSeconds: number): { metricName: string; labels: Record<string, string>; value: number }[] {
+export function histogramValues(
+  name: string,
+  labels: Record<string, string>,
+  buckets: readonly number[],
+  sumSeconds: number,
+  bounds: readonly number[] = EXECUTION_BUCKETS_SECONDS,
+): { metricName: string; labels: Record<string, string>; value: number }[] {
   const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
   let cumulative = 0;
   buckets.forEach((n, i) => {
     cumulative += n;
-    const le = i < EXECUTION_BUCKETS_SECONDS.length ? String(EXECUTION_BUCKETS_SECONDS[i]) : '+Inf';
+    const le = i < bounds.length ? String(bounds[i]) : '+Inf';
     values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
   });
   values.push({ metricName: `${name}_sum`, labels, value: sumSeconds });
@@ -34,18 +40,21 @@ export function histogramValues(name: string, labels: Record<string, string>, bu
  * A histogram whose buckets are totals kept elsewhere: prom-client's Histogram can only
  * observe one value at a time, and the routers send bucket counts, not values.
  */
-class TotalsHistogram extends Histogram<string> {
+export class TotalsHistogram extends Histogram<string> {
   constructor(
     private readonly metricName: string,
     private readonly helpText: string,
     registry: Registry,
-    private readonly totals: () => RelayTotal[],
+    labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+    /** Each series: its labels, per-bucket counts (the last is +Inf) and the sum, read at scrape time. */
+    private readonly series: () => { labels: Record<string, string>; buckets: readonly number[]; sumSeconds: number }[],
   ) {
-    super({ name: metricName, help: helpText, labelNames: BACKEND_LABELS, buckets: [...EXECUTION_BUCKETS_SECONDS], registers: [registry] });
+    super({ name: metricName, help: helpText, labelNames: [...labelNames], buckets: [...bounds], registers: [registry] });
   }
 
   override async get(): Promise<Awaited<ReturnType<Histogram<string>['get']>>> {
-    const values = this.totals().flatMap((t) => histogramValues(this.metricName, relayLabels(t), t.buckets, t.sumSeconds));
+    const values = this.series().flatMap((t) => histogramValues(this.metricName, t.labels, t.buckets, t.sumSeconds, this.bounds));
     const metric = { name: this.metricName, help: this.helpText, type: 'histogram', aggregator: 'sum', values };
     return metric as unknown as Awaited<ReturnType<Histogram<string>['get']>>;
   }
@@ -107,5 +116,12 @@ export function registerRelayMetrics(registry: Registry, prefix: string, totals:
       },
     });
   }
-  new TotalsHistogram(`${prefix}execution_duration_seconds`, 'Time from execute_request relayed to the backend to its execute_reply relayed back, as the router saw it', registry, totals);
+  new TotalsHistogram(
+    `${prefix}execution_duration_seconds`,
+    'Time from execute_request relayed to the backend to its execute_reply relayed back, as the router saw it',
+    registry,
+    BACKEND_LABELS,
+    EXECUTION_BUCKETS_SECONDS,
+    () => totals().map((t) => ({ labels: relayLabels(t), buckets: t.buckets, sumSeconds: t.sumSeconds })),
+  );
 }

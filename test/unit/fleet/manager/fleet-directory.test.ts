@@ -9,6 +9,8 @@ import { ManagerServer } from '../../../../src/fleet/manager/server.js';
 import type { BackendDirectory, BackendLease } from '../../../../src/router/types.js';
 import { makeTempFleet, type TempFleet } from './standin-fleet.js';
 import { TO_BACKEND, TO_CLIENT } from '../../../../src/shared/relay-counts.js';
+import { crashOutput } from '../../../../src/shared/exit.js';
+import { JupyterClient } from '../../../../src/wire/client.js';
 
 const OPENAI = { runtime: 'standin', provider: 'openai' };
 const signal = () => new AbortController().signal;
@@ -128,6 +130,22 @@ describe('FleetDirectory', () => {
     const lease = await directory().acquire(OPENAI, { signal: signal() });
     process.kill(lease.pid, 'SIGKILL');
     expect(await lease.exited).toMatchObject({ signal: 'SIGKILL', reason: 'signalled' });
+  });
+
+  it('a backend that crashes mid-cell: exited carries its exit code and the last lines it wrote, which a router shows', async () => {
+    await startServer();
+    const lease = await directory().acquire(OPENAI, { signal: signal() });
+    const client = new JupyterClient({ connection: lease.connection });
+    try {
+      // The cell never gets a reply (its backend is gone): the close rejects it.
+      const cell = client.start('execute_request', { code: 'crash 3 llmspell-standin: fatal: the provider closed the stream', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+      cell.reply.catch(() => undefined);
+      const exit = await lease.exited;
+      expect(exit).toMatchObject({ exitCode: 3, signal: null, reason: 'exited' });
+      expect(crashOutput(exit)).toMatch(/ready, shell port \d+\nllmspell-standin: fatal: the provider closed the stream$/);
+    } finally {
+      client.close();
+    }
   });
 
   it("interrupt() sends SIGINT to the backend's group (the stand-in, like llmspell, dies of it)", async () => {

@@ -135,6 +135,25 @@ describe('familyUsages on a synthetic /proc: one measure for list, /metrics and 
   });
 });
 
+describe('familyUsages counts open fds only when the source can', () => {
+  const procs = {
+    10: { stat: stat(10, 'kernel', 10, 1, 1), children: [11], rss: 100 },
+    11: { stat: stat(11, 'helper', 10, 1, 1, 10), children: [], rss: 100 },
+  };
+  const fds: Record<number, number> = { 10: 40, 11: 7 };
+  it.each([
+    ['the walk sums its members', true, 47],
+    ['the scan sums its members', false, 47],
+  ])('%s', (_name, childrenFiles, open) => {
+    const source = { ...syntheticProc(procs, childrenFiles), fds: (pid: number) => fds[pid] };
+    expect(familyUsages([10], source).get(10)?.openFds).toBe(open);
+  });
+
+  it('a source without fds leaves the field out', () => {
+    expect(familyUsages([10], syntheticProc(procs)).get(10)).not.toHaveProperty('openFds');
+  });
+});
+
 describe('parseChildren', () => {
   it.each([
     ['none', '', []],
@@ -156,6 +175,8 @@ describe('readFamilyUsages against the real /proc', () => {
       expect(walked?.processes).toBe(2);
       expect(walked?.processes).toBe(scanFamilyUsages([pgid]).get(pgid)?.processes);
       expect(walked?.residentBytes).toBeGreaterThan(0);
+      // Each of the two holds at least stdin, stdout and stderr open.
+      expect(walked?.openFds).toBeGreaterThanOrEqual(6);
       // The scan reads the same family: not this test's own group, whose leader (CI's shell) may
       // have exited, which a family walk from the leader cannot find (failed in a fresh-clone run).
       expect(scanFamilyUsages([pgid]).get(pgid)?.residentBytes).toBeGreaterThan(0);

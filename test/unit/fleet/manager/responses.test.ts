@@ -29,6 +29,11 @@ describe('parseManagerLine', () => {
     ],
     ['a warning for the running cell', { event: 'backend-warning', kernelId: 'k', message: 'near the limit' }, { event: 'backend-warning', kernelId: 'k', message: 'near the limit' }],
     ['a restart event with its handle', { event: 'backend-restarted', kernelId: 'k', handle: { record, connection } }, { event: 'backend-restarted', kernelId: 'k', handle: { record, connection } }],
+    [
+      'a fleet event (to a connection that asked for events)',
+      { event: 'fleet-event', kernelId: 'k', fleet: { type: 'exited', kernelId: 'k', runtime: 'lua', provider: 'openai', time: 5, reason: 'signalled', exitCode: null, signal: 'SIGKILL' } },
+      { event: 'fleet-event', kernelId: 'k', fleet: { type: 'exited', kernelId: 'k', runtime: 'lua', provider: 'openai', time: 5, reason: 'signalled', exitCode: null, signal: 'SIGKILL' } },
+    ],
   ])('reads %s', (_name, message, expected) => {
     expect(parseManagerLine(JSON.stringify(message))).toStrictEqual(expected);
   });
@@ -40,6 +45,7 @@ describe('parseManagerLine', () => {
     ['ok not a boolean', JSON.stringify({ id: 1, ok: 'yes' })],
     ['an error without its error', JSON.stringify({ id: 1, ok: false })],
     ['an unknown event', JSON.stringify({ event: 'backend-exploded', kernelId: 'k' })],
+    ['a fleet event of an unknown type', JSON.stringify({ event: 'fleet-event', kernelId: 'k', fleet: { type: 'exploded', kernelId: 'k', runtime: 'lua', provider: 'openai', time: 5 } })],
     ['a restart whose handle has no ports', JSON.stringify({ event: 'backend-restarted', kernelId: 'k', handle: { record, connection: { ...connection, shell_port: undefined } } })],
   ])('drops %s', (_name, line) => {
     expect(parseManagerLine(line)).toBeUndefined();

@@ -152,6 +152,56 @@ describe('ManagerServer', () => {
     expect(eventsA).toEqual([]);
   });
 
+  it('streams fleet events to a connection that asks for them (the events op), the same as GET /api/v1/events, until it closes', async () => {
+    const fm = new FleetManager({ home: fleet.home, loadConfig: async () => ({ ...fleet.config(), linger_seconds: 300 }) });
+    const started = await ManagerServer.start({ home: fleet.home, fleet: fm, idleCheckMs: 20 });
+    if (started.status !== 'started') throw new Error('expected to start');
+    servers.push(started.server);
+    const watcher = await client();
+    const seen: ManagerEvent[] = [];
+    let arrived: () => void = () => undefined;
+    watcher.onEvent((e) => {
+      seen.push(e);
+      arrived();
+    });
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise<void>((resolve) => (arrived = resolve));
+    };
+    expect(await watcher.request({ op: 'events' })).toEqual({ subscribed: true });
+    expect(fm.observerCount).toBe(1);
+    // A connection that did not ask hears none of it.
+    const other = await client();
+    const quiet: ManagerEvent[] = [];
+    other.onEvent((e) => quiet.push(e));
+    const h = await other.request<BackendHandle>({ op: 'spawn', requirement: OPENAI });
+    const mine = () => seen.filter((e) => e.kernelId === h.record.kernelId).map((e) => e.fleet?.type);
+    await until(() => mine().includes('ready'));
+    expect(mine()).toEqual(['spawned', 'ready']);
+    expect(seen[0]).toMatchObject({ event: 'fleet-event', kernelId: h.record.kernelId, fleet: { type: 'spawned', kernelId: h.record.kernelId, runtime: 'standin', provider: 'openai' } });
+    await other.request({ op: 'stop', target: h.record.kernelId });
+    await until(() => mine().includes('stopped'));
+    expect(seen.at(-1)?.fleet).toMatchObject({ type: 'stopped', reason: 'stopped' });
+    expect(quiet).toEqual([]);
+    // Its watcher goes when the connection does.
+    watcher.close();
+    await watcher.closed;
+    const deadline = Date.now() + 10_000;
+    while (fm.observerCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fm.observerCount).toBe(0);
+  });
+
+  it('refuses events where no connection stays open to carry them (as HTTP would ask)', async () => {
+    const { runOperation } = await import('../../../../src/fleet/manager/operations.js');
+    const fm = new FleetManager({ home: fleet.home, persist: false });
+    let thrown: unknown;
+    try {
+      runOperation({ fleet: fm, home: fleet.home, socketPath: '', startedAt: 0 }, undefined, { id: 1, op: 'events' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isFleetError(thrown) && thrown.code).toBe('BAD_REQUEST');
+  });
+
   it('shutdown stops every backend, answers, then closes', async () => {
     const server = await startServer(300);
     const c = await client();

@@ -25,6 +25,8 @@ describe('errorAnswer', () => {
     ['a refused field', httpProblem('op "get": kernelId must be a backend id (got "a b")', 'kernelId'), 400, { error: { code: 'BAD_REQUEST', message: 'id must be a backend id (got "a b")', field: 'id' } }],
     ['a conflict', new ConflictError('backend k is starting'), 409, { error: { code: 'CONFLICT', message: 'backend k is starting' } }],
     ['a backend that did not answer in time', new FleetError('REQUEST_TIMEOUT', 'backend k did not answer interrupt_request within 10 s', { kernelId: 'k' }), 504, { error: { code: 'REQUEST_TIMEOUT', message: 'backend k did not answer interrupt_request within 10 s' } }],
+    ['a runtime the config does not define names its field', new FleetError('UNKNOWN_RUNTIME', 'unknown runtime "nope"', { runtime: 'nope' }), 400, { error: { code: 'UNKNOWN_RUNTIME', message: 'unknown runtime "nope"', field: 'runtime' } }],
+    ['a provider the config does not define names its field', new FleetError('UNKNOWN_PROVIDER', 'unknown provider "nope"', { provider: 'nope' }), 400, { error: { code: 'UNKNOWN_PROVIDER', message: 'unknown provider "nope"', field: 'provider' } }],
     ['a bug', new TypeError('x is undefined'), 500, { error: { code: 'MANAGER_ERROR', message: 'the fleet manager failed: x is undefined; see its log' } }],
   ])('%s', (_name, error, status, body) => {
     expect(errorAnswer(error)).toEqual({ status, body });

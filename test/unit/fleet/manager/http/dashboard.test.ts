@@ -28,11 +28,15 @@ describe('dashboardAsset', () => {
     const script = dashboardAsset('/dashboard.js')?.body ?? '';
     expect(script).toMatch(/var pushSample = function pushSample\(/);
     expect(script).toMatch(/var sparkPoints = function sparkPoints\(/);
+    expect(script).toMatch(/var exitText = function exitText\(/);
+    expect(script).toMatch(/var stopQuestion = function stopQuestion\(/);
     expect(script).not.toMatch(/\bimport\b|\bexport\b|\$\{SPARK_/);
   });
 
-  it('has a CPU column and a dark colour scheme', () => {
+  it('has pid, CPU and last exit columns and a dark colour scheme', () => {
     expect(dashboardAsset('/')?.body).toContain('<th>cpu</th>');
+    expect(dashboardAsset('/')?.body).toContain('<th>pid</th>');
+    expect(dashboardAsset('/')?.body).toContain('<th>last exit</th>');
     expect(dashboardAsset('/dashboard.css')?.body).toContain('@media (prefers-color-scheme: dark)');
   });
 });
