@@ -102,10 +102,6 @@ export class RouterHost {
     return { status: 'started', host };
   }
 
-  get sessions(): number {
-    return this.#connections.size;
-  }
-
   /** Stop listening (the socket file goes), end every session (each stub gets its exit), then settle `closed`. Idempotent. */
   close(reason: string): void {
     if (this.#closing) return;
