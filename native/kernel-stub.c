@@ -384,8 +384,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: kernel-stub NODE ENTRY router [FLAGS...]: the kernelspec's command line, written by llmspell-fleet install\n");
     return 2;
   }
+  /* A --local router's backend lives and dies with its own process: nothing to share, so no host. */
   const char *mode = getenv("LLMSPELL_FLEET_ROUTER");
-  if ((mode && strcmp(mode, "process") == 0) || strcmp(argv[3], "router") != 0) exec_standalone();
+  const char *fleet_mode = getenv("LLMSPELL_FLEET_MODE");
+  if ((mode && strcmp(mode, "process") == 0) || (fleet_mode && strcmp(fleet_mode, "local") == 0) || strcmp(argv[3], "router") != 0) exec_standalone();
+  for (int i = 4; i < argc; i++) {
+    if (strcmp(argv[i], "--local") == 0) exec_standalone();
+  }
 
   /* Signals wait in a signalfd from the start, so none sent while connecting is lost. */
   sigset_t mask;

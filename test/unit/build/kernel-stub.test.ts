@@ -102,6 +102,16 @@ describe('kernel-stub', () => {
     expect(existsSync(path.join(home, 'host-starts'))).toBe(false);
   });
 
+  it.each([
+    ['--local', ['--local'], {}],
+    ['LLMSPELL_FLEET_MODE=local', [], { LLMSPELL_FLEET_MODE: 'local' }],
+  ])('runs a %s router standalone at once: its backend is private to it', async (_name, flags, extra) => {
+    const home = fresh();
+    const run = await runToExit(stub, ['/bin/sh', routerScript(home), 'router', ...flags], { env: env(home, extra) });
+    expect(run).toMatchObject({ code: 0, stdout: `standalone ${['router', ...flags].join(' ')}\n` });
+    expect(existsSync(path.join(home, 'host-starts'))).toBe(false);
+  });
+
   it('starts the host when none listens, and falls back to the standalone router when it fails', async () => {
     const home = fresh();
     const run = await runToExit(stub, ['/bin/sh', routerScript(home), 'router', '--connection-file', 'x.json'], { env: env(home) });
