@@ -11,11 +11,15 @@ type Env = Record<string, string | undefined>;
 /**
  * Pure: whether this command line is a router that will ask the fleet manager for its backend:
  * the router command with a connection file, not --local (nor LLMSPELL_FLEET_MODE=local), not
- * asking for help. Anything else (another command, a mistyped line) starts nothing early.
+ * asking for help; or the router host as a kernel stub starts it. Anything else (another
+ * command, a mistyped line) starts nothing early.
  */
 export function wantsEarlyManager(args: readonly string[], env: Env): boolean {
-  if (args[0] !== 'router') return false;
   if (env.LLMSPELL_FLEET_MODE === 'local') return false;
+  // A kernel stub starts the host for a router of the fleet (it runs local routers itself), with
+  // that kernel's environment: its first session will want the manager, so start it now.
+  if (args[0] === 'router-host') return args.length === 1;
+  if (args[0] !== 'router') return false;
   const rest = args.slice(1);
   if (rest.some((a) => a === '--local' || a === '--help' || a === '-h')) return false;
   return rest.some((a) => a === '--connection-file' || a.startsWith('--connection-file='));

@@ -18,9 +18,9 @@ if (onlyVersion(args)) {
 }
 
 async function runCommand(): Promise<void> {
-  // Before commander and the command's modules load: a router that finds no fleet manager starts
-  // it now, so the manager comes up while the router loads (issue #12 item 3).
-  if (args[0] === 'router') await (await import('./early-manager.js')).startManagerIfRouter(args, process.env);
+  // Before commander and the command's modules load: a router (or the router host a kernel stub
+  // starts) that finds no fleet manager starts it now, so the manager comes up while the router loads (issue #12 item 3).
+  if (args[0] === 'router' || args[0] === 'router-host') await (await import('./early-manager.js')).startManagerIfRouter(args, process.env);
   const [{ CommanderError, createProgram }, { topLevelErrorText }] = await Promise.all([import('./program.js'), import('./top-error.js')]);
 
   const program = await createProgram(process.argv);
