@@ -54,6 +54,13 @@ async function managerSettled(jenv: JupyterEnv): Promise<void> {
 }
 
 /** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
+/** After a test: the manager's early start settled, the host stopped (ending its sessions), then what the test started. */
+async function cleanUp(jenv: JupyterEnv, ...started: { stop(): Promise<unknown> }[]): Promise<void> {
+  await managerSettled(jenv).catch(() => undefined);
+  await stopRouterHost(jenv.homeDir);
+  await Promise.all(started.map((p) => p.stop()));
+}
+
 async function openSession(jenv: JupyterEnv, routerArgs: string[] = [], entry?: string) {
   const kernel = kernelProcess(jenv.env);
   const { file } = await writeClientConnectionFile(jenv);
@@ -212,9 +219,7 @@ describe('router host', () => {
         s.stub.signal('SIGTERM');
         expect(await s.stub.exit()).toBe(0);
       } finally {
-        await managerSettled(jenv).catch(() => undefined);
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -232,9 +237,7 @@ describe('router host', () => {
         // Neither the socket (nor the name it was set aside under while the host decided) nor the lock.
         expect(readdirSync(jenv.homeDir).filter((f) => f.startsWith('router-host'))).toEqual([]);
       } finally {
-        await managerSettled(jenv).catch(() => undefined);
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -254,9 +257,7 @@ describe('router host', () => {
         s.stub.signal('SIGTERM');
         expect(await s.stub.exit()).toBe(0);
       } finally {
-        await managerSettled(jenv).catch(() => undefined);
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -274,9 +275,7 @@ describe('router host', () => {
         expect(await host.exit).toEqual({ code: 0, signal: null });
         expect(existsSync(hostSocket(jenv.homeDir))).toBe(false);
       } finally {
-        await managerSettled(jenv).catch(() => undefined);
-        await stopRouterHost(jenv.homeDir);
-        await Promise.all([a.kernel.stop(), b.kernel.stop()]);
+        await cleanUp(jenv, a.kernel, b.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -295,9 +294,7 @@ describe('router host', () => {
         expect(await stub.exit()).toBe(0);
         expect(readLog(jenv, kernel.pid)).toContain('parent process exited');
       } finally {
-        await managerSettled(jenv).catch(() => undefined);
-        await stopRouterHost(jenv.homeDir);
-        await Promise.all([parent.stop(), kernel.stop()]);
+        await cleanUp(jenv, parent, kernel);
       }
     });
   }, TEST_TIMEOUT_MS);

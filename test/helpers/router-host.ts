@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { HostMessage } from '../../src/cli/router-host/protocol.js';
+import type { HostMessage, StubHello } from '../../src/cli/router-host/protocol.js';
 import { CLI } from './fleet-env.js';
 import { isRunning, processesReferencing } from './processes.js';
 
@@ -48,15 +48,8 @@ export async function stopRouterHost(homeDir: string, timeoutMs = 20_000): Promi
   }
 }
 
-/** The kernel stub's first line. */
-export interface Hello {
-  v: number;
-  pid: number;
-  ppid: number;
-  cwd: string;
-  argv: string[];
-  env: Record<string, string>;
-}
+/** The kernel stub's first line, as the host parses it. */
+export type Hello = StubHello;
 
 export function helloFor(options: { pid: number; cwd: string; env: NodeJS.ProcessEnv; routerArgs: string[]; entry?: string }): Hello {
   const env: Record<string, string> = {};
