@@ -2,10 +2,11 @@
  * The fleet manager's core, without the socket: which backends run, who is attached to each,
  * find-or-spawn (one spawn per requirement however many ask at once), linger, stop, restart,
  * and the registry that lets a new manager adopt what an old one left running. It owns the
- * state; the launch path (starts.ts), a backend's life once spawned (lifecycle.ts), restart
- * (restart.ts), stopping (stopping.ts) and adoption at start (fleet-adoption.ts) reach it
- * through narrow hosts, built in fleet-parts.ts; `list` is fleet-listing.ts. The config last
- * loaded is in fleet-settings.ts, who hears of changes in fleet-signals.ts.
+ * state (held in fleet-parts.ts); the launch path (starts.ts), a backend's life once spawned
+ * (lifecycle.ts), restart (restart.ts), stopping (stopping.ts) and adoption at start
+ * (fleet-adoption.ts) reach it through narrow hosts, built in fleet-parts.ts; `list` is
+ * fleet-listing.ts. The config last loaded is in fleet-settings.ts, who hears of changes in
+ * fleet-signals.ts.
  */
 import { FleetError } from '../../shared/errors.js';
 import { requirementKey, type Requirement } from '../../shared/requirement.js';
