@@ -2,8 +2,7 @@
  * Writing and removing our kernelspec directory. Everything that can be decided without the
  * file system (name, spec, target dir) is decided first, so a bad option writes nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { access, chmod, constants, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FleetError, describeError, isFleetError } from '../shared/errors.js';
 import { type HostContext, currentHost } from '../shared/jupyter-paths.js';
@@ -25,14 +24,14 @@ import {
 import {
   type AliasOptions,
   type KernelSpecJson,
-  LOGO_FILES,
   buildKernelSpec,
   isFleetKernelSpec,
   resolveKernelName,
 } from './spec.js';
+import { type RouterMode, chooseRouterMode } from './router-mode.js';
+import { stage } from './stage.js';
 
-/** The PNGs are what notebook front ends show; the SVG is a nicety and may be absent. */
-const REQUIRED_LOGOS: ReadonlySet<string> = new Set(['logo-32x32.png', 'logo-64x64.png']);
+export { ROUTER_MODES, type RouterMode } from './router-mode.js';
 
 interface TargetOptions extends AliasOptions {
   /** Default: the user's Jupyter data dir. */
@@ -61,13 +60,6 @@ export interface InstallOptions extends TargetOptions {
   /** Absolute path of the kernel stub. Default: this package's dist/native/kernel-stub. */
   stubPath?: string;
 }
-
-/**
- * shared: the kernel stub hands every notebook to one per-user router host (about 1 MB per
- * notebook); process: each notebook runs its own Node router (about 57 MB), as before the host.
- */
-export type RouterMode = 'shared' | 'process';
-export const ROUTER_MODES: readonly RouterMode[] = ['shared', 'process'];
 
 export type UninstallOptions = TargetOptions;
 
@@ -148,36 +140,6 @@ async function checkBuiltCli(cliPath: string, nodePath: string): Promise<void> {
   }
 }
 
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Shared when the stub was built, unless asked otherwise; asking for shared without a stub is an error. */
-async function chooseRouterMode(options: InstallOptions): Promise<RouterMode> {
-  if (options.routerMode !== undefined && !ROUTER_MODES.includes(options.routerMode)) {
-    throw new FleetError('BAD_INSTALL_OPTIONS', `unknown router mode ${JSON.stringify(options.routerMode)}: use shared or process`, {
-      option: 'routerMode',
-      value: options.routerMode,
-    });
-  }
-  if (options.routerMode === 'process') return 'process';
-  const stubPath = options.stubPath ?? defaultStubPath();
-  if (await isExecutable(stubPath)) return 'shared';
-  if (options.routerMode === 'shared') {
-    throw new FleetError(
-      'INSTALL_FAILED',
-      `the kernel stub is missing at ${stubPath}, so the shared router host cannot be used; install a C compiler (gcc) and run \`npm run build\`, or install with --router-mode process`,
-      { stubPath },
-    );
-  }
-  return 'process';
-}
-
 function kernelNameFor(options: TargetOptions): string {
   if (options.llmspell === undefined) return resolveKernelName(options);
   if (options.runtime !== undefined || options.provider !== undefined) {
@@ -209,31 +171,6 @@ async function checkLlmspellConfig(config: string): Promise<void> {
     option: 'llmspellConfig',
     value: config,
   });
-}
-
-/** Writes kernel.json and the logos into a fresh folder next to the target, for a rename into place. */
-async function stage(options: { dataDir: string; name: string; spec: KernelSpecJson; resourcesDir: string }): Promise<string> {
-  const staging = path.join(options.dataDir, `.${options.name}.staging-${randomBytes(6).toString('hex')}`);
-  await mkdir(options.dataDir, { recursive: true });
-  await mkdir(staging);
-  try {
-    // Readable by everyone on purpose: Jupyter reads it, maybe as another user, and it holds no secret.
-    const specFile = path.join(staging, 'kernel.json');
-    await writeFile(specFile, `${JSON.stringify(options.spec, null, 2)}\n`);
-    await chmod(specFile, 0o644); // explicit: a strict umask would otherwise hide it from other users
-    for (const logo of LOGO_FILES) {
-      try {
-        await copyFile(path.join(options.resourcesDir, logo), path.join(staging, logo));
-      } catch (error) {
-        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        if (!missing || REQUIRED_LOGOS.has(logo)) throw error;
-      }
-    }
-    return staging;
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
 }
 
 /**

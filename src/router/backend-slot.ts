@@ -8,6 +8,9 @@ import { BackendLink, type RequestChannel } from './backend-link.js';
 import { runningCells } from './replay.js';
 import { backendCondition, type BackendCondition } from '../shared/backend-state.js';
 import { BusyTracker } from './busy.js';
+import { InFlightRequests } from './in-flight.js';
+import { HeartbeatSilence } from './heartbeat-silence.js';
+import { startFailure } from './notices.js';
 import { RelayCounts, TO_BACKEND, TO_CLIENT } from '../shared/relay-counts.js';
 import { payloadBytes, replyStatus } from './relay-meter.js';
 import { requirementKey, type Requirement as RequirementRef } from '../shared/requirement.js';
@@ -31,17 +34,14 @@ export class BackendSlot {
   link: BackendLink | undefined;
   failure: string | undefined;
   #pending: { channel: RequestChannel; msg: WireMessage }[] = [];
-  /**
-   * Requests the backend has and has not answered yet, by msg_id: answered by the router if it dies.
-   * `sentAt` (performance.now(), execute_request only) times the execution.
-   */
-  readonly #inFlight = new Map<string, { channel: RequestChannel; msg: WireMessage; sentAt: number | undefined }>();
+  /** Requests the backend has and has not answered yet: answered by the router if it dies (in-flight.ts). */
+  readonly #inFlight = new InFlightRequests();
   /** What is relayed for the current lease (the fleet reports it); a throwaway when the directory takes no counts. */
   #relay = new RelayCounts();
   readonly #abort = new AbortController();
   #closing: Promise<void> | undefined;
-  /** Clients were told the heartbeat went silent: they are told when it comes back. */
-  #silenceReported = false;
+  /** Whether clients were told the heartbeat went silent (heartbeat-silence.ts). */
+  readonly #silence = new HeartbeatSilence();
   /** Output the backend printed before we attached, shown with the first cell (then forgotten). */
   #replay: DetachedOutput | undefined;
   /** Starting in place of a backend that died or was restarted. */
@@ -126,41 +126,30 @@ export class BackendSlot {
     }
   }
 
-  /**
-   * Requests sent and not answered. Only those a reply is due for are tracked, and the map is
-   * bounded so that a backend that never replies (llmspell today) cannot grow it without end.
-   */
   #forward(channel: RequestChannel, msg: WireMessage): void {
     if (this.#replay !== undefined && channel === 'shell' && msg.msgType === 'execute_request') {
       const replay = this.#replay;
       this.#replay = undefined;
       this.options.events.onReplay?.(this, replay, msg);
     }
-    if (channel !== 'stdin' && msg.msgType.endsWith('_request')) {
-      if (this.#inFlight.size >= 10_000) this.#inFlight.delete(this.#inFlight.keys().next().value as string);
-      this.#inFlight.set(msg.msgId, { channel, msg, sentAt: msg.msgType === 'execute_request' ? performance.now() : undefined });
-    }
+    this.#inFlight.sent(channel, msg);
     this.#relay.relayed(TO_BACKEND[channel], payloadBytes(msg));
     this.link!.forward(channel, msg);
   }
 
   /** True while this router's clients have code running there: what an interrupt may stop. */
   get running(): boolean {
-    for (const { msg } of this.#inFlight.values()) if (msg.msgType === 'execute_request') return true;
-    return false;
+    return this.#inFlight.running;
   }
 
   /** The header of this router's cell running there now: the oldest execute_request not answered (a kernel runs one at a time). */
   get runningCell(): object | undefined {
-    for (const { msg } of this.#inFlight.values()) if (msg.msgType === 'execute_request') return msg.header;
-    return undefined;
+    return this.#inFlight.runningCell;
   }
 
   /** Hand back what the backend took and will never answer (it died): each gets an error reply. */
   takeInFlight(): { channel: RequestChannel; msg: WireMessage }[] {
-    const all = [...this.#inFlight.values()];
-    this.#inFlight.clear();
-    return all;
+    return this.#inFlight.takeAll();
   }
 
   /** A message dropped on the client side, counted against this backend (the one it was for). */
@@ -197,7 +186,7 @@ export class BackendSlot {
     }
     this.link?.close();
     // Cells still running there: whoever sees their output after we leave is told which cells they were.
-    const running = stop ? [] : runningCells([...this.#inFlight.values()].map((r) => r.msg)).slice(-RUNNING_CELLS_MAX);
+    const running = stop ? [] : runningCells(this.#inFlight.messages()).slice(-RUNNING_CELLS_MAX);
     if (lease) await lease.release({ stop, ...(running.length > 0 ? { running } : {}) }).catch((error) => this.options.logger.error({ err: describeError(error) }, 'backend release failed'));
   }
 
@@ -236,7 +225,7 @@ export class BackendSlot {
     const { events } = this.options;
     this.lease = lease;
     this.#relay = lease.relayCounts ?? new RelayCounts();
-    this.#silenceReported = false;
+    this.#silence.reset();
     this.#busy = new BusyTracker();
     void lease.exited.then((exit) => {
       // While starting, start() reports it as a failure to start (no restart loop).
@@ -297,35 +286,17 @@ export class BackendSlot {
 
   /** A reply (or what stands in for one) ends its request's time in flight. */
   #settleInFlight(channel: RequestChannel | 'iopub', msg: WireMessage): void {
-    if (channel === 'iopub' || channel === 'stdin' || !msg.msgType.endsWith('_reply')) return;
-    const parent = msg.parentHeader.msg_id;
-    if (parent === undefined) return;
-    const sentAt = this.#inFlight.get(parent)?.sentAt;
-    this.#inFlight.delete(parent);
-    if (sentAt !== undefined && msg.msgType === 'execute_reply') this.#relay.executed(replyStatus(msg), (performance.now() - sentAt) / 1000);
+    const seconds = this.#inFlight.settle(channel, msg);
+    if (seconds !== undefined) this.#relay.executed(replyStatus(msg), seconds);
   }
 
-  /**
-   * Silence while one of this router's cells runs is expected of kernels that serve hb on their
-   * only thread (llmspell), so it is reported only when nothing of ours is running there. A dead
-   * process is reported by `exited` (at once, or within the fleet's 1 s poll), before this.
-   */
+  /** A silent heartbeat, or its return, told to clients when it means something (heartbeat-silence.ts). */
   #checkHeartbeat(lease: BackendLease): void {
     const link = this.link;
     if (this.state !== 'ready' || this.lease !== lease || !link) return;
-    const responsive = link.heartbeat.responsive;
-    if (!responsive && !this.#silenceReported && !this.running) {
-      this.#silenceReported = true;
-      this.options.events.onHeartbeat?.(this, false, Date.now() - link.heartbeat.lastReplyAt);
-    } else if (responsive && this.#silenceReported) {
-      this.#silenceReported = false;
-      this.options.events.onHeartbeat?.(this, true, 0);
-    }
+    const change = this.#silence.change(link.heartbeat.responsive, () => this.running);
+    if (change === 'silent') this.options.events.onHeartbeat?.(this, false, Date.now() - link.heartbeat.lastReplyAt);
+    else if (change === 'back') this.options.events.onHeartbeat?.(this, true, 0);
   }
-}
-
-function startFailure(key: string, pid: number, exit: { exitCode: number | null; signal: string | null; reason: string; stderrTail?: string }): string {
-  const tail = exit.stderrTail?.trim();
-  return `the ${key} backend (pid ${pid}) ${describeExit(exit)} before it was ready${tail ? `; its last output:\n${tail}` : ''}`;
 }
 

@@ -2,6 +2,7 @@
  * What the router tells clients on stderr when something happens to a backend. Pure text, kept
  * in one place so that every notice names the backend the same way and says what to do next.
  */
+import { describeExit } from '../shared/exit.js';
 
 export interface BackendRef {
   /** requirementKey: runtime/provider[#group]. */
@@ -62,4 +63,10 @@ export function tooLarge(what: string, bytes: number, limitBytes: number): strin
 
 export function notice(text: string): string {
   return `${PREFIX}${text}\n`;
+}
+
+/** Why a backend failed to start: it exited before the handshake, with the last it printed. */
+export function startFailure(key: string, pid: number, exit: { exitCode: number | null; signal: string | null; reason: string; stderrTail?: string }): string {
+  const tail = exit.stderrTail?.trim();
+  return `the ${key} backend (pid ${pid}) ${describeExit(exit)} before it was ready${tail ? `; its last output:\n${tail}` : ''}`;
 }

@@ -1,7 +1,8 @@
 /**
  * A backend's life in the fleet once it is spawned: recorded, its limits watched, culled when
  * idle too long, and what its end means (dead in `list`, a refill, who is told). FleetManager
- * (fleet.ts) owns the state; this part reaches it only through the host it is given.
+ * (fleet.ts, its state in fleet-parts.ts) owns the state; this part reaches it only through
+ * the host it is given.
  */
 import type { Logger } from '../../shared/log.js';
 import type { BackendConditions } from './conditions.js';

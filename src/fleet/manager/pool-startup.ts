@@ -3,6 +3,7 @@
  */
 import { FleetError } from '../../shared/errors.js';
 import { JupyterClient } from '../../wire/client.js';
+import type { FleetConfig } from '../types.js';
 import type { ManagedBackend } from './entry.js';
 
 /**
@@ -24,4 +25,10 @@ export async function runStartupCode(backend: ManagedBackend, code: string, time
   } finally {
     client.close();
   }
+}
+
+/** How long the startup code may run: the runtime's startup_timeout (60 s unless set). */
+export function startupTimeoutMs(config: FleetConfig, runtime: string): number {
+  const seconds = Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.startup_timeout : undefined;
+  return (seconds ?? 60) * 1000;
 }

@@ -15,21 +15,16 @@ import { expandHome } from '../paths.js';
 import type { FleetConfig, PoolEntry } from '../types.js';
 import type { ManagedBackend } from './entry.js';
 import { planPool, type SpareFacts } from './pool-plan.js';
-import { runStartupCode } from './pool-startup.js';
-import { differingKeys, parseEnviron } from './pool-keys.js';
-import { readProc, rssBytes } from './proc.js';
+import { runStartupCode, startupTimeoutMs } from './pool-startup.js';
+import { SpareReplacements } from './pool-replacing.js';
+import { spareFits } from './pool-fit.js';
+import { rssBytes } from './proc.js';
 
 /** How often the pool is checked against its config and memory cap, besides every change. */
 const CHECK_MS = 10_000;
 /** A requirement whose spare failed is not tried again for this long (a broken one would loop). */
 const BLOCK_MS = 60_000;
 const MB = 1024 * 1024;
-/**
- * A replacement starts once the taken spare's first cell is done (its router reports idle), or
- * this long after the hand-out: a new kernel starting beside that first cell would slow it down
- * on a small machine, and the first cell is what the pool is for.
- */
-const REPLACE_AFTER_MS = 5000;
 
 export interface PoolHost {
   logger: Logger;
@@ -70,8 +65,8 @@ export class SparePool {
   /** The provider keys of the last request (memory only, never logged): new spares start with them. */
   #keys: Record<string, string> = {};
   #config: FleetConfig | undefined;
-  /** Taken spares whose replacement waits for their first cell (see REPLACE_AFTER_MS). */
-  readonly #replacing = new Map<string, { key: string; timer: NodeJS.Timeout }>();
+  /** Taken spares whose replacement waits for their first cell (pool-replacing.ts). */
+  readonly #replacing = new SpareReplacements();
   readonly #log: Logger;
 
   constructor(private readonly host: PoolHost) {
@@ -116,17 +111,12 @@ export class SparePool {
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const { timer } of this.#replacing.values()) clearTimeout(timer);
-    this.#replacing.clear();
+    this.#replacing.close();
   }
 
   /** A backend's router says its cell is done: if it was a spare just taken, its replacement starts now. */
   idle(kernelId: string): void {
-    const waiting = this.#replacing.get(kernelId);
-    if (waiting === undefined) return;
-    clearTimeout(waiting.timer);
-    this.#replacing.delete(kernelId);
-    void this.refill();
+    if (this.#replacing.done(kernelId)) void this.refill();
   }
 
   /** Stop every spare (the manager exits idle); the pool stays paused. */
@@ -145,7 +135,7 @@ export class SparePool {
     this.#keys = { ...keys };
     const config = this.#config ?? (await this.host.config());
     const all = this.#spares().filter((b) => poolKey(b.requirement) === key && !this.#claimed.has(b.kernelId));
-    const mine = all.filter((b) => this.#fits(b, keys, config));
+    const mine = all.filter((b) => spareFits(b, keys, config, this.host.env, this.#log));
     // Keys changed since they started: they could serve nobody who asks now. The pool starts new ones.
     for (const b of all) if (!mine.includes(b)) void this.#retire(b, 'pool: provider keys differ from the latest request');
     const ready = mine.filter((b) => b.spare === 'ready' && b.state === 'ready').sort((a, b) => a.init.startedAt - b.init.startedAt)[0];
@@ -168,9 +158,7 @@ export class SparePool {
     this.host.changed();
     if (spare === ready) {
       const { kernelId } = spare;
-      const timer = setTimeout(() => this.idle(kernelId), REPLACE_AFTER_MS);
-      timer.unref();
-      this.#replacing.set(spare.kernelId, { key, timer });
+      this.#replacing.wait(kernelId, key, () => this.idle(kernelId));
     }
     return spare;
   }
@@ -200,22 +188,6 @@ export class SparePool {
     if (backend.spare === 'warming') void this.#retire(backend, 'pool: adopted before its startup code had run');
   }
 
-  /** Whether the spare sees the provider keys a backend started for this request would see. */
-  #fits(spare: ManagedBackend, keys: Record<string, string>, config: FleetConfig): boolean {
-    // A request's keys never reach such a backend: one started for it would have the spare's env.
-    if (spare.init.providerKeys === false) return true;
-    const environ = readProc(spare.pid, 'environ');
-    if (environ === undefined) return false;
-    const { runtime, provider } = spare.requirement;
-    const configured = {
-      ...(Object.hasOwn(config.providers, provider) ? config.providers[provider]!.env : {}),
-      ...(Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.env : {}),
-    };
-    const differ = differingKeys({ provider, spareEnv: parseEnviron(environ), managerEnv: this.host.env, requestKeys: keys, configured });
-    if (differ.length > 0) this.#log.info({ kernelId: spare.kernelId, differ }, 'a spare does not fit the request: its provider keys differ');
-    return differ.length === 0;
-  }
-
   #spares(): ManagedBackend[] {
     return [...this.host.backends()].filter((b) => b.spare !== undefined && b.state !== 'exited' && b.state !== 'stopping');
   }
@@ -234,7 +206,7 @@ export class SparePool {
     let launching = 0;
     for (const [key, n] of this.#launching) for (let i = 0; i < n; i++, launching++) facts.push({ kernelId: '', key, startedAt: now });
     // A taken spare's replacement waits for its first cell: until then it holds the place.
-    for (const { key } of this.#replacing.values()) facts.push({ kernelId: '', key, startedAt: now });
+    for (const key of this.#replacing.keys()) facts.push({ kernelId: '', key, startedAt: now });
     const live = [...this.host.backends()].filter((b) => b.state !== 'exited').length + launching + this.#reserved;
     const plan = planPool({
       pool: config.pool,
@@ -324,8 +296,3 @@ export class SparePool {
 
 /** Control flow only: the pool was paused (stop-all, idle exit) while a spare started. Never leaves this file. */
 class PausedError extends Error {}
-
-function startupTimeoutMs(config: FleetConfig, runtime: string): number {
-  const seconds = Object.hasOwn(config.runtimes, runtime) ? config.runtimes[runtime]!.startup_timeout : undefined;
-  return (seconds ?? 60) * 1000;
-}

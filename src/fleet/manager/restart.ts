@@ -25,7 +25,7 @@ export interface RestartHost {
   launch: (requirement: ManagedBackend['requirement'], where: SpawnWhere, replacing: Reservation) => Promise<ManagedBackend>;
   emit: (event: ManagerEvent, to: readonly RouterRef[]) => void;
   counters: FleetCounters;
-  /** Waits until the registry records the answer (fleet.ts #durable). */
+  /** Waits until the registry records the answer (fleet-parts.ts durable). */
   durable: (value: BackendHandle) => Promise<BackendHandle>;
   /** How long the new backend waits for routers to attach again before its linger applies (ManagedBackend.reattachUntil). */
   reattachGraceMs: () => number;

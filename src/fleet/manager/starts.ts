@@ -1,8 +1,8 @@
 /**
  * The launch path of the fleet manager: a place of max_backends first (or a refusal), room
  * made by the spare pool for a user's start, then the backend itself (launch.ts) recorded
- * the moment it runs. FleetManager (fleet.ts) owns the state; this part reaches it only
- * through the host it is given.
+ * the moment it runs. FleetManager (fleet.ts, state in fleet-parts.ts) owns the state; this
+ * part reaches it only through the host it is given.
  */
 import type { Logger } from '../../shared/log.js';
 import { startupMark } from '../../shared/startup-trace.js';
