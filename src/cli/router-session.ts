@@ -43,11 +43,16 @@ export interface RouterSession {
   stop(code: number, reason: string): void;
   /** What SIGINT does to a standalone router: interrupt the backends running this session's cells. */
   interrupt(): void;
+  /**
+   * The kernel process is gone (SIGKILL'd, crashed): as stop(), but the clients' ports are freed
+   * first, as the OS frees a killed standalone router's, for the kernel Jupyter starts in its place.
+   */
+  kernelGone(reason: string): void;
 }
 
 export function startRouterSession(options: RouterSessionOptions): RouterSession {
   let router: ProxyRouter | undefined;
-  let stopRequest: { code: number; reason: string } | undefined;
+  let stopRequest: { code: number; reason: string; gone?: boolean } | undefined;
   let exited = false;
   let cleanup: () => void = () => undefined;
   const exit = (code: number): void => {
@@ -59,6 +64,7 @@ export function startRouterSession(options: RouterSessionOptions): RouterSession
   run(options, {
     started: (r) => {
       router = r;
+      if (stopRequest?.gone === true) void r.releaseClients();
       if (stopRequest !== undefined) void r.stop(stopRequest.code, stopRequest.reason);
     },
     cleanupWith: (fn) => (cleanup = fn),
@@ -75,6 +81,14 @@ export function startRouterSession(options: RouterSessionOptions): RouterSession
     },
     interrupt() {
       router?.interrupt();
+    },
+    kernelGone(reason) {
+      if (router === undefined) {
+        stopRequest = { code: 0, reason, gone: true };
+        return;
+      }
+      void router.releaseClients();
+      void router.stop(0, reason);
     },
   };
 }

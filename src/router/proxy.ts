@@ -191,6 +191,15 @@ export class ProxyRouter {
     for (const slot of this.#slots.values()) if (slot.running) slot.interrupt();
   }
 
+  /**
+   * The kernel process is gone (its stub was killed): nobody reads the clients' sockets any more,
+   * and Jupyter may already be starting its replacement on the same ports (a restart that took
+   * longer than jupyter_client waits). Closes them now, not after the backends are released.
+   */
+  releaseClients(): Promise<void> {
+    return this.#frontend.close(0);
+  }
+
   /** Leave every backend (stopping the ones nobody else uses) and close every socket. Idempotent. */
   stop(exitCode = 0, reason = 'stop requested', options: { restart?: boolean } = {}): Promise<void> {
     return (this.#stopping ??= this.#stop(exitCode, reason, options.restart ?? false));

@@ -1,7 +1,7 @@
 import * as zmq from '../wire/zmq.js';
+import { setTimeout as wait } from 'node:timers/promises';
 import { FleetError } from '../shared/errors.js';
 import { endpoint, type ConnectionInfo } from '../wire/connection-file.js';
-import { curveClientOptions } from '../wire/curve.js';
 
 /**
  * High-water marks are chosen, not inherited: zeromq's default of 1000 silently drops on
@@ -29,7 +29,33 @@ export interface FrontendSockets {
   hb: zmq.Reply;
 }
 
-export async function bindFrontend(info: ConnectionInfo): Promise<FrontendSockets> {
+/**
+ * How long a port in use is tried again before the bind fails: in a router host, a restarted
+ * kernel's session binds the ports its predecessor's session (same process) closed a moment
+ * before, and libzmq releases a closed socket's port in its own thread, not at close().
+ */
+export const BIND_RETRY_MS = 2000;
+
+export async function bindFrontend(info: ConnectionInfo, retryMs = BIND_RETRY_MS): Promise<FrontendSockets> {
+  const deadline = Date.now() + retryMs;
+  for (;;) {
+    try {
+      return await bindOnce(info);
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code !== 'EADDRINUSE' || Date.now() >= deadline) {
+        throw new FleetError(
+          'BIND_FAILED',
+          `cannot bind the kernel's sockets on ${info.ip} (ports ${info.shell_port}, ${info.iopub_port}, ${info.stdin_port}, ${info.control_port}, ${info.hb_port}): ${(cause as Error).message}. Another process may hold a port; restart the kernel so Jupyter picks new ones.`,
+          { ip: info.ip },
+          { cause },
+        );
+      }
+      await wait(20);
+    }
+  }
+}
+
+async function bindOnce(info: ConnectionInfo): Promise<FrontendSockets> {
   const routerOpts = { mandatory: true, sendHighWaterMark: HWM, receiveHighWaterMark: HWM, linger: 1000 };
   const sockets: FrontendSockets = {
     shell: new zmq.Router(routerOpts),
@@ -40,17 +66,10 @@ export async function bindFrontend(info: ConnectionInfo): Promise<FrontendSocket
     hb: new zmq.Reply({ linger: 0 }),
   };
   try {
-    await Promise.all(
-      (Object.keys(sockets) as (keyof FrontendSockets)[]).map((ch) => sockets[ch].bind(endpoint(info, ch))),
-    );
+    await Promise.all((Object.keys(sockets) as (keyof FrontendSockets)[]).map((ch) => sockets[ch].bind(endpoint(info, ch))));
   } catch (cause) {
     closeAll(sockets);
-    throw new FleetError(
-      'BIND_FAILED',
-      `cannot bind the kernel's sockets on ${info.ip} (ports ${info.shell_port}, ${info.iopub_port}, ${info.stdin_port}, ${info.control_port}, ${info.hb_port}): ${(cause as Error).message}. Another process may hold a port; restart the kernel so Jupyter picks new ones.`,
-      { ip: info.ip },
-      { cause },
-    );
+    throw cause;
   }
   return sockets;
 }

@@ -53,14 +53,17 @@ async function managerSettled(jenv: JupyterEnv): Promise<void> {
   await cli(jenv, ['list', '--json']);
 }
 
-/** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
-/** After a test: the manager's early start settled, the host stopped (ending its sessions), then what the test started. */
+/**
+ * After a test: the manager's early start settled (the host starts one first thing, and so does
+ * each session), the host stopped (ending its sessions), then what the test started.
+ */
 async function cleanUp(jenv: JupyterEnv, ...started: { stop(): Promise<unknown> }[]): Promise<void> {
   await managerSettled(jenv).catch(() => undefined);
   await stopRouterHost(jenv.homeDir);
   await Promise.all(started.map((p) => p.stop()));
 }
 
+/** One stub's session: a kernel process standing in for the stub, its connection file, its connection. */
 async function openSession(jenv: JupyterEnv, routerArgs: string[] = [], entry?: string) {
   const kernel = kernelProcess(jenv.env);
   const { file } = await writeClientConnectionFile(jenv);
@@ -123,8 +126,7 @@ describe('router host', () => {
         expect(await b.stub.exit()).toBe(0);
         expect(host.child.exitCode).toBeNull();
       } finally {
-        await stopRouterHost(jenv.homeDir);
-        await Promise.all([a.kernel.stop(), b.kernel.stop()]);
+        await cleanUp(jenv, a.kernel, b.kernel);
       }
       expect((await host.exit).code).toBe(0);
     });
@@ -147,8 +149,7 @@ describe('router host', () => {
         await until(async () => !(await isRunning(backend!.pid)), `backend ${backend!.pid} to stop once released`);
         expect(s.log()).toMatch(/"reason":"SIGTERM".*"msg":"router stopping"|"msg":"router stopping".*"reason":"SIGTERM"/);
       } finally {
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -167,8 +168,7 @@ describe('router host', () => {
         // Nothing to keep warm for: a host that only sent stubs back exits at once.
         expect(await host.exit).toEqual({ code: 0, signal: null });
       } finally {
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -195,8 +195,7 @@ describe('router host', () => {
         const hostLog = readFileSync(join(jenv.homeDir, 'logs', 'router-host.log'), 'utf8');
         expect(hostLog).toContain('a router host already serves this home; exiting');
       } finally {
-        await stopRouterHost(jenv.homeDir);
-        await s.kernel.stop();
+        await cleanUp(jenv, s.kernel);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -308,7 +307,7 @@ describe('router host', () => {
         await stub.closed;
         expect(stub.messages).toEqual([{ stderr: expect.stringMatching(/^llmspell-fleet: the router host cannot serve this kernel: its first line is malformed: pid must be a number/) as unknown }, { exit: 1 }]);
       } finally {
-        await stopRouterHost(jenv.homeDir);
+        await cleanUp(jenv);
       }
     });
   }, TEST_TIMEOUT_MS);
@@ -335,7 +334,7 @@ describe('router host through the real kernel stub', () => {
         // The host the stub started serves on, for the next notebook.
         expect(existsSync(hostSocket(jenv.homeDir))).toBe(true);
       } finally {
-        await stopRouterHost(jenv.homeDir);
+        await cleanUp(jenv);
       }
     });
   }, TEST_TIMEOUT_MS);

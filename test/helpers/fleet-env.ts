@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
 import { routerConnectionInfo } from '../../src/fleet/backend-process.js';
+import { managerStartingPath } from '../../src/fleet/manager/files.js';
 import { allocatePorts } from '../../src/fleet/ports.js';
 import { writeConnectionFile, type ConnectionInfo } from '../../src/wire/connection-file.js';
 import { REPO_ROOT, type JupyterEnv } from './e2e.js';
@@ -48,6 +50,11 @@ export const FLEET_JAVASCRIPT = 'llmspell-fleet-javascript-openai';
 export async function stopFleetManager(homeDir: string, timeoutMs = 10_000): Promise<void> {
   await (await import('./router-host.js')).stopRouterHost(homeDir);
   const socketPath = join(homeDir, 'manager.sock');
+  // A manager still coming up (a router or router host started it early and holds
+  // manager.starting until its socket is there): wait for the socket, or it would be left behind.
+  const starting = managerStartingPath(homeDir);
+  const deadline = Date.now() + timeoutMs;
+  while (existsSync(starting) && !existsSync(socketPath) && Date.now() < deadline) await delay(20);
   if (!existsSync(socketPath)) return;
   const { createConnection } = await import('node:net');
   await new Promise<void>((resolve) => {

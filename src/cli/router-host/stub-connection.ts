@@ -128,7 +128,7 @@ export class StubConnection {
     this.#session = session;
     this.options.onSession?.();
     for (const signal of this.#pending.splice(0)) onSignal(session, signal);
-    if (this.#gone) session.stop(0, 'the kernel process is gone');
+    if (this.#gone) session.kernelGone('the kernel process is gone');
   }
 
   #stubGone(): void {
@@ -136,7 +136,7 @@ export class StubConnection {
     this.#gone = true;
     if (this.#session !== undefined) {
       this.#log.info({ pid: this.#hello?.pid }, 'kernel stub closed its connection: stopping its session');
-      this.#session.stop(0, 'the kernel process is gone');
+      this.#session.kernelGone('the kernel process is gone');
     } else if (this.#hello === undefined) {
       this.#finish();
     }
