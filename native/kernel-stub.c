@@ -33,11 +33,25 @@ extern char **environ;
 #define HOST_START_TIMEOUT_MS 10000
 #define CONNECT_RETRY_MS 10
 #define MAX_LINE (1 << 20)
+#define MAX_HOST_STARTS 3
 
 static char **stub_argv;
+/* The signals the stub holds in its signalfd (SIGTERM, SIGHUP, SIGINT, SIGCHLD), set by main. */
+static sigset_t held;
 
-/* The standalone router: what kernel.json would run without the shared mode. */
+/*
+ * The standalone router: what kernel.json would run without the shared mode. Signals that came
+ * while the stub tried the host are settled first, so unblocking them cannot kill it: a stop
+ * asked before the router ran is honoured by exiting, an interrupt of nothing is dropped, and a
+ * host child that has exited is reaped (the router would never wait for it).
+ */
 static void exec_standalone(void) {
+  struct timespec now = {0, 0};
+  int sig;
+  while ((sig = sigtimedwait(&held, NULL, &now)) > 0) {
+    if (sig == SIGTERM || sig == SIGHUP) _exit(0);
+  }
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -136,6 +150,9 @@ static pid_t start_host(void) {
     dup2(null, 1);
     dup2(null, 2);
   }
+  /* A daemon keeps nothing of the kernel process it happened to start from. */
+  long max_fd = sysconf(_SC_OPEN_MAX);
+  for (long fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); fd++) close((int)fd);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -160,17 +177,27 @@ static int connect_host(void) {
   if (fd >= 0 || (errno != ENOENT && errno != ECONNREFUSED)) return fd;
   pid_t host = start_host();
   if (host < 0) return -1;
+  int starts = 1;
   long deadline = now_ms() + HOST_START_TIMEOUT_MS;
   while (now_ms() < deadline) {
     struct timespec wait = {0, CONNECT_RETRY_MS * 1000000L};
     nanosleep(&wait, NULL);
     fd = try_connect(&addr);
     if (fd >= 0) return fd;
+    int refused = errno == ENOENT || errno == ECONNREFUSED;
     int status;
-    /* A host that lost the race to another one exits 0 and the winner serves; any other end is a failure. */
+    /*
+     * A host that lost the race to another one exits 0 and the winner serves; any other end is a
+     * failure. If the winner is gone too (it was exiting), start one again, a few times at most.
+     */
     if (host > 0 && waitpid(host, &status, WNOHANG) == host) {
       host = 0;
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    }
+    if (host == 0 && refused && starts < MAX_HOST_STARTS) {
+      host = start_host();
+      starts++;
+      if (host < 0) return -1;
     }
   }
   return -1;
@@ -218,6 +245,11 @@ static int send_hello(int fd, int argc) {
     put_json_string(&b, eq + 1);
   }
   puts_raw(&b, "}}\n");
+  /* The host refuses a first line over MAX_LINE; such an environment runs the standalone router. */
+  if (b.len > MAX_LINE) {
+    free(b.data);
+    return -1;
+  }
   int rc = write_all(fd, b.data, b.len);
   free(b.data);
   return rc;
@@ -393,15 +425,14 @@ int main(int argc, char **argv) {
   }
 
   /* Signals wait in a signalfd from the start, so none sent while connecting is lost. */
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
+  sigemptyset(&held);
+  sigaddset(&held, SIGTERM);
+  sigaddset(&held, SIGHUP);
+  sigaddset(&held, SIGINT);
+  sigaddset(&held, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &held, NULL);
   signal(SIGPIPE, SIG_IGN);
-  int sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  int sigfd = signalfd(-1, &held, SFD_NONBLOCK | SFD_CLOEXEC);
 
   int sock = connect_host();
   if (sock < 0 || sigfd < 0 || send_hello(sock, argc) != 0) {

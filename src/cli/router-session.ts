@@ -68,6 +68,7 @@ export function startRouterSession(options: RouterSessionOptions): RouterSession
       if (stopRequest !== undefined) void r.stop(stopRequest.code, stopRequest.reason);
     },
     cleanupWith: (fn) => (cleanup = fn),
+    stopRequested: () => stopRequest,
     exit,
   }).catch((error: unknown) => {
     // What the CLI's catch-all says when a router cannot even start (no connection file, no fleet home).
@@ -95,6 +96,8 @@ export function startRouterSession(options: RouterSessionOptions): RouterSession
 
 interface RunHooks {
   started(router: ProxyRouter): void;
+  /** A stop (or the kernel's end) asked for before the router started: it then never binds the kernel's ports or asks for a backend. */
+  stopRequested(): { code: number; reason: string } | undefined;
   cleanupWith(fn: () => void): void;
   exit(code: number): void;
 }
@@ -131,6 +134,13 @@ async function run(options: RouterSessionOptions, hooks: RunHooks): Promise<void
       hooks.exit(code);
     },
   });
+  const early = hooks.stopRequested();
+  if (early !== undefined) {
+    logger.info({ reason: early.reason }, 'router stopped before it started');
+    void (directory as { close?: () => Promise<void> }).close?.();
+    hooks.exit(early.code);
+    return;
+  }
   try {
     await router.start();
   } catch (error) {

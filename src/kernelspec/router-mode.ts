@@ -3,7 +3,7 @@
  * per-user router host, or one Node router per notebook. Apart from install.ts because the
  * choice depends on what was built (the stub), not on where the kernelspec goes.
  */
-import { access, constants } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { FleetError } from '../shared/errors.js';
 import { defaultStubPath } from './paths.js';
 
@@ -14,13 +14,18 @@ import { defaultStubPath } from './paths.js';
 export type RouterMode = 'shared' | 'process';
 export const ROUTER_MODES: readonly RouterMode[] = ['shared', 'process'];
 
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** The stub's own usage exit (kernel-stub.c: no router command line). */
+const STUB_USAGE_EXIT = 2;
+
+/**
+ * Whether the stub runs here: started without arguments it prints its usage and exits 2. A file
+ * that is missing, not executable, or built for another machine (a packed dist/ from elsewhere)
+ * does not, and a kernelspec that ran it would fail before any fallback could help.
+ */
+function stubRuns(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(file, [], { timeout: 10_000, env: {} }, (error) => resolve((error as { code?: unknown } | null)?.code === STUB_USAGE_EXIT));
+  });
 }
 
 /** Shared when the stub was built, unless asked otherwise; asking for shared without a stub is an error. */
@@ -33,11 +38,11 @@ export async function chooseRouterMode(options: { routerMode?: RouterMode; stubP
   }
   if (options.routerMode === 'process') return 'process';
   const stubPath = options.stubPath ?? defaultStubPath();
-  if (await isExecutable(stubPath)) return 'shared';
+  if (await stubRuns(stubPath)) return 'shared';
   if (options.routerMode === 'shared') {
     throw new FleetError(
       'INSTALL_FAILED',
-      `the kernel stub is missing at ${stubPath}, so the shared router host cannot be used; install a C compiler (gcc) and run \`npm run build\`, or install with --router-mode process`,
+      `the kernel stub at ${stubPath} is missing or does not run here, so the shared router host cannot be used; install a C compiler (gcc) and run \`npm run build\`, or install with --router-mode process`,
       { stubPath },
     );
   }

@@ -17,9 +17,9 @@ export function registerRouterHost(program: Command): void {
     .command('router-host')
     .description(
       "run the user's shared router host: one process that relays for every notebook whose kernel stub (the shared-mode kernelspec) connects on " +
-        '$LLMSPELL_FLEET_HOME/router-host.sock, one router session each. Started on demand by the stubs; one per fleet home. ' +
+        'router-host.sock in the fleet home ($LLMSPELL_FLEET_HOME, default ~/.llmspell/fleet), one router session each. Started on demand by the stubs; one per fleet home. ' +
         'With no session for [router] host_linger_seconds (fleet.toml, default 30; 0 = when the last one ends) it exits by itself; ' +
-        'SIGTERM, SIGINT and SIGHUP end every session (their kernels exit) and then the host. Its log: $LLMSPELL_FLEET_HOME/logs/router-host.log',
+        'SIGTERM, SIGINT and SIGHUP end every session (their kernels exit) and then the host. Its log: logs/router-host.log in the fleet home',
     )
     .option('--log-level <level>', 'router host log level (each session logs to logs/router-<kernel pid>.log as a standalone router does)', 'info')
     .action(async (flags: RouterHostFlags) => {
@@ -52,6 +52,12 @@ async function runRouterHost(level: string): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => host.close(signal));
   // A standalone router would die of it alone; here it would end every notebook's session.
   process.on('unhandledRejection', (reason) => logger.error({ err: describeError(reason) }, 'unhandled rejection in the router host; it goes on'));
+  // Its stderr is /dev/null (the stub that started it may be long gone): the log is the only place a crash can be read.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: describeError(error) }, 'uncaught exception: the router host exits, and every session with it');
+    logger.flush();
+    process.exit(1);
+  });
   await host.closed;
   logger.info('router host stopped');
   logger.flush();

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startRouterSession, type RouterSessionOptions } from '../../../src/cli/router-session.js';
+import { startRouterSession, type RouterSession, type RouterSessionOptions } from '../../../src/cli/router-session.js';
 import { routerConnectionInfo } from '../../../src/fleet/backend-process.js';
 import { allocatePorts } from '../../../src/fleet/ports.js';
 import { writeConnectionFile } from '../../../src/wire/connection-file.js';
@@ -64,11 +64,17 @@ describe('startRouterSession', () => {
     expect(s.listening()).toBe(false);
   });
 
-  it('a stop asked for before the router runs ends it as soon as it does, with that code', async () => {
+  it.each([
+    ['a stop', (session: RouterSession) => session.stop(0, 'SIGHUP'), 'SIGHUP'],
+    ["the kernel's end", (session: RouterSession) => session.kernelGone('the kernel process is gone'), 'the kernel process is gone'],
+  ])('%s asked for before the router runs ends it with that code, and it never binds the ports', async (_name, end, reason) => {
     await writeConnectionFile(join(dir, 'kernel', 'k.json'), routerConnectionInfo(await allocatePorts('127.0.0.1', 5)));
     const s = run({ connectionFile: join(dir, 'kernel', 'k.json') });
-    s.session.stop(0, 'SIGHUP');
+    end(s.session);
     expect(await s.exited).toBe(0);
-    expect(existsSync(join(dir, 'kernel', 'fleet', 'logs', 'router-424242.log'))).toBe(true);
+    expect(s.listening()).toBe(false);
+    const log = readFileSync(join(dir, 'kernel', 'fleet', 'logs', 'router-424242.log'), 'utf8');
+    expect(log).toContain('router stopped before it started');
+    expect(log).toContain(reason);
   });
 });

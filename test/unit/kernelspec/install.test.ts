@@ -256,8 +256,9 @@ describe('uninstallKernelSpec', () => {
 
 describe('installKernelSpec: router mode', () => {
   const routerArgv = (): string[] => [process.execPath, cliPath, 'router', '--connection-file', '{connection_file}', '--spec-dir', '{resource_dir}'];
-  const makeStub = (mode: number): void => {
-    writeFileSync(stubPath(), '#!/bin/sh\n');
+  /** A stand-in stub: exit 2 is the real stub's usage exit, which install checks for; another code is a stub that does not run here. */
+  const makeStub = (mode: number, exitCode = 2): void => {
+    writeFileSync(stubPath(), `#!/bin/sh\nexit ${exitCode}\n`);
     chmodSync(stubPath(), mode);
   };
 
@@ -266,8 +267,9 @@ describe('installKernelSpec: router mode', () => {
     ['a built stub, process asked: process', 0o755, 'process', 'process'],
     ['no stub, no mode asked: process', undefined, undefined, 'process'],
     ['a stub that is not executable counts as none', 0o644, undefined, 'process'],
-  ] as const)('%s', async (_name, stubMode, asked, expected) => {
-    if (stubMode !== undefined) makeStub(stubMode);
+    ['a stub that does not run here (built elsewhere) counts as none', 0o755, undefined, 'process', 126],
+  ] as const)('%s', async (_name, stubMode, asked, expected, exitCode?: number) => {
+    if (stubMode !== undefined) makeStub(stubMode, exitCode);
     const result = await install({ routerMode: asked });
     expect(result.routerMode).toBe(expected);
     const argv = expected === 'shared' ? [stubPath(), ...routerArgv()] : routerArgv();
