@@ -65,11 +65,13 @@ async function bindOnce(info: ConnectionInfo): Promise<FrontendSockets> {
     iopub: new zmq.XPublisher({ sendHighWaterMark: IOPUB_HWM, noDrop: true, verbosity: 'allSubs', linger: 1000 }),
     hb: new zmq.Reply({ linger: 0 }),
   };
-  try {
-    await Promise.all((Object.keys(sockets) as (keyof FrontendSockets)[]).map((ch) => sockets[ch].bind(endpoint(info, ch))));
-  } catch (cause) {
+  // Every bind settles before any socket is closed: closing a zeromq socket while its bind is
+  // still under way is not safe, and the retry above would do that again and again.
+  const binds = await Promise.allSettled((Object.keys(sockets) as (keyof FrontendSockets)[]).map((ch) => sockets[ch].bind(endpoint(info, ch))));
+  const failed = binds.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+  if (failed !== undefined) {
     closeAll(sockets);
-    throw cause;
+    throw failed.reason;
   }
   return sockets;
 }
