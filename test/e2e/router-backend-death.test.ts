@@ -14,6 +14,12 @@ import { waitForReady } from '../../src/wire/ready.js';
 import { withJupyterEnv } from '../helpers/e2e.js';
 import { FLOOD_KERNEL, MODES, TEST_TIMEOUT_MS, toml, within, withRouter } from '../helpers/router-process.js';
 
+/** The flood kernel's pid, from its kernel_info_reply (which the flood kernel adds it to). */
+async function floodKernelPid(client: JupyterClient, log: () => string): Promise<number | undefined> {
+  const r = await within(client.request('kernel_info_request', {}), 30_000, `kernel_info_reply\n${log()}`);
+  return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
+}
+
 describe('router errors: a backend that dies under a client', () => {
   it.each(MODES)('tells clients on stderr when the backend is killed while running a cell, fails that cell, and serves the next request from a new backend (%s)', async (mode) => {
     await withJupyterEnv(async (jenv) => {
@@ -21,10 +27,7 @@ describe('router errors: a backend that dies under a client', () => {
         const client = new JupyterClient({ connection: router.info });
         try {
           await waitForReady(client, { timeoutMs: 30_000 });
-          const backendPid = async (): Promise<number | undefined> => {
-            const r = await within(client.request('kernel_info_request', {}), 30_000, `kernel_info_reply\n${router.log()}`);
-            return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
-          };
+          const backendPid = () => floodKernelPid(client, () => router.log());
           const pid = await backendPid();
           expect(pid, router.log()).toBeGreaterThan(1);
           const stderr = new Promise<WireMessage>((resolve) => {
@@ -95,10 +98,7 @@ describe('router errors: a backend that dies under a client', () => {
         const client = new JupyterClient({ connection: router.info });
         try {
           await waitForReady(client, { timeoutMs: 30_000 });
-          const backendPid = async (): Promise<number | undefined> => {
-            const r = await within(client.request('kernel_info_request', {}), 30_000, `kernel_info_reply\n${router.log()}`);
-            return r.content<{ flood_kernel?: { pid: number } }>().flood_kernel?.pid;
-          };
+          const backendPid = () => floodKernelPid(client, () => router.log());
           const pid = await backendPid();
           const stderr = new Promise<string>((resolve) => {
             client.onIopub((m) => {
