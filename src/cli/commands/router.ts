@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RouterFlags } from '../router-plan.js';
 import { startRouterSession } from '../router-session.js';
+import { applySignal, ROUTER_SIGNALS } from '../router-signals.js';
 
 export type { RouterFlags } from '../router-plan.js';
 
@@ -39,9 +40,5 @@ function runRouter(flags: RouterFlags): void {
     onExit: (code) => process.exit(code),
     trace: true,
   });
-  // SIGTERM is all VS Code sends; SIGHUP comes with a closed terminal. Both mean "stop cleanly".
-  process.on('SIGTERM', () => session.stop(0, 'SIGTERM'));
-  process.on('SIGHUP', () => session.stop(0, 'SIGHUP'));
-  // Jupyter interrupts a "signal" kernel with SIGINT to its group: pass it on in each backend's own mode.
-  process.on('SIGINT', () => session.interrupt());
+  for (const signal of ROUTER_SIGNALS) process.on(signal, () => applySignal(session, signal));
 }

@@ -7,6 +7,7 @@
  */
 import * as v from 'valibot';
 import { check, isTable } from '../../shared/schema.js';
+import { ROUTER_SIGNALS, type RouterSignal } from '../router-signals.js';
 
 /** A hello holds the stub's whole environment; a line longer than this is not one. */
 export const MAX_STUB_LINE_BYTES = 1024 * 1024;
@@ -37,8 +38,9 @@ export interface StubHello {
   env: Record<string, string>;
 }
 
-export type StubSignal = 'SIGTERM' | 'SIGHUP' | 'SIGINT';
-const SIGNALS: readonly StubSignal[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+/** A signal the stub got and passes on: the ones a standalone router takes. */
+export type StubSignal = RouterSignal;
+const SIGNALS = ROUTER_SIGNALS;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 

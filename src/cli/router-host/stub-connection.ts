@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/log.js';
 import { restoreExtraCaCerts } from '../../shared/extra-ca-certs.js';
 import { startManagerIfRouter } from '../early-manager.js';
 import { startRouterSession, type RouterSession } from '../router-session.js';
+import { applySignal } from '../router-signals.js';
 import { admit, type Install } from './admission.js';
 import { frameHostMessage, MAX_STUB_LINE_BYTES, parseHello, parseStubLine, type HostMessage, type StubHello, type StubSignal } from './protocol.js';
 import { parseRouterArgs } from './router-args.js';
@@ -27,17 +28,6 @@ export interface StubConnectionOptions {
   onHello?: () => void;
   /** Called when a router session starts for this stub (not for one sent back or refused). */
   onSession?: () => void;
-}
-
-/** Pure: what a standalone router does on a signal the stub passes on (commands/router.ts). */
-export function signalAction(signal: StubSignal): 'interrupt' | 'stop' {
-  // SIGTERM is all VS Code sends, SIGHUP comes with a closed terminal; Jupyter interrupts a "signal" kernel with SIGINT.
-  return signal === 'SIGINT' ? 'interrupt' : 'stop';
-}
-
-function onSignal(session: RouterSession, signal: StubSignal): void {
-  if (signalAction(signal) === 'interrupt') session.interrupt();
-  else session.stop(0, signal);
 }
 
 export class StubConnection {
@@ -93,7 +83,7 @@ export class StubConnection {
       this.#log.debug({ pid: this.#hello.pid, reason: parsed.reason }, 'kernel stub line ignored');
       return;
     }
-    if (this.#session !== undefined) onSignal(this.#session, parsed.signal);
+    if (this.#session !== undefined) applySignal(this.#session, parsed.signal);
     else this.#pending.push(parsed.signal);
   }
 
@@ -127,7 +117,7 @@ export class StubConnection {
     });
     this.#session = session;
     this.options.onSession?.();
-    for (const signal of this.#pending.splice(0)) onSignal(session, signal);
+    for (const signal of this.#pending.splice(0)) applySignal(session, signal);
     if (this.#gone) session.kernelGone('the kernel process is gone');
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signalAction } from '../../../../src/cli/router-host/stub-connection.js';
+import { signalAction } from '../../../src/cli/router-signals.js';
 
 describe('signalAction: a signal the stub passes on does what it does to a standalone router', () => {
   it.each([
