@@ -8,6 +8,7 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HostMessage, StubHello } from '../../src/cli/router-host/protocol.js';
+import { LineReader } from '../../src/fleet/manager/lines.js';
 import { CLI } from './fleet-env.js';
 import { isRunning, processesReferencing } from './processes.js';
 
@@ -62,18 +63,14 @@ export class StubSide {
   readonly messages: HostMessage[] = [];
   /** Settles when the host closes the connection. */
   readonly closed: Promise<void>;
-  #buffer = '';
   #waiters = new Set<() => void>();
   #isClosed = false;
 
   private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      this.#buffer += text;
-      for (let nl = this.#buffer.indexOf('\n'); nl >= 0; nl = this.#buffer.indexOf('\n')) {
-        this.messages.push(JSON.parse(this.#buffer.slice(0, nl)) as HostMessage);
-        this.#buffer = this.#buffer.slice(nl + 1);
-      }
+    // The product's own line splitting (the manager's and the host's), not a copy of it.
+    const lines = new LineReader((line) => this.messages.push(JSON.parse(line) as HostMessage));
+    socket.on('data', (chunk: Buffer) => {
+      lines.push(chunk);
       this.#wake();
     });
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
